@@ -1,0 +1,40 @@
+"""Shared pieces of every viewset: the actor, role checks, one-service writes."""
+
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import permissions
+
+from ..actors import actor_from_request
+from ..errors import NotFound, PermissionDenied
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    name="Idempotency-Key", type=str, location=OpenApiParameter.HEADER, required=False,
+    description="重复请求返回首次响应。Repeats of a POST with the same key replay the first response.",
+)
+
+
+class HasRole(permissions.BasePermission):
+    """The caller is a known role (consumer, merchant, platform staff or integrator)."""
+
+    def has_permission(self, request, view):
+        return actor_from_request(request).is_authenticated
+
+
+class ActorViewMixin:
+    permission_classes = [permissions.IsAuthenticated, HasRole]
+
+    @property
+    def actor(self):
+        return actor_from_request(self.request)
+
+
+def require_platform_write(actor):
+    """Platform staff who may write (not auditors), or a platform-scoped key."""
+    if not actor.platform_write:
+        if actor.platform_read:
+            raise PermissionDenied("只读角色不能修改数据。Read-only role.", code="read_only_role")
+        raise NotFound()
+
+
+def require_platform_read(actor):
+    if not actor.platform_read:
+        raise NotFound()

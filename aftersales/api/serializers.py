@@ -1,0 +1,92 @@
+from rest_framework import serializers
+
+from ..models import ApiKey, ConsumerProfile, Merchant, PolicyVersion, TimelineEvent
+
+
+class MerchantSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Merchant
+        fields = ["id", "code", "name", "contact_email", "is_active", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class AddressInputSerializer(serializers.Serializer):
+    recipient = serializers.CharField(max_length=60)
+    phone = serializers.CharField(max_length=30)
+    province = serializers.CharField(max_length=20)
+    city = serializers.CharField(max_length=20)
+    district = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    street = serializers.CharField(max_length=200)
+    unit = serializers.CharField(max_length=60, required=False, allow_blank=True)
+
+
+class ConsumerSerializer(serializers.ModelSerializer):
+    """Consumers as the API shows them: name and phone masked (RULES.md D2)."""
+
+    username = serializers.CharField(source="user.username", read_only=True)
+    name = serializers.CharField(source="masked_name", read_only=True)
+    phone = serializers.CharField(source="masked_phone", read_only=True)
+
+    class Meta:
+        model = ConsumerProfile
+        fields = ["id", "username", "external_id", "name", "phone", "credit_score", "created_at"]
+        read_only_fields = fields
+
+
+class ConsumerCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    external_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    name = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    credit_score = serializers.IntegerField(min_value=0, max_value=1000, default=600)
+    addresses = AddressInputSerializer(many=True, required=False)
+
+
+class ConsumerUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=60, required=False)
+    phone = serializers.CharField(max_length=30, required=False)
+    credit_score = serializers.IntegerField(min_value=0, max_value=1000, required=False)
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "scope", "merchant", "created_at", "last_used_at", "revoked_at"]
+        read_only_fields = fields
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=80)
+    scope = serializers.ChoiceField(choices=ApiKey.Scope.choices)
+    merchant = serializers.PrimaryKeyRelatedField(queryset=Merchant.objects.all(), required=False, allow_null=True)
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="完整密钥，仅显示一次。Shown once.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = ApiKeySerializer.Meta.fields + ["key"]
+        read_only_fields = fields
+
+
+class TimelineEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TimelineEvent
+        fields = ["id", "verb", "from_status", "to_status", "reason", "data", "actor_kind",
+                  "actor_label", "occurred_at"]
+        read_only_fields = fields
+
+
+class PolicyVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PolicyVersion
+        fields = ["id", "key", "scope", "scope_id", "value", "version", "note", "created_at"]
+        read_only_fields = ["id", "version", "created_at"]
+
+
+class MeSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    label = serializers.CharField()
+    merchant_id = serializers.IntegerField(allow_null=True)
+    consumer_id = serializers.IntegerField(allow_null=True)
+    groups = serializers.ListField(child=serializers.CharField())

@@ -1,0 +1,145 @@
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors, services
+from ..models import PolicyVersion
+from ..policies import DEFAULTS, policy_set
+from ..scope import access
+from .base import ActorViewMixin, require_platform_read, require_platform_write
+from .serializers import (
+    ApiKeyCreatedSerializer, ApiKeyCreateSerializer, ApiKeySerializer, ConsumerCreateSerializer,
+    ConsumerSerializer, ConsumerUpdateSerializer, MerchantSerializer, MeSerializer,
+    PolicyVersionSerializer,
+)
+
+
+class MeView(ActorViewMixin, APIView):
+    """Who the caller is: role, merchant, consumer, platform groups."""
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        a = self.actor
+        return Response(MeSerializer({
+            "kind": a.kind, "label": a.label, "merchant_id": a.merchant_id,
+            "consumer_id": a.consumer_id, "groups": sorted(a.groups),
+        }).data)
+
+
+class MerchantViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Merchants. Platform staff and platform keys create and edit; merchants read their own."""
+
+    serializer_class = MerchantSerializer
+    search_fields = ["code", "name"]
+    filterset_fields = ["is_active"]
+
+    def get_queryset(self):
+        return selectors.merchant_list(actor=self.actor)
+
+    def perform_create(self, serializer):
+        require_platform_write(self.actor)
+        serializer.instance = services.merchant_create(actor=self.actor, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        require_platform_write(self.actor)
+        serializer.instance = services.merchant_update(
+            merchant=serializer.instance, actor=self.actor, **serializer.validated_data
+        )
+
+
+class ConsumerViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      viewsets.GenericViewSet):
+    """Consumers, masked. Integrators with a platform key create and update them."""
+
+    serializer_class = ConsumerSerializer
+    search_fields = ["user__username", "external_id"]
+    filterset_fields = ["external_id"]
+
+    def get_queryset(self):
+        qs = selectors.consumer_list(actor=self.actor)
+        phone = self.request.query_params.get("phone")
+        if phone:
+            from ..pii import blind_index
+
+            qs = qs.filter(phone_index=blind_index(phone))
+        return qs
+
+    @extend_schema(request=ConsumerCreateSerializer, responses={201: ConsumerSerializer})
+    def create(self, request):
+        require_platform_write(self.actor)
+        s = ConsumerCreateSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        profile = services.consumer_create(actor=self.actor, **s.validated_data)
+        return Response(ConsumerSerializer(profile).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ConsumerUpdateSerializer, responses=ConsumerSerializer)
+    def partial_update(self, request, pk=None):
+        require_platform_write(self.actor)
+        consumer = access(selectors.consumer_list(actor=self.actor), self.actor, pk,
+                          merchant_field=None, consumer_field="id")
+        s = ConsumerUpdateSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        consumer = services.consumer_update(consumer=consumer, actor=self.actor, **s.validated_data)
+        return Response(ConsumerSerializer(consumer).data)
+
+
+class ApiKeyViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                    viewsets.GenericViewSet):
+    """Integrator keys: platform staff issue and revoke them; a key sees itself."""
+
+    serializer_class = ApiKeySerializer
+    filterset_fields = ["scope", "merchant"]
+
+    def get_queryset(self):
+        return selectors.api_key_list(actor=self.actor)
+
+    @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer})
+    def create(self, request):
+        require_platform_write(self.actor)
+        if self.actor.kind == "integrator":
+            require_platform_write(self.actor)
+        s = ApiKeyCreateSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        key, raw = services.api_key_create(actor=self.actor, **s.validated_data)
+        data = ApiKeySerializer(key).data | {"key": raw}
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=ApiKeySerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        require_platform_write(self.actor)
+        key = self.get_object()
+        key = services.api_key_revoke(api_key=key, actor=self.actor, reason=request.data.get("reason", ""))
+        return Response(ApiKeySerializer(key).data)
+
+
+class PolicyViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
+                    viewsets.GenericViewSet):
+    """Policy versions (RULES.md **policy** values). Platform staff read; writers add versions."""
+
+    serializer_class = PolicyVersionSerializer
+    filterset_fields = ["key", "scope", "scope_id"]
+
+    def get_queryset(self):
+        require_platform_read(self.actor)
+        return PolicyVersion.objects.all()
+
+    def perform_create(self, serializer):
+        require_platform_write(self.actor)
+        d = serializer.validated_data
+        serializer.instance = policy_set(
+            key=d["key"], value=d["value"], scope=d.get("scope", "platform"),
+            scope_id=d.get("scope_id"), note=d.get("note", ""), actor=self.actor,
+        )
+
+    @extend_schema(responses={200: dict})
+    @action(detail=False, methods=["get"])
+    def defaults(self, request):
+        require_platform_read(self.actor)
+        return Response({k: {"default": v, "description": d} for k, (v, d) in DEFAULTS.items()})
+
+

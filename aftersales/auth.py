@@ -1,0 +1,75 @@
+"""Integrator authentication: ``Authorization: Api-Key as_<prefix>_<secret>``.
+
+Keys are stored as SHA-256 hashes and found by their public prefix; revoked keys are refused.
+``last_used_at`` is written at most once a minute per key to keep reads cheap.
+"""
+
+import hmac
+from datetime import timedelta
+
+from django.contrib.auth.models import AnonymousUser
+from rest_framework import authentication, exceptions
+
+from . import clock
+from .models import ApiKey
+
+HEADER_PREFIX = "Api-Key"
+
+
+class IntegratorUser(AnonymousUser):
+    """The request user of an API-key call: authenticated, no database row."""
+
+    def __init__(self, api_key):
+        self.api_key = api_key
+        self.username = f"api-key:{api_key.prefix}"
+
+    @property
+    def is_anonymous(self):
+        return False
+
+    @property
+    def is_authenticated(self):
+        return True
+
+    def __str__(self):
+        return self.username
+
+
+def parse_raw_key(header_value):
+    parts = (header_value or "").split()
+    if len(parts) != 2 or parts[0] != HEADER_PREFIX:
+        return None
+    return parts[1]
+
+
+def api_key_lookup(raw):
+    """The active ``ApiKey`` for a raw key string, or ``None``."""
+    pieces = raw.split("_")
+    if len(pieces) < 3 or pieces[0] != "as":
+        return None
+    key = ApiKey.objects.select_related("merchant").filter(prefix=pieces[1]).first()
+    if key is None or not hmac.compare_digest(key.hashed_key, ApiKey.hash(raw)):
+        return None
+    return key
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = HEADER_PREFIX
+
+    def authenticate(self, request):
+        raw = parse_raw_key(request.headers.get("Authorization"))
+        if raw is None:
+            return None
+        key = api_key_lookup(raw)
+        if key is None:
+            raise exceptions.AuthenticationFailed("API 密钥无效。The API key is not valid.")
+        if key.revoked_at is not None:
+            raise exceptions.AuthenticationFailed("API 密钥已吊销。The API key has been revoked.")
+        now = clock.now()
+        if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+            key.last_used_at = now
+        return IntegratorUser(key), key
+
+    def authenticate_header(self, request):
+        return self.keyword

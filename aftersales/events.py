@@ -1,0 +1,37 @@
+"""Domain events: the way an app tells apps below it (and the webhook outbox) what happened.
+
+``event_publish`` stores a ``DomainEvent`` row and runs the handlers registered for its name in
+the same transaction, so an app lower in the dependency list (invoices) reacts to one higher up
+(returns) without importing it (ARCHITECTURE.md "Apps").
+"""
+
+from collections import defaultdict
+
+from .models import DomainEvent
+
+_handlers = defaultdict(list)
+
+
+def subscribe(name):
+    """Decorator: ``@subscribe("refund.succeeded") def handler(event): ...``."""
+
+    def register(fn):
+        if fn not in _handlers[name]:
+            _handlers[name].append(fn)
+        return fn
+
+    return register
+
+
+def event_publish(name, *, subject, payload=None, merchant_id=None):
+    """Record the event and run its handlers; call inside the service's transaction."""
+    event = DomainEvent.objects.create(
+        name=name,
+        subject_type=subject._meta.label_lower,
+        subject_id=subject.pk,
+        merchant_id=merchant_id if merchant_id is not None else getattr(subject, "merchant_id", None),
+        payload=payload or {},
+    )
+    for handler in list(_handlers[name]) + list(_handlers["*"]):
+        handler(event)
+    return event

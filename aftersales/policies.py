@@ -1,0 +1,129 @@
+"""Versioned policies: the RULES.md values marked **policy**, changeable without a deploy.
+
+A value is looked up merchant first, then category, then platform, then the default below.
+Every change is a new ``PolicyVersion`` row with who and when; the version that decided a
+deadline is kept on the deadline (``PolicyRef``).
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Max, Q
+
+from .errors import InvalidInput
+from .models import PolicyVersion
+from .timeline import timeline_record
+
+# key: (default, description). Values are JSON: numbers, booleans, strings, objects.
+DEFAULTS = {
+    "returns.auto_approve_hours": (48, "商家未处理退货申请自动同意（小时）RULES.md R13"),
+    "returns.close_unshipped_days": (7, "同意退货后买家未寄回自动关闭（天）R14"),
+    "returns.close_reminder_hours": (24, "关闭前提醒买家（小时）R14"),
+    "returns.refund_after_receipt_days": (7, "商家收货后退款期限（天）R6，法定上限"),
+    "returns.express_refund_credit_threshold": (600, "极速退款信用分门槛（0–1000）R12"),
+    "returns.high_value_threshold": ("5000.00", "高价值商品保价门槛（元）R17"),
+    "complaints.first_response_hours": (
+        {"P1": 2, "P2": 8, "P3": 24, "P4": 48}, "投诉首次响应时限（小时）C2"),
+    "complaints.resolution_working_days": (10, "协商解决期限（工作日）C3"),
+    "pricing.protection_window_days": (7, "价格保护期（天，7/15/30）P2"),
+    "pricing.auto_claims": (False, "降价自动补差 P6"),
+    "calendar.holiday_extension": (False, "节假日顺延日历期限（民法典 203 条）"),
+    "logistics.stale_tracking_hours": (72, "揽收后无物流更新预警（小时）标准 6.2.1.2"),
+}
+
+# Floors set by law: a policy may be more generous, never stricter.
+LAW_MAXIMA = {"returns.refund_after_receipt_days": 7}
+
+
+@dataclass(frozen=True)
+class PolicyRef:
+    key: str
+    value: object
+    version_id: int | None  # None: the built-in default
+
+    def __str__(self):
+        return f"{self.key}=v{self.version_id or 'default'}"
+
+
+def _coerce(key, value):
+    default = DEFAULTS[key][0]
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise InvalidInput("该策略取值必须是 true/false。", code="policy_value_invalid",
+                               fields={"value": "boolean"})
+        return value
+    if isinstance(default, int):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise InvalidInput("该策略取值必须是整数。", code="policy_value_invalid",
+                               fields={"value": "integer"}) from None
+        if number < 0:
+            raise InvalidInput("取值不能为负数。", code="policy_value_invalid", fields={"value": "≥ 0"})
+        if key in LAW_MAXIMA and number > LAW_MAXIMA[key]:
+            raise InvalidInput(
+                f"法定上限为 {LAW_MAXIMA[key]}，平台只能更宽松。The law caps this at {LAW_MAXIMA[key]}.",
+                code="policy_stricter_than_law", fields={"value": LAW_MAXIMA[key]},
+            )
+        return number
+    if isinstance(default, str):
+        try:
+            return str(Decimal(str(value)).quantize(Decimal("0.01")))
+        except InvalidOperation:
+            raise InvalidInput("取值必须是金额。", code="policy_value_invalid",
+                               fields={"value": "decimal"}) from None
+    if isinstance(default, dict):
+        if not isinstance(value, dict) or set(value) != set(default):
+            raise InvalidInput(f"取值必须包含 {sorted(default)}。", code="policy_value_invalid",
+                               fields={"value": sorted(default)})
+        return {k: int(v) for k, v in value.items()}
+    return value
+
+
+def policy_get(key, *, merchant_id=None, category_id=None) -> PolicyRef:
+    """The value in force for ``key``: merchant, then category, then platform, then default."""
+    if key not in DEFAULTS:
+        raise KeyError(key)
+    scopes = []
+    if merchant_id is not None:
+        scopes.append((PolicyVersion.Scope.MERCHANT, merchant_id))
+    if category_id is not None:
+        scopes.append((PolicyVersion.Scope.CATEGORY, category_id))
+    scopes.append((PolicyVersion.Scope.PLATFORM, None))
+    q = Q()
+    for scope, scope_id in scopes:
+        q |= Q(scope=scope, scope_id=scope_id)
+    rows = {}
+    for row in PolicyVersion.objects.filter(q, key=key).order_by("-version"):
+        rows.setdefault((row.scope, row.scope_id), row)
+    for scope in scopes:
+        row = rows.get(scope)
+        if row is not None:
+            return PolicyRef(key, row.value, row.pk)
+    return PolicyRef(key, DEFAULTS[key][0], None)
+
+
+def policy_value(key, **scope):
+    return policy_get(key, **scope).value
+
+
+def policy_set(*, key, value, actor, scope=PolicyVersion.Scope.PLATFORM, scope_id=None, note=""):
+    """Record a new version of ``key`` for the scope; returns the new ``PolicyVersion``."""
+    if key not in DEFAULTS:
+        raise InvalidInput(f"未知策略 {key}。", code="policy_unknown", fields={"key": sorted(DEFAULTS)})
+    if (scope == PolicyVersion.Scope.PLATFORM) != (scope_id is None):
+        raise InvalidInput("平台范围不能指定对象；类目/商家范围必须指定对象。", code="policy_scope_invalid")
+    value = _coerce(key, value)
+    with transaction.atomic():
+        # The unique (key, scope, scope_id, version) constraint settles concurrent writers.
+        last = PolicyVersion.objects.filter(key=key, scope=scope, scope_id=scope_id).aggregate(
+            v=Max("version")
+        )["v"]
+        row = PolicyVersion.objects.create(
+            key=key, scope=scope, scope_id=scope_id, value=value, version=(last or 0) + 1,
+            note=note, created_by=actor.user if getattr(actor.user, "pk", None) else None,
+        )
+        timeline_record(subject=row, verb="policy.changed", actor=actor, reason=note,
+                        data={"key": key, "value": value, "scope": scope, "scope_id": scope_id})
+    return row

@@ -1,0 +1,52 @@
+"""Status moves: one helper performs every move of every case (ARCHITECTURE.md "Statuses").
+
+It checks the move against the model's table of allowed moves under a row lock, sets the
+status and its timestamp, records the timeline event and tells the registered listeners
+(the deadline engine schedules and cancels what the new status implies).
+"""
+
+from django.db import transaction
+
+from . import clock
+from .errors import Conflict
+from .timeline import timeline_record
+
+_listeners = []
+
+
+def on_status_change(fn):
+    """Register ``fn(obj, from_status, to_status, actor)``, called inside the transaction."""
+    _listeners.append(fn)
+    return fn
+
+
+def status_move(obj, *, to, actor, moves, reason="", data=None, timestamp_field=None,
+                status_field="status", verb=None, occurred_at=None):
+    """Move ``obj`` to status ``to`` if ``moves[from]`` allows it; returns the locked object.
+
+    ``moves`` maps each status to the set of statuses it may move to.
+    """
+    with transaction.atomic():
+        locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+        current = getattr(locked, status_field)
+        if to not in moves.get(current, ()):
+            raise Conflict(
+                f"当前状态“{locked.get_status_display() if hasattr(locked, 'get_status_display') else current}”"
+                f"不能变更为“{to}”。The {locked._meta.verbose_name} is {current}; it cannot become {to}.",
+                code="invalid_status_transition",
+                fields={"status": current, "to": to},
+            )
+        when = occurred_at or clock.now()
+        setattr(locked, status_field, to)
+        update = [status_field]
+        if timestamp_field:
+            setattr(locked, timestamp_field, when)
+            update.append(timestamp_field)
+        locked.save(update_fields=update)
+        timeline_record(
+            subject=locked, verb=verb or f"status.{to}", actor=actor, from_status=current,
+            to_status=to, reason=reason, data=data, occurred_at=when,
+        )
+        for listener in _listeners:
+            listener(locked, current, to, actor)
+        return locked

@@ -1,0 +1,32 @@
+"""The case timeline: every change records who did what, when and why (STYLE.md rule 3)."""
+
+from . import clock
+from .models import TimelineEvent
+
+
+def subject_label(obj):
+    return obj._meta.label_lower
+
+
+def timeline_record(*, subject, verb, actor, from_status="", to_status="", reason="", data=None,
+                    occurred_at=None):
+    """Append one event to ``subject``'s timeline; call it inside the service's transaction."""
+    return TimelineEvent.objects.create(
+        subject_type=subject_label(subject),
+        subject_id=subject.pk,
+        merchant_id=getattr(subject, "merchant_id", None),
+        verb=verb,
+        from_status=from_status or "",
+        to_status=to_status or "",
+        reason=reason or "",
+        data=data or {},
+        occurred_at=occurred_at or clock.now(),
+        **actor.timeline_fields(),
+    )
+
+
+def timeline_for(subject):
+    """The subject's events, oldest first."""
+    return TimelineEvent.objects.filter(
+        subject_type=subject_label(subject), subject_id=subject.pk
+    ).select_related("actor_user", "actor_api_key")

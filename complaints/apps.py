@@ -1,0 +1,9 @@
+"""Complaints, grading and mediation (standard 6.6)."""
+
+from django.apps import AppConfig
+
+
+class ComplaintsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "complaints"
+    verbose_name = "投诉"

@@ -1,0 +1,340 @@
+"""Catalog, orders, payments and logistics (standard 6.2).
+
+These rows are fed by integrators (the shop, payment and carrier systems) through the API;
+after-sales cases in the apps below refer to them.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from aftersales import clock
+from aftersales.models import ConsumerProfile, Merchant, User
+from aftersales.pii import EncryptedTextField, mask_address, mask_name, mask_phone
+
+
+class NoReasonClass(models.TextChoices):
+    """How a category stands towards the 7-day no-reason return (RULES.md R1–R4)."""
+
+    ALLOWED = "allowed", _("支持七天无理由退货")
+    EXCLUDED_BY_LAW = "excluded_by_law", _("依法不适用（定作、鲜活易腐、数字商品、报刊）")
+    EXCLUDABLE = "excludable", _("经消费者确认可不适用")
+
+
+class Category(models.Model):
+    """A product category with its no-reason-return class and installation need."""
+
+    code = models.SlugField(_("类目编码"), max_length=40, unique=True)
+    name = models.CharField(_("类目名称"), max_length=80)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    no_reason_class = models.CharField(_("无理由退货"), max_length=20, choices=NoReasonClass.choices,
+                                       default=NoReasonClass.ALLOWED)
+    exclusion_reason = models.CharField(
+        _("不适用原因"), max_length=40, blank=True,
+        help_text=_("custom_made / perishable / digital / periodical / health_safety / "
+                    "activation_value / near_expiry"),
+    )
+    needs_installation = models.BooleanField(_("需要安装"), default=False)
+    sanbao_code = models.CharField(_("三包目录"), max_length=40, blank=True,
+                                   help_text=_("三包目录条目编码，非三包商品为空"))
+
+    class Meta:
+        verbose_name = _("类目")
+        verbose_name_plural = _("类目")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(no_reason_class__in=["allowed", "excluded_by_law", "excludable"]),
+                name="category_no_reason_class_valid",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Product(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="products")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    external_id = models.CharField(_("外部编号"), max_length=64, blank=True)
+    name = models.CharField(_("商品名称"), max_length=200)
+    price_protection_days = models.PositiveSmallIntegerField(
+        _("价保天数"), null=True, blank=True, help_text=_("带价保标识的商品：7、15 或 30 天；空为无价保")
+    )
+    is_active = models.BooleanField(_("在售"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
+
+    class Meta:
+        verbose_name = _("商品")
+        verbose_name_plural = _("商品")
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "external_id"], condition=~Q(external_id=""),
+                                    name="product_external_id_per_merchant"),
+            models.CheckConstraint(
+                condition=Q(price_protection_days__isnull=True) | Q(price_protection_days__in=[7, 15, 30]),
+                name="product_price_protection_days_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Sku(models.Model):
+    """A sellable spec of a product (colour, size, model) with its current price and stock."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="skus")
+    code = models.CharField(_("SKU 编码"), max_length=64, unique=True)
+    spec = models.CharField(_("规格"), max_length=120, blank=True)
+    price = models.DecimalField(_("现价"), max_digits=12, decimal_places=2)
+    stock = models.IntegerField(_("库存"), default=0)
+
+    class Meta:
+        verbose_name = _("SKU")
+        verbose_name_plural = _("SKU")
+        constraints = [models.CheckConstraint(condition=Q(price__gte=0), name="sku_price_not_negative")]
+
+    def __str__(self):
+        return f"{self.product.name} {self.spec}".strip()
+
+
+class PriceChange(models.Model):
+    """The price history of a SKU: each price and the instant it took effect."""
+
+    sku = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="price_history")
+    price = models.DecimalField(_("价格"), max_digits=12, decimal_places=2)
+    effective_at = models.DateTimeField(_("生效时间"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("价格变动")
+        verbose_name_plural = _("价格变动")
+        indexes = [models.Index(fields=["sku", "-effective_at"])]
+        ordering = ["-effective_at"]
+
+
+class Order(models.Model):
+    """An order placed by a consumer at a merchant; the shipping address is a snapshot."""
+
+    class Status(models.TextChoices):
+        PENDING_PAYMENT = "pending_payment", _("待付款")
+        PAID = "paid", _("已付款")
+        PARTIALLY_SHIPPED = "partially_shipped", _("部分发货")
+        SHIPPED = "shipped", _("已发货")
+        DELIVERED = "delivered", _("已签收")
+        COMPLETED = "completed", _("已完成")
+        CANCELLED = "cancelled", _("已取消")
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="orders")
+    consumer = models.ForeignKey(ConsumerProfile, on_delete=models.PROTECT, related_name="orders")
+    number = models.CharField(_("订单号"), max_length=40, unique=True)
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT)
+    placed_at = models.DateTimeField(_("下单时间"), default=clock.now)
+    paid_at = models.DateTimeField(_("付款时间"), null=True, blank=True)
+    total_amount = models.DecimalField(_("实付总额"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    ship_name = EncryptedTextField(_("收件人"), blank=True)
+    ship_phone = EncryptedTextField(_("收件电话"), blank=True)
+    ship_province = models.CharField(_("省"), max_length=20, blank=True)
+    ship_city = models.CharField(_("市"), max_length=20, blank=True)
+    ship_district = models.CharField(_("区县"), max_length=20, blank=True)
+    ship_street = EncryptedTextField(_("街道地址"), blank=True)
+    ship_unit = EncryptedTextField(_("门牌/房间号"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
+
+    class Meta:
+        verbose_name = _("订单")
+        verbose_name_plural = _("订单")
+        indexes = [
+            models.Index(fields=["merchant", "-id"]),
+            models.Index(fields=["consumer", "-id"]),
+            models.Index(fields=["merchant", "status", "-id"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending_payment", "paid", "partially_shipped", "shipped",
+                                        "delivered", "completed", "cancelled"]),
+                name="order_status_valid",
+            )
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def masked_ship_name(self):
+        return mask_name(self.ship_name)
+
+    @property
+    def masked_ship_phone(self):
+        return mask_phone(self.ship_phone)
+
+    @property
+    def masked_ship_address(self):
+        return mask_address(province=self.ship_province, city=self.ship_city,
+                            district=self.ship_district, street=self.ship_street)
+
+
+class OrderLine(models.Model):
+    """One SKU in an order: quantity, unit price, allocated discount and paid amount.
+
+    ``exclusion_confirmed_at`` records that the consumer confirmed at checkout that this line
+    is excluded from the no-reason return (RULES.md R3); without it, R4 applies.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="order_lines")
+    product_name = models.CharField(_("商品名称"), max_length=200)
+    spec = models.CharField(_("规格"), max_length=120, blank=True)
+    quantity = models.PositiveIntegerField(_("数量"))
+    unit_price = models.DecimalField(_("单价"), max_digits=12, decimal_places=2)
+    discount_amount = models.DecimalField(_("分摊优惠"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    paid_amount = models.DecimalField(_("实付金额"), max_digits=12, decimal_places=2)
+    exclusion_confirmed_at = models.DateTimeField(_("确认不适用无理由退货"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("订单行")
+        verbose_name_plural = _("订单行")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="line_quantity_positive"),
+            models.CheckConstraint(condition=Q(paid_amount__gte=0), name="line_paid_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.product_name} ×{self.quantity}"
+
+
+class Payment(models.Model):
+    """The payment of an order, made of one or more tenders (RULES.md R7)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待支付")
+        SUCCEEDED = "succeeded", _("已支付")
+        FAILED = "failed", _("失败")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    external_id = models.CharField(_("支付流水号"), max_length=64, unique=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.SUCCEEDED)
+    amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
+    paid_at = models.DateTimeField(_("支付时间"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("支付")
+        verbose_name_plural = _("支付")
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["pending", "succeeded", "failed"]),
+                                   name="payment_status_valid")
+        ]
+
+
+class Tender(models.Model):
+    """One means of payment inside a payment: bank card, balance, points or coupon."""
+
+    class Kind(models.TextChoices):
+        CARD = "card", _("银行卡")
+        BALANCE = "balance", _("余额")
+        POINTS = "points", _("积分")
+        COUPON = "coupon", _("优惠券")
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="tenders")
+    kind = models.CharField(_("方式"), max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
+    reference = models.CharField(_("渠道流水"), max_length=64, blank=True)
+    refunded_amount = models.DecimalField(_("已退金额"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
+
+    class Meta:
+        verbose_name = _("支付方式")
+        verbose_name_plural = _("支付方式")
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["card", "balance", "points", "coupon"]),
+                                   name="tender_kind_valid"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="tender_amount_positive"),
+            models.CheckConstraint(condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=models.F("amount")),
+                                   name="tender_refund_within_amount"),
+        ]
+
+
+class Shipment(models.Model):
+    """A parcel carrying one order line (standard 6.2.1)."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", _("待揽收")
+        PICKED_UP = "picked_up", _("已揽收")
+        IN_TRANSIT = "in_transit", _("运输中")
+        OUT_FOR_DELIVERY = "out_for_delivery", _("派送中")
+        SIGNED = "signed", _("已签收")
+        EXCEPTION = "exception", _("异常")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="shipments")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    carrier = models.CharField(_("承运商"), max_length=40)
+    tracking_number = models.CharField(_("运单号"), max_length=64)
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.CREATED)
+    insured = models.BooleanField(_("保价"), default=False)
+    shipped_at = models.DateTimeField(_("发货时间"), default=clock.now)
+    last_event_at = models.DateTimeField(_("最近轨迹时间"), null=True, blank=True)
+    signed_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("发货包裹")
+        verbose_name_plural = _("发货包裹")
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "tracking_number"], name="shipment_tracking_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=["created", "picked_up", "in_transit", "out_for_delivery",
+                                        "signed", "exception"]),
+                name="shipment_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.carrier} {self.tracking_number}"
+
+
+class TrackingEvent(models.Model):
+    """One node of a parcel's trajectory, kept as dispute evidence (standard 6.2.3.2)."""
+
+    class Kind(models.TextChoices):
+        PICKED_UP = "picked_up", _("已揽收")
+        IN_TRANSIT = "in_transit", _("运输中")
+        OUT_FOR_DELIVERY = "out_for_delivery", _("派送中")
+        SIGNED = "signed", _("已签收")
+        EXCEPTION = "exception", _("异常")
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("节点"), max_length=20, choices=Kind.choices)
+    occurred_at = models.DateTimeField(_("发生时间"))
+    location = models.CharField(_("地点"), max_length=120, blank=True)
+    description = models.CharField(_("描述"), max_length=300, blank=True)
+    external_id = models.CharField(_("承运商事件号"), max_length=64, blank=True)
+    recorded_at = models.DateTimeField(_("记录时间"), default=clock.now, editable=False)
+
+    class Meta:
+        verbose_name = _("物流轨迹")
+        verbose_name_plural = _("物流轨迹")
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "external_id"], condition=~Q(external_id=""),
+                                    name="tracking_event_dedup"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["picked_up", "in_transit", "out_for_delivery", "signed", "exception"]),
+                name="tracking_kind_valid",
+            ),
+        ]
+
+
+class SignOff(models.Model):
+    """Who signed for a parcel; an electronic signature above the high-value threshold (6.2.3.1)."""
+
+    shipment = models.OneToOneField(Shipment, on_delete=models.CASCADE, related_name="sign_off")
+    signer_name = EncryptedTextField(_("签收人"))
+    signer_relation = models.CharField(_("签收关系"), max_length=20, default="self",
+                                       help_text=_("self / family / locker / front_desk / other"))
+    signed_at = models.DateTimeField(_("签收时间"))
+    e_signature = models.TextField(_("电子签名"), blank=True, help_text=_("签名图像（data URL）或签名摘要"))
+    recorded_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("签收记录")
+        verbose_name_plural = _("签收记录")

@@ -1,0 +1,2 @@
+my_urlpatterns = []
+merchant_urlpatterns = []

@@ -1,0 +1,9 @@
+"""Returns, exchanges and refunds (standard 6.3)."""
+
+from django.apps import AppConfig
+
+
+class ReturnsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "returns"
+    verbose_name = "退货退款"
