@@ -61,3 +61,5 @@ class TimelineEventAdmin(admin.ModelAdmin):
 
 
 admin.site.register([DomainEvent, IdempotencyRecord, PiiAccessLog, ConsumerAddress])
+
+from . import admin_deadlines, admin_messaging  # noqa: E402,F401

@@ -330,3 +330,7 @@ class PiiAccessLog(models.Model):
         verbose_name = _("个人信息查看记录")
         verbose_name_plural = _("个人信息查看记录")
         ordering = ["-occurred_at"]
+
+
+from .models_deadlines import *  # noqa: E402,F401,F403
+from .models_messaging import *  # noqa: E402,F401,F403

@@ -8,7 +8,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from aftersales import views as kernel_views
 
 # Each app contributes its API routes and its consumer (/my/) and merchant (/merchant/) pages.
-API_MODULES = ["aftersales.api.urls", "orders.api.urls"]
+API_MODULES = [
+    "aftersales.api.urls",
+    "aftersales.api.deadlines",
+    "aftersales.api.messaging",
+    "orders.api.urls",
+]
 PAGE_MODULES = ["aftersales.urls", "orders.urls"]
 
 

@@ -1,0 +1,1 @@
+"""Admin for deadlines, calendar and sandbox clock (issue 3)."""

@@ -1,0 +1,1 @@
+"""Admin for notifications and webhooks (issue 3)."""

@@ -1,0 +1,1 @@
+"""Celery tasks for notifications and webhooks (issue 3)."""
