@@ -18,20 +18,33 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 ## Start the whole platform (web, Celery worker and beat) with demo data, print where to log in.
+## SQLite + filesystem broker under var/ by default; DATABASE_URL / CELERY_BROKER_URL switch to
+## PostgreSQL / Redis. Options: make run ARGS="--port 8001 --host 0.0.0.0"
 run: install
-	$(PY) manage.py serve
+	$(PY) manage.py serve $(ARGS)
 
-## Install what tests need (PostgreSQL/Redis checks, Chromium, CJK font) and run the whole suite.
-test: install
-	bin/install-test-deps
+## Install what tests need (Chromium, CJK font; PostgreSQL and Redis if absent) and run the whole
+## suite against PostgreSQL and Redis (started if they do not answer).
+test: install-test
 	bin/run-tests
+
+install-test: install
+	bin/install-test-deps
+
+## The orders-list benchmark on PostgreSQL (prints its figures; see bench/README.md).
+bench: install
+	bin/ensure-services
+	$(PY) bench/api_list.py $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-## Regenerate the committed OpenAPI schema (CI fails when the code drifts from it).
+## Regenerate the committed OpenAPI schema (CI fails when the code drifts from it). Generated
+## with the test settings on PostgreSQL, as CI checks it (integer ranges depend on the backend).
 schema: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/aftersales} \
+	DJANGO_SETTINGS_MODULE=config.settings.test AFTERSALES_VAR_DIR=$$PWD/var/test \
 	$(PY) manage.py spectacular --file openapi.yaml --validate
 
 clean:

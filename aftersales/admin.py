@@ -1,17 +1,62 @@
-"""Staff console for the kernel's models."""
+"""Staff console for the kernel's models (Chinese by default).
 
-from django.contrib import admin
+Personal data shows masked everywhere (RULES.md D2); "查看完整信息" asks for a reason and goes
+through ``services.pii_reveal``, which logs the access (D3). Writes go through services.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
+from . import services
+from .actors import actor_for_user
+from .errors import DomainError
 from .models import (
-    ApiKey, ConsumerAddress, ConsumerProfile, DomainEvent, IdempotencyRecord, Merchant,
-    MerchantMember, PiiAccessLog, PolicyVersion, TimelineEvent, User,
+    ApiKey,
+    ConsumerAddress,
+    ConsumerProfile,
+    DomainEvent,
+    IdempotencyRecord,
+    Merchant,
+    MerchantMember,
+    PiiAccessLog,
+    PolicyVersion,
+    TimelineEvent,
+    User,
 )
+from .policies import DEFAULTS, policy_set
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Append-only records: viewable, never added, changed or deleted from the console."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ["username", "is_staff", "is_active", "last_login"]
+    list_display = ["username", "email", "is_staff", "is_active", "group_names", "last_login"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+
+    @admin.display(description=_("平台分组"))
+    def group_names(self, obj):
+        return "、".join(g.name for g in obj.groups.all())
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
 
 
 class MemberInline(admin.TabularInline):
@@ -24,42 +69,333 @@ class MemberInline(admin.TabularInline):
 class MerchantAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "contact_email", "is_active", "created_at"]
     list_filter = ["is_active"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "contact_email"]
+    date_hierarchy = "created_at"
     inlines = [MemberInline]
+
+    def save_model(self, request, obj, form, change):
+        actor = actor_for_user(request.user)
+        if change:
+            services.merchant_update(merchant=obj, actor=actor,
+                                     **{f: form.cleaned_data[f] for f in form.changed_data
+                                        if f in ("name", "contact_email", "is_active")})
+        else:
+            created = services.merchant_create(code=obj.code, name=obj.name,
+                                               contact_email=obj.contact_email,
+                                               is_active=obj.is_active, actor=actor)
+            obj.pk, obj.created_at = created.pk, created.created_at
+
+
+@admin.register(MerchantMember)
+class MerchantMemberAdmin(admin.ModelAdmin):
+    list_display = ["user", "merchant", "role", "created_at"]
+    list_filter = ["role", "merchant"]
+    search_fields = ["user__username", "merchant__code", "merchant__name"]
+    list_select_related = ["user", "merchant"]
+    raw_id_fields = ["user"]
+
+
+# -- personal data ------------------------------------------------------------------------
+
+REVEAL_FIELDS = [("name", _("姓名")), ("phone", _("手机号")), ("addresses", _("收货地址"))]
+
+
+class RevealForm(forms.Form):
+    fields_ = forms.MultipleChoiceField(
+        label=_("查看字段"), choices=REVEAL_FIELDS, widget=forms.CheckboxSelectMultiple,
+        initial=["name", "phone"],
+    )
+    reason = forms.CharField(label=_("查看原因"), max_length=200,
+                             help_text=_("将记录查看人、字段、时间和原因。"),
+                             widget=forms.TextInput(attrs={"size": 60}))
+
+
+class AddressInline(admin.TabularInline):
+    model = ConsumerAddress
+    extra = 0
+    fields = ["masked", "is_default"]
+    readonly_fields = ["masked", "is_default"]
+    can_delete = False
+    show_change_link = False
+
+    @admin.display(description=_("地址（已脱敏）"))
+    def masked(self, obj):
+        return obj.masked
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ConsumerProfile)
 class ConsumerAdmin(admin.ModelAdmin):
-    list_display = ["id", "user", "masked_name", "masked_phone", "credit_score", "created_at"]
+    """Consumers with masked name and phone; full values only through "查看完整信息"."""
+
+    list_display = ["id", "user", "masked_name_col", "masked_phone_col", "credit_score",
+                    "external_id", "created_at"]
+    list_filter = ["preferred_language"]
     search_fields = ["user__username", "external_id"]
-    readonly_fields = ["phone_index"]
-    exclude = ["name", "phone"]
+    fields = ["user", "external_id", "masked_name_col", "masked_phone_col", "credit_score",
+              "preferred_language", "reveal_link"]
+    readonly_fields = ["user", "external_id", "masked_name_col", "masked_phone_col",
+                       "preferred_language", "reveal_link"]
     list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    inlines = [AddressInline]
+    actions = ["reveal_pii"]
+
+    def save_model(self, request, obj, form, change):
+        if "credit_score" in form.changed_data:
+            services.consumer_update(consumer=obj, credit_score=form.cleaned_data["credit_score"],
+                                     actor=actor_for_user(request.user))
+
+    @admin.display(description=_("姓名（已脱敏）"))
+    def masked_name_col(self, obj):
+        return obj.masked_name
+
+    @admin.display(description=_("手机号（已脱敏）"))
+    def masked_phone_col(self, obj):
+        return obj.masked_phone
+
+    @admin.display(description=_("完整信息"))
+    def reveal_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        url = reverse("admin:aftersales_consumerprofile_reveal", args=[obj.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, _("查看完整信息"))
+
+    def has_add_permission(self, request):
+        return False  # consumers are created through the API or the sign-up page
+
+    def get_search_results(self, request, queryset, search_term):
+        """Also find a consumer by exact phone, through the blind index (RULES.md D1)."""
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        digits = "".join(c for c in search_term if c.isdigit())
+        if len(digits) >= 7:
+            from .pii import blind_index
+
+            queryset |= self.model.objects.filter(phone_index=blind_index(search_term))
+        return queryset, distinct
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/reveal/", self.admin_site.admin_view(self.reveal_view),
+                 name="aftersales_consumerprofile_reveal"),
+            *super().get_urls(),
+        ]
+
+    def _reveal(self, request, consumers, form):
+        actor = actor_for_user(request.user)
+        results = []
+        for consumer in consumers:
+            try:
+                values = services.pii_reveal(
+                    actor=actor, subject=consumer, fields=form.cleaned_data["fields_"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as exc:
+                raise PermissionDenied(exc.message) from exc
+            results.append((consumer, values))
+        return results
+
+    def _render(self, request, form, consumers, results=None, action=False):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("查看完整个人信息"),
+            "opts": self.model._meta,
+            "form": form,
+            "consumers": consumers,
+            "results": results,
+            "is_action": action,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/aftersales/consumer_reveal.html", context)
+
+    def reveal_view(self, request, pk):
+        consumer = self.get_object(request, str(pk))
+        if consumer is None or not self.has_view_permission(request, consumer):
+            raise PermissionDenied
+        form = RevealForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            return self._render(request, form, [consumer], self._reveal(request, [consumer], form))
+        return self._render(request, form, [consumer])
+
+    @admin.action(description=_("查看完整信息（需填写原因）"), permissions=["view"])
+    def reveal_pii(self, request, queryset):
+        consumers = list(queryset.select_related("user")[:50])
+        if "apply" in request.POST:
+            form = RevealForm(request.POST)
+            if form.is_valid():
+                return self._render(request, form, consumers,
+                                    self._reveal(request, consumers, form), action=True)
+        else:
+            form = RevealForm()
+        return self._render(request, form, consumers, action=True)
+
+
+@admin.register(ConsumerAddress)
+class ConsumerAddressAdmin(admin.ModelAdmin):
+    list_display = ["id", "consumer", "masked_col", "is_default"]
+    list_filter = ["province", "is_default"]
+    search_fields = ["consumer__user__username", "city"]
+    fields = ["consumer", "masked_col", "province", "city", "district", "is_default"]
+    readonly_fields = ["consumer", "masked_col", "province", "city", "district"]
+    list_select_related = ["consumer__user"]
+
+    @admin.display(description=_("地址（已脱敏）"))
+    def masked_col(self, obj):
+        return obj.masked
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PiiAccessLog)
+class PiiAccessLogAdmin(ReadOnlyAdmin):
+    """Who saw which unmasked values, when and why (RULES.md D3): read only."""
+
+    list_display = ["occurred_at", "actor_label", "actor_kind", "subject_type", "subject_id",
+                    "fields", "reason"]
+    list_filter = ["actor_kind", "subject_type", "occurred_at"]
+    search_fields = ["actor_label", "reason", "=subject_id"]
+    date_hierarchy = "occurred_at"
+    list_select_related = ["actor_user", "actor_api_key"]
+
+
+# -- integrators ----------------------------------------------------------------------------
+
+
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scope", "merchant"]
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "scope", "merchant", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter)]
-    search_fields = ["name", "prefix"]
+    list_display = ["name", "prefix", "scope", "merchant", "created_by", "created_at",
+                    "last_used_at", "revoked_at"]
+    list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter), "merchant"]
+    search_fields = ["name", "prefix", "merchant__code", "merchant__name"]
+    list_select_related = ["merchant", "created_by"]
+    form = ApiKeyForm
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return ["name", "scope", "merchant", "prefix", "created_by", "created_at",
+                    "last_used_at", "revoked_at"]
+        return []
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: the timeline keeps the key's history
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        try:
+            key, raw = services.api_key_create(
+                name=obj.name, scope=obj.scope, merchant=obj.merchant,
+                actor=actor_for_user(request.user),
+            )
+        except DomainError as exc:
+            raise PermissionDenied(exc.message) from exc
+        obj.pk = key.pk
+        messages.warning(request, format_html(
+            "{} <code>{}</code>", _("新密钥（仅显示这一次，请立即保存）："), raw))
+
+    @admin.action(description=_("吊销所选密钥"), permissions=["change"])
+    def revoke(self, request, queryset):
+        actor = actor_for_user(request.user)
+        done = 0
+        for key in queryset.filter(revoked_at__isnull=True):
+            services.api_key_revoke(api_key=key, actor=actor, reason="admin")
+            done += 1
+        self.message_user(request, _("已吊销 %(n)d 个密钥。") % {"n": done})
+
+
+# -- policies ------------------------------------------------------------------------------
+
+
+class PolicyVersionForm(forms.ModelForm):
+    key = forms.ChoiceField(label=_("策略"), choices=())
+
+    class Meta:
+        model = PolicyVersion
+        fields = ["key", "scope", "scope_id", "value", "note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["key"].choices = [(k, f"{k} — {d}") for k, (_v, d) in sorted(DEFAULTS.items())]
+
+    def clean(self):
+        """The service's own checks (type, range, law cap) shown as form errors."""
+        data = super().clean()
+        if "key" in data and "value" in data:
+            from .policies import _coerce
+
+            try:
+                data["value"] = _coerce(data["key"], data["value"])
+            except DomainError as exc:
+                self.add_error("value", exc.message)
+        return data
 
 
 @admin.register(PolicyVersion)
 class PolicyVersionAdmin(admin.ModelAdmin):
-    list_display = ["key", "scope", "scope_id", "value", "version", "created_by", "created_at"]
+    """Policies are changed by adding a version (who and when are recorded); versions are
+    never edited or deleted."""
+
+    list_display = ["key", "scope", "scope_id", "value", "version", "note", "created_by",
+                    "created_at"]
     list_filter = ["key", "scope"]
+    search_fields = ["key", "note"]
+    list_select_related = ["created_by"]
+    form = PolicyVersionForm
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        try:
+            row = policy_set(key=obj.key, value=obj.value, scope=obj.scope,
+                             scope_id=obj.scope_id, note=obj.note,
+                             actor=actor_for_user(request.user))
+        except DomainError as exc:
+            raise PermissionDenied(exc.message) from exc
+        obj.pk, obj.version, obj.created_at = row.pk, row.version, row.created_at
+
+
+# -- records -------------------------------------------------------------------------------
 
 
 @admin.register(TimelineEvent)
-class TimelineEventAdmin(admin.ModelAdmin):
-    list_display = ["subject_type", "subject_id", "verb", "from_status", "to_status", "actor_label", "occurred_at"]
-    list_filter = ["subject_type", "actor_kind"]
-    search_fields = ["verb", "actor_label"]
+class TimelineEventAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "subject_type", "subject_id", "verb", "from_status",
+                    "to_status", "actor_kind", "actor_label", "merchant"]
+    list_filter = ["subject_type", "actor_kind", "verb"]
+    search_fields = ["verb", "actor_label", "=subject_id", "reason"]
+    date_hierarchy = "occurred_at"
+    list_select_related = ["merchant"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
+
+@admin.register(DomainEvent)
+class DomainEventAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "name", "subject_type", "subject_id", "merchant"]
+    list_filter = ["name", "subject_type"]
+    search_fields = ["name", "=subject_id"]
+    date_hierarchy = "occurred_at"
+    list_select_related = ["merchant"]
 
 
-admin.site.register([DomainEvent, IdempotencyRecord, PiiAccessLog, ConsumerAddress])
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "owner", "key", "method", "path", "status_code"]
+    list_filter = ["status_code", "method"]
+    search_fields = ["key", "owner", "path"]
+    exclude = ["response_body"]
+
 
 from . import admin_deadlines, admin_messaging  # noqa: E402,F401

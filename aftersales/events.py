@@ -23,15 +23,21 @@ def subscribe(name):
     return register
 
 
+def subscribers(name):
+    """The handlers that run for an event called ``name`` (its own, then the ``*`` ones)."""
+    return list(_handlers[name]) + list(_handlers["*"])
+
+
 def event_publish(name, *, subject, payload=None, merchant_id=None):
     """Record the event and run its handlers; call inside the service's transaction."""
     event = DomainEvent.objects.create(
         name=name,
         subject_type=subject._meta.label_lower,
         subject_id=subject.pk,
-        merchant_id=merchant_id if merchant_id is not None else getattr(subject, "merchant_id", None),
+        merchant_id=(merchant_id if merchant_id is not None
+                     else getattr(subject, "merchant_id", None)),
         payload=payload or {},
     )
-    for handler in list(_handlers[name]) + list(_handlers["*"]):
+    for handler in subscribers(name):
         handler(event)
     return event

@@ -3,7 +3,8 @@
 The first response is stored in the same transaction as the side effect and replayed for a
 repeat of the key; the same key with another body (or path) answers 400
 ``idempotency_key_reused``. A concurrent repeat waits on the key's row and then replays.
-Failed requests (4xx/5xx that roll back) store nothing, so a retry runs again.
+Failed requests (4xx/5xx that roll back) store nothing, so a retry runs again. Responses
+marked ``Cache-Control: no-store`` (revealed personal data) are never stored either.
 """
 
 import hashlib
@@ -58,11 +59,14 @@ class IdempotencyMiddleware:
         owner = _owner(request)
         if owner is None:
             return self.get_response(request)
-        digest = hashlib.sha256(request.path.encode() + b"\n" + request.body).hexdigest()
+        digest = request_digest(request)
 
         existing = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
         if existing is not None and existing.status_code is not None:
             return _replay(existing, digest)
+        # The key's row is inserted first, in the same transaction as the side effect: a
+        # concurrent request with the same key waits on the unique index until this one commits
+        # (then replays) or rolls back (then runs itself).
         with transaction.atomic():
             try:
                 with transaction.atomic():
@@ -80,6 +84,16 @@ class IdempotencyMiddleware:
             if transaction.get_rollback() or response.status_code >= 400:
                 transaction.set_rollback(True)
                 return response
+            if getattr(response, "streaming", False):
+                transaction.set_rollback(True)
+                return _error(500, "idempotency_unsupported_response",
+                              "流式响应不支持 Idempotency-Key。"
+                              "Streaming responses cannot be replayed.")
+            if "no-store" in response.get("Cache-Control", ""):
+                # The body must not be kept (unmasked personal data, RULES.md D1): the side
+                # effect stands, the key is released, and a retry runs again.
+                record.delete()
+                return response
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                 response.render()
             record.status_code = response.status_code
@@ -87,6 +101,26 @@ class IdempotencyMiddleware:
             record.content_type = response.get("Content-Type", "")
             record.save(update_fields=["status_code", "response_body", "content_type"])
         return response
+
+
+def request_digest(request):
+    """SHA-256 over the path and the body. A multipart body (evidence uploads) is hashed from
+    the parsed form, file by file in chunks, so large uploads are not read into memory twice
+    and never hit ``DATA_UPLOAD_MAX_MEMORY_SIZE``; Django's parse is reused by the view."""
+    h = hashlib.sha256(request.path.encode() + b"\n")
+    if request.content_type == "multipart/form-data":
+        for name in sorted(request.POST):
+            for value in request.POST.getlist(name):
+                h.update(f"f:{name}={value}\n".encode())
+        for name in sorted(request.FILES):
+            for upload in request.FILES.getlist(name):
+                h.update(f"u:{name}:{upload.name}:{upload.size}\n".encode())
+                for chunk in upload.chunks():
+                    h.update(chunk)
+                upload.seek(0)
+    else:
+        h.update(request.body)
+    return h.hexdigest()
 
 
 def canonical_json(data):

@@ -1,1 +1,169 @@
 """Deadline engine and calendar models (issue 3). Imported by aftersales/models.py."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from . import clock
+from .models import ConsumerProfile, Merchant
+
+__all__ = ["Deadline", "Holiday", "LogisticsAlert"]
+
+
+class Deadline(models.Model):
+    """Something that happens to a case at ``due_at`` unless it is cancelled first.
+
+    The sweep (``aftersales.deadlines.deadline_sweep``) claims due pending rows with
+    ``FOR UPDATE SKIP LOCKED`` and runs the handler registered for ``kind`` in the same
+    transaction as the row's move to ``done``, so each deadline is acted on exactly once.
+    A paused deadline keeps what was left in ``remaining``; a reminder is its own row of kind
+    ``<kind>.reminder`` pointing at its ``parent``.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("待执行")
+        PAUSED = "paused", _("已暂停")
+        DONE = "done", _("已执行")
+        CANCELLED = "cancelled", _("已取消")
+        FAILED = "failed", _("执行失败")
+
+    subject_type = models.CharField(_("对象类型"), max_length=60)
+    subject_id = models.BigIntegerField(_("对象编号"))
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="+", verbose_name=_("商家"))
+    kind = models.CharField(_("类型"), max_length=80)
+    due_at = models.DateTimeField(_("到期时间"))
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices,
+                             default=State.PENDING)
+    result = models.JSONField(_("执行结果"), default=dict, blank=True)
+    data = models.JSONField(_("参数"), default=dict, blank=True)
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True,
+                               related_name="reminders", verbose_name=_("所属期限"))
+    policy_key = models.CharField(_("策略"), max_length=60, blank=True)
+    policy_version_id = models.BigIntegerField(_("策略版本"), null=True, blank=True)
+    policy_value = models.JSONField(_("策略取值"), null=True, blank=True)
+    paused_at = models.DateTimeField(_("暂停时间"), null=True, blank=True)
+    remaining = models.DurationField(_("剩余时长"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    last_error = models.TextField(_("最近错误"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("期限")
+        verbose_name_plural = _("期限")
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(state="pending"),
+                         name="deadline_pending_due"),
+            models.Index(fields=["subject_type", "subject_id", "state"],
+                         name="deadline_subject"),
+            models.Index(fields=["merchant", "state", "due_at"], name="deadline_merchant"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "paused", "done", "cancelled", "failed"]),
+                name="deadline_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="paused") | Q(remaining__isnull=False),
+                name="deadline_paused_has_remaining",
+            ),
+            # One open deadline per case and kind (reminders may be several).
+            models.UniqueConstraint(
+                fields=["subject_type", "subject_id", "kind"],
+                condition=Q(state__in=["pending", "paused"]) & ~Q(kind__endswith=".reminder"),
+                name="deadline_one_open_per_kind",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.subject_type}#{self.subject_id} @ {self.due_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_reminder(self):
+        return self.kind.endswith(".reminder")
+
+    @property
+    def description(self):
+        """What will happen at ``due_at``, in Chinese (from the handler's registration)."""
+        from .deadlines import deadline_description
+
+        return deadline_description(self.kind)
+
+
+class Holiday(models.Model):
+    """One exception to the Monday–Friday week: a public holiday, or a make-up working day
+    (调休) on a weekend. Weekdays not listed work, weekends not listed rest (RULES.md "Time")."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("法定节假日")
+        WORKDAY = "workday", _("调休工作日")
+
+    date = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("名称"), max_length=80, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("节假日")
+        verbose_name_plural = _("节假日日历")
+        ordering = ["date"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["holiday", "workday"]),
+                                   name="holiday_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.get_kind_display()} {self.name}"
+
+
+class LogisticsAlert(models.Model):
+    """A parcel that needs attention (standard 6.2.1.2): no tracking update for too long after
+    pickup, or an exception event. Seen by the consumer, the merchant and the platform's
+    logistics queue. Shipments live in ``orders``, below the kernel, so they are referenced by id.
+    """
+
+    class Reason(models.TextChoices):
+        STALE = "stale", _("物流长时间未更新")
+        EXCEPTION = "exception", _("物流异常")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待处理")
+        RESOLVED = "resolved", _("已解决")
+
+    shipment_id = models.BigIntegerField(_("包裹"))
+    order_id = models.BigIntegerField(_("订单"))
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("商家"))
+    consumer = models.ForeignKey(ConsumerProfile, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("消费者"))
+    reason = models.CharField(_("原因"), max_length=10, choices=Reason.choices)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices,
+                              default=Status.OPEN)
+    carrier = models.CharField(_("承运商"), max_length=40, blank=True)
+    tracking_number = models.CharField(_("运单号"), max_length=64, blank=True)
+    last_event_at = models.DateTimeField(_("最近轨迹时间"), null=True, blank=True)
+    detail = models.CharField(_("说明"), max_length=300, blank=True)
+    raised_at = models.DateTimeField(_("预警时间"), default=clock.now)
+    resolved_at = models.DateTimeField(_("解决时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("物流预警")
+        verbose_name_plural = _("物流预警")
+        ordering = ["-raised_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-raised_at"], name="logistics_alert_queue"),
+            models.Index(fields=["merchant", "-id"], name="logistics_alert_merchant"),
+            models.Index(fields=["consumer", "-id"], name="logistics_alert_consumer"),
+            models.Index(fields=["shipment_id"], name="logistics_alert_shipment"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(reason__in=["stale", "exception"]),
+                                   name="logistics_alert_reason_valid"),
+            models.CheckConstraint(condition=Q(status__in=["open", "resolved"]),
+                                   name="logistics_alert_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_reason_display()} {self.carrier} {self.tracking_number}"

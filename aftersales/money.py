@@ -17,15 +17,26 @@ def split_pro_rata(total, weights):
     """Split ``total`` in proportion to ``weights``; the last share absorbs the remainder.
 
     Used for mixed tenders (RULES.md R7) and per-unit amounts (R15). Returns a list of
-    Decimals that sums exactly to ``total``.
+    Decimals that sums exactly to ``total``. Each share but the last is the proportional amount
+    rounded half-up to the fen, capped at what is left, so with many tiny shares the rounding
+    can never push the last share below zero. Weights must not be negative.
     """
     total = yuan(total)
     weights = [Decimal(w) for w in weights]
     if not weights:
         return []
+    if any(w < 0 for w in weights):
+        raise ValueError("weights must not be negative")
+    sign = -1 if total < 0 else 1
+    magnitude = abs(total)
     whole = sum(weights)
     if whole == 0:
         return [ZERO] * (len(weights) - 1) + [total]
-    shares = [yuan(total * w / whole) for w in weights[:-1]]
-    shares.append(total - sum(shares, ZERO))
-    return shares
+    shares = []
+    left = magnitude
+    for w in weights[:-1]:
+        share = min(yuan(magnitude * w / whole), left)
+        shares.append(share)
+        left -= share
+    shares.append(left)
+    return [s * sign if sign < 0 else s for s in shares]

@@ -63,6 +63,17 @@ class KeyRing:
         return ring
 
 
+class Sealed(str):
+    """A value that is already an AES-GCM token: stored as is, never sealed again.
+
+    Only the key rotation uses it; a plain ``str`` that merely looks like a token is sealed like
+    any other input, so no user can store an unreadable value."""
+
+
+class UnknownPiiKey(KeyError):
+    """A value names a key id that is not in the key ring."""
+
+
 @lru_cache(maxsize=1)
 def keyring() -> KeyRing:
     """The process's key ring: ``PII_KEYS`` from the environment, else the file under var/."""
@@ -70,11 +81,32 @@ def keyring() -> KeyRing:
         return KeyRing.from_json(settings.PII_KEYS)
     path = settings.PII_KEYS_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(KeyRing.generate().to_json())
+        write_ring_file(path, KeyRing.generate(), replace=False)
     return KeyRing.from_json(path.read_text())
+
+
+def write_ring_file(path, ring, *, replace=True):
+    """Write ``ring`` to ``path`` (mode 0600) atomically: readers never see half a file.
+
+    With ``replace=False`` an existing file wins (two processes starting at once)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(ring.to_json())
+            fh.flush()
+            os.fsync(fh.fileno())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def reload_keyring():
@@ -89,12 +121,24 @@ def encrypt(plaintext: str, ring: KeyRing | None = None) -> str:
 
 
 def decrypt(token: str, ring: KeyRing | None = None) -> str:
+    """The plaintext of ``token``. A key id this process does not know yet (another process
+    rotated the file-based ring) makes it re-read the ring once."""
+    explicit = ring is not None
     ring = ring or keyring()
     prefix, kid, body = token.split(":", 2)
     if prefix != PREFIX:
         raise ValueError("not a PII token")
+    if kid not in ring.keys and not explicit:
+        reload_keyring()
+        ring = keyring()
+    if kid not in ring.keys:
+        raise UnknownPiiKey(f"PII key {kid!r} is not in the key ring")
     raw = base64.b64decode(body)
     return AESGCM(ring.keys[kid]).decrypt(raw[:12], raw[12:], PREFIX.encode()).decode()
+
+
+def is_token(value) -> bool:
+    return isinstance(value, str) and value.startswith(PREFIX + ":")
 
 
 def key_id_of(token: str) -> str | None:
@@ -112,7 +156,8 @@ def normalize_phone(phone: str) -> str:
 
 def blind_index(value: str) -> str:
     """HMAC-SHA256 of the normalised phone: equality lookups without decryption."""
-    return hmac.new(keyring().index_key, normalize_phone(value).encode(), hashlib.sha256).hexdigest()
+    digest = hmac.new(keyring().index_key, normalize_phone(value).encode(), hashlib.sha256)
+    return digest.hexdigest()
 
 
 class EncryptedTextField(models.TextField):
@@ -126,39 +171,78 @@ class EncryptedTextField(models.TextField):
     def from_db_value(self, value, expression, connection):
         if value is None or value == "":
             return value
+        if not is_token(value):
+            return value  # a legacy plaintext row: rotate_pii_keys seals it
         return decrypt(value)
 
     def to_python(self, value):
-        if isinstance(value, str) and value.startswith(PREFIX + ":"):
-            return decrypt(value)
+        """Deserialised tokens (loaddata) become plaintext; anything else is left alone."""
+        if is_token(value):
+            try:
+                return decrypt(value)
+            except Exception:  # not one of ours: treat it as text like any other
+                return value
         return value
 
     def get_prep_value(self, value):
-        value = super().get_prep_value(value)
+        # Not super(): TextField would run to_python and so decrypt what it is given.
         if value is None or value == "":
             return value
-        if isinstance(value, str) and value.startswith(PREFIX + ":"):
-            return value
+        if isinstance(value, Sealed):
+            return str(value)
         return encrypt(str(value))
+
+    def value_to_string(self, obj):
+        """Serialised (dumpdata) as a token, so dumps hold no plaintext either."""
+        value = self.value_from_object(obj)
+        return encrypt(value) if value else value
+
+
+def encrypted_fields():
+    """Every ``(model, field)`` holding encrypted text, across all installed apps."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_models():
+        meta = model._meta
+        if meta.proxy or not meta.managed:
+            continue
+        for field in meta.local_fields:
+            if isinstance(field, EncryptedTextField):
+                found.append((model, field))
+    return found
 
 
 # -- masking (RULES.md D2) ------------------------------------------------------------------
 
 
+_DIGITS = re.compile(r"[0-9０-９]")
+
+
+def _mask_word(word):
+    return "*" if len(word) == 1 else word[0] + "*" * (len(word) - 1)
+
+
 def mask_name(name: str) -> str:
-    """At least one character hidden: 张三 → 张*, 欧阳娜娜 → 欧**娜, Li Lei → L*****."""
+    """At least one character hidden (RULES.md D2): 张 → *, 张三 → 张*, 张三丰 → 张*丰,
+    欧阳娜娜 → 欧**娜; Latin names keep each word's initial: Li Lei → L* L**."""
     name = (name or "").strip()
     if not name:
         return ""
-    if len(name) <= 2:
+    words = name.split()
+    if len(words) > 1:
+        return " ".join(_mask_word(w) for w in words)
+    if len(name) == 1:
+        return "*"
+    if name.isascii():
+        return _mask_word(name)
+    if len(name) == 2:
         return name[0] + "*"
-    if len(name) == 3:
-        return name[0] + "*" + name[-1]
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def mask_phone(phone: str) -> str:
-    """At least six digits hidden: 13812345678 → 138******78."""
+    """At least six digits hidden (RULES.md D2): 13812345678 → 138******78."""
     digits = normalize_phone(phone)
     if len(digits) >= 11:
         return digits[:3] + "*" * (len(digits) - 5) + digits[-2:]
@@ -168,7 +252,10 @@ def mask_phone(phone: str) -> str:
 
 
 def mask_address(*, province="", city="", district="", street="") -> str:
-    """The address without unit/room number: region and a shortened street."""
+    """The address without unit/room number (RULES.md D2): the region and the street name up to
+    its first digit, so no house, building or room number is shown."""
     street = (street or "").strip()
-    short = street[:4] + "****" if street else ""
+    match = _DIGITS.search(street)
+    name = (street[: match.start()] if match else street)[:10].strip()
+    short = name + "****" if street else ""
     return "".join(p for p in (province, city, district, short) if p)

@@ -8,10 +8,10 @@ deadline is kept on the deadline (``PolicyRef``).
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 
-from .errors import InvalidInput
+from .errors import Conflict, InvalidInput
 from .models import PolicyVersion
 from .timeline import timeline_record
 
@@ -46,38 +46,108 @@ class PolicyRef:
         return f"{self.key}=v{self.version_id or 'default'}"
 
 
+# Further limits per key: an allowed range or an allowed set of values.
+RANGES = {
+    "returns.express_refund_credit_threshold": (0, 1000),
+    "returns.auto_approve_hours": (1, None),
+    "returns.close_unshipped_days": (1, None),
+    "returns.refund_after_receipt_days": (1, None),
+    "complaints.resolution_working_days": (1, None),
+    "logistics.stale_tracking_hours": (1, None),
+}
+CHOICES = {"pricing.protection_window_days": (7, 15, 30)}
+
+
+def policy_register(key, default, description, *, law_max=None, value_range=None, choices=None):
+    """Declare a policy of another app (``returns.pickup_slot_hours``) with its default.
+
+    Registering the same key again with the same default is harmless (module reloads)."""
+    if key in DEFAULTS and DEFAULTS[key][0] != default:
+        raise ValueError(f"policy {key} is already registered with another default")
+    DEFAULTS[key] = (default, description)
+    if law_max is not None:
+        LAW_MAXIMA[key] = law_max
+    if value_range is not None:
+        RANGES[key] = value_range
+    if choices is not None:
+        CHOICES[key] = tuple(choices)
+
+
+def _invalid(message, expected):
+    return InvalidInput(message, code="policy_value_invalid", fields={"value": expected})
+
+
+def _int(value):
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float | Decimal):
+        if value != int(value):
+            raise ValueError
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise ValueError
+
+
+def _check_int(key, number):
+    if number < 0:
+        raise _invalid("取值不能为负数。The value must not be negative.", "≥ 0")
+    low, high = RANGES.get(key, (None, None))
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise _invalid(f"取值应在 {low}–{high if high is not None else '∞'} 之间。",
+                       [low, high])
+    if key in CHOICES and number not in CHOICES[key]:
+        raise _invalid(f"取值只能是 {'/'.join(map(str, CHOICES[key]))}。", list(CHOICES[key]))
+    if key in LAW_MAXIMA and number > LAW_MAXIMA[key]:
+        raise InvalidInput(
+            f"法定上限为 {LAW_MAXIMA[key]}，平台只能更宽松。"
+            f"The law caps this at {LAW_MAXIMA[key]}.",
+            code="policy_stricter_than_law", fields={"value": LAW_MAXIMA[key]},
+        )
+    return number
+
+
 def _coerce(key, value):
+    """``value`` checked against the type of the key's default, its range and the law."""
     default = DEFAULTS[key][0]
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise InvalidInput("该策略取值必须是 true/false。", code="policy_value_invalid",
-                               fields={"value": "boolean"})
+            raise _invalid("该策略取值必须是 true/false。The value must be a boolean.", "boolean")
         return value
     if isinstance(default, int):
         try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise InvalidInput("该策略取值必须是整数。", code="policy_value_invalid",
-                               fields={"value": "integer"}) from None
-        if number < 0:
-            raise InvalidInput("取值不能为负数。", code="policy_value_invalid", fields={"value": "≥ 0"})
-        if key in LAW_MAXIMA and number > LAW_MAXIMA[key]:
-            raise InvalidInput(
-                f"法定上限为 {LAW_MAXIMA[key]}，平台只能更宽松。The law caps this at {LAW_MAXIMA[key]}.",
-                code="policy_stricter_than_law", fields={"value": LAW_MAXIMA[key]},
-            )
-        return number
+            number = _int(value)
+        except (TypeError, ValueError, OverflowError):
+            raise _invalid("该策略取值必须是整数。The value must be an integer.",
+                           "integer") from None
+        return _check_int(key, number)
     if isinstance(default, str):
         try:
-            return str(Decimal(str(value)).quantize(Decimal("0.01")))
+            if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+                raise InvalidOperation
+            amount = Decimal(str(value))
+            if not amount.is_finite():
+                raise InvalidOperation
+            amount = amount.quantize(Decimal("0.01"))
         except InvalidOperation:
-            raise InvalidInput("取值必须是金额。", code="policy_value_invalid",
-                               fields={"value": "decimal"}) from None
+            raise _invalid("取值必须是金额（如 \"5000.00\"）。The value must be an amount.",
+                           "decimal") from None
+        if amount < 0:
+            raise _invalid("金额不能为负数。The amount must not be negative.", "≥ 0")
+        return str(amount)
     if isinstance(default, dict):
         if not isinstance(value, dict) or set(value) != set(default):
-            raise InvalidInput(f"取值必须包含 {sorted(default)}。", code="policy_value_invalid",
-                               fields={"value": sorted(default)})
-        return {k: int(v) for k, v in value.items()}
+            raise _invalid(f"取值必须包含 {sorted(default)}。", sorted(default))
+        out = {}
+        for k, v in value.items():
+            try:
+                out[k] = _check_int(key, _int(v))
+            except (TypeError, ValueError, OverflowError):
+                raise _invalid(f"{k} 必须是整数。{k} must be an integer.",
+                               sorted(default)) from None
+        return out
     return value
 
 
@@ -111,19 +181,36 @@ def policy_value(key, **scope):
 def policy_set(*, key, value, actor, scope=PolicyVersion.Scope.PLATFORM, scope_id=None, note=""):
     """Record a new version of ``key`` for the scope; returns the new ``PolicyVersion``."""
     if key not in DEFAULTS:
-        raise InvalidInput(f"未知策略 {key}。", code="policy_unknown", fields={"key": sorted(DEFAULTS)})
+        raise InvalidInput(f"未知策略 {key}。Unknown policy.", code="policy_unknown",
+                           fields={"key": sorted(DEFAULTS)})
+    if scope not in PolicyVersion.Scope.values:
+        raise InvalidInput(f"未知范围 {scope}。", code="policy_scope_invalid",
+                           fields={"scope": PolicyVersion.Scope.values})
     if (scope == PolicyVersion.Scope.PLATFORM) != (scope_id is None):
-        raise InvalidInput("平台范围不能指定对象；类目/商家范围必须指定对象。", code="policy_scope_invalid")
+        raise InvalidInput("平台范围不能指定对象；类目/商家范围必须指定对象。",
+                           code="policy_scope_invalid")
     value = _coerce(key, value)
-    with transaction.atomic():
-        # The unique (key, scope, scope_id, version) constraint settles concurrent writers.
-        last = PolicyVersion.objects.filter(key=key, scope=scope, scope_id=scope_id).aggregate(
-            v=Max("version")
-        )["v"]
-        row = PolicyVersion.objects.create(
-            key=key, scope=scope, scope_id=scope_id, value=value, version=(last or 0) + 1,
-            note=note, created_by=actor.user if getattr(actor.user, "pk", None) else None,
-        )
-        timeline_record(subject=row, verb="policy.changed", actor=actor, reason=note,
-                        data={"key": key, "value": value, "scope": scope, "scope_id": scope_id})
+    for attempt in range(5):
+        try:
+            with transaction.atomic():
+                return _policy_insert(key=key, value=value, actor=actor, scope=scope,
+                                      scope_id=scope_id, note=note)
+        except IntegrityError:
+            # Another writer took this version number first; take the next one.
+            if attempt == 4:
+                raise Conflict("策略正在被他人修改，请重试。Policy changed concurrently; retry.",
+                               code="policy_concurrent_change") from None
+    raise AssertionError("unreachable")
+
+
+def _policy_insert(*, key, value, actor, scope, scope_id, note):
+    last = PolicyVersion.objects.filter(key=key, scope=scope, scope_id=scope_id).aggregate(
+        v=Max("version")
+    )["v"]
+    row = PolicyVersion.objects.create(
+        key=key, scope=scope, scope_id=scope_id, value=value, version=(last or 0) + 1,
+        note=note, created_by=actor.user if getattr(actor.user, "pk", None) else None,
+    )
+    timeline_record(subject=row, verb="policy.changed", actor=actor, reason=note,
+                    data={"key": key, "value": value, "scope": scope, "scope_id": scope_id})
     return row

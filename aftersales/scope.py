@@ -9,12 +9,14 @@ from django.db.models import Q
 from .errors import NotFound
 
 
-def scoped(qs, actor, *, merchant_field="merchant_id", consumer_field="consumer_id", grant_perm=None):
+def scoped(qs, actor, *, merchant_field="merchant_id", consumer_field="consumer_id",
+           grant_perm=None):
     """``qs`` restricted to what ``actor`` may read.
 
     ``merchant_field`` / ``consumer_field`` are lookups from the model to its merchant's and
-    consumer's ids (``"order__merchant_id"``; ``None`` when the model has no such owner). ``grant_perm`` is the guardian
-    permission codename (``"app.view_model"``) that grants single objects to other users.
+    consumer's ids (``"order__merchant_id"``; ``None`` when the model has no such owner).
+    ``grant_perm`` is the guardian permission codename (``"app.view_model"``) that grants
+    single objects to other users.
     """
     if actor.platform_read:
         return qs

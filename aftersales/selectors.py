@@ -1,6 +1,7 @@
 """Reads of the kernel, scoped to the caller."""
 
 from .models import ApiKey, ConsumerProfile, Merchant
+from .pii import blind_index
 from .scope import scoped
 
 
@@ -9,8 +10,14 @@ def merchant_list(*, actor, filters=None):
 
 
 def consumer_list(*, actor, filters=None):
-    """Platform sees all consumers; a consumer sees only themself; merchants see none here."""
+    """Platform sees all consumers; a consumer sees only themself; merchants see none here.
+
+    ``filters["phone"]`` finds a consumer by phone through the blind index (RULES.md D1): the
+    phone is normalised (``+86 138-1234-5678`` = ``13812345678``) and never decrypted."""
     qs = ConsumerProfile.objects.select_related("user")
+    phone = (filters or {}).get("phone")
+    if phone:
+        qs = qs.filter(phone_index=blind_index(phone))
     return scoped(qs, actor, merchant_field=None, consumer_field="id")
 
 

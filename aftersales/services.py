@@ -3,20 +3,28 @@
 from django.db import transaction
 
 from . import clock
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .models import (
-    ApiKey, ConsumerAddress, ConsumerProfile, Merchant, MerchantMember, PiiAccessLog, User,
+    ApiKey,
+    ConsumerAddress,
+    ConsumerProfile,
+    Merchant,
+    MerchantMember,
+    PiiAccessLog,
+    User,
 )
 from .pii import blind_index
 from .timeline import timeline_record
 
 
-def merchant_create(*, code, name, contact_email="", actor):
+def merchant_create(*, code, name, contact_email="", is_active=True, actor):
     """Create a merchant (platform staff or a platform-scoped integrator)."""
     with transaction.atomic():
         if Merchant.objects.filter(code=code).exists():
-            raise Conflict(f"商家编码 {code} 已存在。", code="merchant_code_taken", fields={"code": code})
-        merchant = Merchant.objects.create(code=code, name=name, contact_email=contact_email)
+            raise Conflict(f"商家编码 {code} 已存在。", code="merchant_code_taken",
+                           fields={"code": code})
+        merchant = Merchant.objects.create(code=code, name=name, contact_email=contact_email,
+                                           is_active=is_active)
         timeline_record(subject=merchant, verb="merchant.created", actor=actor)
     return merchant
 
@@ -61,9 +69,11 @@ def consumer_create(*, username, name="", phone="", credit_score=600, external_i
                            fields={"credit_score": "0..1000"})
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
-            raise Conflict(f"用户名 {username} 已存在。", code="username_taken", fields={"username": username})
+            raise Conflict(f"用户名 {username} 已存在。", code="username_taken",
+                           fields={"username": username})
         if external_id and ConsumerProfile.objects.filter(external_id=external_id).exists():
-            raise Conflict("外部编号已存在。", code="external_id_taken", fields={"external_id": external_id})
+            raise Conflict("外部编号已存在。", code="external_id_taken",
+                           fields={"external_id": external_id})
         user = User(username=username)
         if password:
             user.set_password(password)
@@ -96,7 +106,8 @@ def consumer_update(*, consumer, actor, name=None, phone=None, credit_score=None
             consumer.credit_score = credit_score
             changed.append("credit_score")
         consumer.save()
-        timeline_record(subject=consumer, verb="consumer.updated", actor=actor, data={"fields": changed})
+        timeline_record(subject=consumer, verb="consumer.updated", actor=actor,
+                        data={"fields": changed})
     return consumer
 
 
@@ -108,7 +119,8 @@ def consumer_find_by_phone(phone):
 def api_key_create(*, name, scope, merchant=None, actor):
     """Issue a key; returns ``(ApiKey, raw)``. The raw key is shown once and never stored."""
     if scope == ApiKey.Scope.MERCHANT and merchant is None:
-        raise InvalidInput("商家范围的密钥必须指定商家。", code="merchant_required", fields={"merchant": "required"})
+        raise InvalidInput("商家范围的密钥必须指定商家。", code="merchant_required",
+                           fields={"merchant": "required"})
     if scope == ApiKey.Scope.PLATFORM and merchant is not None:
         raise InvalidInput("平台范围的密钥不能指定商家。", code="merchant_not_allowed")
     prefix, raw = ApiKey.new_raw_key()
@@ -132,20 +144,158 @@ def api_key_revoke(*, api_key, actor, reason=""):
     return key
 
 
-def pii_reveal(*, actor, subject, fields, reason):
+SELF_REVEAL_REASON = "本人查看"
+
+
+def _address_values(address):
+    return {
+        "id": address.pk, "recipient": address.recipient, "phone": address.phone,
+        "province": address.province, "city": address.city, "district": address.district,
+        "street": address.street, "unit": address.unit, "is_default": address.is_default,
+    }
+
+
+# Extra revealable fields that are not encrypted columns of the subject itself.
+_REVEAL_EXTRA = {
+    "aftersales.consumerprofile": {
+        "addresses": lambda c: [_address_values(a) for a in c.addresses.order_by("pk")],
+    },
+}
+
+
+def pii_revealable_fields(model):
+    """The field names ``pii_reveal`` accepts for ``model``: its encrypted fields and extras."""
+    from .pii import EncryptedTextField
+
+    names = [f.name for f in model._meta.local_fields if isinstance(f, EncryptedTextField)]
+    return names + list(_REVEAL_EXTRA.get(model._meta.label_lower, {}))
+
+
+def pii_reveal(*, actor, subject, fields, reason=""):
     """Return unmasked values of ``fields`` on ``subject`` and log who saw them (RULES.md D3).
 
-    Only platform staff, and the consumer for their own data, may see unmasked values.
+    Only platform staff who may read every tenant (agents, managers, auditors, superusers) see
+    another person's unmasked values, with a reason; a consumer may see their own. Merchants and
+    everyone else get ``NotFound`` (they must not learn the record exists); platform-scoped API
+    keys get ``PermissionDenied``: a machine has no reason to read a person's full details.
     """
-    if not reason or not reason.strip():
-        raise InvalidInput("查看完整个人信息必须说明原因。", code="reveal_reason_required",
-                           fields={"reason": "required"})
-    own = actor.is_consumer and getattr(subject, "pk", None) == actor.consumer_id
-    if not (actor.platform_read or own):
-        raise NotFound()
-    values = {f: getattr(subject, f) for f in fields}
+    from .models import ActorKind
+
+    own = (actor.is_consumer and subject._meta.label_lower == "aftersales.consumerprofile"
+           and subject.pk == actor.consumer_id)
+    if not own:
+        if actor.kind == ActorKind.INTEGRATOR and actor.platform_read:
+            raise PermissionDenied("API 密钥不能查看完整个人信息。"
+                                   "API keys cannot reveal personal data.",
+                                   code="pii_reveal_forbidden")
+        if not (actor.kind == ActorKind.PLATFORM and actor.platform_read):
+            raise NotFound()
+    reason = (reason or "").strip() or (SELF_REVEAL_REASON if own else "")
+    if not reason:
+        raise InvalidInput("查看完整个人信息必须说明原因。A reason is required.",
+                           code="reveal_reason_required", fields={"reason": "required"})
+    fields = list(dict.fromkeys(fields or []))
+    allowed = pii_revealable_fields(type(subject))
+    unknown = [f for f in fields if f not in allowed]
+    if not fields or unknown:
+        raise InvalidInput("请选择要查看的字段。Choose fields to reveal.", code="pii_field_unknown",
+                           fields={"fields": allowed})
+    extra = _REVEAL_EXTRA.get(subject._meta.label_lower, {})
+    values = {f: (extra[f](subject) if f in extra else getattr(subject, f)) for f in fields}
     PiiAccessLog.objects.create(
-        subject_type=subject._meta.label_lower, subject_id=subject.pk, fields=list(fields),
-        reason=reason.strip(), **actor.timeline_fields(),
+        subject_type=subject._meta.label_lower, subject_id=subject.pk, fields=fields,
+        reason=reason[:200], occurred_at=clock.now(), **actor.timeline_fields(),
     )
     return values
+
+
+def pii_reencrypt(*, ring=None, batch_size=500, dry_run=False, actor=None):
+    """Re-seal every encrypted value of every model under ``ring``'s active key (RULES.md D1).
+
+    Rows are walked in primary-key order in batches, each batch locked and rewritten in its own
+    transaction, so the run can be interrupted and started again: values already under the
+    active key are neither decrypted nor written. Legacy plaintext values are sealed too.
+    Returns ``{"app.model.field": {"resealed": n, "current": n, "plaintext": n}}``.
+    """
+    from django.db.models import F, Q, TextField
+    from django.db.models.functions import Cast
+
+    from . import pii
+
+    ring = ring or pii.keyring()
+    current_prefix = f"{pii.PREFIX}:{ring.active}:"
+    by_model = {}
+    for model, field in pii.encrypted_fields():
+        by_model.setdefault(model, []).append(field)
+    report = {}
+    for model, fields in by_model.items():
+        raw = {f"_raw_{f.attname}": Cast(F(f.attname), output_field=TextField()) for f in fields}
+        stale = Q()
+        for f in fields:
+            name = f"_raw_{f.attname}"
+            stale |= (Q(**{f"{name}__isnull": False}) & ~Q(**{name: ""})
+                      & ~Q(**{f"{name}__startswith": current_prefix}))
+        counts = {f.attname: {"resealed": 0, "current": 0, "plaintext": 0} for f in fields}
+        base = model._default_manager.annotate(**raw)
+        for f in fields:
+            name = f"_raw_{f.attname}"
+            counts[f.attname]["current"] = base.filter(
+                **{f"{name}__startswith": current_prefix}).count()
+        last_pk = None
+        while True:
+            with transaction.atomic():
+                qs = base.filter(stale).order_by("pk")
+                if last_pk is not None:
+                    qs = qs.filter(pk__gt=last_pk)
+                pks = list(qs.values_list("pk", flat=True)[:batch_size])
+                if not pks:
+                    break
+                last_pk = pks[-1]
+                rows = (model._default_manager.filter(pk__in=pks).select_for_update(of=("self",))
+                        .annotate(**raw).order_by("pk").values("pk", *raw))
+                changed = []
+                for row in rows:
+                    obj = model(pk=row["pk"])
+                    touched = False
+                    for f in fields:
+                        value = row[f"_raw_{f.attname}"]
+                        if not value or value.startswith(current_prefix):
+                            continue
+                        if pii.is_token(value):
+                            plain = pii.decrypt(value, ring)
+                            counts[f.attname]["resealed"] += 1
+                        else:
+                            plain = value
+                            counts[f.attname]["plaintext"] += 1
+                        setattr(obj, f.attname, pii.Sealed(pii.encrypt(plain, ring)))
+                        touched = True
+                    if touched:
+                        changed.append(obj)
+                if changed and not dry_run:
+                    for f in fields:
+                        objs = [o for o in changed if f.attname in o.__dict__
+                                and isinstance(o.__dict__[f.attname], pii.Sealed)]
+                        if objs:
+                            model._default_manager.bulk_update(objs, [f.attname])
+                if dry_run:
+                    transaction.set_rollback(True)
+        for f in fields:
+            report[f"{model._meta.label_lower}.{f.attname}"] = counts[f.attname]
+    return report
+
+
+def pii_stale_count(*, ring=None):
+    """How many encrypted values are not under ``ring``'s active key (0 after a full rotation)."""
+    from django.db.models import F, Q, TextField
+    from django.db.models.functions import Cast
+
+    from . import pii
+
+    ring = ring or pii.keyring()
+    prefix = f"{pii.PREFIX}:{ring.active}:"
+    total = 0
+    for model, field in pii.encrypted_fields():
+        total += model._default_manager.annotate(
+            _raw=Cast(F(field.attname), output_field=TextField())
+        ).filter(Q(_raw__isnull=False) & ~Q(_raw="") & ~Q(_raw__startswith=prefix)).count()
+    return total

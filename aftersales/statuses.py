@@ -20,19 +20,28 @@ def on_status_change(fn):
     return fn
 
 
+def _label(model, status_field, value):
+    field = model._meta.get_field(status_field)
+    return str(dict(field.flatchoices).get(value, value)) if field.choices else value
+
+
 def status_move(obj, *, to, actor, moves, reason="", data=None, timestamp_field=None,
                 status_field="status", verb=None, occurred_at=None):
     """Move ``obj`` to status ``to`` if ``moves[from]`` allows it; returns the locked object.
 
-    ``moves`` maps each status to the set of statuses it may move to.
+    ``moves`` maps each status to the set of statuses it may move to. A forbidden move raises
+    ``Conflict`` (409 ``invalid_status_transition``). ``obj`` itself is updated too, so callers
+    holding it do not keep a stale status.
     """
     with transaction.atomic():
-        locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+        model = type(obj)
+        locked = model._default_manager.select_for_update().get(pk=obj.pk)
         current = getattr(locked, status_field)
         if to not in moves.get(current, ()):
             raise Conflict(
-                f"当前状态“{locked.get_status_display() if hasattr(locked, 'get_status_display') else current}”"
-                f"不能变更为“{to}”。The {locked._meta.verbose_name} is {current}; it cannot become {to}.",
+                f"当前状态“{_label(model, status_field, current)}”不能变更为"
+                f"“{_label(model, status_field, to)}”。"
+                f"The {model._meta.model_name} is {current}; it cannot become {to}.",
                 code="invalid_status_transition",
                 fields={"status": current, "to": to},
             )
@@ -43,10 +52,12 @@ def status_move(obj, *, to, actor, moves, reason="", data=None, timestamp_field=
             setattr(locked, timestamp_field, when)
             update.append(timestamp_field)
         locked.save(update_fields=update)
+        for name in update:
+            setattr(obj, name, getattr(locked, name))
         timeline_record(
             subject=locked, verb=verb or f"status.{to}", actor=actor, from_status=current,
             to_status=to, reason=reason, data=data, occurred_at=when,
         )
-        for listener in _listeners:
+        for listener in list(_listeners):
             listener(locked, current, to, actor)
         return locked

@@ -28,5 +28,3 @@ def my_home(request):
 @merchant_required
 def merchant_home(request):
     return redirect("merchant:order-list")
-
-

@@ -7,3 +7,6 @@ class OrdersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "orders"
     verbose_name = "订单与物流"
+
+    def ready(self):
+        from . import logistics  # noqa: F401  (subscribes the logistics alert)

@@ -28,17 +28,25 @@ class Category(models.Model):
 
     code = models.SlugField(_("类目编码"), max_length=40, unique=True)
     name = models.CharField(_("类目名称"), max_length=80)
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
-    no_reason_class = models.CharField(_("无理由退货"), max_length=20, choices=NoReasonClass.choices,
-                                       default=NoReasonClass.ALLOWED)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    no_reason_class = models.CharField(
+        _("无理由退货"), max_length=20, choices=NoReasonClass.choices, default=NoReasonClass.ALLOWED
+    )
     exclusion_reason = models.CharField(
-        _("不适用原因"), max_length=40, blank=True,
-        help_text=_("custom_made / perishable / digital / periodical / health_safety / "
-                    "activation_value / near_expiry"),
+        _("不适用原因"),
+        max_length=40,
+        blank=True,
+        help_text=_(
+            "custom_made / perishable / digital / periodical / health_safety / "
+            "activation_value / near_expiry"
+        ),
     )
     needs_installation = models.BooleanField(_("需要安装"), default=False)
-    sanbao_code = models.CharField(_("三包目录"), max_length=40, blank=True,
-                                   help_text=_("三包目录条目编码，非三包商品为空"))
+    sanbao_code = models.CharField(
+        _("三包目录"), max_length=40, blank=True, help_text=_("三包目录条目编码，非三包商品为空")
+    )
 
     class Meta:
         verbose_name = _("类目")
@@ -61,7 +69,10 @@ class Product(models.Model):
     external_id = models.CharField(_("外部编号"), max_length=64, blank=True)
     name = models.CharField(_("商品名称"), max_length=200)
     price_protection_days = models.PositiveSmallIntegerField(
-        _("价保天数"), null=True, blank=True, help_text=_("带价保标识的商品：7、15 或 30 天；空为无价保")
+        _("价保天数"),
+        null=True,
+        blank=True,
+        help_text=_("带价保标识的商品：7、15 或 30 天；空为无价保"),
     )
     is_active = models.BooleanField(_("在售"), default=True)
     created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
@@ -70,10 +81,14 @@ class Product(models.Model):
         verbose_name = _("商品")
         verbose_name_plural = _("商品")
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "external_id"], condition=~Q(external_id=""),
-                                    name="product_external_id_per_merchant"),
+            models.UniqueConstraint(
+                fields=["merchant", "external_id"],
+                condition=~Q(external_id=""),
+                name="product_external_id_per_merchant",
+            ),
             models.CheckConstraint(
-                condition=Q(price_protection_days__isnull=True) | Q(price_protection_days__in=[7, 15, 30]),
+                condition=Q(price_protection_days__isnull=True)
+                | Q(price_protection_days__in=[7, 15, 30]),
                 name="product_price_protection_days_valid",
             ),
         ]
@@ -94,7 +109,9 @@ class Sku(models.Model):
     class Meta:
         verbose_name = _("SKU")
         verbose_name_plural = _("SKU")
-        constraints = [models.CheckConstraint(condition=Q(price__gte=0), name="sku_price_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="sku_price_not_negative")
+        ]
 
     def __str__(self):
         return f"{self.product.name} {self.spec}".strip()
@@ -113,6 +130,9 @@ class PriceChange(models.Model):
         indexes = [models.Index(fields=["sku", "-effective_at"])]
         ordering = ["-effective_at"]
 
+    def __str__(self):
+        return f"{self.sku_id} ¥{self.price} @ {self.effective_at:%Y-%m-%d %H:%M}"
+
 
 class Order(models.Model):
     """An order placed by a consumer at a merchant; the shipping address is a snapshot."""
@@ -129,10 +149,17 @@ class Order(models.Model):
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="orders")
     consumer = models.ForeignKey(ConsumerProfile, on_delete=models.PROTECT, related_name="orders")
     number = models.CharField(_("订单号"), max_length=40, unique=True)
-    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT
+    )
     placed_at = models.DateTimeField(_("下单时间"), default=clock.now)
     paid_at = models.DateTimeField(_("付款时间"), null=True, blank=True)
-    total_amount = models.DecimalField(_("实付总额"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    delivered_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("取消时间"), null=True, blank=True)
+    total_amount = models.DecimalField(
+        _("实付总额"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
     ship_name = EncryptedTextField(_("收件人"), blank=True)
     ship_phone = EncryptedTextField(_("收件电话"), blank=True)
     ship_province = models.CharField(_("省"), max_length=20, blank=True)
@@ -152,8 +179,17 @@ class Order(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["pending_payment", "paid", "partially_shipped", "shipped",
-                                        "delivered", "completed", "cancelled"]),
+                condition=Q(
+                    status__in=[
+                        "pending_payment",
+                        "paid",
+                        "partially_shipped",
+                        "shipped",
+                        "delivered",
+                        "completed",
+                        "cancelled",
+                    ]
+                ),
                 name="order_status_valid",
             )
         ]
@@ -171,8 +207,12 @@ class Order(models.Model):
 
     @property
     def masked_ship_address(self):
-        return mask_address(province=self.ship_province, city=self.ship_city,
-                            district=self.ship_district, street=self.ship_street)
+        return mask_address(
+            province=self.ship_province,
+            city=self.ship_city,
+            district=self.ship_district,
+            street=self.ship_street,
+        )
 
 
 class OrderLine(models.Model):
@@ -188,9 +228,18 @@ class OrderLine(models.Model):
     spec = models.CharField(_("规格"), max_length=120, blank=True)
     quantity = models.PositiveIntegerField(_("数量"))
     unit_price = models.DecimalField(_("单价"), max_digits=12, decimal_places=2)
-    discount_amount = models.DecimalField(_("分摊优惠"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    discount_amount = models.DecimalField(
+        _("分摊优惠"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
     paid_amount = models.DecimalField(_("实付金额"), max_digits=12, decimal_places=2)
     exclusion_confirmed_at = models.DateTimeField(_("确认不适用无理由退货"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(
+        _("取消时间"),
+        null=True,
+        blank=True,
+        help_text=_("已取消的订单行不能再发货（如未发货秒退 R11）"),
+    )
+    cancel_reason = models.CharField(_("取消原因"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("订单行")
@@ -203,6 +252,13 @@ class OrderLine(models.Model):
     def __str__(self):
         return f"{self.product_name} ×{self.quantity}"
 
+    @property
+    def unit_paid_price(self):
+        """What one unit actually cost after discounts (R15, R17)."""
+        from .rules import unit_paid_price
+
+        return unit_paid_price(self.paid_amount, self.quantity)
+
 
 class Payment(models.Model):
     """The payment of an order, made of one or more tenders (RULES.md R7)."""
@@ -214,7 +270,9 @@ class Payment(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     external_id = models.CharField(_("支付流水号"), max_length=64, unique=True)
-    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.SUCCEEDED)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.SUCCEEDED
+    )
     amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
     paid_at = models.DateTimeField(_("支付时间"), default=clock.now)
 
@@ -222,9 +280,14 @@ class Payment(models.Model):
         verbose_name = _("支付")
         verbose_name_plural = _("支付")
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["pending", "succeeded", "failed"]),
-                                   name="payment_status_valid")
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "succeeded", "failed"]),
+                name="payment_status_valid",
+            )
         ]
+
+    def __str__(self):
+        return f"{self.external_id} ¥{self.amount}"
 
 
 class Tender(models.Model):
@@ -240,22 +303,39 @@ class Tender(models.Model):
     kind = models.CharField(_("方式"), max_length=10, choices=Kind.choices)
     amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
     reference = models.CharField(_("渠道流水"), max_length=64, blank=True)
-    refunded_amount = models.DecimalField(_("已退金额"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    refunded_amount = models.DecimalField(
+        _("已退金额"), max_digits=12, decimal_places=2, default=Decimal("0.00")
+    )
 
     class Meta:
         verbose_name = _("支付方式")
         verbose_name_plural = _("支付方式")
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=["card", "balance", "points", "coupon"]),
-                                   name="tender_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["card", "balance", "points", "coupon"]),
+                name="tender_kind_valid",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="tender_amount_positive"),
-            models.CheckConstraint(condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=models.F("amount")),
-                                   name="tender_refund_within_amount"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=models.F("amount")),
+                name="tender_refund_within_amount",
+            ),
         ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ¥{self.amount}"
 
 
 class Shipment(models.Model):
-    """A parcel carrying one order line (standard 6.2.1)."""
+    """A parcel carrying one order line (standard 6.2.1).
+
+    ``purpose`` tells the first delivery of a line (at most one per line, it drives the order's
+    status) from a replacement sent after an exchange or repair.
+    """
+
+    class Purpose(models.TextChoices):
+        OUTBOUND = "outbound", _("发货")
+        REPLACEMENT = "replacement", _("换货/补发")
 
     class Status(models.TextChoices):
         CREATED = "created", _("待揽收")
@@ -270,7 +350,12 @@ class Shipment(models.Model):
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
     carrier = models.CharField(_("承运商"), max_length=40)
     tracking_number = models.CharField(_("运单号"), max_length=64)
-    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.CREATED)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=Status.choices, default=Status.CREATED
+    )
+    purpose = models.CharField(
+        _("用途"), max_length=12, choices=Purpose.choices, default=Purpose.OUTBOUND
+    )
     insured = models.BooleanField(_("保价"), default=False)
     shipped_at = models.DateTimeField(_("发货时间"), default=clock.now)
     last_event_at = models.DateTimeField(_("最近轨迹时间"), null=True, blank=True)
@@ -279,11 +364,30 @@ class Shipment(models.Model):
     class Meta:
         verbose_name = _("发货包裹")
         verbose_name_plural = _("发货包裹")
+        indexes = [models.Index(fields=["merchant", "-id"]), models.Index(fields=["order", "id"])]
         constraints = [
-            models.UniqueConstraint(fields=["carrier", "tracking_number"], name="shipment_tracking_unique"),
+            models.UniqueConstraint(
+                fields=["carrier", "tracking_number"], name="shipment_tracking_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["line"],
+                condition=Q(purpose="outbound"),
+                name="shipment_one_outbound_per_line",
+            ),
             models.CheckConstraint(
-                condition=Q(status__in=["created", "picked_up", "in_transit", "out_for_delivery",
-                                        "signed", "exception"]),
+                condition=Q(purpose__in=["outbound", "replacement"]), name="shipment_purpose_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "created",
+                        "picked_up",
+                        "in_transit",
+                        "out_for_delivery",
+                        "signed",
+                        "exception",
+                    ]
+                ),
                 name="shipment_status_valid",
             ),
         ]
@@ -315,13 +419,21 @@ class TrackingEvent(models.Model):
         verbose_name_plural = _("物流轨迹")
         ordering = ["occurred_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["shipment", "external_id"], condition=~Q(external_id=""),
-                                    name="tracking_event_dedup"),
+            models.UniqueConstraint(
+                fields=["shipment", "external_id"],
+                condition=~Q(external_id=""),
+                name="tracking_event_dedup",
+            ),
             models.CheckConstraint(
-                condition=Q(kind__in=["picked_up", "in_transit", "out_for_delivery", "signed", "exception"]),
+                condition=Q(
+                    kind__in=["picked_up", "in_transit", "out_for_delivery", "signed", "exception"]
+                ),
                 name="tracking_kind_valid",
             ),
         ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M} {self.location}"
 
 
 class SignOff(models.Model):
@@ -329,12 +441,148 @@ class SignOff(models.Model):
 
     shipment = models.OneToOneField(Shipment, on_delete=models.CASCADE, related_name="sign_off")
     signer_name = EncryptedTextField(_("签收人"))
-    signer_relation = models.CharField(_("签收关系"), max_length=20, default="self",
-                                       help_text=_("self / family / locker / front_desk / other"))
+    signer_relation = models.CharField(
+        _("签收关系"),
+        max_length=20,
+        default="self",
+        help_text=_("self / family / locker / front_desk / other"),
+    )
     signed_at = models.DateTimeField(_("签收时间"))
-    e_signature = models.TextField(_("电子签名"), blank=True, help_text=_("签名图像（data URL）或签名摘要"))
-    recorded_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    e_signature = models.TextField(
+        _("电子签名"), blank=True, help_text=_("签名图像（data URL）或签名摘要")
+    )
+    recorded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("记录时间"), default=clock.now, editable=False)
 
     class Meta:
         verbose_name = _("签收记录")
         verbose_name_plural = _("签收记录")
+
+    def __str__(self):
+        return f"{self.masked_signer_name} @ {self.signed_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def masked_signer_name(self):
+        return mask_name(self.signer_name)
+
+    @property
+    def has_e_signature(self):
+        return bool(self.e_signature)
+
+
+class GatewayRefund(models.Model):
+    """One refund request to the payment gateway for one tender (RULES.md R7).
+
+    The gateway answers asynchronously: the row starts ``pending`` and is settled later
+    (``succeeded`` or ``failed``). ``request_id`` makes the request idempotent: sending it again
+    returns the same row. ``Tender.refunded_amount`` grows only when a refund succeeds.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("处理中")
+        SUCCEEDED = "succeeded", _("退款成功")
+        FAILED = "failed", _("退款失败")
+
+    tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="gateway_refunds")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="gateway_refunds")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    request_id = models.CharField(_("请求号"), max_length=80, unique=True)
+    amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    gateway = models.CharField(_("支付网关"), max_length=40)
+    gateway_ref = models.CharField(_("网关流水号"), max_length=80, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    reason = models.CharField(_("退款原因"), max_length=200, blank=True)
+    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
+    last_error = models.CharField(_("最近错误"), max_length=200, blank=True)
+    requested_at = models.DateTimeField(_("申请时间"), default=clock.now)
+    settled_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("网关退款")
+        verbose_name_plural = _("网关退款")
+        indexes = [models.Index(fields=["status", "requested_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "succeeded", "failed"]),
+                name="gateway_refund_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="gateway_refund_amount_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.request_id} ¥{self.amount} {self.status}"
+
+
+class PickupBooking(models.Model):
+    """A pickup (上门取件) booked with the carrier for a time slot (RULES.md R16, 6.3.2.3).
+
+    ``subject_type``/``subject_id`` name what the parcel belongs to (a return request, a repair
+    order); the carrier confirms asynchronously with a tracking number, or refuses the slot.
+    """
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("已预约")
+        CONFIRMED = "confirmed", _("已确认")
+        FAILED = "failed", _("预约失败")
+        CANCELLED = "cancelled", _("已取消")
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    subject_type = models.CharField(max_length=60, blank=True)
+    subject_id = models.BigIntegerField(null=True, blank=True)
+    request_id = models.CharField(_("请求号"), max_length=80, unique=True)
+    carrier = models.CharField(_("承运商"), max_length=40)
+    slot_start = models.DateTimeField(_("预约开始"))
+    slot_end = models.DateTimeField(_("预约结束"))
+    contact_name = EncryptedTextField(_("联系人"), blank=True)
+    contact_phone = EncryptedTextField(_("联系电话"), blank=True)
+    province = models.CharField(_("省"), max_length=20, blank=True)
+    city = models.CharField(_("市"), max_length=20, blank=True)
+    district = models.CharField(_("区县"), max_length=20, blank=True)
+    street = EncryptedTextField(_("街道地址"), blank=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.REQUESTED
+    )
+    tracking_number = models.CharField(_("运单号"), max_length=64, blank=True)
+    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
+    requested_at = models.DateTimeField(_("申请时间"), default=clock.now)
+    confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("上门取件预约")
+        verbose_name_plural = _("上门取件预约")
+        indexes = [models.Index(fields=["subject_type", "subject_id"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["requested", "confirmed", "failed", "cancelled"]),
+                name="pickup_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_end__gt=models.F("slot_start")), name="pickup_slot_ordered"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.carrier} {self.slot_start:%Y-%m-%d %H:%M} {self.status}"
+
+    @property
+    def masked_contact_name(self):
+        return mask_name(self.contact_name)
+
+    @property
+    def masked_contact_phone(self):
+        return mask_phone(self.contact_phone)
+
+    @property
+    def masked_address(self):
+        return mask_address(
+            province=self.province, city=self.city, district=self.district, street=self.street
+        )

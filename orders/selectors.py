@@ -1,10 +1,34 @@
 """Reads of orders and logistics, scoped to the caller (ARCHITECTURE.md "Tenancy")."""
 
-from django.db.models import Prefetch, Q
+from datetime import datetime, time, timedelta
 
+from django.db.models import Exists, OuterRef, Prefetch, Q
+
+from aftersales.clock import SHANGHAI
 from aftersales.scope import access, scoped
 
-from .models import Category, Order, OrderLine, Product, Shipment, TrackingEvent
+from .models import (
+    Category,
+    GatewayRefund,
+    Order,
+    OrderLine,
+    Payment,
+    Product,
+    Shipment,
+    Sku,
+    TrackingEvent,
+)
+
+
+def day_start(day):
+    """The first instant of calendar day ``day`` in Shanghai (RULES.md "Time")."""
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
+
+
+def order_search(qs, term):
+    """Orders whose number or one of whose product names contains ``term``."""
+    lines = OrderLine.objects.filter(order=OuterRef("pk"), product_name__icontains=term)
+    return qs.filter(Q(number__icontains=term) | Exists(lines))
 
 
 def order_list(*, actor, filters=None):
@@ -21,34 +45,86 @@ def order_list(*, actor, filters=None):
     if filters.get("number"):
         qs = qs.filter(number=filters["number"])
     if filters.get("q"):
-        term = filters["q"]
-        qs = qs.filter(Q(number__icontains=term) | Q(lines__product_name__icontains=term)).distinct()
+        qs = order_search(qs, filters["q"])
     if filters.get("placed_from"):
-        qs = qs.filter(placed_at__date__gte=filters["placed_from"])
+        qs = qs.filter(placed_at__gte=day_start(filters["placed_from"]))
     if filters.get("placed_to"):
-        qs = qs.filter(placed_at__date__lte=filters["placed_to"])
+        qs = qs.filter(placed_at__lt=day_start(filters["placed_to"]) + timedelta(days=1))
     if filters.get("merchant") and actor.platform_read:
         qs = qs.filter(merchant_id=filters["merchant"])
     return qs.order_by("-id")
 
 
+ORDER_LIST_COLUMNS = [
+    "id",
+    "number",
+    "status",
+    "merchant_id",
+    "merchant__name",
+    "consumer_id",
+    "consumer__name",
+    "total_amount",
+    "placed_at",
+    "paid_at",
+    "delivered_at",
+]
+
+
+def order_list_lean(*, actor):
+    """The API's orders list: only the columns of a list row (no encrypted address columns)."""
+    qs = Order.objects.select_related("merchant", "consumer").only(*ORDER_LIST_COLUMNS)
+    return scoped(qs, actor).order_by("-id")
+
+
+def _shipments_prefetch():
+    return Prefetch(
+        "shipments",
+        queryset=Shipment.objects.select_related("sign_off")
+        .prefetch_related(
+            Prefetch("events", queryset=TrackingEvent.objects.order_by("occurred_at", "id"))
+        )
+        .order_by("id"),
+    )
+
+
+def order_detail_queryset(*, actor):
+    qs = Order.objects.select_related("merchant", "consumer__user").prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=OrderLine.objects.select_related("sku__product__category").order_by("id"),
+        ),
+        _shipments_prefetch(),
+        Prefetch("payments", queryset=Payment.objects.prefetch_related("tenders").order_by("id")),
+    )
+    return scoped(qs, actor)
+
+
 def order_get(*, actor, pk):
     """One order with lines, shipments and their tracking events; 404 outside the scope."""
-    qs = Order.objects.select_related("merchant", "consumer__user").prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.select_related("sku__product__category")),
-        Prefetch(
-            "shipments",
-            queryset=Shipment.objects.select_related("sign_off").prefetch_related(
-                Prefetch("events", queryset=TrackingEvent.objects.order_by("occurred_at", "id"))
-            ),
-        ),
-        "payments__tenders",
-    )
-    return access(qs, actor, pk)
+    return access(order_detail_queryset(actor=actor), actor, pk)
 
 
 def shipment_list(*, actor, filters=None):
-    qs = Shipment.objects.select_related("order", "line")
+    """Parcels of the orders the actor may see, with their events and sign-off."""
+    qs = Shipment.objects.select_related("order", "line", "sign_off").prefetch_related(
+        Prefetch("events", queryset=TrackingEvent.objects.order_by("occurred_at", "id"))
+    )
+    return scoped(qs, actor, consumer_field="order__consumer_id").order_by("-id")
+
+
+def shipment_get(*, actor, pk):
+    return access(shipment_list(actor=actor), actor, pk, consumer_field="order__consumer_id")
+
+
+def payment_list(*, actor, filters=None):
+    qs = Payment.objects.select_related("order").prefetch_related("tenders")
+    return scoped(
+        qs, actor, merchant_field="order__merchant_id", consumer_field="order__consumer_id"
+    ).order_by("-id")
+
+
+def gateway_refund_list(*, actor):
+    qs = GatewayRefund.objects.select_related("tender", "order")
     return scoped(qs, actor, consumer_field="order__consumer_id").order_by("-id")
 
 
@@ -63,3 +139,11 @@ def product_list(*, actor, filters=None):
     if actor.is_consumer:
         return qs.filter(is_active=True)
     return scoped(qs, actor, consumer_field=None)
+
+
+def sku_list(*, actor, filters=None):
+    """SKUs of the products the actor may see."""
+    qs = Sku.objects.select_related("product")
+    if actor.is_consumer:
+        return qs.filter(product__is_active=True)
+    return scoped(qs, actor, merchant_field="product__merchant_id", consumer_field=None)

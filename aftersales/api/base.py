@@ -8,7 +8,10 @@ from ..errors import NotFound, PermissionDenied
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     name="Idempotency-Key", type=str, location=OpenApiParameter.HEADER, required=False,
-    description="重复请求返回首次响应。Repeats of a POST with the same key replay the first response.",
+    description=(
+        "重复请求返回首次响应。"
+        "Repeats of a POST with the same key replay the first response."
+    ),
 )
 
 

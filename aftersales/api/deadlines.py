@@ -1,1 +1,219 @@
-urlpatterns = []
+"""Deadlines, logistics alerts and the sandbox clock over the API (issue 3).
+
+``GET /api/v1/deadlines/`` — what is due (platform staff: all; merchant staff and keys: their
+merchant's). ``GET /api/v1/logistics-alerts/`` — scoped by role. ``/api/v1/sandbox/clock/``
+exists only when ``settings.SANDBOX`` is on.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+from rest_framework.views import APIView
+
+from .. import clock
+from ..deadlines import deadline_description, sandbox_clock_move
+from ..errors import InvalidInput, NotFound
+from ..models import Deadline, LogisticsAlert
+from ..scope import scoped
+from .base import (
+    IDEMPOTENCY_PARAMETER,
+    ActorViewMixin,
+    require_platform_read,
+    require_platform_write,
+)
+from .pagination import IdCursorPagination
+
+
+class DeadlineSerializer(serializers.ModelSerializer):
+    description = serializers.SerializerMethodField(help_text="到期时将发生什么。")
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deadline
+        fields = ["id", "subject_type", "subject_id", "merchant", "kind", "description", "due_at",
+                  "state", "overdue", "result", "policy_key", "policy_version_id", "attempts",
+                  "last_error", "created_at", "completed_at"]
+        read_only_fields = fields
+
+    def get_description(self, obj) -> str:
+        return deadline_description(obj.kind)
+
+    def get_overdue(self, obj) -> bool:
+        now = self.context.get("now") or clock.now()
+        return obj.state == Deadline.State.PENDING and obj.due_at <= now
+
+
+class DueOrderPagination(IdCursorPagination):
+    ordering = ("due_at", "id")
+
+
+def _flag(value):
+    return str(value).lower() in {"1", "true", "yes", "on"}
+
+
+@extend_schema_view(list=extend_schema(parameters=[
+    OpenApiParameter("overdue", OpenApiTypes.BOOL, description="只看已过期未执行的。Past due."),
+    OpenApiParameter("due_within_hours", OpenApiTypes.NUMBER,
+                     description="N 小时内到期。Pending and due within N hours."),
+    OpenApiParameter("kind", str), OpenApiParameter("merchant", int),
+    OpenApiParameter("state", str, enum=Deadline.State.values),
+    OpenApiParameter("subject_type", str), OpenApiParameter("subject_id", int),
+]))
+class DeadlineViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      viewsets.GenericViewSet):
+    """Deadlines, soonest first: what is due, when, and what will happen then."""
+
+    serializer_class = DeadlineSerializer
+    pagination_class = DueOrderPagination
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": self._now}
+
+    @property
+    def _now(self):
+        if not hasattr(self, "_now_cached"):
+            self._now_cached = clock.now()
+        return self._now_cached
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no clock
+            return Deadline.objects.none()
+        actor = self.actor
+        qs = scoped(Deadline.objects.all(), actor, consumer_field=None)
+        params = self.request.query_params
+        now = self._now
+        if "state" in params:
+            if params["state"] not in Deadline.State.values:
+                raise InvalidInput("未知状态。Unknown state.", code="filter_invalid",
+                                   fields={"state": Deadline.State.values})
+            qs = qs.filter(state=params["state"])
+        if _flag(params.get("overdue", "")):
+            qs = qs.filter(state=Deadline.State.PENDING, due_at__lte=now)
+        if params.get("due_within_hours"):
+            try:
+                hours = float(params["due_within_hours"])
+            except ValueError:
+                raise InvalidInput("due_within_hours 必须是数字。", code="filter_invalid",
+                                   fields={"due_within_hours": "number"}) from None
+            qs = qs.filter(state=Deadline.State.PENDING, due_at__gt=now,
+                           due_at__lte=now + timedelta(hours=hours))
+        if params.get("kind"):
+            qs = qs.filter(kind=params["kind"])
+        if params.get("merchant"):
+            try:
+                qs = qs.filter(merchant_id=int(params["merchant"]))
+            except ValueError:
+                raise InvalidInput("merchant 必须是编号。", code="filter_invalid",
+                                   fields={"merchant": "integer"}) from None
+        if params.get("subject_type"):
+            qs = qs.filter(subject_type=params["subject_type"])
+        if params.get("subject_id", "").isdigit():
+            qs = qs.filter(subject_id=int(params["subject_id"]))
+        return qs
+
+
+class LogisticsAlertSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LogisticsAlert
+        fields = ["id", "shipment_id", "order_id", "merchant", "reason", "status", "carrier",
+                  "tracking_number", "last_event_at", "detail", "raised_at", "resolved_at"]
+        read_only_fields = fields
+
+
+@extend_schema_view(list=extend_schema(parameters=[
+    OpenApiParameter("status", str, enum=LogisticsAlert.Status.values),
+    OpenApiParameter("reason", str, enum=LogisticsAlert.Reason.values),
+    OpenApiParameter("order_id", int),
+]))
+class LogisticsAlertViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                            viewsets.GenericViewSet):
+    """Logistics alerts (standard 6.2.1.2): consumers see theirs, merchants theirs, platform
+    staff the whole logistics queue."""
+
+    serializer_class = LogisticsAlertSerializer
+    pagination_class = IdCursorPagination
+
+    def get_queryset(self):
+        qs = scoped(LogisticsAlert.objects.all(), self.actor)
+        params = self.request.query_params
+        for name in ("status", "reason"):
+            if params.get(name):
+                qs = qs.filter(**{name: params[name]})
+        if params.get("order_id", "").isdigit():
+            qs = qs.filter(order_id=int(params["order_id"]))
+        return qs
+
+
+class ClockSerializer(serializers.Serializer):
+    now = serializers.DateTimeField()
+    real_now = serializers.DateTimeField()
+    offset_seconds = serializers.IntegerField()
+    sandbox = serializers.BooleanField()
+
+
+class ClockMoveSerializer(serializers.Serializer):
+    advance_seconds = serializers.IntegerField(required=False, min_value=0)
+    advance_hours = serializers.FloatField(required=False, min_value=0)
+    set_to = serializers.DateTimeField(required=False, help_text="只能向前。Forward only.")
+    reset = serializers.BooleanField(required=False, default=False,
+                                     help_text="回到真实时间。Back to real time.")
+
+
+def _clock_state():
+    from django.utils import timezone
+
+    from ..models import ClockOffset
+
+    clock.invalidate()
+    offset = ClockOffset.current()
+    real = timezone.now()
+    return {"now": real + offset, "real_now": real,
+            "offset_seconds": int(offset.total_seconds()), "sandbox": True}
+
+
+class SandboxClockView(ActorViewMixin, APIView):
+    """The sandbox clock: read it, move it forward, or reset it (sandbox mode only).
+
+    Platform staff who may write and platform-scoped keys only.
+    """
+
+    def initial(self, request, *args, **kwargs):
+        if not settings.SANDBOX:
+            raise NotFound()
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(responses=ClockSerializer)
+    def get(self, request):
+        require_platform_read(self.actor)
+        return Response(ClockSerializer(_clock_state()).data)
+
+    @extend_schema(request=ClockMoveSerializer, responses=ClockSerializer,
+                   parameters=[IDEMPOTENCY_PARAMETER])
+    def post(self, request):
+        require_platform_write(self.actor)
+        body = ClockMoveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        advance = None
+        if "advance_seconds" in data or "advance_hours" in data:
+            advance = timedelta(seconds=data.get("advance_seconds", 0),
+                                hours=data.get("advance_hours", 0))
+        sandbox_clock_move(actor=self.actor, advance=advance, set_to=data.get("set_to"),
+                           reset=data.get("reset", False))
+        return Response(ClockSerializer(_clock_state()).data)
+
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("deadlines", DeadlineViewSet, basename="deadline")
+router.register("logistics-alerts", LogisticsAlertViewSet, basename="logistics-alert")
+
+urlpatterns = [*router.urls]
+if settings.SANDBOX:
+    urlpatterns.append(path("sandbox/clock/", SandboxClockView.as_view(), name="sandbox-clock"))

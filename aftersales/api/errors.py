@@ -12,14 +12,18 @@ from rest_framework.views import set_rollback
 from ..errors import DomainError
 
 _DRF = {
-    exceptions.NotAuthenticated: ("not_authenticated", "请先登录或提供 API 密钥。Sign in or send an API key."),
+    exceptions.NotAuthenticated: (
+        "not_authenticated", "请先登录或提供 API 密钥。Sign in or send an API key."
+    ),
     exceptions.AuthenticationFailed: ("authentication_failed", None),
     exceptions.PermissionDenied: ("permission_denied", "您无权执行此操作。You may not do this."),
     exceptions.MethodNotAllowed: ("method_not_allowed", None),
     exceptions.NotAcceptable: ("not_acceptable", None),
     exceptions.UnsupportedMediaType: ("unsupported_media_type", None),
     exceptions.Throttled: ("throttled", None),
-    exceptions.ParseError: ("malformed_request", "请求体不是合法的 JSON。The request body is not valid JSON."),
+    exceptions.ParseError: (
+        "malformed_request", "请求体不是合法的 JSON。The request body is not valid JSON."
+    ),
 }
 
 
@@ -51,6 +55,9 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.APIException):
         set_rollback()
         code, message = _DRF.get(type(exc), (exc.default_code, None))
+        specific = getattr(exc.detail, "code", None)
+        if isinstance(specific, str) and specific != exc.default_code:
+            code, message = specific, None  # e.g. api_key_revoked, with the raised message
         response = Response(error_body(code, message or str(exc.detail)), status=exc.status_code)
         if getattr(exc, "auth_header", None):
             response["WWW-Authenticate"] = exc.auth_header

@@ -51,14 +51,16 @@ class ConsumerUpdateSerializer(serializers.Serializer):
 class ApiKeySerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "scope", "merchant", "created_at", "last_used_at", "revoked_at"]
+        fields = ["id", "name", "prefix", "scope", "merchant", "created_at", "last_used_at",
+                  "revoked_at"]
         read_only_fields = fields
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=80)
     scope = serializers.ChoiceField(choices=ApiKey.Scope.choices)
-    merchant = serializers.PrimaryKeyRelatedField(queryset=Merchant.objects.all(), required=False, allow_null=True)
+    merchant = serializers.PrimaryKeyRelatedField(queryset=Merchant.objects.all(), required=False,
+                                                  allow_null=True)
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):
@@ -90,3 +92,35 @@ class MeSerializer(serializers.Serializer):
     merchant_id = serializers.IntegerField(allow_null=True)
     consumer_id = serializers.IntegerField(allow_null=True)
     groups = serializers.ListField(child=serializers.CharField())
+
+
+class PiiRevealSerializer(serializers.Serializer):
+    fields = serializers.ListField(
+        child=serializers.ChoiceField(choices=["name", "phone", "addresses"]), allow_empty=False,
+        help_text="要查看的字段。Fields to reveal.",
+    )
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                   help_text="查看原因（平台人员必填）。Why (required for staff).")
+
+
+class RevealedAddressSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    recipient = serializers.CharField()
+    phone = serializers.CharField()
+    province = serializers.CharField()
+    city = serializers.CharField()
+    district = serializers.CharField()
+    street = serializers.CharField()
+    unit = serializers.CharField()
+    is_default = serializers.BooleanField()
+
+
+class RevealedValuesSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False)
+    phone = serializers.CharField(required=False)
+    addresses = RevealedAddressSerializer(many=True, required=False)
+
+
+class PiiRevealedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    values = RevealedValuesSerializer()

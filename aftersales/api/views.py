@@ -1,5 +1,5 @@
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -11,8 +11,16 @@ from ..policies import DEFAULTS, policy_set
 from ..scope import access
 from .base import ActorViewMixin, require_platform_read, require_platform_write
 from .serializers import (
-    ApiKeyCreatedSerializer, ApiKeyCreateSerializer, ApiKeySerializer, ConsumerCreateSerializer,
-    ConsumerSerializer, ConsumerUpdateSerializer, MerchantSerializer, MeSerializer,
+    ApiKeyCreatedSerializer,
+    ApiKeyCreateSerializer,
+    ApiKeySerializer,
+    ConsumerCreateSerializer,
+    ConsumerSerializer,
+    ConsumerUpdateSerializer,
+    MerchantSerializer,
+    MeSerializer,
+    PiiRevealedSerializer,
+    PiiRevealSerializer,
     PolicyVersionSerializer,
 )
 
@@ -42,7 +50,8 @@ class MerchantViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
     def perform_create(self, serializer):
         require_platform_write(self.actor)
-        serializer.instance = services.merchant_create(actor=self.actor, **serializer.validated_data)
+        serializer.instance = services.merchant_create(actor=self.actor,
+                                                       **serializer.validated_data)
 
     def perform_update(self, serializer):
         require_platform_write(self.actor)
@@ -51,6 +60,8 @@ class MerchantViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         )
 
 
+@extend_schema_view(list=extend_schema(parameters=[OpenApiParameter(
+    "phone", str, description="按手机号查找（盲索引，不解密）。Find by phone (blind index).")]))
 class ConsumerViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                       viewsets.GenericViewSet):
     """Consumers, masked. Integrators with a platform key create and update them."""
@@ -60,13 +71,9 @@ class ConsumerViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
     filterset_fields = ["external_id"]
 
     def get_queryset(self):
-        qs = selectors.consumer_list(actor=self.actor)
         phone = self.request.query_params.get("phone")
-        if phone:
-            from ..pii import blind_index
-
-            qs = qs.filter(phone_index=blind_index(phone))
-        return qs
+        filters = {"phone": phone} if phone else None
+        return selectors.consumer_list(actor=self.actor, filters=filters)
 
     @extend_schema(request=ConsumerCreateSerializer, responses={201: ConsumerSerializer})
     def create(self, request):
@@ -86,6 +93,20 @@ class ConsumerViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         consumer = services.consumer_update(consumer=consumer, actor=self.actor, **s.validated_data)
         return Response(ConsumerSerializer(consumer).data)
 
+    @extend_schema(request=PiiRevealSerializer, responses=PiiRevealedSerializer,
+                   summary="查看完整个人信息（记录查看日志）Reveal unmasked personal data (logged)")
+    @action(detail=True, methods=["post"])
+    def reveal(self, request, pk=None):
+        """Platform staff (with a reason) or the consumer themself; merchants get 404."""
+        consumer = access(selectors.consumer_list(actor=self.actor), self.actor, pk,
+                          merchant_field=None, consumer_field="id")
+        s = PiiRevealSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        values = services.pii_reveal(actor=self.actor, subject=consumer, **s.validated_data)
+        response = Response({"id": consumer.pk, "values": values})
+        response["Cache-Control"] = "no-store"  # nor kept by the idempotency store
+        return response
+
 
 class ApiKeyViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                     viewsets.GenericViewSet):
@@ -100,8 +121,6 @@ class ApiKeyViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelM
     @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer})
     def create(self, request):
         require_platform_write(self.actor)
-        if self.actor.kind == "integrator":
-            require_platform_write(self.actor)
         s = ApiKeyCreateSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         key, raw = services.api_key_create(actor=self.actor, **s.validated_data)
@@ -113,7 +132,8 @@ class ApiKeyViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelM
     def revoke(self, request, pk=None):
         require_platform_write(self.actor)
         key = self.get_object()
-        key = services.api_key_revoke(api_key=key, actor=self.actor, reason=request.data.get("reason", ""))
+        key = services.api_key_revoke(api_key=key, actor=self.actor,
+                                      reason=request.data.get("reason", ""))
         return Response(ApiKeySerializer(key).data)
 
 
@@ -125,6 +145,8 @@ class PolicyViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.CreateModelMix
     filterset_fields = ["key", "scope", "scope_id"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return PolicyVersion.objects.none()
         require_platform_read(self.actor)
         return PolicyVersion.objects.all()
 

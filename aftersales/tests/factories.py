@@ -11,7 +11,9 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pass-1234")
+    # A field (hashed at build time), not a post-generation call: with
+    # skip_postgeneration_save that call never reached the database, so logins failed.
+    password = factory.django.Password("pass-1234")
 
 
 class MerchantFactory(factory.django.DjangoModelFactory):

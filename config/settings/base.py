@@ -6,12 +6,12 @@ Setting ``DATABASE_URL`` (PostgreSQL) and ``CELERY_BROKER_URL`` (Redis) switches
 production-like services without any other change.
 """
 
+import json
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("AFTERSALES_VAR_DIR", BASE_DIR / "var")).resolve()
@@ -41,7 +41,9 @@ def _generated_secret(filename, factory):
 
 SECRET_KEY = env("SECRET_KEY") or _generated_secret("secret_key", lambda: secrets.token_urlsafe(50))
 DEBUG = env_bool("DEBUG", True)
-ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")]
+ALLOWED_HOSTS = [
+    h.strip() for h in env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
+]
 CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 # Sandbox mode lets staff and integrators move the platform clock (ARCHITECTURE.md).
@@ -192,7 +194,26 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # Many models have a "status", "kind" or "scope": name each choice set after its model so
+    # that the schema is stable (and check --deploy has no collision warning). Add a line here
+    # when a new model's choices share a field name with another's.
+    "ENUM_NAME_OVERRIDES": {
+        # platform / merchant: API keys and webhook endpoints
+        "PlatformOrMerchantScopeEnum": "aftersales.models.ApiKey.Scope",
+        "PolicyScopeEnum": "aftersales.models.PolicyVersion.Scope",
+        "WebhookDeliveryStatusEnum": "aftersales.models_messaging.WebhookDelivery.Status",
+        "InboundCallbackStatusEnum": "aftersales.models_messaging.InboundCallback.Status",
+        "DeadlineStateEnum": "aftersales.models_deadlines.Deadline.State",
+        "HolidayKindEnum": "aftersales.models_deadlines.Holiday.Kind",
+        "LogisticsAlertStatusEnum": "aftersales.models_deadlines.LogisticsAlert.Status",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        # pending / succeeded / failed: payments and gateway refunds
+        "PaymentStatusEnum": "orders.models.Payment.Status",
+        "TenderKindEnum": "orders.models.Tender.Kind",
+        "ShipmentStatusEnum": "orders.models.Shipment.Status",
+        "TrackingEventKindEnum": "orders.models.TrackingEvent.Kind",
+        "PickupBookingStatusEnum": "orders.models.PickupBooking.Status",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization"}
@@ -205,12 +226,14 @@ SPECTACULAR_SETTINGS = {
 _fs_broker = VAR_DIR / "broker"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (_fs_broker / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_fs_broker / "out"),
         "data_folder_out": str(_fs_broker / "out"),
         "processed_folder": str(_fs_broker / "processed"),
+        # Broadcast (worker remote control) tables; the default is ./control in the cwd.
+        "control_folder": str(_fs_broker / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = None
@@ -249,3 +272,26 @@ SPECTACULAR_SETTINGS.update({
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 })
+
+# Inbound callbacks (payment/carrier/inspection adapters): per-provider HMAC secrets as JSON
+# {"payment": "...", "carrier": "...", "inspection": "..."}; in development generated under var/.
+CALLBACK_SECRETS = json.loads(env("CALLBACK_SECRETS", "{}"))
+CALLBACK_SECRETS_FILE = VAR_DIR / "callback_secrets.json"
+CALLBACK_MAX_AGE_SECONDS = 300
+SMS_PROVIDER = env("SMS_PROVIDER", "aftersales.adapters.sms.SandboxSmsProvider")
+WEBHOOK_TIMEOUT_SECONDS = int(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# WEBHOOK_ALLOW_HTTP defaults to SANDBOX (production requires https endpoints).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({
+    "NotificationChannelEnum": "aftersales.models_messaging.NotificationChannel",
+    "NotificationDeliveryStatusEnum": "aftersales.models_messaging.DeliveryStatus",
+    "WebhookDeliveryStatusEnum": "aftersales.models_messaging.WebhookDelivery.Status",
+})
+
+# Adapters to outside parties (orders/adapters): dotted paths, sandbox by default.
+PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", "orders.adapters.payment.SandboxPaymentGateway")
+CARRIER = env("CARRIER", "orders.adapters.carrier.SandboxCarrier")
+SANDBOX_ADAPTER_DELAY_SECONDS = float(env("SANDBOX_ADAPTER_DELAY_SECONDS", "3"))
+SANDBOX_CARRIER_STEP_SECONDS = float(env("SANDBOX_CARRIER_STEP_SECONDS", "5"))
+SANDBOX_PAYMENT_FAIL = env("SANDBOX_PAYMENT_FAIL", "")  # "always": every sandbox refund times out
+SANDBOX_PAYMENT_MAX_ATTEMPTS = int(env("SANDBOX_PAYMENT_MAX_ATTEMPTS", "4"))
+SANDBOX_TASK_QUEUE = env("SANDBOX_TASK_QUEUE")  # None: the default queue

@@ -10,3 +10,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+SANDBOX_ADAPTER_DELAY_SECONDS = 0.5
+SANDBOX_CARRIER_STEP_SECONDS = 0.5

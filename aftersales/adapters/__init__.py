@@ -1,0 +1,1 @@
+"""Adapters to outside providers: SMS out (``sms``), signed callbacks in (``callbacks``)."""

@@ -1,0 +1,551 @@
+"""The deadline engine (ARCHITECTURE.md "Deadlines").
+
+Apps register a handler per kind (``deadline_register``) and schedule deadlines on their cases
+(``deadline_schedule``); pausing, resuming and extending are updates of ``due_at``. The sweep
+(``deadline_sweep``, run every minute by beat and by ``manage.py run_deadlines``) claims due
+rows with ``FOR UPDATE SKIP LOCKED`` and runs each handler in the same transaction as the row's
+move to ``done``, its timeline event and its outbox row, so every deadline is acted on exactly
+once however many sweepers run. A handler that raises is rolled back to its own savepoint and
+retried later; the rest of the batch goes on.
+
+Handlers take the ``Deadline`` row and return a JSON-able result (or ``None``). They must keep
+their effects in the database (and ``transaction.on_commit``): a handler may run again after a
+rollback. They lock their case and check that it is still in the state the deadline is about
+(a cancel that races the sweep skips the row the sweep holds), and do nothing otherwise.
+"""
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from types import SimpleNamespace
+
+from django.apps import apps
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import clock
+from . import events as domain_events
+from .actors import SYSTEM
+from .errors import InvalidInput, NotFound
+from .models import ClockOffset, Deadline, DomainEvent, TimelineEvent
+from .statuses import on_status_change
+from .timeline import timeline_record
+
+log = logging.getLogger(__name__)
+
+REMINDER_SUFFIX = ".reminder"
+MAX_ATTEMPTS = 5
+OPEN_STATES = (Deadline.State.PENDING, Deadline.State.PAUSED)
+
+
+# -- registry -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Handler:
+    kind: str
+    fn: object
+    description_zh: str
+
+
+_registry: dict[str, Handler] = {}
+
+
+def deadline_register(kind, handler, description_zh):
+    """Declare what happens when a deadline of ``kind`` falls due: ``handler(deadline)``.
+
+    ``description_zh`` tells users what will happen then ("商家未处理，自动同意退货").
+    """
+    _registry[kind] = Handler(kind, handler, description_zh)
+    return handler
+
+
+def deadline_handler(kind, description_zh):
+    """Decorator form of ``deadline_register``."""
+    return lambda fn: deadline_register(kind, fn, description_zh)
+
+
+def deadline_description(kind):
+    """What a deadline of ``kind`` does when it falls due, in Chinese."""
+    handler = _registry.get(kind)
+    if handler is not None:
+        return handler.description_zh
+    if kind.endswith(REMINDER_SUFFIX):
+        base = _registry.get(kind[: -len(REMINDER_SUFFIX)])
+        return f"到期提醒：{base.description_zh}" if base else "到期提醒"
+    return ""
+
+
+def deadline_kinds():
+    return sorted(_registry)
+
+
+# -- subjects -----------------------------------------------------------------------------------
+
+
+class SubjectRef:
+    """A case known by label and id, for timeline and outbox rows without loading it."""
+
+    def __init__(self, label, pk, merchant_id=None):
+        self._meta = SimpleNamespace(label_lower=label)
+        self.pk = pk
+        self.merchant_id = merchant_id
+
+
+def deadline_subject(deadline, *, lock=False):
+    """The case a deadline belongs to (locked with ``lock=True``)."""
+    model = apps.get_model(deadline.subject_type)
+    qs = model._default_manager.all()
+    if lock:
+        qs = qs.select_for_update()
+    return qs.get(pk=deadline.subject_id)
+
+
+def _label(subject):
+    return subject._meta.label_lower
+
+
+def _open_for(subject, kind=None):
+    qs = Deadline.objects.filter(subject_type=_label(subject), subject_id=subject.pk,
+                                 state__in=OPEN_STATES)
+    if kind is not None:
+        qs = qs.filter(Q(kind=kind) | Q(kind=kind + REMINDER_SUFFIX))
+    return qs
+
+
+# -- services -----------------------------------------------------------------------------------
+
+
+def _kick(due_at):
+    """After commit: a deadline due within the minute gets a sweep now instead of at the next
+    beat. The deadline is already safe in PostgreSQL, so a broker that cannot be reached is
+    logged, never raised: the beat sweep catches up when it returns."""
+    if due_at > clock.now() + timedelta(seconds=60):
+        return
+    try:
+        from .tasks import sweep_deadlines
+
+        sweep_deadlines.apply_async(retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure must not fail the committed write
+        log.warning("could not enqueue a deadline sweep; the beat sweep will catch up",
+                    exc_info=True)
+
+
+def deadline_schedule(*, subject, kind, due_at, actor, policy=None, reminders=(), data=None,
+                      merchant_id=None):
+    """Schedule ``kind`` on ``subject`` at ``due_at``; returns the ``Deadline``.
+
+    One open deadline per (subject, kind): scheduling again moves it (a reschedule).
+    ``reminders`` are offsets before ``due_at`` (``[timedelta(hours=24)]``), each its own row of
+    kind ``<kind>.reminder``. ``policy`` is the ``PolicyRef`` the due time came from.
+    """
+    if kind not in _registry:
+        raise LookupError(f"no deadline handler registered for {kind!r}")
+    if due_at.tzinfo is None:
+        raise ValueError("due_at must be aware")
+    merchant_id = merchant_id if merchant_id is not None else getattr(subject, "merchant_id", None)
+    with transaction.atomic():
+        open_rows = list(_open_for(subject, kind).select_for_update().order_by("pk"))
+        main = next((r for r in open_rows if r.kind == kind), None)
+        # Old reminders go; new ones follow the new due time.
+        stale = [r.pk for r in open_rows if r is not main]
+        if stale:
+            Deadline.objects.filter(pk__in=stale).update(state=Deadline.State.CANCELLED,
+                                                         completed_at=clock.now())
+        verb = "deadline.rescheduled" if main else "deadline.scheduled"
+        if main is None:
+            main = Deadline(subject_type=_label(subject), subject_id=subject.pk, kind=kind)
+        main.merchant_id = merchant_id
+        main.due_at = due_at
+        main.state = Deadline.State.PENDING
+        main.paused_at = main.remaining = None
+        main.data = data or {}
+        main.attempts = 0
+        main.last_error = ""
+        if policy is not None:
+            main.policy_key = policy.key
+            main.policy_version_id = policy.version_id
+            main.policy_value = policy.value
+        main.save()
+        now = clock.now()
+        Deadline.objects.bulk_create([
+            Deadline(subject_type=main.subject_type, subject_id=main.subject_id,
+                     merchant_id=merchant_id, kind=kind + REMINDER_SUFFIX, parent=main,
+                     due_at=due_at - offset, data={"before_seconds": int(offset.total_seconds())},
+                     policy_key=main.policy_key, policy_version_id=main.policy_version_id,
+                     policy_value=main.policy_value)
+            for offset in reminders if due_at - offset > now
+        ])
+        timeline_record(subject=subject, verb=verb, actor=actor, data={
+            "deadline_id": main.pk, "kind": kind, "due_at": due_at.isoformat(),
+            "policy": str(policy) if policy else "",
+        })
+        transaction.on_commit(partial(_kick, due_at))
+    return main
+
+
+def _locked_open(subject, kind):
+    rows = list(_open_for(subject, kind).select_for_update().order_by("pk"))
+    if not any(r.kind == kind for r in rows):
+        raise NotFound(f"没有待执行的期限 {kind}。No open deadline {kind}.",
+                       code="deadline_not_found")
+    return rows
+
+
+def deadline_cancel(*, subject, kind, actor, reason=""):
+    """Cancel the open deadline ``kind`` of ``subject`` and its reminders; returns how many
+    rows were cancelled (0 when there was none: cancelling is idempotent).
+
+    A row a sweeper holds is being acted on right now and is skipped rather than waited for:
+    waiting would deadlock against a handler that locks this same case (the case is locked by
+    the caller's status move). Handlers therefore re-check their case's state under its lock.
+    """
+    with transaction.atomic():
+        rows = list(_open_for(subject, kind).select_for_update(skip_locked=True).order_by("pk"))
+        if not rows:
+            return 0
+        Deadline.objects.filter(pk__in=[r.pk for r in rows]).update(
+            state=Deadline.State.CANCELLED, completed_at=clock.now())
+        timeline_record(subject=subject, verb="deadline.cancelled", actor=actor, reason=reason,
+                        data={"kind": kind, "deadline_ids": [r.pk for r in rows]})
+        return len(rows)
+
+
+def deadline_pause(*, subject, kind, actor, reason=""):
+    """Stop the clock of ``kind`` (and its reminders): what is left is kept in ``remaining``."""
+    with transaction.atomic():
+        now = clock.now()
+        rows = [r for r in _locked_open(subject, kind) if r.state == Deadline.State.PENDING]
+        for row in rows:
+            row.state = Deadline.State.PAUSED
+            row.paused_at = now
+            row.remaining = max(row.due_at - now, timedelta(0))
+            row.save(update_fields=["state", "paused_at", "remaining"])
+        timeline_record(subject=subject, verb="deadline.paused", actor=actor, reason=reason,
+                        data={"kind": kind})
+        return rows
+
+
+def deadline_resume(*, subject, kind, actor, reason=""):
+    """Restart a paused ``kind``: due again after the time that was left when it paused."""
+    with transaction.atomic():
+        now = clock.now()
+        rows = [r for r in _locked_open(subject, kind) if r.state == Deadline.State.PAUSED]
+        for row in rows:
+            row.due_at = now + row.remaining
+            row.state = Deadline.State.PENDING
+            row.paused_at = row.remaining = None
+            row.save(update_fields=["due_at", "state", "paused_at", "remaining"])
+        main = next((r for r in rows if r.kind == kind), None)
+        timeline_record(subject=subject, verb="deadline.resumed", actor=actor, reason=reason,
+                        data={"kind": kind,
+                              "due_at": main.due_at.isoformat() if main else None})
+        if main is not None:
+            transaction.on_commit(partial(_kick, main.due_at))
+        return rows
+
+
+def deadline_extend(*, subject, kind, actor, due_at=None, by=None, reason=""):
+    """Move ``kind`` to ``due_at`` (or later by ``by``); its reminders move with it."""
+    if (due_at is None) == (by is None):
+        raise InvalidInput("请指定新的到期时间或延长时长之一。Give due_at or by.",
+                           code="deadline_extend_invalid")
+    with transaction.atomic():
+        rows = _locked_open(subject, kind)
+        main = next(r for r in rows if r.kind == kind)
+        delta = by if by is not None else due_at - main.due_at
+        for row in rows:
+            if row.state == Deadline.State.PAUSED:
+                row.remaining = max(row.remaining + delta, timedelta(0))
+            row.due_at = row.due_at + delta
+            row.save(update_fields=["due_at", "remaining"])
+        timeline_record(subject=subject, verb="deadline.extended", actor=actor, reason=reason,
+                        data={"kind": kind, "due_at": main.due_at.isoformat(),
+                              "by_seconds": int(delta.total_seconds())})
+        return main
+
+
+def deadlines_for(subject, *, include_reminders=False):
+    """The subject's open deadlines, soonest first: what will happen to the case and when."""
+    qs = _open_for(subject).order_by("due_at", "id")
+    if not include_reminders:
+        qs = qs.exclude(kind__endswith=REMINDER_SUFFIX)
+    return list(qs)
+
+
+# -- declarative status rules -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schedules:
+    """On entering a status, schedule ``kind``: ``due(obj) -> (due_at, PolicyRef | None)``."""
+
+    kind: str
+    due: object
+    reminders: object = None  # callable(obj) -> [timedelta]
+
+
+@dataclass(frozen=True)
+class Cancels:
+    """On entering a status, cancel the open ``kind``."""
+
+    kind: str
+
+
+@dataclass
+class _StatusTable:
+    on_enter: dict = field(default_factory=dict)
+
+
+_status_tables: dict[str, _StatusTable] = {}
+
+
+def deadline_status_rules(model, table):
+    """Declare which statuses of ``model`` schedule or cancel which kinds, e.g.::
+
+        deadline_status_rules(ReturnRequest, {
+            "requested": [Schedules("returns.auto_approve", due=auto_approve_due)],
+            "approved": [Cancels("returns.auto_approve")],
+        })
+
+    ``aftersales.statuses.status_move`` applies the table on every move, in its transaction.
+    """
+    _status_tables[model._meta.label_lower] = _StatusTable(on_enter=dict(table))
+
+
+@on_status_change
+def _apply_status_rules(obj, from_status, to_status, actor):
+    table = _status_tables.get(obj._meta.label_lower)
+    if table is None:
+        return
+    for step in table.on_enter.get(to_status, ()):
+        if isinstance(step, Cancels):
+            deadline_cancel(subject=obj, kind=step.kind, actor=actor,
+                            reason=f"status {from_status} → {to_status}")
+        else:
+            due_at, policy = step.due(obj)
+            deadline_schedule(subject=obj, kind=step.kind, due_at=due_at, actor=actor,
+                              policy=policy,
+                              reminders=step.reminders(obj) if step.reminders else ())
+
+
+# -- the sweep ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepStats:
+    batches: int = 0
+    claimed: int = 0
+    done: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def _retry_delay(attempts):
+    return timedelta(minutes=2 ** attempts)
+
+
+def notify_if_available(**kwargs):
+    """Send a notification through ``aftersales.notifications.notify`` when that module exists
+    (it is built alongside this engine); returns whether it was sent. Failures to notify never
+    fail the deadline: the timeline already records what happened."""
+    try:
+        from .notifications import notify
+    except ImportError:
+        return False
+    try:
+        with transaction.atomic():
+            notify(**kwargs)
+        return True
+    except Exception:  # noqa: BLE001
+        log.warning("notification %s failed", kwargs.get("event"), exc_info=True)
+        return False
+
+
+def _default_reminder(deadline):
+    """A reminder without its own handler: the timeline records it; apps that want to tell
+    someone register a handler for ``<kind>.reminder``."""
+    return {"reminded": True, "of": deadline.kind[: -len(REMINDER_SUFFIX)]}
+
+
+def _run(row):
+    handler = _registry.get(row.kind)
+    if handler is None:
+        if row.kind.endswith(REMINDER_SUFFIX):
+            return _default_reminder(row) or {}
+        raise LookupError(f"no deadline handler registered for {row.kind!r}")
+    return handler.fn(row) or {}
+
+
+def deadline_sweep(*, batch_size=500, now=None, max_batches=None):
+    """Act on every deadline due at ``now`` (default: the clock), in batches; returns stats.
+
+    Each batch is one transaction: claim up to ``batch_size`` due rows with
+    ``FOR UPDATE SKIP LOCKED`` (other sweepers skip them), run their handlers, mark them done
+    and write their timeline events and outbox rows. If a handler raises, the batch runs again
+    one savepoint per row so only that row is rolled back and retried later.
+    """
+    now = now or clock.now()
+    stats = SweepStats()
+    while max_batches is None or stats.batches < max_batches:
+        if _sweep_batch(now, batch_size, stats) < batch_size:
+            break
+    return stats
+
+
+def _sweep_batch(now, batch_size, stats):
+    with transaction.atomic():
+        rows = list(
+            Deadline.objects.select_for_update(skip_locked=True)
+            .filter(state=Deadline.State.PENDING, due_at__lte=now)
+            .order_by("due_at", "id")[:batch_size]
+        )
+        if not rows:
+            return 0
+        stats.batches += 1
+        stats.claimed += len(rows)
+        failures = []
+        try:
+            # Fast path: the whole batch under one savepoint.
+            with transaction.atomic():
+                outcomes = [(row, _run(row)) for row in rows]
+        except Exception:  # noqa: BLE001 - redo row by row to isolate the failing handler
+            outcomes = []
+            for row in rows:
+                try:
+                    with transaction.atomic():
+                        outcomes.append((row, _run(row)))
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("deadline %s (%s) failed", row.pk, row.kind, exc_info=True)
+                    failures.append((row, exc))
+        _finish(outcomes, failures, now, stats)
+    return len(rows)
+
+
+def _finish(outcomes, failures, now, stats):
+    done_at = clock.now()
+    actor_fields = SYSTEM.timeline_fields()
+    timeline, outbox, done_ids = [], [], []
+    for row, result in outcomes:
+        row.state = Deadline.State.DONE
+        row.result = result
+        row.completed_at = done_at
+        row.attempts += 1
+        done_ids.append(row.pk)
+        data = {"deadline_id": row.pk, "kind": row.kind, "due_at": row.due_at.isoformat(),
+                "result": result}
+        timeline.append(TimelineEvent(
+            subject_type=row.subject_type, subject_id=row.subject_id,
+            merchant_id=row.merchant_id,
+            verb="deadline.reminded" if row.kind.endswith(REMINDER_SUFFIX) else "deadline.fired",
+            data=data, occurred_at=done_at, **actor_fields,
+        ))
+        outbox.append(DomainEvent(
+            name="deadline.fired", subject_type=row.subject_type, subject_id=row.subject_id,
+            merchant_id=row.merchant_id, payload=data, occurred_at=done_at,
+        ))
+    if outcomes:
+        _mark_done(outcomes, done_at)
+        # Reminders of a deadline that has fired have nothing left to remind of.
+        Deadline.objects.filter(parent_id__in=done_ids, state__in=OPEN_STATES).update(
+            state=Deadline.State.CANCELLED, completed_at=done_at)
+        TimelineEvent.objects.bulk_create(timeline)
+        DomainEvent.objects.bulk_create(outbox)
+        _dispatch(outbox)
+    for row, exc in failures:
+        row.attempts += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.state = Deadline.State.FAILED
+            row.completed_at = done_at
+            stats.failed += 1
+            timeline_record(subject=SubjectRef(row.subject_type, row.subject_id,
+                                               row.merchant_id),
+                            verb="deadline.failed", actor=SYSTEM, reason=row.last_error,
+                            data={"deadline_id": row.pk, "kind": row.kind})
+        else:
+            row.due_at = now + _retry_delay(row.attempts)
+            stats.retried += 1
+        row.save(update_fields=["attempts", "last_error", "state", "completed_at", "due_at"])
+    stats.done += len(outcomes)
+
+
+def _mark_done(outcomes, done_at):
+    """One UPDATE for the batch (Django's ``bulk_update`` builds a CASE per row and field)."""
+    table = connection.ops.quote_name(Deadline._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS d SET state = %s, completed_at = %s, attempts = d.attempts + 1, "
+            f"result = v.result::jsonb FROM unnest(%s::bigint[], %s::text[]) AS v(id, result) "
+            f"WHERE d.id = v.id",
+            [Deadline.State.DONE, done_at, [row.pk for row, _ in outcomes],
+             [json.dumps(result, cls=DjangoJSONEncoder) for _, result in outcomes]],
+        )
+
+
+def _dispatch(outbox):
+    """Run the domain-event subscribers for rows written in bulk (what ``event_publish`` does
+    for one row). A subscriber with a ``many`` attribute gets the whole batch in one call."""
+    names = {event.name for event in outbox}
+    for name in sorted(names):
+        events = [e for e in outbox if e.name == name]
+        for handler in domain_events.subscribers(name):
+            many = getattr(handler, "many", None)
+            if many is not None:
+                many(events)
+            else:
+                for event in events:
+                    handler(event)
+
+
+# -- sandbox clock ------------------------------------------------------------------------------
+
+
+def sandbox_clock_move(*, actor, advance=None, set_to=None, reset=False):
+    """Move the sandbox clock: forward by ``advance``, forward to ``set_to``, or back to real
+    time with ``reset``. Only in sandbox mode; never backwards except by reset.
+
+    Returns the new offset. Web processes and workers read it from ``ClockOffset``.
+    """
+    from django.conf import settings
+
+    if not settings.SANDBOX:
+        raise NotFound()
+    if sum(x is not None and x is not False for x in (advance, set_to, reset or None)) != 1:
+        raise InvalidInput("请只指定 advance、set_to、reset 之一。Give exactly one of "
+                           "advance_seconds/advance_hours, set_to, reset.",
+                           code="clock_move_invalid")
+    with transaction.atomic():
+        row, _ = ClockOffset.objects.select_for_update().get_or_create(pk=1)
+        current = timedelta(seconds=row.offset_seconds)
+        real = timezone.now()  # the clock itself: real time plus the stored offset
+        if reset:
+            new = timedelta(0)
+        elif advance is not None:
+            if advance < timedelta(0):
+                raise InvalidInput("沙箱时钟只能向前。The sandbox clock only moves forward.",
+                                   code="clock_backwards", fields={"advance": "≥ 0"})
+            new = current + advance
+        else:
+            if set_to.tzinfo is None:
+                raise InvalidInput("时间须带时区。The instant must carry a time zone.",
+                                   code="clock_move_invalid", fields={"set_to": "aware"})
+            new = set_to - real
+            if new < current:
+                raise InvalidInput("沙箱时钟只能向前。The sandbox clock only moves forward.",
+                                   code="clock_backwards",
+                                   fields={"set_to": (real + current).isoformat()})
+        row.offset_seconds = int(new.total_seconds())
+        row.updated_at = real
+        row.updated_by = actor.label
+        row.save()
+        timeline_record(subject=row, verb="clock.moved", actor=actor, occurred_at=real,
+                        data={"from_seconds": int(current.total_seconds()),
+                              "to_seconds": row.offset_seconds, "reset": bool(reset)})
+        transaction.on_commit(clock.invalidate)
+    clock.invalidate()
+    return timedelta(seconds=row.offset_seconds)

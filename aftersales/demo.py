@@ -1,0 +1,399 @@
+"""Demo data, so that every page has something real to show on a fresh machine.
+
+``seed_all`` creates a ``DemoContext`` and calls ``<app>.demo.seed(ctx)`` for every installed
+app that has a ``demo`` module, in ``INSTALLED_APPS`` order, all in one transaction. An app
+reads what the apps above it left in ``ctx.data`` (``merchants``, ``consumers``, ``orders``…)
+and adds its own rows; the kernel never imports the apps below it.
+
+Demo rows are loaded in bulk, like a data import from the shop's systems, not through the
+services: 500 orders through the services would take minutes on SQLite. Everything is
+deterministic (a seeded ``random.Random``); dates are relative to ``clock.now()``.
+
+Every demo login shares one password (``DEMO_PASSWORD``), printed by ``manage.py serve``.
+"""
+
+import importlib
+import importlib.util
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from . import clock
+from .actors import SYSTEM
+from .models import (
+    ApiKey,
+    ConsumerAddress,
+    ConsumerProfile,
+    Merchant,
+    MerchantMember,
+    PlatformGroup,
+    User,
+)
+from .timeline import timeline_record
+
+DEMO_PASSWORD = "demo1234"
+SEED = 20261128
+
+# (code, name, contact) of the demo merchants; their presence marks the demo as loaded.
+MERCHANTS = [
+    ("digital", "极客数码旗舰店", "service@digital.example"),
+    ("living", "优选生活馆", "service@living.example"),
+    ("fresh", "鲜享食品专营店", "service@fresh.example"),
+]
+
+# Platform staff: username → (group or None for the superuser, label).
+PLATFORM_STAFF = [
+    ("admin", None, "超级管理员 superuser"),
+    ("agent", PlatformGroup.AGENT, "售后专员 after-sales agent"),
+    ("manager", PlatformGroup.MANAGER, "售后主管 after-sales manager"),
+    ("mediator", PlatformGroup.MEDIATOR, "调解员 mediator"),
+    ("auditor", PlatformGroup.AUDITOR, "审计员 auditor"),
+]
+
+CONSUMER_COUNT = 50
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯"
+    "邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+)
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "秀英",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀兰",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "晓明",
+    "志强",
+    "建华",
+    "丹",
+    "萍",
+    "鹏",
+    "华",
+    "红",
+    "玉兰",
+    "飞",
+    "鑫",
+    "波",
+    "斌",
+    "宇",
+    "浩然",
+    "子涵",
+    "欣怡",
+    "梓萱",
+    "思远",
+]
+# (province, city, [districts])
+REGIONS = [
+    ("上海市", "上海市", ["浦东新区", "徐汇区", "静安区", "闵行区"]),
+    ("北京市", "北京市", ["朝阳区", "海淀区", "东城区", "丰台区"]),
+    ("广东省", "广州市", ["天河区", "越秀区", "海珠区"]),
+    ("广东省", "深圳市", ["南山区", "福田区", "宝安区"]),
+    ("浙江省", "杭州市", ["西湖区", "滨江区", "余杭区"]),
+    ("江苏省", "南京市", ["鼓楼区", "玄武区", "建邺区"]),
+    ("四川省", "成都市", ["武侯区", "锦江区", "高新区"]),
+    ("湖北省", "武汉市", ["洪山区", "江汉区", "武昌区"]),
+    ("陕西省", "西安市", ["雁塔区", "碑林区"]),
+    ("重庆市", "重庆市", ["渝中区", "江北区", "南岸区"]),
+]
+STREETS = [
+    "人民路",
+    "中山路",
+    "解放路",
+    "建设路",
+    "和平路",
+    "新华路",
+    "长江路",
+    "黄河路",
+    "科技路",
+    "文化路",
+    "学院路",
+    "滨江大道",
+    "世纪大道",
+    "光明街",
+    "幸福里",
+]
+PHONE_PREFIXES = ["138", "139", "135", "136", "150", "151", "158", "186", "187", "177", "199"]
+
+
+@dataclass
+class DemoContext:
+    """What the demo modules share: the random source, the time, the logins and the rows."""
+
+    rng: random.Random
+    now: datetime
+    password_hash: str
+    out: object = sys.stdout
+    data: dict = field(default_factory=dict)
+    counts: dict = field(default_factory=dict)
+
+    def log(self, message):
+        self.out.write(message + "\n")
+
+    def count(self, name, n):
+        self.counts[name] = self.counts.get(name, 0) + n
+
+
+def is_loaded():
+    """Whether the demo merchants exist (the demo is loaded once per database)."""
+    return Merchant.objects.filter(code__in=[code for code, _n, _c in MERCHANTS]).exists()
+
+
+def demo_modules():
+    """``<app>.demo`` for every installed app that has one, in ``INSTALLED_APPS`` order."""
+    modules = []
+    for config in apps.get_app_configs():
+        name = f"{config.name}.demo"
+        if importlib.util.find_spec(name) is not None:
+            modules.append(importlib.import_module(name))
+    return modules
+
+
+def seed_all(*, out=sys.stdout, seed=SEED):
+    """Load the demo data of every app in one transaction; returns the context (with counts)."""
+    ctx = DemoContext(
+        rng=random.Random(seed),
+        now=clock.now(),
+        password_hash=make_password(DEMO_PASSWORD),
+        out=out,
+    )
+    with transaction.atomic():
+        for module in demo_modules():
+            started = time.monotonic()
+            module.seed(ctx)
+            ctx.log(f"  {module.__name__}: {time.monotonic() - started:.1f}s")
+        timeline_record(
+            subject=ctx.data["merchants"][0],
+            verb="demo.seeded",
+            actor=SYSTEM,
+            data={"counts": ctx.counts},
+        )
+    return ctx
+
+
+# -- the kernel's own demo rows ---------------------------------------------------------------
+
+
+def seed(ctx):
+    """Platform staff, the demo merchants with an owner and an agent each, and 50 consumers."""
+    rng = ctx.rng
+    groups = {g: Group.objects.get_or_create(name=g)[0] for g in PlatformGroup.values}
+
+    # An account created by hand before the demo (``createsuperuser admin``) is kept as it is.
+    taken = set(
+        User.objects.filter(username__in=[s[0] for s in PLATFORM_STAFF]).values_list(
+            "username", flat=True
+        )
+    )
+    staff = [
+        User(
+            username=username,
+            is_staff=True,
+            is_superuser=group is None,
+            password=ctx.password_hash,
+            first_name=label.split()[0],
+        )
+        for username, group, label in PLATFORM_STAFF
+        if username not in taken
+    ]
+    User.objects.bulk_create(staff)
+    staff = {
+        u.username: u for u in User.objects.filter(username__in=[s[0] for s in PLATFORM_STAFF])
+    }
+    User.groups.through.objects.bulk_create(
+        [
+            User.groups.through(user_id=staff[username].pk, group_id=groups[group].pk)
+            for username, group, _label in PLATFORM_STAFF
+            if group is not None and username not in taken
+        ]
+    )
+
+    merchants = Merchant.objects.bulk_create(
+        [
+            Merchant(code=code, name=name, contact_email=email, created_at=ctx.now)
+            for code, name, email in MERCHANTS
+        ]
+    )
+    merchants = list(Merchant.objects.filter(code__in=[m[0] for m in MERCHANTS]).order_by("id"))
+    member_users = User.objects.bulk_create(
+        [
+            User(
+                username=f"{m.code}-{role}",
+                password=ctx.password_hash,
+                first_name=f"{m.name}{'店主' if role == 'owner' else '客服'}",
+            )
+            for m in merchants
+            for role in ("owner", "agent")
+        ]
+    )
+    member_users = {
+        u.username: u for u in User.objects.filter(username__in=[u.username for u in member_users])
+    }
+    MerchantMember.objects.bulk_create(
+        [
+            MerchantMember(
+                merchant=m, user=member_users[f"{m.code}-{role}"], role=role, created_at=ctx.now
+            )
+            for m in merchants
+            for role in ("owner", "agent")
+        ]
+    )
+
+    consumers = _seed_consumers(ctx, rng)
+    ctx.data.update(merchants=merchants, consumers=consumers, platform_staff=staff)
+    ctx.count("users", len(staff) + len(member_users) + len(consumers))
+    ctx.count("merchants", len(merchants))
+    ctx.count("consumers", len(consumers))
+
+
+def _seed_consumers(ctx, rng):
+    usernames = [f"consumer{i:02d}" for i in range(1, CONSUMER_COUNT + 1)]
+    User.objects.bulk_create([User(username=u, password=ctx.password_hash) for u in usernames])
+    users = {u.username: u for u in User.objects.filter(username__in=usernames)}
+    # Credit scores spread evenly over 300–950, shuffled, so the express-refund threshold
+    # (600 by default) splits the consumers.
+    scores = [300 + round(650 * i / (CONSUMER_COUNT - 1)) for i in range(CONSUMER_COUNT)]
+    rng.shuffle(scores)
+    profiles = []
+    for i, username in enumerate(usernames):
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+        phone = rng.choice(PHONE_PREFIXES) + f"{rng.randrange(10**8):08d}"
+        profile = ConsumerProfile(
+            user=users[username],
+            name=name,
+            credit_score=scores[i],
+            external_id=f"demo-c{i + 1:03d}",
+            created_at=ctx.now,
+        )
+        profile.set_phone(phone)
+        profiles.append(profile)
+    ConsumerProfile.objects.bulk_create(profiles)
+    profiles = list(
+        ConsumerProfile.objects.filter(user__username__in=usernames)
+        .select_related("user")
+        .order_by("id")
+    )
+    addresses = []
+    for profile in profiles:
+        for n in range(rng.choice([1, 1, 2])):
+            province, city, districts = rng.choice(REGIONS)
+            addresses.append(
+                ConsumerAddress(
+                    consumer=profile,
+                    recipient=profile.name if n == 0 else rng.choice(SURNAMES) + rng.choice(GIVEN),
+                    phone=profile.phone,
+                    province=province,
+                    city=city,
+                    district=rng.choice(districts),
+                    street=f"{rng.choice(STREETS)}{rng.randint(1, 999)}号",
+                    unit=f"{rng.randint(1, 30)}栋{rng.randint(1, 3)}单元{rng.randint(101, 2808)}室",
+                    is_default=(n == 0),
+                )
+            )
+    ConsumerAddress.objects.bulk_create(addresses)
+    by_consumer = {}
+    for address in addresses:
+        by_consumer.setdefault(address.consumer_id, []).append(address)
+    for profile in profiles:
+        profile.demo_addresses = by_consumer[profile.pk]
+    ctx.count("addresses", len(addresses))
+    return profiles
+
+
+# -- logins and keys printed by ``manage.py serve`` ------------------------------------------
+
+
+def demo_logins():
+    """``[(role label, username)]`` of every demo login that exists, for the serve banner."""
+    rows = [(label, username) for username, _g, label in PLATFORM_STAFF]
+    members = (
+        MerchantMember.objects.filter(merchant__code__in=[m[0] for m in MERCHANTS])
+        .select_related("merchant", "user")
+        .order_by("merchant_id", "-role")  # owner, then agent
+    )
+    for member in members:
+        role = "店主 owner" if member.role == MerchantMember.Role.OWNER else "客服 agent"
+        rows.append((f"{member.merchant.name} {role}", member.user.username))
+    consumers = list(
+        User.objects.filter(username__startswith="consumer", consumer__isnull=False)
+        .order_by("username")
+        .values_list("username", flat=True)
+    )
+    if consumers:
+        rows.append(("消费者 consumer", consumers[0]))
+    if len(consumers) > 1:
+        rows.append((f"消费者 consumer (… {consumers[-1]})", consumers[1]))
+    existing = set(
+        User.objects.filter(username__in=[u for _l, u in rows]).values_list("username", flat=True)
+    )
+    return [(label, username) for label, username in rows if username in existing]
+
+
+def demo_api_keys():
+    """A platform-scoped and a merchant-scoped demo key: ``[(label, raw key)]``.
+
+    Raw keys are never stored in the database, so the ones issued for the demo are kept in
+    ``var/demo_api_keys.json`` (development only) and reissued if they no longer work.
+    """
+    from .auth import api_key_lookup
+    from .services import api_key_create, api_key_revoke
+
+    path = settings.VAR_DIR / "demo_api_keys.json"
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        saved = {}
+    merchant = Merchant.objects.filter(code=MERCHANTS[0][0]).first()
+    wanted = [("platform", "演示平台密钥 demo platform key", None)]
+    if merchant is not None:
+        wanted.append(("merchant", f"演示商家密钥 demo key of {merchant.code}", merchant))
+    result = []
+    for scope, name, scope_merchant in wanted:
+        raw = saved.get(scope)
+        key = api_key_lookup(raw) if raw else None
+        if (
+            key is None
+            or not key.is_active
+            or key.merchant_id != getattr(scope_merchant, "pk", None)
+        ):
+            for old in ApiKey.objects.filter(name=name, revoked_at__isnull=True):
+                api_key_revoke(api_key=old, actor=SYSTEM, reason="demo key reissued")
+            _key, raw = api_key_create(
+                name=name, scope=scope, merchant=scope_merchant, actor=SYSTEM
+            )
+            saved[scope] = raw
+        label = (
+            "平台范围 platform scope"
+            if scope == "platform"
+            else f"商家范围 merchant scope ({merchant.name})"
+        )
+        result.append((label, raw))
+    path.write_text(json.dumps(saved, indent=2))
+    path.chmod(0o600)
+    return result

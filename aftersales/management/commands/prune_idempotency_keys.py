@@ -1,0 +1,26 @@
+"""Delete stored Idempotency-Key responses older than a retention period (Stripe keeps 24 h).
+
+A key used again after pruning runs as a new request, so keep the period longer than any
+client's retry window.
+"""
+
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+
+from aftersales import clock
+from aftersales.models import IdempotencyRecord
+
+
+class Command(BaseCommand):
+    help = "删除超过保留期的幂等记录。Delete idempotency records older than --hours (default 72)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--hours", type=int, default=72)
+
+    def handle(self, *args, hours=72, **options):
+        if hours < 24:
+            raise CommandError("--hours must be at least 24")
+        cutoff = clock.now() - timedelta(hours=hours)
+        deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+        self.stdout.write(f"deleted {deleted} idempotency records older than {hours} h")

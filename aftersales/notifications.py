@@ -1,0 +1,359 @@
+"""Notifications (standard 5.3.2): in-app inbox, email and SMS, in the recipient's language.
+
+``notify(recipient_user=..., event="return.approved", context={...}, subject=case, actor=...)``
+renders ``notifications/<language>/<event>/{title,body,sms}.txt`` (falling back to zh-hans,
+then to ``notifications/<language>/generic/``, which prints ``context["title"]`` and
+``context["body"]``), stores the inbox row and one ``NotificationDelivery`` per channel the user
+chose (``NotificationPreference``: in-app always; email; SMS). Email and SMS are sent by a
+Celery task after commit; a failed send is retried with back-off by the periodic sweep
+(``aftersales.deliver_webhooks``, every 30 s) up to ``NotificationDelivery.MAX_ATTEMPTS``. If the
+broker is down the caller's write still commits and the sweep sends the message later.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template import Context, Engine, TemplateDoesNotExist
+from django.utils import translation
+
+from . import clock
+from .errors import NotFound
+from .models import (
+    ConsumerProfile,
+    DeliveryStatus,
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationPreference,
+)
+from .pii import mask_phone
+from .timeline import timeline_record
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LANGUAGE = "zh-hans"
+LANGUAGES = ("zh-hans", "en")
+LEASE = timedelta(minutes=5)
+# Plain-text messages: no HTML escaping (an "&" in a URL stays "&").
+_engine = Engine(app_dirs=True, autoescape=False)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back-off after ``attempts`` failed sends: 1, 2, 4, 8 … minutes."""
+    return timedelta(minutes=2 ** max(attempts - 1, 0))
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def recipient_language(user) -> str:
+    profile = (
+        ConsumerProfile.objects.filter(user_id=user.pk)
+        .values_list("preferred_language", flat=True)
+        .first()
+    )
+    lang = (profile or DEFAULT_LANGUAGE).lower()
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _render(language, event, part, context):
+    names = [f"notifications/{language}/{event}/{part}.txt"]
+    if language != DEFAULT_LANGUAGE:
+        names.append(f"notifications/{DEFAULT_LANGUAGE}/{event}/{part}.txt")
+    names.append(f"notifications/{language}/generic/{part}.txt")
+    with translation.override(language):
+        for name in names:
+            try:
+                return _engine.get_template(name).render(Context(context, autoescape=False)).strip()
+            except TemplateDoesNotExist:
+                continue
+    raise TemplateDoesNotExist(names[0])
+
+
+def notification_render(*, event, language, context):
+    """``(title, body, sms_text)`` of ``event`` in ``language``."""
+    ctx = {"platform_url": getattr(settings, "PLATFORM_URL", ""), "event": event, **(context or {})}
+    title = _render(language, event, "title", ctx)
+    body = _render(language, event, "body", ctx)
+    try:
+        sms = _render(language, event, "sms", ctx)
+    except TemplateDoesNotExist:
+        sms = title
+    return title[:200], body, sms
+
+
+# -- writes ------------------------------------------------------------------------------------
+
+
+def preference_for(user) -> NotificationPreference:
+    pref = NotificationPreference.objects.filter(user_id=user.pk).first()
+    return pref or NotificationPreference(user=user)
+
+
+def _phone_of(user):
+    profile = ConsumerProfile.objects.filter(user_id=user.pk).first()
+    return profile.phone if profile is not None else ""
+
+
+def notify(*, recipient_user, event, context=None, subject=None, actor):
+    """Put a message in ``recipient_user``'s inbox and send it on the channels they chose.
+
+    Call inside the service's transaction: nothing is sent unless it commits.
+    """
+    language = recipient_language(recipient_user)
+    title, body, sms_text = notification_render(event=event, language=language, context=context)
+    now = clock.now()
+    pref = preference_for(recipient_user)
+    with transaction.atomic():
+        notification = Notification.objects.create(
+            user=recipient_user,
+            event=event,
+            language=language,
+            title=title,
+            body=body,
+            sms_text=sms_text[:500],
+            subject_type=subject._meta.label_lower if subject is not None else "",
+            subject_id=getattr(subject, "pk", None),
+            merchant_id=getattr(subject, "merchant_id", None),
+            actor_label=actor.label,
+            created_at=now,
+        )
+        rows = [
+            NotificationDelivery(
+                notification=notification,
+                channel=NotificationChannel.IN_APP,
+                status=DeliveryStatus.SENT,
+                attempts=1,
+                sent_at=now,
+                created_at=now,
+            )
+        ]
+        if pref.email_enabled and recipient_user.email:
+            rows.append(
+                NotificationDelivery(
+                    notification=notification,
+                    channel=NotificationChannel.EMAIL,
+                    recipient=recipient_user.email,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+        phone = _phone_of(recipient_user) if pref.sms_enabled else ""
+        if phone:
+            rows.append(
+                NotificationDelivery(
+                    notification=notification,
+                    channel=NotificationChannel.SMS,
+                    recipient=mask_phone(phone),
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+        rows = NotificationDelivery.objects.bulk_create(rows)
+        if subject is not None:
+            timeline_record(
+                subject=subject,
+                verb="notification.sent",
+                actor=actor,
+                data={
+                    "event": event,
+                    "user_id": recipient_user.pk,
+                    "channels": [r.channel for r in rows],
+                },
+            )
+        for row in rows:
+            if row.status == DeliveryStatus.PENDING:
+                transaction.on_commit(lambda pk=row.pk: enqueue("send_notification", pk))
+    return notification
+
+
+def enqueue(task_name, *args):
+    """Send a task to the broker; if it is unreachable, log it and let the sweep catch up."""
+    from . import messaging_tasks
+
+    task = getattr(messaging_tasks, task_name)
+    try:
+        task.apply_async(args=args, retry=False)
+    except Exception:  # broker down: the row stays pending and the periodic sweep sends it
+        log.warning(
+            "could not enqueue %s%r; the sweep will pick it up", task_name, args, exc_info=True
+        )
+
+
+def notification_mark_read(*, notification, actor):
+    """Mark one of the caller's own notifications read (idempotent)."""
+    if notification.user_id != getattr(actor.user, "pk", None):
+        raise NotFound()
+    if notification.read_at is None:
+        notification.read_at = clock.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+            read_at=notification.read_at
+        )
+    return notification
+
+
+def notification_mark_all_read(*, actor):
+    user_id = getattr(actor.user, "pk", None)
+    if user_id is None:
+        return 0
+    return Notification.objects.filter(user_id=user_id, read_at__isnull=True).update(
+        read_at=clock.now()
+    )
+
+
+def notification_preference_update(*, actor, email_enabled=None, sms_enabled=None):
+    """Choose channels (in-app is always on)."""
+    user = actor.user
+    if getattr(user, "pk", None) is None:
+        raise NotFound()
+    with transaction.atomic():
+        pref, _ = NotificationPreference.objects.select_for_update().get_or_create(user=user)
+        if email_enabled is not None:
+            pref.email_enabled = email_enabled
+        if sms_enabled is not None:
+            pref.sms_enabled = sms_enabled
+        pref.updated_at = clock.now()
+        pref.save()
+        timeline_record(
+            subject=pref,
+            verb="notification_preference.updated",
+            actor=actor,
+            data={"email": pref.email_enabled, "sms": pref.sms_enabled},
+        )
+    return pref
+
+
+# -- sending -----------------------------------------------------------------------------------
+
+
+def _claim(qs, limit=1):
+    """Lock due rows (skipping rows another worker holds) and lease them for ``LEASE``."""
+    now = clock.now()
+    with transaction.atomic():
+        rows = list(
+            qs.select_for_update(skip_locked=True)
+            .filter(
+                status=DeliveryStatus.PENDING,
+                next_attempt_at__lte=now,
+            )
+            .order_by("next_attempt_at")[:limit]
+        )
+        if rows:
+            NotificationDelivery.objects.filter(pk__in=[r.pk for r in rows]).update(
+                next_attempt_at=now + LEASE
+            )
+    return rows
+
+
+def _send(delivery):
+    notification = delivery.notification
+    if delivery.channel == NotificationChannel.EMAIL:
+        send_mail(
+            notification.title,
+            notification.body,
+            settings.DEFAULT_FROM_EMAIL,
+            [notification.user.email],
+            fail_silently=False,
+        )
+        return ""
+    if delivery.channel == NotificationChannel.SMS:
+        from .adapters.sms import sms_provider
+
+        phone = _phone_of(notification.user)
+        text = notification.sms_text or notification.title
+        return sms_provider().send(phone=phone, text=text).message_id
+    return ""
+
+
+def notification_delivery_attempt(*, delivery_id):
+    """Send one pending delivery if it is due; record the result and the next attempt."""
+    rows = _claim(NotificationDelivery.objects.filter(pk=delivery_id))
+    for row in rows:
+        _attempt(row)
+    return bool(rows)
+
+
+def _attempt(delivery):
+    delivery = NotificationDelivery.objects.select_related("notification__user").get(pk=delivery.pk)
+    try:
+        message_id = _send(delivery)
+        error = ""
+    except Exception as exc:  # any provider/backend failure is retried
+        message_id, error = "", f"{type(exc).__name__}: {exc}"[:2000]
+    now = clock.now()
+    delivery.attempts += 1
+    if not error:
+        delivery.status, delivery.sent_at, delivery.next_attempt_at = DeliveryStatus.SENT, now, None
+        delivery.provider_message_id, delivery.error = message_id or "", ""
+    else:
+        delivery.error = error
+        if delivery.attempts >= NotificationDelivery.MAX_ATTEMPTS:
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+        else:
+            delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+        log.info(
+            "notification delivery %s failed (attempt %s): %s",
+            delivery.pk,
+            delivery.attempts,
+            error,
+        )
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "status",
+            "sent_at",
+            "next_attempt_at",
+            "provider_message_id",
+            "error",
+        ]
+    )
+    return delivery
+
+
+def notification_sweep(*, batch=20, max_batches=10):
+    """Send every due pending email/SMS delivery (first tries the broker lost, and retries)."""
+    done = 0
+    channels = [NotificationChannel.EMAIL, NotificationChannel.SMS]
+    for _ in range(max_batches):
+        rows = _claim(NotificationDelivery.objects.filter(channel__in=channels), limit=batch)
+        if not rows:
+            break
+        for row in rows:
+            _attempt(row)
+            done += 1
+    return done
+
+
+def notification_delivery_retry(*, delivery, actor):
+    """Staff: send a failed or pending delivery again now."""
+    with transaction.atomic():
+        row = NotificationDelivery.objects.select_for_update().get(pk=delivery.pk)
+        if row.channel == NotificationChannel.IN_APP:
+            return row
+        row.status, row.next_attempt_at = DeliveryStatus.PENDING, clock.now()
+        row.save(update_fields=["status", "next_attempt_at"])
+        timeline_record(
+            subject=row.notification,
+            verb="notification.retry",
+            actor=actor,
+            data={"delivery_id": row.pk, "channel": row.channel},
+        )
+        transaction.on_commit(lambda: enqueue("send_notification", row.pk))
+    return row
+
+
+# -- reads -------------------------------------------------------------------------------------
+
+
+def notification_list(*, actor, unread=None):
+    """The caller's own inbox, newest first."""
+    user_id = getattr(actor.user, "pk", None)
+    qs = Notification.objects.filter(user_id=user_id) if user_id else Notification.objects.none()
+    if unread is True:
+        qs = qs.filter(read_at__isnull=True)
+    elif unread is False:
+        qs = qs.filter(read_at__isnull=False)
+    return qs.prefetch_related("deliveries")

@@ -1,0 +1,101 @@
+"""Admin: the deadline board, the deadline list, the holiday CSV import and the sandbox banner."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from aftersales import clock
+from aftersales import deadlines as engine
+from aftersales.actors import SYSTEM
+from aftersales.models import Deadline, Holiday, Merchant, TimelineEvent
+
+engine.deadline_register("test.admin", lambda d: None, "测试：后台看板")
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-12345")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def deadlines(db):
+    shops = [Merchant.objects.create(code=f"adm{i}", name=f"店{i}") for i in range(3)]
+    now = clock.now()
+    overdue = engine.deadline_schedule(subject=shops[0], kind="test.admin",
+                                       due_at=now - timedelta(hours=1), actor=SYSTEM)
+    soon = engine.deadline_schedule(subject=shops[1], kind="test.admin",
+                                    due_at=now + timedelta(hours=3), actor=SYSTEM)
+    later = engine.deadline_schedule(subject=shops[2], kind="test.admin",
+                                     due_at=now + timedelta(days=3), actor=SYSTEM)
+    return overdue, soon, later
+
+
+def test_board_shows_overdue_and_due_soon(staff_client, deadlines):
+    overdue, soon, later = deadlines
+    res = staff_client.get("/admin/aftersales/deadline/board/")
+    assert res.status_code == 200
+    html = res.content.decode()
+    assert f"/admin/aftersales/deadline/{overdue.pk}/change/" in html
+    assert f"/admin/aftersales/deadline/{soon.pk}/change/" in html
+    assert f"/admin/aftersales/deadline/{later.pk}/change/" not in html
+    assert "测试：后台看板" in html
+    assert 'id="sandbox-clock-banner"' in html
+
+
+def test_deadline_list_filters_and_cancel_action(staff_client, deadlines):
+    overdue, soon, later = deadlines
+    res = staff_client.get("/admin/aftersales/deadline/?due=overdue")
+    assert res.status_code == 200
+    assert res.context["cl"].result_count == 1
+    res = staff_client.post("/admin/aftersales/deadline/", {
+        "action": "cancel_selected", "_selected_action": [soon.pk]})
+    assert res.status_code == 302
+    assert Deadline.objects.get(pk=soon.pk).state == "cancelled"
+    assert Deadline.objects.get(pk=later.pk).state == "pending"
+    assert TimelineEvent.objects.filter(verb="deadline.cancelled").count() == 1
+
+
+def test_holiday_csv_import_view(staff_client):
+    upload = SimpleUploadedFile("h.csv", "date,kind,name\n2027-01-01,holiday,元旦\n".encode())
+    res = staff_client.post("/admin/aftersales/holiday/import/", {"file": upload})
+    assert res.status_code == 302
+    assert Holiday.objects.get().name == "元旦"
+    bad = SimpleUploadedFile("h.csv", b"date,kind\n2027-01-01,party\n")
+    res = staff_client.post("/admin/aftersales/holiday/import/", {"file": bad})
+    assert res.status_code == 200 and Holiday.objects.count() == 1
+    res = staff_client.post("/admin/aftersales/holiday/", {
+        "action": "import_bundled", "_selected_action": [Holiday.objects.get().pk]})
+    assert Holiday.objects.count() > 30
+
+
+def test_no_banner_outside_sandbox(staff_client, settings):
+    settings.SANDBOX = False
+    res = staff_client.get("/admin/")
+    assert res.status_code == 200
+    assert 'id="sandbox-clock-banner"' not in res.content.decode()
+
+
+def test_logistics_queue_admin(staff_client, db):
+    res = staff_client.get("/admin/aftersales/logisticsalert/")
+    assert res.status_code == 200
+
+
+def test_changelists_link_board_and_import(staff_client, db):
+    html = staff_client.get("/admin/aftersales/deadline/").content.decode()
+    assert "/admin/aftersales/deadline/board/" in html
+    html = staff_client.get("/admin/aftersales/holiday/").content.decode()
+    assert "/admin/aftersales/holiday/import/" in html
+
+
+def test_case_partial_lists_pending_deadlines(deadlines):
+    from django.template.loader import render_to_string
+
+    overdue, soon, later = deadlines
+    shop = Merchant.objects.get(code="adm1")
+    html = render_to_string("aftersales/_deadlines.html",
+                            {"deadlines": engine.deadlines_for(shop)})
+    assert "测试：后台看板" in html
+    assert clock.local(soon.due_at).strftime("%Y-%m-%d %H:%M") in html

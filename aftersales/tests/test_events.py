@@ -1,0 +1,89 @@
+"""Domain events: handlers run in the publisher's transaction (ARCHITECTURE.md "Apps")."""
+
+import pytest
+from django.db import connection, transaction
+
+from aftersales import events
+from aftersales.actors import SYSTEM
+from aftersales.models import DomainEvent, Merchant, TimelineEvent
+from aftersales.timeline import timeline_for, timeline_record
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def handlers():
+    added = []
+
+    def add(name, fn):
+        events.subscribe(name)(fn)
+        added.append((name, fn))
+
+    yield add
+    for name, fn in added:
+        if fn in events._handlers[name]:
+            events._handlers[name].remove(fn)
+
+
+def test_publish_stores_the_event_and_runs_handlers_in_the_transaction(handlers, merchant_a):
+    seen = []
+    handlers("test.happened", lambda e: seen.append((e.name, connection.in_atomic_block)))
+    handlers("*", lambda e: seen.append(("*", e.name)))
+    with transaction.atomic():
+        event = events.event_publish("test.happened", subject=merchant_a, payload={"a": 1})
+    assert seen == [("test.happened", True), ("*", "test.happened")]
+    stored = DomainEvent.objects.get(pk=event.pk)
+    assert (stored.subject_type, stored.subject_id, stored.payload) == (
+        "aftersales.merchant", merchant_a.pk, {"a": 1})
+    assert stored.merchant_id is None  # a Merchant has no merchant_id; pass it explicitly
+    other = events.event_publish("test.other", subject=merchant_a, merchant_id=merchant_a.pk)
+    assert other.merchant_id == merchant_a.pk
+
+
+def test_rollback_leaves_no_event_and_no_handler_writes(handlers, merchant_a):
+    def handler(event):
+        timeline_record(subject=merchant_a, verb="handler.ran", actor=SYSTEM)
+
+    handlers("test.rolled_back", handler)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Merchant.objects.filter(pk=merchant_a.pk).update(name="改名")
+        events.event_publish("test.rolled_back", subject=merchant_a)
+        raise RuntimeError("the service failed after publishing")
+    assert not DomainEvent.objects.filter(name="test.rolled_back").exists()
+    assert not TimelineEvent.objects.filter(verb="handler.ran").exists()
+    assert Merchant.objects.get(pk=merchant_a.pk).name == "甲商家"
+
+
+def test_a_failing_handler_rolls_back_the_publisher(handlers, merchant_a):
+    def boom(event):
+        raise ValueError("handler failed")
+
+    handlers("test.fails", boom)
+    with pytest.raises(ValueError), transaction.atomic():
+        Merchant.objects.filter(pk=merchant_a.pk).update(name="改名")
+        events.event_publish("test.fails", subject=merchant_a)
+    assert not DomainEvent.objects.filter(name="test.fails").exists()
+    assert Merchant.objects.get(pk=merchant_a.pk).name == "甲商家"
+
+
+def test_subscribe_twice_registers_once(handlers):
+    calls = []
+
+    def fn(e):
+        calls.append(e)
+
+    handlers("test.once", fn)
+    handlers("test.once", fn)
+    assert events._handlers["test.once"].count(fn) == 1
+
+
+def test_timeline_record_and_read(merchant_a, roles):
+    from aftersales.actors import actor_for_user
+
+    actor = actor_for_user(roles["merchant_a"])
+    timeline_record(subject=merchant_a, verb="a", actor=actor)
+    timeline_record(subject=merchant_a, verb="b", actor=SYSTEM, reason="why")
+    rows = list(timeline_for(merchant_a))
+    assert [r.verb for r in rows] == ["a", "b"]
+    assert rows[0].actor_kind == "merchant" and rows[0].actor_label == "staff-a"
+    assert rows[1].actor_kind == "system" and rows[1].reason == "why"

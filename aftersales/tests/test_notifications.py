@@ -1,0 +1,202 @@
+"""Notifications: templates in both languages, channel choice, email, SMS failure and retry."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import transaction
+
+from aftersales import messaging_tasks
+from aftersales.actors import SYSTEM
+from aftersales.adapters.sms import SANDBOX_FAILING_PHONE
+from aftersales.models import (
+    ConsumerProfile,
+    Notification,
+    NotificationDelivery,
+    NotificationPreference,
+    SandboxSmsMessage,
+)
+from aftersales.notifications import notification_render, notify
+from aftersales.tests import factories as f
+
+
+@pytest.fixture
+def consumer(db):
+    return f.ConsumerFactory(user=f.UserFactory(username="c1", email="c1@example.test"))
+
+
+def channels(notification):
+    return sorted(notification.deliveries.values_list("channel", flat=True))
+
+
+def test_templates_exist_in_both_languages():
+    zh = notification_render(event="notification.test", language="zh-hans", context={"name": "王"})
+    en = notification_render(event="notification.test", language="en", context={"name": "Wang"})
+    assert zh[0] == "测试通知：王" and "测试通知" in zh[1] and zh[2].startswith("【售后平台】")
+    assert en[0] == "Test notification: Wang" and "test notification" in en[1]
+    for language in ("zh-hans", "en"):
+        title, body, _ = notification_render(
+            event="webhook.endpoint_disabled",
+            language=language,
+            context={"url": "https://x.example/?a=1&b=2", "reason": "r", "endpoint_id": 1},
+        )
+        assert "https://x.example/?a=1&b=2" in title  # plain text: no HTML escaping
+
+
+def test_unknown_event_falls_back_to_generic_template():
+    title, body, sms = notification_render(
+        event="no.such.event", language="en", context={"title": "T", "body": "B"}
+    )
+    assert (title, body, sms) == ("T", "B", "T")
+
+
+def test_message_is_rendered_in_the_recipients_language(consumer):
+    note = notify(
+        recipient_user=consumer.user, event="notification.test", context={"name": "A"}, actor=SYSTEM
+    )
+    assert note.language == "zh-hans" and note.title == "测试通知：A"
+    ConsumerProfile.objects.filter(pk=consumer.pk).update(preferred_language="en")
+    note = notify(
+        recipient_user=consumer.user, event="notification.test", context={"name": "A"}, actor=SYSTEM
+    )
+    assert note.language == "en" and note.title == "Test notification: A"
+
+
+def test_channels_follow_preferences(consumer):
+    note = notify(recipient_user=consumer.user, event="notification.test", context={}, actor=SYSTEM)
+    assert channels(note) == ["email", "in_app"]  # defaults: email on, SMS off
+    NotificationPreference.objects.update_or_create(
+        user=consumer.user, defaults={"email_enabled": False, "sms_enabled": True}
+    )
+    note = notify(recipient_user=consumer.user, event="notification.test", context={}, actor=SYSTEM)
+    assert channels(note) == ["in_app", "sms"]
+    sms = note.deliveries.get(channel="sms")
+    assert sms.recipient == "138******78" and sms.status == "pending"
+    merchant_staff = f.UserFactory(username="no-email")
+    note = notify(
+        recipient_user=merchant_staff, event="notification.test", context={}, actor=SYSTEM
+    )
+    assert channels(note) == ["in_app"]  # no address, no channel
+
+
+def test_email_is_sent_by_the_task(consumer):
+    note = notify(
+        recipient_user=consumer.user, event="notification.test", context={"name": "A"}, actor=SYSTEM
+    )
+    delivery = note.deliveries.get(channel="email")
+    messaging_tasks.send_notification(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "sent" and delivery.attempts == 1 and delivery.sent_at
+    assert mail.outbox[0].subject == "测试通知：A" and mail.outbox[0].to == ["c1@example.test"]
+
+
+def test_sms_through_the_sandbox_provider(consumer):
+    NotificationPreference.objects.create(user=consumer.user, email_enabled=False, sms_enabled=True)
+    note = notify(
+        recipient_user=consumer.user, event="notification.test", context={"name": "A"}, actor=SYSTEM
+    )
+    delivery = note.deliveries.get(channel="sms")
+    messaging_tasks.send_notification(delivery.pk)
+    delivery.refresh_from_db()
+    message = SandboxSmsMessage.objects.get()
+    assert delivery.status == "sent" and delivery.provider_message_id == message.message_id
+    assert message.phone == "13812345678" and message.text.startswith("【售后平台】A")
+
+
+def test_sms_failure_is_retried_with_backoff_then_gives_up(consumer):
+    consumer.set_phone(SANDBOX_FAILING_PHONE)
+    consumer.save()
+    NotificationPreference.objects.create(user=consumer.user, email_enabled=False, sms_enabled=True)
+    note = notify(recipient_user=consumer.user, event="notification.test", context={}, actor=SYSTEM)
+    delivery = note.deliveries.get(channel="sms")
+    messaging_tasks.send_notification(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "pending" and delivery.attempts == 1
+    assert SANDBOX_FAILING_PHONE in delivery.error
+    messaging_tasks.deliver_webhooks()  # not due yet
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
+    for _ in range(10):
+        if delivery.status != "pending":
+            break
+        with time_machine.travel(delivery.next_attempt_at + timedelta(seconds=1), tick=False):
+            messaging_tasks.deliver_webhooks()
+        delivery.refresh_from_db()
+    assert delivery.status == "failed"
+    assert delivery.attempts == NotificationDelivery.MAX_ATTEMPTS
+    assert not SandboxSmsMessage.objects.exists()
+
+
+def test_sms_retry_succeeds_once_the_problem_is_fixed(consumer):
+    consumer.set_phone(SANDBOX_FAILING_PHONE)
+    consumer.save()
+    NotificationPreference.objects.create(user=consumer.user, email_enabled=False, sms_enabled=True)
+    note = notify(recipient_user=consumer.user, event="notification.test", context={}, actor=SYSTEM)
+    delivery = note.deliveries.get(channel="sms")
+    messaging_tasks.send_notification(delivery.pk)
+    consumer.set_phone("13812345678")
+    consumer.save()
+    delivery.refresh_from_db()
+    with time_machine.travel(delivery.next_attempt_at + timedelta(seconds=1), tick=False):
+        messaging_tasks.deliver_webhooks()
+    delivery.refresh_from_db()
+    assert delivery.status == "sent" and delivery.attempts == 2
+    assert SandboxSmsMessage.objects.count() == 1
+
+
+def test_sending_waits_for_commit_and_rollback_sends_nothing(
+    consumer, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr(
+        messaging_tasks.send_notification, "apply_async", lambda args, **kw: sent.append(args)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            notify(
+                recipient_user=consumer.user, event="notification.test", context={}, actor=SYSTEM
+            )
+            raise RuntimeError
+    assert sent == [] and not Notification.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            note = notify(
+                recipient_user=consumer.user, event="notification.test", context={}, actor=SYSTEM
+            )
+            assert sent == []
+    assert sent == [(note.deliveries.get(channel="email").pk,)]
+
+
+def test_broker_down_does_not_break_the_callers_write(
+    consumer, monkeypatch, django_capture_on_commit_callbacks
+):
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(messaging_tasks.send_notification, "apply_async", unreachable)
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            notify(
+                recipient_user=consumer.user, event="notification.test", context={}, actor=SYSTEM
+            )
+    assert NotificationDelivery.objects.get(channel="email").status == "pending"
+    messaging_tasks.deliver_webhooks()  # the sweep sends it
+    assert NotificationDelivery.objects.get(channel="email").status == "sent"
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("reason", ["stale", "exception"])
+def test_logistics_alert_template(language, reason):
+    context = {
+        "order_number": "SO-1",
+        "reason": reason,
+        "carrier": "SF",
+        "tracking_number": "SF123",
+    }
+    title, body, sms = notification_render(
+        event="logistics.alert", language=language, context=context
+    )
+    assert "SO-1" in title and "SF123" in body and "SO-1" in sms
+    assert ("异常" in title or "problem" in title) == (reason == "exception")

@@ -1,0 +1,1 @@
+"""Benchmarks of the platform (issue 2, "Benchmark"); not part of the product."""

@@ -1,0 +1,22 @@
+"""Gunicorn settings for ``manage.py serve``, docker compose and production.
+
+Everything can be overridden from the environment: ``GUNICORN_BIND`` (or ``PORT``),
+``WEB_CONCURRENCY`` (worker processes), ``GUNICORN_THREADS``, ``GUNICORN_TIMEOUT``.
+"""
+
+import os
+
+wsgi_app = "config.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 10
+# Keep-alive behind a load balancer; the app itself is stateless.
+keepalive = 5
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Load the app before forking workers: import errors show once, memory is shared.
+preload_app = True

@@ -1,0 +1,39 @@
+"""Adapters to the outside parties of orders: the payment gateway and the carrier.
+
+The implementation is chosen by setting, as a dotted path, so production plugs in the real
+parties without touching services:
+
+    PAYMENT_GATEWAY = "orders.adapters.payment.SandboxPaymentGateway"
+    CARRIER = "orders.adapters.carrier.SandboxCarrier"
+
+The sandbox implementations behave like the real parties: they answer asynchronously through
+Celery tasks, after a delay, and fail on documented triggers.
+"""
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+DEFAULT_PAYMENT_GATEWAY = "orders.adapters.payment.SandboxPaymentGateway"
+DEFAULT_CARRIER = "orders.adapters.carrier.SandboxCarrier"
+
+
+def get_payment_gateway():
+    """The configured ``PaymentGateway``."""
+    return import_string(getattr(settings, "PAYMENT_GATEWAY", None) or DEFAULT_PAYMENT_GATEWAY)()
+
+
+def get_carrier():
+    """The configured ``Carrier``."""
+    return import_string(getattr(settings, "CARRIER", None) or DEFAULT_CARRIER)()
+
+
+def sandbox_delay():
+    """Seconds a sandbox party takes to answer (``SANDBOX_ADAPTER_DELAY_SECONDS``, default 3)."""
+    return float(getattr(settings, "SANDBOX_ADAPTER_DELAY_SECONDS", 3))
+
+
+def sandbox_queue_options(queue=None):
+    """``apply_async`` options that route sandbox tasks (``SANDBOX_TASK_QUEUE``, default the
+    default queue); a retry stays on the queue it came from."""
+    queue = queue or getattr(settings, "SANDBOX_TASK_QUEUE", None)
+    return {"queue": queue} if queue else {}

@@ -1,0 +1,71 @@
+"""Filters of the orders API (django-filter)."""
+
+from datetime import timedelta
+
+import django_filters
+
+from ..models import Order, Payment, Product, Shipment, Sku
+from ..selectors import day_start, order_search
+
+
+class OrderFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(
+        choices=Order.Status.choices, help_text="可多选：?status=paid&status=shipped"
+    )
+    merchant = django_filters.NumberFilter(field_name="merchant_id")
+    consumer = django_filters.NumberFilter(field_name="consumer_id")
+    number = django_filters.CharFilter(field_name="number", help_text="订单号精确匹配")
+    placed_from = django_filters.DateFilter(
+        method="filter_placed_from", help_text="下单日期起（含，上海时间）"
+    )
+    placed_to = django_filters.DateFilter(
+        method="filter_placed_to", help_text="下单日期止（含，上海时间）"
+    )
+    search = django_filters.CharFilter(
+        method="filter_search", help_text="订单号或商品名称包含该文字"
+    )
+
+    class Meta:
+        model = Order
+        fields = ["status", "merchant", "consumer", "number"]
+
+    def filter_placed_from(self, qs, name, value):
+        return qs.filter(placed_at__gte=day_start(value))
+
+    def filter_placed_to(self, qs, name, value):
+        return qs.filter(placed_at__lt=day_start(value) + timedelta(days=1))
+
+    def filter_search(self, qs, name, value):
+        return order_search(qs, value.strip()) if value.strip() else qs
+
+
+class ShipmentFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Shipment.Status.choices)
+    order = django_filters.NumberFilter(field_name="order_id")
+    merchant = django_filters.NumberFilter(field_name="merchant_id")
+
+    class Meta:
+        model = Shipment
+        fields = ["status", "order", "merchant", "carrier", "tracking_number", "purpose"]
+
+
+class PaymentFilter(django_filters.FilterSet):
+    order = django_filters.NumberFilter(field_name="order_id")
+
+    class Meta:
+        model = Payment
+        fields = ["order", "status", "external_id"]
+
+
+class ProductFilter(django_filters.FilterSet):
+    class Meta:
+        model = Product
+        fields = ["merchant", "category", "is_active", "external_id"]
+
+
+class SkuFilter(django_filters.FilterSet):
+    merchant = django_filters.NumberFilter(field_name="product__merchant_id")
+
+    class Meta:
+        model = Sku
+        fields = ["product", "merchant", "code"]

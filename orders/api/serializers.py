@@ -1,0 +1,397 @@
+"""Serializers of the orders API: parse input for one service, shape output.
+
+Personal data is always masked here (RULES.md D2); unmasked values go through ``pii_reveal``.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from aftersales.api.serializers import AddressInputSerializer
+from aftersales.models import ConsumerProfile, Merchant
+
+from ..models import (
+    Category,
+    NoReasonClass,
+    Order,
+    OrderLine,
+    Payment,
+    PriceChange,
+    Product,
+    Shipment,
+    SignOff,
+    Sku,
+    Tender,
+    TrackingEvent,
+)
+
+# -- catalog ------------------------------------------------------------------------------------
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    code = serializers.SlugField(max_length=40)
+    no_reason_class = serializers.ChoiceField(choices=NoReasonClass.choices, required=False)
+
+    class Meta:
+        model = Category
+        fields = [
+            "id",
+            "code",
+            "name",
+            "parent",
+            "no_reason_class",
+            "exclusion_reason",
+            "needs_installation",
+            "sanbao_code",
+        ]
+        read_only_fields = ["id"]
+        extra_kwargs = {"name": {"required": False}}
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    merchant = serializers.PrimaryKeyRelatedField(
+        queryset=Merchant.objects.all(),
+        required=False,
+        help_text="商家（商家密钥可省略，默认为本商家）。Defaults to the caller's merchant.",
+    )
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "merchant",
+            "category",
+            "external_id",
+            "name",
+            "price_protection_days",
+            "is_active",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"category": {"required": False}, "name": {"required": False}}
+        validators = []  # (merchant, external_id) is an upsert key, settled by the service
+
+
+class PriceChangeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PriceChange
+        fields = ["price", "effective_at"]
+        read_only_fields = fields
+
+
+class SkuSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(max_length=64, help_text="SKU 编码：已存在则更新")
+
+    class Meta:
+        model = Sku
+        fields = ["id", "product", "code", "spec", "price", "stock"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"price": {"required": False}, "product": {"required": False}}
+
+
+class SkuDetailSerializer(SkuSerializer):
+    price_history = PriceChangeSerializer(many=True, read_only=True)
+
+    class Meta(SkuSerializer.Meta):
+        fields = SkuSerializer.Meta.fields + ["price_history"]
+
+
+class SkuPriceSerializer(serializers.Serializer):
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    effective_at = serializers.DateTimeField(required=False)
+
+
+# -- orders -------------------------------------------------------------------------------------
+
+
+class OrderListSerializer(serializers.ModelSerializer):
+    """The lean row of the orders list (benchmarked): no lines, masked consumer name.
+
+    ``to_representation`` builds the dict directly: the list runs on 100,000-order merchants.
+    """
+
+    merchant_name = serializers.CharField(source="merchant.name", read_only=True)
+    consumer_name = serializers.CharField(read_only=True, help_text="脱敏姓名 Masked name")
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "status",
+            "merchant",
+            "merchant_name",
+            "consumer",
+            "consumer_name",
+            "total_amount",
+            "placed_at",
+            "paid_at",
+            "delivered_at",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, o):
+        dt = serializers.DateTimeField().to_representation
+        return {
+            "id": o.id,
+            "number": o.number,
+            "status": o.status,
+            "merchant": o.merchant_id,
+            "merchant_name": o.merchant.name,
+            "consumer": o.consumer_id,
+            "consumer_name": o.consumer.masked_name,
+            "total_amount": str(o.total_amount),
+            "placed_at": dt(o.placed_at),
+            "paid_at": dt(o.paid_at) if o.paid_at else None,
+            "delivered_at": dt(o.delivered_at) if o.delivered_at else None,
+        }
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    sku_code = serializers.CharField(source="sku.code", read_only=True)
+    no_reason_class = serializers.CharField(
+        source="sku.product.category.no_reason_class", read_only=True
+    )
+
+    class Meta:
+        model = OrderLine
+        fields = [
+            "id",
+            "sku",
+            "sku_code",
+            "product_name",
+            "spec",
+            "quantity",
+            "unit_price",
+            "discount_amount",
+            "paid_amount",
+            "no_reason_class",
+            "exclusion_confirmed_at",
+            "cancelled_at",
+            "cancel_reason",
+        ]
+        read_only_fields = fields
+
+
+class TenderSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tender
+        fields = ["id", "kind", "amount", "reference", "refunded_amount"]
+        read_only_fields = fields
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    tenders = TenderSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = ["id", "order", "external_id", "status", "amount", "paid_at", "tenders"]
+        read_only_fields = fields
+
+
+class TrackingEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrackingEvent
+        fields = [
+            "id",
+            "kind",
+            "occurred_at",
+            "location",
+            "description",
+            "external_id",
+            "recorded_at",
+        ]
+        read_only_fields = fields
+
+
+class SignOffSerializer(serializers.ModelSerializer):
+    signer_name = serializers.CharField(source="masked_signer_name", read_only=True)
+    has_e_signature = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = SignOff
+        fields = ["signer_name", "signer_relation", "signed_at", "has_e_signature", "recorded_at"]
+        read_only_fields = fields
+
+
+class ShipmentSerializer(serializers.ModelSerializer):
+    """A parcel with its whole trajectory, oldest first, and its sign-off (6.2.3)."""
+
+    events = TrackingEventSerializer(many=True, read_only=True)
+    sign_off = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Shipment
+        fields = [
+            "id",
+            "order",
+            "line",
+            "merchant",
+            "carrier",
+            "tracking_number",
+            "status",
+            "purpose",
+            "insured",
+            "shipped_at",
+            "last_event_at",
+            "signed_at",
+            "events",
+            "sign_off",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(SignOffSerializer(allow_null=True))
+    def get_sign_off(self, obj):
+        try:
+            return SignOffSerializer(obj.sign_off).data
+        except SignOff.DoesNotExist:
+            return None
+
+
+class OrderDetailSerializer(serializers.ModelSerializer):
+    """An order with lines, payments and tenders, parcels and their tracking timeline."""
+
+    merchant_name = serializers.CharField(source="merchant.name", read_only=True)
+    consumer_name = serializers.CharField(source="consumer.masked_name", read_only=True)
+    ship_name = serializers.CharField(source="masked_ship_name", read_only=True)
+    ship_phone = serializers.CharField(source="masked_ship_phone", read_only=True)
+    ship_address = serializers.CharField(source="masked_ship_address", read_only=True)
+    lines = OrderLineSerializer(many=True, read_only=True)
+    payments = PaymentSerializer(many=True, read_only=True)
+    shipments = ShipmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "status",
+            "merchant",
+            "merchant_name",
+            "consumer",
+            "consumer_name",
+            "total_amount",
+            "placed_at",
+            "paid_at",
+            "delivered_at",
+            "completed_at",
+            "cancelled_at",
+            "ship_name",
+            "ship_phone",
+            "ship_address",
+            "lines",
+            "payments",
+            "shipments",
+        ]
+        read_only_fields = fields
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    sku = serializers.PrimaryKeyRelatedField(
+        queryset=Sku.objects.select_related("product__category")
+    )
+    quantity = serializers.IntegerField(min_value=1)
+    unit_price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, help_text="默认为 SKU 现价"
+    )
+    discount_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False
+    )
+    paid_amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="= 数量 × 单价 − 分摊优惠；省略时自动计算",
+    )
+    exclusion_confirmed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="消费者下单时确认该商品不适用七天无理由退货（RULES.md R3）",
+    )
+    exclusion_confirmed_at = serializers.DateTimeField(required=False)
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    merchant = serializers.PrimaryKeyRelatedField(queryset=Merchant.objects.all(), required=False)
+    consumer = serializers.PrimaryKeyRelatedField(queryset=ConsumerProfile.objects.all())
+    number = serializers.CharField(max_length=40)
+    placed_at = serializers.DateTimeField(required=False)
+    order_discount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="订单级优惠，按行金额比例分摊",
+    )
+    total_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, help_text="可选，校验等于各行实付之和"
+    )
+    shipping = AddressInputSerializer(required=False)
+    lines = OrderLineInputSerializer(many=True, allow_empty=False)
+
+
+class ShippingPatchSerializer(AddressInputSerializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+
+class OrderUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    occurred_at = serializers.DateTimeField(required=False)
+    shipping = ShippingPatchSerializer(required=False)
+
+
+class TenderInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Tender.Kind.choices)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+
+class PaymentCreateSerializer(serializers.Serializer):
+    order = serializers.PrimaryKeyRelatedField(queryset=Order.objects.all())
+    external_id = serializers.CharField(max_length=64)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    status = serializers.ChoiceField(choices=Payment.Status.choices, default="succeeded")
+    paid_at = serializers.DateTimeField(required=False)
+    tenders = TenderInputSerializer(many=True, allow_empty=False)
+
+
+class ShipmentCreateSerializer(serializers.Serializer):
+    line = serializers.PrimaryKeyRelatedField(queryset=OrderLine.objects.all())
+    carrier = serializers.CharField(max_length=40)
+    tracking_number = serializers.CharField(max_length=64)
+    shipped_at = serializers.DateTimeField(required=False)
+    purpose = serializers.ChoiceField(choices=Shipment.Purpose.choices, default="outbound")
+
+
+class TrackingEventCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TrackingEvent.Kind.choices)
+    occurred_at = serializers.DateTimeField()
+    location = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default=""
+    )
+    external_id = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="承运商事件号；重复推送不会重复记录",
+    )
+
+
+class SignOffCreateSerializer(serializers.Serializer):
+    signer_name = serializers.CharField(max_length=60)
+    signer_relation = serializers.ChoiceField(
+        choices=["self", "family", "locker", "front_desk", "colleague", "other"], default="self"
+    )
+    signed_at = serializers.DateTimeField()
+    e_signature = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="电子签名（data URL 或摘要）；高价值商品必填（6.2.3.1）",
+    )

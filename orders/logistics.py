@@ -1,0 +1,149 @@
+"""Logistics alerts (standard 6.2.1.2): a parcel with no tracking update for 72 hours (policy
+``logistics.stale_tracking_hours``) after pickup, or with an exception event, raises an alert to
+the consumer, the merchant and the platform's logistics queue.
+
+Driven by the domain event ``shipment.tracking_event`` (payload: shipment id, kind, occurred_at):
+a movement (re)schedules the ``logistics.stale`` deadline, a sign-off cancels it, an exception
+raises the alert at once. The first real user of the deadline engine.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from aftersales import clock
+from aftersales.actors import SYSTEM
+from aftersales.deadlines import (
+    deadline_cancel,
+    deadline_register,
+    deadline_schedule,
+    notify_if_available,
+)
+from aftersales.events import subscribe
+from aftersales.models import LogisticsAlert
+from aftersales.policies import policy_get
+from aftersales.timeline import timeline_record
+
+from .models import Shipment
+
+STALE_KIND = "logistics.stale"
+MOVEMENT_KINDS = {"picked_up", "in_transit", "out_for_delivery"}
+SIGNED = "signed"
+EXCEPTION = "exception"
+
+
+def _instant(value):
+    if isinstance(value, datetime):
+        return value
+    parsed = parse_datetime(value) if value else None
+    return parsed or clock.now()
+
+
+def _shipment_id(event):
+    payload = event.payload or {}
+    for key in ("shipment_id", "shipment"):
+        if payload.get(key) is not None:
+            return int(payload[key])
+    if event.subject_type == "orders.shipment":
+        return event.subject_id
+    return None
+
+
+def stale_due_at(*, last_event_at, merchant_id):
+    """When a parcel last seen at ``last_event_at`` counts as stale; and the policy used."""
+    ref = policy_get("logistics.stale_tracking_hours", merchant_id=merchant_id)
+    return last_event_at + timedelta(hours=int(ref.value)), ref
+
+
+@subscribe("shipment.tracking_event")
+def on_tracking_event(event):
+    """React to one tracking node, inside the transaction that recorded it."""
+    shipment_id = _shipment_id(event)
+    if shipment_id is None:
+        return
+    shipment = Shipment.objects.select_related("order").filter(pk=shipment_id).first()
+    if shipment is None:
+        return
+    kind = (event.payload or {}).get("kind", "")
+    occurred_at = _instant((event.payload or {}).get("occurred_at"))
+    if kind in MOVEMENT_KINDS:
+        # Out-of-order feeds: the newest node counts.
+        last = max(filter(None, [occurred_at, shipment.last_event_at]))
+        due_at, ref = stale_due_at(last_event_at=last, merchant_id=shipment.merchant_id)
+        deadline_schedule(subject=shipment, kind=STALE_KIND, due_at=due_at, actor=SYSTEM,
+                          policy=ref, data={"last_event_at": last.isoformat()})
+    elif kind == SIGNED:
+        deadline_cancel(subject=shipment, kind=STALE_KIND, actor=SYSTEM, reason="signed")
+    elif kind == EXCEPTION:
+        description = (event.payload or {}).get("description", "")
+        logistics_alert_raise(shipment=shipment, reason=LogisticsAlert.Reason.EXCEPTION,
+                              actor=SYSTEM, last_event_at=occurred_at, detail=description)
+
+
+def _on_stale(deadline):
+    shipment = Shipment.objects.select_for_update().get(pk=deadline.subject_id)
+    if shipment.status == Shipment.Status.SIGNED:
+        return {"skipped": "signed"}
+    alert = logistics_alert_raise(
+        shipment=shipment, reason=LogisticsAlert.Reason.STALE, actor=SYSTEM,
+        last_event_at=shipment.last_event_at,
+        detail=f"{deadline.policy_value or 72} 小时无物流更新",
+    )
+    return {"alert_id": alert.pk}
+
+
+deadline_register(STALE_KIND, _on_stale, "物流长时间未更新，向消费者、商家和平台物流队列发出预警")
+
+
+def logistics_alert_raise(*, shipment, reason, actor, last_event_at=None, detail=""):
+    """Raise (or return the already open) alert of ``reason`` on ``shipment``: the alert row,
+    a timeline event on the order, and notifications to the consumer and the merchant."""
+    with transaction.atomic():
+        open_alert = LogisticsAlert.objects.select_for_update().filter(
+            shipment_id=shipment.pk, reason=reason, status=LogisticsAlert.Status.OPEN
+        ).first()
+        if open_alert is not None:
+            return open_alert
+        order = shipment.order
+        alert = LogisticsAlert.objects.create(
+            shipment_id=shipment.pk, order_id=order.pk, merchant_id=shipment.merchant_id,
+            consumer_id=order.consumer_id, reason=reason, carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number, last_event_at=last_event_at,
+            detail=(detail or "")[:300], raised_at=clock.now(),
+        )
+        timeline_record(subject=order, verb="logistics.alert", actor=actor, reason=alert.detail,
+                        data={"alert_id": alert.pk, "shipment_id": shipment.pk,
+                              "reason": reason, "tracking_number": shipment.tracking_number})
+        _notify(alert, order)
+        return alert
+
+
+def _notify(alert, order):
+    reason = str(alert.get_reason_display())
+    context = {
+        "alert_id": alert.pk, "order_number": order.number, "reason": alert.reason,
+        "carrier": alert.carrier, "tracking_number": alert.tracking_number,
+        # Read by the generic notification template.
+        "title": f"物流预警：{reason}",
+        "body": f"订单 {order.number} 的包裹（{alert.carrier} {alert.tracking_number}）"
+                f"{reason}，平台物流专员正在跟进。{alert.detail}",
+    }
+    users = [order.consumer.user, *(m.user for m in order.merchant.members.select_related("user"))]
+    for user in users:
+        notify_if_available(recipient_user=user, event="logistics.alert", context=context,
+                            subject=order, actor=SYSTEM)
+
+
+def logistics_alert_resolve(*, alert, actor, note=""):
+    """Close an alert (the parcel moved again, or staff handled it)."""
+    with transaction.atomic():
+        alert = LogisticsAlert.objects.select_for_update().get(pk=alert.pk)
+        if alert.status == LogisticsAlert.Status.RESOLVED:
+            return alert
+        alert.status = LogisticsAlert.Status.RESOLVED
+        alert.resolved_at = clock.now()
+        alert.save(update_fields=["status", "resolved_at"])
+        timeline_record(subject=alert, verb="logistics.alert_resolved", actor=actor, reason=note,
+                        data={"shipment_id": alert.shipment_id, "order_id": alert.order_id})
+        return alert

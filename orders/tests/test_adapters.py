@@ -1,0 +1,261 @@
+from datetime import timedelta
+from decimal import Decimal as D
+
+import pytest
+from django.test import override_settings
+
+from aftersales import clock
+from aftersales.actors import SYSTEM
+from aftersales.errors import Conflict, RuleViolation
+from aftersales.models import DomainEvent
+from aftersales.tests import factories as af
+from orders import services, tasks
+from orders.adapters import get_carrier, get_payment_gateway
+from orders.adapters.carrier import SandboxCarrier
+from orders.adapters.payment import SandboxPaymentGateway
+from orders.models import GatewayRefund, Shipment, Tender
+from orders.tests import factories as of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tender():
+    order = of.paid_order(af.MerchantFactory(), af.ConsumerFactory(), prices=("100.00",))
+    return Tender.objects.get(payment__order=order)
+
+
+def test_adapters_chosen_by_setting():
+    assert isinstance(get_payment_gateway(), SandboxPaymentGateway)
+    assert isinstance(get_carrier(), SandboxCarrier)
+    with override_settings(PAYMENT_GATEWAY="orders.tests.test_adapters.RecordingGateway"):
+        assert isinstance(get_payment_gateway(), RecordingGateway)
+
+
+class RecordingGateway(SandboxPaymentGateway):
+    name = "recording"
+    submitted = []
+
+    def submit_refund(self, refund_id, **kwargs):
+        self.submitted.append(refund_id)
+
+
+def test_refund_request_is_idempotent_and_bounded(tender, django_capture_on_commit_callbacks):
+    with override_settings(PAYMENT_GATEWAY="orders.tests.test_adapters.RecordingGateway"):
+        RecordingGateway.submitted.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            refund = services.gateway_refund_request(
+                tender=tender, amount=D("60.00"), request_id="r-1", actor=SYSTEM
+            )
+        assert refund.status == "pending" and refund.gateway == "recording"
+        assert RecordingGateway.submitted == [refund.pk]
+        same = services.gateway_refund_request(
+            tender=tender, amount=D("60.00"), request_id="r-1", actor=SYSTEM
+        )
+        assert same.pk == refund.pk
+        with pytest.raises(Conflict) as e:
+            services.gateway_refund_request(
+                tender=tender, amount=D("10.00"), request_id="r-1", actor=SYSTEM
+            )
+        assert e.value.code == "refund_request_id_reused"
+        # 60 pending + 41 would exceed the 100 the card paid
+        with pytest.raises(RuleViolation) as e:
+            services.gateway_refund_request(
+                tender=tender, amount=D("41.00"), request_id="r-2", actor=SYSTEM
+            )
+        assert e.value.code == "refund_exceeds_tender"
+    tender.refresh_from_db()
+    assert tender.refunded_amount == D("0.00")  # nothing refunded until the gateway answers
+
+
+def test_sandbox_refund_succeeds(tender):
+    refund = services.gateway_refund_request(
+        tender=tender, amount=D("30.00"), request_id="ok", actor=SYSTEM
+    )
+    assert tasks.sandbox_refund_process(refund.pk) == "succeeded"
+    refund.refresh_from_db()
+    tender.refresh_from_db()
+    assert refund.attempts == 1 and refund.gateway_ref.startswith("SBXR")
+    assert refund.settled_at is not None
+    assert tender.refunded_amount == D("30.00")
+    event = DomainEvent.objects.get(name="refund.succeeded")
+    assert event.payload["request_id"] == "ok" and event.payload["amount"] == "30.00"
+    # a repeated delivery of the task changes nothing
+    assert tasks.sandbox_refund_process(refund.pk) == "succeeded"
+    tender.refresh_from_db()
+    assert tender.refunded_amount == D("30.00")
+
+
+def test_sandbox_refund_declined(tender):
+    refund = services.gateway_refund_request(
+        tender=tender, amount=D("10.44"), request_id="no", actor=SYSTEM
+    )
+    assert tasks.sandbox_refund_process(refund.pk) == "failed"
+    refund.refresh_from_db()
+    tender.refresh_from_db()
+    assert refund.failure_reason == "account_closed" and tender.refunded_amount == 0
+    assert DomainEvent.objects.filter(name="refund.failed").count() == 1
+
+
+def test_sandbox_refund_retries_then_succeeds(tender, django_capture_on_commit_callbacks):
+    refund = services.gateway_refund_request(
+        tender=tender, amount=D("10.43"), request_id="slow", actor=SYSTEM
+    )
+    assert tasks.sandbox_refund_process(refund.pk) == "pending"
+    assert tasks.sandbox_refund_process(refund.pk) == "pending"
+    refund.refresh_from_db()
+    assert refund.attempts == 2 and refund.last_error == "gateway_timeout"
+    assert tasks.sandbox_refund_process(refund.pk) == "succeeded"
+    tender.refresh_from_db()
+    assert tender.refunded_amount == D("10.43")
+
+
+@override_settings(SANDBOX_PAYMENT_FAIL="always", SANDBOX_PAYMENT_MAX_ATTEMPTS=3)
+def test_sandbox_refund_gives_up_after_max_attempts(tender):
+    refund = services.gateway_refund_request(
+        tender=tender, amount=D("5.00"), request_id="down", actor=SYSTEM
+    )
+    results = [tasks.sandbox_refund_process(refund.pk) for _ in range(3)]
+    assert results == ["pending", "pending", "failed"]
+    refund.refresh_from_db()
+    assert refund.attempts == 3 and refund.failure_reason == "gateway_timeout"
+
+
+def test_refund_success_never_exceeds_tender(tender):
+    refund = services.gateway_refund_request(
+        tender=tender, amount=D("100.00"), request_id="all", actor=SYSTEM
+    )
+    # the tender was refunded elsewhere meanwhile: success would exceed it
+    Tender.objects.filter(pk=tender.pk).update(refunded_amount=D("1.00"))
+    services.gateway_refund_attempt_record(refund=refund, outcome="succeeded")
+    refund.refresh_from_db()
+    tender.refresh_from_db()
+    assert refund.status == "failed" and refund.failure_reason == "exceeds_tender"
+    assert tender.refunded_amount == D("1.00")
+
+
+def test_sandbox_journey_pushes_realistic_events(django_capture_on_commit_callbacks):
+    order = of.paid_order(af.MerchantFactory(), af.ConsumerFactory(), prices=("8000.00",))
+    shipment = services.shipment_create(
+        line=order.lines.get(),
+        carrier="SANDBOX",
+        tracking_number="SBX1",
+        actor=SYSTEM,
+        shipped_at=clock.now() - timedelta(minutes=1),
+    )
+    step = 0
+    while step is not None:
+        step = SandboxCarrier().journey_step(shipment.pk, step)
+    shipment.refresh_from_db()
+    kinds = list(shipment.events.values_list("kind", flat=True))
+    assert kinds == ["picked_up", "in_transit", "in_transit", "out_for_delivery", "signed"]
+    assert all(shipment.events.values_list("location", flat=True))
+    assert shipment.status == "signed" and shipment.sign_off.has_e_signature
+    order.refresh_from_db()
+    assert order.status == "delivered"
+    # a repeated step (redelivered task) is deduplicated by the carrier event id
+    SandboxCarrier().journey_step(shipment.pk, 1)
+    assert shipment.events.count() == 5
+
+
+def test_sandbox_journey_task_and_exception_trigger(django_capture_on_commit_callbacks):
+    order = of.paid_order(af.MerchantFactory(), af.ConsumerFactory())
+    shipment = services.shipment_create(
+        line=order.lines.get(),
+        carrier="SANDBOX",
+        tracking_number="SBX2EX",
+        actor=SYSTEM,
+        shipped_at=clock.now() - timedelta(minutes=1),
+    )
+    assert tasks.sandbox_journey_step(shipment.pk, 0) == 1
+    assert tasks.sandbox_journey_step(shipment.pk, 1) == 2
+    assert tasks.sandbox_journey_step(shipment.pk, 2) is None
+    assert Shipment.objects.get(pk=shipment.pk).status == "exception"
+
+
+def test_sandbox_pickup_booking():
+    tomorrow = clock.local(clock.now() + timedelta(days=1)).replace(hour=10, minute=0)
+    contact = {
+        "name": "张三",
+        "phone": "13812345678",
+        "province": "上海市",
+        "city": "上海市",
+        "street": "世纪大道100号",
+    }
+    booking = services.pickup_book(
+        request_id="pk-1",
+        slot_start=tomorrow,
+        slot_end=tomorrow + timedelta(hours=2),
+        contact=contact,
+        actor=SYSTEM,
+    )
+    assert (
+        services.pickup_book(
+            request_id="pk-1",
+            slot_start=tomorrow,
+            slot_end=tomorrow + timedelta(hours=2),
+            contact=contact,
+            actor=SYSTEM,
+        ).pk
+        == booking.pk
+    )
+    assert tasks.sandbox_pickup_confirm(booking.pk) == "confirmed"
+    booking.refresh_from_db()
+    assert (
+        booking.tracking_number.startswith("SBX") and booking.masked_contact_phone == "138******78"
+    )
+    night = tomorrow.replace(hour=22)
+    late = services.pickup_book(
+        request_id="pk-2",
+        slot_start=night,
+        slot_end=night + timedelta(hours=1),
+        contact=contact,
+        actor=SYSTEM,
+    )
+    assert tasks.sandbox_pickup_confirm(late.pk) == "failed"
+    assert DomainEvent.objects.filter(name="pickup.failed").exists()
+    assert GatewayRefund.objects.count() == 0
+
+
+def test_stale_pending_refunds_are_resubmitted(tender):
+    from orders.adapters.payment import resubmit_stale_refunds
+
+    with override_settings(PAYMENT_GATEWAY="orders.tests.test_adapters.RecordingGateway"):
+        RecordingGateway.submitted.clear()
+        refund = RecordingGateway().refund(tender=tender, amount=D("5.00"), request_id="lost")
+        assert resubmit_stale_refunds(older_than_seconds=300) == 0
+        GatewayRefund.objects.filter(pk=refund.pk).update(
+            requested_at=clock.now() - timedelta(minutes=10)
+        )
+        assert resubmit_stale_refunds(older_than_seconds=300) == 1
+        assert RecordingGateway.submitted == [refund.pk]
+
+
+def test_carrier_push_tracking_batch_is_idempotent():
+    order = of.paid_order(af.MerchantFactory(), af.ConsumerFactory())
+    shipment = services.shipment_create(
+        line=order.lines.get(),
+        carrier="YTO",
+        tracking_number="YT1",
+        actor=SYSTEM,
+        shipped_at=clock.now() - timedelta(hours=5),
+    )
+    now = clock.now()
+    events = [
+        {
+            "kind": "in_transit",
+            "occurred_at": now - timedelta(hours=2),
+            "location": "杭州",
+            "external_id": "y2",
+        },
+        {
+            "kind": "picked_up",
+            "occurred_at": now - timedelta(hours=4),
+            "location": "上海",
+            "external_id": "y1",
+        },
+    ]
+    assert SandboxCarrier().push_tracking(shipment=shipment, events=events) == 2
+    assert SandboxCarrier().push_tracking(shipment=shipment, events=events) == 0
+    shipment.refresh_from_db()
+    assert shipment.status == "in_transit"

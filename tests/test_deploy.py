@@ -1,0 +1,147 @@
+"""Production readiness: ``check --deploy`` is clean, secrets come from the environment only,
+and the container files (docker-compose.yml, Dockerfile) describe the whole stack."""
+
+import base64
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_ENV = {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "PII_KEYS", "ALLOWED_HOSTS"}
+
+
+def _pii_keys():
+    return json.dumps(
+        {
+            "keys": {"k1": base64.b64encode(os.urandom(32)).decode()},
+            "active": "k1",
+            "index_key": base64.b64encode(os.urandom(32)).decode(),
+        }
+    )
+
+
+def _manage(args, tmp_path, **env):
+    """Run ``manage.py`` with production settings in a clean environment."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "PII_KEYS", "DEBUG", "SANDBOX", "DJANGO_SETTINGS_MODULE"}
+    }
+    base.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        AFTERSALES_VAR_DIR=str(tmp_path / "var"),
+    )
+    base.update(env)
+    base = {k: v for k, v in base.items() if v is not None}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_check_deploy_passes_without_any_warning(tmp_path):
+    result = _manage(
+        ["check", "--deploy", "--fail-level", "WARNING"],
+        tmp_path,
+        SECRET_KEY=secrets.token_urlsafe(50),
+        PII_KEYS=_pii_keys(),
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "System check identified no issues" in output, output
+    assert "WARNING" not in output.upper().replace("--FAIL-LEVEL WARNING", "")
+
+
+GOOD_KEY = secrets.token_urlsafe(50)
+
+
+@pytest.mark.parametrize(
+    ("secret_key", "pii_keys", "message"),
+    [
+        (None, "valid", "SECRET_KEY must be set"),
+        ("short", "valid", "at least 50"),
+        (GOOD_KEY, None, "PII_KEYS must be set"),
+        (GOOD_KEY, '{"keys": {}}', "not a valid key ring"),
+    ],
+    ids=["no-secret-key", "short-secret-key", "no-pii-keys", "empty-key-ring"],
+)
+def test_production_refuses_to_start_without_secrets(tmp_path, secret_key, pii_keys, message):
+    pii_keys = _pii_keys() if pii_keys == "valid" else pii_keys
+    result = _manage(["check"], tmp_path, SECRET_KEY=secret_key, PII_KEYS=pii_keys)
+    assert result.returncode != 0
+    assert message in result.stderr
+    # Nothing was generated in their place.
+    var = tmp_path / "var"
+    assert not (var / "secret_key").exists() and not (var / "pii_keys.json").exists()
+
+
+def test_no_secret_is_in_the_repository():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout")
+    files = tracked.stdout.split()
+    assert files, "git ls-files listed nothing"
+    assert not [f for f in files if f.startswith("var/")]
+    assert not [
+        f
+        for f in files
+        if Path(f).name in {"secret_key", "pii_keys.json", ".env", "demo_api_keys.json"}
+    ]
+    gitignore = (ROOT / ".gitignore").read_text().split()
+    assert "var/" in gitignore
+
+
+def _compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_the_whole_stack_with_health_checks():
+    services = _compose()["services"]
+    assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
+    for name, service in services.items():
+        test = service.get("healthcheck", {}).get("test")
+        assert test and test != ["NONE"], f"{name} has no health check"
+    assert "gunicorn" in " ".join(services["web"]["command"])
+    assert "worker" in services["worker"]["command"]
+    assert "beat" in services["beat"]["command"]
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert "ping" in " ".join(services["redis"]["healthcheck"]["test"])
+
+
+def test_compose_app_services_read_the_same_environment():
+    services = _compose()["services"]
+    envs = [services[name]["environment"] for name in ("web", "worker", "beat")]
+    for env in envs:
+        assert APP_ENV <= set(env)
+        assert env["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+        assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:" in env["DATABASE_URL"]
+        assert env["CELERY_BROKER_URL"].startswith("redis://redis:")
+        # Secrets come from the environment (.env), never written into the file.
+        assert env["SECRET_KEY"].startswith("${") and env["PII_KEYS"].startswith("${")
+    assert envs[0] == envs[1] == envs[2]
+
+
+def test_dockerfile_builds_the_app_and_collects_static_files():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "FROM python:3.12-slim" in dockerfile
+    assert "collectstatic" in dockerfile
+    assert "pip install" in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {"var", ".venv", ".git", ".env"} <= set(ignored)
+
+
+def test_gunicorn_config_serves_the_wsgi_app():
+    namespace = {}
+    exec((ROOT / "config" / "gunicorn.py").read_text(), namespace)  # noqa: S102
+    assert namespace["wsgi_app"] == "config.wsgi:application"
+    assert namespace["workers"] >= 1
