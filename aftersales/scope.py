@@ -25,7 +25,10 @@ def scoped(qs, actor, *, merchant_field="merchant_id", consumer_field="consumer_
         conditions |= Q(**{merchant_field: actor.merchant_id})
     if actor.consumer_id is not None and consumer_field:
         conditions |= Q(**{consumer_field: actor.consumer_id})
-    if grant_perm and actor.user is not None and getattr(actor.user, "pk", None):
+    # Grants are for people outside the tenants (mediators, repair providers): merchant staff
+    # and consumers are scoped by ownership alone, which keeps their queries cheap.
+    if (grant_perm and actor.merchant_id is None and actor.consumer_id is None
+            and getattr(actor.user, "pk", None)):
         from guardian.shortcuts import get_objects_for_user
 
         granted = get_objects_for_user(

@@ -239,7 +239,7 @@ GRANTED = sorted(
 )
 # Endpoints whose selector ignores django-guardian grants today; strict xfail, so the day the
 # selector honours the grant this list must shrink.
-KNOWN_GRANT_GAPS = {"order-list", "order-detail"}
+KNOWN_GRANT_GAPS = set()
 
 
 @pytest.mark.parametrize(
