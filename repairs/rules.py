@@ -1,0 +1,535 @@
+"""Pure rules of the three guarantees (三包) — standard 6.5, RULES.md "Three guarantees" G1–G12,
+《部分商品修理更换退货责任规定》 (cited as "art. N").
+
+No ORM here: callers build a ``CardFacts`` from a warranty card (issue 5) and pass "now".
+Days count in Shanghai with the window rule of ``aftersales.rules`` (RULES.md "Time"): the day of
+the event is not counted, day N ends at 24:00 Shanghai. A "day in repair" is one calendar day
+between 送修 (receipt by the repairer) and the repair's end, the day of receipt not counted.
+"""
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from aftersales.errors import InvalidInput, RuleViolation
+from aftersales.money import ZERO, yuan
+from aftersales.rules import end_of_day, local_date, window_closes_at, window_is_open
+
+RETURN_DAYS = 7  # G1, art. 9
+EXCHANGE_DAYS = 15  # G2, art. 10
+REPAIRER_DAYS = 30  # G6, art. 12
+RECURRENCE_DAYS = 30  # G12, art. 6–7
+DEFAULT_PARTS_LIMIT_DAYS = 90  # G5, art. 12 (mobile phones 60)
+
+RETURN = "return"
+EXCHANGE = "exchange"
+FREE_REPAIR = "free_repair"
+PAID_REPAIR = "paid_repair"
+KIND_ORDER = (RETURN, EXCHANGE, FREE_REPAIR, PAID_REPAIR)
+KIND_LABELS = {RETURN: "退货", EXCHANGE: "换货", FREE_REPAIR: "免费维修", PAID_REPAIR: "付费维修"}
+
+MISUSE_LABELS = {
+    "misuse": "使用、维护、保管不当",
+    "disassembly": "非承担三包的修理者拆动",
+    "voucher": "无三包凭证或凭证被涂改",
+    "force_majeure": "不可抗力",
+}
+
+
+# -- facts ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartPeriod:
+    """A main part and its own 三包 period in months (catalog, G9)."""
+
+    name: str
+    months: int
+
+
+@dataclass(frozen=True)
+class CatalogFacts:
+    """What the 三包 catalog says about the card's category.
+
+    ``daily_rate`` is a percentage per day (``Decimal("0.10")`` = 0.10 %) or ``None`` when the
+    catalog does not know it (G8 then refuses).
+    """
+
+    code: str
+    whole_unit_months: int
+    parts: tuple = ()
+    daily_rate: Decimal | None = None
+    parts_limit_days: int = DEFAULT_PARTS_LIMIT_DAYS
+
+
+@dataclass(frozen=True)
+class RepairFacts:
+    """One repair of the unit.
+
+    ``received_at``: 送修, the repairer received the unit. ``finished_at``: the repair ended and
+    the unit went back (``None`` while open). ``parts_wait_days``: closed days spent waiting for
+    manufacturer parts; ``parts_wait_since``: an open wait (counted up to the repair's end or
+    now). ``fixed``: the repairer's result (``None`` while open).
+    """
+
+    received_at: datetime
+    finished_at: datetime | None = None
+    parts_wait_days: int = 0
+    parts_wait_since: datetime | None = None
+    fixed: bool | None = None
+    paid: bool = False
+
+
+@dataclass(frozen=True)
+class ExchangeFacts:
+    """An exchange of the unit (G10: the 三包 period starts again on this date)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """A warranty card's history, as the entitlement engine needs it.
+
+    ``start_at``: sign-off, or installation completed for goods needing installation (G9).
+    ``misuse``: reasons of G11 found (keys of ``MISUSE_LABELS``). ``same_model_available`` and
+    ``alternative_refused`` decide G7. ``price``: the unit price paid (for G8).
+    """
+
+    start_at: datetime
+    catalog: CatalogFacts
+    repairs: tuple = ()
+    exchanges: tuple = ()
+    misuse: frozenset = frozenset()
+    same_model_available: bool = True
+    alternative_refused: bool = False
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """One 三包 period: whole unit (``part=None``) or a main part. ``last_day`` is the final
+    covered Shanghai day; cover ends at ``ends_at`` (24:00 Shanghai of ``last_day``)."""
+
+    part: str | None
+    months: int
+    starts_at: datetime
+    base_last_day: date
+    extension_days: int
+    last_day: date
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """One remedy open to the consumer, the rule granting it and the dates deciding it."""
+
+    kind: str
+    rule: str
+    explanation: str
+    dates: dict = field(default_factory=dict)
+    with_depreciation: bool = False
+    refund: Decimal | None = None
+    refund_error: str = ""
+    cost_borne_by: str = ""
+
+
+@dataclass(frozen=True)
+class Entitlements:
+    """The answer of ``entitlements``: remedies (return → paid repair order), the day number after
+    the start, the coverage, the repairs G12 counts as not fixed and a one-line summary."""
+
+    at: datetime
+    day: int
+    remedies: tuple
+    coverage: tuple
+    not_fixed_repairs: tuple
+    summary: str
+
+    @property
+    def kinds(self):
+        return [r.kind for r in self.remedies]
+
+    def remedy(self, kind):
+        return next((r for r in self.remedies if r.kind == kind), None)
+
+    def rules_for(self, kind):
+        return [r.rule for r in self.remedies if r.kind == kind]
+
+
+# -- date arithmetic -----------------------------------------------------------------------------
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole calendar months; the 31st becomes the month's last day if needed."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def days_between(start: datetime, end: datetime) -> int:
+    """Calendar days from ``start`` to ``end`` in Shanghai, the day of ``start`` not counted
+    (RULES.md "Time"); never negative."""
+    return max(0, (local_date(end) - local_date(start)).days)
+
+
+def period_start(card: CardFacts, at: datetime | None = None) -> datetime:
+    """Start of the current 三包 period: sign-off/installation (G9, art. 8) or the latest
+    exchange up to ``at`` (G10, art. 14)."""
+    exchanges = [e.at for e in card.exchanges if at is None or e.at <= at]
+    return max([card.start_at, *exchanges])
+
+
+def current_repairs(card: CardFacts, at: datetime) -> list:
+    """Repairs of the current period (received on or after its start, up to ``at``), oldest
+    first. An exchange (G10) closes the history of the unit it replaced."""
+    start = period_start(card, at)
+    return sorted(
+        (r for r in card.repairs if start <= r.received_at <= at), key=lambda r: r.received_at
+    )
+
+
+def repair_end(repair: RepairFacts, at: datetime) -> datetime:
+    """The instant a repair stops counting: its end, or ``at`` while it is open."""
+    if repair.finished_at is not None and repair.finished_at <= at:
+        return repair.finished_at
+    return at
+
+
+def repair_days(repair: RepairFacts, at: datetime) -> int:
+    """Days the unit spent in repair, waiting for parts included (G9: each extends the period)."""
+    return days_between(repair.received_at, repair_end(repair, at))
+
+
+def parts_wait_days(repair: RepairFacts, at: datetime) -> int:
+    """Days waiting for manufacturer parts: closed waits plus an open one up to the repair's end
+    or ``at``; never more than the repair's days."""
+    days = repair.parts_wait_days
+    if repair.parts_wait_since is not None and repair.parts_wait_since <= at:
+        days += days_between(repair.parts_wait_since, repair_end(repair, at))
+    return min(days, repair_days(repair, at))
+
+
+def repairer_days(repair: RepairFacts, at: datetime) -> int:
+    """Days attributable to the repairer (G6, art. 12): since 送修 minus days waiting for parts."""
+    return repair_days(repair, at) - parts_wait_days(repair, at)
+
+
+def coverage_of(card: CardFacts, at: datetime, *, part: PartPeriod | None = None) -> Coverage:
+    """One 三包 period at ``at`` (G9, art. 8; G10, art. 14).
+
+    It starts at the current period start (sign-off/installation, or the latest exchange), runs
+    ``months`` calendar months (last day = start day + months, the window rule), and is extended
+    by every day in repair or waiting for parts of each repair received while it still ran.
+    """
+    months = card.catalog.whole_unit_months if part is None else part.months
+    start = period_start(card, at)
+    base = add_months(local_date(start), months)
+    last_day, extension = base, 0
+    for repair in current_repairs(card, at):
+        if local_date(repair.received_at) > last_day:
+            continue  # received after the cover ended: paid, and it extends nothing
+        days = repair_days(repair, at)
+        extension += days
+        last_day += timedelta(days=days)
+    return Coverage(
+        part=None if part is None else part.name,
+        months=months,
+        starts_at=start,
+        base_last_day=base,
+        extension_days=extension,
+        last_day=last_day,
+        ends_at=end_of_day(last_day),
+    )
+
+
+def warranty_ends(card: CardFacts, at: datetime) -> tuple:
+    """Coverage of the whole unit followed by each main part, at ``at`` (G9, G10)."""
+    return (coverage_of(card, at),) + tuple(
+        coverage_of(card, at, part=p) for p in card.catalog.parts
+    )
+
+
+def not_fixed_repairs(card: CardFacts, fault_at: datetime) -> tuple:
+    """Repairs that count as not fixed: the repairer said so, or the unit failed again (at
+    ``fault_at``) within 30 days after the repair ended (G12, art. 6–7)."""
+    out = []
+    for repair in current_repairs(card, fault_at):
+        if repair.finished_at is None or repair.finished_at > fault_at:
+            continue
+        if repair.fixed is False or window_is_open(
+            event_at=repair.finished_at, days=RECURRENCE_DAYS, at=fault_at
+        ):
+            out.append(repair)
+    return tuple(out)
+
+
+# -- G8 ------------------------------------------------------------------------------------------
+
+
+def depreciation_refund(price, daily_rate, days_since_start, days_in_repair) -> Decimal:
+    """G8 (art. 13): refund = price − price × daily rate × (days from 三包 start to the return −
+    days in repair or waiting for parts).
+
+    ``daily_rate`` is a percentage per day (``Decimal("0.10")`` = 0.10 %). Worked example of
+    RULES.md: ¥3,000, 0.10 %, day 100, 10 days in repair → 90 × 0.10 % × 3,000 = ¥270 → ¥2,730.
+    Raises ``RuleViolation(code="depreciation_rate_unknown")`` while the catalog's rate is
+    unknown. The refund is never negative nor above the price.
+    """
+    if daily_rate is None:
+        raise RuleViolation(
+            "该三包类目的日折旧率未设置，暂不能计算折旧退货金额（G8）。"
+            "The daily depreciation rate is unknown.",
+            code="depreciation_rate_unknown",
+        )
+    if isinstance(daily_rate, float) or isinstance(price, float):
+        raise TypeError("rates and money must not be floats")
+    price, rate = yuan(price), Decimal(daily_rate)
+    if price < 0 or rate < 0 or days_since_start < 0 or days_in_repair < 0:
+        raise InvalidInput("折旧计算参数不能为负。", code="depreciation_input_invalid")
+    used_days = max(0, days_since_start - days_in_repair)
+    depreciation = yuan(price * rate / Decimal(100) * used_days)
+    return max(ZERO, price - min(depreciation, price))
+
+
+# -- entitlements --------------------------------------------------------------------------------
+
+
+def _fmt(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _day_phrase(day: int) -> str:
+    return "签收当天" if day == 0 else f"签收后第 {day} 天"
+
+
+def _exchange_grants(card, at, repairs, whole):
+    """Exchange grants of G4, G5 and G6 inside the current period: (rule, text, dates, payer)."""
+    grants = []
+    in_period = at < whole.ends_at
+    done = [r for r in repairs if r.finished_at is not None and r.finished_at <= at]
+    if in_period and len(done) >= 2:
+        grants.append(
+            (
+                "G4",
+                f"三包期内已修理 {len(done)} 次仍出现故障，可免费换货或折旧退货（G4）",
+                {"repairs_finished": [r.finished_at for r in done]},
+                "seller",
+            )
+        )
+    limit = card.catalog.parts_limit_days
+    for r in repairs if in_period else ():
+        limit_at = window_closes_at(r.received_at, limit)
+        if parts_wait_days(r, at) > 0 and repair_end(r, at) >= limit_at:
+            grants.append(
+                (
+                    "G5",
+                    f"送修后超过 {limit} 日因缺少配件仍未修好，由销售者免费换货（G5）",
+                    {"received_at": r.received_at, "limit_passed_at": limit_at},
+                    "seller",
+                )
+            )
+            break
+    for r in repairs if in_period else ():
+        if repairer_days(r, at) > REPAIRER_DAYS:
+            waited = parts_wait_days(r, at)
+            grants.append(
+                (
+                    "G6",
+                    f"修理者责任时间已达 {repairer_days(r, at)} 日，超过 {REPAIRER_DAYS} 日，"
+                    "由修理者承担费用免费换货（G6）",
+                    {
+                        "received_at": r.received_at,
+                        "limit_passed_at": window_closes_at(r.received_at, REPAIRER_DAYS + waited),
+                    },
+                    "repairer",
+                )
+            )
+            break
+    return grants
+
+
+def entitlements(card: CardFacts, now: datetime) -> Entitlements:
+    """The remedies open to the consumer for a performance fault reported at ``now``.
+
+    G11 (misuse etc.) → paid repair only. Otherwise, from the start (sign-off or installation,
+    G9): day ≤ 7 return/exchange/repair (G1, art. 9); day ≤ 15 exchange/repair (G2, art. 10);
+    within the extended 三包 period free repair (G3); two repairs done and a new fault → exchange
+    or return with depreciation (G4, art. 11); parts shortage past 90 days (mobile phones 60) →
+    exchange by the seller (G5, art. 12); more than 30 repairer-attributable days → exchange at
+    the repairer's cost (G6, art. 12). Where an exchange is due, a refund is also open: in full
+    when the same model is unavailable and an alternative is refused (G7, art. 13), else with
+    depreciation (G8, art. 13). A fault within 30 days after a repair makes that repair not fixed
+    and its redo free (G12, art. 6–7). After the period, main parts still covered are repaired
+    free (G3, G9); everything else is a paid repair.
+    """
+    if now.tzinfo is None:
+        raise ValueError("naive datetime: instants must be aware")
+    day = days_between(card.start_at, now)
+    coverage = warranty_ends(card, now)
+    whole, parts = coverage[0], coverage[1:]
+    start = period_start(card, now)
+    dates_start = {"start_at": card.start_at, "period_start": start}
+    not_fixed = not_fixed_repairs(card, now)
+    remedies = []
+
+    if card.misuse:
+        reasons = "、".join(MISUSE_LABELS.get(m, m) for m in sorted(card.misuse))
+        remedies.append(
+            Remedy(
+                PAID_REPAIR,
+                "G11",
+                f"存在{reasons}，不实行三包，只能付费维修（G11）",
+                dict(dates_start),
+                cost_borne_by="consumer",
+            )
+        )
+        return _answer(now, day, remedies, coverage, not_fixed)
+
+    return_closes = window_closes_at(card.start_at, RETURN_DAYS)
+    exchange_closes = window_closes_at(card.start_at, EXCHANGE_DAYS)
+    in_period = now < whole.ends_at
+    exchange_grants = []
+    if now < return_closes:
+        remedies.append(
+            Remedy(
+                RETURN,
+                "G1",
+                f"{_day_phrase(day)}，7 日内出现性能故障可退货，全额退款不计折旧（G1）",
+                {**dates_start, "closes_at": return_closes},
+                refund=_full(card),
+                cost_borne_by="seller",
+            )
+        )
+    if now < exchange_closes:
+        exchange_grants.append(
+            (
+                "G2" if now >= return_closes else "G1",
+                f"{_day_phrase(day)}，15 日内出现性能故障可免费换同型号同规格产品（G2）"
+                if now >= return_closes
+                else f"{_day_phrase(day)}，7 日内可换货（G1）",
+                {**dates_start, "closes_at": exchange_closes},
+                "seller",
+            )
+        )
+    exchange_grants += _exchange_grants(card, now, current_repairs(card, now), whole)
+
+    for rule, text, dates, payer in exchange_grants:
+        remedies.append(Remedy(EXCHANGE, rule, text, dates, cost_borne_by=payer))
+    repair_grants = [g for g in exchange_grants if g[0] in ("G4", "G5", "G6")]
+    if repair_grants and now >= return_closes:
+        remedies.append(_refund_instead_of_exchange(card, now, start, repair_grants))
+
+    if in_period:
+        remedies.append(
+            Remedy(
+                FREE_REPAIR,
+                "G3",
+                f"三包有效期内（至 {_fmt(whole.last_day)}，含维修顺延 {whole.extension_days} 日）"
+                "免费维修（G3）",
+                {**dates_start, "ends_at": whole.ends_at},
+                cost_borne_by="seller",
+            )
+        )
+    else:
+        covered = [p for p in parts if now < p.ends_at]
+        if covered:
+            names = "、".join(f"{p.part}（至 {_fmt(p.last_day)}）" for p in covered)
+            remedies.append(
+                Remedy(
+                    FREE_REPAIR,
+                    "G3",
+                    f"整机三包期已过，主要部件仍在三包期内，免费修理：{names}（G3、G9）",
+                    {**dates_start, "parts": {p.part: p.ends_at for p in covered}},
+                    cost_borne_by="seller",
+                )
+            )
+    if not_fixed:
+        last = not_fixed[-1]
+        remedies.append(
+            Remedy(
+                FREE_REPAIR,
+                "G12",
+                f"上次维修于 {_fmt(local_date(last.finished_at))} 完成，30 日内再次故障，"
+                "视为未修好，免费重修（G12）",
+                {
+                    "finished_at": last.finished_at,
+                    "closes_at": window_closes_at(last.finished_at, RECURRENCE_DAYS),
+                },
+                cost_borne_by="repairer",
+            )
+        )
+    if not any(r.kind == FREE_REPAIR for r in remedies):
+        remedies.append(
+            Remedy(
+                PAID_REPAIR,
+                "G9",
+                f"三包有效期已于 {_fmt(whole.last_day)} 届满，只能付费维修（G9）",
+                {**dates_start, "ended_at": whole.ends_at},
+                cost_borne_by="consumer",
+            )
+        )
+    return _answer(now, day, remedies, coverage, not_fixed)
+
+
+def _full(card):
+    return None if card.price is None else yuan(card.price)
+
+
+def _refund_instead_of_exchange(card, now, start, grants):
+    rules = "、".join(dict.fromkeys(g[0] for g in grants))
+    dates = {"period_start": start, "exchange_rules": rules}
+    if not card.same_model_available and card.alternative_refused:
+        return Remedy(
+            RETURN,
+            "G7",
+            f"应换货（{rules}）但无同型号同规格产品，且您不接受其他型号，全额退货不计折旧（G7）",
+            dates,
+            refund=_full(card),
+            cost_borne_by="seller",
+        )
+    days = days_between(start, now)
+    in_repair = sum(repair_days(r, now) for r in current_repairs(card, now))
+    dates |= {"days_since_start": days, "days_in_repair": in_repair}
+    refund, error = None, ""
+    if card.price is not None:
+        try:
+            refund = depreciation_refund(card.price, card.catalog.daily_rate, days, in_repair)
+        except RuleViolation as exc:
+            error = exc.code
+    elif card.catalog.daily_rate is None:
+        error = "depreciation_rate_unknown"
+    text = (
+        f"应换货（{rules}），如不愿换货可退货，按折旧计算："
+        f"已使用 {days} 日减维修 {in_repair} 日（G8）"
+    )
+    if error:
+        text += "；该类目日折旧率未设置，暂不能计算退款金额"
+    return Remedy(
+        RETURN,
+        "G8",
+        text,
+        dates,
+        with_depreciation=True,
+        refund=refund,
+        refund_error=error,
+        cost_borne_by="seller",
+    )
+
+
+def _answer(now, day, remedies, coverage, not_fixed):
+    remedies.sort(key=lambda r: KIND_ORDER.index(r.kind))
+    kinds = list(dict.fromkeys(r.kind for r in remedies))
+    rules = "、".join(dict.fromkeys(r.rule for r in remedies))
+    labels = "或".join(KIND_LABELS[k] for k in kinds)
+    prefix = "只能" if len(kinds) < len(KIND_ORDER) - 1 else "可"
+    summary = f"{_day_phrase(day)}：{prefix}{labels}（{rules}）"
+    return Entitlements(
+        at=now,
+        day=day,
+        remedies=tuple(remedies),
+        coverage=coverage,
+        not_fixed_repairs=not_fixed,
+        summary=summary,
+    )

@@ -1,0 +1,53 @@
+"""Factories of the repairs app: catalog entries (ORM) and card facts (pure rules)."""
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import factory
+
+from repairs import rules
+from repairs.models import SanbaoCatalogEntry
+from repairs.seed import CATALOG_SEED
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class CatalogEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SanbaoCatalogEntry
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"cat{n}")
+    name = factory.Sequence(lambda n: f"三包类目{n}")
+    whole_unit_months = 12
+    main_parts = factory.LazyFunction(lambda: [{"name": "主板", "months": 24}])
+    daily_depreciation_rate = Decimal("0.100")
+    parts_shortage_limit_days = 90
+
+
+def sh(year, month, day, hour=12, minute=0, second=0, microsecond=0):
+    """An aware Shanghai instant."""
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=SHANGHAI)
+
+
+def seed_facts(code):
+    """``CatalogFacts`` of a RULES.md seed row, without the database."""
+    row = next(r for r in CATALOG_SEED if r["code"] == code)
+    return rules.CatalogFacts(
+        code=code,
+        whole_unit_months=row["whole_unit_months"],
+        parts=tuple(rules.PartPeriod(p["name"], p["months"]) for p in row["main_parts"]),
+        daily_rate=row["daily_depreciation_rate"],
+        parts_limit_days=row["parts_shortage_limit_days"],
+    )
+
+
+def card(start_at=None, code="lcd_tv", **kwargs):
+    """A ``CardFacts`` for a seed category (LCD TV unless told), signed 2026-11-21 00:30."""
+    kwargs.setdefault("price", Decimal("3000.00"))
+    return rules.CardFacts(
+        start_at=start_at or sh(2026, 11, 21, 0, 30),
+        catalog=kwargs.pop("catalog", None) or seed_facts(code),
+        **kwargs,
+    )
