@@ -54,11 +54,13 @@ class Deadline(models.Model):
         verbose_name_plural = _("期限")
         ordering = ["due_at", "id"]
         indexes = [
-            models.Index(fields=["due_at"], condition=Q(state="pending"),
+            # The sweep's claim: pending rows in (due_at, id) order, read straight off the index.
+            models.Index(fields=["due_at", "id"], condition=Q(state="pending"),
                          name="deadline_pending_due"),
-            models.Index(fields=["subject_type", "subject_id", "state"],
-                         name="deadline_subject"),
-            models.Index(fields=["merchant", "state", "due_at"], name="deadline_merchant"),
+            # Few indexes, none on ``state`` itself: every sweep update rewrites each of them.
+            models.Index(fields=["subject_type", "subject_id"], name="deadline_subject"),
+            models.Index(fields=["merchant", "due_at"], condition=Q(state="pending"),
+                         name="deadline_merchant_pending"),
         ]
         constraints = [
             models.CheckConstraint(
