@@ -60,9 +60,18 @@ class UserAdmin(BaseUserAdmin):
 
 
 class MemberInline(admin.TabularInline):
+    """Read-only list of the staff; seats are managed on 商家员工, through the services, so that
+    every added, re-roled or removed member leaves a timeline event."""
+
     model = MerchantMember
     extra = 0
-    raw_id_fields = ["user"]
+    fields = ["user", "role", "created_at"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Merchant)
@@ -93,6 +102,26 @@ class MerchantMemberAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "merchant__code", "merchant__name"]
     list_select_related = ["user", "merchant"]
     raw_id_fields = ["user"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["merchant", "user"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        actor = actor_for_user(request.user)
+        if change:
+            services.member_update(member=obj, role=form.cleaned_data["role"], actor=actor)
+        else:
+            created = services.member_add(merchant=obj.merchant, username=obj.user.username,
+                                          role=obj.role, actor=actor)
+            obj.pk, obj.created_at = created.pk, created.created_at
+
+    def delete_model(self, request, obj):
+        services.member_remove(member=obj, actor=actor_for_user(request.user))
+
+    def delete_queryset(self, request, queryset):
+        actor = actor_for_user(request.user)
+        for member in queryset.order_by("pk"):
+            services.member_remove(member=member, actor=actor)
 
 
 # -- personal data ------------------------------------------------------------------------

@@ -271,7 +271,21 @@ def deadline_extend(*, subject, kind, actor, due_at=None, by=None, reason=""):
 
 def deadlines_for(subject, *, include_reminders=False):
     """The subject's open deadlines, soonest first: what will happen to the case and when."""
-    qs = _open_for(subject).order_by("due_at", "id")
+    return deadlines_for_many([subject], include_reminders=include_reminders)
+
+
+def deadlines_for_many(subjects, *, include_reminders=False):
+    """The open deadlines of several subjects (a case and its parcels), soonest first, in one
+    query per model."""
+    by_label = {}
+    for subject in subjects:
+        by_label.setdefault(_label(subject), []).append(subject.pk)
+    if not by_label:
+        return []
+    match = Q(pk__in=[])
+    for label, ids in by_label.items():
+        match |= Q(subject_type=label, subject_id__in=ids)
+    qs = Deadline.objects.filter(match, state__in=OPEN_STATES).order_by("due_at", "id")
     if not include_reminders:
         qs = qs.exclude(kind__endswith=REMINDER_SUFFIX)
     return list(qs)
@@ -505,6 +519,9 @@ def _dispatch(outbox):
 # -- sandbox clock ------------------------------------------------------------------------------
 
 
+MAX_SANDBOX_OFFSET = timedelta(days=3653)
+
+
 def sandbox_clock_move(*, actor, advance=None, set_to=None, reset=False):
     """Move the sandbox clock: forward by ``advance``, forward to ``set_to``, or back to real
     time with ``reset``. Only in sandbox mode; never backwards except by reset.
@@ -539,6 +556,12 @@ def sandbox_clock_move(*, actor, advance=None, set_to=None, reset=False):
                 raise InvalidInput("沙箱时钟只能向前。The sandbox clock only moves forward.",
                                    code="clock_backwards",
                                    fields={"set_to": (real + current).isoformat()})
+        if new > MAX_SANDBOX_OFFSET:
+            # Every business read adds windows to clock.now(): near year 9999 they overflow and
+            # every request of the sandbox would fail.
+            raise InvalidInput("沙箱时钟最多前移十年。The sandbox clock moves ten years at most.",
+                               code="clock_move_too_far",
+                               fields={"offset_seconds": int(MAX_SANDBOX_OFFSET.total_seconds())})
         row.offset_seconds = int(new.total_seconds())
         row.updated_at = real
         row.updated_by = actor.label

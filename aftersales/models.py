@@ -64,7 +64,9 @@ class MerchantMember(models.Model):
         verbose_name = _("商家员工")
         verbose_name_plural = _("商家员工")
         constraints = [
-            models.CheckConstraint(condition=models.Q(role__in=["owner", "agent"]), name="member_role_valid")
+            models.CheckConstraint(
+                condition=models.Q(role__in=["owner", "agent"]), name="member_role_valid"
+            )
         ]
 
     def __str__(self):
@@ -112,7 +114,9 @@ class ConsumerProfile(models.Model):
 class ConsumerAddress(models.Model):
     """A consumer's address; recipient, phone, street and unit encrypted (D1)."""
 
-    consumer = models.ForeignKey(ConsumerProfile, on_delete=models.CASCADE, related_name="addresses")
+    consumer = models.ForeignKey(
+        ConsumerProfile, on_delete=models.CASCADE, related_name="addresses"
+    )
     recipient = EncryptedTextField(_("收件人"))
     phone = EncryptedTextField(_("电话"))
     province = models.CharField(_("省"), max_length=20)
@@ -150,7 +154,9 @@ class ApiKey(models.Model):
     merchant = models.ForeignKey(
         Merchant, on_delete=models.CASCADE, null=True, blank=True, related_name="api_keys"
     )
-    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
     last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
@@ -194,6 +200,9 @@ class ClockOffset(models.Model):
         verbose_name = _("沙箱时钟")
         verbose_name_plural = _("沙箱时钟")
 
+    def __str__(self):
+        return f"{self.offset_seconds:+d}s"
+
     @classmethod
     def current(cls):
         row = cls.objects.filter(pk=1).values_list("offset_seconds", flat=True).first()
@@ -215,15 +224,21 @@ class TimelineEvent(models.Model):
 
     subject_type = models.CharField(max_length=60)
     subject_id = models.BigIntegerField()
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     verb = models.CharField(_("动作"), max_length=60)
     from_status = models.CharField(max_length=40, blank=True)
     to_status = models.CharField(max_length=40, blank=True)
     reason = models.TextField(_("原因"), blank=True)
     data = models.JSONField(default=dict, blank=True)
     actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
-    actor_user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    actor_api_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor_user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     actor_label = models.CharField(max_length=150, blank=True)
     occurred_at = models.DateTimeField(_("发生时间"), default=clock.now)
 
@@ -247,12 +262,16 @@ class PolicyVersion(models.Model):
         MERCHANT = "merchant", _("商家")
 
     key = models.CharField(_("策略"), max_length=60, db_index=True)
-    scope = models.CharField(_("范围"), max_length=10, choices=Scope.choices, default=Scope.PLATFORM)
+    scope = models.CharField(
+        _("范围"), max_length=10, choices=Scope.choices, default=Scope.PLATFORM
+    )
     scope_id = models.BigIntegerField(_("范围对象"), null=True, blank=True)
     value = models.JSONField(_("取值"))
     version = models.PositiveIntegerField(_("版本"))
     note = models.CharField(_("说明"), max_length=200, blank=True)
-    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(_("生效时间"), default=clock.now, editable=False)
 
     class Meta:
@@ -263,7 +282,8 @@ class PolicyVersion(models.Model):
                 fields=["key", "scope", "scope_id", "version"], name="policy_version_unique"
             ),
             models.UniqueConstraint(
-                fields=["key", "version"], condition=models.Q(scope="platform"),
+                fields=["key", "version"],
+                condition=models.Q(scope="platform"),
                 name="policy_platform_version_unique",
             ),
             models.CheckConstraint(
@@ -294,7 +314,12 @@ class IdempotencyRecord(models.Model):
     class Meta:
         verbose_name = _("幂等记录")
         verbose_name_plural = _("幂等记录")
-        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="idempotency_owner_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_owner_key")
+        ]
+
+    def __str__(self):
+        return f"{self.owner} {self.method} {self.path} [{self.key}]"
 
 
 class DomainEvent(models.Model):
@@ -303,7 +328,9 @@ class DomainEvent(models.Model):
     name = models.CharField(max_length=80, db_index=True)
     subject_type = models.CharField(max_length=60)
     subject_id = models.BigIntegerField()
-    merchant = models.ForeignKey(Merchant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     payload = models.JSONField(default=dict)
     occurred_at = models.DateTimeField(default=clock.now)
 
@@ -312,13 +339,20 @@ class DomainEvent(models.Model):
         verbose_name_plural = _("领域事件")
         indexes = [models.Index(fields=["subject_type", "subject_id"])]
 
+    def __str__(self):
+        return f"{self.name} {self.subject_type}#{self.subject_id}"
+
 
 class PiiAccessLog(models.Model):
     """Who saw which unmasked personal value, when and why (RULES.md D3)."""
 
     actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
-    actor_user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    actor_api_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor_user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     actor_label = models.CharField(max_length=150, blank=True)
     subject_type = models.CharField(max_length=60)
     subject_id = models.BigIntegerField()
@@ -330,6 +364,9 @@ class PiiAccessLog(models.Model):
         verbose_name = _("个人信息查看记录")
         verbose_name_plural = _("个人信息查看记录")
         ordering = ["-occurred_at"]
+
+    def __str__(self):
+        return f"{self.actor_label} → {self.subject_type}#{self.subject_id} {self.fields}"
 
 
 from .models_deadlines import *  # noqa: E402,F401,F403

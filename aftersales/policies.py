@@ -53,7 +53,8 @@ RANGES = {
     "returns.close_unshipped_days": (1, None),
     "returns.refund_after_receipt_days": (1, None),
     "complaints.resolution_working_days": (1, None),
-    "logistics.stale_tracking_hours": (1, None),
+    # At most a year: the hours are added to every tracking node's time (orders.logistics).
+    "logistics.stale_tracking_hours": (1, 24 * 366),
 }
 CHOICES = {"pricing.protection_window_days": (7, 15, 30)}
 

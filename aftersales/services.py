@@ -61,6 +61,33 @@ def member_add(*, merchant, username, password=None, role=MerchantMember.Role.AG
     return member
 
 
+def member_update(*, member, role, actor):
+    """Change a staff member's role (an owner manages webhooks: the change is recorded)."""
+    if role not in MerchantMember.Role.values:
+        raise InvalidInput("角色无效。", code="member_role_invalid",
+                           fields={"role": MerchantMember.Role.values})
+    with transaction.atomic():
+        member = MerchantMember.objects.select_for_update().select_related(
+            "merchant", "user").get(pk=member.pk)
+        before = member.role
+        if before != role:
+            member.role = role
+            member.save(update_fields=["role"])
+            timeline_record(subject=member.merchant, verb="member.role_changed", actor=actor,
+                            data={"username": member.user.username, "from": before, "to": role})
+    return member
+
+
+def member_remove(*, member, actor):
+    """Take a user's seat at a merchant away (the user account stays)."""
+    with transaction.atomic():
+        member = MerchantMember.objects.select_for_update().select_related(
+            "merchant", "user").get(pk=member.pk)
+        timeline_record(subject=member.merchant, verb="member.removed", actor=actor,
+                        data={"username": member.user.username, "role": member.role})
+        member.delete()
+
+
 def consumer_create(*, username, name="", phone="", credit_score=600, external_id=None,
                     password=None, addresses=(), actor):
     """Create a consumer account with encrypted name, phone and addresses (RULES.md D1)."""

@@ -68,6 +68,9 @@ def on_tracking_event(event):
     kind = (event.payload or {}).get("kind", "")
     occurred_at = _instant((event.payload or {}).get("occurred_at"))
     if kind in MOVEMENT_KINDS:
+        if shipment.status == Shipment.Status.SIGNED:
+            # A late node of a parcel already signed for: nothing can go stale any more.
+            return
         # Out-of-order feeds: the newest node counts.
         last = max(filter(None, [occurred_at, shipment.last_event_at]))
         due_at, ref = stale_due_at(last_event_at=last, merchant_id=shipment.merchant_id)

@@ -22,6 +22,12 @@ ORDER_MOVES = {
 """The one table of allowed order moves. ``partially_shipped → delivered`` covers an order
 whose unshipped lines were cancelled (RULES.md R11) after the shipped ones were signed."""
 
+MANUAL_ORDER_STATUSES = frozenset({"completed", "cancelled"})
+"""The moves a person or an integrator may ask for. ``paid`` follows a recorded payment (its
+tenders are the refund paths, RULES.md R7); ``partially_shipped``, ``shipped`` and
+``delivered`` follow parcels and sign-offs (standard 6.2.1, 6.2.3): set by hand they would have
+no evidence behind them."""
+
 ORDER_STATUS_TIMESTAMP = {
     "paid": "paid_at",
     "delivered": "delivered_at",

@@ -1,6 +1,6 @@
 """Reads of orders and logistics, scoped to the caller (ARCHITECTURE.md "Tenancy")."""
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.db.models import Exists, OuterRef, Prefetch, Q
 
@@ -23,6 +23,26 @@ from .models import (
 def day_start(day):
     """The first instant of calendar day ``day`` in Shanghai (RULES.md "Time")."""
     return datetime.combine(day, time.min, tzinfo=SHANGHAI)
+
+
+def _instant_or_none(day, *, next_day=False):
+    # A day at either end of the calendar (0001-01-01, 9999-12-31) has no UTC instant to
+    # compare with: that bound is open rather than a 500.
+    try:
+        return day_start(day + timedelta(days=1) if next_day else day).astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def placed_between(qs, *, placed_from=None, placed_to=None):
+    """Orders placed on calendar days ``placed_from`` … ``placed_to`` (inclusive, Shanghai)."""
+    start = _instant_or_none(placed_from) if placed_from else None
+    end = _instant_or_none(placed_to, next_day=True) if placed_to else None
+    if start is not None:
+        qs = qs.filter(placed_at__gte=start)
+    if end is not None:
+        qs = qs.filter(placed_at__lt=end)
+    return qs
 
 
 def order_search(qs, term):
@@ -50,10 +70,9 @@ def order_list(*, actor, filters=None):
         qs = qs.filter(number=filters["number"])
     if filters.get("q"):
         qs = order_search(qs, filters["q"])
-    if filters.get("placed_from"):
-        qs = qs.filter(placed_at__gte=day_start(filters["placed_from"]))
-    if filters.get("placed_to"):
-        qs = qs.filter(placed_at__lt=day_start(filters["placed_to"]) + timedelta(days=1))
+    qs = placed_between(
+        qs, placed_from=filters.get("placed_from"), placed_to=filters.get("placed_to")
+    )
     if filters.get("merchant") and actor.platform_read:
         qs = qs.filter(merchant_id=filters["merchant"])
     return qs.order_by("-id")

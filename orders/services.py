@@ -520,8 +520,8 @@ def _order_move(order, *, to, actor, reason="", occurred_at=None):
 
 
 def order_update(*, order, actor, status=None, reason="", shipping=None, occurred_at=None):
-    """Change an order's status (through the table ``rules.ORDER_MOVES``) or, before anything
-    shipped, its shipping address."""
+    """Change an order's status (through the table ``rules.ORDER_MOVES``; by hand only to
+    ``rules.MANUAL_ORDER_STATUSES``) or, before anything shipped, its shipping address."""
     require_merchant_write(actor, order.merchant_id, consumer_id=order.consumer_id)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
@@ -545,6 +545,16 @@ def order_update(*, order, actor, status=None, reason="", shipping=None, occurre
                 subject=order, verb="order.shipping_changed", actor=actor, reason=reason
             )
         if status and status != order.status:
+            if (
+                status not in rules.MANUAL_ORDER_STATUSES
+                and status in rules.ORDER_MOVES.get(order.status, ())
+            ):
+                raise RuleViolation(
+                    "该状态由付款、发货和签收记录自动推进，不能手工设置。"
+                    "This status follows payments, parcels and sign-offs.",
+                    code="order_status_derived",
+                    fields={"status": sorted(rules.MANUAL_ORDER_STATUSES)},
+                )
             if status == "cancelled" and order.shipments.filter(purpose="outbound").exists():
                 raise Conflict("已有包裹发出的订单不能取消。", code="order_already_shipped")
             order = _order_move(
@@ -984,6 +994,14 @@ def sign_off_record(
         )
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        # The sign-off time starts the consumer's windows (RULES.md R1, G1); one before the
+        # parcel left would shorten them, as tracking_event_record already refuses.
+        if signed_at < shipment.shipped_at - FUTURE_TOLERANCE:
+            raise InvalidInput(
+                "签收时间早于发货时间。",
+                code="signed_at_before_shipping",
+                fields={"signed_at": _iso(shipment.shipped_at)},
+            )
         if SignOff.objects.filter(shipment=shipment).exists():
             raise Conflict("该包裹已有签收记录。", code="already_signed_off")
         sign_off = SignOff.objects.create(

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.deadlines import deadlines_for_many
 from aftersales.decorators import consumer_required, merchant_required
 from aftersales.errors import NotFound
 from aftersales.pii import mask_name
@@ -126,10 +127,12 @@ def _order_detail_page(request, pk, *, portal, mask):
             sign_off.relation_display = SIGNER_RELATIONS.get(
                 sign_off.signer_relation, sign_off.signer_relation
             )
+    # Issue 3: every case shows what is due and what happens then (the 72 h logistics alert).
+    deadlines = deadlines_for_many([order, *order.shipments.all()])
     return render(
         request,
         "orders/order_detail.html",
-        {**_portal_context(portal), "order": order, "masked": mask},
+        {**_portal_context(portal), "order": order, "masked": mask, "deadlines": deadlines},
     )
 
 

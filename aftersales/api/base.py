@@ -41,3 +41,11 @@ def require_platform_write(actor):
 def require_platform_read(actor):
     if not actor.platform_read:
         raise NotFound()
+
+
+def no_store(response):
+    """Mark a response that carries a secret (a raw API key, a webhook signing secret) or
+    unmasked personal data: no cache keeps it, and the idempotency store does not write its
+    body to the database (``aftersales.idempotency``); a retry runs again instead."""
+    response["Cache-Control"] = "no-store"
+    return response

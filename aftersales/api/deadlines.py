@@ -97,12 +97,12 @@ class DeadlineViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
             qs = qs.filter(state=Deadline.State.PENDING, due_at__lte=now)
         if params.get("due_within_hours"):
             try:
-                hours = float(params["due_within_hours"])
-            except ValueError:
+                # nan, inf and huge numbers pass float() but not timedelta (was a 500).
+                until = now + timedelta(hours=float(params["due_within_hours"]))
+            except (ValueError, OverflowError):
                 raise InvalidInput("due_within_hours 必须是数字。", code="filter_invalid",
                                    fields={"due_within_hours": "number"}) from None
-            qs = qs.filter(state=Deadline.State.PENDING, due_at__gt=now,
-                           due_at__lte=now + timedelta(hours=hours))
+            qs = qs.filter(state=Deadline.State.PENDING, due_at__gt=now, due_at__lte=until)
         if params.get("kind"):
             qs = qs.filter(kind=params["kind"])
         if params.get("merchant"):
@@ -202,8 +202,12 @@ class SandboxClockView(ActorViewMixin, APIView):
         data = body.validated_data
         advance = None
         if "advance_seconds" in data or "advance_hours" in data:
-            advance = timedelta(seconds=data.get("advance_seconds", 0),
-                                hours=data.get("advance_hours", 0))
+            try:
+                advance = timedelta(seconds=data.get("advance_seconds", 0),
+                                    hours=data.get("advance_hours", 0))
+            except OverflowError:
+                raise InvalidInput("沙箱时钟最多前移十年。", code="clock_move_too_far",
+                                   fields={"advance": "too large"}) from None
         sandbox_clock_move(actor=self.actor, advance=advance, set_to=data.get("set_to"),
                            reset=data.get("reset", False))
         return Response(ClockSerializer(_clock_state()).data)

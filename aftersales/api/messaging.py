@@ -23,7 +23,7 @@ from ..models import (
     WebhookEndpoint,
 )
 from ..scope import access
-from .base import ActorViewMixin
+from .base import ActorViewMixin, no_store
 
 # -- serializers -------------------------------------------------------------------------------
 
@@ -243,7 +243,8 @@ class WebhookEndpointViewSet(ActorViewMixin, viewsets.ModelViewSet):
             merchant=d.get("merchant"),
         )
         data = WebhookEndpointSerializer(endpoint).data | {"secret": secret}
-        return Response(data, status=status.HTTP_201_CREATED)
+        # The signing secret is shown once and stored nowhere else (not as an idempotent replay).
+        return no_store(Response(data, status=status.HTTP_201_CREATED))
 
     def update(self, request, pk=None, partial=False):
         endpoint = self.get_object()
@@ -273,7 +274,7 @@ class WebhookEndpointViewSet(ActorViewMixin, viewsets.ModelViewSet):
         endpoint, secret = webhooks.webhook_endpoint_rotate_secret(
             endpoint=self.get_object(), actor=self.actor
         )
-        return Response(WebhookEndpointSerializer(endpoint).data | {"secret": secret})
+        return no_store(Response(WebhookEndpointSerializer(endpoint).data | {"secret": secret}))
 
 
 class WebhookDeliveryViewSet(

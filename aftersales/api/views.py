@@ -9,7 +9,7 @@ from .. import selectors, services
 from ..models import PolicyVersion
 from ..policies import DEFAULTS, policy_set
 from ..scope import access
-from .base import ActorViewMixin, require_platform_read, require_platform_write
+from .base import ActorViewMixin, no_store, require_platform_read, require_platform_write
 from .serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
@@ -103,9 +103,7 @@ class ConsumerViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         s = PiiRevealSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         values = services.pii_reveal(actor=self.actor, subject=consumer, **s.validated_data)
-        response = Response({"id": consumer.pk, "values": values})
-        response["Cache-Control"] = "no-store"  # nor kept by the idempotency store
-        return response
+        return no_store(Response({"id": consumer.pk, "values": values}))
 
 
 class ApiKeyViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -125,7 +123,8 @@ class ApiKeyViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelM
         s.is_valid(raise_exception=True)
         key, raw = services.api_key_create(actor=self.actor, **s.validated_data)
         data = ApiKeySerializer(key).data | {"key": raw}
-        return Response(data, status=status.HTTP_201_CREATED)
+        # The raw key is shown once and stored nowhere, not even as an idempotent replay.
+        return no_store(Response(data, status=status.HTTP_201_CREATED))
 
     @extend_schema(request=None, responses=ApiKeySerializer)
     @action(detail=True, methods=["post"])

@@ -74,3 +74,37 @@ def test_admin_changes_credit_score_through_the_service(admin_client, roles):
     consumer.refresh_from_db()
     assert consumer.credit_score == 850 and consumer.name == "张三丰"
     assert TimelineEvent.objects.filter(verb="consumer.updated", subject_id=consumer.pk).exists()
+
+
+def test_admin_member_changes_go_through_services(admin_client, merchant_a):
+    """Adding, re-roling and removing a merchant's staff leaves timeline events (STYLE 2–3)."""
+    from aftersales.models import MerchantMember, User
+
+    user = User.objects.create(username="new-agent")
+    r = admin_client.post("/admin/aftersales/merchantmember/add/",
+                          {"merchant": merchant_a.pk, "user": user.pk, "role": "agent"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    member = MerchantMember.objects.get(user=user)
+    events = TimelineEvent.objects.filter(subject_type="aftersales.merchant",
+                                          subject_id=merchant_a.pk)
+    assert events.filter(verb="member.added").count() == 1
+
+    r = admin_client.post(f"/admin/aftersales/merchantmember/{member.pk}/change/",
+                          {"role": "owner"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    member.refresh_from_db()
+    assert member.role == "owner"
+    changed = events.get(verb="member.role_changed")
+    assert (changed.data["from"], changed.data["to"]) == ("agent", "owner")
+    assert changed.actor_label
+
+    r = admin_client.post(f"/admin/aftersales/merchantmember/{member.pk}/delete/", {"post": "yes"})
+    assert r.status_code == 302
+    assert not MerchantMember.objects.filter(pk=member.pk).exists()
+    assert events.filter(verb="member.removed").count() == 1
+
+
+def test_merchant_page_lists_members_read_only(admin_client, roles, merchant_a):
+    r = admin_client.get(f"/admin/aftersales/merchant/{merchant_a.pk}/change/")
+    assert r.status_code == 200
+    assert 'name="members-0-role"' not in r.content.decode()

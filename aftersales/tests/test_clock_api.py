@@ -70,3 +70,19 @@ def test_endpoint_absent_outside_sandbox(api):
         reloaded = importlib.reload(module)
         assert not any("sandbox" in str(p.pattern) for p in reloaded.urlpatterns)
     importlib.reload(module)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"advance_hours": 1e12}, {"advance_seconds": 10**15}, {"advance_hours": 24 * 365 * 11},
+     {"set_to": "9999-01-01T00:00:00Z"}],
+)
+def test_clock_cannot_move_out_of_range(api, body):
+    """Near year 9999 every window added to now() overflows: the whole sandbox would answer
+    500. The move is refused and the clock stays where it was."""
+    res = api("after_sales_manager").post(URL, body, format="json")
+    assert res.status_code == 400, res.content
+    assert res.json()["code"] == "clock_move_too_far"
+    assert not ClockOffset.objects.filter(offset_seconds__gt=0).exists()
+    clock.invalidate()
+    assert clock.now() - timezone.now() < timedelta(minutes=1)

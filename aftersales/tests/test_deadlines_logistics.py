@@ -148,3 +148,21 @@ def test_handler_rechecks_the_shipment(shipment, frozen):
     assert engine.deadline_sweep().done == 1
     assert stale().get().result == {"skipped": "signed"}
     assert not LogisticsAlert.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "nan", "inf", "1e20"])
+def test_deadlines_api_bad_due_within_hours_is_400(api, roles, value):
+    res = api("after_sales_manager").get(f"/api/v1/deadlines/?due_within_hours={value}")
+    assert res.status_code == 400
+    assert res.json()["code"] == "filter_invalid"
+
+
+def test_late_movement_after_sign_off_schedules_nothing(shipment, frozen):
+    """Carriers push out of order: a transit node that arrives after the parcel was signed
+    for must not show a pending 72 h alert on the case."""
+    track(shipment, "picked_up", T0)
+    frozen.move_to(T0 + timedelta(hours=20))
+    track(shipment, "signed", T0 + timedelta(hours=20))
+    track(shipment, "in_transit", T0 + timedelta(hours=10))
+    assert not stale().filter(state__in=["pending", "paused"]).exists()
+    assert engine.deadlines_for(shipment) == []

@@ -163,3 +163,38 @@ def test_prune_removes_only_old_records():
     assert not IdempotencyRecord.objects.filter(pk=old.pk).exists()
     assert IdempotencyRecord.objects.filter(pk=new.pk).exists()
     assert "deleted 1" in out.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "body", "secret_field"),
+    [
+        ("/api/v1/api-keys/", {"name": "新密钥", "scope": "platform"}, "key"),
+        ("/api/v1/webhook-endpoints/",
+         {"url": "https://hooks.example.com/in", "event_types": ["*"]}, "secret"),
+    ],
+)
+def test_secrets_shown_once_are_not_kept_by_the_idempotency_store(path, body, secret_field):
+    """A raw API key is stored hashed only, a webhook secret only on its endpoint: an
+    idempotent replay would keep them in clear in ``IdempotencyRecord.response_body``."""
+    _, raw = f.api_key("platform")
+    response = _post(_client(raw), body, "secret-1", path=path)
+    assert response.status_code == 201, response.content
+    secret = response.json()[secret_field]
+    assert secret and "no-store" in response["Cache-Control"]
+    for record in IdempotencyRecord.objects.all():
+        assert secret.encode() not in bytes(record.response_body or b"")
+
+
+@pytest.mark.django_db
+def test_rotated_webhook_secret_is_not_kept_by_the_idempotency_store(settings):
+    _, raw = f.api_key("platform")
+    client = _client(raw)
+    endpoint = _post(client, {"url": "https://hooks.example.com/in", "event_types": ["*"]},
+                     "ep-1", path="/api/v1/webhook-endpoints/").json()
+    rotated = _post(client, {}, "rot-1",
+                    path=f"/api/v1/webhook-endpoints/{endpoint['id']}/rotate-secret/")
+    assert rotated.status_code == 200, rotated.content
+    secret = rotated.json()["secret"]
+    for record in IdempotencyRecord.objects.all():
+        assert secret.encode() not in bytes(record.response_body or b"")

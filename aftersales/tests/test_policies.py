@@ -70,6 +70,8 @@ def test_law_cap_refuses_a_stricter_policy():
         ("returns.high_value_threshold", "Infinity"), ("returns.high_value_threshold", 1.5),
         ("returns.express_refund_credit_threshold", 1001),
         ("pricing.protection_window_days", 10),
+        # Added to every tracking node's time: 10**20 hours would overflow (a 500 per event).
+        ("logistics.stale_tracking_hours", 10**20), ("logistics.stale_tracking_hours", 24 * 367),
         ("complaints.first_response_hours", {"P1": 2}),
         ("complaints.first_response_hours", {"P1": "x", "P2": 8, "P3": 24, "P4": 48}),
         ("complaints.first_response_hours", {"P1": -2, "P2": 8, "P3": 24, "P4": 48}),
@@ -89,6 +91,7 @@ def test_type_validation(key, value):
         ("returns.high_value_threshold", "3000", "3000.00"),
         ("returns.high_value_threshold", 8000, "8000.00"),
         ("pricing.protection_window_days", 30, 30),
+        ("logistics.stale_tracking_hours", 24 * 366, 24 * 366),
         ("pricing.auto_claims", True, True),
         ("complaints.first_response_hours", {"P1": 1, "P2": 4, "P3": "12", "P4": 24},
          {"P1": 1, "P2": 4, "P3": 12, "P4": 24}),

@@ -1,11 +1,9 @@
 """Filters of the orders API (django-filter)."""
 
-from datetime import timedelta
-
 import django_filters
 
 from ..models import Order, Payment, Product, Shipment, Sku
-from ..selectors import day_start, order_search
+from ..selectors import order_search, placed_between
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -30,10 +28,10 @@ class OrderFilter(django_filters.FilterSet):
         fields = ["status", "merchant", "consumer", "number"]
 
     def filter_placed_from(self, qs, name, value):
-        return qs.filter(placed_at__gte=day_start(value))
+        return placed_between(qs, placed_from=value)
 
     def filter_placed_to(self, qs, name, value):
-        return qs.filter(placed_at__lt=day_start(value) + timedelta(days=1))
+        return placed_between(qs, placed_to=value)
 
     def filter_search(self, qs, name, value):
         return order_search(qs, value.strip()) if value.strip() else qs

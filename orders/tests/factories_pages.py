@@ -10,61 +10,30 @@ from decimal import Decimal
 import factory
 
 from aftersales import clock
-from aftersales.tests import factories as kernel
-from orders.models import (
-    Category,
-    Order,
-    OrderLine,
-    Payment,
-    Product,
-    Shipment,
-    SignOff,
-    Sku,
-    Tender,
-    TrackingEvent,
-)
+from orders.models import Order, OrderLine, Payment, Shipment, SignOff, Tender, TrackingEvent
+from orders.tests import factories
+
+# The page builders are the service factories with the values the page tests look for.
 
 
-class PageCategoryFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Category
-        django_get_or_create = ["code"]
-
+class PageCategoryFactory(factories.CategoryFactory):
     code = "phones"
     name = "手机"
 
 
-class PageProductFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Product
-
-    merchant = factory.SubFactory(kernel.MerchantFactory)
+class PageProductFactory(factories.ProductFactory):
     category = factory.SubFactory(PageCategoryFactory)
-    name = factory.Sequence(lambda n: f"商品{n}")
 
 
-class PageSkuFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Sku
-
+class PageSkuFactory(factories.SkuFactory):
     product = factory.SubFactory(PageProductFactory)
     code = factory.Sequence(lambda n: f"SKU-P{n:05d}")
-    spec = "标准版"
     price = Decimal("199.00")
-    stock = 10
 
 
-class PageOrderFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Order
-
-    merchant = factory.SubFactory(kernel.MerchantFactory)
-    consumer = factory.SubFactory(kernel.ConsumerFactory)
+class PageOrderFactory(factories.OrderFactory):
     number = factory.Sequence(lambda n: f"PO2026{n:08d}")
-    status = Order.Status.PAID
     total_amount = Decimal("0.00")
-    ship_name = "张三丰"
-    ship_phone = "13812345678"
     ship_province = "浙江省"
     ship_city = "杭州市"
     ship_district = "西湖区"

@@ -302,6 +302,9 @@ def test_order_list_filters_search_and_scope(api, merchant_a, merchant_b, consum
     assert numbers(
         "merchant_a", f"?placed_to={(clock.today() - timedelta(days=1)).isoformat()}"
     ) == ["A-OLD"]
+    # The ends of the calendar have no UTC instant: an open bound, not a 500.
+    assert numbers("merchant_a", "?placed_to=9999-12-31") == ["A-OLD", "A-OTHER", "A-TV"]
+    assert numbers("merchant_a", "?placed_from=0001-01-01") == ["A-OLD", "A-OTHER", "A-TV"]
     row = api("merchant_a").get("/api/v1/orders/?search=A-TV").json()["results"][0]
     assert row["consumer_name"] == "张*丰" and row["total_amount"] == "100.00"
     assert api("merchant_a").get("/api/v1/orders/?status=bogus").status_code == 400
@@ -342,6 +345,10 @@ def test_order_patch_status(api, merchant_a, consumer_a):
         f"/api/v1/orders/{order.pk}/", {"status": "completed"}, format="json"
     )
     assert r.status_code == 409 and r.json()["code"] == "invalid_status_transition"
+    r = api("merchant_key_a").patch(
+        f"/api/v1/orders/{order.pk}/", {"status": "shipped"}, format="json"
+    )
+    assert r.status_code == 400 and r.json()["code"] == "order_status_derived"
     r = api("merchant_key_a").patch(
         f"/api/v1/orders/{order.pk}/", {"status": "cancelled", "reason": "缺货"}, format="json"
     )

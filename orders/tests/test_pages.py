@@ -155,6 +155,9 @@ def test_consumer_detail_shows_lines_tenders_trajectory_and_sign_off(client_as, 
         ({"placed_from": "2026-11-10", "placed_to": "2026-11-12"}, {"headphones"}),
         ({"placed_from": "2026-11-20"}, {"delivered"}),
         ({"placed_from": "not-a-date"}, {"delivered", "headphones", "kettle"}),
+        # The ends of the calendar have no UTC instant: an open bound, not a 500.
+        ({"placed_to": "9999-12-31"}, {"delivered", "headphones", "kettle"}),
+        ({"placed_from": "0001-01-01"}, {"delivered", "headphones", "kettle"}),
         ({}, {"delivered", "headphones", "kettle"}),
     ],
 )
@@ -231,7 +234,7 @@ def test_consumer_pages_run_a_fixed_number_of_queries(
     client = client_as("consumer_a")
     with django_assert_max_num_queries(8):
         assert rows(client.get("/my/orders/")) == min(count, 20)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):  # +1: the case's pending deadlines
         assert client.get(f"/my/orders/{made[0].pk}/").status_code == 200
 
 
@@ -294,7 +297,7 @@ def test_merchant_pages_run_a_fixed_number_of_queries(
     client = client_as("merchant_a")
     with django_assert_max_num_queries(9):
         assert rows(client.get("/merchant/orders/")) == min(count, 20)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):  # +1: the case's pending deadlines
         assert client.get(f"/merchant/orders/{made[0].pk}/").status_code == 200
 
 
@@ -329,3 +332,34 @@ def test_timeline_times_are_shanghai_even_in_english(client_as, orders):
     body = client.get(f"/my/orders/{order.pk}/").content.decode()
     assert "2026-11-21 00:30:00" in body
     assert "2026-11-21 06:30:00" in body  # the second node, six hours later
+
+
+def test_order_pages_show_pending_deadlines(client_as, orders):
+    """Issue 3: a case shows its pending deadlines and what happens then — here the 72 h
+    logistics alert of a parcel that was picked up (standard 6.2.1.2)."""
+    from datetime import timedelta
+
+    from aftersales import clock
+    from aftersales.actors import SYSTEM
+    from orders import services
+
+    order = orders["a_at_a"]
+    picked = clock.now() - timedelta(hours=1)
+    shipment = services.shipment_create(
+        line=order.lines.get(), carrier="顺丰速运", tracking_number="SF-DUE", actor=SYSTEM,
+        shipped_at=picked,
+    )
+    services.tracking_event_record(
+        shipment=shipment, kind="picked_up", occurred_at=picked, actor=SYSTEM
+    )
+    due = clock.local(picked + timedelta(hours=72)).strftime("%Y-%m-%d %H:%M")
+    for who, url in [("merchant_a", "merchant"), ("consumer_a", "my")]:
+        body = client_as(who).get(f"/{url}/orders/{order.pk}/").content.decode()
+        section = body.split('data-testid="deadlines"', 1)[1].split("</section>", 1)[0]
+        assert due in section and "物流长时间未更新" in section, who
+    services.tracking_event_record(
+        shipment=shipment, kind="signed", occurred_at=clock.now(), actor=SYSTEM
+    )
+    body = client_as("merchant_a").get(f"/merchant/orders/{order.pk}/").content.decode()
+    section = body.split('data-testid="deadlines"', 1)[1].split("</section>", 1)[0]
+    assert due not in section and "暂无待办期限" in section

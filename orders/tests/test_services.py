@@ -438,3 +438,41 @@ def test_sign_off_without_signature_below_threshold(merchant, consumer):
         actor=SYSTEM,
     )
     assert Shipment.objects.get(pk=shipment.pk).signed_at is not None
+
+
+def test_sign_off_before_shipping_is_refused(merchant, consumer):
+    """A sign-off time anchors the return windows (R1): it cannot precede the shipment."""
+    order = of.paid_order(merchant, consumer, prices=("100.00",))
+    shipment = services.shipment_create(
+        line=order.lines.get(), carrier="SF", tracking_number="EARLY", actor=SYSTEM
+    )
+    with pytest.raises(InvalidInput) as e:
+        services.sign_off_record(
+            shipment=shipment,
+            signer_name="张三",
+            signed_at=shipment.shipped_at - timedelta(days=2),
+            actor=SYSTEM,
+        )
+    assert e.value.code == "signed_at_before_shipping"
+    shipment.refresh_from_db()
+    assert shipment.status != "signed" and shipment.signed_at is None
+    assert not TrackingEvent.objects.filter(shipment=shipment).exists()
+
+
+def test_order_update_refuses_derived_statuses(merchant, consumer):
+    """``paid`` needs a payment (its tenders are the refund paths, R7); ``shipped`` and
+    ``delivered`` need parcels and sign-offs (6.2.1, 6.2.3): none can be set by hand."""
+    order = _order(merchant, consumer)
+    with pytest.raises(RuleViolation) as e:
+        services.order_update(order=order, status="paid", actor=SYSTEM)
+    assert e.value.code == "order_status_derived"
+    paid = of.paid_order(merchant, consumer, prices=("100.00",))
+    for status in ("shipped", "partially_shipped"):
+        with pytest.raises(RuleViolation) as e:
+            services.order_update(order=paid, status=status, actor=SYSTEM)
+        assert e.value.code == "order_status_derived"
+    order.refresh_from_db()
+    paid.refresh_from_db()
+    assert (order.status, paid.status) == ("pending_payment", "paid")
+    assert not TimelineEvent.objects.filter(verb="order.status_changed",
+                                            subject_id=order.pk, to_status="paid").exists()
