@@ -31,9 +31,15 @@ def roles(db, merchant_a, merchant_b):
     """Every role of the permission matrix, as ``{name: user or raw api key}``."""
     users = {
         "consumer_a": f.ConsumerFactory(user=f.UserFactory(username="consumer-a")).user,
-        "consumer_b": f.ConsumerFactory(user=f.UserFactory(username="consumer-b"), name="李四").user,
-        "merchant_a": f.MerchantMemberFactory(merchant=merchant_a, user=f.UserFactory(username="staff-a")).user,
-        "merchant_b": f.MerchantMemberFactory(merchant=merchant_b, user=f.UserFactory(username="staff-b")).user,
+        "consumer_b": f.ConsumerFactory(
+            user=f.UserFactory(username="consumer-b"), name="李四"
+        ).user,
+        "merchant_a": f.MerchantMemberFactory(
+            merchant=merchant_a, user=f.UserFactory(username="staff-a")
+        ).user,
+        "merchant_b": f.MerchantMemberFactory(
+            merchant=merchant_b, user=f.UserFactory(username="staff-b")
+        ).user,
     }
     for group in PlatformGroup.values:
         users[group] = f.platform_user(group)

@@ -110,7 +110,9 @@ def actor_for_user(user):
             )
         elif member is not None:
             actor = Actor(
-                kind=ActorKind.MERCHANT, user=user, merchant_id=member.merchant_id,
+                kind=ActorKind.MERCHANT,
+                user=user,
+                merchant_id=member.merchant_id,
                 merchant_role=member.role,
             )
         elif consumer is not None:

@@ -85,13 +85,23 @@ class MerchantAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         actor = actor_for_user(request.user)
         if change:
-            services.merchant_update(merchant=obj, actor=actor,
-                                     **{f: form.cleaned_data[f] for f in form.changed_data
-                                        if f in ("name", "contact_email", "is_active")})
+            services.merchant_update(
+                merchant=obj,
+                actor=actor,
+                **{
+                    f: form.cleaned_data[f]
+                    for f in form.changed_data
+                    if f in ("name", "contact_email", "is_active")
+                },
+            )
         else:
-            created = services.merchant_create(code=obj.code, name=obj.name,
-                                               contact_email=obj.contact_email,
-                                               is_active=obj.is_active, actor=actor)
+            created = services.merchant_create(
+                code=obj.code,
+                name=obj.name,
+                contact_email=obj.contact_email,
+                is_active=obj.is_active,
+                actor=actor,
+            )
             obj.pk, obj.created_at = created.pk, created.created_at
 
 
@@ -111,8 +121,9 @@ class MerchantMemberAdmin(admin.ModelAdmin):
         if change:
             services.member_update(member=obj, role=form.cleaned_data["role"], actor=actor)
         else:
-            created = services.member_add(merchant=obj.merchant, username=obj.user.username,
-                                          role=obj.role, actor=actor)
+            created = services.member_add(
+                merchant=obj.merchant, username=obj.user.username, role=obj.role, actor=actor
+            )
             obj.pk, obj.created_at = created.pk, created.created_at
 
     def delete_model(self, request, obj):
@@ -131,12 +142,17 @@ REVEAL_FIELDS = [("name", _("姓名")), ("phone", _("手机号")), ("addresses",
 
 class RevealForm(forms.Form):
     fields_ = forms.MultipleChoiceField(
-        label=_("查看字段"), choices=REVEAL_FIELDS, widget=forms.CheckboxSelectMultiple,
+        label=_("查看字段"),
+        choices=REVEAL_FIELDS,
+        widget=forms.CheckboxSelectMultiple,
         initial=["name", "phone"],
     )
-    reason = forms.CharField(label=_("查看原因"), max_length=200,
-                             help_text=_("将记录查看人、字段、时间和原因。"),
-                             widget=forms.TextInput(attrs={"size": 60}))
+    reason = forms.CharField(
+        label=_("查看原因"),
+        max_length=200,
+        help_text=_("将记录查看人、字段、时间和原因。"),
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
 
 
 class AddressInline(admin.TabularInline):
@@ -159,14 +175,34 @@ class AddressInline(admin.TabularInline):
 class ConsumerAdmin(admin.ModelAdmin):
     """Consumers with masked name and phone; full values only through "查看完整信息"."""
 
-    list_display = ["id", "user", "masked_name_col", "masked_phone_col", "credit_score",
-                    "external_id", "created_at"]
+    list_display = [
+        "id",
+        "user",
+        "masked_name_col",
+        "masked_phone_col",
+        "credit_score",
+        "external_id",
+        "created_at",
+    ]
     list_filter = ["preferred_language"]
     search_fields = ["user__username", "external_id"]
-    fields = ["user", "external_id", "masked_name_col", "masked_phone_col", "credit_score",
-              "preferred_language", "reveal_link"]
-    readonly_fields = ["user", "external_id", "masked_name_col", "masked_phone_col",
-                       "preferred_language", "reveal_link"]
+    fields = [
+        "user",
+        "external_id",
+        "masked_name_col",
+        "masked_phone_col",
+        "credit_score",
+        "preferred_language",
+        "reveal_link",
+    ]
+    readonly_fields = [
+        "user",
+        "external_id",
+        "masked_name_col",
+        "masked_phone_col",
+        "preferred_language",
+        "reveal_link",
+    ]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
     inlines = [AddressInline]
@@ -174,8 +210,11 @@ class ConsumerAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if "credit_score" in form.changed_data:
-            services.consumer_update(consumer=obj, credit_score=form.cleaned_data["credit_score"],
-                                     actor=actor_for_user(request.user))
+            services.consumer_update(
+                consumer=obj,
+                credit_score=form.cleaned_data["credit_score"],
+                actor=actor_for_user(request.user),
+            )
 
     @admin.display(description=_("姓名（已脱敏）"))
     def masked_name_col(self, obj):
@@ -207,8 +246,11 @@ class ConsumerAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/reveal/", self.admin_site.admin_view(self.reveal_view),
-                 name="aftersales_consumerprofile_reveal"),
+            path(
+                "<int:pk>/reveal/",
+                self.admin_site.admin_view(self.reveal_view),
+                name="aftersales_consumerprofile_reveal",
+            ),
             *super().get_urls(),
         ]
 
@@ -218,7 +260,9 @@ class ConsumerAdmin(admin.ModelAdmin):
         for consumer in consumers:
             try:
                 values = services.pii_reveal(
-                    actor=actor, subject=consumer, fields=form.cleaned_data["fields_"],
+                    actor=actor,
+                    subject=consumer,
+                    fields=form.cleaned_data["fields_"],
                     reason=form.cleaned_data["reason"],
                 )
             except DomainError as exc:
@@ -254,8 +298,9 @@ class ConsumerAdmin(admin.ModelAdmin):
         if "apply" in request.POST:
             form = RevealForm(request.POST)
             if form.is_valid():
-                return self._render(request, form, consumers,
-                                    self._reveal(request, consumers, form), action=True)
+                return self._render(
+                    request, form, consumers, self._reveal(request, consumers, form), action=True
+                )
         else:
             form = RevealForm()
         return self._render(request, form, consumers, action=True)
@@ -282,8 +327,15 @@ class ConsumerAddressAdmin(admin.ModelAdmin):
 class PiiAccessLogAdmin(ReadOnlyAdmin):
     """Who saw which unmasked values, when and why (RULES.md D3): read only."""
 
-    list_display = ["occurred_at", "actor_label", "actor_kind", "subject_type", "subject_id",
-                    "fields", "reason"]
+    list_display = [
+        "occurred_at",
+        "actor_label",
+        "actor_kind",
+        "subject_type",
+        "subject_id",
+        "fields",
+        "reason",
+    ]
     list_filter = ["actor_kind", "subject_type", "occurred_at"]
     search_fields = ["actor_label", "reason", "=subject_id"]
     date_hierarchy = "occurred_at"
@@ -301,8 +353,16 @@ class ApiKeyForm(forms.ModelForm):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "scope", "merchant", "created_by", "created_at",
-                    "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "prefix",
+        "scope",
+        "merchant",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter), "merchant"]
     search_fields = ["name", "prefix", "merchant__code", "merchant__name"]
     list_select_related = ["merchant", "created_by"]
@@ -311,8 +371,16 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:
-            return ["name", "scope", "merchant", "prefix", "created_by", "created_at",
-                    "last_used_at", "revoked_at"]
+            return [
+                "name",
+                "scope",
+                "merchant",
+                "prefix",
+                "created_by",
+                "created_at",
+                "last_used_at",
+                "revoked_at",
+            ]
         return []
 
     def has_delete_permission(self, request, obj=None):
@@ -323,14 +391,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
             return
         try:
             key, raw = services.api_key_create(
-                name=obj.name, scope=obj.scope, merchant=obj.merchant,
+                name=obj.name,
+                scope=obj.scope,
+                merchant=obj.merchant,
                 actor=actor_for_user(request.user),
             )
         except DomainError as exc:
             raise PermissionDenied(exc.message) from exc
         obj.pk = key.pk
-        messages.warning(request, format_html(
-            "{} <code>{}</code>", _("新密钥（仅显示这一次，请立即保存）："), raw))
+        messages.warning(
+            request,
+            format_html("{} <code>{}</code>", _("新密钥（仅显示这一次，请立即保存）："), raw),
+        )
 
     @admin.action(description=_("吊销所选密钥"), permissions=["change"])
     def revoke(self, request, queryset):
@@ -374,8 +446,16 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     """Policies are changed by adding a version (who and when are recorded); versions are
     never edited or deleted."""
 
-    list_display = ["key", "scope", "scope_id", "value", "version", "note", "created_by",
-                    "created_at"]
+    list_display = [
+        "key",
+        "scope",
+        "scope_id",
+        "value",
+        "version",
+        "note",
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["key", "scope"]
     search_fields = ["key", "note"]
     list_select_related = ["created_by"]
@@ -389,9 +469,14 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         try:
-            row = policy_set(key=obj.key, value=obj.value, scope=obj.scope,
-                             scope_id=obj.scope_id, note=obj.note,
-                             actor=actor_for_user(request.user))
+            row = policy_set(
+                key=obj.key,
+                value=obj.value,
+                scope=obj.scope,
+                scope_id=obj.scope_id,
+                note=obj.note,
+                actor=actor_for_user(request.user),
+            )
         except DomainError as exc:
             raise PermissionDenied(exc.message) from exc
         obj.pk, obj.version, obj.created_at = row.pk, row.version, row.created_at
@@ -402,8 +487,17 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
 @admin.register(TimelineEvent)
 class TimelineEventAdmin(ReadOnlyAdmin):
-    list_display = ["occurred_at", "subject_type", "subject_id", "verb", "from_status",
-                    "to_status", "actor_kind", "actor_label", "merchant"]
+    list_display = [
+        "occurred_at",
+        "subject_type",
+        "subject_id",
+        "verb",
+        "from_status",
+        "to_status",
+        "actor_kind",
+        "actor_label",
+        "merchant",
+    ]
     list_filter = ["subject_type", "actor_kind", "verb"]
     search_fields = ["verb", "actor_label", "=subject_id", "reason"]
     date_hierarchy = "occurred_at"

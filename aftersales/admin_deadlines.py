@@ -36,8 +36,9 @@ class DueFilter(admin.SimpleListFilter):
             return queryset.filter(state=Deadline.State.PENDING, due_at__lte=now)
         if value in ("24h", "7d"):
             span = timedelta(hours=24) if value == "24h" else timedelta(days=7)
-            return queryset.filter(state=Deadline.State.PENDING, due_at__gt=now,
-                                   due_at__lte=now + span)
+            return queryset.filter(
+                state=Deadline.State.PENDING, due_at__gt=now, due_at__lte=now + span
+            )
         return queryset
 
 
@@ -73,13 +74,21 @@ class DeadlineAdmin(admin.ModelAdmin):
         for row in queryset.filter(state__in=[Deadline.State.PENDING, Deadline.State.PAUSED]):
             count += deadline_cancel(
                 subject=SubjectRef(row.subject_type, row.subject_id, row.merchant_id),
-                kind=row.kind.removesuffix(".reminder"), actor=actor, reason="admin",
+                kind=row.kind.removesuffix(".reminder"),
+                actor=actor,
+                reason="admin",
             )
         self.message_user(request, _("已取消 %(n)d 条期限。") % {"n": count}, messages.SUCCESS)
 
     def get_urls(self):
-        return [path("board/", self.admin_site.admin_view(self.board_view),
-                     name="aftersales_deadline_board"), *super().get_urls()]
+        return [
+            path(
+                "board/",
+                self.admin_site.admin_view(self.board_view),
+                name="aftersales_deadline_board",
+            ),
+            *super().get_urls(),
+        ]
 
     def board_view(self, request):
         """What is overdue and what falls due in the next 24 hours."""
@@ -89,13 +98,19 @@ class DeadlineAdmin(admin.ModelAdmin):
         pending = Deadline.objects.filter(state=Deadline.State.PENDING).select_related("merchant")
         overdue = pending.filter(due_at__lte=now).order_by("due_at", "id")
         soon = pending.filter(due_at__gt=now, due_at__lte=now + timedelta(hours=24)).order_by(
-            "due_at", "id")
+            "due_at", "id"
+        )
         context = {
-            **self.admin_site.each_context(request), "title": _("期限看板"), "now": now,
-            "opts": self.model._meta, "overdue_count": overdue.count(),
+            **self.admin_site.each_context(request),
+            "title": _("期限看板"),
+            "now": now,
+            "opts": self.model._meta,
+            "overdue_count": overdue.count(),
             "soon_count": soon.count(),
-            "sections": [(_("已过期未执行"), list(overdue[:200])),
-                         (_("24 小时内到期"), list(soon[:200]))],
+            "sections": [
+                (_("已过期未执行"), list(overdue[:200])),
+                (_("24 小时内到期"), list(soon[:200])),
+            ],
         }
         return TemplateResponse(request, "admin/aftersales/deadline/board.html", context)
 
@@ -120,12 +135,19 @@ class HolidayAdmin(admin.ModelAdmin):
     @admin.action(description=_("导入随附的 2026 年节假日安排"))
     def import_bundled(self, request, queryset):
         counts = holidays_import_bundled(actor=actor_for_user(request.user))
-        self.message_user(request, _("新增 %(created)d，更新 %(updated)d。") % counts,
-                          messages.SUCCESS)
+        self.message_user(
+            request, _("新增 %(created)d，更新 %(updated)d。") % counts, messages.SUCCESS
+        )
 
     def get_urls(self):
-        return [path("import/", self.admin_site.admin_view(self.import_view),
-                     name="aftersales_holiday_import"), *super().get_urls()]
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="aftersales_holiday_import",
+            ),
+            *super().get_urls(),
+        ]
 
     def import_view(self, request):
         """Upload a CSV (date,kind,name) into the calendar."""
@@ -135,16 +157,24 @@ class HolidayAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 text = form.cleaned_data["file"].read().decode("utf-8-sig")
-                counts = holidays_import_csv(text=text, actor=actor_for_user(request.user),
-                                             source=form.cleaned_data["file"].name)
+                counts = holidays_import_csv(
+                    text=text,
+                    actor=actor_for_user(request.user),
+                    source=form.cleaned_data["file"].name,
+                )
             except (DomainError, UnicodeDecodeError) as exc:
                 form.add_error("file", str(exc))
             else:
-                self.message_user(request, _("新增 %(created)d，更新 %(updated)d。") % counts,
-                                  messages.SUCCESS)
+                self.message_user(
+                    request, _("新增 %(created)d，更新 %(updated)d。") % counts, messages.SUCCESS
+                )
                 return redirect("admin:aftersales_holiday_changelist")
-        context = {**self.admin_site.each_context(request), "title": _("导入节假日 CSV"),
-                   "opts": self.model._meta, "form": form}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("导入节假日 CSV"),
+            "opts": self.model._meta,
+            "form": form,
+        }
         return TemplateResponse(request, "admin/aftersales/holiday/import.html", context)
 
 
@@ -152,8 +182,16 @@ class HolidayAdmin(admin.ModelAdmin):
 class LogisticsAlertAdmin(admin.ModelAdmin):
     """The platform's logistics queue (standard 6.2.1.2)."""
 
-    list_display = ["raised_at", "reason", "status", "merchant", "carrier", "tracking_number",
-                    "order_id", "last_event_at"]
+    list_display = [
+        "raised_at",
+        "reason",
+        "status",
+        "merchant",
+        "carrier",
+        "tracking_number",
+        "order_id",
+        "last_event_at",
+    ]
     list_filter = ["status", "reason", "merchant"]
     search_fields = ["tracking_number", "=order_id", "=shipment_id"]
     list_select_related = ["merchant"]

@@ -62,8 +62,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         key = api_key_lookup(raw)
         if key is None:
-            raise exceptions.AuthenticationFailed("API 密钥无效。The API key is not valid.",
-                                                code="api_key_invalid")
+            raise exceptions.AuthenticationFailed(
+                "API 密钥无效。The API key is not valid.", code="api_key_invalid"
+            )
         if key.revoked_at is not None:
             raise exceptions.AuthenticationFailed(
                 "API 密钥已吊销。The API key has been revoked.", code="api_key_revoked"
@@ -86,7 +87,11 @@ try:  # the OpenAPI schema names this scheme (drf-spectacular finds it by class 
         name = "ApiKeyAuth"
 
         def get_security_definition(self, auto_schema):
-            return {"type": "apiKey", "in": "header", "name": "Authorization",
-                    "description": "`Api-Key as_<prefix>_<secret>`"}
+            return {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "`Api-Key as_<prefix>_<secret>`",
+            }
 except ImportError:  # pragma: no cover
     pass

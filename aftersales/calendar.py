@@ -58,37 +58,47 @@ def window_closes_at(event_at: datetime, days: int, *, merchant_id=None, categor
     Returns ``(closes_at, PolicyRef)``. With ``calendar.holiday_extension`` on (民法典 art. 203),
     a last day that is a rest day moves to the next working day.
     """
-    ref = policy_get("calendar.holiday_extension", merchant_id=merchant_id,
-                     category_id=category_id)
+    ref = policy_get("calendar.holiday_extension", merchant_id=merchant_id, category_id=category_id)
     last = rules.window_last_day(event_at, days)
     if ref.value:
         last = rules.extend_over_rest_days(last, calendar_exceptions(last, last + timedelta(40)))
     return rules.end_of_day(last), ref
 
 
-def window_is_open(*, event_at: datetime, days: int, at: datetime, merchant_id=None,
-                   category_id=None) -> bool:
-    closes_at, _ref = window_closes_at(event_at, days, merchant_id=merchant_id,
-                                       category_id=category_id)
+def window_is_open(
+    *, event_at: datetime, days: int, at: datetime, merchant_id=None, category_id=None
+) -> bool:
+    closes_at, _ref = window_closes_at(
+        event_at, days, merchant_id=merchant_id, category_id=category_id
+    )
     return at < closes_at
 
 
 def _parse_rows(text):
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or not {"date", "kind"} <= set(reader.fieldnames):
-        raise InvalidInput("CSV 需要 date、kind、name 三列。The CSV needs date,kind,name columns.",
-                           code="holiday_csv_invalid", fields={"columns": ["date", "kind", "name"]})
+        raise InvalidInput(
+            "CSV 需要 date、kind、name 三列。The CSV needs date,kind,name columns.",
+            code="holiday_csv_invalid",
+            fields={"columns": ["date", "kind", "name"]},
+        )
     rows = {}
     for number, row in enumerate(reader, start=2):
         try:
             day = date.fromisoformat((row.get("date") or "").strip())
         except ValueError:
-            raise InvalidInput(f"第 {number} 行日期无效。Line {number}: invalid date.",
-                               code="holiday_csv_invalid", fields={"line": number}) from None
+            raise InvalidInput(
+                f"第 {number} 行日期无效。Line {number}: invalid date.",
+                code="holiday_csv_invalid",
+                fields={"line": number},
+            ) from None
         kind = (row.get("kind") or "").strip()
         if kind not in Holiday.Kind.values:
-            raise InvalidInput(f"第 {number} 行类型应为 holiday 或 workday。",
-                               code="holiday_csv_invalid", fields={"line": number})
+            raise InvalidInput(
+                f"第 {number} 行类型应为 holiday 或 workday。",
+                code="holiday_csv_invalid",
+                fields={"line": number},
+            )
         rows[day] = (kind, (row.get("name") or "").strip()[:80])
     return rows
 
@@ -119,13 +129,18 @@ def holidays_import_csv(*, text, actor, source=""):
         created = len(new)
         anchor = Holiday.objects.order_by("date").first()
         if anchor is not None:
-            timeline_record(subject=anchor, verb="calendar.imported", actor=actor,
-                            reason=source, data={"created": created, "updated": updated,
-                                                 "rows": len(rows)})
+            timeline_record(
+                subject=anchor,
+                verb="calendar.imported",
+                actor=actor,
+                reason=source,
+                data={"created": created, "updated": updated, "rows": len(rows)},
+            )
     return {"created": created, "updated": updated}
 
 
 def holidays_import_bundled(*, actor):
     """Import the calendar file shipped with the project (``aftersales/data/``)."""
-    return holidays_import_csv(text=BUNDLED_CSV.read_text(encoding="utf-8"), actor=actor,
-                               source=BUNDLED_CSV.name)
+    return holidays_import_csv(
+        text=BUNDLED_CSV.read_text(encoding="utf-8"), actor=actor, source=BUNDLED_CSV.name
+    )

@@ -110,8 +110,9 @@ def _label(subject):
 
 
 def _open_for(subject, kind=None):
-    qs = Deadline.objects.filter(subject_type=_label(subject), subject_id=subject.pk,
-                                 state__in=OPEN_STATES)
+    qs = Deadline.objects.filter(
+        subject_type=_label(subject), subject_id=subject.pk, state__in=OPEN_STATES
+    )
     if kind is not None:
         qs = qs.filter(Q(kind=kind) | Q(kind=kind + REMINDER_SUFFIX))
     return qs
@@ -131,12 +132,14 @@ def _kick(due_at):
 
         sweep_deadlines.apply_async(retry=False)
     except Exception:  # noqa: BLE001 - any broker failure must not fail the committed write
-        log.warning("could not enqueue a deadline sweep; the beat sweep will catch up",
-                    exc_info=True)
+        log.warning(
+            "could not enqueue a deadline sweep; the beat sweep will catch up", exc_info=True
+        )
 
 
-def deadline_schedule(*, subject, kind, due_at, actor, policy=None, reminders=(), data=None,
-                      merchant_id=None):
+def deadline_schedule(
+    *, subject, kind, due_at, actor, policy=None, reminders=(), data=None, merchant_id=None
+):
     """Schedule ``kind`` on ``subject`` at ``due_at``; returns the ``Deadline``.
 
     One open deadline per (subject, kind): scheduling again moves it (a reschedule).
@@ -154,8 +157,9 @@ def deadline_schedule(*, subject, kind, due_at, actor, policy=None, reminders=()
         # Old reminders go; new ones follow the new due time.
         stale = [r.pk for r in open_rows if r is not main]
         if stale:
-            Deadline.objects.filter(pk__in=stale).update(state=Deadline.State.CANCELLED,
-                                                         completed_at=clock.now())
+            Deadline.objects.filter(pk__in=stale).update(
+                state=Deadline.State.CANCELLED, completed_at=clock.now()
+            )
         verb = "deadline.rescheduled" if main else "deadline.scheduled"
         if main is None:
             main = Deadline(subject_type=_label(subject), subject_id=subject.pk, kind=kind)
@@ -172,18 +176,35 @@ def deadline_schedule(*, subject, kind, due_at, actor, policy=None, reminders=()
             main.policy_value = policy.value
         main.save()
         now = clock.now()
-        Deadline.objects.bulk_create([
-            Deadline(subject_type=main.subject_type, subject_id=main.subject_id,
-                     merchant_id=merchant_id, kind=kind + REMINDER_SUFFIX, parent=main,
-                     due_at=due_at - offset, data={"before_seconds": int(offset.total_seconds())},
-                     policy_key=main.policy_key, policy_version_id=main.policy_version_id,
-                     policy_value=main.policy_value)
-            for offset in reminders if due_at - offset > now
-        ])
-        timeline_record(subject=subject, verb=verb, actor=actor, data={
-            "deadline_id": main.pk, "kind": kind, "due_at": due_at.isoformat(),
-            "policy": str(policy) if policy else "",
-        })
+        Deadline.objects.bulk_create(
+            [
+                Deadline(
+                    subject_type=main.subject_type,
+                    subject_id=main.subject_id,
+                    merchant_id=merchant_id,
+                    kind=kind + REMINDER_SUFFIX,
+                    parent=main,
+                    due_at=due_at - offset,
+                    data={"before_seconds": int(offset.total_seconds())},
+                    policy_key=main.policy_key,
+                    policy_version_id=main.policy_version_id,
+                    policy_value=main.policy_value,
+                )
+                for offset in reminders
+                if due_at - offset > now
+            ]
+        )
+        timeline_record(
+            subject=subject,
+            verb=verb,
+            actor=actor,
+            data={
+                "deadline_id": main.pk,
+                "kind": kind,
+                "due_at": due_at.isoformat(),
+                "policy": str(policy) if policy else "",
+            },
+        )
         transaction.on_commit(partial(_kick, due_at))
     return main
 
@@ -191,8 +212,9 @@ def deadline_schedule(*, subject, kind, due_at, actor, policy=None, reminders=()
 def _locked_open(subject, kind):
     rows = list(_open_for(subject, kind).select_for_update().order_by("pk"))
     if not any(r.kind == kind for r in rows):
-        raise NotFound(f"没有待执行的期限 {kind}。No open deadline {kind}.",
-                       code="deadline_not_found")
+        raise NotFound(
+            f"没有待执行的期限 {kind}。No open deadline {kind}.", code="deadline_not_found"
+        )
     return rows
 
 
@@ -209,9 +231,15 @@ def deadline_cancel(*, subject, kind, actor, reason=""):
         if not rows:
             return 0
         Deadline.objects.filter(pk__in=[r.pk for r in rows]).update(
-            state=Deadline.State.CANCELLED, completed_at=clock.now())
-        timeline_record(subject=subject, verb="deadline.cancelled", actor=actor, reason=reason,
-                        data={"kind": kind, "deadline_ids": [r.pk for r in rows]})
+            state=Deadline.State.CANCELLED, completed_at=clock.now()
+        )
+        timeline_record(
+            subject=subject,
+            verb="deadline.cancelled",
+            actor=actor,
+            reason=reason,
+            data={"kind": kind, "deadline_ids": [r.pk for r in rows]},
+        )
         return len(rows)
 
 
@@ -225,8 +253,9 @@ def deadline_pause(*, subject, kind, actor, reason=""):
             row.paused_at = now
             row.remaining = max(row.due_at - now, timedelta(0))
             row.save(update_fields=["state", "paused_at", "remaining"])
-        timeline_record(subject=subject, verb="deadline.paused", actor=actor, reason=reason,
-                        data={"kind": kind})
+        timeline_record(
+            subject=subject, verb="deadline.paused", actor=actor, reason=reason, data={"kind": kind}
+        )
         return rows
 
 
@@ -241,9 +270,13 @@ def deadline_resume(*, subject, kind, actor, reason=""):
             row.paused_at = row.remaining = None
             row.save(update_fields=["due_at", "state", "paused_at", "remaining"])
         main = next((r for r in rows if r.kind == kind), None)
-        timeline_record(subject=subject, verb="deadline.resumed", actor=actor, reason=reason,
-                        data={"kind": kind,
-                              "due_at": main.due_at.isoformat() if main else None})
+        timeline_record(
+            subject=subject,
+            verb="deadline.resumed",
+            actor=actor,
+            reason=reason,
+            data={"kind": kind, "due_at": main.due_at.isoformat() if main else None},
+        )
         if main is not None:
             transaction.on_commit(partial(_kick, main.due_at))
         return rows
@@ -252,8 +285,9 @@ def deadline_resume(*, subject, kind, actor, reason=""):
 def deadline_extend(*, subject, kind, actor, due_at=None, by=None, reason=""):
     """Move ``kind`` to ``due_at`` (or later by ``by``); its reminders move with it."""
     if (due_at is None) == (by is None):
-        raise InvalidInput("请指定新的到期时间或延长时长之一。Give due_at or by.",
-                           code="deadline_extend_invalid")
+        raise InvalidInput(
+            "请指定新的到期时间或延长时长之一。Give due_at or by.", code="deadline_extend_invalid"
+        )
     with transaction.atomic():
         rows = _locked_open(subject, kind)
         main = next(r for r in rows if r.kind == kind)
@@ -263,9 +297,17 @@ def deadline_extend(*, subject, kind, actor, due_at=None, by=None, reason=""):
                 row.remaining = max(row.remaining + delta, timedelta(0))
             row.due_at = row.due_at + delta
             row.save(update_fields=["due_at", "remaining"])
-        timeline_record(subject=subject, verb="deadline.extended", actor=actor, reason=reason,
-                        data={"kind": kind, "due_at": main.due_at.isoformat(),
-                              "by_seconds": int(delta.total_seconds())})
+        timeline_record(
+            subject=subject,
+            verb="deadline.extended",
+            actor=actor,
+            reason=reason,
+            data={
+                "kind": kind,
+                "due_at": main.due_at.isoformat(),
+                "by_seconds": int(delta.total_seconds()),
+            },
+        )
         return main
 
 
@@ -338,13 +380,22 @@ def _apply_status_rules(obj, from_status, to_status, actor):
         return
     for step in table.on_enter.get(to_status, ()):
         if isinstance(step, Cancels):
-            deadline_cancel(subject=obj, kind=step.kind, actor=actor,
-                            reason=f"status {from_status} → {to_status}")
+            deadline_cancel(
+                subject=obj,
+                kind=step.kind,
+                actor=actor,
+                reason=f"status {from_status} → {to_status}",
+            )
         else:
             due_at, policy = step.due(obj)
-            deadline_schedule(subject=obj, kind=step.kind, due_at=due_at, actor=actor,
-                              policy=policy,
-                              reminders=step.reminders(obj) if step.reminders else ())
+            deadline_schedule(
+                subject=obj,
+                kind=step.kind,
+                due_at=due_at,
+                actor=actor,
+                policy=policy,
+                reminders=step.reminders(obj) if step.reminders else (),
+            )
 
 
 # -- the sweep ----------------------------------------------------------------------------------
@@ -360,7 +411,7 @@ class SweepStats:
 
 
 def _retry_delay(attempts):
-    return timedelta(minutes=2 ** attempts)
+    return timedelta(minutes=2**attempts)
 
 
 def notify_if_available(**kwargs):
@@ -450,23 +501,41 @@ def _finish(outcomes, failures, now, stats):
         row.completed_at = done_at
         row.attempts += 1
         done_ids.append(row.pk)
-        data = {"deadline_id": row.pk, "kind": row.kind, "due_at": row.due_at.isoformat(),
-                "result": result}
-        timeline.append(TimelineEvent(
-            subject_type=row.subject_type, subject_id=row.subject_id,
-            merchant_id=row.merchant_id,
-            verb="deadline.reminded" if row.kind.endswith(REMINDER_SUFFIX) else "deadline.fired",
-            data=data, occurred_at=done_at, **actor_fields,
-        ))
-        outbox.append(DomainEvent(
-            name="deadline.fired", subject_type=row.subject_type, subject_id=row.subject_id,
-            merchant_id=row.merchant_id, payload=data, occurred_at=done_at,
-        ))
+        data = {
+            "deadline_id": row.pk,
+            "kind": row.kind,
+            "due_at": row.due_at.isoformat(),
+            "result": result,
+        }
+        timeline.append(
+            TimelineEvent(
+                subject_type=row.subject_type,
+                subject_id=row.subject_id,
+                merchant_id=row.merchant_id,
+                verb="deadline.reminded"
+                if row.kind.endswith(REMINDER_SUFFIX)
+                else "deadline.fired",
+                data=data,
+                occurred_at=done_at,
+                **actor_fields,
+            )
+        )
+        outbox.append(
+            DomainEvent(
+                name="deadline.fired",
+                subject_type=row.subject_type,
+                subject_id=row.subject_id,
+                merchant_id=row.merchant_id,
+                payload=data,
+                occurred_at=done_at,
+            )
+        )
     if outcomes:
         _mark_done(outcomes, done_at)
         # Reminders of a deadline that has fired have nothing left to remind of.
         Deadline.objects.filter(parent_id__in=done_ids, state__in=OPEN_STATES).update(
-            state=Deadline.State.CANCELLED, completed_at=done_at)
+            state=Deadline.State.CANCELLED, completed_at=done_at
+        )
         TimelineEvent.objects.bulk_create(timeline)
         DomainEvent.objects.bulk_create(outbox)
         _dispatch(outbox)
@@ -477,10 +546,13 @@ def _finish(outcomes, failures, now, stats):
             row.state = Deadline.State.FAILED
             row.completed_at = done_at
             stats.failed += 1
-            timeline_record(subject=SubjectRef(row.subject_type, row.subject_id,
-                                               row.merchant_id),
-                            verb="deadline.failed", actor=SYSTEM, reason=row.last_error,
-                            data={"deadline_id": row.pk, "kind": row.kind})
+            timeline_record(
+                subject=SubjectRef(row.subject_type, row.subject_id, row.merchant_id),
+                verb="deadline.failed",
+                actor=SYSTEM,
+                reason=row.last_error,
+                data={"deadline_id": row.pk, "kind": row.kind},
+            )
         else:
             row.due_at = now + _retry_delay(row.attempts)
             stats.retried += 1
@@ -496,8 +568,12 @@ def _mark_done(outcomes, done_at):
             f"UPDATE {table} AS d SET state = %s, completed_at = %s, attempts = d.attempts + 1, "
             f"result = v.result::jsonb FROM unnest(%s::bigint[], %s::text[]) AS v(id, result) "
             f"WHERE d.id = v.id",
-            [Deadline.State.DONE, done_at, [row.pk for row, _ in outcomes],
-             [json.dumps(result, cls=DjangoJSONEncoder) for _, result in outcomes]],
+            [
+                Deadline.State.DONE,
+                done_at,
+                [row.pk for row, _ in outcomes],
+                [json.dumps(result, cls=DjangoJSONEncoder) for _, result in outcomes],
+            ],
         )
 
 
@@ -533,9 +609,11 @@ def sandbox_clock_move(*, actor, advance=None, set_to=None, reset=False):
     if not settings.SANDBOX:
         raise NotFound()
     if sum(x is not None and x is not False for x in (advance, set_to, reset or None)) != 1:
-        raise InvalidInput("请只指定 advance、set_to、reset 之一。Give exactly one of "
-                           "advance_seconds/advance_hours, set_to, reset.",
-                           code="clock_move_invalid")
+        raise InvalidInput(
+            "请只指定 advance、set_to、reset 之一。Give exactly one of "
+            "advance_seconds/advance_hours, set_to, reset.",
+            code="clock_move_invalid",
+        )
     with transaction.atomic():
         row, _ = ClockOffset.objects.select_for_update().get_or_create(pk=1)
         current = timedelta(seconds=row.offset_seconds)
@@ -544,31 +622,49 @@ def sandbox_clock_move(*, actor, advance=None, set_to=None, reset=False):
             new = timedelta(0)
         elif advance is not None:
             if advance < timedelta(0):
-                raise InvalidInput("沙箱时钟只能向前。The sandbox clock only moves forward.",
-                                   code="clock_backwards", fields={"advance": "≥ 0"})
+                raise InvalidInput(
+                    "沙箱时钟只能向前。The sandbox clock only moves forward.",
+                    code="clock_backwards",
+                    fields={"advance": "≥ 0"},
+                )
             new = current + advance
         else:
             if set_to.tzinfo is None:
-                raise InvalidInput("时间须带时区。The instant must carry a time zone.",
-                                   code="clock_move_invalid", fields={"set_to": "aware"})
+                raise InvalidInput(
+                    "时间须带时区。The instant must carry a time zone.",
+                    code="clock_move_invalid",
+                    fields={"set_to": "aware"},
+                )
             new = set_to - real
             if new < current:
-                raise InvalidInput("沙箱时钟只能向前。The sandbox clock only moves forward.",
-                                   code="clock_backwards",
-                                   fields={"set_to": (real + current).isoformat()})
+                raise InvalidInput(
+                    "沙箱时钟只能向前。The sandbox clock only moves forward.",
+                    code="clock_backwards",
+                    fields={"set_to": (real + current).isoformat()},
+                )
         if new > MAX_SANDBOX_OFFSET:
             # Every business read adds windows to clock.now(): near year 9999 they overflow and
             # every request of the sandbox would fail.
-            raise InvalidInput("沙箱时钟最多前移十年。The sandbox clock moves ten years at most.",
-                               code="clock_move_too_far",
-                               fields={"offset_seconds": int(MAX_SANDBOX_OFFSET.total_seconds())})
+            raise InvalidInput(
+                "沙箱时钟最多前移十年。The sandbox clock moves ten years at most.",
+                code="clock_move_too_far",
+                fields={"offset_seconds": int(MAX_SANDBOX_OFFSET.total_seconds())},
+            )
         row.offset_seconds = int(new.total_seconds())
         row.updated_at = real
         row.updated_by = actor.label
         row.save()
-        timeline_record(subject=row, verb="clock.moved", actor=actor, occurred_at=real,
-                        data={"from_seconds": int(current.total_seconds()),
-                              "to_seconds": row.offset_seconds, "reset": bool(reset)})
+        timeline_record(
+            subject=row,
+            verb="clock.moved",
+            actor=actor,
+            occurred_at=real,
+            data={
+                "from_seconds": int(current.total_seconds()),
+                "to_seconds": row.offset_seconds,
+                "reset": bool(reset),
+            },
+        )
         transaction.on_commit(clock.invalidate)
     clock.invalidate()
     return timedelta(seconds=row.offset_seconds)

@@ -34,8 +34,9 @@ def event_publish(name, *, subject, payload=None, merchant_id=None):
         name=name,
         subject_type=subject._meta.label_lower,
         subject_id=subject.pk,
-        merchant_id=(merchant_id if merchant_id is not None
-                     else getattr(subject, "merchant_id", None)),
+        merchant_id=(
+            merchant_id if merchant_id is not None else getattr(subject, "merchant_id", None)
+        ),
         payload=payload or {},
     )
     for handler in subscribers(name):

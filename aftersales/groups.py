@@ -21,12 +21,21 @@ from django.db import transaction
 
 from .models import PlatformGroup
 
-PROJECT_APPS = ("aftersales", "orders", "returns", "repairs", "complaints", "pricing_guard",
-                "invoices")
+PROJECT_APPS = (
+    "aftersales",
+    "orders",
+    "returns",
+    "repairs",
+    "complaints",
+    "pricing_guard",
+    "invoices",
+)
 CASE_APPS = ("orders", "returns", "repairs", "complaints", "pricing_guard", "invoices")
 APPEND_ONLY = {
-    ("aftersales", "timelineevent"), ("aftersales", "domainevent"),
-    ("aftersales", "idempotencyrecord"), ("aftersales", "piiaccesslog"),
+    ("aftersales", "timelineevent"),
+    ("aftersales", "domainevent"),
+    ("aftersales", "idempotencyrecord"),
+    ("aftersales", "piiaccesslog"),
 }
 
 

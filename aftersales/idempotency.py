@@ -36,12 +36,16 @@ def _error(status, code, message):
 def _replay(record, digest):
     if record.request_hash != digest:
         return _error(
-            400, "idempotency_key_reused",
+            400,
+            "idempotency_key_reused",
             "该 Idempotency-Key 已用于另一个请求；请为新请求使用新的键。"
             "This Idempotency-Key was used with a different request; use a new key.",
         )
-    response = HttpResponse(bytes(record.response_body or b""), status=record.status_code,
-                            content_type=record.content_type or "application/json")
+    response = HttpResponse(
+        bytes(record.response_body or b""),
+        status=record.status_code,
+        content_type=record.content_type or "application/json",
+    )
     response["Idempotent-Replayed"] = "true"
     return response
 
@@ -72,7 +76,10 @@ class IdempotencyMiddleware:
                 with transaction.atomic():
                     # A concurrent request with the same key blocks here until the first commits.
                     record = IdempotencyRecord.objects.create(
-                        owner=owner, key=key, method=request.method, path=request.path[:500],
+                        owner=owner,
+                        key=key,
+                        method=request.method,
+                        path=request.path[:500],
                         request_hash=digest,
                     )
             except IntegrityError:
@@ -86,9 +93,11 @@ class IdempotencyMiddleware:
                 return response
             if getattr(response, "streaming", False):
                 transaction.set_rollback(True)
-                return _error(500, "idempotency_unsupported_response",
-                              "流式响应不支持 Idempotency-Key。"
-                              "Streaming responses cannot be replayed.")
+                return _error(
+                    500,
+                    "idempotency_unsupported_response",
+                    "流式响应不支持 Idempotency-Key。Streaming responses cannot be replayed.",
+                )
             if "no-store" in response.get("Cache-Control", ""):
                 # The body must not be kept (unmasked personal data, RULES.md D1): the side
                 # effect stands, the key is released, and a retry runs again.

@@ -29,16 +29,27 @@ class Deadline(models.Model):
 
     subject_type = models.CharField(_("对象类型"), max_length=60)
     subject_id = models.BigIntegerField(_("对象编号"))
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, null=True, blank=True,
-                                 related_name="+", verbose_name=_("商家"))
+    merchant = models.ForeignKey(
+        Merchant,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("商家"),
+    )
     kind = models.CharField(_("类型"), max_length=80)
     due_at = models.DateTimeField(_("到期时间"))
-    state = models.CharField(_("状态"), max_length=10, choices=State.choices,
-                             default=State.PENDING)
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.PENDING)
     result = models.JSONField(_("执行结果"), default=dict, blank=True)
     data = models.JSONField(_("参数"), default=dict, blank=True)
-    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True,
-                               related_name="reminders", verbose_name=_("所属期限"))
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reminders",
+        verbose_name=_("所属期限"),
+    )
     policy_key = models.CharField(_("策略"), max_length=60, blank=True)
     policy_version_id = models.BigIntegerField(_("策略版本"), null=True, blank=True)
     policy_value = models.JSONField(_("策略取值"), null=True, blank=True)
@@ -55,12 +66,16 @@ class Deadline(models.Model):
         ordering = ["due_at", "id"]
         indexes = [
             # The sweep's claim: pending rows in (due_at, id) order, read straight off the index.
-            models.Index(fields=["due_at", "id"], condition=Q(state="pending"),
-                         name="deadline_pending_due"),
+            models.Index(
+                fields=["due_at", "id"], condition=Q(state="pending"), name="deadline_pending_due"
+            ),
             # Few indexes, none on ``state`` itself: every sweep update rewrites each of them.
             models.Index(fields=["subject_type", "subject_id"], name="deadline_subject"),
-            models.Index(fields=["merchant", "due_at"], condition=Q(state="pending"),
-                         name="deadline_merchant_pending"),
+            models.Index(
+                fields=["merchant", "due_at"],
+                condition=Q(state="pending"),
+                name="deadline_merchant_pending",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -112,8 +127,9 @@ class Holiday(models.Model):
         verbose_name_plural = _("节假日日历")
         ordering = ["date"]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=["holiday", "workday"]),
-                                   name="holiday_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["holiday", "workday"]), name="holiday_kind_valid"
+            ),
         ]
 
     def __str__(self):
@@ -136,13 +152,14 @@ class LogisticsAlert(models.Model):
 
     shipment_id = models.BigIntegerField(_("包裹"))
     order_id = models.BigIntegerField(_("订单"))
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+",
-                                 verbose_name=_("商家"))
-    consumer = models.ForeignKey(ConsumerProfile, on_delete=models.PROTECT, related_name="+",
-                                 verbose_name=_("消费者"))
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
+    )
+    consumer = models.ForeignKey(
+        ConsumerProfile, on_delete=models.PROTECT, related_name="+", verbose_name=_("消费者")
+    )
     reason = models.CharField(_("原因"), max_length=10, choices=Reason.choices)
-    status = models.CharField(_("状态"), max_length=10, choices=Status.choices,
-                              default=Status.OPEN)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN)
     carrier = models.CharField(_("承运商"), max_length=40, blank=True)
     tracking_number = models.CharField(_("运单号"), max_length=64, blank=True)
     last_event_at = models.DateTimeField(_("最近轨迹时间"), null=True, blank=True)
@@ -161,10 +178,12 @@ class LogisticsAlert(models.Model):
             models.Index(fields=["shipment_id"], name="logistics_alert_shipment"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(reason__in=["stale", "exception"]),
-                                   name="logistics_alert_reason_valid"),
-            models.CheckConstraint(condition=Q(status__in=["open", "resolved"]),
-                                   name="logistics_alert_status_valid"),
+            models.CheckConstraint(
+                condition=Q(reason__in=["stale", "exception"]), name="logistics_alert_reason_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "resolved"]), name="logistics_alert_status_valid"
+            ),
         ]
 
     def __str__(self):

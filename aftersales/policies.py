@@ -24,7 +24,9 @@ DEFAULTS = {
     "returns.express_refund_credit_threshold": (600, "极速退款信用分门槛（0–1000）R12"),
     "returns.high_value_threshold": ("5000.00", "高价值商品保价门槛（元）R17"),
     "complaints.first_response_hours": (
-        {"P1": 2, "P2": 8, "P3": 24, "P4": 48}, "投诉首次响应时限（小时）C2"),
+        {"P1": 2, "P2": 8, "P3": 24, "P4": 48},
+        "投诉首次响应时限（小时）C2",
+    ),
     "complaints.resolution_working_days": (10, "协商解决期限（工作日）C3"),
     "pricing.protection_window_days": (7, "价格保护期（天，7/15/30）P2"),
     "pricing.auto_claims": (False, "降价自动补差 P6"),
@@ -97,15 +99,15 @@ def _check_int(key, number):
         raise _invalid("取值不能为负数。The value must not be negative.", "≥ 0")
     low, high = RANGES.get(key, (None, None))
     if (low is not None and number < low) or (high is not None and number > high):
-        raise _invalid(f"取值应在 {low}–{high if high is not None else '∞'} 之间。",
-                       [low, high])
+        raise _invalid(f"取值应在 {low}–{high if high is not None else '∞'} 之间。", [low, high])
     if key in CHOICES and number not in CHOICES[key]:
         raise _invalid(f"取值只能是 {'/'.join(map(str, CHOICES[key]))}。", list(CHOICES[key]))
     if key in LAW_MAXIMA and number > LAW_MAXIMA[key]:
         raise InvalidInput(
             f"法定上限为 {LAW_MAXIMA[key]}，平台只能更宽松。"
             f"The law caps this at {LAW_MAXIMA[key]}.",
-            code="policy_stricter_than_law", fields={"value": LAW_MAXIMA[key]},
+            code="policy_stricter_than_law",
+            fields={"value": LAW_MAXIMA[key]},
         )
     return number
 
@@ -121,8 +123,9 @@ def _coerce(key, value):
         try:
             number = _int(value)
         except (TypeError, ValueError, OverflowError):
-            raise _invalid("该策略取值必须是整数。The value must be an integer.",
-                           "integer") from None
+            raise _invalid(
+                "该策略取值必须是整数。The value must be an integer.", "integer"
+            ) from None
         return _check_int(key, number)
     if isinstance(default, str):
         try:
@@ -133,8 +136,9 @@ def _coerce(key, value):
                 raise InvalidOperation
             amount = amount.quantize(Decimal("0.01"))
         except InvalidOperation:
-            raise _invalid("取值必须是金额（如 \"5000.00\"）。The value must be an amount.",
-                           "decimal") from None
+            raise _invalid(
+                '取值必须是金额（如 "5000.00"）。The value must be an amount.', "decimal"
+            ) from None
         if amount < 0:
             raise _invalid("金额不能为负数。The amount must not be negative.", "≥ 0")
         return str(amount)
@@ -146,8 +150,9 @@ def _coerce(key, value):
             try:
                 out[k] = _check_int(key, _int(v))
             except (TypeError, ValueError, OverflowError):
-                raise _invalid(f"{k} 必须是整数。{k} must be an integer.",
-                               sorted(default)) from None
+                raise _invalid(
+                    f"{k} 必须是整数。{k} must be an integer.", sorted(default)
+                ) from None
         return out
     return value
 
@@ -182,25 +187,35 @@ def policy_value(key, **scope):
 def policy_set(*, key, value, actor, scope=PolicyVersion.Scope.PLATFORM, scope_id=None, note=""):
     """Record a new version of ``key`` for the scope; returns the new ``PolicyVersion``."""
     if key not in DEFAULTS:
-        raise InvalidInput(f"未知策略 {key}。Unknown policy.", code="policy_unknown",
-                           fields={"key": sorted(DEFAULTS)})
+        raise InvalidInput(
+            f"未知策略 {key}。Unknown policy.",
+            code="policy_unknown",
+            fields={"key": sorted(DEFAULTS)},
+        )
     if scope not in PolicyVersion.Scope.values:
-        raise InvalidInput(f"未知范围 {scope}。", code="policy_scope_invalid",
-                           fields={"scope": PolicyVersion.Scope.values})
+        raise InvalidInput(
+            f"未知范围 {scope}。",
+            code="policy_scope_invalid",
+            fields={"scope": PolicyVersion.Scope.values},
+        )
     if (scope == PolicyVersion.Scope.PLATFORM) != (scope_id is None):
-        raise InvalidInput("平台范围不能指定对象；类目/商家范围必须指定对象。",
-                           code="policy_scope_invalid")
+        raise InvalidInput(
+            "平台范围不能指定对象；类目/商家范围必须指定对象。", code="policy_scope_invalid"
+        )
     value = _coerce(key, value)
     for attempt in range(5):
         try:
             with transaction.atomic():
-                return _policy_insert(key=key, value=value, actor=actor, scope=scope,
-                                      scope_id=scope_id, note=note)
+                return _policy_insert(
+                    key=key, value=value, actor=actor, scope=scope, scope_id=scope_id, note=note
+                )
         except IntegrityError:
             # Another writer took this version number first; take the next one.
             if attempt == 4:
-                raise Conflict("策略正在被他人修改，请重试。Policy changed concurrently; retry.",
-                               code="policy_concurrent_change") from None
+                raise Conflict(
+                    "策略正在被他人修改，请重试。Policy changed concurrently; retry.",
+                    code="policy_concurrent_change",
+                ) from None
     raise AssertionError("unreachable")
 
 
@@ -209,9 +224,19 @@ def _policy_insert(*, key, value, actor, scope, scope_id, note):
         v=Max("version")
     )["v"]
     row = PolicyVersion.objects.create(
-        key=key, scope=scope, scope_id=scope_id, value=value, version=(last or 0) + 1,
-        note=note, created_by=actor.user if getattr(actor.user, "pk", None) else None,
+        key=key,
+        scope=scope,
+        scope_id=scope_id,
+        value=value,
+        version=(last or 0) + 1,
+        note=note,
+        created_by=actor.user if getattr(actor.user, "pk", None) else None,
     )
-    timeline_record(subject=row, verb="policy.changed", actor=actor, reason=note,
-                    data={"key": key, "value": value, "scope": scope, "scope_id": scope_id})
+    timeline_record(
+        subject=row,
+        verb="policy.changed",
+        actor=actor,
+        reason=note,
+        data={"key": key, "value": value, "scope": scope, "scope_id": scope_id},
+    )
     return row

@@ -9,8 +9,9 @@ from django.db.models import Q
 from .errors import NotFound
 
 
-def scoped(qs, actor, *, merchant_field="merchant_id", consumer_field="consumer_id",
-           grant_perm=None):
+def scoped(
+    qs, actor, *, merchant_field="merchant_id", consumer_field="consumer_id", grant_perm=None
+):
     """``qs`` restricted to what ``actor`` may read.
 
     ``merchant_field`` / ``consumer_field`` are lookups from the model to its merchant's and
@@ -27,8 +28,12 @@ def scoped(qs, actor, *, merchant_field="merchant_id", consumer_field="consumer_
         conditions |= Q(**{consumer_field: actor.consumer_id})
     # Grants are for people outside the tenants (mediators, repair providers): merchant staff
     # and consumers are scoped by ownership alone, which keeps their queries cheap.
-    if (grant_perm and actor.merchant_id is None and actor.consumer_id is None
-            and getattr(actor.user, "pk", None)):
+    if (
+        grant_perm
+        and actor.merchant_id is None
+        and actor.consumer_id is None
+        and getattr(actor.user, "pk", None)
+    ):
         from guardian.shortcuts import get_objects_for_user
 
         granted = get_objects_for_user(

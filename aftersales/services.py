@@ -21,10 +21,12 @@ def merchant_create(*, code, name, contact_email="", is_active=True, actor):
     """Create a merchant (platform staff or a platform-scoped integrator)."""
     with transaction.atomic():
         if Merchant.objects.filter(code=code).exists():
-            raise Conflict(f"商家编码 {code} 已存在。", code="merchant_code_taken",
-                           fields={"code": code})
-        merchant = Merchant.objects.create(code=code, name=name, contact_email=contact_email,
-                                           is_active=is_active)
+            raise Conflict(
+                f"商家编码 {code} 已存在。", code="merchant_code_taken", fields={"code": code}
+            )
+        merchant = Merchant.objects.create(
+            code=code, name=name, contact_email=contact_email, is_active=is_active
+        )
         timeline_record(subject=merchant, verb="merchant.created", actor=actor)
     return merchant
 
@@ -38,8 +40,12 @@ def merchant_update(*, merchant, actor, **changes):
             if field in allowed:
                 setattr(merchant, field, value)
         merchant.save()
-        timeline_record(subject=merchant, verb="merchant.updated", actor=actor,
-                        data={k: v for k, v in changes.items() if k in allowed})
+        timeline_record(
+            subject=merchant,
+            verb="merchant.updated",
+            actor=actor,
+            data={k: v for k, v in changes.items() if k in allowed},
+        )
     return merchant
 
 
@@ -56,59 +62,93 @@ def member_add(*, merchant, username, password=None, role=MerchantMember.Role.AG
         if hasattr(user, "merchant_member"):
             raise Conflict("该用户已属于某个商家。", code="member_exists")
         member = MerchantMember.objects.create(merchant=merchant, user=user, role=role)
-        timeline_record(subject=merchant, verb="member.added", actor=actor,
-                        data={"username": username, "role": role})
+        timeline_record(
+            subject=merchant,
+            verb="member.added",
+            actor=actor,
+            data={"username": username, "role": role},
+        )
     return member
 
 
 def member_update(*, member, role, actor):
     """Change a staff member's role (an owner manages webhooks: the change is recorded)."""
     if role not in MerchantMember.Role.values:
-        raise InvalidInput("角色无效。", code="member_role_invalid",
-                           fields={"role": MerchantMember.Role.values})
+        raise InvalidInput(
+            "角色无效。", code="member_role_invalid", fields={"role": MerchantMember.Role.values}
+        )
     with transaction.atomic():
-        member = MerchantMember.objects.select_for_update().select_related(
-            "merchant", "user").get(pk=member.pk)
+        member = (
+            MerchantMember.objects.select_for_update()
+            .select_related("merchant", "user")
+            .get(pk=member.pk)
+        )
         before = member.role
         if before != role:
             member.role = role
             member.save(update_fields=["role"])
-            timeline_record(subject=member.merchant, verb="member.role_changed", actor=actor,
-                            data={"username": member.user.username, "from": before, "to": role})
+            timeline_record(
+                subject=member.merchant,
+                verb="member.role_changed",
+                actor=actor,
+                data={"username": member.user.username, "from": before, "to": role},
+            )
     return member
 
 
 def member_remove(*, member, actor):
     """Take a user's seat at a merchant away (the user account stays)."""
     with transaction.atomic():
-        member = MerchantMember.objects.select_for_update().select_related(
-            "merchant", "user").get(pk=member.pk)
-        timeline_record(subject=member.merchant, verb="member.removed", actor=actor,
-                        data={"username": member.user.username, "role": member.role})
+        member = (
+            MerchantMember.objects.select_for_update()
+            .select_related("merchant", "user")
+            .get(pk=member.pk)
+        )
+        timeline_record(
+            subject=member.merchant,
+            verb="member.removed",
+            actor=actor,
+            data={"username": member.user.username, "role": member.role},
+        )
         member.delete()
 
 
-def consumer_create(*, username, name="", phone="", credit_score=600, external_id=None,
-                    password=None, addresses=(), actor):
+def consumer_create(
+    *,
+    username,
+    name="",
+    phone="",
+    credit_score=600,
+    external_id=None,
+    password=None,
+    addresses=(),
+    actor,
+):
     """Create a consumer account with encrypted name, phone and addresses (RULES.md D1)."""
     if not 0 <= int(credit_score) <= 1000:
-        raise InvalidInput("信用分应在 0–1000 之间。", code="credit_score_out_of_range",
-                           fields={"credit_score": "0..1000"})
+        raise InvalidInput(
+            "信用分应在 0–1000 之间。",
+            code="credit_score_out_of_range",
+            fields={"credit_score": "0..1000"},
+        )
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
-            raise Conflict(f"用户名 {username} 已存在。", code="username_taken",
-                           fields={"username": username})
+            raise Conflict(
+                f"用户名 {username} 已存在。", code="username_taken", fields={"username": username}
+            )
         if external_id and ConsumerProfile.objects.filter(external_id=external_id).exists():
-            raise Conflict("外部编号已存在。", code="external_id_taken",
-                           fields={"external_id": external_id})
+            raise Conflict(
+                "外部编号已存在。", code="external_id_taken", fields={"external_id": external_id}
+            )
         user = User(username=username)
         if password:
             user.set_password(password)
         else:
             user.set_unusable_password()
         user.save()
-        profile = ConsumerProfile(user=user, name=name, credit_score=credit_score,
-                                  external_id=external_id or None)
+        profile = ConsumerProfile(
+            user=user, name=name, credit_score=credit_score, external_id=external_id or None
+        )
         profile.set_phone(phone)
         profile.save()
         for i, address in enumerate(addresses):
@@ -133,8 +173,9 @@ def consumer_update(*, consumer, actor, name=None, phone=None, credit_score=None
             consumer.credit_score = credit_score
             changed.append("credit_score")
         consumer.save()
-        timeline_record(subject=consumer, verb="consumer.updated", actor=actor,
-                        data={"fields": changed})
+        timeline_record(
+            subject=consumer, verb="consumer.updated", actor=actor, data={"fields": changed}
+        )
     return consumer
 
 
@@ -146,14 +187,21 @@ def consumer_find_by_phone(phone):
 def api_key_create(*, name, scope, merchant=None, actor):
     """Issue a key; returns ``(ApiKey, raw)``. The raw key is shown once and never stored."""
     if scope == ApiKey.Scope.MERCHANT and merchant is None:
-        raise InvalidInput("商家范围的密钥必须指定商家。", code="merchant_required",
-                           fields={"merchant": "required"})
+        raise InvalidInput(
+            "商家范围的密钥必须指定商家。",
+            code="merchant_required",
+            fields={"merchant": "required"},
+        )
     if scope == ApiKey.Scope.PLATFORM and merchant is not None:
         raise InvalidInput("平台范围的密钥不能指定商家。", code="merchant_not_allowed")
     prefix, raw = ApiKey.new_raw_key()
     with transaction.atomic():
         key = ApiKey.objects.create(
-            name=name, prefix=prefix, hashed_key=ApiKey.hash(raw), scope=scope, merchant=merchant,
+            name=name,
+            prefix=prefix,
+            hashed_key=ApiKey.hash(raw),
+            scope=scope,
+            merchant=merchant,
             created_by=actor.user if getattr(actor.user, "pk", None) else None,
         )
         timeline_record(subject=key, verb="api_key.created", actor=actor)
@@ -176,9 +224,15 @@ SELF_REVEAL_REASON = "本人查看"
 
 def _address_values(address):
     return {
-        "id": address.pk, "recipient": address.recipient, "phone": address.phone,
-        "province": address.province, "city": address.city, "district": address.district,
-        "street": address.street, "unit": address.unit, "is_default": address.is_default,
+        "id": address.pk,
+        "recipient": address.recipient,
+        "phone": address.phone,
+        "province": address.province,
+        "city": address.city,
+        "district": address.district,
+        "street": address.street,
+        "unit": address.unit,
+        "is_default": address.is_default,
     }
 
 
@@ -208,30 +262,44 @@ def pii_reveal(*, actor, subject, fields, reason=""):
     """
     from .models import ActorKind
 
-    own = (actor.is_consumer and subject._meta.label_lower == "aftersales.consumerprofile"
-           and subject.pk == actor.consumer_id)
+    own = (
+        actor.is_consumer
+        and subject._meta.label_lower == "aftersales.consumerprofile"
+        and subject.pk == actor.consumer_id
+    )
     if not own:
         if actor.kind == ActorKind.INTEGRATOR and actor.platform_read:
-            raise PermissionDenied("API 密钥不能查看完整个人信息。"
-                                   "API keys cannot reveal personal data.",
-                                   code="pii_reveal_forbidden")
+            raise PermissionDenied(
+                "API 密钥不能查看完整个人信息。API keys cannot reveal personal data.",
+                code="pii_reveal_forbidden",
+            )
         if not (actor.kind == ActorKind.PLATFORM and actor.platform_read):
             raise NotFound()
     reason = (reason or "").strip() or (SELF_REVEAL_REASON if own else "")
     if not reason:
-        raise InvalidInput("查看完整个人信息必须说明原因。A reason is required.",
-                           code="reveal_reason_required", fields={"reason": "required"})
+        raise InvalidInput(
+            "查看完整个人信息必须说明原因。A reason is required.",
+            code="reveal_reason_required",
+            fields={"reason": "required"},
+        )
     fields = list(dict.fromkeys(fields or []))
     allowed = pii_revealable_fields(type(subject))
     unknown = [f for f in fields if f not in allowed]
     if not fields or unknown:
-        raise InvalidInput("请选择要查看的字段。Choose fields to reveal.", code="pii_field_unknown",
-                           fields={"fields": allowed})
+        raise InvalidInput(
+            "请选择要查看的字段。Choose fields to reveal.",
+            code="pii_field_unknown",
+            fields={"fields": allowed},
+        )
     extra = _REVEAL_EXTRA.get(subject._meta.label_lower, {})
     values = {f: (extra[f](subject) if f in extra else getattr(subject, f)) for f in fields}
     PiiAccessLog.objects.create(
-        subject_type=subject._meta.label_lower, subject_id=subject.pk, fields=fields,
-        reason=reason[:200], occurred_at=clock.now(), **actor.timeline_fields(),
+        subject_type=subject._meta.label_lower,
+        subject_id=subject.pk,
+        fields=fields,
+        reason=reason[:200],
+        occurred_at=clock.now(),
+        **actor.timeline_fields(),
     )
     return values
 
@@ -260,14 +328,18 @@ def pii_reencrypt(*, ring=None, batch_size=500, dry_run=False, actor=None):
         stale = Q()
         for f in fields:
             name = f"_raw_{f.attname}"
-            stale |= (Q(**{f"{name}__isnull": False}) & ~Q(**{name: ""})
-                      & ~Q(**{f"{name}__startswith": current_prefix}))
+            stale |= (
+                Q(**{f"{name}__isnull": False})
+                & ~Q(**{name: ""})
+                & ~Q(**{f"{name}__startswith": current_prefix})
+            )
         counts = {f.attname: {"resealed": 0, "current": 0, "plaintext": 0} for f in fields}
         base = model._default_manager.annotate(**raw)
         for f in fields:
             name = f"_raw_{f.attname}"
             counts[f.attname]["current"] = base.filter(
-                **{f"{name}__startswith": current_prefix}).count()
+                **{f"{name}__startswith": current_prefix}
+            ).count()
         last_pk = None
         while True:
             with transaction.atomic():
@@ -278,8 +350,13 @@ def pii_reencrypt(*, ring=None, batch_size=500, dry_run=False, actor=None):
                 if not pks:
                     break
                 last_pk = pks[-1]
-                rows = (model._default_manager.filter(pk__in=pks).select_for_update(of=("self",))
-                        .annotate(**raw).order_by("pk").values("pk", *raw))
+                rows = (
+                    model._default_manager.filter(pk__in=pks)
+                    .select_for_update(of=("self",))
+                    .annotate(**raw)
+                    .order_by("pk")
+                    .values("pk", *raw)
+                )
                 changed = []
                 for row in rows:
                     obj = model(pk=row["pk"])
@@ -300,8 +377,12 @@ def pii_reencrypt(*, ring=None, batch_size=500, dry_run=False, actor=None):
                         changed.append(obj)
                 if changed and not dry_run:
                     for f in fields:
-                        objs = [o for o in changed if f.attname in o.__dict__
-                                and isinstance(o.__dict__[f.attname], pii.Sealed)]
+                        objs = [
+                            o
+                            for o in changed
+                            if f.attname in o.__dict__
+                            and isinstance(o.__dict__[f.attname], pii.Sealed)
+                        ]
                         if objs:
                             model._default_manager.bulk_update(objs, [f.attname])
                 if dry_run:
@@ -322,7 +403,9 @@ def pii_stale_count(*, ring=None):
     prefix = f"{pii.PREFIX}:{ring.active}:"
     total = 0
     for model, field in pii.encrypted_fields():
-        total += model._default_manager.annotate(
-            _raw=Cast(F(field.attname), output_field=TextField())
-        ).filter(Q(_raw__isnull=False) & ~Q(_raw="") & ~Q(_raw__startswith=prefix)).count()
+        total += (
+            model._default_manager.annotate(_raw=Cast(F(field.attname), output_field=TextField()))
+            .filter(Q(_raw__isnull=False) & ~Q(_raw="") & ~Q(_raw__startswith=prefix))
+            .count()
+        )
     return total

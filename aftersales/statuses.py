@@ -25,8 +25,19 @@ def _label(model, status_field, value):
     return str(dict(field.flatchoices).get(value, value)) if field.choices else value
 
 
-def status_move(obj, *, to, actor, moves, reason="", data=None, timestamp_field=None,
-                status_field="status", verb=None, occurred_at=None):
+def status_move(
+    obj,
+    *,
+    to,
+    actor,
+    moves,
+    reason="",
+    data=None,
+    timestamp_field=None,
+    status_field="status",
+    verb=None,
+    occurred_at=None,
+):
     """Move ``obj`` to status ``to`` if ``moves[from]`` allows it; returns the locked object.
 
     ``moves`` maps each status to the set of statuses it may move to. A forbidden move raises
@@ -55,8 +66,14 @@ def status_move(obj, *, to, actor, moves, reason="", data=None, timestamp_field=
         for name in update:
             setattr(obj, name, getattr(locked, name))
         timeline_record(
-            subject=locked, verb=verb or f"status.{to}", actor=actor, from_status=current,
-            to_status=to, reason=reason, data=data, occurred_at=when,
+            subject=locked,
+            verb=verb or f"status.{to}",
+            actor=actor,
+            from_status=current,
+            to_status=to,
+            reason=reason,
+            data=data,
+            occurred_at=when,
         )
         for listener in list(_listeners):
             listener(locked, current, to, actor)

@@ -8,8 +8,9 @@ def subject_label(obj):
     return obj._meta.label_lower
 
 
-def timeline_record(*, subject, verb, actor, from_status="", to_status="", reason="", data=None,
-                    occurred_at=None):
+def timeline_record(
+    *, subject, verb, actor, from_status="", to_status="", reason="", data=None, occurred_at=None
+):
     """Append one event to ``subject``'s timeline; call it inside the service's transaction."""
     return TimelineEvent.objects.create(
         subject_type=subject_label(subject),

@@ -166,8 +166,13 @@ def _outbox_many(events):
         return
     now = clock.now()
     rows = [
-        WebhookDelivery(endpoint_id=e.pk, event=event, event_type=event.name,
-                        next_attempt_at=now, created_at=now)
+        WebhookDelivery(
+            endpoint_id=e.pk,
+            event=event,
+            event_type=event.name,
+            next_attempt_at=now,
+            created_at=now,
+        )
         for event in events
         for e in endpoints
         if (e.merchant_id is None or e.merchant_id == event.merchant_id)

@@ -12,8 +12,11 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # Claims due deadlines (FOR UPDATE SKIP LOCKED) and runs their handlers. Each run does all
     # that is due, so a run still queued when the next one is sent is dropped (expires).
-    "sweep-deadlines": {"task": "aftersales.sweep_deadlines", "schedule": 60.0,
-                        "options": {"expires": 55}},
+    "sweep-deadlines": {
+        "task": "aftersales.sweep_deadlines",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Delivers pending webhook outbox rows and notifications, with back-off.
     "deliver-webhooks": {"task": "aftersales.deliver_webhooks", "schedule": 30.0},
     # Resends sandbox/gateway refunds still pending after five minutes (an enqueue lost while

@@ -74,14 +74,25 @@ def on_tracking_event(event):
         # Out-of-order feeds: the newest node counts.
         last = max(filter(None, [occurred_at, shipment.last_event_at]))
         due_at, ref = stale_due_at(last_event_at=last, merchant_id=shipment.merchant_id)
-        deadline_schedule(subject=shipment, kind=STALE_KIND, due_at=due_at, actor=SYSTEM,
-                          policy=ref, data={"last_event_at": last.isoformat()})
+        deadline_schedule(
+            subject=shipment,
+            kind=STALE_KIND,
+            due_at=due_at,
+            actor=SYSTEM,
+            policy=ref,
+            data={"last_event_at": last.isoformat()},
+        )
     elif kind == SIGNED:
         deadline_cancel(subject=shipment, kind=STALE_KIND, actor=SYSTEM, reason="signed")
     elif kind == EXCEPTION:
         description = (event.payload or {}).get("description", "")
-        logistics_alert_raise(shipment=shipment, reason=LogisticsAlert.Reason.EXCEPTION,
-                              actor=SYSTEM, last_event_at=occurred_at, detail=description)
+        logistics_alert_raise(
+            shipment=shipment,
+            reason=LogisticsAlert.Reason.EXCEPTION,
+            actor=SYSTEM,
+            last_event_at=occurred_at,
+            detail=description,
+        )
 
 
 def _on_stale(deadline):
@@ -89,7 +100,9 @@ def _on_stale(deadline):
     if shipment.status == Shipment.Status.SIGNED:
         return {"skipped": "signed"}
     alert = logistics_alert_raise(
-        shipment=shipment, reason=LogisticsAlert.Reason.STALE, actor=SYSTEM,
+        shipment=shipment,
+        reason=LogisticsAlert.Reason.STALE,
+        actor=SYSTEM,
         last_event_at=shipment.last_event_at,
         detail=f"{deadline.policy_value or 72} 小时无物流更新",
     )
@@ -103,21 +116,38 @@ def logistics_alert_raise(*, shipment, reason, actor, last_event_at=None, detail
     """Raise (or return the already open) alert of ``reason`` on ``shipment``: the alert row,
     a timeline event on the order, and notifications to the consumer and the merchant."""
     with transaction.atomic():
-        open_alert = LogisticsAlert.objects.select_for_update().filter(
-            shipment_id=shipment.pk, reason=reason, status=LogisticsAlert.Status.OPEN
-        ).first()
+        open_alert = (
+            LogisticsAlert.objects.select_for_update()
+            .filter(shipment_id=shipment.pk, reason=reason, status=LogisticsAlert.Status.OPEN)
+            .first()
+        )
         if open_alert is not None:
             return open_alert
         order = shipment.order
         alert = LogisticsAlert.objects.create(
-            shipment_id=shipment.pk, order_id=order.pk, merchant_id=shipment.merchant_id,
-            consumer_id=order.consumer_id, reason=reason, carrier=shipment.carrier,
-            tracking_number=shipment.tracking_number, last_event_at=last_event_at,
-            detail=(detail or "")[:300], raised_at=clock.now(),
+            shipment_id=shipment.pk,
+            order_id=order.pk,
+            merchant_id=shipment.merchant_id,
+            consumer_id=order.consumer_id,
+            reason=reason,
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+            last_event_at=last_event_at,
+            detail=(detail or "")[:300],
+            raised_at=clock.now(),
         )
-        timeline_record(subject=order, verb="logistics.alert", actor=actor, reason=alert.detail,
-                        data={"alert_id": alert.pk, "shipment_id": shipment.pk,
-                              "reason": reason, "tracking_number": shipment.tracking_number})
+        timeline_record(
+            subject=order,
+            verb="logistics.alert",
+            actor=actor,
+            reason=alert.detail,
+            data={
+                "alert_id": alert.pk,
+                "shipment_id": shipment.pk,
+                "reason": reason,
+                "tracking_number": shipment.tracking_number,
+            },
+        )
         _notify(alert, order)
         return alert
 
@@ -125,17 +155,25 @@ def logistics_alert_raise(*, shipment, reason, actor, last_event_at=None, detail
 def _notify(alert, order):
     reason = str(alert.get_reason_display())
     context = {
-        "alert_id": alert.pk, "order_number": order.number, "reason": alert.reason,
-        "carrier": alert.carrier, "tracking_number": alert.tracking_number,
+        "alert_id": alert.pk,
+        "order_number": order.number,
+        "reason": alert.reason,
+        "carrier": alert.carrier,
+        "tracking_number": alert.tracking_number,
         # Read by the generic notification template.
         "title": f"物流预警：{reason}",
         "body": f"订单 {order.number} 的包裹（{alert.carrier} {alert.tracking_number}）"
-                f"{reason}，平台物流专员正在跟进。{alert.detail}",
+        f"{reason}，平台物流专员正在跟进。{alert.detail}",
     }
     users = [order.consumer.user, *(m.user for m in order.merchant.members.select_related("user"))]
     for user in users:
-        notify_if_available(recipient_user=user, event="logistics.alert", context=context,
-                            subject=order, actor=SYSTEM)
+        notify_if_available(
+            recipient_user=user,
+            event="logistics.alert",
+            context=context,
+            subject=order,
+            actor=SYSTEM,
+        )
 
 
 def logistics_alert_resolve(*, alert, actor, note=""):
@@ -147,6 +185,11 @@ def logistics_alert_resolve(*, alert, actor, note=""):
         alert.status = LogisticsAlert.Status.RESOLVED
         alert.resolved_at = clock.now()
         alert.save(update_fields=["status", "resolved_at"])
-        timeline_record(subject=alert, verb="logistics.alert_resolved", actor=actor, reason=note,
-                        data={"shipment_id": alert.shipment_id, "order_id": alert.order_id})
+        timeline_record(
+            subject=alert,
+            verb="logistics.alert_resolved",
+            actor=actor,
+            reason=note,
+            data={"shipment_id": alert.shipment_id, "order_id": alert.order_id},
+        )
         return alert

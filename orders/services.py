@@ -545,9 +545,8 @@ def order_update(*, order, actor, status=None, reason="", shipping=None, occurre
                 subject=order, verb="order.shipping_changed", actor=actor, reason=reason
             )
         if status and status != order.status:
-            if (
-                status not in rules.MANUAL_ORDER_STATUSES
-                and status in rules.ORDER_MOVES.get(order.status, ())
+            if status not in rules.MANUAL_ORDER_STATUSES and status in rules.ORDER_MOVES.get(
+                order.status, ()
             ):
                 raise RuleViolation(
                     "该状态由付款、发货和签收记录自动推进，不能手工设置。"

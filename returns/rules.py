@@ -35,8 +35,13 @@ NO_REASON_RETURN = "no_reason_return"  # R1–R4
 SPEC_EXCHANGE = "spec_exchange"  # R18
 QUALITY_RETURN = "quality_return"  # R10
 QUALITY_EXCHANGE = "quality_exchange"  # R10
-OPTION_KINDS = (REFUND_ONLY_UNSHIPPED, NO_REASON_RETURN, SPEC_EXCHANGE, QUALITY_RETURN,
-                QUALITY_EXCHANGE)
+OPTION_KINDS = (
+    REFUND_ONLY_UNSHIPPED,
+    NO_REASON_RETURN,
+    SPEC_EXCHANGE,
+    QUALITY_RETURN,
+    QUALITY_EXCHANGE,
+)
 
 # Reasons a consumer gives, and what kind of reason each is (R8/R9) and whether it needs
 # photos or video (issue 4: "where the reason needs evidence").
@@ -85,8 +90,9 @@ def display_instant(instant: datetime) -> str:
     return f"{local:%Y-%m-%d %H:%M}"
 
 
-def calendar_window_closes_at(event_at: datetime, days: int, *, holiday_extension=False,
-                              exceptions=None) -> datetime:
+def calendar_window_closes_at(
+    event_at: datetime, days: int, *, holiday_extension=False, exceptions=None
+) -> datetime:
     """An N-day window after ``event_at`` closes at 24:00 Shanghai of day N (民法典 art. 201,
     RULES.md "Time"); with the holiday-extension policy on (art. 203), a last day that is a rest
     day moves to the next working day of ``exceptions`` (the holiday calendar)."""
@@ -110,16 +116,19 @@ def no_reason_closes_at(signed_at: datetime, days: int = NO_REASON_DAYS, **exten
     return calendar_window_closes_at(signed_at, _floor(days, NO_REASON_DAYS, "days"), **extension)
 
 
-def quality_return_closes_at(received_at: datetime, days: int = QUALITY_RETURN_DAYS,
-                             **extension) -> datetime:
+def quality_return_closes_at(
+    received_at: datetime, days: int = QUALITY_RETURN_DAYS, **extension
+) -> datetime:
     """When the quality-return window closes: 7 days after receipt (RULES.md R10;
     消费者权益保护法 art. 24)."""
-    return calendar_window_closes_at(received_at, _floor(days, QUALITY_RETURN_DAYS, "days"),
-                                     **extension)
+    return calendar_window_closes_at(
+        received_at, _floor(days, QUALITY_RETURN_DAYS, "days"), **extension
+    )
 
 
-def refund_due_after_receipt(received_at: datetime, days: int = REFUND_AFTER_RECEIPT_MAX_DAYS,
-                             **extension) -> datetime:
+def refund_due_after_receipt(
+    received_at: datetime, days: int = REFUND_AFTER_RECEIPT_MAX_DAYS, **extension
+) -> datetime:
     """When the refund falls due after the merchant received the returned goods: 24:00 Shanghai
     of day ``days`` after receipt, at most 7 (RULES.md R6; 网络购买商品七日无理由退货暂行办法
     art. 19). At that instant the platform refunds unless a dispute is open."""
@@ -160,8 +169,9 @@ def close_reminder_at(close_due: datetime, hours: int = 24) -> datetime:
 # -- quantities and amounts (R15) --------------------------------------------------------------
 
 
-def refundable_quantity(quantity_bought: int, quantity_open: int = 0,
-                        quantity_completed: int = 0) -> int:
+def refundable_quantity(
+    quantity_bought: int, quantity_open: int = 0, quantity_completed: int = 0
+) -> int:
     """Units of a line still open to a new request: the quantity bought minus the units in open
     and completed requests, never below zero (RULES.md R15)."""
     if int(quantity_bought) < 1 or int(quantity_open) < 0 or int(quantity_completed) < 0:
@@ -190,8 +200,9 @@ def unit_amounts(line_paid, quantity_bought: int) -> list[Decimal]:
     return split_pro_rata(line_paid, [1] * quantity)
 
 
-def refund_amount_for_units(line_paid, quantity_bought: int, units: int,
-                            units_already_refunded: int = 0) -> Decimal:
+def refund_amount_for_units(
+    line_paid, quantity_bought: int, units: int, units_already_refunded: int = 0
+) -> Decimal:
     """The refund for ``units`` more units of a line of which ``units_already_refunded`` were
     refunded before (RULES.md R15).
 
@@ -203,7 +214,7 @@ def refund_amount_for_units(line_paid, quantity_bought: int, units: int,
         raise ValueError("units must be positive and units_already_refunded not negative")
     if before + units > int(quantity_bought):
         raise ValueError("quantity_exceeds_refundable")
-    return sum(unit_amounts(line_paid, quantity_bought)[before:before + units], ZERO)
+    return sum(unit_amounts(line_paid, quantity_bought)[before : before + units], ZERO)
 
 
 # -- refund path (R7) --------------------------------------------------------------------------
@@ -279,8 +290,11 @@ def reason_needs_evidence(reason: str) -> bool:
         raise ValueError(f"unknown reason {reason!r}") from None
 
 
-def return_shipping_payer(reason_kind: str, merchant_commits_free_return: bool = False,
-                          has_shipping_insurance: bool = False) -> ShippingPayer:
+def return_shipping_payer(
+    reason_kind: str,
+    merchant_commits_free_return: bool = False,
+    has_shipping_insurance: bool = False,
+) -> ShippingPayer:
     """Who pays the return shipping (RULES.md R8, R9; 网络购买商品七日无理由退货暂行办法
     art. 13; 消费者权益保护法 art. 24).
 
@@ -289,18 +303,30 @@ def return_shipping_payer(reason_kind: str, merchant_commits_free_return: bool =
     insurance (运费险) applies.
     """
     if reason_kind == QUALITY:
-        return ShippingPayer(PAYER_MERCHANT, "R9", "shipping_merchant_quality",
-                             _("质量问题退货，运费由商家承担，随退款一并返还（R9）"), True)
+        return ShippingPayer(
+            PAYER_MERCHANT,
+            "R9",
+            "shipping_merchant_quality",
+            _("质量问题退货，运费由商家承担，随退款一并返还（R9）"),
+            True,
+        )
     if reason_kind != NO_REASON:
         raise ValueError(f"unknown reason kind {reason_kind!r}")
     if merchant_commits_free_return:
-        return ShippingPayer(PAYER_MERCHANT, "R8", "shipping_merchant_committed",
-                             _("商家承诺退货免运费，运费由商家承担（R8）"), True)
+        return ShippingPayer(
+            PAYER_MERCHANT,
+            "R8",
+            "shipping_merchant_committed",
+            _("商家承诺退货免运费，运费由商家承担（R8）"),
+            True,
+        )
     if has_shipping_insurance:
-        return ShippingPayer(PAYER_INSURANCE, "R8", "shipping_insurance",
-                             _("订单含运费险，退货运费由保险赔付（R8）"))
-    return ShippingPayer(PAYER_CONSUMER, "R8", "shipping_consumer",
-                         _("七天无理由退货，运费由消费者承担（R8）"))
+        return ShippingPayer(
+            PAYER_INSURANCE, "R8", "shipping_insurance", _("订单含运费险，退货运费由保险赔付（R8）")
+        )
+    return ShippingPayer(
+        PAYER_CONSUMER, "R8", "shipping_consumer", _("七天无理由退货，运费由消费者承担（R8）")
+    )
 
 
 def is_insured(unit_paid_price, threshold) -> bool:
@@ -425,37 +451,60 @@ def _no_reason(facts, now, cfg, refundable):
         raise ValueError(f"unknown no-reason class {cls!r}")
     if cls == "excluded_by_law":
         label = _exclusion_label(facts.exclusion_reason)
-        return ReturnOption(NO_REASON_RETURN, False, "R2", "no_reason_excluded_by_law",
-                            _("%(label)s依法不适用七天无理由退货（R2）；质量问题仍可申请退换货")
-                            % {"label": label})
+        return ReturnOption(
+            NO_REASON_RETURN,
+            False,
+            "R2",
+            "no_reason_excluded_by_law",
+            _("%(label)s依法不适用七天无理由退货（R2）；质量问题仍可申请退换货") % {"label": label},
+        )
     if cls == "excludable" and facts.exclusion_confirmed_at is not None:
         label = _exclusion_label(facts.exclusion_reason)
         return ReturnOption(
-            NO_REASON_RETURN, False, "R3", "no_reason_excluded_confirmed",
-            _("%(label)s：您已于 %(at)s 下单时确认不适用七天无理由退货（R3）；"
-              "质量问题仍可申请退换货")
+            NO_REASON_RETURN,
+            False,
+            "R3",
+            "no_reason_excluded_confirmed",
+            _(
+                "%(label)s：您已于 %(at)s 下单时确认不适用七天无理由退货（R3）；"
+                "质量问题仍可申请退换货"
+            )
             % {"label": label, "at": display_instant(facts.exclusion_confirmed_at)},
-            facts.exclusion_confirmed_at)
+            facts.exclusion_confirmed_at,
+        )
     rule = "R4" if cls == "excludable" else "R1"
     if facts.signed_at is None:
-        return ReturnOption(NO_REASON_RETURN, False, rule, "no_reason_awaiting_sign_off",
-                            _("签收后可申请七天无理由退货（%(rule)s）") % {"rule": rule})
+        return ReturnOption(
+            NO_REASON_RETURN,
+            False,
+            rule,
+            "no_reason_awaiting_sign_off",
+            _("签收后可申请七天无理由退货（%(rule)s）") % {"rule": rule},
+        )
     closes = no_reason_closes_at(facts.signed_at, cfg.no_reason_days, **ext)
     signed = display_instant(facts.signed_at)
     until = display_instant(closes)
     if now >= closes:
         return ReturnOption(
-            NO_REASON_RETURN, False, "R1", "no_reason_window_closed",
+            NO_REASON_RETURN,
+            False,
+            "R1",
+            "no_reason_window_closed",
             _("七天无理由退货已于 %(until)s 截止（R1，签收于 %(signed)s）")
-            % {"until": until, "signed": signed}, closes)
+            % {"until": until, "signed": signed},
+            closes,
+        )
     if cls == "excludable":
-        message = _("七天无理由退货可申请至 %(until)s（R4：%(label)s，"
-                    "但下单时未记录您的不适用确认；签收于 %(signed)s）") % {
-            "until": until, "signed": signed, "label": _exclusion_label(facts.exclusion_reason)}
+        message = _(
+            "七天无理由退货可申请至 %(until)s（R4：%(label)s，"
+            "但下单时未记录您的不适用确认；签收于 %(signed)s）"
+        ) % {"until": until, "signed": signed, "label": _exclusion_label(facts.exclusion_reason)}
         code = "no_reason_open_not_confirmed"
     else:
         message = _("七天无理由退货可申请至 %(until)s（R1，签收于 %(signed)s）") % {
-            "until": until, "signed": signed}
+            "until": until,
+            "signed": signed,
+        }
         code = "no_reason_open"
     return ReturnOption(NO_REASON_RETURN, True, rule, code, message, closes, 1, refundable)
 
@@ -464,31 +513,61 @@ def _spec_exchange(no_reason):
     """R18 replaces "return and buy again": open exactly while the no-reason return is."""
     if no_reason.available:
         return ReturnOption(
-            SPEC_EXCHANGE, True, "R18", "spec_exchange_open",
+            SPEC_EXCHANGE,
+            True,
+            "R18",
+            "spec_exchange_open",
             _("可在 %(until)s 前在线换成同款商品的其他规格或型号，差价多退少补（R18）")
             % {"until": display_instant(no_reason.decided_by)},
-            no_reason.decided_by, 1, no_reason.max_quantity)
-    return ReturnOption(SPEC_EXCHANGE, False, no_reason.rule, no_reason.code, no_reason.message,
-                        no_reason.decided_by)
+            no_reason.decided_by,
+            1,
+            no_reason.max_quantity,
+        )
+    return ReturnOption(
+        SPEC_EXCHANGE,
+        False,
+        no_reason.rule,
+        no_reason.code,
+        no_reason.message,
+        no_reason.decided_by,
+    )
 
 
 def _quality(facts, now, cfg, refundable):
     ext = {"holiday_extension": cfg.holiday_extension, "exceptions": cfg.exceptions}
     received = facts.received_at or facts.signed_at
     if received is None:
-        option = (False, "quality_awaiting_receipt", _("收货后发现质量问题可申请退货或换货（R10）"),
-                  None)
+        option = (
+            False,
+            "quality_awaiting_receipt",
+            _("收货后发现质量问题可申请退货或换货（R10）"),
+            None,
+        )
     else:
         closes = quality_return_closes_at(received, cfg.quality_days, **ext)
         values = {"until": display_instant(closes), "received": display_instant(received)}
         if now >= closes:
-            option = (False, "quality_window_closed",
-                      _("质量问题退换货已于 %(until)s 截止（R10，收货于 %(received)s）；"
-                        "仍可按三包规定申请换货或维修") % values, closes)
+            option = (
+                False,
+                "quality_window_closed",
+                _(
+                    "质量问题退换货已于 %(until)s 截止（R10，收货于 %(received)s）；"
+                    "仍可按三包规定申请换货或维修"
+                )
+                % values,
+                closes,
+            )
         else:
-            option = (True, "quality_open",
-                      _("质量问题可申请退货或换货至 %(until)s（R10，收货于 %(received)s），"
-                        "需上传照片或视频") % values, closes)
+            option = (
+                True,
+                "quality_open",
+                _(
+                    "质量问题可申请退货或换货至 %(until)s（R10，收货于 %(received)s），"
+                    "需上传照片或视频"
+                )
+                % values,
+                closes,
+            )
     available, code, message, decided = option
     bounds = (1, refundable) if available else (0, 0)
     return [
@@ -499,20 +578,35 @@ def _quality(facts, now, cfg, refundable):
 
 def _unshipped(facts, refundable):
     if facts.shipped_at is not None:
-        return ReturnOption(REFUND_ONLY_UNSHIPPED, False, "R11", "already_shipped",
-                            _("商品已于 %(at)s 发货，不能未发货秒退（R11）")
-                            % {"at": display_instant(facts.shipped_at)}, facts.shipped_at)
-    return ReturnOption(REFUND_ONLY_UNSHIPPED, True, "R11", "refund_only_unshipped_open",
-                        _("商品尚未发货：申请仅退款将立即原路退款，无需商家审核，该商品不再发货"
-                          "（R11）"), None, refundable, refundable, True)
+        return ReturnOption(
+            REFUND_ONLY_UNSHIPPED,
+            False,
+            "R11",
+            "already_shipped",
+            _("商品已于 %(at)s 发货，不能未发货秒退（R11）")
+            % {"at": display_instant(facts.shipped_at)},
+            facts.shipped_at,
+        )
+    return ReturnOption(
+        REFUND_ONLY_UNSHIPPED,
+        True,
+        "R11",
+        "refund_only_unshipped_open",
+        _("商品尚未发货：申请仅退款将立即原路退款，无需商家审核，该商品不再发货（R11）"),
+        None,
+        refundable,
+        refundable,
+        True,
+    )
 
 
 def _all_closed(code, rule, message, decided_by=None):
     return [ReturnOption(kind, False, rule, code, message, decided_by) for kind in OPTION_KINDS]
 
 
-def return_options(facts: LineFacts, *, now: datetime,
-                   windows: WindowSettings | None = None) -> list[ReturnOption]:
+def return_options(
+    facts: LineFacts, *, now: datetime, windows: WindowSettings | None = None
+) -> list[ReturnOption]:
     """Every option of a line at instant ``now``, open or not, with the rule, a stable code, a
     Chinese explanation naming the rule and the deciding date, and the deciding instant
     (standard 6.3.1.1–6.3.1.2, 6.3.2.2, 6.3.4.1; RULES.md R1–R4, R10, R11, R15, R18).
@@ -529,25 +623,34 @@ def return_options(facts: LineFacts, *, now: datetime,
     """
     cfg = windows or WindowSettings()
     if facts.cancelled_at is not None:
-        return _all_closed("line_cancelled", "R11",
-                           _("该商品已于 %(at)s 取消并退款") % {"at": display_instant(
-                               facts.cancelled_at)}, facts.cancelled_at)
-    refundable = refundable_quantity(facts.quantity, facts.quantity_open,
-                                     facts.quantity_completed)
+        return _all_closed(
+            "line_cancelled",
+            "R11",
+            _("该商品已于 %(at)s 取消并退款") % {"at": display_instant(facts.cancelled_at)},
+            facts.cancelled_at,
+        )
+    refundable = refundable_quantity(facts.quantity, facts.quantity_open, facts.quantity_completed)
     if not refundable:
-        return _all_closed("quantity_exhausted", "R15",
-                           _("该商品的 %(n)s 件均已在售后申请中或已退（R15）")
-                           % {"n": facts.quantity})
+        return _all_closed(
+            "quantity_exhausted",
+            "R15",
+            _("该商品的 %(n)s 件均已在售后申请中或已退（R15）") % {"n": facts.quantity},
+        )
     unshipped = _unshipped(facts, refundable)
     if facts.shipped_at is None:
         waiting = _("商品尚未发货，签收后可申请退换货")
-        rest = [ReturnOption(kind, False, rule, "not_shipped", waiting)
-                for kind, rule in ((NO_REASON_RETURN, "R1"), (SPEC_EXCHANGE, "R18"),
-                                   (QUALITY_RETURN, "R10"), (QUALITY_EXCHANGE, "R10"))]
+        rest = [
+            ReturnOption(kind, False, rule, "not_shipped", waiting)
+            for kind, rule in (
+                (NO_REASON_RETURN, "R1"),
+                (SPEC_EXCHANGE, "R18"),
+                (QUALITY_RETURN, "R10"),
+                (QUALITY_EXCHANGE, "R10"),
+            )
+        ]
         return [unshipped, *rest]
     no_reason = _no_reason(facts, now, cfg, refundable)
-    return [unshipped, no_reason, _spec_exchange(no_reason), *_quality(facts, now, cfg,
-                                                                       refundable)]
+    return [unshipped, no_reason, _spec_exchange(no_reason), *_quality(facts, now, cfg, refundable)]
 
 
 def open_options(options) -> list[ReturnOption]:
@@ -561,4 +664,3 @@ def option_for(options, kind: str) -> ReturnOption:
         if option.kind == kind:
             return option
     raise KeyError(kind)
-

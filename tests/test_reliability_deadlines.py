@@ -33,9 +33,13 @@ SLOW_SECONDS = 0.15
 
 
 def _effect(deadline):
-    TimelineEvent.objects.create(subject_type=deadline.subject_type,
-                                 subject_id=deadline.subject_id, verb=EFFECT,
-                                 actor_kind="system", data={"deadline_id": deadline.pk})
+    TimelineEvent.objects.create(
+        subject_type=deadline.subject_type,
+        subject_id=deadline.subject_id,
+        verb=EFFECT,
+        actor_kind="system",
+        data={"deadline_id": deadline.pk},
+    )
     return {"ok": True}
 
 
@@ -90,13 +94,27 @@ class Workers:
 
     def start(self):
         celery = REPO / ".venv" / "bin" / "celery"
-        cmd = [str(celery) if celery.exists() else sys.executable, *(
-            [] if celery.exists() else ["-m", "celery"]),
-            "-A", "config", "worker", "-P", "solo", "-I", __name__, "--without-gossip",
-            "--without-mingle", "--without-heartbeat", "-l", "warning", "-n",
-            f"rel{len(self.procs)}@%h"]
-        proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+        cmd = [
+            str(celery) if celery.exists() else sys.executable,
+            *([] if celery.exists() else ["-m", "celery"]),
+            "-A",
+            "config",
+            "worker",
+            "-P",
+            "solo",
+            "-I",
+            __name__,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "warning",
+            "-n",
+            f"rel{len(self.procs)}@%h",
+        ]
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         self.procs.append(proc)
         return proc
 
@@ -196,7 +214,8 @@ def test_worker_killed_mid_batch_loses_nothing(workers):
     _sweep_async(batch_size=6)
     # Kill as soon as at least one batch has committed and the next one is under way.
     assert _wait_for(lambda: Deadline.objects.filter(state="done").count() >= 6), (
-        first.stderr.read().decode() if first.poll() is not None else "worker too slow")
+        first.stderr.read().decode() if first.poll() is not None else "worker too slow"
+    )
     time.sleep(SLOW_SECONDS * 2)
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=10)
@@ -233,8 +252,14 @@ print(row.pk)
 
 def test_broker_down_writes_succeed_and_work_catches_up(workers):
     closed = "redis://127.0.0.1:1/6"
-    result = subprocess.run([sys.executable, "-c", WRITER], cwd=REPO, env=_env(closed),
-                            capture_output=True, text=True, timeout=45)
+    result = subprocess.run(
+        [sys.executable, "-c", WRITER],
+        cwd=REPO,
+        env=_env(closed),
+        capture_output=True,
+        text=True,
+        timeout=45,
+    )
     assert result.returncode == 0, result.stderr
     pk = int(result.stdout.strip().splitlines()[-1])
     assert "could not enqueue a deadline sweep" in result.stderr

@@ -7,10 +7,12 @@ from ..actors import actor_from_request
 from ..errors import NotFound, PermissionDenied
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    name="Idempotency-Key", type=str, location=OpenApiParameter.HEADER, required=False,
+    name="Idempotency-Key",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
     description=(
-        "重复请求返回首次响应。"
-        "Repeats of a POST with the same key replay the first response."
+        "重复请求返回首次响应。Repeats of a POST with the same key replay the first response."
     ),
 )
 

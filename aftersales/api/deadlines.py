@@ -36,9 +36,24 @@ class DeadlineSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Deadline
-        fields = ["id", "subject_type", "subject_id", "merchant", "kind", "description", "due_at",
-                  "state", "overdue", "result", "policy_key", "policy_version_id", "attempts",
-                  "last_error", "created_at", "completed_at"]
+        fields = [
+            "id",
+            "subject_type",
+            "subject_id",
+            "merchant",
+            "kind",
+            "description",
+            "due_at",
+            "state",
+            "overdue",
+            "result",
+            "policy_key",
+            "policy_version_id",
+            "attempts",
+            "last_error",
+            "created_at",
+            "completed_at",
+        ]
         read_only_fields = fields
 
     def get_description(self, obj) -> str:
@@ -57,16 +72,28 @@ def _flag(value):
     return str(value).lower() in {"1", "true", "yes", "on"}
 
 
-@extend_schema_view(list=extend_schema(parameters=[
-    OpenApiParameter("overdue", OpenApiTypes.BOOL, description="只看已过期未执行的。Past due."),
-    OpenApiParameter("due_within_hours", OpenApiTypes.NUMBER,
-                     description="N 小时内到期。Pending and due within N hours."),
-    OpenApiParameter("kind", str), OpenApiParameter("merchant", int),
-    OpenApiParameter("state", str, enum=Deadline.State.values),
-    OpenApiParameter("subject_type", str), OpenApiParameter("subject_id", int),
-]))
-class DeadlineViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                      viewsets.GenericViewSet):
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "overdue", OpenApiTypes.BOOL, description="只看已过期未执行的。Past due."
+            ),
+            OpenApiParameter(
+                "due_within_hours",
+                OpenApiTypes.NUMBER,
+                description="N 小时内到期。Pending and due within N hours.",
+            ),
+            OpenApiParameter("kind", str),
+            OpenApiParameter("merchant", int),
+            OpenApiParameter("state", str, enum=Deadline.State.values),
+            OpenApiParameter("subject_type", str),
+            OpenApiParameter("subject_id", int),
+        ]
+    )
+)
+class DeadlineViewSet(
+    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Deadlines, soonest first: what is due, when, and what will happen then."""
 
     serializer_class = DeadlineSerializer
@@ -90,8 +117,11 @@ class DeadlineViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         now = self._now
         if "state" in params:
             if params["state"] not in Deadline.State.values:
-                raise InvalidInput("未知状态。Unknown state.", code="filter_invalid",
-                                   fields={"state": Deadline.State.values})
+                raise InvalidInput(
+                    "未知状态。Unknown state.",
+                    code="filter_invalid",
+                    fields={"state": Deadline.State.values},
+                )
             qs = qs.filter(state=params["state"])
         if _flag(params.get("overdue", "")):
             qs = qs.filter(state=Deadline.State.PENDING, due_at__lte=now)
@@ -100,8 +130,11 @@ class DeadlineViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
                 # nan, inf and huge numbers pass float() but not timedelta (was a 500).
                 until = now + timedelta(hours=float(params["due_within_hours"]))
             except (ValueError, OverflowError):
-                raise InvalidInput("due_within_hours 必须是数字。", code="filter_invalid",
-                                   fields={"due_within_hours": "number"}) from None
+                raise InvalidInput(
+                    "due_within_hours 必须是数字。",
+                    code="filter_invalid",
+                    fields={"due_within_hours": "number"},
+                ) from None
             qs = qs.filter(state=Deadline.State.PENDING, due_at__gt=now, due_at__lte=until)
         if params.get("kind"):
             qs = qs.filter(kind=params["kind"])
@@ -109,8 +142,9 @@ class DeadlineViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
             try:
                 qs = qs.filter(merchant_id=int(params["merchant"]))
             except ValueError:
-                raise InvalidInput("merchant 必须是编号。", code="filter_invalid",
-                                   fields={"merchant": "integer"}) from None
+                raise InvalidInput(
+                    "merchant 必须是编号。", code="filter_invalid", fields={"merchant": "integer"}
+                ) from None
         if params.get("subject_type"):
             qs = qs.filter(subject_type=params["subject_type"])
         if params.get("subject_id", "").isdigit():
@@ -121,18 +155,35 @@ class DeadlineViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
 class LogisticsAlertSerializer(serializers.ModelSerializer):
     class Meta:
         model = LogisticsAlert
-        fields = ["id", "shipment_id", "order_id", "merchant", "reason", "status", "carrier",
-                  "tracking_number", "last_event_at", "detail", "raised_at", "resolved_at"]
+        fields = [
+            "id",
+            "shipment_id",
+            "order_id",
+            "merchant",
+            "reason",
+            "status",
+            "carrier",
+            "tracking_number",
+            "last_event_at",
+            "detail",
+            "raised_at",
+            "resolved_at",
+        ]
         read_only_fields = fields
 
 
-@extend_schema_view(list=extend_schema(parameters=[
-    OpenApiParameter("status", str, enum=LogisticsAlert.Status.values),
-    OpenApiParameter("reason", str, enum=LogisticsAlert.Reason.values),
-    OpenApiParameter("order_id", int),
-]))
-class LogisticsAlertViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                            viewsets.GenericViewSet):
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=LogisticsAlert.Status.values),
+            OpenApiParameter("reason", str, enum=LogisticsAlert.Reason.values),
+            OpenApiParameter("order_id", int),
+        ]
+    )
+)
+class LogisticsAlertViewSet(
+    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Logistics alerts (standard 6.2.1.2): consumers see theirs, merchants theirs, platform
     staff the whole logistics queue."""
 
@@ -161,8 +212,9 @@ class ClockMoveSerializer(serializers.Serializer):
     advance_seconds = serializers.IntegerField(required=False, min_value=0)
     advance_hours = serializers.FloatField(required=False, min_value=0)
     set_to = serializers.DateTimeField(required=False, help_text="只能向前。Forward only.")
-    reset = serializers.BooleanField(required=False, default=False,
-                                     help_text="回到真实时间。Back to real time.")
+    reset = serializers.BooleanField(
+        required=False, default=False, help_text="回到真实时间。Back to real time."
+    )
 
 
 def _clock_state():
@@ -173,8 +225,12 @@ def _clock_state():
     clock.invalidate()
     offset = ClockOffset.current()
     real = timezone.now()
-    return {"now": real + offset, "real_now": real,
-            "offset_seconds": int(offset.total_seconds()), "sandbox": True}
+    return {
+        "now": real + offset,
+        "real_now": real,
+        "offset_seconds": int(offset.total_seconds()),
+        "sandbox": True,
+    }
 
 
 class SandboxClockView(ActorViewMixin, APIView):
@@ -193,8 +249,9 @@ class SandboxClockView(ActorViewMixin, APIView):
         require_platform_read(self.actor)
         return Response(ClockSerializer(_clock_state()).data)
 
-    @extend_schema(request=ClockMoveSerializer, responses=ClockSerializer,
-                   parameters=[IDEMPOTENCY_PARAMETER])
+    @extend_schema(
+        request=ClockMoveSerializer, responses=ClockSerializer, parameters=[IDEMPOTENCY_PARAMETER]
+    )
     def post(self, request):
         require_platform_write(self.actor)
         body = ClockMoveSerializer(data=request.data)
@@ -203,13 +260,21 @@ class SandboxClockView(ActorViewMixin, APIView):
         advance = None
         if "advance_seconds" in data or "advance_hours" in data:
             try:
-                advance = timedelta(seconds=data.get("advance_seconds", 0),
-                                    hours=data.get("advance_hours", 0))
+                advance = timedelta(
+                    seconds=data.get("advance_seconds", 0), hours=data.get("advance_hours", 0)
+                )
             except OverflowError:
-                raise InvalidInput("沙箱时钟最多前移十年。", code="clock_move_too_far",
-                                   fields={"advance": "too large"}) from None
-        sandbox_clock_move(actor=self.actor, advance=advance, set_to=data.get("set_to"),
-                           reset=data.get("reset", False))
+                raise InvalidInput(
+                    "沙箱时钟最多前移十年。",
+                    code="clock_move_too_far",
+                    fields={"advance": "too large"},
+                ) from None
+        sandbox_clock_move(
+            actor=self.actor,
+            advance=advance,
+            set_to=data.get("set_to"),
+            reset=data.get("reset", False),
+        )
         return Response(ClockSerializer(_clock_state()).data)
 
 

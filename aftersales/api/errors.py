@@ -13,7 +13,8 @@ from ..errors import DomainError
 
 _DRF = {
     exceptions.NotAuthenticated: (
-        "not_authenticated", "请先登录或提供 API 密钥。Sign in or send an API key."
+        "not_authenticated",
+        "请先登录或提供 API 密钥。Sign in or send an API key.",
     ),
     exceptions.AuthenticationFailed: ("authentication_failed", None),
     exceptions.PermissionDenied: ("permission_denied", "您无权执行此操作。You may not do this."),
@@ -22,7 +23,8 @@ _DRF = {
     exceptions.UnsupportedMediaType: ("unsupported_media_type", None),
     exceptions.Throttled: ("throttled", None),
     exceptions.ParseError: (
-        "malformed_request", "请求体不是合法的 JSON。The request body is not valid JSON."
+        "malformed_request",
+        "请求体不是合法的 JSON。The request body is not valid JSON.",
     ),
 }
 
@@ -48,8 +50,12 @@ def exception_handler(exc, context):
         set_rollback()
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return Response(
-            error_body("invalid", "请求参数有误，请按 fields 中的提示修改后重试。"
-                       "Some fields are invalid; see fields.", detail),
+            error_body(
+                "invalid",
+                "请求参数有误，请按 fields 中的提示修改后重试。"
+                "Some fields are invalid; see fields.",
+                detail,
+            ),
             status=400,
         )
     if isinstance(exc, exceptions.APIException):

@@ -51,16 +51,25 @@ class ConsumerUpdateSerializer(serializers.Serializer):
 class ApiKeySerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "scope", "merchant", "created_at", "last_used_at",
-                  "revoked_at"]
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "scope",
+            "merchant",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ]
         read_only_fields = fields
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=80)
     scope = serializers.ChoiceField(choices=ApiKey.Scope.choices)
-    merchant = serializers.PrimaryKeyRelatedField(queryset=Merchant.objects.all(), required=False,
-                                                  allow_null=True)
+    merchant = serializers.PrimaryKeyRelatedField(
+        queryset=Merchant.objects.all(), required=False, allow_null=True
+    )
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):
@@ -74,8 +83,17 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 class TimelineEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = TimelineEvent
-        fields = ["id", "verb", "from_status", "to_status", "reason", "data", "actor_kind",
-                  "actor_label", "occurred_at"]
+        fields = [
+            "id",
+            "verb",
+            "from_status",
+            "to_status",
+            "reason",
+            "data",
+            "actor_kind",
+            "actor_label",
+            "occurred_at",
+        ]
         read_only_fields = fields
 
 
@@ -96,11 +114,16 @@ class MeSerializer(serializers.Serializer):
 
 class PiiRevealSerializer(serializers.Serializer):
     fields = serializers.ListField(
-        child=serializers.ChoiceField(choices=["name", "phone", "addresses"]), allow_empty=False,
+        child=serializers.ChoiceField(choices=["name", "phone", "addresses"]),
+        allow_empty=False,
         help_text="要查看的字段。Fields to reveal.",
     )
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True,
-                                   help_text="查看原因（平台人员必填）。Why (required for staff).")
+    reason = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="查看原因（平台人员必填）。Why (required for staff).",
+    )
 
 
 class RevealedAddressSerializer(serializers.Serializer):

@@ -1,4 +1,3 @@
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -31,14 +30,27 @@ class MeView(ActorViewMixin, APIView):
     @extend_schema(responses=MeSerializer)
     def get(self, request):
         a = self.actor
-        return Response(MeSerializer({
-            "kind": a.kind, "label": a.label, "merchant_id": a.merchant_id,
-            "consumer_id": a.consumer_id, "groups": sorted(a.groups),
-        }).data)
+        return Response(
+            MeSerializer(
+                {
+                    "kind": a.kind,
+                    "label": a.label,
+                    "merchant_id": a.merchant_id,
+                    "consumer_id": a.consumer_id,
+                    "groups": sorted(a.groups),
+                }
+            ).data
+        )
 
 
-class MerchantViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                      mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+class MerchantViewSet(
+    ActorViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     """Merchants. Platform staff and platform keys create and edit; merchants read their own."""
 
     serializer_class = MerchantSerializer
@@ -50,8 +62,9 @@ class MerchantViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
     def perform_create(self, serializer):
         require_platform_write(self.actor)
-        serializer.instance = services.merchant_create(actor=self.actor,
-                                                       **serializer.validated_data)
+        serializer.instance = services.merchant_create(
+            actor=self.actor, **serializer.validated_data
+        )
 
     def perform_update(self, serializer):
         require_platform_write(self.actor)
@@ -60,10 +73,20 @@ class MerchantViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         )
 
 
-@extend_schema_view(list=extend_schema(parameters=[OpenApiParameter(
-    "phone", str, description="按手机号查找（盲索引，不解密）。Find by phone (blind index).")]))
-class ConsumerViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                      viewsets.GenericViewSet):
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "phone",
+                str,
+                description="按手机号查找（盲索引，不解密）。Find by phone (blind index).",
+            )
+        ]
+    )
+)
+class ConsumerViewSet(
+    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Consumers, masked. Integrators with a platform key create and update them."""
 
     serializer_class = ConsumerSerializer
@@ -86,28 +109,42 @@ class ConsumerViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
     @extend_schema(request=ConsumerUpdateSerializer, responses=ConsumerSerializer)
     def partial_update(self, request, pk=None):
         require_platform_write(self.actor)
-        consumer = access(selectors.consumer_list(actor=self.actor), self.actor, pk,
-                          merchant_field=None, consumer_field="id")
+        consumer = access(
+            selectors.consumer_list(actor=self.actor),
+            self.actor,
+            pk,
+            merchant_field=None,
+            consumer_field="id",
+        )
         s = ConsumerUpdateSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         consumer = services.consumer_update(consumer=consumer, actor=self.actor, **s.validated_data)
         return Response(ConsumerSerializer(consumer).data)
 
-    @extend_schema(request=PiiRevealSerializer, responses=PiiRevealedSerializer,
-                   summary="查看完整个人信息（记录查看日志）Reveal unmasked personal data (logged)")
+    @extend_schema(
+        request=PiiRevealSerializer,
+        responses=PiiRevealedSerializer,
+        summary="查看完整个人信息（记录查看日志）Reveal unmasked personal data (logged)",
+    )
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
         """Platform staff (with a reason) or the consumer themself; merchants get 404."""
-        consumer = access(selectors.consumer_list(actor=self.actor), self.actor, pk,
-                          merchant_field=None, consumer_field="id")
+        consumer = access(
+            selectors.consumer_list(actor=self.actor),
+            self.actor,
+            pk,
+            merchant_field=None,
+            consumer_field="id",
+        )
         s = PiiRevealSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         values = services.pii_reveal(actor=self.actor, subject=consumer, **s.validated_data)
         return no_store(Response({"id": consumer.pk, "values": values}))
 
 
-class ApiKeyViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                    viewsets.GenericViewSet):
+class ApiKeyViewSet(
+    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Integrator keys: platform staff issue and revoke them; a key sees itself."""
 
     serializer_class = ApiKeySerializer
@@ -131,13 +168,15 @@ class ApiKeyViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelM
     def revoke(self, request, pk=None):
         require_platform_write(self.actor)
         key = self.get_object()
-        key = services.api_key_revoke(api_key=key, actor=self.actor,
-                                      reason=request.data.get("reason", ""))
+        key = services.api_key_revoke(
+            api_key=key, actor=self.actor, reason=request.data.get("reason", "")
+        )
         return Response(ApiKeySerializer(key).data)
 
 
-class PolicyViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
-                    viewsets.GenericViewSet):
+class PolicyViewSet(
+    ActorViewMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
     """Policy versions (RULES.md **policy** values). Platform staff read; writers add versions."""
 
     serializer_class = PolicyVersionSerializer
@@ -153,8 +192,12 @@ class PolicyViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.CreateModelMix
         require_platform_write(self.actor)
         d = serializer.validated_data
         serializer.instance = policy_set(
-            key=d["key"], value=d["value"], scope=d.get("scope", "platform"),
-            scope_id=d.get("scope_id"), note=d.get("note", ""), actor=self.actor,
+            key=d["key"],
+            value=d["value"],
+            scope=d.get("scope", "platform"),
+            scope_id=d.get("scope_id"),
+            note=d.get("note", ""),
+            actor=self.actor,
         )
 
     @extend_schema(responses={200: dict})
@@ -162,5 +205,3 @@ class PolicyViewSet(ActorViewMixin, mixins.ListModelMixin, mixins.CreateModelMix
     def defaults(self, request):
         require_platform_read(self.actor)
         return Response({k: {"default": v, "description": d} for k, (v, d) in DEFAULTS.items()})
-
-

@@ -58,6 +58,7 @@ def platform_user(group, username=None):
 
 def api_key(scope, merchant=None, name="key"):
     prefix, raw = ApiKey.new_raw_key()
-    key = ApiKey.objects.create(name=name, prefix=prefix, hashed_key=ApiKey.hash(raw),
-                                scope=scope, merchant=merchant)
+    key = ApiKey.objects.create(
+        name=name, prefix=prefix, hashed_key=ApiKey.hash(raw), scope=scope, merchant=merchant
+    )
     return key, raw

@@ -16,15 +16,24 @@ EXPECTED = {
     "consumer_b": ("consumer", False, False, set(), {"consumer-b"}),
     "merchant_a": ("merchant", False, False, {"shop-a"}, set()),
     "merchant_b": ("merchant", False, False, {"shop-b"}, set()),
-    "after_sales_agent": ("platform", True, True, {"shop-a", "shop-b"},
-                          {"consumer-a", "consumer-b"}),
-    "after_sales_manager": ("platform", True, True, {"shop-a", "shop-b"},
-                            {"consumer-a", "consumer-b"}),
+    "after_sales_agent": (
+        "platform",
+        True,
+        True,
+        {"shop-a", "shop-b"},
+        {"consumer-a", "consumer-b"},
+    ),
+    "after_sales_manager": (
+        "platform",
+        True,
+        True,
+        {"shop-a", "shop-b"},
+        {"consumer-a", "consumer-b"},
+    ),
     "auditor": ("platform", True, False, {"shop-a", "shop-b"}, {"consumer-a", "consumer-b"}),
     "mediator": ("platform", False, False, set(), set()),
     "merchant_key_a": ("integrator", False, False, {"shop-a"}, set()),
-    "platform_key": ("integrator", True, True, {"shop-a", "shop-b"},
-                     {"consumer-a", "consumer-b"}),
+    "platform_key": ("integrator", True, True, {"shop-a", "shop-b"}, {"consumer-a", "consumer-b"}),
 }
 
 
@@ -42,11 +51,17 @@ def test_actor_and_scope_for_every_role(roles, role):
     assert actor.kind == kind
     assert (actor.platform_read, actor.platform_write) == (read, write)
     assert actor.is_authenticated
-    got = set(scoped(Merchant.objects.all(), actor, merchant_field="id", consumer_field=None)
-              .values_list("code", flat=True))
+    got = set(
+        scoped(Merchant.objects.all(), actor, merchant_field="id", consumer_field=None).values_list(
+            "code", flat=True
+        )
+    )
     assert got == merchants
-    got = set(scoped(ConsumerProfile.objects.all(), actor, merchant_field=None,
-                     consumer_field="id").values_list("user__username", flat=True))
+    got = set(
+        scoped(
+            ConsumerProfile.objects.all(), actor, merchant_field=None, consumer_field="id"
+        ).values_list("user__username", flat=True)
+    )
     assert got == consumers
 
 
@@ -111,8 +126,13 @@ def test_guardian_grant_lets_a_mediator_see_one_object(roles, merchant_a, mercha
     mediator = roles["mediator"]
     assign_perm("aftersales.view_merchant", mediator, merchant_b)
     actor = actor_for_user(mediator)
-    got = scoped(Merchant.objects.all(), actor, merchant_field="id", consumer_field=None,
-                 grant_perm="aftersales.view_merchant")
+    got = scoped(
+        Merchant.objects.all(),
+        actor,
+        merchant_field="id",
+        consumer_field=None,
+        grant_perm="aftersales.view_merchant",
+    )
     assert list(got) == [merchant_b]
 
 

@@ -6,8 +6,19 @@ from aftersales.models import ApiKey, Merchant, PolicyVersion, TimelineEvent
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["user", "merchant", "merchantmember", "consumerprofile", "consumeraddress", "apikey",
-         "policyversion", "timelineevent", "domainevent", "idempotencyrecord", "piiaccesslog"]
+PAGES = [
+    "user",
+    "merchant",
+    "merchantmember",
+    "consumerprofile",
+    "consumeraddress",
+    "apikey",
+    "policyversion",
+    "timelineevent",
+    "domainevent",
+    "idempotencyrecord",
+    "piiaccesslog",
+]
 
 
 @pytest.mark.parametrize("model", PAGES)
@@ -18,58 +29,88 @@ def test_changelists_load_with_search(admin_client, roles, model):
 
 
 def test_admin_creates_merchant_through_the_service(admin_client):
-    r = admin_client.post("/admin/aftersales/merchant/add/", {
-        "code": "adm", "name": "后台商家", "contact_email": "", "is_active": "on",
-        "members-TOTAL_FORMS": "0", "members-INITIAL_FORMS": "0",
-    })
+    r = admin_client.post(
+        "/admin/aftersales/merchant/add/",
+        {
+            "code": "adm",
+            "name": "后台商家",
+            "contact_email": "",
+            "is_active": "on",
+            "members-TOTAL_FORMS": "0",
+            "members-INITIAL_FORMS": "0",
+        },
+    )
     assert r.status_code == 302, r.content.decode()[:2000]
     merchant = Merchant.objects.get(code="adm")
     assert TimelineEvent.objects.filter(verb="merchant.created", subject_id=merchant.pk).exists()
 
 
 def test_admin_issues_api_key_showing_raw_once(admin_client, merchant_a):
-    r = admin_client.post("/admin/aftersales/apikey/add/",
-                          {"name": "后台密钥", "scope": "merchant", "merchant": merchant_a.pk},
-                          follow=True)
+    r = admin_client.post(
+        "/admin/aftersales/apikey/add/",
+        {"name": "后台密钥", "scope": "merchant", "merchant": merchant_a.pk},
+        follow=True,
+    )
     assert r.status_code == 200
     key = ApiKey.objects.get(name="后台密钥")
     text = r.content.decode()
     assert f"as_{key.prefix}_" in text
-    assert f"as_{key.prefix}_" not in admin_client.get(
-        f"/admin/aftersales/apikey/{key.pk}/change/").content.decode()
+    assert (
+        f"as_{key.prefix}_"
+        not in admin_client.get(f"/admin/aftersales/apikey/{key.pk}/change/").content.decode()
+    )
 
 
 def test_admin_revoke_action(admin_client, merchant_a):
     from aftersales.tests import factories as f
 
     key, _ = f.api_key("merchant", merchant_a)
-    admin_client.post("/admin/aftersales/apikey/", {"action": "revoke",
-                                                   "_selected_action": [key.pk]})
+    admin_client.post(
+        "/admin/aftersales/apikey/", {"action": "revoke", "_selected_action": [key.pk]}
+    )
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert TimelineEvent.objects.filter(verb="api_key.revoked", subject_id=key.pk).exists()
 
 
 def test_admin_adds_policy_version_through_policy_set(admin_client):
-    r = admin_client.post("/admin/aftersales/policyversion/add/", {
-        "key": "returns.auto_approve_hours", "scope": "platform", "scope_id": "",
-        "value": "24", "note": "后台调整"})
+    r = admin_client.post(
+        "/admin/aftersales/policyversion/add/",
+        {
+            "key": "returns.auto_approve_hours",
+            "scope": "platform",
+            "scope_id": "",
+            "value": "24",
+            "note": "后台调整",
+        },
+    )
     assert r.status_code == 302, r.content.decode()[:3000]
     row = PolicyVersion.objects.get()
     assert (row.value, row.version, row.created_by.username) == (24, 1, "admin")
-    again = admin_client.post("/admin/aftersales/policyversion/add/", {
-        "key": "returns.refund_after_receipt_days", "scope": "platform", "scope_id": "",
-        "value": "9", "note": ""})
+    again = admin_client.post(
+        "/admin/aftersales/policyversion/add/",
+        {
+            "key": "returns.refund_after_receipt_days",
+            "scope": "platform",
+            "scope_id": "",
+            "value": "9",
+            "note": "",
+        },
+    )
     assert again.status_code == 200 and "法定上限" in again.content.decode()
     assert PolicyVersion.objects.count() == 1
 
 
 def test_admin_changes_credit_score_through_the_service(admin_client, roles):
     consumer = roles["consumer_a"].consumer
-    r = admin_client.post(f"/admin/aftersales/consumerprofile/{consumer.pk}/change/", {
-        "credit_score": "850",
-        "addresses-TOTAL_FORMS": "0", "addresses-INITIAL_FORMS": "0",
-    })
+    r = admin_client.post(
+        f"/admin/aftersales/consumerprofile/{consumer.pk}/change/",
+        {
+            "credit_score": "850",
+            "addresses-TOTAL_FORMS": "0",
+            "addresses-INITIAL_FORMS": "0",
+        },
+    )
     assert r.status_code == 302, r.content.decode()[:3000]
     consumer.refresh_from_db()
     assert consumer.credit_score == 850 and consumer.name == "张三丰"
@@ -81,16 +122,20 @@ def test_admin_member_changes_go_through_services(admin_client, merchant_a):
     from aftersales.models import MerchantMember, User
 
     user = User.objects.create(username="new-agent")
-    r = admin_client.post("/admin/aftersales/merchantmember/add/",
-                          {"merchant": merchant_a.pk, "user": user.pk, "role": "agent"})
+    r = admin_client.post(
+        "/admin/aftersales/merchantmember/add/",
+        {"merchant": merchant_a.pk, "user": user.pk, "role": "agent"},
+    )
     assert r.status_code == 302, r.content.decode()[:2000]
     member = MerchantMember.objects.get(user=user)
-    events = TimelineEvent.objects.filter(subject_type="aftersales.merchant",
-                                          subject_id=merchant_a.pk)
+    events = TimelineEvent.objects.filter(
+        subject_type="aftersales.merchant", subject_id=merchant_a.pk
+    )
     assert events.filter(verb="member.added").count() == 1
 
-    r = admin_client.post(f"/admin/aftersales/merchantmember/{member.pk}/change/",
-                          {"role": "owner"})
+    r = admin_client.post(
+        f"/admin/aftersales/merchantmember/{member.pk}/change/", {"role": "owner"}
+    )
     assert r.status_code == 302, r.content.decode()[:2000]
     member.refresh_from_db()
     assert member.role == "owner"

@@ -33,8 +33,10 @@ def test_key_is_stored_hashed_only():
 
 def test_create_via_api_shows_raw_key_once_and_it_works(api, merchant_a):
     r = api("after_sales_manager").post(
-        "/api/v1/api-keys/", {"name": "ERP", "scope": "merchant", "merchant": merchant_a.pk},
-        format="json")
+        "/api/v1/api-keys/",
+        {"name": "ERP", "scope": "merchant", "merchant": merchant_a.pk},
+        format="json",
+    )
     assert r.status_code == 201, r.json()
     raw = r.json()["key"]
     key_id = r.json()["id"]
@@ -44,8 +46,10 @@ def test_create_via_api_shows_raw_key_once_and_it_works(api, merchant_a):
     assert TimelineEvent.objects.filter(verb="api_key.created", subject_id=key_id).exists()
 
 
-@pytest.mark.parametrize("body", [{"name": "x", "scope": "merchant"},
-                                  {"name": "x", "scope": "platform", "merchant": None}])
+@pytest.mark.parametrize(
+    "body",
+    [{"name": "x", "scope": "merchant"}, {"name": "x", "scope": "platform", "merchant": None}],
+)
 def test_create_validation(api, body, merchant_a):
     if "merchant" in body:
         body = body | {"merchant": merchant_a.pk}
@@ -63,14 +67,14 @@ def test_only_platform_writers_issue_keys(api, role):
 def test_revoked_key_gets_401_with_code(api):
     key, raw = f.api_key("platform")
     assert _client(raw).get("/api/v1/me/").status_code == 200
-    r = api("after_sales_manager").post(f"/api/v1/api-keys/{key.pk}/revoke/",
-                                        {"reason": "leaked"}, format="json")
+    r = api("after_sales_manager").post(
+        f"/api/v1/api-keys/{key.pk}/revoke/", {"reason": "leaked"}, format="json"
+    )
     assert r.status_code == 200 and r.json()["revoked_at"]
     r = _client(raw).get("/api/v1/me/")
     assert r.status_code == 401
     assert r.json()["code"] == "api_key_revoked"
-    again = api("after_sales_manager").post(f"/api/v1/api-keys/{key.pk}/revoke/", {},
-                                            format="json")
+    again = api("after_sales_manager").post(f"/api/v1/api-keys/{key.pk}/revoke/", {}, format="json")
     assert again.status_code == 409 and again.json()["code"] == "api_key_already_revoked"
 
 
@@ -101,8 +105,12 @@ def test_merchant_key_is_scoped_to_its_merchant(merchant_a, merchant_b):
     client = _client(raw)
     assert [m["code"] for m in client.get("/api/v1/merchants/").json()["results"]] == ["shop-a"]
     assert client.get(f"/api/v1/merchants/{merchant_b.pk}/").status_code == 404
-    assert client.post("/api/v1/merchants/", {"code": "x", "name": "x"},
-                       content_type="application/json").status_code == 404
+    assert (
+        client.post(
+            "/api/v1/merchants/", {"code": "x", "name": "x"}, content_type="application/json"
+        ).status_code
+        == 404
+    )
     assert client.get("/api/v1/api-keys/").json()["results"][0]["merchant"] == merchant_a.pk
     assert Merchant.objects.count() == 2
 

@@ -22,16 +22,16 @@ def test_rules_example_seven_day_window():
     last_open = datetime(2026, 11, 28, 23, 59, 59, 999000, tzinfo=SH)
     assert rules.window_is_open(event_at=SIGNED, days=7, at=last_open)
     assert not rules.window_is_open(event_at=SIGNED, days=7, at=closes)
-    assert not rules.window_is_open(event_at=SIGNED, days=7,
-                                    at=closes + timedelta(microseconds=1))
+    assert not rules.window_is_open(event_at=SIGNED, days=7, at=closes + timedelta(microseconds=1))
 
 
 def test_utc_date_would_be_a_day_short():
     # The UTC date of the sign-off is 11-20; counting from it would close a day early.
     assert rules.window_last_day(SIGNED, 7) == date(2026, 11, 28)
     assert rules.window_closes_at(SIGNED, 7) == datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
-    assert rules.window_is_open(event_at=SIGNED, days=7,
-                                at=datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+    assert rules.window_is_open(
+        event_at=SIGNED, days=7, at=datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    )
 
 
 def test_event_late_in_the_shanghai_day():
@@ -91,22 +91,26 @@ def test_holiday_extension_policy(calendar_2026):
     closes, ref = calendar.window_closes_at(signed, 7)
     assert closes == datetime(2026, 10, 9, tzinfo=SH)  # holiday ends 10-07 → last day 10-08
     assert ref.value is True and ref.version_id is not None
-    assert calendar.window_is_open(event_at=signed, days=7,
-                                   at=datetime(2026, 10, 8, 23, 59, tzinfo=SH))
+    assert calendar.window_is_open(
+        event_at=signed, days=7, at=datetime(2026, 10, 8, 23, 59, tzinfo=SH)
+    )
 
 
 def test_csv_import_validates_whole_file(db):
     with pytest.raises(InvalidInput):
         calendar.holidays_import_csv(
-            text="date,kind,name\n2026-01-01,holiday,x\n2026-13-01,holiday,y\n", actor=SYSTEM)
+            text="date,kind,name\n2026-01-01,holiday,x\n2026-13-01,holiday,y\n", actor=SYSTEM
+        )
     assert Holiday.objects.count() == 0
     with pytest.raises(InvalidInput):
         calendar.holidays_import_csv(text="day,type\n", actor=SYSTEM)
-    counts = calendar.holidays_import_csv(text="date,kind,name\n2026-01-01,workday,x\n",
-                                          actor=SYSTEM)
+    counts = calendar.holidays_import_csv(
+        text="date,kind,name\n2026-01-01,workday,x\n", actor=SYSTEM
+    )
     assert counts == {"created": 1, "updated": 0}
-    counts = calendar.holidays_import_csv(text="date,kind,name\n2026-01-01,holiday,元旦\n",
-                                          actor=SYSTEM)
+    counts = calendar.holidays_import_csv(
+        text="date,kind,name\n2026-01-01,holiday,元旦\n", actor=SYSTEM
+    )
     assert counts == {"created": 0, "updated": 1}
     assert Holiday.objects.get().kind == "holiday"
 

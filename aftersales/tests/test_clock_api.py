@@ -37,8 +37,9 @@ def test_set_to_forward_only(api):
     res = client.post(URL, {"set_to": target.isoformat()}, format="json")
     assert res.status_code == 200
     assert abs(res.json()["offset_seconds"] - 3 * 86400) <= 5
-    res = client.post(URL, {"set_to": (timezone.now() + timedelta(days=1)).isoformat()},
-                      format="json")
+    res = client.post(
+        URL, {"set_to": (timezone.now() + timedelta(days=1)).isoformat()}, format="json"
+    )
     assert res.status_code == 400 and res.json()["code"] == "clock_backwards"
     res = client.post(URL, {"advance_seconds": -5}, format="json")
     assert res.status_code == 400
@@ -46,10 +47,16 @@ def test_set_to_forward_only(api):
     assert res.status_code == 400 and res.json()["code"] == "clock_move_invalid"
 
 
-@pytest.mark.parametrize("who,status", [
-    ("consumer_a", 404), ("merchant_a", 404), ("merchant_key_a", 404), ("mediator", 404),
-    ("auditor", 403),
-])
+@pytest.mark.parametrize(
+    "who,status",
+    [
+        ("consumer_a", 404),
+        ("merchant_a", 404),
+        ("merchant_key_a", 404),
+        ("mediator", 404),
+        ("auditor", 403),
+    ],
+)
 def test_others_cannot_move_the_clock(api, who, status):
     res = api(who).post(URL, {"advance_hours": 1}, format="json")
     assert res.status_code == status
@@ -74,8 +81,12 @@ def test_endpoint_absent_outside_sandbox(api):
 
 @pytest.mark.parametrize(
     "body",
-    [{"advance_hours": 1e12}, {"advance_seconds": 10**15}, {"advance_hours": 24 * 365 * 11},
-     {"set_to": "9999-01-01T00:00:00Z"}],
+    [
+        {"advance_hours": 1e12},
+        {"advance_seconds": 10**15},
+        {"advance_hours": 24 * 365 * 11},
+        {"set_to": "9999-01-01T00:00:00Z"},
+    ],
 )
 def test_clock_cannot_move_out_of_range(api, body):
     """Near year 9999 every window added to now() overflows: the whole sandbox would answer

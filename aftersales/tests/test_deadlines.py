@@ -17,9 +17,13 @@ EFFECT = "test.effect"
 
 
 def _effect(deadline):
-    TimelineEvent.objects.create(subject_type=deadline.subject_type,
-                                 subject_id=deadline.subject_id, verb=EFFECT,
-                                 actor_kind="system", data={"deadline_id": deadline.pk})
+    TimelineEvent.objects.create(
+        subject_type=deadline.subject_type,
+        subject_id=deadline.subject_id,
+        verb=EFFECT,
+        actor_kind="system",
+        data={"deadline_id": deadline.pk},
+    )
     return {"effect": deadline.pk}
 
 
@@ -52,18 +56,23 @@ def frozen():
 
 def test_schedule_records_policy_and_timeline(shop, frozen):
     ref = policy_get("logistics.stale_tracking_hours")
-    row = engine.deadline_schedule(subject=shop, kind="test.effect",
-                                   due_at=T0 + timedelta(hours=72), actor=SYSTEM, policy=ref)
+    row = engine.deadline_schedule(
+        subject=shop, kind="test.effect", due_at=T0 + timedelta(hours=72), actor=SYSTEM, policy=ref
+    )
     assert row.state == Deadline.State.PENDING
     assert row.policy_key == "logistics.stale_tracking_hours"
     assert row.policy_value == 72
     assert row.created_at == T0
-    verbs = list(TimelineEvent.objects.filter(subject_type="aftersales.merchant",
-                                              subject_id=shop.pk).values_list("verb", flat=True))
+    verbs = list(
+        TimelineEvent.objects.filter(
+            subject_type="aftersales.merchant", subject_id=shop.pk
+        ).values_list("verb", flat=True)
+    )
     assert verbs == ["deadline.scheduled"]
     shown = engine.deadlines_for(shop)
     assert [(d.kind, d.due_at, d.description) for d in shown] == [
-        ("test.effect", T0 + timedelta(hours=72), "测试：记录一次效果")]
+        ("test.effect", T0 + timedelta(hours=72), "测试：记录一次效果")
+    ]
 
 
 def test_unknown_kind_refused(shop):
@@ -72,10 +81,12 @@ def test_unknown_kind_refused(shop):
 
 
 def test_scheduling_again_reschedules(shop, frozen):
-    first = engine.deadline_schedule(subject=shop, kind="test.effect",
-                                     due_at=T0 + timedelta(hours=1), actor=SYSTEM)
-    second = engine.deadline_schedule(subject=shop, kind="test.effect",
-                                      due_at=T0 + timedelta(hours=5), actor=SYSTEM)
+    first = engine.deadline_schedule(
+        subject=shop, kind="test.effect", due_at=T0 + timedelta(hours=1), actor=SYSTEM
+    )
+    second = engine.deadline_schedule(
+        subject=shop, kind="test.effect", due_at=T0 + timedelta(hours=5), actor=SYSTEM
+    )
     assert first.pk == second.pk
     assert Deadline.objects.filter(state="pending").count() == 1
     assert Deadline.objects.get().due_at == T0 + timedelta(hours=5)
@@ -83,10 +94,12 @@ def test_scheduling_again_reschedules(shop, frozen):
 
 def test_sweep_acts_once_on_due_only(shop, frozen):
     other = Merchant.objects.create(code="shop-y", name="Y")
-    due = engine.deadline_schedule(subject=shop, kind="test.effect",
-                                   due_at=T0 + timedelta(minutes=10), actor=SYSTEM)
-    later = engine.deadline_schedule(subject=other, kind="test.effect",
-                                     due_at=T0 + timedelta(hours=10), actor=SYSTEM)
+    due = engine.deadline_schedule(
+        subject=shop, kind="test.effect", due_at=T0 + timedelta(minutes=10), actor=SYSTEM
+    )
+    later = engine.deadline_schedule(
+        subject=other, kind="test.effect", due_at=T0 + timedelta(hours=10), actor=SYSTEM
+    )
     assert engine.deadline_sweep().done == 0
     frozen.move_to(T0 + timedelta(minutes=10))
     stats = engine.deadline_sweep()
@@ -99,7 +112,10 @@ def test_sweep_acts_once_on_due_only(shop, frozen):
     assert effects(due.pk) == 1
     fired = TimelineEvent.objects.get(verb="deadline.fired")
     assert (fired.subject_type, fired.subject_id, fired.data["kind"]) == (
-        "aftersales.merchant", shop.pk, "test.effect")
+        "aftersales.merchant",
+        shop.pk,
+        "test.effect",
+    )
     outbox = DomainEvent.objects.get(name="deadline.fired")
     assert outbox.payload["deadline_id"] == due.pk
     # A second sweep finds nothing more to do.
@@ -139,8 +155,13 @@ def test_failing_handler_does_not_block_others(frozen, db):
 
 
 def test_cancel(shop, frozen):
-    engine.deadline_schedule(subject=shop, kind="test.effect", due_at=T0 + timedelta(hours=1),
-                             actor=SYSTEM, reminders=[timedelta(minutes=30)])
+    engine.deadline_schedule(
+        subject=shop,
+        kind="test.effect",
+        due_at=T0 + timedelta(hours=1),
+        actor=SYSTEM,
+        reminders=[timedelta(minutes=30)],
+    )
     assert engine.deadline_cancel(subject=shop, kind="test.effect", actor=SYSTEM) == 2
     assert engine.deadline_cancel(subject=shop, kind="test.effect", actor=SYSTEM) == 0
     frozen.move_to(T0 + timedelta(hours=2))
@@ -149,8 +170,13 @@ def test_cancel(shop, frozen):
 
 
 def test_reminder_fires_before_the_deadline(shop, frozen):
-    engine.deadline_schedule(subject=shop, kind="test.effect", due_at=T0 + timedelta(hours=48),
-                             actor=SYSTEM, reminders=[timedelta(hours=24), timedelta(hours=99)])
+    engine.deadline_schedule(
+        subject=shop,
+        kind="test.effect",
+        due_at=T0 + timedelta(hours=48),
+        actor=SYSTEM,
+        reminders=[timedelta(hours=24), timedelta(hours=99)],
+    )
     reminders = Deadline.objects.filter(kind="test.effect.reminder")
     # An offset that would fall in the past is dropped.
     assert [r.due_at for r in reminders] == [T0 + timedelta(hours=24)]
@@ -164,8 +190,13 @@ def test_reminder_fires_before_the_deadline(shop, frozen):
 
 
 def test_pause_resume_keeps_remaining_time(shop, frozen):
-    engine.deadline_schedule(subject=shop, kind="test.effect", due_at=T0 + timedelta(hours=10),
-                             actor=SYSTEM, reminders=[timedelta(hours=2)])
+    engine.deadline_schedule(
+        subject=shop,
+        kind="test.effect",
+        due_at=T0 + timedelta(hours=10),
+        actor=SYSTEM,
+        reminders=[timedelta(hours=2)],
+    )
     frozen.move_to(T0 + timedelta(hours=4))
     engine.deadline_pause(subject=shop, kind="test.effect", actor=SYSTEM, reason="appraisal")
     row = Deadline.objects.get(kind="test.effect")
@@ -183,21 +214,28 @@ def test_pause_resume_keeps_remaining_time(shop, frozen):
 
 
 def test_extend_moves_deadline_and_reminders(shop, frozen):
-    engine.deadline_schedule(subject=shop, kind="test.effect", due_at=T0 + timedelta(hours=10),
-                             actor=SYSTEM, reminders=[timedelta(hours=1)])
+    engine.deadline_schedule(
+        subject=shop,
+        kind="test.effect",
+        due_at=T0 + timedelta(hours=10),
+        actor=SYSTEM,
+        reminders=[timedelta(hours=1)],
+    )
     engine.deadline_extend(subject=shop, kind="test.effect", actor=SYSTEM, by=timedelta(hours=5))
     assert Deadline.objects.get(kind="test.effect").due_at == T0 + timedelta(hours=15)
     assert Deadline.objects.get(kind="test.effect.reminder").due_at == T0 + timedelta(hours=14)
-    engine.deadline_extend(subject=shop, kind="test.effect", actor=SYSTEM,
-                           due_at=T0 + timedelta(hours=20))
+    engine.deadline_extend(
+        subject=shop, kind="test.effect", actor=SYSTEM, due_at=T0 + timedelta(hours=20)
+    )
     assert Deadline.objects.get(kind="test.effect").due_at == T0 + timedelta(hours=20)
     with pytest.raises(engine.NotFound):
         engine.deadline_extend(subject=shop, kind="test.boom", actor=SYSTEM, by=timedelta(1))
 
 
 def test_sweep_uses_the_sandbox_clock(shop, frozen):
-    engine.deadline_schedule(subject=shop, kind="test.effect", due_at=T0 + timedelta(hours=48),
-                             actor=SYSTEM)
+    engine.deadline_schedule(
+        subject=shop, kind="test.effect", due_at=T0 + timedelta(hours=48), actor=SYSTEM
+    )
     assert engine.deadline_sweep().done == 0
     engine.sandbox_clock_move(actor=SYSTEM, advance=timedelta(hours=48))
     assert engine.deadline_sweep().done == 1
@@ -216,21 +254,29 @@ def test_status_rules_schedule_and_cancel(db, frozen):
 
     shop = Merchant.objects.create(code="st", name="st")
     consumer = ConsumerProfile.objects.create(user=User.objects.create(username="c-st"))
-    alert = LogisticsAlert.objects.create(shipment_id=1, order_id=1, merchant=shop,
-                                          consumer=consumer, reason="stale")
-    engine.deadline_status_rules(LogisticsAlert, {
-        "open": [engine.Schedules("test.effect",
-                                  due=lambda obj: (T0 + timedelta(hours=1), None))],
-        "resolved": [engine.Cancels("test.effect")],
-    })
+    alert = LogisticsAlert.objects.create(
+        shipment_id=1, order_id=1, merchant=shop, consumer=consumer, reason="stale"
+    )
+    engine.deadline_status_rules(
+        LogisticsAlert,
+        {
+            "open": [
+                engine.Schedules("test.effect", due=lambda obj: (T0 + timedelta(hours=1), None))
+            ],
+            "resolved": [engine.Cancels("test.effect")],
+        },
+    )
     moves = {"open": {"resolved"}, "resolved": {"open"}}
     try:
         status_move(alert, to="resolved", actor=SYSTEM, moves=moves)
         assert engine.deadlines_for(alert) == []
         status_move(alert, to="open", actor=SYSTEM, moves=moves)
         [row] = engine.deadlines_for(alert)
-        assert (row.kind, row.due_at, row.merchant_id) == ("test.effect",
-                                                           T0 + timedelta(hours=1), shop.pk)
+        assert (row.kind, row.due_at, row.merchant_id) == (
+            "test.effect",
+            T0 + timedelta(hours=1),
+            shop.pk,
+        )
         status_move(alert, to="resolved", actor=SYSTEM, moves=moves)
         assert engine.deadlines_for(alert) == []
         assert Deadline.objects.get().state == "cancelled"

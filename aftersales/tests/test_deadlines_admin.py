@@ -24,12 +24,15 @@ def staff_client(client, django_user_model):
 def deadlines(db):
     shops = [Merchant.objects.create(code=f"adm{i}", name=f"店{i}") for i in range(3)]
     now = clock.now()
-    overdue = engine.deadline_schedule(subject=shops[0], kind="test.admin",
-                                       due_at=now - timedelta(hours=1), actor=SYSTEM)
-    soon = engine.deadline_schedule(subject=shops[1], kind="test.admin",
-                                    due_at=now + timedelta(hours=3), actor=SYSTEM)
-    later = engine.deadline_schedule(subject=shops[2], kind="test.admin",
-                                     due_at=now + timedelta(days=3), actor=SYSTEM)
+    overdue = engine.deadline_schedule(
+        subject=shops[0], kind="test.admin", due_at=now - timedelta(hours=1), actor=SYSTEM
+    )
+    soon = engine.deadline_schedule(
+        subject=shops[1], kind="test.admin", due_at=now + timedelta(hours=3), actor=SYSTEM
+    )
+    later = engine.deadline_schedule(
+        subject=shops[2], kind="test.admin", due_at=now + timedelta(days=3), actor=SYSTEM
+    )
     return overdue, soon, later
 
 
@@ -50,8 +53,9 @@ def test_deadline_list_filters_and_cancel_action(staff_client, deadlines):
     res = staff_client.get("/admin/aftersales/deadline/?due=overdue")
     assert res.status_code == 200
     assert res.context["cl"].result_count == 1
-    res = staff_client.post("/admin/aftersales/deadline/", {
-        "action": "cancel_selected", "_selected_action": [soon.pk]})
+    res = staff_client.post(
+        "/admin/aftersales/deadline/", {"action": "cancel_selected", "_selected_action": [soon.pk]}
+    )
     assert res.status_code == 302
     assert Deadline.objects.get(pk=soon.pk).state == "cancelled"
     assert Deadline.objects.get(pk=later.pk).state == "pending"
@@ -66,8 +70,10 @@ def test_holiday_csv_import_view(staff_client):
     bad = SimpleUploadedFile("h.csv", b"date,kind\n2027-01-01,party\n")
     res = staff_client.post("/admin/aftersales/holiday/import/", {"file": bad})
     assert res.status_code == 200 and Holiday.objects.count() == 1
-    res = staff_client.post("/admin/aftersales/holiday/", {
-        "action": "import_bundled", "_selected_action": [Holiday.objects.get().pk]})
+    res = staff_client.post(
+        "/admin/aftersales/holiday/",
+        {"action": "import_bundled", "_selected_action": [Holiday.objects.get().pk]},
+    )
     assert Holiday.objects.count() > 30
 
 
@@ -95,7 +101,6 @@ def test_case_partial_lists_pending_deadlines(deadlines):
 
     overdue, soon, later = deadlines
     shop = Merchant.objects.get(code="adm1")
-    html = render_to_string("aftersales/_deadlines.html",
-                            {"deadlines": engine.deadlines_for(shop)})
+    html = render_to_string("aftersales/_deadlines.html", {"deadlines": engine.deadlines_for(shop)})
     assert "测试：后台看板" in html
     assert clock.local(soon.due_at).strftime("%Y-%m-%d %H:%M") in html

@@ -26,13 +26,15 @@ def frozen():
 def shipment(roles, merchant_a, frozen):
     consumer = ConsumerProfile.objects.get(user=roles["consumer_a"])
     order = page_order(consumer=consumer, merchant=merchant_a)
-    return order_services.shipment_create(line=order.lines.get(), carrier="顺丰速运",
-                                          tracking_number="SF100", actor=SYSTEM)
+    return order_services.shipment_create(
+        line=order.lines.get(), carrier="顺丰速运", tracking_number="SF100", actor=SYSTEM
+    )
 
 
 def track(shipment, kind, at):
-    order_services.tracking_event_record(shipment=shipment, kind=kind, occurred_at=at,
-                                         actor=SYSTEM, location="杭州")
+    order_services.tracking_event_record(
+        shipment=shipment, kind=kind, occurred_at=at, actor=SYSTEM, location="杭州"
+    )
 
 
 def stale():
@@ -56,8 +58,12 @@ def test_no_update_for_72_hours_raises_alert(shipment, frozen):
     alert = LogisticsAlert.objects.get()
     assert (alert.reason, alert.status, alert.shipment_id) == ("stale", "open", shipment.pk)
     assert alert.consumer.user.username == "consumer-a"
-    assert TimelineEvent.objects.filter(subject_type="orders.order", subject_id=shipment.order_id,
-                                        verb="logistics.alert").count() == 1
+    assert (
+        TimelineEvent.objects.filter(
+            subject_type="orders.order", subject_id=shipment.order_id, verb="logistics.alert"
+        ).count()
+        == 1
+    )
 
 
 def test_signed_cancels_the_deadline(shipment, frozen):
@@ -87,8 +93,13 @@ def test_exception_raises_alert_at_once(shipment, frozen):
 
 
 def test_policy_changes_the_hours(shipment, merchant_a):
-    policy_set(key="logistics.stale_tracking_hours", value=24, actor=SYSTEM,
-               scope="merchant", scope_id=merchant_a.pk)
+    policy_set(
+        key="logistics.stale_tracking_hours",
+        value=24,
+        actor=SYSTEM,
+        scope="merchant",
+        scope_id=merchant_a.pk,
+    )
     track(shipment, "picked_up", T0)
     assert stale().get().due_at == T0 + timedelta(hours=24)
 
@@ -96,8 +107,14 @@ def test_policy_changes_the_hours(shipment, merchant_a):
 def test_alert_visible_by_role(api, shipment, frozen):
     track(shipment, "exception", T0)
     url = "/api/v1/logistics-alerts/"
-    for who, n in [("consumer_a", 1), ("merchant_a", 1), ("after_sales_agent", 1),
-                   ("platform_key", 1), ("consumer_b", 0), ("merchant_b", 0)]:
+    for who, n in [
+        ("consumer_a", 1),
+        ("merchant_a", 1),
+        ("after_sales_agent", 1),
+        ("platform_key", 1),
+        ("consumer_b", 0),
+        ("merchant_b", 0),
+    ]:
         res = api(who).get(url)
         assert res.status_code == 200
         assert len(res.json()["results"]) == n, who
@@ -105,16 +122,32 @@ def test_alert_visible_by_role(api, shipment, frozen):
     assert api("merchant_b").get(f"{url}{alert.pk}/").status_code == 404
 
 
-def test_deadlines_api_filters(api, roles, merchant_a, merchant_b, frozen,
-                               django_assert_max_num_queries):
+def test_deadlines_api_filters(
+    api, roles, merchant_a, merchant_b, frozen, django_assert_max_num_queries
+):
     engine.deadline_register("test.api", lambda d: None, "测试")
     shops = [Merchant.objects.create(code=f"api{i}", name=str(i)) for i in range(4)]
-    engine.deadline_schedule(subject=shops[0], kind="test.api", due_at=T0 - timedelta(hours=1),
-                             actor=SYSTEM, merchant_id=merchant_a.pk)
-    engine.deadline_schedule(subject=shops[1], kind="test.api", due_at=T0 + timedelta(hours=2),
-                             actor=SYSTEM, merchant_id=merchant_a.pk)
-    engine.deadline_schedule(subject=shops[2], kind="test.api", due_at=T0 + timedelta(hours=30),
-                             actor=SYSTEM, merchant_id=merchant_b.pk)
+    engine.deadline_schedule(
+        subject=shops[0],
+        kind="test.api",
+        due_at=T0 - timedelta(hours=1),
+        actor=SYSTEM,
+        merchant_id=merchant_a.pk,
+    )
+    engine.deadline_schedule(
+        subject=shops[1],
+        kind="test.api",
+        due_at=T0 + timedelta(hours=2),
+        actor=SYSTEM,
+        merchant_id=merchant_a.pk,
+    )
+    engine.deadline_schedule(
+        subject=shops[2],
+        kind="test.api",
+        due_at=T0 + timedelta(hours=30),
+        actor=SYSTEM,
+        merchant_id=merchant_b.pk,
+    )
     client = api("after_sales_manager")
     with django_assert_max_num_queries(6):
         res = client.get("/api/v1/deadlines/")

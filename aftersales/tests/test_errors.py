@@ -14,8 +14,9 @@ def _body(r):
 
 
 def test_domain_error_conflict(api, merchant_a):
-    r = api("platform_key").post("/api/v1/merchants/", {"code": "shop-a", "name": "x"},
-                                 format="json")
+    r = api("platform_key").post(
+        "/api/v1/merchants/", {"code": "shop-a", "name": "x"}, format="json"
+    )
     assert r.status_code in (400, 409)
     body = _body(r)
     assert body["code"] in ("merchant_code_taken", "invalid")
@@ -23,8 +24,8 @@ def test_domain_error_conflict(api, merchant_a):
 
 def test_domain_error_from_service_keeps_its_code_and_status(api):
     r = api("after_sales_manager").post(
-        "/api/v1/policies/", {"key": "returns.refund_after_receipt_days", "value": 9},
-        format="json")
+        "/api/v1/policies/", {"key": "returns.refund_after_receipt_days", "value": 9}, format="json"
+    )
     assert r.status_code == 400
     body = _body(r)
     assert body["code"] == "policy_stricter_than_law"
@@ -53,8 +54,11 @@ def test_401_with_a_bad_key(roles):
 
 
 def test_404_outside_scope_and_missing(api, merchant_b):
-    for url in (f"/api/v1/merchants/{merchant_b.pk}/", "/api/v1/merchants/999999/",
-                "/api/v1/merchants/abc/"):
+    for url in (
+        f"/api/v1/merchants/{merchant_b.pk}/",
+        "/api/v1/merchants/999999/",
+        "/api/v1/merchants/abc/",
+    ):
         r = api("merchant_a").get(url)
         assert r.status_code == 404, url
         assert _body(r)["code"] == "not_found"
@@ -67,8 +71,9 @@ def test_405(api, merchant_a):
 
 
 def test_malformed_json(api):
-    r = api("platform_key").post("/api/v1/merchants/", data='{"code": "x",',
-                                 content_type="application/json")
+    r = api("platform_key").post(
+        "/api/v1/merchants/", data='{"code": "x",', content_type="application/json"
+    )
     assert r.status_code == 400
     assert _body(r)["code"] == "malformed_request"
 

@@ -34,7 +34,10 @@ def test_publish_stores_the_event_and_runs_handlers_in_the_transaction(handlers,
     assert seen == [("test.happened", True), ("*", "test.happened")]
     stored = DomainEvent.objects.get(pk=event.pk)
     assert (stored.subject_type, stored.subject_id, stored.payload) == (
-        "aftersales.merchant", merchant_a.pk, {"a": 1})
+        "aftersales.merchant",
+        merchant_a.pk,
+        {"a": 1},
+    )
     assert stored.merchant_id is None  # a Merchant has no merchant_id; pass it explicitly
     other = events.event_publish("test.other", subject=merchant_a, merchant_id=merchant_a.pk)
     assert other.merchant_id == merchant_a.pk

@@ -13,8 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _codes(name):
-    return set(Group.objects.get(name=name).permissions.values_list(
-        "content_type__app_label", "codename"))
+    return set(
+        Group.objects.get(name=name).permissions.values_list("content_type__app_label", "codename")
+    )
 
 
 def test_command_creates_the_four_groups():

@@ -17,8 +17,9 @@ def _client(raw):
 def _post(client, body, key, path="/api/v1/merchants/"):
     import json
 
-    return client.post(path, data=json.dumps(body), content_type="application/json",
-                       HTTP_IDEMPOTENCY_KEY=key)
+    return client.post(
+        path, data=json.dumps(body), content_type="application/json", HTTP_IDEMPOTENCY_KEY=key
+    )
 
 
 @pytest.mark.django_db
@@ -79,8 +80,12 @@ def test_session_user_is_an_owner_too(client, roles):
     import json
 
     def go():
-        return client.post("/api/v1/merchants/", data=json.dumps({"code": "s-1", "name": "s"}),
-                           content_type="application/json", HTTP_IDEMPOTENCY_KEY="sess")
+        return client.post(
+            "/api/v1/merchants/",
+            data=json.dumps({"code": "s-1", "name": "s"}),
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="sess",
+        )
 
     assert go().status_code == 201
     assert go()["Idempotent-Replayed"] == "true"
@@ -102,8 +107,11 @@ def test_multipart_body_is_hashed_without_reading_it_twice(roles):
 
     def go(content):
         upload = SimpleUploadedFile("a.txt", content)
-        return client.post("/api/v1/merchants/", {"code": "mp-1", "name": "多", "f": upload},
-                           HTTP_IDEMPOTENCY_KEY="mp")
+        return client.post(
+            "/api/v1/merchants/",
+            {"code": "mp-1", "name": "多", "f": upload},
+            HTTP_IDEMPOTENCY_KEY="mp",
+        )
 
     first = go(b"hello")
     assert first.status_code == 201, first.content
@@ -153,11 +161,18 @@ def test_prune_removes_only_old_records():
 
     from aftersales import clock
 
-    old = IdempotencyRecord.objects.create(owner="o", key="old", method="POST", path="/api/",
-                                           request_hash="x", status_code=201,
-                                           created_at=clock.now() - timedelta(hours=100))
-    new = IdempotencyRecord.objects.create(owner="o", key="new", method="POST", path="/api/",
-                                           request_hash="x", status_code=201)
+    old = IdempotencyRecord.objects.create(
+        owner="o",
+        key="old",
+        method="POST",
+        path="/api/",
+        request_hash="x",
+        status_code=201,
+        created_at=clock.now() - timedelta(hours=100),
+    )
+    new = IdempotencyRecord.objects.create(
+        owner="o", key="new", method="POST", path="/api/", request_hash="x", status_code=201
+    )
     out = io.StringIO()
     call_command("prune_idempotency_keys", stdout=out)
     assert not IdempotencyRecord.objects.filter(pk=old.pk).exists()
@@ -170,8 +185,11 @@ def test_prune_removes_only_old_records():
     ("path", "body", "secret_field"),
     [
         ("/api/v1/api-keys/", {"name": "新密钥", "scope": "platform"}, "key"),
-        ("/api/v1/webhook-endpoints/",
-         {"url": "https://hooks.example.com/in", "event_types": ["*"]}, "secret"),
+        (
+            "/api/v1/webhook-endpoints/",
+            {"url": "https://hooks.example.com/in", "event_types": ["*"]},
+            "secret",
+        ),
     ],
 )
 def test_secrets_shown_once_are_not_kept_by_the_idempotency_store(path, body, secret_field):
@@ -190,10 +208,15 @@ def test_secrets_shown_once_are_not_kept_by_the_idempotency_store(path, body, se
 def test_rotated_webhook_secret_is_not_kept_by_the_idempotency_store(settings):
     _, raw = f.api_key("platform")
     client = _client(raw)
-    endpoint = _post(client, {"url": "https://hooks.example.com/in", "event_types": ["*"]},
-                     "ep-1", path="/api/v1/webhook-endpoints/").json()
-    rotated = _post(client, {}, "rot-1",
-                    path=f"/api/v1/webhook-endpoints/{endpoint['id']}/rotate-secret/")
+    endpoint = _post(
+        client,
+        {"url": "https://hooks.example.com/in", "event_types": ["*"]},
+        "ep-1",
+        path="/api/v1/webhook-endpoints/",
+    ).json()
+    rotated = _post(
+        client, {}, "rot-1", path=f"/api/v1/webhook-endpoints/{endpoint['id']}/rotate-secret/"
+    )
     assert rotated.status_code == 200, rotated.content
     secret = rotated.json()["secret"]
     for record in IdempotencyRecord.objects.all():

@@ -18,10 +18,15 @@ def test_yuan_rounds_half_up_and_refuses_floats():
 
 
 def test_split_examples():
-    assert split_pro_rata("100", [1, 1, 1]) == [Decimal("33.33"), Decimal("33.33"),
-                                                Decimal("33.34")]
-    assert split_pro_rata("10.00", [Decimal("70"), Decimal("30")]) == [Decimal("7.00"),
-                                                                      Decimal("3.00")]
+    assert split_pro_rata("100", [1, 1, 1]) == [
+        Decimal("33.33"),
+        Decimal("33.33"),
+        Decimal("33.34"),
+    ]
+    assert split_pro_rata("10.00", [Decimal("70"), Decimal("30")]) == [
+        Decimal("7.00"),
+        Decimal("3.00"),
+    ]
     assert split_pro_rata("5", []) == []
     assert split_pro_rata("5", [0, 0]) == [Decimal("0.00"), Decimal("5.00")]
 
@@ -37,10 +42,12 @@ def test_negative_weights_are_refused():
         split_pro_rata("1", [1, -1])
 
 
-amounts = st.decimals(min_value=0, max_value=10**7, places=2, allow_nan=False,
-                      allow_infinity=False)
-weights = st.lists(st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False,
-                               allow_infinity=False), min_size=1, max_size=40)
+amounts = st.decimals(min_value=0, max_value=10**7, places=2, allow_nan=False, allow_infinity=False)
+weights = st.lists(
+    st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False, allow_infinity=False),
+    min_size=1,
+    max_size=40,
+)
 
 
 @settings(deadline=None)

@@ -20,10 +20,21 @@ def _raw(table, column, pk):
 @pytest.mark.django_db
 def test_consumer_pii_is_encrypted_at_rest_with_key_id():
     profile = services.consumer_create(
-        username="wang", name="王小明", phone="13912345678", actor=SYSTEM,
-        addresses=[{"recipient": "王小明", "phone": "13912345678", "province": "北京市",
-                    "city": "北京市", "district": "海淀区", "street": "中关村大街27号",
-                    "unit": "3号楼502室"}],
+        username="wang",
+        name="王小明",
+        phone="13912345678",
+        actor=SYSTEM,
+        addresses=[
+            {
+                "recipient": "王小明",
+                "phone": "13912345678",
+                "province": "北京市",
+                "city": "北京市",
+                "district": "海淀区",
+                "street": "中关村大街27号",
+                "unit": "3号楼502室",
+            }
+        ],
     )
     active = pii.keyring().active
     for column, plain in (("name", "王小明"), ("phone", "13912345678")):
@@ -46,7 +57,8 @@ def test_same_plaintext_seals_differently_and_blind_index_is_stable():
     a = f.ConsumerFactory(phone="13812345678")
     b = f.ConsumerFactory(phone="+86 138-1234-5678")
     assert _raw("aftersales_consumerprofile", "phone", a.pk) != _raw(
-        "aftersales_consumerprofile", "phone", b.pk)
+        "aftersales_consumerprofile", "phone", b.pk
+    )
     assert a.phone_index == b.phone_index == pii.blind_index("13812345678")
     assert "13812345678" not in a.phone_index
 
@@ -119,16 +131,18 @@ def test_mask_phone(phone, masked):
     assert pii.mask_phone(phone) == masked
 
 
-@pytest.mark.parametrize("phone", ["13812345678", "02161234567", "123456789", "1234567890",
-                                   "075512345678", "1234567"])
+@pytest.mark.parametrize(
+    "phone", ["13812345678", "02161234567", "123456789", "1234567890", "075512345678", "1234567"]
+)
 def test_mask_phone_hides_at_least_six_digits(phone):
     digits = pii.normalize_phone(phone)
     assert pii.mask_phone(phone).count("*") >= min(6, len(digits))
 
 
 def test_mask_address_drops_unit_and_numbers():
-    masked = pii.mask_address(province="北京市", city="北京市", district="海淀区",
-                              street="中关村大街27号院3号楼502室")
+    masked = pii.mask_address(
+        province="北京市", city="北京市", district="海淀区", street="中关村大街27号院3号楼502室"
+    )
     assert masked == "北京市北京市海淀区中关村大街****"
     assert not any(c.isdigit() for c in masked)
     assert pii.mask_address(province="上海市", city="上海市", street="88号") == "上海市上海市****"
@@ -137,10 +151,21 @@ def test_mask_address_drops_unit_and_numbers():
 @pytest.mark.django_db
 def test_address_model_masked_never_shows_unit():
     profile = services.consumer_create(
-        username="li", name="李雷", phone="13700000000", actor=SYSTEM,
-        addresses=[{"recipient": "李雷", "phone": "13700000000", "province": "广东省",
-                    "city": "深圳市", "district": "南山区", "street": "科技园路1号",
-                    "unit": "A座1201"}],
+        username="li",
+        name="李雷",
+        phone="13700000000",
+        actor=SYSTEM,
+        addresses=[
+            {
+                "recipient": "李雷",
+                "phone": "13700000000",
+                "province": "广东省",
+                "city": "深圳市",
+                "district": "南山区",
+                "street": "科技园路1号",
+                "unit": "A座1201",
+            }
+        ],
     )
     masked = profile.addresses.get().masked
     assert "1201" not in masked and "A座" not in masked

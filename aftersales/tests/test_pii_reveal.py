@@ -12,9 +12,17 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def consumer_a(roles):
     profile = roles["consumer_a"].consumer
-    ConsumerAddress.objects.create(consumer=profile, recipient="张三丰", phone="13812345678",
-                                   province="湖北省", city="十堰市", district="丹江口市",
-                                   street="武当山路8号", unit="紫霄宫1室", is_default=True)
+    ConsumerAddress.objects.create(
+        consumer=profile,
+        recipient="张三丰",
+        phone="13812345678",
+        province="湖北省",
+        city="十堰市",
+        district="丹江口市",
+        street="武当山路8号",
+        unit="紫霄宫1室",
+        is_default=True,
+    )
     other = roles["consumer_b"].consumer
     other.set_phone("13911112222")
     other.save()
@@ -22,8 +30,11 @@ def consumer_a(roles):
 
 
 def _reveal(client, consumer, fields=("name", "phone"), reason="核实退款收件人"):
-    return client.post(f"/api/v1/consumers/{consumer.pk}/reveal/",
-                       {"fields": list(fields), "reason": reason}, format="json")
+    return client.post(
+        f"/api/v1/consumers/{consumer.pk}/reveal/",
+        {"fields": list(fields), "reason": reason},
+        format="json",
+    )
 
 
 @pytest.mark.parametrize("role", ["after_sales_agent", "after_sales_manager", "auditor"])
@@ -55,8 +66,9 @@ def test_unknown_field_is_refused(api, consumer_a):
     assert not PiiAccessLog.objects.exists()
 
 
-@pytest.mark.parametrize("role", ["merchant_a", "merchant_b", "merchant_key_a", "consumer_b",
-                                  "mediator"])
+@pytest.mark.parametrize(
+    "role", ["merchant_a", "merchant_b", "merchant_key_a", "consumer_b", "mediator"]
+)
 def test_others_get_404_and_nothing_is_logged(api, consumer_a, role):
     r = _reveal(api(role), consumer_a)
     assert r.status_code == 404
@@ -83,12 +95,15 @@ def test_consumer_sees_own_data_logged_without_reason(api, roles, consumer_a):
     assert log.actor_user == roles["consumer_a"] and log.reason == "本人查看"
 
 
-@pytest.mark.parametrize("role", ["merchant_a", "merchant_key_a", "after_sales_agent",
-                                  "platform_key", "consumer_a"])
+@pytest.mark.parametrize(
+    "role", ["merchant_a", "merchant_key_a", "after_sales_agent", "platform_key", "consumer_a"]
+)
 def test_lists_and_details_are_masked_for_everyone(api, consumer_a, role):
     client = api(role)
-    bodies = [client.get("/api/v1/consumers/").content,
-              client.get(f"/api/v1/consumers/{consumer_a.pk}/").content]
+    bodies = [
+        client.get("/api/v1/consumers/").content,
+        client.get(f"/api/v1/consumers/{consumer_a.pk}/").content,
+    ]
     for body in bodies:
         text = body.decode()
         assert "13812345678" not in text and "张三丰" not in text
@@ -99,8 +114,12 @@ def test_lists_and_details_are_masked_for_everyone(api, consumer_a, role):
 
 def test_merchant_never_sees_unmasked_values_anywhere(api, consumer_a, merchant_a):
     client = api("merchant_a")
-    for url in ("/api/v1/consumers/", f"/api/v1/consumers/{consumer_a.pk}/",
-                "/api/v1/consumers/?phone=13812345678", "/api/v1/me/"):
+    for url in (
+        "/api/v1/consumers/",
+        f"/api/v1/consumers/{consumer_a.pk}/",
+        "/api/v1/consumers/?phone=13812345678",
+        "/api/v1/me/",
+    ):
         r = client.get(url)
         assert "13812345678" not in r.content.decode()
         assert "张三丰" not in r.content.decode()
@@ -110,18 +129,26 @@ def test_phone_lookup_by_blind_index(api, roles, consumer_a):
     other = f.ConsumerFactory(phone="13900000000")
     client = api("after_sales_agent")
     for query in ("13812345678", "+86 138-1234-5678", "138 1234 5678"):
-        ids = [row["id"] for row in client.get("/api/v1/consumers/", {"phone": query}).json()[
-            "results"]]
+        ids = [
+            row["id"]
+            for row in client.get("/api/v1/consumers/", {"phone": query}).json()["results"]
+        ]
         assert ids == [consumer_a.pk]
-    assert [r["id"] for r in client.get("/api/v1/consumers/", {"phone": "13900000000"}).json()[
-        "results"]] == [other.pk]
+    assert [
+        r["id"]
+        for r in client.get("/api/v1/consumers/", {"phone": "13900000000"}).json()["results"]
+    ] == [other.pk]
     assert client.get("/api/v1/consumers/", {"phone": "13000000000"}).json()["results"] == []
     # a consumer's lookup stays inside their scope
-    assert api("consumer_b").get("/api/v1/consumers/", {"phone": "13812345678"}).json()[
-        "results"] == []
+    assert (
+        api("consumer_b").get("/api/v1/consumers/", {"phone": "13812345678"}).json()["results"]
+        == []
+    )
     # merchants see no consumers at all here
-    assert api("merchant_a").get("/api/v1/consumers/", {"phone": "13812345678"}).json()[
-        "results"] == []
+    assert (
+        api("merchant_a").get("/api/v1/consumers/", {"phone": "13812345678"}).json()["results"]
+        == []
+    )
 
 
 def test_consumer_list_query_count_is_constant(api, django_assert_max_num_queries):
@@ -142,16 +169,19 @@ def admin_agent(client, roles):
     group = Group.objects.get(name="after_sales_agent")
     from django.contrib.auth.models import Permission
 
-    group.permissions.add(*Permission.objects.filter(
-        codename__in=["view_consumerprofile", "view_consumeraddress"]))
+    group.permissions.add(
+        *Permission.objects.filter(codename__in=["view_consumerprofile", "view_consumeraddress"])
+    )
     client.force_login(user)
     return client
 
 
 def test_admin_list_and_change_form_show_masked_values_only(admin_agent, consumer_a):
-    for url in ("/admin/aftersales/consumerprofile/",
-                f"/admin/aftersales/consumerprofile/{consumer_a.pk}/change/",
-                "/admin/aftersales/consumeraddress/"):
+    for url in (
+        "/admin/aftersales/consumerprofile/",
+        f"/admin/aftersales/consumerprofile/{consumer_a.pk}/change/",
+        "/admin/aftersales/consumeraddress/",
+    ):
         r = admin_agent.get(url)
         assert r.status_code == 200, url
         text = r.content.decode()
@@ -170,7 +200,10 @@ def test_admin_reveal_view_asks_for_reason_and_logs(admin_agent, roles, consumer
     assert "13812345678" in r.content.decode() and "紫霄宫1室" in r.content.decode()
     log = PiiAccessLog.objects.get()
     assert (log.actor_user, log.fields, log.reason) == (
-        roles["after_sales_agent"], ["phone", "addresses"], "电话回访")
+        roles["after_sales_agent"],
+        ["phone", "addresses"],
+        "电话回访",
+    )
 
 
 def test_admin_action_reveals_selected_consumers_with_reason(admin_agent, roles, consumer_a):
@@ -180,8 +213,16 @@ def test_admin_action_reveals_selected_consumers_with_reason(admin_agent, roles,
     first = admin_agent.post(url, {"action": "reveal_pii", "_selected_action": ids})
     assert first.status_code == 200 and "13812345678" not in first.content.decode()
     assert "查看原因" in first.content.decode()
-    r = admin_agent.post(url, {"action": "reveal_pii", "_selected_action": ids, "apply": "1",
-                               "fields_": ["name"], "reason": "投诉核实"})
+    r = admin_agent.post(
+        url,
+        {
+            "action": "reveal_pii",
+            "_selected_action": ids,
+            "apply": "1",
+            "fields_": ["name"],
+            "reason": "投诉核实",
+        },
+    )
     assert "张三丰" in r.content.decode() and "李四" in r.content.decode()
     assert PiiAccessLog.objects.filter(reason="投诉核实").count() == 2
 
@@ -199,8 +240,12 @@ def test_pii_access_log_admin_is_read_only(admin_client, consumer_a, api):
     assert r.status_code == 200 and "核实退款收件人" in r.content.decode()
     log = PiiAccessLog.objects.get()
     assert admin_client.get("/admin/aftersales/piiaccesslog/add/").status_code == 403
-    assert admin_client.post(f"/admin/aftersales/piiaccesslog/{log.pk}/delete/",
-                             {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(
+            f"/admin/aftersales/piiaccesslog/{log.pk}/delete/", {"post": "yes"}
+        ).status_code
+        == 403
+    )
     assert PiiAccessLog.objects.filter(pk=log.pk).exists()
     assert ConsumerProfile.objects.filter(pk=consumer_a.pk).exists()
 
@@ -213,9 +258,12 @@ def test_revealed_values_are_never_stored_by_idempotency(consumer_a):
     session = Client()
     session.force_login(consumer_a.user)
     for _ in range(2):
-        r = session.post(f"/api/v1/consumers/{consumer_a.pk}/reveal/",
-                         data='{"fields": ["phone"]}', content_type="application/json",
-                         HTTP_IDEMPOTENCY_KEY="reveal-1")
+        r = session.post(
+            f"/api/v1/consumers/{consumer_a.pk}/reveal/",
+            data='{"fields": ["phone"]}',
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="reveal-1",
+        )
         assert r.status_code == 200 and r["Cache-Control"] == "no-store"
         assert "Idempotent-Replayed" not in r
     assert not IdempotencyRecord.objects.filter(key="reveal-1").exists()

@@ -29,9 +29,20 @@ def _raw_values():
 def _make_consumers(n=3):
     for i in range(n):
         services.consumer_create(
-            username=f"rot{i}", name=f"赵{i}号", phone=f"1380000000{i}", actor=SYSTEM,
-            addresses=[{"recipient": f"赵{i}", "phone": f"1380000000{i}", "province": "浙江省",
-                        "city": "杭州市", "street": f"文一西路{i}号", "unit": f"{i}单元"}],
+            username=f"rot{i}",
+            name=f"赵{i}号",
+            phone=f"1380000000{i}",
+            actor=SYSTEM,
+            addresses=[
+                {
+                    "recipient": f"赵{i}",
+                    "phone": f"1380000000{i}",
+                    "province": "浙江省",
+                    "city": "杭州市",
+                    "street": f"文一西路{i}号",
+                    "unit": f"{i}单元",
+                }
+            ],
         )
 
 
@@ -92,8 +103,9 @@ def test_rotation_resumes_after_an_interrupted_run(ring_file):
 def test_legacy_plaintext_is_sealed(ring_file):
     profile = f.ConsumerFactory(name="孙悟空")
     with connection.cursor() as cur:
-        cur.execute("UPDATE aftersales_consumerprofile SET name = %s WHERE id = %s",
-                    ["孙悟空", profile.pk])
+        cur.execute(
+            "UPDATE aftersales_consumerprofile SET name = %s WHERE id = %s", ["孙悟空", profile.pk]
+        )
     assert ConsumerProfile.objects.get(pk=profile.pk).name == "孙悟空"
     out, _ = _run("--reencrypt")
     assert "aftersales.consumerprofile.name: resealed=0 plaintext_sealed=1" in out

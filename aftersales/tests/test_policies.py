@@ -64,14 +64,24 @@ def test_law_cap_refuses_a_stricter_policy():
 @pytest.mark.parametrize(
     ("key", "value"),
     [
-        (KEY, "soon"), (KEY, True), (KEY, 1.5), (KEY, -1), (KEY, 0), (KEY, None), (KEY, [48]),
-        ("pricing.auto_claims", 1), ("pricing.auto_claims", "true"),
-        ("returns.high_value_threshold", "abc"), ("returns.high_value_threshold", "-1"),
-        ("returns.high_value_threshold", "Infinity"), ("returns.high_value_threshold", 1.5),
+        (KEY, "soon"),
+        (KEY, True),
+        (KEY, 1.5),
+        (KEY, -1),
+        (KEY, 0),
+        (KEY, None),
+        (KEY, [48]),
+        ("pricing.auto_claims", 1),
+        ("pricing.auto_claims", "true"),
+        ("returns.high_value_threshold", "abc"),
+        ("returns.high_value_threshold", "-1"),
+        ("returns.high_value_threshold", "Infinity"),
+        ("returns.high_value_threshold", 1.5),
         ("returns.express_refund_credit_threshold", 1001),
         ("pricing.protection_window_days", 10),
         # Added to every tracking node's time: 10**20 hours would overflow (a 500 per event).
-        ("logistics.stale_tracking_hours", 10**20), ("logistics.stale_tracking_hours", 24 * 367),
+        ("logistics.stale_tracking_hours", 10**20),
+        ("logistics.stale_tracking_hours", 24 * 367),
         ("complaints.first_response_hours", {"P1": 2}),
         ("complaints.first_response_hours", {"P1": "x", "P2": 8, "P3": 24, "P4": 48}),
         ("complaints.first_response_hours", {"P1": -2, "P2": 8, "P3": 24, "P4": 48}),
@@ -87,14 +97,18 @@ def test_type_validation(key, value):
 @pytest.mark.parametrize(
     ("key", "value", "stored"),
     [
-        (KEY, "24", 24), (KEY, 24.0, 24),
+        (KEY, "24", 24),
+        (KEY, 24.0, 24),
         ("returns.high_value_threshold", "3000", "3000.00"),
         ("returns.high_value_threshold", 8000, "8000.00"),
         ("pricing.protection_window_days", 30, 30),
         ("logistics.stale_tracking_hours", 24 * 366, 24 * 366),
         ("pricing.auto_claims", True, True),
-        ("complaints.first_response_hours", {"P1": 1, "P2": 4, "P3": "12", "P4": 24},
-         {"P1": 1, "P2": 4, "P3": 12, "P4": 24}),
+        (
+            "complaints.first_response_hours",
+            {"P1": 1, "P2": 4, "P3": "12", "P4": 24},
+            {"P1": 1, "P2": 4, "P3": 12, "P4": 24},
+        ),
     ],
 )
 def test_values_are_normalised(key, value, stored):
@@ -130,12 +144,17 @@ def test_other_apps_register_their_policies():
 
 def test_policy_api(api):
     r = api("after_sales_manager").post(
-        "/api/v1/policies/", {"key": KEY, "value": 24, "note": "调整"}, format="json")
+        "/api/v1/policies/", {"key": KEY, "value": 24, "note": "调整"}, format="json"
+    )
     assert r.status_code == 201, r.json()
     assert r.json()["version"] == 1
     assert api("auditor").get("/api/v1/policies/", {"key": KEY}).json()["results"][0]["value"] == 24
-    assert api("auditor").post("/api/v1/policies/", {"key": KEY, "value": 1},
-                               format="json").status_code == 403
+    assert (
+        api("auditor")
+        .post("/api/v1/policies/", {"key": KEY, "value": 1}, format="json")
+        .status_code
+        == 403
+    )
     assert api("merchant_a").get("/api/v1/policies/").status_code == 404
     defaults = api("auditor").get("/api/v1/policies/defaults/").json()
     assert defaults[KEY]["default"] == 48

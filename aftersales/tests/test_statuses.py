@@ -27,22 +27,34 @@ def order(merchant_a):
 @time_machine.travel("2026-11-20 08:00:00+00:00", tick=False)
 def test_allowed_move_sets_status_timestamp_and_timeline(order, roles):
     actor = actor_for_user(roles["after_sales_agent"])
-    moved = statuses.status_move(order, to="paid", actor=actor, moves=MOVES,
-                                 timestamp_field="paid_at", reason="线下付款", data={"n": 1})
+    moved = statuses.status_move(
+        order,
+        to="paid",
+        actor=actor,
+        moves=MOVES,
+        timestamp_field="paid_at",
+        reason="线下付款",
+        data={"n": 1},
+    )
     assert moved.status == "paid" and moved.paid_at == clock.now()
     assert order.status == "paid" and order.paid_at == clock.now()  # caller's copy too
     fresh = Order.objects.get(pk=order.pk)
     assert fresh.status == "paid" and fresh.paid_at == clock.now()
     event = TimelineEvent.objects.get(subject_type="orders.order", subject_id=order.pk)
     assert (event.verb, event.from_status, event.to_status, event.reason) == (
-        "status.paid", "pending_payment", "paid", "线下付款")
+        "status.paid",
+        "pending_payment",
+        "paid",
+        "线下付款",
+    )
     assert event.actor_user == roles["after_sales_agent"] and event.data == {"n": 1}
     assert event.merchant_id == order.merchant_id and event.occurred_at == clock.now()
 
 
-@pytest.mark.parametrize(("start", "to"), [("pending_payment", "shipped"),
-                                           ("shipped", "paid"), ("delivered", "paid"),
-                                           ("paid", "paid")])
+@pytest.mark.parametrize(
+    ("start", "to"),
+    [("pending_payment", "shipped"), ("shipped", "paid"), ("delivered", "paid"), ("paid", "paid")],
+)
 def test_forbidden_move_is_409_and_changes_nothing(order, start, to):
     Order.objects.filter(pk=order.pk).update(status=start)
     with pytest.raises(Conflict) as exc:
@@ -78,7 +90,9 @@ def test_listeners_run_inside_the_transaction_and_can_veto(order):
             statuses.status_move(order, to="cancelled", actor=SYSTEM, moves=MOVES)
     finally:
         statuses._listeners.remove(listener)
-    assert seen == [(order.pk, "pending_payment", "paid", True),
-                    (order.pk, "paid", "cancelled", True)]
+    assert seen == [
+        (order.pk, "pending_payment", "paid", True),
+        (order.pk, "paid", "cancelled", True),
+    ]
     assert Order.objects.get(pk=order.pk).status == "paid"
     assert list(TimelineEvent.objects.values_list("verb", flat=True)) == ["order.paid"]

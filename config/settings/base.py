@@ -267,11 +267,13 @@ LOGGING = {
 
 # Platform URL printed by the run command and used in notifications.
 PLATFORM_URL = env("PLATFORM_URL", "http://127.0.0.1:8000")
-SPECTACULAR_SETTINGS.update({
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-})
+SPECTACULAR_SETTINGS.update(
+    {
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+    }
+)
 
 # Inbound callbacks (payment/carrier/inspection adapters): per-provider HMAC secrets as JSON
 # {"payment": "...", "carrier": "...", "inspection": "..."}; in development generated under var/.
@@ -281,11 +283,13 @@ CALLBACK_MAX_AGE_SECONDS = 300
 SMS_PROVIDER = env("SMS_PROVIDER", "aftersales.adapters.sms.SandboxSmsProvider")
 WEBHOOK_TIMEOUT_SECONDS = int(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
 # WEBHOOK_ALLOW_HTTP defaults to SANDBOX (production requires https endpoints).
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({
-    "NotificationChannelEnum": "aftersales.models_messaging.NotificationChannel",
-    "NotificationDeliveryStatusEnum": "aftersales.models_messaging.DeliveryStatus",
-    "WebhookDeliveryStatusEnum": "aftersales.models_messaging.WebhookDelivery.Status",
-})
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "NotificationChannelEnum": "aftersales.models_messaging.NotificationChannel",
+        "NotificationDeliveryStatusEnum": "aftersales.models_messaging.DeliveryStatus",
+        "WebhookDeliveryStatusEnum": "aftersales.models_messaging.WebhookDelivery.Status",
+    }
+)
 
 # Adapters to outside parties (orders/adapters): dotted paths, sandbox by default.
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", "orders.adapters.payment.SandboxPaymentGateway")

@@ -346,7 +346,10 @@ def test_order_pages_show_pending_deadlines(client_as, orders):
     order = orders["a_at_a"]
     picked = clock.now() - timedelta(hours=1)
     shipment = services.shipment_create(
-        line=order.lines.get(), carrier="顺丰速运", tracking_number="SF-DUE", actor=SYSTEM,
+        line=order.lines.get(),
+        carrier="顺丰速运",
+        tracking_number="SF-DUE",
+        actor=SYSTEM,
         shipped_at=picked,
     )
     services.tracking_event_record(

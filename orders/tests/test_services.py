@@ -474,5 +474,6 @@ def test_order_update_refuses_derived_statuses(merchant, consumer):
     order.refresh_from_db()
     paid.refresh_from_db()
     assert (order.status, paid.status) == ("pending_payment", "paid")
-    assert not TimelineEvent.objects.filter(verb="order.status_changed",
-                                            subject_id=order.pk, to_status="paid").exists()
+    assert not TimelineEvent.objects.filter(
+        verb="order.status_changed", subject_id=order.pk, to_status="paid"
+    ).exists()

@@ -38,8 +38,9 @@ def test_no_reason_closes_at_rules_example():
     assert rules.display_instant(closes) == "2026-11-28 24:00"
 
 
-@pytest.mark.parametrize("now", [LAST_MINUTE, LAST_INSTANT,
-                                 datetime(2026, 11, 28, 12, 0, tzinfo=UTC)])
+@pytest.mark.parametrize(
+    "now", [LAST_MINUTE, LAST_INSTANT, datetime(2026, 11, 28, 12, 0, tzinfo=UTC)]
+)
 def test_no_reason_open_until_the_last_instant(now):
     opt = option(signed_line(), rules.NO_REASON_RETURN, now=now)
     assert opt.available
@@ -49,8 +50,9 @@ def test_no_reason_open_until_the_last_instant(now):
     assert (opt.min_quantity, opt.max_quantity) == (1, 2)
 
 
-@pytest.mark.parametrize("now", [FIRST_MINUTE_AFTER, CLOSES + timedelta(microseconds=1),
-                                 CLOSES + timedelta(days=30)])
+@pytest.mark.parametrize(
+    "now", [FIRST_MINUTE_AFTER, CLOSES + timedelta(microseconds=1), CLOSES + timedelta(days=30)]
+)
 def test_no_reason_closed_from_the_first_instant_after(now):
     opt = option(signed_line(), rules.NO_REASON_RETURN, now=now)
     assert not opt.available
@@ -70,8 +72,12 @@ def test_no_reason_days_may_lengthen_but_never_shorten_the_law():
     assert rules.no_reason_closes_at(SIGNED, 15) == datetime(2026, 12, 7, 0, 0, tzinfo=SH)
     with pytest.raises(ValueError):
         rules.no_reason_closes_at(SIGNED, 6)
-    opt = option(signed_line(), rules.NO_REASON_RETURN, now=FIRST_MINUTE_AFTER,
-                 windows=WindowSettings(no_reason_days=8))
+    opt = option(
+        signed_line(),
+        rules.NO_REASON_RETURN,
+        now=FIRST_MINUTE_AFTER,
+        windows=WindowSettings(no_reason_days=8),
+    )
     assert opt.available and opt.decided_by == CLOSES + timedelta(days=1)
 
 
@@ -83,8 +89,9 @@ def test_holiday_extension_moves_a_rest_day_end():
     assert opt.decided_by == datetime(2026, 12, 1, 0, 0, tzinfo=SH)
     assert "2026-11-30 24:00" in opt.message
     made_up = WindowSettings(holiday_extension=True, exceptions={date(2026, 11, 28): "workday"})
-    assert not option(signed_line(), rules.NO_REASON_RETURN, now=FIRST_MINUTE_AFTER,
-                      windows=made_up).available
+    assert not option(
+        signed_line(), rules.NO_REASON_RETURN, now=FIRST_MINUTE_AFTER, windows=made_up
+    ).available
 
 
 def test_not_signed_yet_waits_for_sign_off():
@@ -108,8 +115,7 @@ def test_not_signed_yet_waits_for_sign_off():
         ("excluded_by_law", "digital", None, False, "R2", "no_reason_excluded_by_law"),
         ("excluded_by_law", "periodical", None, False, "R2", "no_reason_excluded_by_law"),
         ("excludable", "health_safety", CONFIRMED, False, "R3", "no_reason_excluded_confirmed"),
-        ("excludable", "activation_value", CONFIRMED, False, "R3",
-         "no_reason_excluded_confirmed"),
+        ("excludable", "activation_value", CONFIRMED, False, "R3", "no_reason_excluded_confirmed"),
         ("excludable", "near_expiry", CONFIRMED, False, "R3", "no_reason_excluded_confirmed"),
         ("excludable", "health_safety", None, True, "R4", "no_reason_open_not_confirmed"),
         ("excludable", "activation_value", None, True, "R4", "no_reason_open_not_confirmed"),
@@ -117,8 +123,9 @@ def test_not_signed_yet_waits_for_sign_off():
     ],
 )
 def test_category_classes(cls, reason, confirmed, available, rule, code):
-    facts = signed_line(no_reason_class=cls, exclusion_reason=reason,
-                        exclusion_confirmed_at=confirmed)
+    facts = signed_line(
+        no_reason_class=cls, exclusion_reason=reason, exclusion_confirmed_at=confirmed
+    )
     opts = rules.return_options(facts, now=LAST_MINUTE)
     no_reason = rules.option_for(opts, rules.NO_REASON_RETURN)
     assert (no_reason.available, no_reason.rule, no_reason.code) == (available, rule, code)
@@ -131,15 +138,23 @@ def test_category_classes(cls, reason, confirmed, available, rule, code):
 
 
 def test_excluded_by_law_explains_the_category():
-    opt = option(signed_line(no_reason_class="excluded_by_law", exclusion_reason="perishable"),
-                 rules.NO_REASON_RETURN)
+    opt = option(
+        signed_line(no_reason_class="excluded_by_law", exclusion_reason="perishable"),
+        rules.NO_REASON_RETURN,
+    )
     assert "鲜活易腐" in opt.message and "R2" in opt.message
     assert opt.decided_by is None
 
 
 def test_confirmed_exclusion_names_the_confirmation():
-    opt = option(signed_line(no_reason_class="excludable", exclusion_reason="health_safety",
-                             exclusion_confirmed_at=CONFIRMED), rules.NO_REASON_RETURN)
+    opt = option(
+        signed_line(
+            no_reason_class="excludable",
+            exclusion_reason="health_safety",
+            exclusion_confirmed_at=CONFIRMED,
+        ),
+        rules.NO_REASON_RETURN,
+    )
     assert opt.decided_by == CONFIRMED
     assert "2026-11-18 17:00" in opt.message  # 09:00 UTC in Shanghai
 
@@ -161,12 +176,17 @@ def test_unknown_class_is_refused():
 
 def test_quality_window_counts_from_receipt():
     received = datetime(2026, 11, 22, 10, 0, tzinfo=SH)
-    facts = signed_line(no_reason_class="excluded_by_law", exclusion_reason="custom_made",
-                        received_at=received)
+    facts = signed_line(
+        no_reason_class="excluded_by_law", exclusion_reason="custom_made", received_at=received
+    )
     closes = datetime(2026, 11, 30, 0, 0, tzinfo=SH)
     last = option(facts, rules.QUALITY_RETURN, now=closes - timedelta(minutes=1))
     assert (last.available, last.rule, last.code, last.decided_by) == (
-        True, "R10", "quality_open", closes)
+        True,
+        "R10",
+        "quality_open",
+        closes,
+    )
     assert "2026-11-29 24:00" in last.message
     after = option(facts, rules.QUALITY_EXCHANGE, now=closes)
     assert (after.available, after.code) == (False, "quality_window_closed")
@@ -211,14 +231,19 @@ def test_cancelled_line_offers_nothing():
 def test_options_bound_the_quantity():
     facts = signed_line(quantity=5, quantity_open=1, quantity_completed=2)
     opts = rules.open_options(rules.return_options(facts, now=LAST_MINUTE))
-    assert {o.kind for o in opts} == {rules.NO_REASON_RETURN, rules.SPEC_EXCHANGE,
-                                      rules.QUALITY_RETURN, rules.QUALITY_EXCHANGE}
+    assert {o.kind for o in opts} == {
+        rules.NO_REASON_RETURN,
+        rules.SPEC_EXCHANGE,
+        rules.QUALITY_RETURN,
+        rules.QUALITY_EXCHANGE,
+    }
     assert {o.max_quantity for o in opts} == {2}
 
 
 def test_no_option_once_the_quantity_is_taken():
-    opts = rules.return_options(signed_line(quantity=2, quantity_open=1, quantity_completed=1),
-                                now=LAST_MINUTE)
+    opts = rules.return_options(
+        signed_line(quantity=2, quantity_open=1, quantity_completed=1), now=LAST_MINUTE
+    )
     assert not rules.open_options(opts)
     assert {(o.rule, o.code) for o in opts} == {("R15", "quantity_exhausted")}
 
@@ -232,5 +257,4 @@ def test_options_come_in_a_stable_order():
 
 def test_naive_instants_are_refused():
     with pytest.raises(ValueError):
-        rules.return_options(signed_line(signed_at=datetime(2026, 11, 21, 0, 30)),
-                             now=LAST_MINUTE)
+        rules.return_options(signed_line(signed_at=datetime(2026, 11, 21, 0, 30)), now=LAST_MINUTE)

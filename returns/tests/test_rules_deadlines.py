@@ -31,8 +31,9 @@ def test_refund_due_never_beyond_the_law(days):
 
 def test_refund_due_with_holiday_extension():
     # Last day Sat 11-28 → Mon 11-30 with the extension on; a make-up Saturday stays.
-    assert rules.refund_due_after_receipt(RECEIVED, holiday_extension=True,
-                                          exceptions={}) == datetime(2026, 12, 1, tzinfo=SH)
+    assert rules.refund_due_after_receipt(
+        RECEIVED, holiday_extension=True, exceptions={}
+    ) == datetime(2026, 12, 1, tzinfo=SH)
     assert rules.refund_due_after_receipt(
         RECEIVED, holiday_extension=True, exceptions={date(2026, 11, 28): "workday"}
     ) == datetime(2026, 11, 29, tzinfo=SH)
@@ -109,8 +110,12 @@ def test_reasons():
 
 @pytest.mark.parametrize(
     "unit,threshold,insured",
-    [("4999.99", "5000.00", False), ("5000.00", "5000.00", True), ("5000.01", "5000", True),
-     ("100.00", 100, True)],
+    [
+        ("4999.99", "5000.00", False),
+        ("5000.00", "5000.00", True),
+        ("5000.01", "5000", True),
+        ("100.00", 100, True),
+    ],
 )
 def test_is_insured_at_the_threshold(unit, threshold, insured):
     assert rules.is_insured(D(unit), threshold) is insured
@@ -124,8 +129,13 @@ SCAN = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
 @pytest.mark.parametrize(
     "score,scan,eligible",
-    [(600, SCAN, True), (599, SCAN, False), (1000, SCAN, True), (600, None, False),
-     (None, SCAN, False)],
+    [
+        (600, SCAN, True),
+        (599, SCAN, False),
+        (1000, SCAN, True),
+        (600, None, False),
+        (None, SCAN, False),
+    ],
 )
 def test_express_refund_eligible(score, scan, eligible):
     assert rules.express_refund_eligible(score, 600, scan) is eligible

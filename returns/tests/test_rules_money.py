@@ -28,8 +28,13 @@ def test_refundable_quantity_refuses_nonsense():
 
 @pytest.mark.parametrize(
     "units,refundable,code",
-    [(1, 1, ""), (2, 2, ""), (3, 2, "quantity_exceeds_refundable"), (0, 2, "quantity_not_positive"),
-     (1, 0, "quantity_exceeds_refundable")],
+    [
+        (1, 1, ""),
+        (2, 2, ""),
+        (3, 2, "quantity_exceeds_refundable"),
+        (0, 2, "quantity_not_positive"),
+        (1, 0, "quantity_exceeds_refundable"),
+    ],
 )
 def test_quantity_refusal_at_the_boundary(units, refundable, code):
     assert rules.quantity_refusal(units, refundable) == code
@@ -57,8 +62,9 @@ def test_tiny_amount_over_many_units_never_goes_negative():
     assert sum(amounts) == D("0.05") and min(amounts) >= 0
 
 
-paid_amounts = st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False,
-                           allow_infinity=False)
+paid_amounts = st.decimals(
+    min_value=0, max_value=10**6, places=2, allow_nan=False, allow_infinity=False
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -98,18 +104,18 @@ def test_split_over_mixed_tenders_pro_rata():
 
 def test_split_never_exceeds_what_is_left_on_a_tender():
     # The card was already fully refunded; the rest must come from the others.
-    shares = rules.split_refund_over_tenders(D("20.00"), [D("50"), D("50")],
-                                             [D("50"), D("0")])
+    shares = rules.split_refund_over_tenders(D("20.00"), [D("50"), D("50")], [D("50"), D("0")])
     assert shares == [D("0.00"), D("20.00")]
     # Last tender short: its overflow moves to the tender with room.
-    shares = rules.split_refund_over_tenders(D("10.00"), [D("90"), D("10")],
-                                             [D("0"), D("9.50")])
+    shares = rules.split_refund_over_tenders(D("10.00"), [D("90"), D("10")], [D("0"), D("9.50")])
     assert shares == [D("9.50"), D("0.50")]
 
 
 def test_split_exactly_what_is_left_and_one_fen_more():
-    assert rules.split_refund_over_tenders(D("30.00"), [D("20"), D("10")],
-                                           [D("0"), D("0")]) == [D("20.00"), D("10.00")]
+    assert rules.split_refund_over_tenders(D("30.00"), [D("20"), D("10")], [D("0"), D("0")]) == [
+        D("20.00"),
+        D("10.00"),
+    ]
     with pytest.raises(ValueError, match="refund_exceeds_tenders"):
         rules.split_refund_over_tenders(D("30.01"), [D("20"), D("10")])
     with pytest.raises(ValueError):
@@ -119,8 +125,12 @@ def test_split_exactly_what_is_left_and_one_fen_more():
 
 
 tender_lists = st.lists(
-    st.decimals(min_value=D("0.01"), max_value=10**5, places=2, allow_nan=False,
-                allow_infinity=False), min_size=1, max_size=5)
+    st.decimals(
+        min_value=D("0.01"), max_value=10**5, places=2, allow_nan=False, allow_infinity=False
+    ),
+    min_size=1,
+    max_size=5,
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -132,8 +142,11 @@ def test_tender_split_properties(paid, data):
     for _ in range(data.draw(st.integers(1, 4))):
         left = sum(paid) - sum(refunded)
         assume(left >= 0)
-        amount = data.draw(st.decimals(min_value=0, max_value=left, places=2, allow_nan=False,
-                                       allow_infinity=False))
+        amount = data.draw(
+            st.decimals(
+                min_value=0, max_value=left, places=2, allow_nan=False, allow_infinity=False
+            )
+        )
         shares = rules.split_refund_over_tenders(amount, paid, refunded)
         assert sum(shares) == amount
         for share, p, r in zip(shares, paid, refunded, strict=True):
@@ -149,8 +162,11 @@ def test_fresh_split_is_pro_rata_within_a_fen(paid, data):
     more than half a fen (``split_pro_rata`` may cap a middle share when earlier shares were
     rounded up, the last one absorbing the rest), and a refund of everything repays each tender
     exactly."""
-    amount = data.draw(st.decimals(min_value=0, max_value=sum(paid), places=2, allow_nan=False,
-                                   allow_infinity=False))
+    amount = data.draw(
+        st.decimals(
+            min_value=0, max_value=sum(paid), places=2, allow_nan=False, allow_infinity=False
+        )
+    )
     shares = rules.split_refund_over_tenders(amount, paid)
     whole = sum(paid)
     for share, p in zip(shares[:-1], paid[:-1], strict=True):
@@ -172,8 +188,12 @@ def test_exchange_price_difference():
 
 @pytest.mark.parametrize(
     "same,stock,units,code",
-    [(True, 1, 1, ""), (True, 0, 1, "exchange_out_of_stock"), (True, 1, 2, "exchange_out_of_stock"),
-     (False, 9, 1, "exchange_other_product")],
+    [
+        (True, 1, 1, ""),
+        (True, 0, 1, "exchange_out_of_stock"),
+        (True, 1, 2, "exchange_out_of_stock"),
+        (False, 9, 1, "exchange_other_product"),
+    ],
 )
 def test_exchange_refusal(same, stock, units, code):
     assert rules.exchange_refusal(same_product=same, stock=stock, units=units) == code

@@ -21,8 +21,9 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"no such file: {file}")
         try:
-            counts = holidays_import_csv(text=file.read_text(encoding="utf-8"), actor=SYSTEM,
-                                         source=file.name)
+            counts = holidays_import_csv(
+                text=file.read_text(encoding="utf-8"), actor=SYSTEM, source=file.name
+            )
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"created={counts['created']} updated={counts['updated']}")

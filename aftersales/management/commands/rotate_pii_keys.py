@@ -22,15 +22,22 @@ class Command(BaseCommand):
     help = "生成新的个人信息加密密钥并用它重新加密全部个人信息。Rotate the PII key and re-encrypt."
 
     def add_arguments(self, parser):
-        parser.add_argument("--reencrypt", action="store_true",
-                            help="不生成新密钥，只把旧密钥加密的值改用当前密钥（可续跑）。")
-        parser.add_argument("--ring-file", type=Path,
-                            help="用此文件中的密钥环（JSON）重新加密，须包含当前全部密钥。")
+        parser.add_argument(
+            "--reencrypt",
+            action="store_true",
+            help="不生成新密钥，只把旧密钥加密的值改用当前密钥（可续跑）。",
+        )
+        parser.add_argument(
+            "--ring-file",
+            type=Path,
+            help="用此文件中的密钥环（JSON）重新加密，须包含当前全部密钥。",
+        )
         parser.add_argument("--batch-size", type=int, default=500)
         parser.add_argument("--dry-run", action="store_true", help="只统计，不写入。")
 
-    def handle(self, *args, reencrypt=False, ring_file=None, batch_size=500, dry_run=False,
-               **options):
+    def handle(
+        self, *args, reencrypt=False, ring_file=None, batch_size=500, dry_run=False, **options
+    ):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         current = pii.keyring()
@@ -52,30 +59,41 @@ class Command(BaseCommand):
             ring = current.with_new_active_key()
             pii.write_ring_file(settings.PII_KEYS_FILE, ring)
             pii.reload_keyring()
-            self.stdout.write(f"新密钥 {ring.active} 已写入 {settings.PII_KEYS_FILE}。"
-                              f"New active key {ring.active}.")
+            self.stdout.write(
+                f"新密钥 {ring.active} 已写入 {settings.PII_KEYS_FILE}。"
+                f"New active key {ring.active}."
+            )
         report = services.pii_reencrypt(ring=ring, batch_size=batch_size, dry_run=dry_run)
         totals = {"resealed": 0, "current": 0, "plaintext": 0}
         for name, counts in sorted(report.items()):
             for k in totals:
                 totals[k] += counts[k]
-            self.stdout.write(f"{name}: resealed={counts['resealed']} "
-                              f"plaintext_sealed={counts['plaintext']} "
-                              f"already_current={counts['current']}")
-        self.stdout.write(f"total: resealed={totals['resealed']} "
-                          f"plaintext_sealed={totals['plaintext']} "
-                          f"already_current={totals['current']}"
-                          + (" (dry run)" if dry_run else ""))
+            self.stdout.write(
+                f"{name}: resealed={counts['resealed']} "
+                f"plaintext_sealed={counts['plaintext']} "
+                f"already_current={counts['current']}"
+            )
+        self.stdout.write(
+            f"total: resealed={totals['resealed']} "
+            f"plaintext_sealed={totals['plaintext']} "
+            f"already_current={totals['current']}" + (" (dry run)" if dry_run else "")
+        )
         if not dry_run:
             left = services.pii_stale_count(ring=ring)
             if left:
-                self.stderr.write(f"{left} 个值仍未使用密钥 {ring.active}（并发写入？）；"
-                                  "请再运行一次 "
-                                  f"--reencrypt。{left} values are not yet under {ring.active}; "
-                                  "run again with --reencrypt.")
+                self.stderr.write(
+                    f"{left} 个值仍未使用密钥 {ring.active}（并发写入？）；"
+                    "请再运行一次 "
+                    f"--reencrypt。{left} values are not yet under {ring.active}; "
+                    "run again with --reencrypt."
+                )
             else:
-                self.stdout.write(self.style.SUCCESS(f"所有个人信息均已使用密钥 {ring.active}。"
-                                                     f"All values are under {ring.active}."))
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"所有个人信息均已使用密钥 {ring.active}。"
+                        f"All values are under {ring.active}."
+                    )
+                )
 
     def _load_ring(self, path, current):
         try:
@@ -84,8 +102,10 @@ class Command(BaseCommand):
             raise CommandError(f"cannot read key ring {path}: {exc}") from exc
         missing = set(current.keys) - set(ring.keys)
         if missing:
-            raise CommandError(f"the ring in {path} lacks keys {sorted(missing)}: values sealed "
-                               "with them could no longer be read")
+            raise CommandError(
+                f"the ring in {path} lacks keys {sorted(missing)}: values sealed "
+                "with them could no longer be read"
+            )
         if ring.index_key != current.index_key:
             raise CommandError("the ring's index_key differs: phone lookups would break")
         return ring

@@ -9,8 +9,9 @@ class Command(BaseCommand):
     help = "创建平台人员分组（售后专员、售后主管、调解员、审计员）并授予权限。"
 
     def add_arguments(self, parser):
-        parser.add_argument("--reset", action="store_true",
-                            help="把分组权限重置为默认（移除手工添加的权限）。")
+        parser.add_argument(
+            "--reset", action="store_true", help="把分组权限重置为默认（移除手工添加的权限）。"
+        )
 
     def handle(self, *args, reset=False, **options):
         for name, n in platform_groups_ensure(reset=reset).items():
