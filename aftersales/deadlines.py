@@ -562,6 +562,12 @@ def _finish(outcomes, failures, now, stats):
 
 def _mark_done(outcomes, done_at):
     """One UPDATE for the batch (Django's ``bulk_update`` builds a CASE per row and field)."""
+    if connection.vendor != "postgresql":
+        # The embedded SQLite default: ``_finish`` has already set the fields on the rows.
+        Deadline.objects.bulk_update(
+            [row for row, _ in outcomes], ["state", "completed_at", "result", "attempts"]
+        )
+        return
     table = connection.ops.quote_name(Deadline._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(

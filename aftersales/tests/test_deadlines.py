@@ -132,6 +132,27 @@ def test_sweep_in_batches(frozen, db):
     assert effects() == 7
 
 
+@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
+def test_sweep_marks_done_on_each_backend(frozen, db, monkeypatch, vendor):
+    """The embedded SQLite default cannot run the PostgreSQL ``unnest`` UPDATE: the sweep
+    falls back to ``bulk_update`` there, with the same result."""
+    from django.db import connection
+
+    if vendor == "postgresql" and connection.vendor != "postgresql":
+        pytest.skip("the unnest UPDATE needs PostgreSQL")
+    monkeypatch.setattr(connection, "vendor", vendor)
+    shops = [Merchant.objects.create(code=f"v{i}", name=str(i)) for i in range(3)]
+    rows = [
+        engine.deadline_schedule(subject=s, kind="test.effect", due_at=T0, actor=SYSTEM)
+        for s in shops
+    ]
+    assert engine.deadline_sweep().done == 3
+    for row in rows:
+        row.refresh_from_db()
+        assert (row.state, row.result, row.attempts) == ("done", {"effect": row.pk}, 1)
+        assert row.completed_at == T0
+
+
 def test_failing_handler_does_not_block_others(frozen, db):
     good = [Merchant.objects.create(code=f"g{i}", name=str(i)) for i in range(3)]
     bad = Merchant.objects.create(code="bad", name="bad")

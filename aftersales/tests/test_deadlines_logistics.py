@@ -199,3 +199,18 @@ def test_late_movement_after_sign_off_schedules_nothing(shipment, frozen):
     track(shipment, "in_transit", T0 + timedelta(hours=10))
     assert not stale().filter(state__in=["pending", "paused"]).exists()
     assert engine.deadlines_for(shipment) == []
+
+
+def test_order_detail_api_shows_pending_deadlines_to_each_party(api, shipment, frozen):
+    """Issue 3: every case shows its pending deadlines, with due time and what happens then."""
+    track(shipment, "picked_up", T0)
+    due = T0 + timedelta(hours=72)
+    for who in ("consumer_a", "merchant_a", "merchant_key_a", "after_sales_agent"):
+        body = api(who).get(f"/api/v1/orders/{shipment.order_id}/").json()
+        [row] = body["deadlines"]
+        assert row["kind"] == "logistics.stale"
+        assert datetime.fromisoformat(row["due_at"]) == due
+        assert row["description"] and row["overdue"] is False
+    frozen.move_to(T0 + timedelta(hours=6))
+    track(shipment, "signed", T0 + timedelta(hours=5))
+    assert api("consumer_a").get(f"/api/v1/orders/{shipment.order_id}/").json()["deadlines"] == []

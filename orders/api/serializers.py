@@ -6,7 +6,9 @@ Personal data is always masked here (RULES.md D2); unmasked values go through ``
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from aftersales.api.deadlines import DeadlineSerializer
 from aftersales.api.serializers import AddressInputSerializer
+from aftersales.deadlines import deadlines_for_many
 from aftersales.models import ConsumerProfile, Merchant
 
 from ..models import (
@@ -258,6 +260,10 @@ class OrderDetailSerializer(serializers.ModelSerializer):
     lines = OrderLineSerializer(many=True, read_only=True)
     payments = PaymentSerializer(many=True, read_only=True)
     shipments = ShipmentSerializer(many=True, read_only=True)
+    deadlines = serializers.SerializerMethodField(
+        help_text="订单及其包裹待执行的期限：到期时间与届时将发生什么。"
+        "Pending deadlines of the order and its parcels: when, and what will happen then."
+    )
 
     class Meta:
         model = Order
@@ -281,8 +287,14 @@ class OrderDetailSerializer(serializers.ModelSerializer):
             "lines",
             "payments",
             "shipments",
+            "deadlines",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(DeadlineSerializer(many=True))
+    def get_deadlines(self, obj):
+        rows = deadlines_for_many([obj, *obj.shipments.all()])
+        return DeadlineSerializer(rows, many=True, context=self.context).data
 
 
 class OrderLineInputSerializer(serializers.Serializer):
