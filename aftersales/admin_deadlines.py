@@ -16,7 +16,12 @@ from django.utils.translation import gettext_lazy as _
 
 from . import clock
 from .actors import actor_for_user
-from .calendar import holidays_import_bundled, holidays_import_csv
+from .calendar import (
+    holiday_delete,
+    holiday_save,
+    holidays_import_bundled,
+    holidays_import_csv,
+)
 from .deadlines import SubjectRef, deadline_cancel
 from .errors import DomainError
 from .models import Deadline, Holiday, LogisticsAlert
@@ -129,8 +134,23 @@ class HolidayAdmin(admin.ModelAdmin):
     exclude = ["updated_at"]
 
     def save_model(self, request, obj, form, change):
-        obj.updated_at = clock.now()
-        super().save_model(request, obj, form, change)
+        # The service writes the row and its timeline event; the form only collects the fields.
+        saved = holiday_save(
+            day=form.cleaned_data["date"],
+            kind=form.cleaned_data["kind"],
+            name=form.cleaned_data.get("name", ""),
+            holiday=obj if change else None,
+            actor=actor_for_user(request.user),
+        )
+        obj.pk, obj.updated_at = saved.pk, saved.updated_at
+
+    def delete_model(self, request, obj):
+        holiday_delete(holiday=obj, actor=actor_for_user(request.user), reason="admin")
+
+    def delete_queryset(self, request, queryset):
+        actor = actor_for_user(request.user)
+        for holiday in queryset.order_by("pk"):
+            holiday_delete(holiday=holiday, actor=actor, reason="admin")
 
     @admin.action(description=_("导入随附的 2026 年节假日安排"))
     def import_bundled(self, request, queryset):
@@ -210,5 +230,5 @@ class LogisticsAlertAdmin(admin.ModelAdmin):
 
         actor = actor_for_user(request.user)
         for alert in queryset.filter(status=LogisticsAlert.Status.OPEN):
-            logistics_alert_resolve(alert=alert, actor=actor, note="admin")
+            logistics_alert_resolve(alert=alert, actor=actor, note="平台物流专员已处理")
         self.message_user(request, _("已处理。"), messages.SUCCESS)

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.db import transaction
 
 from . import rules
-from .errors import InvalidInput
+from .errors import Conflict, InvalidInput
 from .models import Holiday
 from .policies import policy_get
 from .timeline import timeline_record
@@ -101,6 +101,75 @@ def _parse_rows(text):
             )
         rows[day] = (kind, (row.get("name") or "").strip()[:80])
     return rows
+
+
+def _holiday_fields(holiday):
+    return {"date": holiday.date.isoformat(), "kind": holiday.kind, "name": holiday.name}
+
+
+def holiday_save(*, day, kind, actor, name="", holiday=None):
+    """Add a calendar row for ``day`` or, with ``holiday``, change that row; returns the row.
+
+    The one write path for single calendar edits (the admin's add and change forms), so every
+    edit leaves a timeline event on the row (``calendar.holiday_added`` / ``_changed``) with
+    who, and what the row said before. Deadlines already scheduled keep their due times.
+    """
+    from . import clock
+
+    if kind not in Holiday.Kind.values:
+        raise InvalidInput(
+            "类型应为 holiday 或 workday。Kind must be holiday or workday.",
+            code="holiday_kind_invalid",
+            fields={"kind": list(Holiday.Kind.values)},
+        )
+    name = (name or "").strip()[:80]
+    with transaction.atomic():
+        taken = Holiday.objects.filter(date=day)
+        if holiday is not None:
+            taken = taken.exclude(pk=holiday.pk)
+        if taken.exists():
+            raise Conflict(
+                f"{day} 已在日历中。{day} is already in the calendar.",
+                code="holiday_exists",
+                fields={"date": [day.isoformat()]},
+            )
+        now = clock.now()
+        if holiday is None:
+            row = Holiday.objects.create(date=day, kind=kind, name=name, updated_at=now)
+            timeline_record(
+                subject=row, verb="calendar.holiday_added", actor=actor, data=_holiday_fields(row)
+            )
+            return row
+        row = Holiday.objects.select_for_update().get(pk=holiday.pk)
+        before = _holiday_fields(row)
+        row.date, row.kind, row.name, row.updated_at = day, kind, name, now
+        row.save(update_fields=["date", "kind", "name", "updated_at"])
+        after = _holiday_fields(row)
+        if after != before:
+            timeline_record(
+                subject=row,
+                verb="calendar.holiday_changed",
+                actor=actor,
+                data={"before": before, "after": after},
+            )
+        return row
+
+
+def holiday_delete(*, holiday, actor, reason=""):
+    """Remove a calendar row; the timeline keeps what it said (``calendar.holiday_deleted``)."""
+    with transaction.atomic():
+        row = Holiday.objects.select_for_update().filter(pk=holiday.pk).first()
+        if row is None:
+            return False
+        timeline_record(
+            subject=row,
+            verb="calendar.holiday_deleted",
+            actor=actor,
+            reason=reason,
+            data=_holiday_fields(row),
+        )
+        row.delete()
+        return True
 
 
 def holidays_import_csv(*, text, actor, source=""):

@@ -283,15 +283,33 @@ def deadline_resume(*, subject, kind, actor, reason=""):
 
 
 def deadline_extend(*, subject, kind, actor, due_at=None, by=None, reason=""):
-    """Move ``kind`` to ``due_at`` (or later by ``by``); its reminders move with it."""
+    """Move ``kind`` to ``due_at`` (or later by ``by``); its reminders move with it.
+
+    An extension only ever gives more time: a ``by`` of zero or less, or a ``due_at`` not after
+    the current due time, is refused (``extend_not_positive``); shortening a deadline is a
+    reschedule (``deadline_schedule``), which records its own reason. A pending deadline that is
+    due within the minute after the extension gets an immediate sweep, as with scheduling.
+    """
     if (due_at is None) == (by is None):
         raise InvalidInput(
             "请指定新的到期时间或延长时长之一。Give due_at or by.", code="deadline_extend_invalid"
+        )
+    if by is not None and by <= timedelta(0):
+        raise InvalidInput(
+            "延长时长必须大于零。The extension must be positive.",
+            code="extend_not_positive",
+            fields={"by": ["must be positive"]},
         )
     with transaction.atomic():
         rows = _locked_open(subject, kind)
         main = next(r for r in rows if r.kind == kind)
         delta = by if by is not None else due_at - main.due_at
+        if delta <= timedelta(0):
+            raise InvalidInput(
+                "新的到期时间必须晚于当前到期时间。The new due time must be later.",
+                code="extend_not_positive",
+                fields={"due_at": ["must be after the current due time"]},
+            )
         for row in rows:
             if row.state == Deadline.State.PAUSED:
                 row.remaining = max(row.remaining + delta, timedelta(0))
@@ -308,6 +326,9 @@ def deadline_extend(*, subject, kind, actor, due_at=None, by=None, reason=""):
                 "by_seconds": int(delta.total_seconds()),
             },
         )
+        pending = [r.due_at for r in rows if r.state == Deadline.State.PENDING]
+        if pending:
+            transaction.on_commit(partial(_kick, min(pending)))
         return main
 
 

@@ -5,6 +5,16 @@ the consumer, the merchant and the platform's logistics queue.
 Driven by the domain event ``shipment.tracking_event`` (payload: shipment id, kind, occurred_at):
 a movement (re)schedules the ``logistics.stale`` deadline, a sign-off cancels it, an exception
 raises the alert at once. The first real user of the deadline engine.
+
+Alerts close by themselves when the parcel shows it is fine again:
+
+- a movement scan newer than the last node the alert saw resolves the open ``stale`` alert (the
+  parcel moves again), so a later stall raises a new alert and notifies both parties again;
+- a movement leaves an open ``exception`` alert open: a parcel that moves after a damage or
+  refusal report may still be damaged or on its way back, so staff close it (admin queue);
+- ``signed`` resolves every open alert of the parcel: it has arrived, nothing is left to chase.
+
+Each automatic resolution is recorded on the order's timeline (actor SYSTEM, reason in Chinese).
 """
 
 from datetime import datetime, timedelta
@@ -25,7 +35,7 @@ from aftersales.models import LogisticsAlert
 from aftersales.policies import policy_get
 from aftersales.timeline import timeline_record
 
-from .models import Shipment
+from .models import Order, Shipment
 
 STALE_KIND = "logistics.stale"
 MOVEMENT_KINDS = {"picked_up", "in_transit", "out_for_delivery"}
@@ -82,8 +92,19 @@ def on_tracking_event(event):
             policy=ref,
             data={"last_event_at": last.isoformat()},
         )
+        _resolve_open(
+            shipment,
+            reasons=[LogisticsAlert.Reason.STALE],
+            newer_than=occurred_at,
+            note="物流轨迹已恢复更新，系统自动解除预警",
+        )
     elif kind == SIGNED:
         deadline_cancel(subject=shipment, kind=STALE_KIND, actor=SYSTEM, reason="signed")
+        _resolve_open(
+            shipment,
+            reasons=[LogisticsAlert.Reason.STALE, LogisticsAlert.Reason.EXCEPTION],
+            note="包裹已签收，系统自动解除预警",
+        )
     elif kind == EXCEPTION:
         description = (event.payload or {}).get("description", "")
         logistics_alert_raise(
@@ -93,6 +114,19 @@ def on_tracking_event(event):
             last_event_at=occurred_at,
             detail=description,
         )
+
+
+def _resolve_open(shipment, *, reasons, note, newer_than=None):
+    """Resolve the shipment's open alerts of ``reasons``. With ``newer_than`` (a movement's time),
+    only alerts raised on an older last node: a late-arriving node from before the stall is
+    no sign that the parcel moves again."""
+    alerts = LogisticsAlert.objects.filter(
+        shipment_id=shipment.pk, reason__in=reasons, status=LogisticsAlert.Status.OPEN
+    ).order_by("pk")
+    for alert in alerts:
+        if newer_than is not None and alert.last_event_at and newer_than <= alert.last_event_at:
+            continue
+        logistics_alert_resolve(alert=alert, actor=SYSTEM, note=note)
 
 
 def _on_stale(deadline):
@@ -177,7 +211,11 @@ def _notify(alert, order):
 
 
 def logistics_alert_resolve(*, alert, actor, note=""):
-    """Close an alert (the parcel moved again, or staff handled it)."""
+    """Close an alert (the parcel moved again, was signed for, or staff handled it).
+
+    Recorded on the alert and on its order's timeline, so the case shows the alert both
+    raised and resolved. Resolving a resolved alert changes nothing.
+    """
     with transaction.atomic():
         alert = LogisticsAlert.objects.select_for_update().get(pk=alert.pk)
         if alert.status == LogisticsAlert.Status.RESOLVED:
@@ -185,11 +223,22 @@ def logistics_alert_resolve(*, alert, actor, note=""):
         alert.status = LogisticsAlert.Status.RESOLVED
         alert.resolved_at = clock.now()
         alert.save(update_fields=["status", "resolved_at"])
+        data = {
+            "alert_id": alert.pk,
+            "shipment_id": alert.shipment_id,
+            "order_id": alert.order_id,
+            "reason": alert.reason,
+        }
         timeline_record(
-            subject=alert,
-            verb="logistics.alert_resolved",
-            actor=actor,
-            reason=note,
-            data={"shipment_id": alert.shipment_id, "order_id": alert.order_id},
+            subject=alert, verb="logistics.alert_resolved", actor=actor, reason=note, data=data
         )
+        order = Order.objects.filter(pk=alert.order_id).first()
+        if order is not None:
+            timeline_record(
+                subject=order,
+                verb="logistics.alert_resolved",
+                actor=actor,
+                reason=note,
+                data=data,
+            )
         return alert

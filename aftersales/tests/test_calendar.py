@@ -119,3 +119,33 @@ def test_import_holidays_command(db, capsys):
     call_command("import_holidays")
     assert "created=" in capsys.readouterr().out
     assert Holiday.objects.filter(date=date(2026, 2, 17), kind="holiday").exists()
+
+
+def test_holiday_save_and_delete_record_timeline(db):
+    from aftersales.errors import Conflict
+    from aftersales.models import TimelineEvent
+
+    row = calendar.holiday_save(day=date(2027, 2, 6), kind="holiday", name="春节", actor=SYSTEM)
+    assert calendar.is_working_day(date(2027, 2, 6)) is False
+    with pytest.raises(Conflict) as err:
+        calendar.holiday_save(day=date(2027, 2, 6), kind="workday", actor=SYSTEM)
+    assert err.value.code == "holiday_exists"
+    with pytest.raises(InvalidInput) as err:
+        calendar.holiday_save(day=date(2027, 2, 7), kind="party", actor=SYSTEM)
+    assert err.value.code == "holiday_kind_invalid"
+    calendar.holiday_save(holiday=row, day=date(2027, 2, 6), kind="workday", actor=SYSTEM)
+    # Saving the same values again is no change and records nothing.
+    calendar.holiday_save(holiday=row, day=date(2027, 2, 6), kind="workday", actor=SYSTEM)
+    assert calendar.is_working_day(date(2027, 2, 6)) is True
+    assert calendar.holiday_delete(holiday=row, actor=SYSTEM) is True
+    assert calendar.holiday_delete(holiday=row, actor=SYSTEM) is False
+    verbs = list(
+        TimelineEvent.objects.filter(subject_type="aftersales.holiday", subject_id=row.pk)
+        .order_by("pk")
+        .values_list("verb", flat=True)
+    )
+    assert verbs == [
+        "calendar.holiday_added",
+        "calendar.holiday_changed",
+        "calendar.holiday_deleted",
+    ]

@@ -303,3 +303,50 @@ def test_status_rules_schedule_and_cancel(db, frozen):
         assert Deadline.objects.get().state == "cancelled"
     finally:
         engine._status_tables.pop("aftersales.logisticsalert", None)
+
+
+@pytest.mark.parametrize("by", [timedelta(hours=-2), timedelta(0)])
+def test_extend_refuses_a_non_positive_by(shop, frozen, by):
+    row = engine.deadline_schedule(
+        subject=shop, kind="test.effect", due_at=T0 + timedelta(hours=10), actor=SYSTEM
+    )
+    with pytest.raises(engine.InvalidInput) as err:
+        engine.deadline_extend(subject=shop, kind="test.effect", actor=SYSTEM, by=by)
+    assert err.value.code == "extend_not_positive"
+    row.refresh_from_db()
+    assert row.due_at == T0 + timedelta(hours=10)
+    assert not TimelineEvent.objects.filter(verb="deadline.extended").exists()
+
+
+def test_extend_refuses_an_earlier_due_at(shop, frozen):
+    engine.deadline_schedule(
+        subject=shop, kind="test.effect", due_at=T0 + timedelta(hours=10), actor=SYSTEM
+    )
+    with pytest.raises(engine.InvalidInput) as err:
+        engine.deadline_extend(
+            subject=shop, kind="test.effect", actor=SYSTEM, due_at=T0 + timedelta(hours=9)
+        )
+    assert err.value.code == "extend_not_positive"
+    assert Deadline.objects.get(kind="test.effect").due_at == T0 + timedelta(hours=10)
+
+
+def test_extend_due_within_the_minute_queues_a_sweep(
+    shop, frozen, monkeypatch, django_capture_on_commit_callbacks
+):
+    from aftersales import tasks
+
+    kicks = []
+    monkeypatch.setattr(tasks.sweep_deadlines, "apply_async", lambda **kw: kicks.append(kw))
+    engine.deadline_schedule(
+        subject=shop, kind="test.effect", due_at=T0 - timedelta(minutes=5), actor=SYSTEM
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.deadline_extend(
+            subject=shop, kind="test.effect", actor=SYSTEM, by=timedelta(minutes=5, seconds=30)
+        )
+    assert len(kicks) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.deadline_extend(
+            subject=shop, kind="test.effect", actor=SYSTEM, by=timedelta(hours=2)
+        )
+    assert len(kicks) == 1  # due in two hours: the beat sweep is soon enough

@@ -104,3 +104,54 @@ def test_case_partial_lists_pending_deadlines(deadlines):
     html = render_to_string("aftersales/_deadlines.html", {"deadlines": engine.deadlines_for(shop)})
     assert "测试：后台看板" in html
     assert clock.local(soon.due_at).strftime("%Y-%m-%d %H:%M") in html
+
+
+def test_holiday_admin_edits_go_through_the_services(staff_client, db):
+    """Single calendar edits leave a timeline event with the admin user, like CSV imports."""
+    from datetime import date
+
+    res = staff_client.post(
+        "/admin/aftersales/holiday/add/", {"date": "2027-01-01", "kind": "holiday", "name": "元旦"}
+    )
+    assert res.status_code == 302
+    row = Holiday.objects.get()
+    events = TimelineEvent.objects.filter(subject_type="aftersales.holiday", subject_id=row.pk)
+    added = events.get(verb="calendar.holiday_added")
+    assert added.actor_user.username == "root"
+    assert added.data == {"date": "2027-01-01", "kind": "holiday", "name": "元旦"}
+
+    res = staff_client.post(
+        f"/admin/aftersales/holiday/{row.pk}/change/",
+        {"date": "2027-01-02", "kind": "workday", "name": "调休"},
+    )
+    assert res.status_code == 302
+    row.refresh_from_db()
+    assert (row.date, row.kind) == (date(2027, 1, 2), "workday")
+    changed = events.get(verb="calendar.holiday_changed")
+    assert changed.data["before"]["kind"] == "holiday"
+    assert changed.data["after"] == {"date": "2027-01-02", "kind": "workday", "name": "调休"}
+
+    res = staff_client.post(f"/admin/aftersales/holiday/{row.pk}/delete/", {"post": "yes"})
+    assert res.status_code == 302
+    assert not Holiday.objects.exists()
+    deleted = events.get(verb="calendar.holiday_deleted")
+    assert deleted.actor_user.username == "root" and deleted.data["kind"] == "workday"
+
+
+def test_holiday_admin_bulk_delete_records_each_row(staff_client, db):
+    from datetime import date
+
+    rows = [
+        Holiday.objects.create(date=date(2027, 5, d), kind="holiday", name="劳动节") for d in (1, 2)
+    ]
+    res = staff_client.post(
+        "/admin/aftersales/holiday/",
+        {"action": "delete_selected", "_selected_action": [r.pk for r in rows], "post": "yes"},
+    )
+    assert res.status_code == 302
+    assert not Holiday.objects.exists()
+    assert sorted(
+        TimelineEvent.objects.filter(verb="calendar.holiday_deleted").values_list(
+            "subject_id", flat=True
+        )
+    ) == sorted(r.pk for r in rows)

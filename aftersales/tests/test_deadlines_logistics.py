@@ -214,3 +214,80 @@ def test_order_detail_api_shows_pending_deadlines_to_each_party(api, shipment, f
     frozen.move_to(T0 + timedelta(hours=6))
     track(shipment, "signed", T0 + timedelta(hours=5))
     assert api("consumer_a").get(f"/api/v1/orders/{shipment.order_id}/").json()["deadlines"] == []
+
+
+def _resolved_on_order(shipment):
+    return TimelineEvent.objects.filter(
+        subject_type="orders.order",
+        subject_id=shipment.order_id,
+        verb="logistics.alert_resolved",
+    )
+
+
+def test_scans_resuming_resolve_the_stale_alert_and_a_later_stall_raises_a_new_one(
+    shipment, frozen
+):
+    track(shipment, "picked_up", T0)
+    frozen.move_to(T0 + timedelta(hours=72))
+    assert engine.deadline_sweep().done == 1
+    first = LogisticsAlert.objects.get()
+    assert first.status == "open"
+
+    frozen.move_to(T0 + timedelta(hours=80))
+    track(shipment, "in_transit", T0 + timedelta(hours=80))
+    first.refresh_from_db()
+    assert first.status == "resolved" and first.resolved_at == T0 + timedelta(hours=80)
+    [event] = _resolved_on_order(shipment)
+    assert event.actor_kind == "system"
+    assert "恢复" in event.reason
+    assert event.data["alert_id"] == first.pk
+
+    # Stalls again: a new alert, raised and announced like the first.
+    frozen.move_to(T0 + timedelta(hours=152))
+    assert engine.deadline_sweep().done == 1
+    second = LogisticsAlert.objects.get(status="open")
+    assert second.pk != first.pk and second.reason == "stale"
+    assert (
+        TimelineEvent.objects.filter(
+            subject_type="orders.order", subject_id=shipment.order_id, verb="logistics.alert"
+        ).count()
+        == 2
+    )
+    pytest.importorskip("aftersales.notifications")
+    from aftersales.models import Notification
+
+    sent = Notification.objects.filter(event="logistics.alert")
+    # Both parties are told of each stall: consumer and merchant staff, twice.
+    assert sorted(sent.values_list("user__username", flat=True)) == [
+        "consumer-a",
+        "consumer-a",
+        "staff-a",
+        "staff-a",
+    ]
+
+
+def test_late_node_from_before_the_stall_keeps_the_alert_open(shipment, frozen):
+    track(shipment, "picked_up", T0)
+    frozen.move_to(T0 + timedelta(hours=72))
+    engine.deadline_sweep()
+    # A delayed feed delivers an older node: no evidence that the parcel moves again.
+    track(shipment, "in_transit", T0 - timedelta(minutes=1))
+    assert LogisticsAlert.objects.get().status == "open"
+    assert not _resolved_on_order(shipment).exists()
+
+
+def test_movement_keeps_an_exception_alert_open_and_signed_resolves_all(shipment, frozen):
+    track(shipment, "picked_up", T0)
+    frozen.move_to(T0 + timedelta(hours=72))
+    engine.deadline_sweep()  # stale alert
+    frozen.move_to(T0 + timedelta(hours=73))
+    track(shipment, "exception", T0 + timedelta(hours=73))
+    frozen.move_to(T0 + timedelta(hours=74))
+    track(shipment, "out_for_delivery", T0 + timedelta(hours=74))
+    status = dict(LogisticsAlert.objects.values_list("reason", "status"))
+    assert status == {"stale": "resolved", "exception": "open"}
+    frozen.move_to(T0 + timedelta(hours=75))
+    track(shipment, "signed", T0 + timedelta(hours=75))
+    assert set(LogisticsAlert.objects.values_list("status", flat=True)) == {"resolved"}
+    reasons = list(_resolved_on_order(shipment).order_by("pk").values_list("reason", flat=True))
+    assert len(reasons) == 2 and "签收" in reasons[1]
