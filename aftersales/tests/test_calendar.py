@@ -149,3 +149,15 @@ def test_holiday_save_and_delete_record_timeline(db):
         "calendar.holiday_changed",
         "calendar.holiday_deleted",
     ]
+
+
+def test_import_holidays_if_empty_keeps_staff_edits(db):
+    """Start-up imports the bundled calendar once; a restart does not undo admin edits."""
+    call_command("import_holidays", if_empty=True)
+    national_day = Holiday.objects.get(date=date(2026, 10, 1))
+    assert national_day.kind == "holiday"
+    assert Holiday.objects.count() > 20
+    national_day.name = "国庆节（人工修改）"
+    national_day.save()
+    call_command("import_holidays", if_empty=True)
+    assert Holiday.objects.get(date=date(2026, 10, 1)).name == "国庆节（人工修改）"

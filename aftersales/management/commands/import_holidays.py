@@ -15,8 +15,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", nargs="?", default=str(BUNDLED_CSV))
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="只在日历为空时导入（部署启动时使用，不覆盖后台的修改）。"
+            "Import only into an empty calendar (for start-up; keeps staff edits).",
+        )
 
-    def handle(self, *args, path, **options):
+    def handle(self, *args, path, if_empty=False, **options):
+        from aftersales.models import Holiday
+
+        if if_empty and Holiday.objects.exists():
+            self.stdout.write("calendar already loaded; nothing imported")
+            return
         file = Path(path)
         if not file.is_file():
             raise CommandError(f"no such file: {file}")

@@ -113,10 +113,15 @@ class Command(BaseCommand):
         finally:
             self._stop_all()
 
+    def _ensure_holiday_calendar(self):
+        """Working-day rules need the calendar: import the bundled one into an empty table."""
+        call_command("import_holidays", if_empty=True, stdout=self.stdout)
+
     def _prepare(self, no_demo):
         """Migrate, collect static files, load the demo once; the logins and keys to print."""
         self.stdout.write("Migrating…")
         call_command("migrate", interactive=False, verbosity=0)
+        self._ensure_holiday_calendar()
         self.stdout.write("Collecting static files…")
         call_command("collectstatic", interactive=False, verbosity=0)
         if no_demo:
