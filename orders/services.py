@@ -63,6 +63,26 @@ def require_merchant_write(actor, merchant_id, *, consumer_id=None):
     raise NotFound()
 
 
+ORDER_CREATE_PLATFORM_ONLY = (
+    "订单由平台商城系统记录：只有平台 API 密钥和有写权限的平台员工可以创建订单，"
+    "商家员工和商家密钥不能创建订单。"
+    "Orders are recorded by the platform's shop system: only platform API keys and platform "
+    "staff who may write can create orders; merchant staff and merchant keys cannot."
+)
+
+
+def require_order_create(actor):
+    """Only platform writers record orders (the platform's shop system places them).
+
+    A merchant could otherwise put an order on any consumer's pages. Everyone else gets 403.
+    """
+    if actor.platform_write:
+        return
+    if actor.platform_read:
+        raise PermissionDenied("只读角色不能修改数据。Read-only role.", code="read_only_role")
+    raise PermissionDenied(ORDER_CREATE_PLATFORM_ONLY, code="order_create_platform_only")
+
+
 def _money(value, field):
     try:
         if isinstance(value, float):
@@ -348,8 +368,10 @@ def order_create(
     and ``exclusion_confirmed`` / ``exclusion_confirmed_at`` (RULES.md R3). An
     ``order_discount`` is allocated to lines pro rata instead. ``shipping`` is snapshotted and
     encrypted (D1); without it the consumer's default address is used.
+
+    Only platform writers may record orders (``require_order_create``).
     """
-    require_merchant_write(actor, merchant.pk)
+    require_order_create(actor)
     if not lines:
         raise InvalidInput(
             "订单至少需要一行。", code="lines_required", fields={"lines": "required"}
@@ -572,7 +594,13 @@ def _sync_order_progress(order, *, actor, occurred_at=None):
     open_ids = _open_line_ids(order)
     outbound = Shipment.objects.filter(order=order, purpose="outbound", line_id__in=open_ids)
     shipped = set(outbound.values_list("line_id", flat=True))
-    signed = set(outbound.filter(signed_at__isnull=False).values_list("line_id", flat=True))
+    delivered = {}
+    for shipment in outbound.filter(signed_at__isnull=False).select_related(
+        "line__order", "line__sku__product", "sign_off"
+    ):
+        at = _delivered_at(shipment)
+        if at is not None:
+            delivered[shipment.line_id] = at
     if order.status in ("paid", "partially_shipped") and not open_ids:
         if order.status == "paid":
             return _order_move(order, to="cancelled", actor=actor, reason="all_lines_cancelled")
@@ -583,11 +611,27 @@ def _sync_order_progress(order, *, actor, occurred_at=None):
     if target != order.status:
         order = _order_move(order, to=target, actor=actor, occurred_at=occurred_at)
     if order.status in ("shipped", "partially_shipped") and rules.order_delivered(
-        open_lines=len(open_ids), signed_lines=len(signed)
+        open_lines=len(open_ids), signed_lines=len(delivered)
     ):
-        last = outbound.order_by("-signed_at").values_list("signed_at", flat=True).first()
-        order = _order_move(order, to="delivered", actor=actor, occurred_at=last)
+        order = _order_move(order, to="delivered", actor=actor, occurred_at=max(delivered.values()))
     return order
+
+
+def _delivered_at(shipment):
+    """When a signed parcel counts as delivered, or ``None`` while it does not (6.2.3.1).
+
+    The carrier's ``signed`` node is enough for normal lines. A high-value line is delivered
+    only once a sign-off with an electronic signature exists for its parcel.
+    """
+    if not line_is_high_value(shipment.line):
+        return shipment.signed_at
+    try:
+        sign_off = shipment.sign_off
+    except SignOff.DoesNotExist:
+        return None
+    if not (sign_off.e_signature or "").strip():
+        return None
+    return max(shipment.signed_at, sign_off.signed_at)
 
 
 def line_cancel(*, line, actor, reason=""):
@@ -918,7 +962,8 @@ def tracking_event_record(
 
     Events may arrive late and out of order; a repeat of ``external_id`` changes nothing.
     Returns ``(event, created)``. The first ``signed`` event marks the shipment signed and, once
-    every line is signed for, the order delivered.
+    every line is signed for, the order delivered; a high-value line also needs its sign-off
+    with an electronic signature (6.2.3.1, ``sign_off_record``).
     """
     require_merchant_write(actor, shipment.merchant_id, consumer_id=shipment.order.consumer_id)
     if kind not in TrackingEvent.Kind.values:
@@ -1033,7 +1078,8 @@ def sign_off_record(
                 external_id=f"signoff-{shipment.pk}",
                 actor=actor,
             )
-        if first_signed and shipment.purpose == "outbound":
+        # A high-value parcel the carrier already reported signed is delivered only now.
+        if (first_signed or high_value) and shipment.purpose == "outbound":
             _sync_order_progress(shipment.order, actor=actor, occurred_at=signed_at)
     return sign_off
 

@@ -3,14 +3,19 @@
 Personal data is always masked here (RULES.md D2); unmasked values go through ``pii_reveal``.
 """
 
+from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from aftersales.actors import actor_from_request
 from aftersales.api.deadlines import DeadlineSerializer
 from aftersales.api.serializers import AddressInputSerializer
 from aftersales.deadlines import deadlines_for_many
+from aftersales.errors import NotFound
 from aftersales.models import ConsumerProfile, Merchant
+from aftersales.scope import scoped
 
+from .. import selectors
 from ..models import (
     Category,
     NoReasonClass,
@@ -25,6 +30,71 @@ from ..models import (
     Tender,
     TrackingEvent,
 )
+
+# -- references to other objects ---------------------------------------------------------------
+
+REFERENCE_NOT_FOUND = "not_found"
+"""The ``fields`` value of a body id that names no row the caller may see."""
+
+
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id in a request body, looked up only among the rows the caller may see.
+
+    A foreign id answers exactly like a nonexistent one: 404 ``not_found`` with the same
+    message and ``fields`` (no id echoed), as ``aftersales.scope.access`` does for URLs, so the
+    API does not tell which ids exist (ARCHITECTURE.md "Tenancy"). ``visible(actor)`` returns
+    the caller's queryset; ``queryset`` only names the model (for the schema).
+    """
+
+    def __init__(self, *, visible, **kwargs):
+        self.visible = visible
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:  # no caller, no rows: fail closed
+            return self.queryset.none()
+        return self.visible(actor_from_request(request))
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            return self.get_queryset().get(pk=data)
+        except ObjectDoesNotExist:
+            raise NotFound(fields={self.field_name: REFERENCE_NOT_FOUND}) from None
+        except (TypeError, ValueError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+
+
+def _merchants(actor):
+    return scoped(Merchant.objects.all(), actor, merchant_field="pk", consumer_field=None)
+
+
+def _consumers(actor):
+    return scoped(ConsumerProfile.objects.all(), actor, merchant_field=None, consumer_field="pk")
+
+
+def _orders(actor):
+    return scoped(Order.objects.all(), actor, grant_perm=selectors.ORDER_GRANT)
+
+
+def _lines(actor):
+    return scoped(
+        OrderLine.objects.all(),
+        actor,
+        merchant_field="order__merchant_id",
+        consumer_field="order__consumer_id",
+    )
+
+
+def _skus(actor):
+    return selectors.sku_list(actor=actor).select_related("product__category")
+
+
+def _products(actor):
+    return selectors.product_list(actor=actor)
+
 
 # -- catalog ------------------------------------------------------------------------------------
 
@@ -50,8 +120,9 @@ class CategorySerializer(serializers.ModelSerializer):
 
 
 class ProductSerializer(serializers.ModelSerializer):
-    merchant = serializers.PrimaryKeyRelatedField(
+    merchant = ScopedPrimaryKeyRelatedField(
         queryset=Merchant.objects.all(),
+        visible=_merchants,
         required=False,
         help_text="商家（商家密钥可省略，默认为本商家）。Defaults to the caller's merchant.",
     )
@@ -82,12 +153,15 @@ class PriceChangeSerializer(serializers.ModelSerializer):
 
 class SkuSerializer(serializers.ModelSerializer):
     code = serializers.CharField(max_length=64, help_text="SKU 编码：已存在则更新")
+    product = ScopedPrimaryKeyRelatedField(
+        queryset=Product.objects.all(), visible=_products, required=False
+    )
 
     class Meta:
         model = Sku
         fields = ["id", "product", "code", "spec", "price", "stock"]
         read_only_fields = ["id"]
-        extra_kwargs = {"price": {"required": False}, "product": {"required": False}}
+        extra_kwargs = {"price": {"required": False}}
 
 
 class SkuDetailSerializer(SkuSerializer):
@@ -298,9 +372,7 @@ class OrderDetailSerializer(serializers.ModelSerializer):
 
 
 class OrderLineInputSerializer(serializers.Serializer):
-    sku = serializers.PrimaryKeyRelatedField(
-        queryset=Sku.objects.select_related("product__category")
-    )
+    sku = ScopedPrimaryKeyRelatedField(queryset=Sku.objects.all(), visible=_skus)
     quantity = serializers.IntegerField(min_value=1)
     unit_price = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, required=False, help_text="默认为 SKU 现价"
@@ -324,8 +396,12 @@ class OrderLineInputSerializer(serializers.Serializer):
 
 
 class OrderCreateSerializer(serializers.Serializer):
-    merchant = serializers.PrimaryKeyRelatedField(queryset=Merchant.objects.all(), required=False)
-    consumer = serializers.PrimaryKeyRelatedField(queryset=ConsumerProfile.objects.all())
+    merchant = ScopedPrimaryKeyRelatedField(
+        queryset=Merchant.objects.all(), visible=_merchants, required=False
+    )
+    consumer = ScopedPrimaryKeyRelatedField(
+        queryset=ConsumerProfile.objects.all(), visible=_consumers
+    )
     number = serializers.CharField(max_length=40)
     placed_at = serializers.DateTimeField(required=False)
     order_discount = serializers.DecimalField(
@@ -363,7 +439,7 @@ class TenderInputSerializer(serializers.Serializer):
 
 
 class PaymentCreateSerializer(serializers.Serializer):
-    order = serializers.PrimaryKeyRelatedField(queryset=Order.objects.all())
+    order = ScopedPrimaryKeyRelatedField(queryset=Order.objects.all(), visible=_orders)
     external_id = serializers.CharField(max_length=64)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     status = serializers.ChoiceField(choices=Payment.Status.choices, default="succeeded")
@@ -372,7 +448,7 @@ class PaymentCreateSerializer(serializers.Serializer):
 
 
 class ShipmentCreateSerializer(serializers.Serializer):
-    line = serializers.PrimaryKeyRelatedField(queryset=OrderLine.objects.all())
+    line = ScopedPrimaryKeyRelatedField(queryset=OrderLine.objects.all(), visible=_lines)
     carrier = serializers.CharField(max_length=40)
     tracking_number = serializers.CharField(max_length=64)
     shipped_at = serializers.DateTimeField(required=False)

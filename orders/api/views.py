@@ -66,7 +66,7 @@ class CategoryViewSet(ActorViewMixin, *READ_WRITE):
         return selectors.category_list(actor=self.actor).order_by("id")
 
     def create(self, request):
-        s = CategorySerializer(data=request.data)
+        s = CategorySerializer(data=request.data, context={"request": request})
         s.is_valid(raise_exception=True)
         category, created = services.category_upsert(actor=self.actor, **s.validated_data)
         return Response(
@@ -105,7 +105,7 @@ class ProductViewSet(ActorViewMixin, *READ_WRITE):
         return selectors.product_list(actor=self.actor).order_by("-id")
 
     def create(self, request):
-        s = ProductSerializer(data=request.data)
+        s = ProductSerializer(data=request.data, context={"request": request})
         s.is_valid(raise_exception=True)
         d = dict(s.validated_data)
         merchant = _merchant_for(self.actor, d.pop("merchant", None))
@@ -117,7 +117,9 @@ class ProductViewSet(ActorViewMixin, *READ_WRITE):
 
     def partial_update(self, request, pk=None):
         product = self.get_object()
-        s = ProductSerializer(product, data=request.data, partial=True)
+        s = ProductSerializer(
+            product, data=request.data, partial=True, context={"request": request}
+        )
         s.is_valid(raise_exception=True)
         d = dict(s.validated_data)
         d.pop("merchant", None)
@@ -156,7 +158,7 @@ class SkuViewSet(ActorViewMixin, *READ_WRITE):
         return SkuDetailSerializer if self.action == "retrieve" else SkuSerializer
 
     def create(self, request):
-        s = SkuSerializer(data=request.data)
+        s = SkuSerializer(data=request.data, context={"request": request})
         s.is_valid(raise_exception=True)
         d = dict(s.validated_data)
         product = d.pop("product", None)
@@ -172,7 +174,7 @@ class SkuViewSet(ActorViewMixin, *READ_WRITE):
 
     def partial_update(self, request, pk=None):
         sku = self.get_object()
-        s = SkuSerializer(sku, data=request.data, partial=True)
+        s = SkuSerializer(sku, data=request.data, partial=True, context={"request": request})
         s.is_valid(raise_exception=True)
         d = dict(s.validated_data)
         product = d.pop("product", None) or sku.product
@@ -277,9 +279,14 @@ class OrderViewSet(ActorViewMixin, *READ_WRITE):
         request=OrderCreateSerializer,
         responses={201: OrderDetailSerializer},
         examples=[ORDER_CREATE_EXAMPLE],
+        description="记录平台商城系统的订单：仅平台 API 密钥和有写权限的平台员工可调用；"
+        "商家员工和商家密钥得到 403 `order_create_platform_only`。"
+        "Only platform writers record orders; merchants get 403 `order_create_platform_only`.",
     )
     def create(self, request):
-        s = OrderCreateSerializer(data=request.data)
+        # Before reading the body: a refused caller must not learn which ids exist.
+        services.require_order_create(self.actor)
+        s = OrderCreateSerializer(data=request.data, context={"request": request})
         s.is_valid(raise_exception=True)
         d = dict(s.validated_data)
         merchant = _merchant_for(self.actor, d.pop("merchant", None))
@@ -312,7 +319,7 @@ class PaymentViewSet(ActorViewMixin, mixins.CreateModelMixin, *READ_WRITE):
         return selectors.payment_list(actor=self.actor)
 
     def create(self, request):
-        s = PaymentCreateSerializer(data=request.data)
+        s = PaymentCreateSerializer(data=request.data, context={"request": request})
         s.is_valid(raise_exception=True)
         payment = services.payment_record(actor=self.actor, **s.validated_data)
         payment = selectors.payment_list(actor=self.actor).get(pk=payment.pk)
@@ -341,7 +348,7 @@ class ShipmentViewSet(ActorViewMixin, mixins.CreateModelMixin, *READ_WRITE):
         return ShipmentSerializer(selectors.shipment_get(actor=self.actor, pk=shipment.pk)).data
 
     def create(self, request):
-        s = ShipmentCreateSerializer(data=request.data)
+        s = ShipmentCreateSerializer(data=request.data, context={"request": request})
         s.is_valid(raise_exception=True)
         shipment = services.shipment_create(actor=self.actor, **s.validated_data)
         return Response(self._fresh(shipment), status=status.HTTP_201_CREATED)

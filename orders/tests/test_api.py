@@ -5,9 +5,10 @@ import pytest
 
 from aftersales import clock
 from aftersales.actors import SYSTEM
-from aftersales.models import ConsumerProfile
+from aftersales.models import ConsumerProfile, Merchant
 from orders import services
-from orders.models import Order, Product, Shipment, TrackingEvent
+from orders.api.serializers import REFERENCE_NOT_FOUND
+from orders.models import Order, OrderLine, Product, Shipment, Sku, TrackingEvent
 from orders.tests import factories as of
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +77,7 @@ def test_catalog_write_permissions(api, merchant_a, merchant_b):
         {"merchant": merchant_b.pk, "category": cat, "name": "x"},
         format="json",
     )
-    assert r.status_code == 404
+    assert r.status_code == 404 and r.json()["fields"] == {"merchant": REFERENCE_NOT_FOUND}
     assert not Product.objects.filter(merchant=merchant_b).exists()
     product = Product.objects.get(merchant=merchant_a)
     r = api("merchant_key_a").post(
@@ -116,15 +117,15 @@ def test_order_create_and_detail(api, merchant_a, merchant_b, consumer_a):
     r = api("merchant_key_a").post(
         "/api/v1/orders/", _order_body(merchant_b, consumer_a, sku, number="API-2"), format="json"
     )
-    assert r.status_code in (400, 404)
+    assert r.status_code in (400, 403, 404)
     assert not Order.objects.filter(number="API-2").exists()
     # validation errors carry stable codes
     body = _order_body(merchant_a, consumer_a, sku, number="API-3")
     body["lines"][0]["paid_amount"] = "80.00"
-    r = api("merchant_key_a").post("/api/v1/orders/", body, format="json")
+    r = api("platform_key").post("/api/v1/orders/", body, format="json")
     assert r.status_code == 400 and r.json()["code"] == "line_amounts_mismatch"
     assert r.json()["fields"]["lines"]["0"]["paid_amount"] == "line_amounts_mismatch"
-    r = api("merchant_key_a").post("/api/v1/orders/", {"number": "x"}, format="json")
+    r = api("platform_key").post("/api/v1/orders/", {"number": "x"}, format="json")
     assert r.status_code == 400 and r.json()["code"] == "invalid"
     assert "consumer" in r.json()["fields"]
 
@@ -132,7 +133,7 @@ def test_order_create_and_detail(api, merchant_a, merchant_b, consumer_a):
 def test_full_flow_over_api(api, merchant_a, consumer_a):
     sku = of.SkuFactory(product__merchant=merchant_a)
     order = (
-        api("merchant_key_a")
+        api("platform_key")
         .post("/api/v1/orders/", _order_body(merchant_a, consumer_a, sku), format="json")
         .json()
     )
@@ -249,7 +250,7 @@ def test_shipment_errors_have_codes(api, merchant_a, consumer_a):
 
 def test_idempotency_replay_and_key_reuse(api, merchant_a, consumer_a):
     sku = of.SkuFactory(product__merchant=merchant_a)
-    client = api("merchant_key_a")
+    client = api("platform_key")
     body = _order_body(merchant_a, consumer_a, sku, number="IDEM-1")
     first = client.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     again = client.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
@@ -366,15 +367,131 @@ def test_payments_scoped(api, merchant_a, consumer_a, consumer_b):
     assert len(api("consumer_a").get("/api/v1/payments/").json()["results"]) == 1
     assert api("consumer_b").get("/api/v1/payments/").json()["results"] == []
     assert api("merchant_b").get("/api/v1/payments/").json()["results"] == []
-    r = api("merchant_b").post(
-        "/api/v1/payments/",
-        {
-            "order": order.pk,
-            "external_id": "X",
-            "amount": "1.00",
-            "tenders": [{"kind": "card", "amount": "1.00"}],
-        },
-        format="json",
-    )
-    assert r.status_code == 404
+    body = {
+        "external_id": "X",
+        "amount": "1.00",
+        "tenders": [{"kind": "card", "amount": "1.00"}],
+    }
+    r = api("merchant_b").post("/api/v1/payments/", {**body, "order": order.pk}, format="json")
+    assert r.status_code == 404 and r.json()["fields"] == {"order": REFERENCE_NOT_FOUND}
+    assert order.payments.count() == 1
     _ = D
+
+
+@pytest.mark.parametrize("who", ["merchant_a", "merchant_key_a"])
+def test_merchants_cannot_create_orders(api, merchant_a, consumer_a, consumer_b, who):
+    """Orders are recorded by the platform's shop system: a merchant gets 403, nothing written,
+    whichever consumer id it names (an existing one answers like a missing one)."""
+    sku = of.SkuFactory(product__merchant=merchant_a)
+    answers = []
+    for consumer_id in (consumer_a.pk, consumer_b.pk, _missing_id(ConsumerProfile)):
+        body = _order_body(merchant_a, consumer_a, sku, number="M-1")
+        body["consumer"] = consumer_id
+        r = api(who).post("/api/v1/orders/", body, format="json")
+        assert r.status_code == 403, r.json()
+        answers.append(r.json())
+    assert answers[0]["code"] == "order_create_platform_only"
+    assert "平台" in answers[0]["message"] and "platform" in answers[0]["message"]
+    assert answers[0] == answers[1] == answers[2]
+    assert not Order.objects.exists()
+    r = api("platform_key").post(
+        "/api/v1/orders/", _order_body(merchant_a, consumer_b, sku, number="M-1"), format="json"
+    )
+    assert r.status_code == 201, r.json()
+
+
+def _missing_id(model):
+    return (model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1000
+
+
+def _probe(api, who, method, url, body, field, foreign_id, missing_id):
+    """The answers to ``body`` with ``field`` set to a foreign id and to a nonexistent one."""
+    client = api(who)
+    send = getattr(client, method)
+    foreign = send(url, {**body, field: foreign_id}, format="json")
+    missing = send(url, {**body, field: missing_id}, format="json")
+    return foreign, missing
+
+
+def test_foreign_ids_answer_like_missing_ids(api, merchant_a, merchant_b, consumer_a):
+    """A body id of another tenant's row answers exactly like an id that does not exist."""
+    mine = of.paid_order(merchant_a, consumer_a, number="MINE")
+    theirs = of.paid_order(merchant_b, consumer_a, number="THEIRS")
+    their_product = of.ProductFactory(merchant=merchant_b)
+    inactive = of.ProductFactory(merchant=merchant_b, is_active=False)
+    my_sku = of.SkuFactory(product__merchant=merchant_a)
+    category = of.CategoryFactory()
+    cases = [
+        (
+            "merchant_a",
+            "post",
+            "/api/v1/payments/",
+            {"external_id": "P", "amount": "1.00", "tenders": [{"kind": "card", "amount": "1"}]},
+            "order",
+            theirs.pk,
+            _missing_id(Order),
+        ),
+        (
+            "merchant_key_a",
+            "post",
+            "/api/v1/shipments/",
+            {"carrier": "SF", "tracking_number": "PROBE"},
+            "line",
+            theirs.lines.get().pk,
+            _missing_id(OrderLine),
+        ),
+        (
+            "merchant_a",
+            "post",
+            "/api/v1/products/",
+            {"category": category.pk, "name": "探测"},
+            "merchant",
+            merchant_b.pk,
+            _missing_id(Merchant),
+        ),
+        (
+            "merchant_key_a",
+            "post",
+            "/api/v1/skus/",
+            {"code": "PROBE-1", "price": "1.00"},
+            "product",
+            their_product.pk,
+            _missing_id(Product),
+        ),
+        (
+            "merchant_a",
+            "patch",
+            f"/api/v1/skus/{my_sku.pk}/",
+            {},
+            "product",
+            their_product.pk,
+            _missing_id(Product),
+        ),
+        (
+            "consumer_a",
+            "post",
+            "/api/v1/skus/",
+            {"code": "PROBE-2", "price": "1.00"},
+            "product",
+            inactive.pk,
+            _missing_id(Product),
+        ),
+    ]
+    for who, method, url, body, field, foreign_id, missing_id in cases:
+        foreign, missing = _probe(api, who, method, url, body, field, foreign_id, missing_id)
+        label = f"{who} {method} {url} {field}"
+        assert foreign.status_code == missing.status_code == 404, label
+        assert foreign.json() == missing.json(), label
+        assert foreign.json()["code"] == "not_found", label
+        assert foreign.json()["fields"] == {field: REFERENCE_NOT_FOUND}, label
+    # order lines' SKU: a platform writer sees every SKU, so only a missing one is refused
+    body = _order_body(merchant_a, consumer_a, my_sku, number="PROBE-O")
+    body["lines"][0]["sku"] = _missing_id(Sku)
+    r = api("platform_key").post("/api/v1/orders/", body, format="json")
+    assert r.status_code == 404 and r.json()["fields"] == {"sku": REFERENCE_NOT_FOUND}
+    # nothing was written by the refused requests
+    assert not Shipment.objects.exists()
+    assert mine.payments.count() == theirs.payments.count() == 1
+    assert not Sku.objects.filter(code__startswith="PROBE").exists()
+    my_sku.refresh_from_db()
+    assert my_sku.product.merchant_id == merchant_a.pk

@@ -4,10 +4,10 @@ from decimal import Decimal as D
 import pytest
 
 from aftersales import clock
-from aftersales.actors import SYSTEM, actor_for_user
+from aftersales.actors import SYSTEM, Actor, actor_for_user
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from aftersales.events import subscribe
-from aftersales.models import DomainEvent, TimelineEvent
+from aftersales.models import ActorKind, DomainEvent, TimelineEvent
 from aftersales.policies import policy_set
 from aftersales.tests import factories as af
 from orders import services
@@ -477,3 +477,109 @@ def test_order_update_refuses_derived_statuses(merchant, consumer):
     assert not TimelineEvent.objects.filter(
         verb="order.status_changed", subject_id=order.pk, to_status="paid"
     ).exists()
+
+
+@pytest.mark.parametrize("who", ["merchant_staff", "merchant_key"])
+def test_only_platform_writers_create_orders(merchant, consumer, who):
+    """A merchant could otherwise put an order on any consumer's pages: platform only."""
+    if who == "merchant_staff":
+        actor = actor_for_user(af.MerchantMemberFactory(merchant=merchant).user)
+    else:
+        key, _ = af.api_key("merchant", merchant=merchant)
+        actor = Actor(kind=ActorKind.INTEGRATOR, api_key=key, merchant_id=merchant.pk)
+    sku = of.SkuFactory(product__merchant=merchant)
+    with pytest.raises(PermissionDenied) as e:
+        services.order_create(
+            merchant=merchant,
+            consumer=consumer,
+            number="M-1",
+            lines=[{"sku": sku, "quantity": 1}],
+            actor=actor,
+        )
+    assert e.value.code == "order_create_platform_only"
+    assert "平台" in e.value.message and "platform" in e.value.message
+    assert not Order.objects.exists()
+    order = services.order_create(
+        merchant=merchant,
+        consumer=consumer,
+        number="M-1",
+        lines=[{"sku": sku, "quantity": 1}],
+        actor=SYSTEM,
+    )
+    assert order.consumer_id == consumer.pk
+
+
+def test_carrier_signed_alone_does_not_deliver_high_value(merchant, consumer):
+    """6.2.3.1: the carrier's ``signed`` node is recorded, but a high-value order is delivered
+    only once its parcel has a sign-off with an electronic signature."""
+    order = of.paid_order(merchant, consumer, prices=("6000.00",))
+    t0 = clock.now() - timedelta(days=1)
+    shipment = services.shipment_create(
+        line=order.lines.get(), carrier="SF", tracking_number="HV1", shipped_at=t0, actor=SYSTEM
+    )
+    carrier_signed = t0 + timedelta(hours=20)
+    services.tracking_event_record(
+        shipment=shipment, kind="signed", occurred_at=carrier_signed, actor=SYSTEM
+    )
+    shipment.refresh_from_db()
+    assert shipment.status == "signed" and shipment.signed_at == carrier_signed
+    order.refresh_from_db()
+    assert order.status == "shipped" and order.delivered_at is None
+    signed_off = t0 + timedelta(hours=21)
+    services.sign_off_record(
+        shipment=shipment,
+        signer_name="张三",
+        signed_at=signed_off,
+        e_signature="data:image/png;base64,AAAA",
+        actor=SYSTEM,
+    )
+    order.refresh_from_db()
+    assert order.status == "delivered" and order.delivered_at == signed_off
+    assert TrackingEvent.objects.filter(shipment=shipment, kind="signed").count() == 1
+
+
+def test_high_value_line_blocks_delivery_of_mixed_order(merchant, consumer):
+    """Every high-value parcel needs its e-signed sign-off; normal parcels need only the node."""
+    order = of.paid_order(merchant, consumer, prices=("6000.00", "100.00"))
+    hv, low = order.lines.order_by("id")
+    t0 = clock.now() - timedelta(days=1)
+    s_hv = services.shipment_create(
+        line=hv, carrier="SF", tracking_number="HV2", shipped_at=t0, actor=SYSTEM
+    )
+    s_low = services.shipment_create(
+        line=low, carrier="SF", tracking_number="LO2", shipped_at=t0, actor=SYSTEM
+    )
+    for s in (s_hv, s_low):
+        services.tracking_event_record(
+            shipment=s, kind="signed", occurred_at=t0 + timedelta(hours=5), actor=SYSTEM
+        )
+    order.refresh_from_db()
+    assert order.status == "shipped"
+    # a sign-off on the normal parcel does not stand in for the high-value one
+    services.sign_off_record(
+        shipment=s_low, signer_name="李四", signed_at=t0 + timedelta(hours=5), actor=SYSTEM
+    )
+    order.refresh_from_db()
+    assert order.status == "shipped"
+    services.sign_off_record(
+        shipment=s_hv,
+        signer_name="张三",
+        signed_at=t0 + timedelta(hours=6),
+        e_signature="sha256:abc",
+        actor=SYSTEM,
+    )
+    order.refresh_from_db()
+    assert order.status == "delivered"
+
+
+def test_carrier_signed_delivers_normal_line(merchant, consumer):
+    order = of.paid_order(merchant, consumer, prices=("4999.99",))
+    t0 = clock.now() - timedelta(days=1)
+    shipment = services.shipment_create(
+        line=order.lines.get(), carrier="SF", tracking_number="N1", shipped_at=t0, actor=SYSTEM
+    )
+    services.tracking_event_record(
+        shipment=shipment, kind="signed", occurred_at=t0 + timedelta(hours=3), actor=SYSTEM
+    )
+    order.refresh_from_db()
+    assert order.status == "delivered" and order.delivered_at == t0 + timedelta(hours=3)
