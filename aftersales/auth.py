@@ -69,6 +69,12 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "API 密钥已吊销。The API key has been revoked.", code="api_key_revoked"
             )
+        if key.merchant_id is not None and not key.merchant.is_active:
+            raise exceptions.AuthenticationFailed(
+                "该商家已停用，其 API 密钥不可用；请联系平台。"
+                "The key's merchant is deactivated; contact the platform.",
+                code="merchant_inactive",
+            )
         now = clock.now()
         if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

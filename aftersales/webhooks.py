@@ -32,9 +32,11 @@ email on the channels they chose).
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -219,6 +221,28 @@ def _clean_event_types(event_types):
     return sorted({t.strip() for t in event_types})
 
 
+def _private_addresses_allowed():
+    """Only the sandbox may call loopback or private-network receivers (tests, local demos)."""
+    return getattr(settings, "WEBHOOK_ALLOW_PRIVATE", settings.SANDBOX)
+
+
+def _non_public_address(hostname):
+    """The first resolved address of ``hostname`` that is not a public one, else ``None``.
+
+    Guards against server-side request forgery: an integrator must not make the platform
+    POST into its own network. A name that does not resolve is left to fail at delivery.
+    """
+    try:
+        infos = socket.getaddrinfo(hostname, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        if not address.is_global:
+            return str(address)
+    return None
+
+
 def _clean_url(url):
     parsed = urlparse(url or "")
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -230,6 +254,13 @@ def _clean_url(url):
             "生产环境只接受 https 地址。",
             code="webhook_https_required",
             fields={"url": "https required"},
+        )
+    if not _private_addresses_allowed() and _non_public_address(parsed.hostname):
+        raise InvalidInput(
+            "回调地址指向内网或本机地址，平台不会向其发送事件；请使用公网地址。"
+            "The URL points at a private or loopback address; use a public one.",
+            code="webhook_private_address",
+            fields={"url": "public address required"},
         )
     return url
 
@@ -375,6 +406,11 @@ _opener = urllib.request.build_opener(_NoRedirect)
 
 def _post(url, body, headers, timeout):
     """``(status_code, excerpt, error)`` of one POST."""
+    if not _private_addresses_allowed():
+        # Checked again at delivery: the name may have been re-pointed since registration.
+        blocked = _non_public_address(urlparse(url).hostname or "")
+        if blocked:
+            return None, "", f"refused: {blocked} is not a public address"
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with _opener.open(request, timeout=timeout) as response:

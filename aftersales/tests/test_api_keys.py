@@ -127,3 +127,13 @@ def test_api_key_list_query_count(api, django_assert_max_num_queries, merchant_a
     with django_assert_max_num_queries(6):
         r = api("after_sales_manager").get("/api/v1/api-keys/", {"page_size": 50})
     assert len(r.json()["results"]) >= 20
+
+
+def test_key_of_a_deactivated_merchant_gets_401_with_code(merchant_a):
+    key, raw = f.api_key("merchant", merchant_a)
+    assert _client(raw).get("/api/v1/me/").status_code == 200
+    merchant_a.is_active = False
+    merchant_a.save()
+    r = _client(raw).get("/api/v1/me/")
+    assert r.status_code == 401
+    assert r.json()["code"] == "merchant_inactive"

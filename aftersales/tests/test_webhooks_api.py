@@ -1,5 +1,7 @@
 """Webhook API: endpoints and deliveries scoped per key; secret shown once; replay."""
 
+import pytest
+
 from aftersales.actors import SYSTEM
 from aftersales.events import event_publish
 from aftersales.models import WebhookDelivery, WebhookEndpoint
@@ -128,6 +130,36 @@ def test_plain_http_is_refused_outside_the_sandbox(api, settings):
     r = _create(api("platform_key"), url="http://hooks.example/a")
     assert r.status_code == 400 and r.json()["code"] == "webhook_https_required"
     assert _create(api("platform_key"), url="https://hooks.example/a").status_code == 201
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/hook",
+        "https://10.1.2.3/hook",
+        "https://[::1]/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://localhost/hook",
+    ],
+)
+def test_private_addresses_are_refused_outside_the_sandbox(api, settings, url):
+    """No server-side request forgery: the platform never posts into its own network."""
+    settings.SANDBOX = False
+    r = _create(api("platform_key"), url=url)
+    assert r.status_code == 400 and r.json()["code"] == "webhook_private_address"
+    assert not WebhookEndpoint.objects.exists()
+    assert _create(api("platform_key"), url="https://93.184.216.34/hook").status_code == 201
+
+
+def test_delivery_to_a_repointed_private_address_is_refused(settings):
+    from aftersales import webhooks
+
+    settings.SANDBOX = False
+    status, _, error = webhooks._post("https://127.0.0.1:9/hook", b"{}", {}, 1)
+    assert status is None and "not a public address" in error
+    settings.SANDBOX = True
+    status, _, error = webhooks._post("http://127.0.0.1:9/hook", b"{}", {}, 1)
+    assert "not a public address" not in error  # the sandbox may call local receivers
 
 
 def test_merchant_agent_may_read_but_not_manage(roles):
