@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import clock
+from . import clock, notifications
 from . import events as domain_events
 from .actors import SYSTEM
 from .errors import InvalidInput, NotFound
@@ -435,17 +435,12 @@ def _retry_delay(attempts):
     return timedelta(minutes=2**attempts)
 
 
-def notify_if_available(**kwargs):
-    """Send a notification through ``aftersales.notifications.notify`` when that module exists
-    (it is built alongside this engine); returns whether it was sent. Failures to notify never
-    fail the deadline: the timeline already records what happened."""
-    try:
-        from .notifications import notify
-    except ImportError:
-        return False
+def notify_quietly(**kwargs):
+    """``aftersales.notifications.notify`` for deadline handlers; returns whether it was sent.
+    Failures to notify never fail the deadline: the timeline already records what happened."""
     try:
         with transaction.atomic():
-            notify(**kwargs)
+            notifications.notify(**kwargs)
         return True
     except Exception:  # noqa: BLE001
         log.warning("notification %s failed", kwargs.get("event"), exc_info=True)

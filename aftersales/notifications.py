@@ -229,22 +229,19 @@ def notification_preference_update(*, actor, email_enabled=None, sms_enabled=Non
 # -- sending -----------------------------------------------------------------------------------
 
 
-def _claim(qs, limit=1):
-    """Lock due rows (skipping rows another worker holds) and lease them for ``LEASE``."""
+def lease_due_rows(qs, *, limit, **filters):
+    """Lock pending rows of ``qs`` that are due (skipping rows another worker holds) and lease
+    them for ``LEASE``, so a worker that dies mid-send leaves them to be retried. Shared by the
+    notification and webhook senders."""
     now = clock.now()
     with transaction.atomic():
         rows = list(
-            qs.select_for_update(skip_locked=True)
-            .filter(
-                status=DeliveryStatus.PENDING,
-                next_attempt_at__lte=now,
-            )
+            qs.select_for_update(skip_locked=True, of=("self",))
+            .filter(status="pending", next_attempt_at__lte=now, **filters)
             .order_by("next_attempt_at")[:limit]
         )
         if rows:
-            NotificationDelivery.objects.filter(pk__in=[r.pk for r in rows]).update(
-                next_attempt_at=now + LEASE
-            )
+            qs.model.objects.filter(pk__in=[r.pk for r in rows]).update(next_attempt_at=now + LEASE)
     return rows
 
 
@@ -270,7 +267,7 @@ def _send(delivery):
 
 def notification_delivery_attempt(*, delivery_id):
     """Send one pending delivery if it is due; record the result and the next attempt."""
-    rows = _claim(NotificationDelivery.objects.filter(pk=delivery_id))
+    rows = lease_due_rows(NotificationDelivery.objects.filter(pk=delivery_id), limit=1)
     for row in rows:
         _attempt(row)
     return bool(rows)
@@ -318,7 +315,9 @@ def notification_sweep(*, batch=20, max_batches=10):
     done = 0
     channels = [NotificationChannel.EMAIL, NotificationChannel.SMS]
     for _ in range(max_batches):
-        rows = _claim(NotificationDelivery.objects.filter(channel__in=channels), limit=batch)
+        rows = lease_due_rows(
+            NotificationDelivery.objects.filter(channel__in=channels), limit=batch
+        )
         if not rows:
             break
         for row in rows:

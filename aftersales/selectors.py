@@ -2,7 +2,7 @@
 
 from .models import ApiKey, ConsumerProfile, Merchant
 from .pii import blind_index
-from .scope import scoped
+from .scope import access, scoped
 
 
 def merchant_list(*, actor, filters=None):
@@ -19,6 +19,11 @@ def consumer_list(*, actor, filters=None):
     if phone:
         qs = qs.filter(phone_index=blind_index(phone))
     return scoped(qs, actor, merchant_field=None, consumer_field="id")
+
+
+def consumer_get(*, actor, pk):
+    """One consumer the actor may see (platform staff, or the consumer themself); else 404."""
+    return access(consumer_list(actor=actor), actor, pk, merchant_field=None, consumer_field="id")
 
 
 def api_key_list(*, actor, filters=None):

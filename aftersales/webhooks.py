@@ -61,7 +61,7 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from .notifications import enqueue, notify
+from .notifications import enqueue, lease_due_rows, notify
 from .scope import scoped
 from .timeline import timeline_record
 
@@ -74,7 +74,6 @@ DELIVERY_ID_HEADER = "X-Aftersales-Delivery-Id"
 RETRY_WINDOW = timedelta(hours=72)
 DISABLE_AFTER = timedelta(hours=72)
 MAX_DELAY = timedelta(hours=6)
-LEASE = timedelta(minutes=5)
 
 
 # -- rules -------------------------------------------------------------------------------------
@@ -133,31 +132,12 @@ def event_body(event: DomainEvent) -> bytes:
 @subscribe("*")
 def _outbox(event):
     """One delivery per matching active endpoint, in the publisher's transaction."""
-    endpoints = (
-        WebhookEndpoint.objects.filter(is_active=True)
-        .filter(Q(merchant__isnull=True) | Q(merchant_id=event.merchant_id))
-        .only("id", "event_types")
-    )
-    now = clock.now()
-    rows = [
-        WebhookDelivery(
-            endpoint_id=e.pk,
-            event=event,
-            event_type=event.name,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for e in endpoints
-        if event_type_matches(e.event_types, event.name)
-    ]
-    if rows:
-        rows = WebhookDelivery.objects.bulk_create(rows)
-        ids = [r.pk for r in rows]
-        transaction.on_commit(lambda: [enqueue("deliver_webhook", pk) for pk in ids])
+    _outbox_many([event])
 
 
 def _outbox_many(events):
-    """Batch form of ``_outbox`` for events written in bulk (the deadline sweep)."""
+    """Deliveries for events written together (one event, or a deadline-sweep batch): one per
+    event and matching active endpoint; a merchant endpoint gets only its merchant's events."""
     merchant_ids = [m for m in {e.merchant_id for e in events} if m is not None]
     endpoints = list(
         WebhookEndpoint.objects.filter(is_active=True)
@@ -423,22 +403,8 @@ def _post(url, body, headers, timeout):
 
 
 def _claim(qs, limit):
-    now = clock.now()
-    with transaction.atomic():
-        rows = list(
-            qs.select_for_update(skip_locked=True, of=("self",))
-            .filter(
-                status=WebhookDelivery.Status.PENDING,
-                next_attempt_at__lte=now,
-                endpoint__is_active=True,
-            )
-            .order_by("next_attempt_at")[:limit]
-        )
-        if rows:
-            WebhookDelivery.objects.filter(pk__in=[r.pk for r in rows]).update(
-                next_attempt_at=now + LEASE
-            )
-    return rows
+    """Due deliveries of active endpoints, leased to this worker."""
+    return lease_due_rows(qs, limit=limit, endpoint__is_active=True)
 
 
 def _attempt(delivery_id):

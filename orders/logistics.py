@@ -28,7 +28,7 @@ from aftersales.deadlines import (
     deadline_cancel,
     deadline_register,
     deadline_schedule,
-    notify_if_available,
+    notify_quietly,
 )
 from aftersales.events import subscribe
 from aftersales.models import LogisticsAlert
@@ -201,7 +201,7 @@ def _notify(alert, order):
     }
     users = [order.consumer.user, *(m.user for m in order.merchant.members.select_related("user"))]
     for user in users:
-        notify_if_available(
+        notify_quietly(
             recipient_user=user,
             event="logistics.alert",
             context=context,

@@ -56,13 +56,14 @@ ORDER_GRANT = "orders.view_order"
 
 
 def order_list(*, actor, filters=None):
-    """Orders the actor may see, newest first, with merchant and consumer joined.
+    """Orders the actor may see, newest first, with merchant, consumer and lines (the portals'
+    order lists show each order's products).
 
     ``filters``: ``status``, ``number`` (exact), ``q`` (order number or product name contains),
     ``placed_from`` / ``placed_to`` (dates, Shanghai), ``merchant`` (platform only).
     """
     filters = filters or {}
-    qs = Order.objects.select_related("merchant", "consumer__user")
+    qs = Order.objects.select_related("merchant", "consumer__user").prefetch_related("lines")
     qs = scoped(qs, actor, grant_perm=ORDER_GRANT)
     if filters.get("status"):
         qs = qs.filter(status=filters["status"])

@@ -75,7 +75,7 @@ def _order_list_page(request, *, portal):
     form = OrderFilterForm(request.GET or None)
     filters = form.filters() if request.GET else {}
     # The page's rows show their lines: one extra query per page, whatever its size.
-    orders = selectors.order_list(actor=request.actor, filters=filters).prefetch_related("lines")
+    orders = selectors.order_list(actor=request.actor, filters=filters)
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

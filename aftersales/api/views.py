@@ -7,7 +7,6 @@ from rest_framework.views import APIView
 from .. import selectors, services
 from ..models import PolicyVersion
 from ..policies import DEFAULTS, policy_set
-from ..scope import access
 from .base import ActorViewMixin, no_store, require_platform_read, require_platform_write
 from .serializers import (
     ApiKeyCreatedSerializer,
@@ -109,13 +108,7 @@ class ConsumerViewSet(
     @extend_schema(request=ConsumerUpdateSerializer, responses=ConsumerSerializer)
     def partial_update(self, request, pk=None):
         require_platform_write(self.actor)
-        consumer = access(
-            selectors.consumer_list(actor=self.actor),
-            self.actor,
-            pk,
-            merchant_field=None,
-            consumer_field="id",
-        )
+        consumer = selectors.consumer_get(actor=self.actor, pk=pk)
         s = ConsumerUpdateSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         consumer = services.consumer_update(consumer=consumer, actor=self.actor, **s.validated_data)
@@ -129,13 +122,7 @@ class ConsumerViewSet(
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
         """Platform staff (with a reason) or the consumer themself; merchants get 404."""
-        consumer = access(
-            selectors.consumer_list(actor=self.actor),
-            self.actor,
-            pk,
-            merchant_field=None,
-            consumer_field="id",
-        )
+        consumer = selectors.consumer_get(actor=self.actor, pk=pk)
         s = PiiRevealSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         values = services.pii_reveal(actor=self.actor, subject=consumer, **s.validated_data)
