@@ -13,6 +13,7 @@ API_MODULES = [
     "aftersales.api.deadlines",
     "aftersales.api.messaging",
     "orders.api.urls",
+    "repairs.api.urls",
 ]
 PAGE_MODULES = ["aftersales.urls", "orders.urls"]
 
