@@ -7,3 +7,7 @@ class ReturnsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "returns"
     verbose_name = "退货退款"
+
+    def ready(self):
+        # Deadline handlers, status rules and policies; subscribers to orders' events.
+        from . import deadlines, events  # noqa: F401

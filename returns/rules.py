@@ -664,3 +664,68 @@ def option_for(options, kind: str) -> ReturnOption:
         if option.kind == kind:
             return option
     raise KeyError(kind)
+
+
+# -- request status moves (ARCHITECTURE.md "Statuses") -----------------------------------------
+
+RETURN_MOVES = {
+    "requested": {"approved", "rejected", "cancelled", "closed"},
+    "approved": {"return_shipped", "refunding", "cancelled", "closed"},
+    "rejected": {"arbitration", "cancelled", "closed"},
+    "return_shipped": {"received", "disputed", "closed"},
+    "received": {"refunding", "refunded", "disputed", "exchange_shipped", "closed"},
+    "disputed": {"arbitration", "refunding", "refunded", "cancelled", "closed"},
+    "arbitration": {"refunding", "refunded", "exchange_shipped", "closed"},
+    "refunding": {"refunded"},
+    "refunded": set(),
+    "exchange_shipped": {"completed"},
+    "completed": set(),
+    "closed": set(),
+    "cancelled": set(),
+}
+"""The one table of allowed moves of a return request (standard 6.3; RULES.md R5, R6, R11–R14,
+R19). ``received → refunded`` covers an express refund (R12) that was paid before receipt;
+an R11 instant refund is created in ``refunding`` (approved without review). Platform staff
+may override any step (``services.return_override``) with a recorded reason."""
+
+RETURN_STATUS_TIMESTAMP = {
+    status: f"{status}_at" for status in RETURN_MOVES if status not in ("requested", "arbitration")
+}
+RETURN_STATUS_TIMESTAMP["arbitration"] = "escalated_at"
+
+OPEN_STATUSES = frozenset(
+    {"requested", "approved", "rejected", "return_shipped", "received", "disputed", "arbitration"}
+)
+"""Statuses of a request still being worked on (the consumer may follow and, before the parcel
+ships, cancel it)."""
+
+QUANTITY_FREE_STATUSES = frozenset({"closed", "cancelled"})
+"""Requests in these statuses no longer hold their units (RULES.md R15): every other request,
+open or completed (a rejection may still be escalated, R19), counts against the line."""
+
+CANCELLABLE_STATUSES = frozenset({"requested", "approved", "rejected", "disputed"})
+"""The consumer may withdraw a request before the parcel ships, or drop a rejected/disputed one
+instead of escalating it."""
+
+ESCALATABLE_STATUSES = frozenset({"rejected", "disputed"})
+"""R19: the consumer may escalate to platform arbitration after a rejection or a dispute of the
+state of the goods (R5)."""
+
+
+def amount_for_units(
+    line_paid, quantity_bought: int, units: int, allocated_units: int, allocated_amount
+) -> Decimal:
+    """The refund for a new request of ``units`` units when other requests already hold
+    ``allocated_units`` units worth ``allocated_amount`` (RULES.md R15).
+
+    Every unit is worth the regular pro-rata unit amount; the request that takes the last unit
+    of the line gets what is left, so all requests together never exceed ``line_paid`` whatever
+    order requests are made, cancelled and made again in."""
+    units, allocated_units = int(units), int(allocated_units)
+    quantity = int(quantity_bought)
+    if units < 1 or allocated_units < 0 or allocated_units + units > quantity:
+        raise ValueError("quantity_exceeds_refundable")
+    left = yuan(line_paid) - yuan(allocated_amount)
+    if allocated_units + units == quantity:
+        return max(left, ZERO)
+    return min(refund_amount_for_units(line_paid, quantity, units), max(left, ZERO))

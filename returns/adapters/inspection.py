@@ -1,0 +1,99 @@
+"""Third-party inspection of returned goods in arbitration (R19; standard 6.3.3).
+
+``InspectionProvider`` is the interface services use: ``submit`` sends a pending
+``InspectionRequest`` after commit; the answer comes back later through
+``services.inspection_report_record`` (a report) or ``services.inspection_attempt_failed``.
+
+``SandboxInspectionProvider`` (name ``sandbox-inspect``) answers from a Celery task after
+``SANDBOX_ADAPTER_DELAY_SECONDS`` and is deterministic:
+
+- the merchant's inspection note containing "破损", "不完好" or "damaged" → ``not_intact``;
+  anything else → ``intact``;
+- setting ``SANDBOX_INSPECTION_FAIL = "once"`` → the first attempt times out, the retry reports;
+- ``SANDBOX_INSPECTION_FAIL = "always"`` → every attempt times out.
+
+Timeouts are retried with exponential back-off up to ``SANDBOX_INSPECTION_MAX_ATTEMPTS``
+(default 3) attempts; then the inspection fails and the arbitration is open again.
+"""
+
+from abc import ABC, abstractmethod
+
+from django.conf import settings
+from django.db import transaction
+
+from aftersales.actors import SYSTEM
+from orders.adapters import sandbox_delay, sandbox_queue_options
+
+NOT_INTACT_MARKERS = ("破损", "不完好", "damaged")
+
+
+class InspectionProvider(ABC):
+    """What the platform needs from an inspection agency."""
+
+    name = "abstract"
+
+    @abstractmethod
+    def submit(self, inspection_id):
+        """Send the pending ``InspectionRequest`` ``inspection_id``; must not block on the
+        result. Resubmitting must be harmless (the agency deduplicates by ``request_id``)."""
+
+
+def sandbox_outcome(*, note, attempt, fail_mode=""):
+    """``("retry", reason)`` or ``(result, report)`` of one sandbox attempt (pure)."""
+    if fail_mode == "always" or (fail_mode == "once" and attempt == 1):
+        return "retry", "inspector_timeout"
+    text = (note or "").lower()
+    if any(marker in text for marker in NOT_INTACT_MARKERS):
+        return "not_intact", "检测结论：商品外观及功能存在损坏，与寄出时状态不符。"
+    return "intact", "检测结论：商品完好，外观及功能正常。"
+
+
+class SandboxInspectionProvider(InspectionProvider):
+    """An inspector that reports a few seconds later from a Celery task."""
+
+    name = "sandbox-inspect"
+
+    def submit(self, inspection_id, *, attempt=0, queue=None):
+        from ..tasks import sandbox_inspection_process
+
+        sandbox_inspection_process.apply_async(
+            args=[inspection_id],
+            countdown=sandbox_delay() * (2**attempt),
+            **sandbox_queue_options(queue),
+        )
+
+    def process(self, inspection_id, *, queue=None):
+        """Answer one attempt; schedules the next one on a timeout."""
+        from ..models import InspectionRequest
+        from ..services import inspection_attempt_failed, inspection_report_record
+
+        inspection = (
+            InspectionRequest.objects.select_related("arbitration__request")
+            .filter(pk=inspection_id)
+            .first()
+        )
+        if inspection is None or inspection.status != InspectionRequest.Status.REQUESTED:
+            return inspection
+        attempt = inspection.attempts + 1
+        outcome, text = sandbox_outcome(
+            note=inspection.arbitration.request.inspection_note,
+            attempt=attempt,
+            fail_mode=getattr(settings, "SANDBOX_INSPECTION_FAIL", "") or "",
+        )
+        if outcome == "retry":
+            final = attempt >= int(getattr(settings, "SANDBOX_INSPECTION_MAX_ATTEMPTS", 3))
+            inspection = inspection_attempt_failed(
+                inspection=inspection, reason=text, final=final, actor=SYSTEM
+            )
+            if not final:
+                transaction.on_commit(
+                    lambda: self.submit(inspection_id, attempt=attempt, queue=queue)
+                )
+            return inspection
+        return inspection_report_record(
+            inspection=inspection,
+            result=outcome,
+            report=text,
+            external_ref=f"SBXI{inspection.pk:010d}",
+            actor=SYSTEM,
+        )

@@ -1,0 +1,149 @@
+"""Deadlines of return requests (through ``aftersales.deadlines``; RULES.md R6, R12–R14).
+
+- ``returns.auto_approve`` (R13): a request the merchant has not answered is approved
+  ``returns.auto_approve_hours`` (48 h) after it was made.
+- ``returns.close_unshipped`` (R14): an approved return the consumer has not shipped back closes
+  ``returns.close_unshipped_days`` (7) days after approval, window rule in Shanghai; the
+  consumer is reminded ``returns.close_reminder_hours`` (24 h) before
+  (``returns.close_unshipped.reminder``).
+- ``returns.refund_after_receipt`` (R6): 24:00 Shanghai of day ``returns.refund_after_receipt_days``
+  (7, law maximum) after receipt the platform refunds, unless a dispute or arbitration is open.
+  Scheduled by the receipt (``services._received``) for refund kinds only.
+- ``returns.express_clawback`` (R12): ``returns.express_clawback_days`` (15) days after the first
+  scan of an express-refunded parcel that has not arrived, the advance is clawed back from the
+  consumer. Scheduled by the express refund.
+
+Each handler locks its request and acts only if it is still in the state the deadline is about;
+the status move records the timeline event, the service publishes the domain event (webhook)
+and notifies; the sweep adds ``deadline.fired`` to the timeline and the outbox.
+"""
+
+from datetime import timedelta
+
+from aftersales.actors import SYSTEM
+from aftersales.deadlines import Cancels, Schedules, deadline_register, deadline_status_rules
+from aftersales.policies import policy_get, policy_register
+
+from . import rules
+from .models import ReturnRequest
+
+AUTO_APPROVE = "returns.auto_approve"
+CLOSE_UNSHIPPED = "returns.close_unshipped"
+REFUND_AFTER_RECEIPT = "returns.refund_after_receipt"
+EXPRESS_CLAWBACK = "returns.express_clawback"
+KINDS = (AUTO_APPROVE, CLOSE_UNSHIPPED, REFUND_AFTER_RECEIPT, EXPRESS_CLAWBACK)
+
+policy_register(
+    "returns.express_clawback_days",
+    15,
+    "极速退款后退货包裹未送达，向消费者追回垫付款（天）R12",
+    value_range=(1, 365),
+)
+policy_register(
+    "returns.free_return_shipping",
+    False,
+    "商家承诺退货免运费（R8）",
+)
+
+
+def auto_approve_due(request):
+    """R13: ``requested_at`` + the policy hours."""
+    ref = policy_get("returns.auto_approve_hours", merchant_id=request.merchant_id)
+    return rules.auto_approve_due(request.requested_at, int(ref.value)), ref
+
+
+def close_unshipped_due(request):
+    """R14: 24:00 Shanghai of day N after approval."""
+    ref = policy_get("returns.close_unshipped_days", merchant_id=request.merchant_id)
+    return rules.close_unshipped_due(request.approved_at, int(ref.value)), ref
+
+
+def close_reminders(request):
+    """R14: one reminder ``returns.close_reminder_hours`` before the close."""
+    hours = int(policy_get("returns.close_reminder_hours", merchant_id=request.merchant_id).value)
+    return [timedelta(hours=hours)] if hours > 0 else []
+
+
+_END = [Cancels(AUTO_APPROVE), Cancels(CLOSE_UNSHIPPED), Cancels(REFUND_AFTER_RECEIPT)]
+
+deadline_status_rules(
+    ReturnRequest,
+    {
+        "requested": [Schedules(AUTO_APPROVE, due=auto_approve_due)],
+        "approved": [
+            Cancels(AUTO_APPROVE),
+            Schedules(CLOSE_UNSHIPPED, due=close_unshipped_due, reminders=close_reminders),
+        ],
+        "rejected": [Cancels(AUTO_APPROVE)],
+        "return_shipped": [Cancels(CLOSE_UNSHIPPED)],
+        "disputed": [Cancels(REFUND_AFTER_RECEIPT)],
+        "arbitration": [Cancels(REFUND_AFTER_RECEIPT)],
+        "refunding": _END,
+        "refunded": [*_END, Cancels(EXPRESS_CLAWBACK)],
+        "exchange_shipped": _END,
+        "completed": [*_END, Cancels(EXPRESS_CLAWBACK)],
+        "closed": _END,
+        "cancelled": [*_END, Cancels(EXPRESS_CLAWBACK)],
+    },
+)
+
+
+def _request(deadline):
+    return ReturnRequest.objects.get(pk=deadline.subject_id)
+
+
+def _result(request, action):
+    if request is None:
+        return {"skipped": True}
+    return {"action": action, "status": getattr(request, "status", None)}
+
+
+def on_auto_approve(deadline):
+    from .services import return_auto_approve
+
+    return _result(return_auto_approve(request=_request(deadline), actor=SYSTEM), "approved")
+
+
+def on_close_unshipped(deadline):
+    from .services import return_close_unshipped
+
+    return _result(return_close_unshipped(request=_request(deadline), actor=SYSTEM), "closed")
+
+
+def on_close_reminder(deadline):
+    from .services import return_close_reminder
+
+    return _result(return_close_reminder(request=_request(deadline), actor=SYSTEM), "reminded")
+
+
+def on_refund_after_receipt(deadline):
+    from .services import return_refund_after_receipt
+
+    request = return_refund_after_receipt(request=_request(deadline), actor=SYSTEM)
+    return _result(request, "refunded")
+
+
+def on_express_clawback(deadline):
+    from .services import express_clawback
+
+    entry = express_clawback(request=_request(deadline), actor=SYSTEM)
+    if entry is None:
+        return {"skipped": True}
+    return {"action": "clawback", "ledger_entry_id": entry.pk, "amount": str(entry.amount)}
+
+
+deadline_register(AUTO_APPROVE, on_auto_approve, "商家超时未处理，系统自动同意售后申请（R13）")
+deadline_register(
+    CLOSE_UNSHIPPED, on_close_unshipped, "买家超时未寄回商品，售后申请自动关闭（R14）"
+)
+deadline_register(
+    CLOSE_UNSHIPPED + ".reminder", on_close_reminder, "提醒买家尽快寄回商品，否则申请将关闭（R14）"
+)
+deadline_register(
+    REFUND_AFTER_RECEIPT,
+    on_refund_after_receipt,
+    "商家收货后逾期未退款，平台自动退款（有争议或仲裁时除外，R6）",
+)
+deadline_register(
+    EXPRESS_CLAWBACK, on_express_clawback, "极速退款的退货包裹逾期未送达，向消费者追回垫付款（R12）"
+)

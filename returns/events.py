@@ -1,0 +1,48 @@
+"""Subscribers of returns to the domain events of ``orders`` (ARCHITECTURE.md "Apps").
+
+- ``refund.succeeded`` / ``refund.failed`` (a gateway refund of one tender settled): the
+  matching ``RefundPart`` and its ``Refund`` settle (``services.refund_part_settled``).
+- ``pickup.confirmed`` / ``pickup.failed`` of a pickup booked for a return: the goods count as
+  shipped back with the carrier's tracking number, or the consumer books again.
+- ``shipment.signed`` of an exchange's replacement parcel: the exchange completes.
+
+All run inside the transaction that published the event.
+"""
+
+from aftersales.events import subscribe
+from orders.models import GatewayRefund, PickupBooking, Shipment
+
+SUBJECT = "returns.returnrequest"
+
+
+@subscribe("refund.succeeded")
+@subscribe("refund.failed")
+def on_gateway_refund_settled(event):
+    from .services import refund_part_settled
+
+    refund_id = (event.payload or {}).get("gateway_refund_id") or event.subject_id
+    gateway_refund = GatewayRefund.objects.filter(pk=refund_id).first()
+    if gateway_refund is not None:
+        refund_part_settled(gateway_refund=gateway_refund)
+
+
+@subscribe("pickup.confirmed")
+@subscribe("pickup.failed")
+def on_pickup_settled(event):
+    from .services import return_pickup_settled
+
+    if (event.payload or {}).get("subject_type") != SUBJECT:
+        return
+    booking = PickupBooking.objects.filter(pk=event.subject_id).first()
+    if booking is not None:
+        return_pickup_settled(booking=booking)
+
+
+@subscribe("shipment.signed")
+def on_shipment_signed(event):
+    from .services import exchange_delivered
+
+    shipment_id = (event.payload or {}).get("shipment_id") or event.subject_id
+    shipment = Shipment.objects.filter(pk=shipment_id, purpose=Shipment.Purpose.REPLACEMENT).first()
+    if shipment is not None:
+        exchange_delivered(shipment=shipment)

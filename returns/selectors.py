@@ -1,0 +1,255 @@
+"""Reads of returns, refunds and arbitration, scoped to the caller (ARCHITECTURE.md "Tenancy").
+
+A consumer sees their own requests, merchant staff and merchant keys their merchant's, platform
+staff all, a mediator the requests granted to them (django-guardian ``view_returnrequest``).
+Anything else answers ``NotFound``.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Prefetch
+
+from aftersales import clock
+from aftersales.deadlines import deadline_description, deadlines_for
+from aftersales.errors import NotFound
+from aftersales.scope import access, scoped
+from orders.models import OrderLine
+from orders.selectors import _instant_or_none
+
+from . import rules
+from .models import Arbitration, Refund, RefundPart, ReturnEvidence, ReturnRequest
+from .services import RETURN_GRANT, line_options
+
+
+def _base():
+    return ReturnRequest.objects.select_related(
+        "order", "line", "merchant", "consumer", "exchange_sku", "refund"
+    )
+
+
+def return_request_list(*, actor, filters=None):
+    """Requests the actor may see, newest first, with order, line, merchant, consumer and
+    refund loaded (a fixed number of queries per page).
+
+    ``filters``: ``status`` (one or a list), ``kind``, ``reason``, ``number`` (exact),
+    ``order`` / ``line`` (ids), ``open`` (true: still being worked on), ``express`` (bool),
+    ``requested_from`` / ``requested_to`` (dates, Shanghai), ``merchant`` (platform only).
+    """
+    filters = filters or {}
+    qs = scoped(_base(), actor, grant_perm=RETURN_GRANT)
+    status = filters.get("status")
+    if status:
+        qs = qs.filter(status__in=status if isinstance(status, list | tuple) else [status])
+    for key in ("kind", "reason", "number"):
+        if filters.get(key):
+            qs = qs.filter(**{key: filters[key]})
+    if filters.get("order"):
+        qs = qs.filter(order_id=filters["order"])
+    if filters.get("line"):
+        qs = qs.filter(line_id=filters["line"])
+    if filters.get("open") is not None and filters.get("open") != "":
+        wanted = filters["open"] in (True, "true", "1", 1)
+        open_statuses = sorted(rules.OPEN_STATUSES)
+        qs = qs.filter(status__in=open_statuses) if wanted else qs.exclude(status__in=open_statuses)
+    if filters.get("express") is not None and filters.get("express") != "":
+        qs = qs.filter(express=filters["express"] in (True, "true", "1", 1))
+    if filters.get("merchant") and actor.platform_read:
+        qs = qs.filter(merchant_id=filters["merchant"])
+    if filters.get("requested_from") or filters.get("requested_to"):
+        qs = _requested_between(qs, filters.get("requested_from"), filters.get("requested_to"))
+    return qs.order_by("-id")
+
+
+def _requested_between(qs, start_day, end_day):
+    """Requests made on calendar days ``start_day`` … ``end_day`` (inclusive, Shanghai)."""
+    start = _instant_or_none(start_day) if start_day else None
+    end = _instant_or_none(end_day, next_day=True) if end_day else None
+    if start is not None:
+        qs = qs.filter(requested_at__gte=start)
+    if end is not None:
+        qs = qs.filter(requested_at__lt=end)
+    return qs
+
+
+def return_request_detail_queryset(*, actor):
+    """Requests with everything a detail page shows: evidence, refund parts and arbitration."""
+    return scoped(_base(), actor, grant_perm=RETURN_GRANT).prefetch_related(
+        Prefetch("evidence", queryset=ReturnEvidence.objects.order_by("created_at", "id")),
+        Prefetch(
+            "refund__parts",
+            queryset=RefundPart.objects.select_related("tender", "gateway_refund").order_by("id"),
+        ),
+        "ledger_entries",
+    )
+
+
+def return_request_get(*, actor, pk):
+    """One request the actor may see, else ``NotFound``."""
+    return access(return_request_detail_queryset(actor=actor), actor, pk, grant_perm=RETURN_GRANT)
+
+
+def return_request_get_by_number(*, actor, number):
+    """The request numbered ``number`` (``TH2026120100042``) if the actor may see it."""
+    request = scoped(_base(), actor, grant_perm=RETURN_GRANT).filter(number=number).first()
+    if request is None:
+        raise NotFound()
+    return request
+
+
+def arbitration_of(request):
+    """The request's arbitration or ``None``."""
+    try:
+        return request.arbitration
+    except Arbitration.DoesNotExist:
+        return None
+
+
+def refund_of(request):
+    """The request's refund or ``None`` (a request is refunded once)."""
+    try:
+        return request.refund
+    except Refund.DoesNotExist:
+        return None
+
+
+@dataclass(frozen=True)
+class PendingDeadline:
+    """A deadline of a request as users see it: what happens, and when."""
+
+    kind: str
+    due_at: datetime
+    description: str
+    state: str
+    deadline_id: int
+
+    @property
+    def due_display(self):
+        return rules.display_instant(self.due_at)
+
+
+def return_request_deadlines(request, *, include_reminders=False):
+    """The request's pending deadlines, soonest first, each with its Chinese description
+    (``aftersales.deadlines.deadlines_for``)."""
+    return [
+        PendingDeadline(d.kind, d.due_at, deadline_description(d.kind), d.state, d.pk)
+        for d in deadlines_for(request, include_reminders=include_reminders)
+    ]
+
+
+@dataclass(frozen=True)
+class LineOption:
+    """One thing the consumer can (or cannot) ask for on a line now, and why
+    (``rules.ReturnOption`` plus the request kinds it allows and the deciding date shown)."""
+
+    kind: str
+    available: bool
+    rule: str
+    code: str
+    message: str
+    decided_by: datetime | None
+    decided_by_display: str
+    min_quantity: int
+    max_quantity: int
+    instant: bool
+    request_kinds: tuple
+    reasons: tuple
+
+
+OPTION_REQUESTS = {
+    rules.REFUND_ONLY_UNSHIPPED: (("refund_only",), ("no_reason", "changed_mind")),
+    rules.NO_REASON_RETURN: (
+        ("return_refund", "refund_only"),
+        ("no_reason", "changed_mind", "wrong_size"),
+    ),
+    rules.SPEC_EXCHANGE: (("spec_exchange", "exchange"), ("no_reason", "wrong_size")),
+    rules.QUALITY_RETURN: (
+        ("return_refund", "refund_only"),
+        ("quality", "damaged", "not_as_described", "wrong_item", "missing_parts"),
+    ),
+    rules.QUALITY_EXCHANGE: (
+        ("exchange", "spec_exchange"),
+        ("quality", "damaged", "not_as_described", "wrong_item", "missing_parts"),
+    ),
+}
+"""Which request kinds and reasons each option of ``rules.return_options`` opens."""
+
+
+def line_return_options(*, actor, line):
+    """What the consumer can do on ``line`` right now and why (standard 6.3.1; RULES.md R1–R4,
+    R10, R11, R15, R18): every option, open or closed, with the rule, a stable code, the Chinese
+    explanation naming the deciding date, and the request kinds/reasons it allows. ``line`` is an
+    ``OrderLine`` or its id; outside the actor's scope → ``NotFound``."""
+    line_id = getattr(line, "pk", line)
+    qs = OrderLine.objects.select_related("order", "sku__product__category")
+    line = access(
+        qs,
+        actor,
+        line_id,
+        merchant_field="order__merchant_id",
+        consumer_field="order__consumer_id",
+    )
+    out = []
+    for option in line_options(line, now=clock.now()):
+        kinds, reasons = OPTION_REQUESTS[option.kind]
+        out.append(
+            LineOption(
+                kind=option.kind,
+                available=option.available,
+                rule=option.rule,
+                code=option.code,
+                message=option.message,
+                decided_by=option.decided_by,
+                decided_by_display=rules.display_instant(option.decided_by)
+                if option.decided_by
+                else "",
+                min_quantity=option.min_quantity,
+                max_quantity=option.max_quantity,
+                instant=option.instant,
+                request_kinds=kinds,
+                reasons=reasons,
+            )
+        )
+    return out
+
+
+def arbitration_queue(*, actor, filters=None):
+    """Arbitrations for platform staff (all) and mediators (those granted), oldest open first,
+    with the request, both parties and the evidence loaded. Merchants and consumers see their
+    own cases' arbitrations."""
+    filters = filters or {}
+    requests = scoped(ReturnRequest.objects.all(), actor, grant_perm=RETURN_GRANT)
+    qs = Arbitration.objects.filter(request__in=requests.values("pk")).select_related(
+        "request__order", "request__line", "request__merchant", "request__consumer"
+    )
+    qs = qs.prefetch_related(
+        Prefetch("request__evidence", queryset=ReturnEvidence.objects.order_by("created_at", "id")),
+        "inspections",
+    )
+    status = filters.get("status")
+    if status:
+        qs = qs.filter(status=status)
+    elif not filters.get("all"):
+        qs = qs.exclude(status=Arbitration.Status.DECIDED)
+    return qs.order_by("opened_at", "id")
+
+
+def refund_list(*, actor, filters=None):
+    """Refunds of the requests the actor may see, newest first, with their parts."""
+    filters = filters or {}
+    qs = Refund.objects.select_related("request").prefetch_related(
+        Prefetch("parts", queryset=RefundPart.objects.select_related("tender").order_by("id"))
+    )
+    qs = scoped(qs, actor)
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("source"):
+        qs = qs.filter(source=filters["source"])
+    return qs.order_by("-id")
+
+
+def merchant_queue(*, actor, filters=None):
+    """The merchant's work queue: open requests with their nearest deadline first is up to the
+    page; here the open requests, oldest first."""
+    filters = {**(filters or {}), "open": True}
+    return return_request_list(actor=actor, filters=filters).order_by("requested_at", "id")

@@ -1,0 +1,102 @@
+"""Factories and builders of return requests. Orders, lines, payments and parcels come from
+``orders.tests.factories``; requests are made through the services where behaviour matters."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from aftersales import clock
+from aftersales.actors import SYSTEM, Actor
+from aftersales.models import ActorKind
+from aftersales.tests import factories as af
+from orders.models import OrderLine, Payment, Shipment, Tender
+from orders.tests import factories as of
+
+
+def consumer_actor(consumer):
+    return Actor(kind=ActorKind.CONSUMER, user=consumer.user, consumer_id=consumer.pk)
+
+
+def merchant_actor(merchant, user=None):
+    return Actor(kind=ActorKind.MERCHANT, user=user, merchant_id=merchant.pk, merchant_role="owner")
+
+
+def photo(name="damage.jpg", size=64):
+    return SimpleUploadedFile(name, b"\xff\xd8\xff" + b"0" * size, content_type="image/jpeg")
+
+
+def order_line(
+    *,
+    merchant=None,
+    consumer=None,
+    price="100.00",
+    quantity=1,
+    category=None,
+    tenders=(("card", None),),
+    exclusion_confirmed_at=None,
+    paid=None,
+):
+    """A paid order with one line; ``tenders`` = ``[(kind, amount or None for the rest)]``."""
+    merchant = merchant or af.MerchantFactory()
+    af.MerchantMemberFactory(merchant=merchant)
+    consumer = consumer or af.ConsumerFactory()
+    paid_amount = Decimal(paid) if paid is not None else Decimal(price) * quantity
+    order = of.OrderFactory(merchant=merchant, consumer=consumer, total_amount=paid_amount)
+    sku = of.SkuFactory(
+        product=of.ProductFactory(merchant=merchant, category=category or of.CategoryFactory()),
+        price=Decimal(price),
+        stock=10,
+    )
+    line = OrderLine.objects.create(
+        order=order,
+        sku=sku,
+        product_name=sku.product.name,
+        spec=sku.spec,
+        quantity=quantity,
+        unit_price=Decimal(price),
+        discount_amount=Decimal(price) * quantity - paid_amount,
+        paid_amount=paid_amount,
+        exclusion_confirmed_at=exclusion_confirmed_at,
+    )
+    payment = Payment.objects.create(
+        order=order, external_id=f"PAY-{order.pk}", amount=paid_amount, status="succeeded"
+    )
+    left = paid_amount
+    for kind, amount in tenders:
+        amount = Decimal(amount) if amount is not None else left
+        Tender.objects.create(payment=payment, kind=kind, amount=amount)
+        left -= amount
+    return line
+
+
+def ship(line, *, signed_at=None, shipped_at=None):
+    """The line's outbound parcel, signed at ``signed_at`` when given."""
+    shipped_at = shipped_at or (signed_at - timedelta(days=1) if signed_at else clock.now())
+    return Shipment.objects.create(
+        order=line.order,
+        line=line,
+        merchant=line.order.merchant,
+        carrier="SF",
+        tracking_number=f"SF{line.pk:010d}",
+        shipped_at=shipped_at,
+        signed_at=signed_at,
+        status="signed" if signed_at else "created",
+    )
+
+
+def signed_line(signed_at=None, **kw):
+    line = order_line(**kw)
+    ship(line, signed_at=signed_at or clock.now() - timedelta(days=1))
+    return line
+
+
+__all__ = [
+    "SYSTEM",
+    "consumer_actor",
+    "merchant_actor",
+    "order_line",
+    "photo",
+    "ship",
+    "signed_line",
+]
