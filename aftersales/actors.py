@@ -24,6 +24,7 @@ class Actor:
     merchant_role: str | None = None
     groups: frozenset = field(default_factory=frozenset)
     is_superuser: bool = False
+    provider_id: int | None = None  # staff of a repair provider (repairs app)
 
     @property
     def label(self):
@@ -76,6 +77,11 @@ class Actor:
     def is_consumer(self):
         return self.kind == ActorKind.CONSUMER
 
+    @property
+    def is_provider(self):
+        """Staff of a repair provider: they see only the cases granted to them (guardian)."""
+        return self.provider_id is not None
+
     def timeline_fields(self):
         """The actor columns of ``TimelineEvent`` and ``PiiAccessLog``."""
         return {
@@ -88,6 +94,25 @@ class Actor:
 
 SYSTEM = Actor(kind=ActorKind.SYSTEM)
 ANONYMOUS = Actor(kind="anonymous")
+
+_role_resolvers = []
+
+
+def actor_role_register(fn):
+    """Let an app below the kernel recognise a role the kernel does not know (repair-provider
+    staff, ``repairs``): ``fn(user) -> Actor | None``, tried for a signed-in user who has no
+    platform, merchant or consumer role. The kernel never imports the apps below it."""
+    if fn not in _role_resolvers:
+        _role_resolvers.append(fn)
+    return fn
+
+
+def _other_role(user):
+    for resolve in _role_resolvers:
+        actor = resolve(user)
+        if actor is not None:
+            return actor
+    return ANONYMOUS
 
 
 def actor_for_user(user):
@@ -118,7 +143,7 @@ def actor_for_user(user):
         elif consumer is not None:
             actor = Actor(kind=ActorKind.CONSUMER, user=user, consumer_id=consumer.pk)
         else:
-            actor = ANONYMOUS
+            actor = _other_role(user)
     try:
         user._actor = actor
     except AttributeError:

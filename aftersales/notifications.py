@@ -98,61 +98,84 @@ def _phone_of(user):
     return profile.phone if profile is not None else ""
 
 
+def _notification_row(*, user_id, event, language, rendered, subject, actor, now):
+    title, body, sms_text = rendered
+    return Notification(
+        user_id=user_id,
+        event=event,
+        language=language,
+        title=title,
+        body=body,
+        sms_text=sms_text[:500],
+        subject_type=subject._meta.label_lower if subject is not None else "",
+        subject_id=getattr(subject, "pk", None),
+        merchant_id=getattr(subject, "merchant_id", None),
+        actor_label=actor.label,
+        created_at=now,
+    )
+
+
+def _delivery_rows(notification, *, pref, email, phone, now):
+    """In-app (sent at once), plus email and SMS when the user chose them."""
+    rows = [
+        NotificationDelivery(
+            notification=notification,
+            channel=NotificationChannel.IN_APP,
+            status=DeliveryStatus.SENT,
+            attempts=1,
+            sent_at=now,
+            created_at=now,
+        )
+    ]
+    if pref.email_enabled and email:
+        rows.append(
+            NotificationDelivery(
+                notification=notification,
+                channel=NotificationChannel.EMAIL,
+                recipient=email,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    if pref.sms_enabled and phone:
+        rows.append(
+            NotificationDelivery(
+                notification=notification,
+                channel=NotificationChannel.SMS,
+                recipient=mask_phone(phone),
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    return rows
+
+
 def notify(*, recipient_user, event, context=None, subject=None, actor):
     """Put a message in ``recipient_user``'s inbox and send it on the channels they chose.
 
     Call inside the service's transaction: nothing is sent unless it commits.
     """
     language = recipient_language(recipient_user)
-    title, body, sms_text = notification_render(event=event, language=language, context=context)
+    rendered = notification_render(event=event, language=language, context=context)
     now = clock.now()
     pref = preference_for(recipient_user)
     with transaction.atomic():
-        notification = Notification.objects.create(
-            user=recipient_user,
+        notification = _notification_row(
+            user_id=recipient_user.pk,
             event=event,
             language=language,
-            title=title,
-            body=body,
-            sms_text=sms_text[:500],
-            subject_type=subject._meta.label_lower if subject is not None else "",
-            subject_id=getattr(subject, "pk", None),
-            merchant_id=getattr(subject, "merchant_id", None),
-            actor_label=actor.label,
-            created_at=now,
+            rendered=rendered,
+            subject=subject,
+            actor=actor,
+            now=now,
         )
-        rows = [
-            NotificationDelivery(
-                notification=notification,
-                channel=NotificationChannel.IN_APP,
-                status=DeliveryStatus.SENT,
-                attempts=1,
-                sent_at=now,
-                created_at=now,
-            )
-        ]
-        if pref.email_enabled and recipient_user.email:
-            rows.append(
-                NotificationDelivery(
-                    notification=notification,
-                    channel=NotificationChannel.EMAIL,
-                    recipient=recipient_user.email,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            )
+        notification.save()
         phone = _phone_of(recipient_user) if pref.sms_enabled else ""
-        if phone:
-            rows.append(
-                NotificationDelivery(
-                    notification=notification,
-                    channel=NotificationChannel.SMS,
-                    recipient=mask_phone(phone),
-                    next_attempt_at=now,
-                    created_at=now,
-                )
+        rows = NotificationDelivery.objects.bulk_create(
+            _delivery_rows(
+                notification, pref=pref, email=recipient_user.email, phone=phone, now=now
             )
-        rows = NotificationDelivery.objects.bulk_create(rows)
+        )
         if subject is not None:
             timeline_record(
                 subject=subject,
@@ -168,6 +191,80 @@ def notify(*, recipient_user, event, context=None, subject=None, actor):
             if row.status == DeliveryStatus.PENDING:
                 transaction.on_commit(lambda pk=row.pk: enqueue("send_notification", pk))
     return notification
+
+
+def notify_many(*, messages, actor):
+    """``notify`` for a batch (a deadline-sweep batch): ``messages`` is a list of
+    ``(user or user id, event, context, subject)``; returns the inbox rows.
+
+    A fixed number of queries whatever the number of messages (users, profiles, preferences,
+    then one insert each for inbox rows, deliveries and timeline events). Email and SMS
+    deliveries are not enqueued one broker message each: the periodic sender sweep
+    (``notification_sweep``, every 30 s) sends them. Call inside the caller's transaction.
+    """
+    from .models import TimelineEvent, User
+
+    if not messages:
+        return []
+    ids = [m[0] if isinstance(m[0], int) else m[0].pk for m in messages]
+    emails = dict(User.objects.filter(pk__in=set(ids)).values_list("pk", "email"))
+    languages = dict(
+        ConsumerProfile.objects.filter(user_id__in=set(ids)).values_list(
+            "user_id", "preferred_language"
+        )
+    )
+    prefs = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=set(ids))}
+    sms_users = [uid for uid, pref in prefs.items() if pref.sms_enabled]
+    phones = (
+        {p.user_id: p.phone for p in ConsumerProfile.objects.filter(user_id__in=sms_users)}
+        if sms_users
+        else {}
+    )
+    now = clock.now()
+    rows = []
+    for user_id, (_user, event, context, subject) in zip(ids, messages, strict=True):
+        language = (languages.get(user_id) or DEFAULT_LANGUAGE).lower()
+        language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        rendered = notification_render(event=event, language=language, context=context)
+        rows.append(
+            _notification_row(
+                user_id=user_id,
+                event=event,
+                language=language,
+                rendered=rendered,
+                subject=subject,
+                actor=actor,
+                now=now,
+            )
+        )
+    rows = Notification.objects.bulk_create(rows)
+    deliveries, timeline = [], []
+    fields = actor.timeline_fields()
+    for user_id, row, (_user, event, _context, subject) in zip(ids, rows, messages, strict=True):
+        pref = prefs.get(user_id) or NotificationPreference(user_id=user_id)
+        made = _delivery_rows(
+            row, pref=pref, email=emails.get(user_id), phone=phones.get(user_id), now=now
+        )
+        deliveries += made
+        if subject is not None:
+            timeline.append(
+                TimelineEvent(
+                    subject_type=subject._meta.label_lower,
+                    subject_id=subject.pk,
+                    merchant_id=getattr(subject, "merchant_id", None),
+                    verb="notification.sent",
+                    data={
+                        "event": event,
+                        "user_id": user_id,
+                        "channels": [d.channel for d in made],
+                    },
+                    occurred_at=now,
+                    **fields,
+                )
+            )
+    NotificationDelivery.objects.bulk_create(deliveries)
+    TimelineEvent.objects.bulk_create(timeline)
+    return rows
 
 
 def enqueue(task_name, *args):

@@ -51,3 +51,50 @@ def card(start_at=None, code="lcd_tv", **kwargs):
         catalog=kwargs.pop("catalog", None) or seed_facts(code),
         **kwargs,
     )
+
+
+# -- ORM helpers for the service tests ----------------------------------------------------------
+
+
+def sanbao_line(merchant, consumer, *, code="lcd_tv", price="3000.00", quantity=1, install=False):
+    """A paid order line of a 三包 category (seed catalog ``code``)."""
+    from orders.tests.factories import CategoryFactory, paid_order
+
+    category = CategoryFactory(
+        code=f"sanbao-{code}-{'i' if install else 'n'}",
+        name=f"三包 {code}",
+        sanbao_code=code,
+        needs_installation=install,
+    )
+    order = paid_order(merchant, consumer, prices=(price,), quantity=quantity, category=category)
+    return order.lines.get()
+
+
+def signed_card(merchant, consumer, *, signed_at, code="lcd_tv", price="3000.00", **kwargs):
+    """The warranty card of a unit signed for at ``signed_at`` (the clock must be past it)."""
+    from aftersales.actors import SYSTEM
+    from repairs.services import warranty_card_create
+
+    line = sanbao_line(merchant, consumer, code=code, price=price, **kwargs)
+    return warranty_card_create(line=line, actor=SYSTEM, signed_at=signed_at)[0]
+
+
+def provider_with_staff(*, codes=("lcd_tv",), regions=(), staff=("tech-1",), name=None):
+    """An approved provider of ``codes`` with technicians ``staff`` (usernames)."""
+    from aftersales.actors import SYSTEM
+    from aftersales.tests.factories import UserFactory
+    from repairs.services import provider_apply, provider_member_add, provider_review
+
+    users = [UserFactory(username=u) for u in staff]
+    provider = provider_apply(
+        actor=SYSTEM,
+        name=name or f"维修站 {'/'.join(staff)}",
+        licence_number=f"LIC-{'-'.join(staff)}",
+        categories=list(codes),
+        regions=list(regions),
+    )
+    provider_review(provider=provider, actor=SYSTEM, approve=True, note="资质齐全")
+    for user in users:
+        provider_member_add(provider=provider, user=user, actor=SYSTEM)
+    provider.refresh_from_db()
+    return provider, users

@@ -1,0 +1,409 @@
+"""Deadlines of repair orders (G5, G6) through the kernel's engine (ARCHITECTURE.md "Deadlines").
+
+Kinds (with their reminders ``<kind>.reminder``):
+
+- ``repairs.g6_repairer_limit``: due when the days attributable to the repairer (since 送修,
+  minus days waiting for manufacturer parts) exceed 30 — 24:00 Shanghai of day 30 + waited days
+  after 送修 (G6, art. 12). Scheduled on entering ``received``; paused while parts are awaited
+  (``repair_parts_wait_start``) and rescheduled from the waited days when the wait ends; its
+  reminder tells the provider at day 25 (5 days before).
+- ``repairs.g5_parts_limit``: due at 24:00 Shanghai of day 90 after 送修 (the catalog's
+  parts-shortage limit; mobile phones 60) once the repair has waited for parts (G5, art. 12);
+  its reminder tells the provider 10 days before.
+
+Both are cancelled when the repair ends (fixed, not fixed, closed, cancelled).
+
+When a limit passes with the repair not finished, the consumer is granted a free exchange: an
+open ``WarrantyEscalation`` (the platform's queue), a ``repair.timeout`` domain event (webhooks),
+a timeline event and notifications to the consumer and the merchant's staff.
+
+The sweep must act on thousands of repairs a second, so the work is done per sweep batch, not
+per row: the registered handlers only mark the row, and ``on_deadlines_fired`` (a ``many``
+subscriber of the sweep's ``deadline.fired`` events, run in the same transaction as the rows'
+move to ``done``) locks the batch's repairs in pk order with one query, re-checks each against
+``repairs.rules`` and writes escalations, timeline, events and notifications in bulk.
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+
+from aftersales import clock
+from aftersales.actors import SYSTEM
+from aftersales.deadlines import (
+    REMINDER_SUFFIX,
+    Cancels,
+    Schedules,
+    _dispatch,
+    deadline_register,
+    deadline_schedule,
+    deadline_status_rules,
+)
+from aftersales.events import subscribe
+from aftersales.models import Deadline, DomainEvent, TimelineEvent
+from aftersales.notifications import notify_many
+from aftersales.rules import window_closes_at
+
+from . import rules
+from .models import RepairOrder, WarrantyEscalation
+
+G6_KIND = "repairs.g6_repairer_limit"
+G5_KIND = "repairs.g5_parts_limit"
+G6_REMINDER = G6_KIND + REMINDER_SUFFIX
+G5_REMINDER = G5_KIND + REMINDER_SUFFIX
+G6_REMIND_AT_DAY = 25  # issue 5: reminder to the provider at day 25
+G5_REMIND_DAYS_BEFORE = 10  # issue 5: and 10 days before the parts limit
+KINDS = (G6_KIND, G5_KIND)
+REMINDER_KINDS = (G6_REMINDER, G5_REMINDER)
+RULE_OF_KIND = {G6_KIND: "G6", G5_KIND: "G5"}
+
+
+# -- due times ------------------------------------------------------------------------------------
+
+
+def g6_due(repair):
+    """When the repairer-attributable days exceed 30 (G6): 24:00 Shanghai of day
+    30 + closed parts-wait days after 送修."""
+    return window_closes_at(repair.received_at, rules.REPAIRER_DAYS + repair.parts_wait_days)
+
+
+def g6_reminders(repair):
+    return [timedelta(days=rules.REPAIRER_DAYS - G6_REMIND_AT_DAY)]
+
+
+def parts_limit_days(repair):
+    """The catalog's parts-shortage limit of the repair's card (G5: 90 days; mobile phones 60),
+    from the catalog version in force at sale."""
+    card = repair.card
+    snapshot = card.catalog_change.snapshot if card.catalog_change_id else None
+    if snapshot and snapshot.get("parts_shortage_limit_days"):
+        return int(snapshot["parts_shortage_limit_days"])
+    return card.catalog_entry.parts_shortage_limit_days
+
+
+def g5_due(repair, limit_days=None):
+    """24:00 Shanghai of day ``limit`` after 送修 (G5)."""
+    return window_closes_at(repair.received_at, limit_days or parts_limit_days(repair))
+
+
+def _rule_table():
+    ended = [Cancels(G6_KIND), Cancels(G5_KIND)]
+    return {
+        "received": [Schedules(G6_KIND, due=lambda r: (g6_due(r), None), reminders=g6_reminders)],
+        "fixed": ended,
+        "not_fixed": ended,
+        "closed": ended,
+        "cancelled": ended,
+    }
+
+
+deadline_status_rules(RepairOrder, _rule_table())
+
+
+def open_deadline(repair, kind):
+    """The repair's open (pending or paused) deadline of ``kind``, or ``None``."""
+    return (
+        Deadline.objects.filter(
+            subject_type=RepairOrder._meta.label_lower,
+            subject_id=repair.pk,
+            kind=kind,
+            state__in=(Deadline.State.PENDING, Deadline.State.PAUSED),
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def ever_scheduled(repair, kind):
+    return Deadline.objects.filter(
+        subject_type=RepairOrder._meta.label_lower, subject_id=repair.pk, kind=kind
+    ).exists()
+
+
+def g6_reschedule(repair, *, actor):
+    """After a parts wait ends: G6 is due again from the waited days (never if it already
+    fired)."""
+    if open_deadline(repair, G6_KIND) is None:
+        return None
+    return deadline_schedule(
+        subject=repair,
+        kind=G6_KIND,
+        due_at=g6_due(repair),
+        actor=actor,
+        reminders=g6_reminders(repair),
+        data={"parts_wait_days": repair.parts_wait_days},
+    )
+
+
+def g5_schedule_once(repair, *, actor):
+    """On the first parts wait: the G5 limit from 送修 (once per repair)."""
+    if ever_scheduled(repair, G5_KIND):
+        return None
+    limit = parts_limit_days(repair)
+    return deadline_schedule(
+        subject=repair,
+        kind=G5_KIND,
+        due_at=g5_due(repair, limit),
+        actor=actor,
+        reminders=[timedelta(days=G5_REMIND_DAYS_BEFORE)],
+        data={"limit_days": limit},
+    )
+
+
+# -- handlers -------------------------------------------------------------------------------------
+
+
+def _batched(deadline):
+    """The row's work is done for the whole sweep batch by ``on_deadlines_fired``."""
+    return {"batched": True}
+
+
+deadline_register(
+    G6_KIND, _batched, "修理者责任时间超过 30 日仍未修好，消费者可免费换货（G6），转平台升级处理"
+)
+deadline_register(
+    G5_KIND,
+    _batched,
+    "送修后超过缺件期限仍因缺少配件未修好，由销售者免费换货（G5），转平台升级处理",
+)
+deadline_register(G6_REMINDER, _batched, "提醒维修服务商：修理者责任时间已到第 25 日")
+deadline_register(G5_REMINDER, _batched, "提醒维修服务商：距缺件换货期限还有 10 日")
+
+
+def _facts(repair):
+    return rules.RepairFacts(
+        received_at=repair.received_at,
+        finished_at=repair.finished_at,
+        parts_wait_days=repair.parts_wait_days,
+        parts_wait_since=repair.parts_wait_since,
+    )
+
+
+def limit_passed(repair, kind, now, limit_days=None):
+    """Whether the limit of ``kind`` has passed for ``repair`` at ``now`` (re-checked from the
+    rules when the deadline fires), and the instant it passed."""
+    if repair.received_at is None or repair.status not in RepairOrder.AT_REPAIRER_STATUSES:
+        return False, None
+    facts = _facts(repair)
+    if kind == G6_KIND:
+        waited = rules.parts_wait_days(facts, now)
+        passed = rules.repairer_days(facts, now) > rules.REPAIRER_DAYS
+        return passed, window_closes_at(repair.received_at, rules.REPAIRER_DAYS + waited)
+    limit_at = window_closes_at(repair.received_at, limit_days or parts_limit_days(repair))
+    return rules.parts_wait_days(facts, now) > 0 and now >= limit_at, limit_at
+
+
+@subscribe("deadline.fired")
+def on_deadline_fired(event):
+    on_deadlines_fired([event])
+
+
+def on_deadlines_fired(events):
+    """Act on the repairs deadlines of one sweep batch (see the module docstring)."""
+    ours = [
+        e
+        for e in events
+        if e.subject_type == "repairs.repairorder"
+        and (e.payload or {}).get("kind") in KINDS + REMINDER_KINDS
+    ]
+    if not ours:
+        return
+    now = clock.now()
+    ids = sorted({e.subject_id for e in ours})
+    repairs = {
+        r.pk: r
+        for r in RepairOrder.objects.select_for_update(of=("self",))
+        .select_related("card__catalog_entry", "card__catalog_change", "consumer")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
+    found = [(e, repairs[e.subject_id]) for e in ours if e.subject_id in repairs]
+    _timeouts([(e, r) for e, r in found if e.payload["kind"] in KINDS], now)
+    _reminders([(e, r) for e, r in found if e.payload["kind"] in REMINDER_KINDS], now)
+
+
+on_deadline_fired.many = on_deadlines_fired
+
+
+def _timeouts(pairs, now):
+    if not pairs:
+        return
+    open_cards = set(
+        WarrantyEscalation.objects.filter(
+            card_id__in={r.card_id for _, r in pairs},
+            status=WarrantyEscalation.Status.OPEN,
+            rule__in=["G5", "G6"],
+        ).values_list("card_id", flat=True)
+    )
+    escalations, late = [], []
+    for event, repair in pairs:
+        kind = event.payload["kind"]
+        passed, passed_at = limit_passed(repair, kind, now)
+        if not passed:
+            if repair.status in RepairOrder.AT_REPAIRER_STATUSES:
+                late.append((repair, kind))
+            continue
+        if repair.card_id in open_cards:
+            continue
+        open_cards.add(repair.card_id)
+        rule = RULE_OF_KIND[kind]
+        escalations.append(
+            WarrantyEscalation(
+                card_id=repair.card_id,
+                repair=repair,
+                merchant_id=repair.merchant_id,
+                consumer_id=repair.consumer_id,
+                rule=rule,
+                granted_remedies=[rules.EXCHANGE, rules.RETURN],
+                cost_borne_by="repairer" if rule == "G6" else "seller",
+                explanation=timeout_text(repair, rule),
+                data={
+                    "deadline_id": event.payload.get("deadline_id"),
+                    "received_at": repair.received_at.isoformat(),
+                    "limit_passed_at": passed_at.isoformat(),
+                    "parts_wait_days": repair.parts_wait_days,
+                },
+                raised_at=now,
+            )
+        )
+    for repair, kind in late:
+        # The due time was computed from older facts (a wait recorded late): try again then.
+        _reschedule_late(repair, kind)
+    if not escalations:
+        return
+    escalations = WarrantyEscalation.objects.bulk_create(escalations)
+    fields = SYSTEM.timeline_fields()
+    TimelineEvent.objects.bulk_create(
+        [
+            TimelineEvent(
+                subject_type="repairs.repairorder",
+                subject_id=esc.repair_id,
+                merchant_id=esc.merchant_id,
+                verb="repair.timeout",
+                reason=esc.explanation,
+                data={"escalation_id": esc.pk, "rule": esc.rule, **esc.data},
+                occurred_at=now,
+                **fields,
+            )
+            for esc in escalations
+        ]
+    )
+    outbox = DomainEvent.objects.bulk_create(
+        [
+            DomainEvent(
+                name="repair.timeout",
+                subject_type="repairs.repairorder",
+                subject_id=esc.repair_id,
+                merchant_id=esc.merchant_id,
+                payload={
+                    "repair_id": esc.repair_id,
+                    "repair_number": esc.repair.number,
+                    "card_id": esc.card_id,
+                    "escalation_id": esc.pk,
+                    "rule": esc.rule,
+                    "granted_remedies": esc.granted_remedies,
+                    **esc.data,
+                },
+                occurred_at=now,
+            )
+            for esc in escalations
+        ]
+    )
+    _dispatch(outbox)
+    _notify_timeouts(escalations)
+
+
+def timeout_text(repair, rule):
+    if rule == "G6":
+        return (
+            f"维修单 {repair.number} 修理者责任时间已超过 {rules.REPAIRER_DAYS} 日仍未修好，"
+            "您可以选择免费换货（费用由修理者承担），或按规定折旧退货（G6、G8）。"
+        )
+    return (
+        f"维修单 {repair.number} 送修后超过缺件期限仍因缺少配件未修好，"
+        "您可以选择由销售者免费换货，或按规定折旧退货（G5、G8）。"
+    )
+
+
+def _merchant_staff(merchant_ids):
+    from aftersales.models import MerchantMember
+
+    staff = {}
+    for merchant_id, user_id in MerchantMember.objects.filter(
+        merchant_id__in=merchant_ids
+    ).values_list("merchant_id", "user_id"):
+        staff.setdefault(merchant_id, []).append(user_id)
+    return staff
+
+
+def _notify_timeouts(escalations):
+    staff = _merchant_staff({e.merchant_id for e in escalations})
+    messages = []
+    for esc in escalations:
+        repair = esc.repair
+        context = {
+            "repair_id": repair.pk,
+            "repair_number": repair.number,
+            "escalation_id": esc.pk,
+            "rule": esc.rule,
+            "title": f"维修超期：可免费换货（{esc.rule}）",
+            "body": esc.explanation,
+        }
+        messages.append((repair.consumer.user_id, "repair.timeout", context, repair))
+        merchant_context = {
+            **context,
+            "title": f"维修单 {repair.number} 超期（{esc.rule}），已转平台升级处理",
+            "body": f"{esc.explanation} 平台已将该案件列入三包升级队列，请配合换货。",
+        }
+        for user_id in staff.get(esc.merchant_id, ()):
+            messages.append((user_id, "repair.timeout", merchant_context, repair))
+    notify_many(messages=messages, actor=SYSTEM)
+
+
+def _reschedule_late(repair, kind):
+    due = g6_due(repair) if kind == G6_KIND else g5_due(repair)
+    if repair.parts_wait_since is not None or due <= clock.now():
+        return  # paused by the open wait (G6), or nothing left to wait for
+    with transaction.atomic():
+        deadline_schedule(subject=repair, kind=kind, due_at=due, actor=SYSTEM)
+
+
+def _provider_staff(provider_ids):
+    from .models import RepairProviderMember
+
+    staff = {}
+    for provider_id, user_id in RepairProviderMember.objects.filter(
+        provider_id__in=provider_ids
+    ).values_list("provider_id", "user_id"):
+        staff.setdefault(provider_id, []).append(user_id)
+    return staff
+
+
+def _reminders(pairs, now):
+    pairs = [
+        (e, r)
+        for e, r in pairs
+        if r.status in RepairOrder.AT_REPAIRER_STATUSES and r.provider_id is not None
+    ]
+    if not pairs:
+        return
+    staff = _provider_staff({r.provider_id for _, r in pairs})
+    messages = []
+    for event, repair in pairs:
+        if event.payload["kind"] == G6_REMINDER:
+            title = f"维修单 {repair.number} 已送修 {G6_REMIND_AT_DAY} 日"
+            body = (
+                f"维修单 {repair.number} 的修理者责任时间即将达到 {rules.REPAIRER_DAYS} 日，"
+                "超过后消费者可要求免费换货，费用由修理者承担（G6）。请尽快修复。"
+            )
+        else:
+            title = f"维修单 {repair.number} 距缺件换货期限还有 {G5_REMIND_DAYS_BEFORE} 日"
+            body = (
+                f"维修单 {repair.number} 仍在等待配件；送修后超过缺件期限未修好，"
+                "销售者须免费换货（G5）。请催促配件到货。"
+            )
+        context = {"repair_id": repair.pk, "repair_number": repair.number, "title": title}
+        context["body"] = body
+        for user_id in staff.get(repair.provider_id, ()):
+            messages.append((user_id, "repair.limit_reminder", context, repair))
+    notify_many(messages=messages, actor=SYSTEM)

@@ -1,0 +1,44 @@
+"""Domain-event subscribers of the repairs app.
+
+``shipment.signed`` (orders): the first delivery of a line in a 三包 category was signed for, so
+its warranty cards are created (one per unit, G9). It runs in the transaction that recorded the
+sign-off; a line outside the catalog, or a replacement parcel (its card is made by
+``warranty_card_exchange``), is skipped.
+"""
+
+import logging
+
+from aftersales.actors import SYSTEM
+from aftersales.errors import DomainError
+from aftersales.events import subscribe
+
+log = logging.getLogger(__name__)
+
+
+@subscribe("shipment.signed")
+def on_shipment_signed(event):
+    from django.utils.dateparse import parse_datetime
+
+    from orders.models import Shipment
+
+    from .services import warranty_card_create
+
+    payload = event.payload or {}
+    shipment = (
+        Shipment.objects.select_related("line__sku__product__category")
+        .filter(pk=payload.get("shipment_id") or event.subject_id)
+        .first()
+    )
+    if shipment is None or shipment.purpose != Shipment.Purpose.OUTBOUND:
+        return
+    if not shipment.line.sku.product.category.sanbao_code:
+        return
+    signed_at = parse_datetime(payload["signed_at"]) if payload.get("signed_at") else None
+    try:
+        warranty_card_create(
+            line=shipment.line, actor=SYSTEM, signed_at=signed_at or shipment.signed_at
+        )
+    except DomainError as exc:
+        # No catalog entry for the category (yet), or a sign-off time the card refuses: the
+        # sign-off itself must still be recorded; staff can create the cards later.
+        log.warning("no warranty card for line %s: %s", shipment.line_id, exc.code)

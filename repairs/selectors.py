@@ -1,0 +1,330 @@
+"""Reads of the repairs app, scoped to the caller (ARCHITECTURE.md "Tenancy and permissions").
+
+- consumers see their own cards, repairs and escalations; merchant staff their merchant's;
+  platform staff (and platform keys) everything;
+- repair-provider staff (``Actor.is_provider``) see exactly the repair orders granted to them
+  with django-guardian (``repairs.view_repairorder``, given on assignment) and the cards of
+  those repairs; nothing else. Outside the scope: ``NotFound`` (404), never 403.
+
+``card_facts`` is the one place that turns a card's rows into the entitlement engine's
+``rules.CardFacts``; ``card_entitlements`` is the one answer every page, the admin and the API
+show ("why can I only repair?").
+"""
+
+from decimal import Decimal
+
+from django.db.models import Prefetch, Q
+
+from aftersales import clock
+from aftersales.actors import Actor
+from aftersales.errors import NotFound
+from aftersales.scope import access, scoped
+
+from . import rules
+from .models import (
+    PartsWait,
+    RepairEvidence,
+    RepairOrder,
+    RepairProvider,
+    RepairProviderMember,
+    WarrantyCard,
+    WarrantyEscalation,
+)
+
+REPAIR_GRANT = "repairs.view_repairorder"
+PROVIDER_KIND = "provider"
+# A fault of the card's current repair that makes it paid (G11) without marking the unit.
+FAULT_G11 = ("misuse", "force_majeure")
+
+
+# -- actors ---------------------------------------------------------------------------------------
+
+
+def provider_actor(user):
+    """The actor of a repair provider's staff member (registered with
+    ``aftersales.actors.actor_role_register`` in ``RepairsConfig.ready``), else ``None``."""
+    member = (
+        RepairProviderMember.objects.filter(user_id=user.pk).values_list("provider_id", flat=True)
+    ).first()
+    if member is None:
+        return None
+    return Actor(kind=PROVIDER_KIND, user=user, provider_id=member)
+
+
+def provider_for_user(user):
+    """The provider ``user`` works for, or ``None``."""
+    member = RepairProviderMember.objects.select_related("provider").filter(user_id=user.pk).first()
+    return member.provider if member else None
+
+
+# -- entitlement facts ----------------------------------------------------------------------------
+
+
+def _catalog(card):
+    """CatalogFacts of the version in force at sale; the live entry's daily rate while that
+    version did not know one (G8 computes once staff set it)."""
+    entry = card.catalog_entry
+    snap = card.catalog_change.snapshot if card.catalog_change_id else None
+    if not snap:
+        from .models import catalog_facts
+
+        return catalog_facts(entry)
+    rate = snap.get("daily_depreciation_rate")
+    rate = Decimal(rate) if rate is not None else entry.daily_depreciation_rate
+    return rules.CatalogFacts(
+        code=snap.get("code", entry.code),
+        whole_unit_months=int(snap["whole_unit_months"]),
+        parts=tuple(rules.PartPeriod(p["name"], int(p["months"])) for p in snap["main_parts"]),
+        daily_rate=rate,
+        parts_limit_days=int(snap.get("parts_shortage_limit_days") or 90),
+    )
+
+
+REPAIR_FACT_FIELDS = (
+    "card_id",
+    "status",
+    "received_at",
+    "finished_at",
+    "closed_at",
+    "cancelled_at",
+    "parts_wait_days",
+    "parts_wait_since",
+    "result",
+    "is_paid",
+    "paid_reason",
+)
+
+
+def card_facts(card):
+    """``rules.CardFacts`` of ``card`` — its chain's start (sign-off or installation, G9), the
+    exchanges (G10), every repair received (days in repair and waiting for parts, results, G12
+    reopenings), G11 findings, the price paid, the same model's stock (G7) — in at most three
+    queries (card; chain, only after an exchange; repairs).
+
+    A card awaiting installation counts from sign-off until installation is recorded.
+    """
+    card = (
+        WarrantyCard.objects.select_related("catalog_entry", "catalog_change", "sku")
+        .only(
+            "id",
+            "root_id",
+            "status",
+            "starts_at",
+            "signed_at",
+            "unit_price",
+            "misuse_reasons",
+            "alternative_refused",
+            "catalog_entry__code",
+            "catalog_entry__whole_unit_months",
+            "catalog_entry__main_parts",
+            "catalog_entry__daily_depreciation_rate",
+            "catalog_entry__parts_shortage_limit_days",
+            "catalog_change__snapshot",
+            "sku__stock",
+        )
+        .get(pk=card.pk)
+    )
+    if card.root_id is None and card.status != WarrantyCard.Status.EXCHANGED:
+        chain = [(card.pk, card.starts_at, card.signed_at, False)]
+    else:
+        root = card.chain_root_id
+        chain = list(
+            WarrantyCard.objects.filter(Q(pk=root) | Q(root_id=root))
+            .order_by("id")
+            .values_list("id", "starts_at", "signed_at", "replaces_id")
+        )
+    root_row = next(row for row in chain if not row[3])
+    start_at = root_row[1] or root_row[2]
+    mine = next(row for row in chain if row[0] == card.pk)
+    exchanges = tuple(
+        rules.ExchangeFacts(at=row[1])
+        for row in chain
+        if row[3] and row[1] is not None and (mine[1] is None or row[1] <= mine[1])
+    )
+    repairs, misuse = [], set(card.misuse_reasons or [])
+    for row in (
+        RepairOrder.objects.filter(card_id__in=[row[0] for row in chain], received_at__isnull=False)
+        .order_by("received_at", "id")
+        .values_list(*REPAIR_FACT_FIELDS)
+    ):
+        data = dict(zip(REPAIR_FACT_FIELDS, row, strict=True))
+        ended = data["finished_at"] or data["closed_at"] or data["cancelled_at"]
+        repairs.append(
+            rules.RepairFacts(
+                received_at=data["received_at"],
+                finished_at=ended,
+                parts_wait_days=data["parts_wait_days"],
+                parts_wait_since=data["parts_wait_since"],
+                fixed=None if not data["result"] else data["result"] == "fixed",
+                paid=data["is_paid"],
+            )
+        )
+        if (
+            data["card_id"] == card.pk
+            and data["status"] in RepairOrder.OPEN_STATUSES
+            and data["paid_reason"] in FAULT_G11
+        ):
+            misuse.add(data["paid_reason"])
+    return rules.CardFacts(
+        start_at=start_at,
+        catalog=_catalog(card),
+        repairs=tuple(repairs),
+        exchanges=exchanges,
+        misuse=frozenset(misuse),
+        same_model_available=card.sku.stock > 0,
+        alternative_refused=card.alternative_refused,
+        price=card.unit_price,
+    )
+
+
+def card_entitlements(*, card, at=None):
+    """The remedies open on ``card`` at ``at`` (default now) with the rule granting each and
+    the dates deciding it (``repairs.rules.entitlements``): the same answer for the consumer's
+    page, the merchant portal, the admin and the API."""
+    return rules.entitlements(card_facts(card), at or clock.now())
+
+
+# -- warranty cards -------------------------------------------------------------------------------
+
+
+def _scope_cards(qs, actor):
+    if actor.is_provider:
+        return qs.filter(pk__in=repair_order_list(actor=actor).values("card_id"))
+    return scoped(qs, actor)
+
+
+def warranty_card_list(*, actor, filters=None):
+    """Cards the actor may see, newest first. ``filters``: ``status``, ``order_line``,
+    ``consumer`` / ``merchant`` (platform), ``q`` (card number, serial number or product)."""
+    filters = filters or {}
+    qs = WarrantyCard.objects.select_related("catalog_entry", "merchant", "consumer")
+    qs = _scope_cards(qs, actor)
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("order_line"):
+        qs = qs.filter(order_line_id=filters["order_line"])
+    if filters.get("q"):
+        term = filters["q"]
+        qs = qs.filter(
+            Q(number__icontains=term)
+            | Q(serial_number__icontains=term)
+            | Q(product_name__icontains=term)
+        )
+    if actor.platform_read:
+        for key in ("merchant", "consumer"):
+            if filters.get(key):
+                qs = qs.filter(**{f"{key}_id": filters[key]})
+    return qs.order_by("-id")
+
+
+def warranty_card_get(*, actor, pk):
+    """One card (with its catalog entry and the repairs the actor may see); 404 outside."""
+    qs = WarrantyCard.objects.select_related(
+        "catalog_entry", "catalog_change", "merchant", "consumer", "order_line__order", "replaces"
+    )
+    try:
+        return _scope_cards(qs, actor).get(pk=pk)
+    except (WarrantyCard.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+# -- repair orders --------------------------------------------------------------------------------
+
+
+def repair_order_list(*, actor, filters=None):
+    """Repair orders the actor may see, newest first. Provider staff: exactly those granted to
+    them. ``filters``: ``status`` (one or a list), ``open`` (bool), ``card``, ``provider``,
+    ``number``, ``merchant`` (platform)."""
+    filters = filters or {}
+    qs = RepairOrder.objects.select_related("card", "provider", "merchant", "consumer")
+    qs = scoped(qs, actor, grant_perm=REPAIR_GRANT)
+    status = filters.get("status")
+    if status:
+        qs = qs.filter(status__in=status if isinstance(status, list | tuple) else [status])
+    if filters.get("open") is True:
+        qs = qs.filter(status__in=RepairOrder.OPEN_STATUSES)
+    elif filters.get("open") is False:
+        qs = qs.exclude(status__in=RepairOrder.OPEN_STATUSES)
+    for key in ("card", "provider"):
+        if filters.get(key):
+            qs = qs.filter(**{f"{key}_id": filters[key]})
+    if filters.get("number"):
+        qs = qs.filter(number=filters["number"])
+    if filters.get("merchant") and actor.platform_read:
+        qs = qs.filter(merchant_id=filters["merchant"])
+    return qs.order_by("-id")
+
+
+def repair_order_get(*, actor, pk):
+    """One repair order with its parts waits and evidence; 404 outside the actor's scope."""
+    qs = RepairOrder.objects.select_related(
+        "card__catalog_entry",
+        "provider",
+        "merchant",
+        "consumer",
+        "order_line__order",
+        "reopened_from",
+    ).prefetch_related(
+        Prefetch("parts_waits", queryset=PartsWait.objects.order_by("started_at", "id")),
+        Prefetch("evidence", queryset=RepairEvidence.objects.order_by("uploaded_at", "id")),
+    )
+    return access(qs, actor, pk, grant_perm=REPAIR_GRANT)
+
+
+# -- providers ------------------------------------------------------------------------------------
+
+
+def provider_list(*, actor, filters=None):
+    """Providers: platform staff see all; provider staff their own; merchants and consumers the
+    admitted ones. ``filters``: ``status``, ``category`` (catalog code), ``region``."""
+    filters = filters or {}
+    qs = RepairProvider.objects.prefetch_related("categories")
+    if actor.platform_read:
+        pass
+    elif actor.is_provider:
+        qs = qs.filter(pk=actor.provider_id)
+    elif actor.is_authenticated:
+        qs = qs.filter(status=RepairProvider.Status.APPROVED)
+    else:
+        qs = qs.none()
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("category"):
+        qs = qs.filter(categories__code=filters["category"])
+    if filters.get("region"):
+        qs = qs.filter(Q(regions__contains=[filters["region"]]) | Q(regions=[]))
+    return qs.order_by("id").distinct()
+
+
+def provider_get(*, actor, pk):
+    try:
+        return provider_list(actor=actor).get(pk=pk)
+    except (RepairProvider.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+# -- escalations ----------------------------------------------------------------------------------
+
+
+def escalation_queue(*, actor, filters=None):
+    """The platform's escalation queue (G4, G5, G6): open cases oldest first, then resolved ones
+    newest first. Consumers and merchants see their own; provider staff none.
+    ``filters``: ``status``, ``rule``, ``merchant`` (platform)."""
+    filters = filters or {}
+    qs = WarrantyEscalation.objects.select_related("card", "repair", "merchant", "consumer")
+    qs = scoped(qs, actor)
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("rule"):
+        qs = qs.filter(rule=filters["rule"])
+    if filters.get("merchant") and actor.platform_read:
+        qs = qs.filter(merchant_id=filters["merchant"])
+    return qs.order_by("status", "raised_at", "id")
+
+
+def escalation_get(*, actor, pk):
+    return access(
+        WarrantyEscalation.objects.select_related("card", "repair", "merchant", "consumer"),
+        actor,
+        pk,
+    )
