@@ -14,8 +14,9 @@ API_MODULES = [
     "aftersales.api.messaging",
     "orders.api.urls",
     "repairs.api.urls",
+    "returns.api.analytics",
 ]
-PAGE_MODULES = ["aftersales.urls", "orders.urls"]
+PAGE_MODULES = ["aftersales.urls", "orders.urls", "returns.urls_analytics"]
 
 
 def _patterns(attr):

@@ -1,0 +1,3 @@
+"""Who may read and change the returns endpoints and pages (``aftersales.matrix``)."""
+
+from . import access_analytics  # noqa: E402,F401

@@ -1,0 +1,60 @@
+"""The merchant portal's return analytics page (/merchant/returns/analytics/, standard 6.4.2.1):
+the merchant's own return rates by product and reason, its problem products, and CSV export
+of each table (``?export=products|reasons|problem-products``).
+
+The view parses the filters and calls ``returns.analytics``; the merchant scope is applied
+there, whatever the query string says.
+"""
+
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from aftersales.decorators import merchant_required
+from aftersales.errors import DomainError
+
+from . import analytics
+
+TABLE_LIMIT = 100
+EXPORTS = ("products", "reasons", "problem-products")
+
+
+def csv_download(report, query):
+    """A CSV file response of ``report`` (UTF-8 with BOM)."""
+    name, text = analytics.report_csv(report, query)
+    response = HttpResponse(text.encode("utf-8"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def analytics_context(query, *, limit=TABLE_LIMIT):
+    """The tables every analytics page shows, for one scoped query (a fixed number of queries)."""
+    min_units, min_rate = analytics.thresholds(query)
+    return {
+        "query": query,
+        "summary": analytics.summary(query),
+        "products": analytics.return_rate_by_product(query, limit=limit),
+        "reasons": analytics.return_rate_by_reason(query),
+        "problems": analytics.problem_products(query, limit=limit),
+        "min_units": min_units,
+        "min_rate": min_rate,
+        "limit": limit,
+    }
+
+
+@merchant_required
+def merchant_return_analytics(request):
+    form = analytics.AnalyticsFilterForm(request.GET, actor=request.actor)
+    context = {"portal": "merchant", "nav": "return-analytics", "form": form}
+    try:
+        query = form.query()
+    except DomainError:
+        return render(request, "returns/analytics.html", context, status=400)
+    export = request.GET.get("export")
+    if export:
+        if export not in EXPORTS:
+            return HttpResponse("unknown export", status=400, content_type="text/plain")
+        return csv_download(export, query)
+    query_string = request.GET.copy()
+    query_string.pop("export", None)
+    context.update(analytics_context(query), query_string=query_string.urlencode())
+    return render(request, "returns/analytics.html", context)
