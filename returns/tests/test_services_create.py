@@ -1,0 +1,229 @@
+"""return_request_create: the entitlement check at its boundaries (R1–R4, R10), quantities and
+amounts (R15), evidence, shipping payer (R8, R9), insurance (R17), exchanges (R18), scope."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+import time_machine
+
+from aftersales.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
+from aftersales.models import Deadline
+from aftersales.policies import policy_set
+from aftersales.tests import factories as af
+from orders.tests import factories as of
+from returns import services
+from returns.models import ReturnRequest
+from returns.tests import factories as rf
+
+pytestmark = pytest.mark.django_db
+
+# Signed 2026-11-21 00:30 Shanghai (= 11-20 16:30 UTC): the 7-day window is open until
+# 2026-11-28 24:00 Shanghai = 2026-11-28 16:00 UTC (RULES.md "Time").
+SIGNED = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)
+LAST_MINUTE = datetime(2026, 11, 28, 15, 59, tzinfo=UTC)
+FIRST_AFTER = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
+
+
+def create(line, *, at, kind="return_refund", reason="no_reason", quantity=1, **kw):
+    with time_machine.travel(at, tick=False):
+        return services.return_request_create(
+            line=line,
+            kind=kind,
+            reason=reason,
+            quantity=quantity,
+            actor=rf.consumer_actor(line.order.consumer),
+            **kw,
+        )
+
+
+def refused(line, *, at, **kw):
+    with pytest.raises(RuleViolation) as err:
+        create(line, at=at, **kw)
+    return err.value
+
+
+@pytest.fixture
+def line():
+    with time_machine.travel(SIGNED - timedelta(days=2), tick=False):
+        return rf.signed_line(signed_at=SIGNED, quantity=3, price="33.34")
+
+
+def test_r1_open_in_the_last_minute_of_the_shanghai_window(line):
+    request = create(line, at=LAST_MINUTE)
+    assert request.status == "requested"
+    assert (request.option, request.rule) == ("no_reason_return", "R1")
+    assert "2026-11-28 24:00" in request.explanation
+    assert request.number == f"TH20261128{request.pk:05d}"
+
+
+def test_r1_closed_from_the_first_minute_after(line):
+    err = refused(line, at=FIRST_AFTER)
+    assert err.code == "no_reason_window_closed"
+    assert err.fields["rule"] == "R1"
+    assert datetime.fromisoformat(err.fields["decided_by"]) == FIRST_AFTER
+
+
+def test_r1_a_utc_date_count_would_close_a_day_early():
+    # Signed 2026-11-21 07:59 Shanghai = 11-20 23:59 UTC: a UTC-date count would start on the
+    # 20th and close at 11-27 24:00 UTC; the Shanghai count runs to 11-28 24:00 Shanghai.
+    signed = datetime(2026, 11, 20, 23, 59, tzinfo=UTC)
+    with time_machine.travel(signed - timedelta(days=1), tick=False):
+        line = rf.signed_line(signed_at=signed)
+    assert create(line, at=datetime(2026, 11, 28, 15, 59, tzinfo=UTC)).status == "requested"
+
+
+def test_number_uses_the_shanghai_date(line):
+    # 2026-11-27 16:30 UTC is already the 28th in Shanghai.
+    request = create(line, at=datetime(2026, 11, 27, 16, 30, tzinfo=UTC))
+    assert request.number.startswith("TH20261128")
+
+
+def test_r10_quality_return_counts_from_receipt_and_needs_evidence(line):
+    err = refused(line, at=LAST_MINUTE, reason="quality")
+    assert err.code == "evidence_required"
+    request = create(line, at=LAST_MINUTE, reason="quality", evidence=[rf.photo()])
+    assert (request.option, request.rule) == ("quality_return", "R10")
+    assert request.reason_kind == "quality"
+    assert request.evidence.get().kind == "photo"
+    err = refused(line, at=FIRST_AFTER, reason="damaged", evidence=[rf.photo()])
+    assert err.code == "quality_window_closed"
+
+
+@pytest.mark.parametrize(
+    "cls, reason, confirmed, no_reason_ok, code",
+    [
+        ("allowed", "", False, True, None),
+        ("excluded_by_law", "perishable", False, False, "no_reason_excluded_by_law"),
+        ("excluded_by_law", "custom_made", True, False, "no_reason_excluded_by_law"),
+        ("excludable", "health_safety", True, False, "no_reason_excluded_confirmed"),
+        ("excludable", "health_safety", False, True, None),
+    ],
+)
+def test_r2_r3_r4_category_classes(cls, reason, confirmed, no_reason_ok, code):
+    category = of.CategoryFactory(no_reason_class=cls, exclusion_reason=reason)
+    with time_machine.travel(SIGNED - timedelta(days=2), tick=False):
+        line = rf.signed_line(
+            signed_at=SIGNED,
+            category=category,
+            exclusion_confirmed_at=SIGNED - timedelta(days=2) if confirmed else None,
+        )
+    if no_reason_ok:
+        request = create(line, at=LAST_MINUTE)
+        assert request.rule == ("R4" if cls == "excludable" else "R1")
+    else:
+        assert refused(line, at=LAST_MINUTE).code == code
+        # Quality claims stay open whatever the category (R2/R3 "quality claims still allowed").
+        request = create(line, at=LAST_MINUTE, reason="quality", evidence=[rf.photo()])
+        assert request.rule == "R10"
+
+
+def test_r15_quantity_and_amounts_add_up_exactly(line):
+    # 3 units paid 100.02 → 33.34 each; the request taking the last unit absorbs nothing extra
+    first = create(line, at=LAST_MINUTE, quantity=2)
+    assert first.amount == D("66.68")
+    err = refused(line, at=LAST_MINUTE, quantity=2)
+    assert (err.code, err.fields["quantity"]) == ("quantity_exceeds_refundable", 1)
+    assert refused(line, at=LAST_MINUTE, quantity=0).code == "quantity_not_positive"
+    last = create(line, at=LAST_MINUTE, quantity=1)
+    assert first.amount + last.amount == line.paid_amount
+    assert refused(line, at=LAST_MINUTE, quantity=1).code == "quantity_exhausted"
+
+
+def test_r15_cancelled_requests_free_their_units_without_overpaying():
+    with time_machine.travel(SIGNED - timedelta(days=2), tick=False):
+        line = rf.signed_line(signed_at=SIGNED, quantity=3, paid="1.00", price="1.00")
+    a = create(line, at=LAST_MINUTE, quantity=1)
+    b = create(line, at=LAST_MINUTE, quantity=2)
+    assert (a.amount, b.amount) == (D("0.33"), D("0.67"))
+    with time_machine.travel(LAST_MINUTE, tick=False):
+        services.return_request_cancel(request=a, actor=rf.consumer_actor(line.order.consumer))
+    c = create(line, at=LAST_MINUTE, quantity=1)
+    assert b.amount + c.amount == D("1.00")
+
+
+def test_r8_r9_shipping_payer_and_r17_insurance(line):
+    no_reason = create(line, at=LAST_MINUTE)
+    assert (no_reason.shipping_payer, no_reason.shipping_rule) == ("consumer", "R8")
+    quality = create(line, at=LAST_MINUTE, reason="not_as_described", evidence=[rf.photo()])
+    assert (quality.shipping_payer, quality.shipping_rule) == ("merchant", "R9")
+    assert not quality.insured
+    policy_set(
+        key="returns.free_return_shipping",
+        value=True,
+        actor=rf.SYSTEM,
+        scope="merchant",
+        scope_id=line.order.merchant_id,
+    )
+    committed = create(line, at=LAST_MINUTE)
+    assert committed.shipping_payer == "merchant" and "退货免运费" in committed.shipping_explanation
+
+
+def test_r17_high_value_lines_are_insured():
+    with time_machine.travel(SIGNED - timedelta(days=2), tick=False):
+        line = rf.signed_line(signed_at=SIGNED, price="5000.00")
+        cheap = rf.signed_line(signed_at=SIGNED, price="4999.99")
+    assert create(line, at=LAST_MINUTE).insured
+    assert not create(cheap, at=LAST_MINUTE).insured
+
+
+def test_r18_spec_exchange_same_product_in_stock_with_price_difference(line):
+    product = line.sku.product
+    bigger = of.SkuFactory(product=product, price=D("40.00"), stock=1)
+    other = of.SkuFactory(price=D("10.00"))
+    err = refused(line, at=LAST_MINUTE, kind="spec_exchange", exchange_sku=other)
+    assert err.code == "exchange_other_product"
+    err = refused(line, at=LAST_MINUTE, kind="spec_exchange", quantity=2, exchange_sku=bigger)
+    assert err.code == "exchange_out_of_stock"
+    request = create(line, at=LAST_MINUTE, kind="spec_exchange", exchange_sku=bigger)
+    assert (request.rule, request.price_difference) == ("R18", D("6.66"))
+    with pytest.raises(InvalidInput) as e:
+        create(line, at=LAST_MINUTE, kind="spec_exchange")
+    assert e.value.code == "exchange_sku_required"
+
+
+def test_auto_approve_deadline_is_scheduled(line):
+    request = create(line, at=LAST_MINUTE)
+    deadline = Deadline.objects.get(subject_id=request.pk, kind="returns.auto_approve")
+    assert deadline.due_at == LAST_MINUTE + timedelta(hours=48)
+
+
+def test_scope_other_consumer_not_found_merchant_forbidden(line):
+    stranger = rf.consumer_actor(af.ConsumerFactory())
+    with pytest.raises(NotFound), time_machine.travel(LAST_MINUTE, tick=False):
+        services.return_request_create(
+            line=line, kind="return_refund", reason="no_reason", quantity=1, actor=stranger
+        )
+    with pytest.raises(PermissionDenied), time_machine.travel(LAST_MINUTE, tick=False):
+        services.return_request_create(
+            line=line,
+            kind="return_refund",
+            reason="no_reason",
+            quantity=1,
+            actor=rf.merchant_actor(line.order.merchant),
+        )
+
+
+def test_invalid_input_codes(line):
+    for kw, code in [
+        ({"kind": "swap"}, "kind_invalid"),
+        ({"reason": "boredom"}, "reason_invalid"),
+        ({"reason": "quality", "evidence": [rf.photo("x.exe")]}, "evidence_type_invalid"),
+    ]:
+        with pytest.raises(InvalidInput) as e:
+            create(line, at=LAST_MINUTE, **kw)
+        assert e.value.code == code
+    assert not ReturnRequest.objects.exists()
+
+
+def test_evidence_size_is_checked(line, settings):
+    big = rf.photo(size=11 * 1024**2)
+    with pytest.raises(InvalidInput) as e:
+        create(line, at=LAST_MINUTE, reason="quality", evidence=[big])
+    assert e.value.code == "evidence_too_large"
+
+
+def test_not_shipped_line_offers_only_the_instant_refund():
+    line = rf.order_line()
+    err = refused(line, at=LAST_MINUTE)
+    assert err.code == "not_shipped"
