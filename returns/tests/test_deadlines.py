@@ -1,0 +1,198 @@
+"""Deadlines of returns through the engine at their boundary minute (R6, R13, R14 with its
+reminder, R12 clawback): each fires a timeline event, a notification and a webhook event."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+import time_machine
+
+from aftersales.deadlines import deadline_description, deadline_sweep
+from aftersales.models import Deadline, DomainEvent, Notification, TimelineEvent
+from aftersales.policies import policy_set
+from returns import services
+from returns.models import ExpressRefundLedgerEntry, Refund
+from returns.selectors import return_request_deadlines
+from returns.tests import factories as rf
+
+pytestmark = pytest.mark.django_db
+
+# 2026-11-21 00:30 Shanghai: day 1 of a window is 11-22; day 7 closes 11-28 24:00 Shanghai.
+T0 = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)
+DAY7_END = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+
+
+def sweep(at):
+    with time_machine.travel(at, tick=False):
+        return deadline_sweep()
+
+
+@pytest.fixture
+def case():
+    with time_machine.travel(T0 - timedelta(days=1), tick=False):
+        line = rf.signed_line(signed_at=T0 - timedelta(hours=2), price="88.00", quantity=2)
+    consumer = rf.consumer_actor(line.order.consumer)
+    merchant = rf.merchant_actor(line.order.merchant)
+
+    def create(kind="return_refund"):
+        with time_machine.travel(T0, tick=False):
+            return services.return_request_create(
+                line=line, kind=kind, reason="no_reason", quantity=1, actor=consumer
+            )
+
+    return line, consumer, merchant, create
+
+
+def fired(request, kind):
+    return TimelineEvent.objects.filter(
+        subject_id=request.pk, verb="deadline.fired", data__kind=kind
+    ).exists()
+
+
+def test_r13_auto_approve_at_48_hours(case):
+    _line, consumer, _merchant, create = case
+    request = create()
+    pending = return_request_deadlines(request)
+    assert [d.kind for d in pending] == ["returns.auto_approve"]
+    assert pending[0].description == deadline_description("returns.auto_approve")
+    assert "R13" in pending[0].description
+    sweep(T0 + timedelta(hours=48) - MINUTE)
+    request.refresh_from_db()
+    assert request.status == "requested"
+    sweep(T0 + timedelta(hours=48))
+    request.refresh_from_db()
+    assert request.status == "approved" and "R13" in request.status_reason
+    assert fired(request, "returns.auto_approve")
+    assert Notification.objects.filter(event="return.approved", user=consumer.user).exists()
+    assert DomainEvent.objects.filter(name="return.approved", subject_id=request.pk).exists()
+    assert DomainEvent.objects.filter(name="deadline.fired", subject_id=request.pk).exists()
+
+
+def test_r13_policy_per_merchant(case):
+    line, _consumer, _merchant, create = case
+    policy_set(
+        key="returns.auto_approve_hours",
+        value=24,
+        actor=rf.SYSTEM,
+        scope="merchant",
+        scope_id=line.order.merchant_id,
+    )
+    request = create()
+    sweep(T0 + timedelta(hours=24))
+    request.refresh_from_db()
+    assert request.status == "approved"
+
+
+def test_answered_request_is_not_auto_approved(case):
+    _line, _consumer, merchant, create = case
+    request = create()
+    with time_machine.travel(T0 + timedelta(hours=1), tick=False):
+        services.return_request_reject(request=request, actor=merchant, reason="不符合")
+    assert sweep(T0 + timedelta(hours=49)).done == 0
+    request.refresh_from_db()
+    assert request.status == "rejected"
+
+
+def test_r14_close_unshipped_with_reminder_24h_before(case):
+    _line, consumer, merchant, create = case
+    request = create()
+    with time_machine.travel(T0, tick=False):  # approved 2026-11-21 00:30 Shanghai
+        services.return_request_approve(request=request, actor=merchant)
+    due = Deadline.objects.get(subject_id=request.pk, kind="returns.close_unshipped")
+    assert due.due_at == DAY7_END
+    sweep(DAY7_END - timedelta(hours=24) - MINUTE)
+    assert not Notification.objects.filter(event="return.close_reminder").exists()
+    sweep(DAY7_END - timedelta(hours=24))
+    assert Notification.objects.filter(event="return.close_reminder", user=consumer.user).exists()
+    sweep(DAY7_END - MINUTE)
+    request.refresh_from_db()
+    assert request.status == "approved"
+    sweep(DAY7_END)
+    request.refresh_from_db()
+    assert request.status == "closed" and "R14" in request.status_reason
+    assert fired(request, "returns.close_unshipped")
+    assert Notification.objects.filter(event="return.closed", user=consumer.user).exists()
+    assert DomainEvent.objects.filter(name="return.closed", subject_id=request.pk).exists()
+
+
+def test_r14_shipping_back_cancels_the_close(case):
+    _line, consumer, merchant, create = case
+    request = create()
+    with time_machine.travel(T0, tick=False):
+        services.return_request_approve(request=request, actor=merchant)
+        services.return_ship_back(
+            request=request, actor=consumer, carrier="SF", tracking_number="K1"
+        )
+    assert sweep(DAY7_END + timedelta(days=1)).done == 0
+
+
+def _received(case, at=T0):
+    _line, consumer, merchant, create = case
+    request = create()
+    with time_machine.travel(at, tick=False):
+        services.return_request_approve(request=request, actor=merchant)
+        services.return_ship_back(
+            request=request, actor=consumer, carrier="SF", tracking_number=f"K{request.pk}"
+        )
+        services.return_receive(request=request, actor=merchant, intact=True)
+    return request
+
+
+def test_r6_platform_refunds_seven_days_after_receipt(case):
+    request = _received(case)  # received 2026-11-21 00:30 Shanghai
+    sweep(DAY7_END - MINUTE)
+    assert not Refund.objects.exists()
+    sweep(DAY7_END)
+    request.refresh_from_db()
+    assert request.status == "refunding" and request.refund.amount == D("88.00")
+    assert fired(request, "returns.refund_after_receipt")
+    assert Notification.objects.filter(event="return.refund_started").exists()
+    assert DomainEvent.objects.filter(name="return.refund_started", subject_id=request.pk).exists()
+
+
+def test_r6_no_automatic_refund_while_a_dispute_is_open(case):
+    line, consumer, merchant, create = case
+    line.order.consumer.credit_score = 100  # no express refund at the first scan (R12)
+    line.order.consumer.save(update_fields=["credit_score"])
+    request = create()
+    with time_machine.travel(T0, tick=False):
+        services.return_request_approve(request=request, actor=merchant)
+        services.return_ship_back(
+            request=request, actor=consumer, carrier="SF", tracking_number="D1"
+        )
+        services.return_parcel_scan_record(
+            request=request, kind="signed", occurred_at=T0, actor=rf.SYSTEM
+        )
+        services.return_receive(
+            request=request, actor=merchant, intact=False, note="破损", evidence=[rf.photo()]
+        )
+    sweep(DAY7_END + timedelta(days=1))
+    request.refresh_from_db()
+    assert request.status == "disputed" and not Refund.objects.exists()
+
+
+def test_express_clawback_when_the_parcel_never_arrives(case):
+    _line, consumer, merchant, create = case
+    request = create()
+    with time_machine.travel(T0, tick=False):
+        services.return_request_approve(request=request, actor=merchant)
+        services.return_ship_back(
+            request=request, actor=consumer, carrier="SF", tracking_number="LOST1"
+        )
+        services.return_parcel_scan_record(
+            request=request, kind="picked_up", occurred_at=T0, actor=rf.SYSTEM
+        )
+    request.refresh_from_db()
+    assert request.express
+    # 15 days (policy) after the first scan, window rule: 2026-12-06 24:00 Shanghai
+    due = datetime(2026, 12, 6, 16, 0, tzinfo=UTC)
+    assert Deadline.objects.get(kind="returns.express_clawback").due_at == due
+    sweep(due - MINUTE)
+    assert not ExpressRefundLedgerEntry.objects.filter(kind="clawback").exists()
+    sweep(due)
+    entry = ExpressRefundLedgerEntry.objects.get(kind="clawback")
+    assert entry.amount == D("88.00")
+    assert fired(request, "returns.express_clawback")
+    assert Notification.objects.filter(event="return.express_clawback").exists()
+    assert DomainEvent.objects.filter(name="return.express_clawback").exists()
