@@ -16,7 +16,7 @@ API_MODULES = [
     "repairs.api.urls",
     "returns.api.analytics",
 ]
-PAGE_MODULES = ["aftersales.urls", "orders.urls", "returns.urls_analytics"]
+PAGE_MODULES = ["aftersales.urls", "orders.urls", "returns.urls_analytics", "returns.urls"]
 
 
 def _patterns(attr):

@@ -1,0 +1,39 @@
+"""Return pages, mounted by config/urls.py under /my/ (namespace "my") and /merchant/
+(namespace "merchant")."""
+
+from django.urls import path
+
+from . import views
+
+my_urlpatterns = [
+    path("lines/<int:pk>/after-sales/", views.my_line_after_sales, name="line-after-sales"),
+    path("returns/", views.my_return_list, name="return-list"),
+    path("returns/<int:pk>/", views.my_return_detail, name="return-detail"),
+    path("returns/<int:pk>/ship/", views.my_return_ship, name="return-ship"),
+    path("returns/<int:pk>/pickup/", views.my_return_pickup, name="return-pickup"),
+    path("returns/<int:pk>/cancel/", views.my_return_cancel, name="return-cancel"),
+    path("returns/<int:pk>/escalate/", views.my_return_escalate, name="return-escalate"),
+    path(
+        "returns/<int:pk>/evidence/<int:evidence_pk>/",
+        views.my_return_evidence,
+        name="return-evidence",
+    ),
+]
+merchant_urlpatterns = [
+    path("returns/", views.merchant_return_list, name="return-list"),
+    path("returns/<int:pk>/", views.merchant_return_detail, name="return-detail"),
+    path("returns/<int:pk>/approve/", views.merchant_return_approve, name="return-approve"),
+    path("returns/<int:pk>/reject/", views.merchant_return_reject, name="return-reject"),
+    path("returns/<int:pk>/receive/", views.merchant_return_receive, name="return-receive"),
+    path(
+        "returns/<int:pk>/replacement/",
+        views.merchant_return_ship_replacement,
+        name="return-ship-replacement",
+    ),
+    path("returns/<int:pk>/answer/", views.merchant_return_answer, name="return-answer"),
+    path(
+        "returns/<int:pk>/evidence/<int:evidence_pk>/",
+        views.merchant_return_evidence,
+        name="return-evidence",
+    ),
+]

@@ -1,0 +1,568 @@
+"""Return pages (issue 4): the consumer's self-service under /my/ and the merchant portal under
+/merchant/.
+
+- ``/my/lines/<pk>/after-sales/``: what the consumer may ask for on an order line right now and
+  why (``rules.return_options``: the rule and the date that decides it), and the request form.
+- ``/my/returns/`` and ``/my/returns/<pk>/``: the consumer's requests: status, pending deadlines
+  with their countdown, refund progress per tender, evidence, timeline; ship back or book a
+  pickup, cancel, escalate to arbitration.
+- ``/merchant/returns/``: the merchant's queue, soonest deadline first; the detail shows the
+  consumer's data masked (RULES.md D2) and the merchant's actions: approve, reject, confirm
+  receipt with the inspection, ship the replacement, answer in arbitration.
+
+Views parse input and call one service or selector; every rule lives in ``returns.services``
+(a ``DomainError`` becomes a form error). A request outside the caller's scope answers 404.
+"""
+
+from dataclasses import asdict
+from functools import wraps
+from os.path import basename
+from types import SimpleNamespace
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import F, OuterRef, Q, Subquery
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from aftersales import clock
+from aftersales.deadlines import REMINDER_SUFFIX, deadlines_for_many
+from aftersales.decorators import consumer_required, merchant_required
+from aftersales.errors import DomainError, NotFound
+from aftersales.models import Deadline
+from aftersales.timeline import timeline_for
+from orders import selectors as order_selectors
+from orders import services as order_services
+from orders.models import OrderLine
+
+from . import forms, rules, selectors, services
+from .models import ReturnRequest
+
+PAGE_SIZE = 20
+
+OPTION_LABELS = {
+    rules.REFUND_ONLY_UNSHIPPED: gettext_lazy("未发货仅退款（秒退）"),
+    rules.NO_REASON_RETURN: gettext_lazy("七天无理由退货"),
+    rules.SPEC_EXCHANGE: gettext_lazy("换规格/型号"),
+    rules.QUALITY_RETURN: gettext_lazy("质量问题退货"),
+    rules.QUALITY_EXCHANGE: gettext_lazy("质量问题换货"),
+}
+REASON_KIND_LABELS = {
+    rules.NO_REASON: gettext_lazy("无理由退货运费"),
+    rules.QUALITY: gettext_lazy("质量问题运费"),
+}
+ACTOR_LABELS = {
+    "consumer": gettext_lazy("消费者"),
+    "merchant": gettext_lazy("商家"),
+    "platform": gettext_lazy("平台"),
+    "integrator": gettext_lazy("商家系统"),
+    "system": gettext_lazy("系统"),
+}
+VERB_LABELS = {
+    "return.requested": gettext_lazy("提交售后申请"),
+    "return.evidence_added": gettext_lazy("上传凭证"),
+    "return.pickup_booked": gettext_lazy("预约上门取件"),
+    "return.pickup_failed": gettext_lazy("上门取件预约失败"),
+    "return.parcel_scanned": gettext_lazy("退货包裹物流更新"),
+    "return.arbitration_answered": gettext_lazy("商家提交仲裁答辩"),
+    "return.inspection_requested": gettext_lazy("平台申请第三方检测"),
+    "return.inspection_reported": gettext_lazy("第三方检测出具报告"),
+    "return.arbitration_decided": gettext_lazy("平台作出仲裁裁决"),
+    "return.refund_started": gettext_lazy("发起退款"),
+    "return.refund_failed": gettext_lazy("退款失败"),
+    "return.express_advanced": gettext_lazy("平台极速退款垫付"),
+    "return.overridden": gettext_lazy("平台处理"),
+}
+STATUS_LABELS = dict(ReturnRequest.Status.choices)
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _portal_context(portal):
+    return {
+        "portal": portal,
+        "portal_shell": f"portal/{portal}.html",
+        "nav": "returns",
+        "list_url": f"{portal}:return-list",
+        "detail_url": f"{portal}:return-detail",
+        "order_url": f"{portal}:order-detail",
+        "evidence_url": f"{portal}:return-evidence",
+    }
+
+
+def _or_404(fn, **kwargs):
+    try:
+        return fn(**kwargs)
+    except NotFound:
+        raise Http404 from None
+
+
+def _get_request(request, pk):
+    """The request ``pk`` if the caller may see it (else 404), with its arbitration."""
+    r = _or_404(selectors.return_request_get, actor=request.actor, pk=pk)
+    r.arbitration_cached = selectors.arbitration_of(r)
+    return r
+
+
+def countdown_text(seconds):
+    """What is left until a deadline, as people read it: 1 天 3 小时, 2 小时 5 分, 已到期."""
+    if seconds <= 0:
+        return _("已到期")
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = max(1, rest // 60) if not (days or hours) else rest // 60
+    if days:
+        return _("剩余 %(d)s 天 %(h)s 小时") % {"d": days, "h": hours}
+    if hours:
+        return _("剩余 %(h)s 小时 %(m)s 分") % {"h": hours, "m": minutes}
+    return _("剩余 %(m)s 分钟") % {"m": minutes}
+
+
+def with_countdown(deadline, now):
+    """A deadline as its countdown shows it: what happens, when, and how long is left."""
+    seconds = int((deadline.due_at - now).total_seconds())
+    return SimpleNamespace(
+        kind=deadline.kind,
+        due_at=deadline.due_at,
+        state=deadline.state,
+        description=deadline.description,
+        remaining_seconds=max(seconds, 0),
+        overdue=seconds <= 0,
+        urgent=0 < seconds <= 24 * 3600,
+        remaining_text=countdown_text(seconds),
+    )
+
+
+def _timeline(events, *, masked):
+    """Timeline rows newest first; merchants see who acted by role, not by account."""
+    rows = []
+    for event in reversed(list(events)):
+        title = VERB_LABELS.get(event.verb)
+        if title is None and event.to_status:
+            title = STATUS_LABELS.get(event.to_status, event.to_status)
+        who = ACTOR_LABELS.get(event.actor_kind, event.actor_kind)
+        if not masked and event.actor_kind != "consumer" and event.actor_label:
+            who = f"{who} · {event.actor_label}" if event.actor_kind == "platform" else who
+        rows.append(
+            {
+                "title": title or event.verb,
+                "who": who,
+                "reason": event.reason if event.reason not in rules.REASONS else "",
+                "occurred_at": event.occurred_at,
+            }
+        )
+    return rows
+
+
+def _queue(actor, filters):
+    """The requests of the list, the one whose next deadline is nearest first (issue 4: the
+    merchant works the queue by its countdowns); those without a deadline after, newest first."""
+    wanted = dict(filters)
+    term = wanted.pop("q", "")
+    if wanted.get("status") == "open":
+        wanted.pop("status")
+        wanted["open"] = True
+    qs = selectors.return_request_list(actor=actor, filters=wanted)
+    if term:
+        qs = qs.filter(
+            Q(number__icontains=term)
+            | Q(order__number__icontains=term)
+            | Q(line__product_name__icontains=term)
+        )
+    next_due = (
+        Deadline.objects.filter(
+            subject_type=ReturnRequest._meta.label_lower,
+            subject_id=OuterRef("pk"),
+            state=Deadline.State.PENDING,
+        )
+        .exclude(kind__endswith=REMINDER_SUFFIX)
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    return qs.annotate(next_due_at=Subquery(next_due)).order_by(
+        F("next_due_at").asc(nulls_last=True), "-id"
+    )
+
+
+def _list_page(request, *, portal):
+    form = forms.QueueFilterForm(request.GET or None)
+    filters = form.filters() if request.GET else {}
+    page = Paginator(_queue(request.actor, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    requests = list(page.object_list)
+    now = clock.now()
+    nearest = {}
+    for deadline in deadlines_for_many(requests):  # soonest first: keep each request's first
+        nearest.setdefault(deadline.subject_id, with_countdown(deadline, now))
+    for r in requests:
+        r.next_due = nearest.get(r.pk)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        **_portal_context(portal),
+        "form": form,
+        "page": page,
+        "requests": requests,
+        "filtered": bool(filters),
+        "query": query.urlencode(),
+    }
+    template = "returns/return_list.html"
+    if getattr(request, "htmx", False) and request.htmx.target == "return-results":
+        template += "#results"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def _detail_page(request, r, *, portal, actions, status=200):
+    masked = portal == "merchant"
+    now = clock.now()
+    deadlines = [with_countdown(d, now) for d in selectors.return_request_deadlines(r)]
+    evidence = list(r.evidence.all())
+    for item in evidence:
+        item.filename = basename(item.file.name) if item.file else ""
+    context = {
+        **_portal_context(portal),
+        "r": r,
+        "masked": masked,
+        "deadlines": deadlines,
+        "actions": {name: form for name, form in actions.items() if form is not None},
+        "refund": selectors.refund_of(r),
+        "arbitration": r.arbitration_cached,
+        "evidence": evidence,
+        "events": _timeline(timeline_for(r), masked=masked),
+        "price_refund": -r.price_difference if r.price_difference < 0 else None,
+    }
+    return render(request, "returns/return_detail.html", context, status=status)
+
+
+def _action(portal, name, form_class, *, files=False):
+    """A POST that runs one service: on success back to the detail page with a message; on a
+    refusal the detail page again, with the form and its errors (400)."""
+    guard = consumer_required if portal == "my" else merchant_required
+
+    def decorator(run):
+        @guard
+        @require_POST
+        @wraps(run)
+        def view(request, pk):
+            r = _get_request(request, pk)
+            form = form_class(request.POST, request.FILES if files else None)
+            if form.is_valid():
+                try:
+                    message = run(request, r, form.cleaned_data)
+                except DomainError as exc:
+                    if isinstance(exc, NotFound):
+                        raise Http404 from None
+                    forms.add_domain_error(form, exc)
+                else:
+                    messages.success(request, message)
+                    return redirect(f"{portal}:return-detail", pk=r.pk)
+            r = _get_request(request, pk)
+            actions = (my_actions if portal == "my" else merchant_actions)(r)
+            actions[name] = form
+            return _detail_page(request, r, portal=portal, actions=actions, status=400)
+
+        return view
+
+    return decorator
+
+
+def _evidence_file(request, pk, evidence_pk):
+    r = _get_request(request, pk)
+    item = next((e for e in r.evidence.all() if e.pk == evidence_pk and e.file), None)
+    if item is None:
+        raise Http404
+    filename = basename(item.file.name)
+    try:
+        handle = item.file.open("rb")
+    except OSError:
+        raise Http404 from None
+    response = FileResponse(handle, filename=filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# -- consumer: an order line's after-sales options and the request form ---------------------------
+
+
+def _exchange_choices(line, skus):
+    """Other specs of the same product in stock, each with its price difference per unit
+    (RULES.md R18: charged when positive, refunded when negative)."""
+    paid = line.unit_paid_price
+    choices = []
+    for sku in skus:
+        difference = sku.price - paid
+        if difference > 0:
+            note = _("补差价 ¥%(d)s/件") % {"d": difference}
+        elif difference < 0:
+            note = _("退差价 ¥%(d)s/件") % {"d": -difference}
+        else:
+            note = _("无差价")
+        choices.append((sku.pk, f"{sku.spec or sku.code} · ¥{sku.price} · {note}"))
+    return choices
+
+
+def _line_form(request, line, options, skus, data=None, files=None):
+    """The request form, offering the kinds and reasons the open options allow."""
+    open_now = [o for o in options if o.available]
+    kinds = [k for o in open_now for k in o.request_kinds]
+    reasons = {r for o in open_now for r in o.reasons}
+    instant = any(o.instant for o in open_now)
+    max_quantity = max((o.max_quantity for o in open_now), default=0)
+    initial = {"quantity": max_quantity if instant else 1}
+    if request.GET.get("kind") in kinds:
+        initial["kind"] = request.GET["kind"]
+    form = forms.ReturnRequestForm(
+        data,
+        files,
+        initial=initial,
+        kinds=kinds,
+        max_quantity=max_quantity,
+        exchange_skus=_exchange_choices(line, skus),
+    )
+    form.fields["reason"].choices = [
+        ("", _("请选择原因")),
+        *[(v, label) for v, label in forms.REASON_CHOICES if v in reasons],
+    ]
+    return form
+
+
+def _request_from_form(request, line, form, skus):
+    """Create the request the valid ``form`` describes; ``None`` with the form's errors set
+    when a rule refuses it."""
+    data = form.cleaned_data
+    try:
+        return services.return_request_create(
+            line=line,
+            kind=data["kind"],
+            reason=data["reason"],
+            quantity=data["quantity"],
+            description=data["description"],
+            evidence=data["evidence"],
+            exchange_sku=next((s for s in skus if s.pk == data["exchange_sku"]), None),
+            actor=request.actor,
+        )
+    except NotFound:
+        raise Http404 from None
+    except DomainError as exc:
+        forms.add_domain_error(form, exc)
+        return None
+
+
+@consumer_required
+def my_line_after_sales(request, pk):
+    # The scoped read first: a line outside the consumer's orders answers 404.
+    options = _or_404(selectors.line_return_options, actor=request.actor, line=pk)
+    line = OrderLine.objects.select_related("order", "sku__product__category").get(pk=pk)
+    options = [
+        SimpleNamespace(**asdict(o), label=OPTION_LABELS.get(o.kind, o.kind)) for o in options
+    ]
+    skus = list(
+        order_selectors.sku_list(actor=request.actor)
+        .filter(product_id=line.sku.product_id, stock__gt=0)
+        .exclude(pk=line.sku_id)
+        .order_by("price", "id")
+    )
+    status = 200
+    if request.method == "POST":
+        form = _line_form(request, line, options, skus, request.POST, request.FILES)
+        created = _request_from_form(request, line, form, skus) if form.is_valid() else None
+        if created is not None:
+            messages.success(request, _("售后申请 %(n)s 已提交。") % {"n": created.number})
+            return redirect("my:return-detail", pk=created.pk)
+        status = 400
+    else:
+        form = _line_form(request, line, options, skus)
+    open_now = [o for o in options if o.available]
+    threshold = order_services.high_value_threshold(line)
+    reason_kinds = {rules.reason_kind(r) for o in open_now if not o.instant for r in o.reasons}
+    context = {
+        **_portal_context("my"),
+        "line": line,
+        "order": line.order,
+        "options": options,
+        "max_quantity": max((o.max_quantity for o in open_now), default=0),
+        "can_request": bool(open_now),
+        "form": form,
+        "shipping": [
+            {"label": REASON_KIND_LABELS[kind], "payer": services._shipping(line, kind)}
+            for kind in (rules.NO_REASON, rules.QUALITY)
+            if kind in reason_kinds
+        ],
+        "insured": rules.is_insured(line.unit_paid_price, threshold),
+        "insured_threshold": threshold,
+        "line_requests": selectors.return_request_list(
+            actor=request.actor, filters={"line": line.pk}
+        ),
+    }
+    return render(request, "returns/line_after_sales.html", context, status=status)
+
+
+# -- consumer: requests ---------------------------------------------------------------------------
+
+
+def my_actions(r):
+    """The consumer's forms that the request's status allows now."""
+    parcel_due = r.needs_return_parcel and r.status == ReturnRequest.Status.APPROVED
+    pickup_open = r.pickup is None or r.pickup.status in ("failed", "cancelled")
+    return {
+        "ship": forms.ParcelForm() if parcel_due else None,
+        "pickup": forms.PickupForm() if parcel_due and pickup_open else None,
+        "escalate": forms.StatementForm() if r.can_escalate() else None,
+        "cancel": forms.ConfirmForm() if r.can_cancel() else None,
+    }
+
+
+@consumer_required
+def my_return_list(request):
+    return _list_page(request, portal="my")
+
+
+@consumer_required
+def my_return_detail(request, pk):
+    r = _get_request(request, pk)
+    return _detail_page(request, r, portal="my", actions=my_actions(r))
+
+
+@_action("my", "ship", forms.ParcelForm)
+def my_return_ship(request, r, data):
+    services.return_ship_back(
+        request=r,
+        actor=request.actor,
+        carrier=data["carrier"],
+        tracking_number=data["tracking_number"],
+    )
+    return _("已提交退货运单号，商家收货后将验货处理。")
+
+
+@_action("my", "pickup", forms.PickupForm)
+def my_return_pickup(request, r, data):
+    start, end = data["slot"]
+    services.return_pickup_book(request=r, actor=request.actor, slot_start=start, slot_end=end)
+    return _("已预约上门取件，快递员确认后会通知您。")
+
+
+@_action("my", "cancel", forms.ConfirmForm)
+def my_return_cancel(request, r, data):
+    services.return_request_cancel(request=r, actor=request.actor)
+    return _("售后申请已撤销。")
+
+
+@_action("my", "escalate", forms.StatementForm, files=True)
+def my_return_escalate(request, r, data):
+    services.return_escalate(
+        request=r, actor=request.actor, statement=data["statement"], evidence=data["evidence"]
+    )
+    return _("已申请平台仲裁，平台将依据双方证据作出裁决。")
+
+
+@consumer_required
+def my_return_evidence(request, pk, evidence_pk):
+    return _evidence_file(request, pk, evidence_pk)
+
+
+# -- merchant portal ------------------------------------------------------------------------------
+
+
+def merchant_actions(r):
+    """The merchant's forms that the request's status allows now."""
+    status = r.status
+    arbitration = r.arbitration_cached
+    return {
+        "approve": forms.ConfirmForm() if status == ReturnRequest.Status.REQUESTED else None,
+        "reject": forms.RejectForm() if status == ReturnRequest.Status.REQUESTED else None,
+        "receive": forms.InspectionForm()
+        if r.needs_return_parcel and status == ReturnRequest.Status.RETURN_SHIPPED
+        else None,
+        "replacement": forms.ParcelForm()
+        if r.is_exchange
+        and (
+            (status == ReturnRequest.Status.RECEIVED and r.inspection_intact is not False)
+            or (
+                status == ReturnRequest.Status.ARBITRATION
+                and arbitration is not None
+                and arbitration.decision == "reject"
+            )
+        )
+        else None,
+        "answer": forms.StatementForm()
+        if arbitration is not None and arbitration.status != "decided"
+        else None,
+    }
+
+
+@merchant_required
+def merchant_return_list(request):
+    return _list_page(request, portal="merchant")
+
+
+@merchant_required
+def merchant_return_detail(request, pk):
+    r = _get_request(request, pk)
+    return _detail_page(request, r, portal="merchant", actions=merchant_actions(r))
+
+
+class ApproveForm(forms.ConfirmForm):
+    """Approving needs no confirmation box: it is not destructive."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["confirm"].required = False
+
+
+@_action("merchant", "approve", ApproveForm)
+def merchant_return_approve(request, r, data):
+    services.return_request_approve(request=r, actor=request.actor)
+    return _("已同意售后申请 %(number)s。") % {"number": r.number}
+
+
+@_action("merchant", "reject", forms.RejectForm, files=True)
+def merchant_return_reject(request, r, data):
+    services.return_request_reject(
+        request=r, actor=request.actor, reason=data["reason"], evidence=data["evidence"]
+    )
+    return _("已拒绝售后申请 %(number)s。") % {"number": r.number}
+
+
+@_action("merchant", "receive", forms.InspectionForm, files=True)
+def merchant_return_receive(request, r, data):
+    services.return_receive(
+        request=r,
+        actor=request.actor,
+        intact=data["intact"],
+        note=data["note"],
+        evidence=data["evidence"],
+    )
+    if data["intact"]:
+        return _("已确认收货，商品完好：请在 7 天内完成退款或换货（R6）。")
+    return _("已确认收货并提交验货异议，消费者可申请平台仲裁（R5、R19）。")
+
+
+@_action("merchant", "replacement", forms.ParcelForm)
+def merchant_return_ship_replacement(request, r, data):
+    services.exchange_ship(
+        request=r,
+        actor=request.actor,
+        carrier=data["carrier"],
+        tracking_number=data["tracking_number"],
+    )
+    return _("换货商品已发出。")
+
+
+@_action("merchant", "answer", forms.StatementForm, files=True)
+def merchant_return_answer(request, r, data):
+    services.arbitration_answer(
+        request=r, actor=request.actor, statement=data["statement"], evidence=data["evidence"]
+    )
+    return _("已提交仲裁答辩。")
+
+
+@merchant_required
+def merchant_return_evidence(request, pk, evidence_pk):
+    return _evidence_file(request, pk, evidence_pk)
