@@ -22,4 +22,6 @@ app.conf.beat_schedule = {
     # Resends sandbox/gateway refunds still pending after five minutes (an enqueue lost while
     # the broker was down).
     "resubmit-stale-refunds": {"task": "orders.resubmit_stale_refunds", "schedule": 300.0},
+    # Asks the gateway again for return refunds that failed (in part), a few times each (R7).
+    "retry-failed-return-refunds": {"task": "returns.retry_failed_refunds", "schedule": 600.0},
 }
