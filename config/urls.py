@@ -16,7 +16,13 @@ API_MODULES = [
     "repairs.api.urls",
     "returns.api.analytics",
 ]
-PAGE_MODULES = ["aftersales.urls", "orders.urls", "returns.urls_analytics", "returns.urls"]
+PAGE_MODULES = [
+    "aftersales.urls",
+    "orders.urls",
+    "returns.urls_analytics",
+    "returns.urls",
+    "repairs.urls",
+]
 
 
 def _patterns(attr):
@@ -44,6 +50,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("my/", include((_patterns("my_urlpatterns"), "my"))),
     path("merchant/", include((_patterns("merchant_urlpatterns"), "merchant"))),
+    path("provider/", include((_patterns("provider_urlpatterns"), "provider"))),
     path("", kernel_views.home, name="home"),
 ]
 

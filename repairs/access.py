@@ -57,3 +57,6 @@ register(
     ),
 )
 register("sanbao-catalog-entry-changes", setup=_catalog_entry, get=Read(PLATFORM_READ))
+
+
+from . import access_pages  # noqa: E402,F401

@@ -1,0 +1,100 @@
+"""Warranty cards, providers and repairs for the page and browser tests, built through the
+repairs services (the same path as production) on top of the orders factories."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from aftersales import clock
+from aftersales.actors import SYSTEM
+from aftersales.tests import factories as kernel
+from orders.models import OrderLine
+from orders.tests import factories as orders
+from repairs import services
+from repairs.models import SanbaoCatalogChange, SanbaoCatalogEntry
+from repairs.seed import seed_catalog
+
+
+def catalog(code="lcd_tv"):
+    """The RULES.md seed entry ``code`` (seeded again after a transactional test's flush)."""
+    seed_catalog(SanbaoCatalogEntry, SanbaoCatalogChange, now=clock.now())
+    return SanbaoCatalogEntry.objects.get(code=code)
+
+
+def sanbao_line(
+    *,
+    consumer,
+    merchant,
+    code="lcd_tv",
+    product_name="液晶电视 55 英寸",
+    unit_price=Decimal("3000.00"),
+    quantity=1,
+    ship_province="浙江省",
+    stock=10,
+):
+    """A paid order line of a 三包 category (``code`` of the catalog)."""
+    entry = catalog(code)
+    category = orders.CategoryFactory(code=f"sanbao-{code}", name=entry.name, sanbao_code=code)
+    product = orders.ProductFactory(merchant=merchant, category=category, name=product_name)
+    sku = orders.SkuFactory(product=product, price=unit_price, stock=stock)
+    order = orders.OrderFactory(
+        merchant=merchant,
+        consumer=consumer,
+        total_amount=unit_price * quantity,
+        ship_province=ship_province,
+    )
+    return OrderLine.objects.create(
+        order=order,
+        sku=sku,
+        product_name=product_name,
+        spec=sku.spec,
+        quantity=quantity,
+        unit_price=unit_price,
+        paid_amount=unit_price * quantity,
+    )
+
+
+def card(*, consumer, merchant, signed_days_ago=30, signed_at=None, serials=None, **line_kwargs):
+    """A warranty card (the first of its line) signed ``signed_days_ago`` days ago."""
+    line = sanbao_line(consumer=consumer, merchant=merchant, **line_kwargs)
+    signed_at = signed_at or clock.now() - timedelta(days=signed_days_ago)
+    cards = services.warranty_card_create(
+        line=line, actor=SYSTEM, signed_at=signed_at, serial_numbers=serials
+    )
+    return cards[0]
+
+
+def provider(*, name="顺达家电维修中心", licence="LIC-0001", codes=("lcd_tv",), staff=()):
+    """An admitted provider of ``codes`` (nationwide) with ``staff`` users as members."""
+    entries = [catalog(code) for code in codes]
+    p = services.provider_apply(
+        actor=SYSTEM, name=name, licence_number=licence, categories=[e.code for e in entries]
+    )
+    services.provider_review(provider=p, actor=SYSTEM, approve=True)
+    for user in staff:
+        services.provider_member_add(provider=p, user=user, actor=SYSTEM)
+    p.refresh_from_db()
+    return p
+
+
+def provider_user(username):
+    return kernel.UserFactory(username=username)
+
+
+def repair(*, card, provider=None, fault="开机后黑屏，有声音无图像", received_days_ago=None):
+    """A repair of ``card`` requested now, assigned to ``provider`` (and received
+    ``received_days_ago`` days ago when given)."""
+    order = services.repair_request(
+        card=card,
+        fault_description=fault,
+        actor=SYSTEM,
+        fault_reported_at=clock.now() - timedelta(days=(received_days_ago or 0) + 1),
+    )
+    if provider is not None:
+        order = services.repair_assign(repair=order, provider=provider, actor=SYSTEM)
+        if received_days_ago is not None:
+            order = services.repair_receive(
+                repair=order,
+                actor=SYSTEM,
+                occurred_at=clock.now() - timedelta(days=received_days_ago),
+            )
+    return order

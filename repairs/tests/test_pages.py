@@ -1,0 +1,521 @@
+"""Repairs pages (issue 5): consumer /my/ (warranties, entitlements, repair requests, remedies),
+merchant portal /merchant/ (repairs, cards, escalations) and repair providers' /provider/ pages:
+scope and isolation (404), the entitlement answer, provider steps through the services, form
+errors from rule codes, confirmations, countdowns and pinned query counts."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from aftersales import clock
+from aftersales.rules import SHANGHAI
+from repairs.models import RepairOrder, WarrantyEscalation
+
+from . import factories_pages as fp
+
+pytestmark = pytest.mark.django_db
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)
+
+
+@pytest.fixture
+def client_as(client, roles):
+    def login(name_or_user):
+        user = roles[name_or_user] if isinstance(name_or_user, str) else name_or_user
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def people(roles):
+    return {
+        "a": roles["consumer_a"].consumer,
+        "b": roles["consumer_b"].consumer,
+    }
+
+
+@pytest.fixture
+def tv(people, merchant_a):
+    """Consumer A's LCD TV at merchant A, signed 30 days ago (only repair is open: G3)."""
+    return fp.card(consumer=people["a"], merchant=merchant_a, serials=["SN-TV-001"])
+
+
+@pytest.fixture
+def techs(db):
+    return {"p1": fp.provider_user("tech-one"), "p2": fp.provider_user("tech-two")}
+
+
+@pytest.fixture
+def shops(techs):
+    """Two admitted providers, each with one technician."""
+    return {
+        "p1": fp.provider(name="顺达家电维修中心", licence="LIC-1", staff=[techs["p1"]]),
+        "p2": fp.provider(name="远航维修", licence="LIC-2", staff=[techs["p2"]]),
+    }
+
+
+def body(response):
+    return response.content.decode()
+
+
+def count(response, testid):
+    return body(response).count(f'data-testid="{testid}"')
+
+
+# -- consumer: warranty cards and entitlements ---------------------------------------------------
+
+
+def test_consumer_lists_own_cards_with_whole_unit_and_part_ends(client_as, tv, people, merchant_b):
+    other = fp.card(consumer=people["b"], merchant=merchant_b, product_name="乙的电视")
+    response = client_as("consumer_a").get("/my/warranties/")
+    page = body(response)
+    assert response.status_code == 200
+    assert count(response, "card-row") == 1
+    assert tv.number in page and other.number not in page
+    assert "显示屏" in page and "整机三包至" in page and "SN-TV-001" in page
+
+
+def test_consumer_card_detail_explains_why_only_repair(client_as, tv):
+    response = client_as("consumer_a").get(f"/my/warranties/{tv.pk}/")
+    page = body(response)
+    assert response.status_code == 200
+    assert count(response, "remedy") == 1
+    assert 'data-kind="free_repair" data-rule="G3"' in page
+    assert "为什么只能维修？" in page
+    # The deciding dates of G1 and G2, at 24:00 Shanghai of day 7 and day 15.
+    signed = tv.signed_at.astimezone(SHANGHAI)
+    day7 = (signed.date() + timedelta(days=7)).strftime("%Y-%m-%d")
+    day15 = (signed.date() + timedelta(days=15)).strftime("%Y-%m-%d")
+    assert f"退货期已于 {day7} 24:00 截止（G1）" in page
+    assert f"换货期已于 {day15} 24:00 截止（G2）" in page
+    assert count(response, "coverage-row") == 5  # whole unit + 4 main parts of an LCD TV
+    assert 'data-testid="request-repair"' in page
+
+
+def test_within_seven_days_return_shows_the_full_refund(client_as, people, merchant_a):
+    card = fp.card(consumer=people["a"], merchant=merchant_a, signed_days_ago=2)
+    response = client_as("consumer_a").get(f"/my/warranties/{card.pk}/")
+    page = body(response)
+    assert 'data-kind="return" data-rule="G1"' in page
+    assert "¥3000.00" in page
+    assert "为什么只能维修" not in page
+    assert 'data-testid="choose-remedy"' in page
+
+
+def test_card_of_another_consumer_is_404(client_as, tv):
+    client = client_as("consumer_b")
+    assert client.get(f"/my/warranties/{tv.pk}/").status_code == 404
+    assert client.get(f"/my/warranties/{tv.pk}/repair/").status_code == 404
+    assert client.get("/my/warranties/999999/").status_code == 404
+
+
+# -- consumer: repair request --------------------------------------------------------------------
+
+
+def test_consumer_requests_a_repair_with_photos(client_as, tv):
+    client = client_as("consumer_a")
+    page = client.get(f"/my/warranties/{tv.pk}/repair/")
+    assert page.status_code == 200 and "免费维修" in body(page)
+    photo = SimpleUploadedFile("fault.png", PNG, content_type="image/png")
+    response = client.post(
+        f"/my/warranties/{tv.pk}/repair/",
+        {"fault_description": "开机黑屏，指示灯闪烁", "service_mode": "on_site", "photos": [photo]},
+    )
+    repair = RepairOrder.objects.get(card=tv)
+    assert response.status_code == 302 and response.url == f"/my/repairs/{repair.pk}/"
+    assert repair.service_mode == "on_site" and repair.entitlement_rule == "G3"
+    assert repair.evidence.count() == 1
+    detail = client.get(response.url)
+    assert detail.status_code == 200
+    assert repair.number in body(detail) and "提交维修申请" in body(detail)
+    assert 'data-testid="cancel-form"' in body(detail)
+
+
+def test_request_form_errors_are_clear(client_as, tv):
+    client = client_as("consumer_a")
+    response = client.post(f"/my/warranties/{tv.pk}/repair/", {"fault_description": "坏"})
+    assert response.status_code == 400
+    page = body(response)
+    assert 'data-testid="form-errors"' in page and "服务方式" in page
+    assert not RepairOrder.objects.exists()
+
+
+def test_second_open_repair_is_refused_with_the_rule_message(client_as, tv):
+    fp.repair(card=tv)
+    response = client_as("consumer_a").post(
+        f"/my/warranties/{tv.pk}/repair/",
+        {"fault_description": "又坏了，无法开机", "service_mode": "send_in"},
+    )
+    assert response.status_code == 400
+    assert "该商品已有进行中的维修单" in body(response)
+    assert RepairOrder.objects.filter(card=tv).count() == 1
+
+
+def test_request_from_an_order_line_picks_the_unit(client_as, people, merchant_a):
+    first = fp.card(consumer=people["a"], merchant=merchant_a, quantity=2)
+    client = client_as("consumer_a")
+    url = f"/my/order-lines/{first.order_line_id}/repair/"
+    page = client.get(url)
+    assert page.status_code == 200 and 'name="card"' in body(page)
+    second = first.order_line.warranty_cards.exclude(pk=first.pk).get()
+    response = client.post(
+        url, {"card": second.pk, "fault_description": "遥控失灵无法开机", "service_mode": "send_in"}
+    )
+    assert response.status_code == 302
+    assert RepairOrder.objects.get().card_id == second.pk
+    assert client_as("consumer_b").get(url).status_code == 404
+
+
+def test_cancel_needs_the_confirmation(client_as, tv):
+    repair = fp.repair(card=tv)
+    client = client_as("consumer_a")
+    refused = client.post(f"/my/repairs/{repair.pk}/cancel/", {})
+    assert refused.status_code == 400 and "请先勾选确认" in body(refused)
+    repair.refresh_from_db()
+    assert repair.status == "requested"
+    done = client.post(f"/my/repairs/{repair.pk}/cancel/", {"confirm": "on"})
+    assert done.status_code == 302
+    repair.refresh_from_db()
+    assert repair.status == "cancelled"
+
+
+def test_consumer_repair_of_someone_else_is_404(client_as, tv):
+    repair = fp.repair(card=tv)
+    client = client_as("consumer_b")
+    assert client.get(f"/my/repairs/{repair.pk}/").status_code == 404
+    assert client.post(f"/my/repairs/{repair.pk}/cancel/", {"confirm": "on"}).status_code == 404
+    repair.refresh_from_db()
+    assert repair.status == "requested"
+
+
+# -- consumer: remedies --------------------------------------------------------------------------
+
+
+def test_consumer_chooses_a_granted_exchange(client_as, people, merchant_a):
+    card = fp.card(consumer=people["a"], merchant=merchant_a, signed_days_ago=10)
+    client = client_as("consumer_a")
+    page = client.get(f"/my/warranties/{card.pk}/remedy/")
+    assert page.status_code == 200 and 'value="exchange"' in body(page)
+    assert 'value="return"' not in body(page)  # day 10: return closed (G1), exchange open (G2)
+    refused = client.post(f"/my/warranties/{card.pk}/remedy/", {"remedy": "exchange"})
+    assert refused.status_code == 400 and "请先勾选确认" in body(refused)
+    response = client.post(
+        f"/my/warranties/{card.pk}/remedy/", {"remedy": "exchange", "confirm": "on"}
+    )
+    assert response.status_code in (302, 400), body(response)
+
+
+def test_remedy_page_without_a_granted_remedy_offers_none(client_as, tv):
+    response = client_as("consumer_a").get(f"/my/warranties/{tv.pk}/remedy/")
+    assert response.status_code == 200
+    assert 'data-testid="no-remedy"' in body(response)
+    posted = client_as("consumer_a").post(
+        f"/my/warranties/{tv.pk}/remedy/", {"remedy": "return", "confirm": "on"}
+    )
+    assert posted.status_code == 400
+
+
+# -- merchant portal -----------------------------------------------------------------------------
+
+
+def test_merchant_sees_only_own_repairs_with_masked_consumers(
+    client_as, tv, people, merchant_b, shops
+):
+    mine = fp.repair(card=tv, provider=shops["p1"], received_days_ago=3)
+    other_card = fp.card(consumer=people["b"], merchant=merchant_b, product_name="乙的电视")
+    theirs = fp.repair(card=other_card)
+    client = client_as("merchant_a")
+    response = client.get("/merchant/repairs/")
+    page = body(response)
+    assert response.status_code == 200
+    assert mine.number in page and theirs.number not in page
+    assert "张*丰" in page or "*" in page
+    assert client.get(f"/merchant/repairs/{theirs.pk}/").status_code == 404
+    assert client.get(f"/merchant/warranties/{other_card.pk}/").status_code == 404
+    assert client.get(f"/merchant/repairs/{mine.pk}/").status_code == 200
+    assert client_as("merchant_b").get(f"/merchant/repairs/{mine.pk}/").status_code == 404
+
+
+def test_merchant_list_highlights_overdue_with_countdown(client_as, tv, shops):
+    late = fp.repair(card=tv, provider=shops["p1"], received_days_ago=40)
+    client = client_as("merchant_a")
+    response = client.get("/merchant/repairs/")
+    page = body(response)
+    assert 'data-overdue="1"' in page and "已超时" in page
+    assert count(response, "countdown") >= 1
+    overdue = client.get("/merchant/repairs/?overdue=overdue")
+    assert late.number in body(overdue)
+    soon = client.get("/merchant/repairs/?overdue=due_soon")
+    assert late.number not in body(soon)
+
+
+def test_merchant_filters_and_searches(client_as, tv, people, merchant_a, shops):
+    received = fp.repair(card=tv, provider=shops["p1"], received_days_ago=2)
+    other = fp.card(consumer=people["a"], merchant=merchant_a, product_name="客厅电视 65 英寸")
+    requested = fp.repair(card=other)
+    client = client_as("merchant_a")
+    by_status = body(client.get("/merchant/repairs/?status=requested"))
+    assert requested.number in by_status and received.number not in by_status
+    by_q = body(client.get("/merchant/repairs/?q=65"))
+    assert requested.number in by_q and received.number not in by_q
+    open_ = body(client.get("/merchant/repairs/?status=open"))
+    assert requested.number in open_ and received.number in open_
+
+
+def test_merchant_assigns_to_an_admitted_provider(client_as, tv, shops, techs):
+    repair = fp.repair(card=tv)
+    client = client_as("merchant_a")
+    page = client.get(f"/merchant/repairs/{repair.pk}/")
+    assert 'data-testid="assign-form"' in body(page) and "顺达家电维修中心" in body(page)
+    response = client.post(f"/merchant/repairs/{repair.pk}/assign/", {"provider": shops["p1"].pk})
+    assert response.status_code == 302
+    repair.refresh_from_db()
+    assert repair.status == "assigned" and repair.provider_id == shops["p1"].pk
+    assert techs["p1"].has_perm("repairs.view_repairorder", repair)
+
+
+def test_merchant_card_page_shows_the_same_answer(client_as, tv):
+    response = client_as("merchant_a").get(f"/merchant/warranties/{tv.pk}/")
+    page = body(response)
+    assert response.status_code == 200
+    assert 'data-rule="G3"' in page and "为什么只能维修？" in page
+    assert 'data-testid="request-repair"' not in page
+
+
+def test_merchant_sees_escalations_about_them(client_as, tv, people, merchant_b):
+    esc = WarrantyEscalation.objects.create(
+        card=tv,
+        merchant=tv.merchant,
+        consumer=tv.consumer,
+        rule="G6",
+        granted_remedies=["exchange", "return"],
+        explanation="修理者责任时间超过 30 日",
+    )
+    other = fp.card(consumer=people["b"], merchant=merchant_b)
+    WarrantyEscalation.objects.create(
+        card=other, merchant=merchant_b, consumer=other.consumer, rule="G5", explanation="乙"
+    )
+    response = client_as("merchant_a").get("/merchant/escalations/")
+    assert response.status_code == 200
+    assert count(response, "escalation-row") == 1
+    assert tv.number in body(response) and other.number not in body(response)
+    assert esc.get_status_display() in body(response)
+
+
+# -- repair providers ----------------------------------------------------------------------------
+
+
+def test_provider_sees_only_repairs_assigned_to_it(client_as, tv, people, merchant_a, shops, techs):
+    mine = fp.repair(card=tv, provider=shops["p1"])
+    other_card = fp.card(consumer=people["a"], merchant=merchant_a, product_name="卧室电视")
+    theirs = fp.repair(card=other_card, provider=shops["p2"])
+    unassigned = fp.repair(
+        card=fp.card(consumer=people["a"], merchant=merchant_a, product_name="书房电视")
+    )
+    client = client_as(techs["p1"])
+    assert client.get("/provider/").url == "/provider/repairs/"
+    page = body(client.get("/provider/repairs/"))
+    assert mine.number in page
+    assert theirs.number not in page and unassigned.number not in page
+    assert client.get(f"/provider/repairs/{theirs.pk}/").status_code == 404
+    assert client.get(f"/provider/repairs/{unassigned.pk}/").status_code == 404
+    step = client.post(
+        f"/provider/repairs/{theirs.pk}/receive/", {"occurred_at": "2026-01-01T10:00"}
+    )
+    assert step.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == "assigned"
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        ("consumer_a", "/provider/repairs/"),
+        ("merchant_a", "/provider/repairs/"),
+        ("after_sales_agent", "/provider/repairs/"),
+    ],
+)
+def test_other_roles_get_404_on_provider_pages(client_as, role, path):
+    assert client_as(role).get(path).status_code == 404
+
+
+def test_provider_staff_get_404_on_consumer_and_merchant_pages(client_as, shops, techs):
+    client = client_as(techs["p1"])
+    assert client.get("/my/warranties/").status_code == 404
+    assert client.get("/merchant/repairs/").status_code == 404
+
+
+def test_anonymous_is_sent_to_sign_in(client):
+    response = client.get("/provider/repairs/")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/?next=")
+
+
+def _local(instant):
+    return instant.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_provider_records_receipt_with_its_own_time_then_the_steps(client_as, tv, shops, techs):
+    repair = fp.repair(card=tv, provider=shops["p1"])
+    client = client_as(techs["p1"])
+    detail = client.get(f"/provider/repairs/{repair.pk}/")
+    assert 'data-testid="action-receive"' in body(detail)
+    received = clock.now().replace(second=0, microsecond=0) - timedelta(hours=5)
+    response = client.post(
+        f"/provider/repairs/{repair.pk}/receive/", {"occurred_at": _local(received)}
+    )
+    assert response.status_code == 302
+    repair.refresh_from_db()
+    assert repair.status == "received" and repair.received_at == received
+    page = body(client.get(f"/provider/repairs/{repair.pk}/"))
+    assert "修理者责任时间超过 30 日" in page  # the G6 deadline and its countdown
+    assert 'data-testid="countdown"' in page
+
+    now = _local(clock.now())
+    assert (
+        client.post(
+            f"/provider/repairs/{repair.pk}/diagnose/",
+            {"occurred_at": now, "diagnosis": "背光板损坏"},
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            f"/provider/repairs/{repair.pk}/parts-wait-start/",
+            {"occurred_at": now, "parts": "背光板"},
+        ).status_code
+        == 302
+    )
+    repair.refresh_from_db()
+    assert repair.status == "waiting_parts" and repair.parts_wait_since is not None
+    assert (
+        client.post(
+            f"/provider/repairs/{repair.pk}/parts-wait-end/", {"occurred_at": now}
+        ).status_code
+        == 302
+    )
+    response = client.post(
+        f"/provider/repairs/{repair.pk}/result/",
+        {
+            "occurred_at": now,
+            "result": "fixed",
+            "parts_replaced": "背光板 × 1",
+            "labour_fee": "0",
+            "parts_fee": "0",
+            "is_paid": "0",
+        },
+    )
+    assert response.status_code == 302
+    repair.refresh_from_db()
+    assert repair.status == "fixed" and repair.parts_replaced == [{"name": "背光板", "quantity": 1}]
+    refused = client.post(f"/provider/repairs/{repair.pk}/return/", {"occurred_at": now})
+    assert refused.status_code == 400 and "请先勾选确认" in body(refused)
+    assert (
+        client.post(
+            f"/provider/repairs/{repair.pk}/return/", {"occurred_at": now, "confirm": "on"}
+        ).status_code
+        == 302
+    )
+    repair.refresh_from_db()
+    assert repair.status == "returned"
+
+
+def test_provider_receipt_in_the_future_is_a_form_error(client_as, tv, shops, techs):
+    repair = fp.repair(card=tv, provider=shops["p1"])
+    future = clock.now() + timedelta(days=2)
+    response = client_as(techs["p1"]).post(
+        f"/provider/repairs/{repair.pk}/receive/", {"occurred_at": _local(future)}
+    )
+    assert response.status_code == 400
+    assert "时间不能晚于现在" in body(response)
+    repair.refresh_from_db()
+    assert repair.status == "assigned"
+
+
+def test_paid_result_needs_a_g11_reason(client_as, tv, shops, techs):
+    repair = fp.repair(card=tv, provider=shops["p1"], received_days_ago=1)
+    response = client_as(techs["p1"]).post(
+        f"/provider/repairs/{repair.pk}/result/",
+        {
+            "occurred_at": _local(clock.now()),
+            "result": "fixed",
+            "labour_fee": "80",
+            "parts_fee": "0",
+            "is_paid": "1",
+            "paid_reason": "",
+        },
+    )
+    assert response.status_code == 400 and "G11" in body(response)
+    repair.refresh_from_db()
+    assert repair.status == "received"
+
+
+def test_step_not_open_in_this_status_shows_the_rule_error(client_as, tv, shops, techs):
+    repair = fp.repair(card=tv, provider=shops["p1"])
+    response = client_as(techs["p1"]).post(
+        f"/provider/repairs/{repair.pk}/parts-wait-end/", {"occurred_at": _local(clock.now())}
+    )
+    assert response.status_code == 400
+    assert "维修单不在等待配件状态" in body(response)
+
+
+def test_provider_sees_the_reminders_of_its_repairs(client_as, tv, shops, techs):
+    repair = fp.repair(card=tv, provider=shops["p1"], received_days_ago=2)
+    page = body(client_as(techs["p1"]).get(f"/provider/repairs/{repair.pk}/"))
+    assert "提醒维修服务商" in page  # the day-25 reminder (G6)
+    consumer_page = body(client_as("consumer_a").get(f"/my/repairs/{repair.pk}/"))
+    assert "提醒维修服务商" not in consumer_page
+
+
+# -- query counts --------------------------------------------------------------------------------
+
+
+def _many(n, *, consumer, merchant, provider):
+    for i in range(n):
+        c = fp.card(consumer=consumer, merchant=merchant, product_name=f"电视 {i}")
+        fp.repair(card=c, provider=provider, received_days_ago=1 + i % 3)
+
+
+@pytest.mark.parametrize(
+    ("who", "path"),
+    [
+        ("consumer_a", "/my/repairs/"),
+        ("merchant_a", "/merchant/repairs/"),
+        ("p1", "/provider/repairs/"),
+        ("consumer_a", "/my/warranties/"),
+        ("merchant_a", "/merchant/warranties/"),
+    ],
+)
+def test_list_queries_do_not_grow_with_the_page(
+    client_as, people, merchant_a, shops, techs, who, path, django_assert_max_num_queries
+):
+    user = techs[who] if who in techs else who
+    client = client_as(user)
+    _many(2, consumer=people["a"], merchant=merchant_a, provider=shops["p1"])
+    client.get(path)  # warm up the session and the user
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(path).status_code == 200
+    _many(6, consumer=people["a"], merchant=merchant_a, provider=shops["p1"])
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = client.get(path)
+    assert response.status_code == 200
+    assert count(response, "repair-row") + count(response, "card-row") == 8
+
+
+def test_deadline_text_reads_window_ends_as_24_00():
+    from datetime import UTC, datetime
+
+    from repairs.views import deadline_text
+
+    # 2026-11-28 16:00 UTC = 2026-11-29 00:00 Shanghai: the end of 11-28.
+    assert deadline_text(datetime(2026, 11, 28, 16, 0, tzinfo=UTC)) == "2026-11-28 24:00"
+    assert deadline_text(datetime(2026, 11, 28, 15, 59, tzinfo=UTC)) == "2026-11-28 23:59"

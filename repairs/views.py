@@ -1,0 +1,1046 @@
+"""三包 repair pages (standard 6.5, RULES.md G1–G12).
+
+- consumer (/my/): warranty cards and what each covers until when, the entitlement answer of a
+  card ("为什么只能维修？"), request a repair from a card or an order line, follow it, choose a
+  granted exchange or refund;
+- merchant portal (/merchant/): their products' repairs (filters, search, pagination, deadlines
+  with countdowns, timeouts highlighted), their cards' entitlements, escalations about them;
+- repair providers (/provider/): staff see only the repair orders assigned to their provider and
+  record receipt (送修, with its own time), diagnosis, parts waits, repair, result and return.
+
+Views parse input and call one selector or service; scoping lives in ``repairs.selectors`` (a
+row outside the caller's scope is a 404, exactly like one that does not exist) and every rule in
+``repairs.services``/``repairs.rules``, whose ``RuleViolation`` codes become form errors.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from aftersales import clock
+from aftersales.decorators import _role_required, consumer_required, merchant_required
+from aftersales.errors import DomainError, NotFound
+from aftersales.models import Deadline
+from aftersales.rules import SHANGHAI
+from aftersales.timeline import timeline_for
+
+from . import forms, rules, selectors, services
+from .models import RepairOrder, WarrantyCard, WarrantyEscalation
+
+PAGE_SIZE = 20
+SOON = timedelta(days=3)
+
+provider_required = _role_required(lambda a: getattr(a, "is_provider", False))
+
+
+# -- presentation helpers -------------------------------------------------------------------------
+
+
+def deadline_text(instant):
+    """An instant as Shanghai people read a deadline: a window closing at 00:00 is "24:00" of
+    the day before (RULES.md "Time": day N ends at 24:00)."""
+    local = instant.astimezone(SHANGHAI)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        day = local.date() - timedelta(days=1)
+        return f"{day:%Y-%m-%d} 24:00"
+    return f"{local:%Y-%m-%d %H:%M}"
+
+
+def _day_text(day):
+    return f"{day:%Y-%m-%d}"
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """Time left until ``due_at`` (or past it), rendered on the server from the platform clock
+    (the sandbox clock may run ahead of the browser's); ``repairs.js`` keeps it ticking."""
+
+    due_at: datetime
+    now: datetime
+    paused_left: timedelta | None = None
+
+    @property
+    def overdue(self):
+        return self.paused_left is None and self.due_at <= self.now
+
+    @property
+    def soon(self):
+        return not self.overdue and self.left <= SOON
+
+    @property
+    def left(self):
+        return self.paused_left if self.paused_left is not None else self.due_at - self.now
+
+    @property
+    def text(self):
+        left = self.left
+        span = abs(left)
+        minutes = int(span.total_seconds() // 60)
+        days, hours, mins = minutes // 1440, (minutes % 1440) // 60, minutes % 60
+        if days:
+            amount = _("%(d)s 天 %(h)s 小时") % {"d": days, "h": hours}
+        elif hours:
+            amount = _("%(h)s 小时 %(m)s 分") % {"h": hours, "m": mins}
+        else:
+            amount = _("%(m)s 分") % {"m": mins}
+        if self.paused_left is not None:
+            return _("已暂停，剩余 %(t)s") % {"t": amount}
+        return (_("已超时 %(t)s") if left.total_seconds() <= 0 else _("剩余 %(t)s")) % {"t": amount}
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    deadline: Deadline
+    now: datetime
+
+    @property
+    def description(self):
+        return self.deadline.description or self.deadline.kind
+
+    @property
+    def paused(self):
+        return self.deadline.state == Deadline.State.PAUSED
+
+    @property
+    def due_text(self):
+        if self.paused:
+            return _("等待配件期间不计时")
+        return deadline_text(self.deadline.due_at)
+
+    @property
+    def countdown(self):
+        left = self.deadline.remaining if self.paused else None
+        return Countdown(self.deadline.due_at, self.now, paused_left=left)
+
+
+DATE_LABELS = {
+    "start_at": _("签收/安装完成"),
+    "period_start": _("本期三包起算"),
+    "closes_at": _("截止"),
+    "ends_at": _("三包有效至"),
+    "ended_at": _("三包期届满"),
+    "received_at": _("送修时间"),
+    "limit_passed_at": _("期限届满"),
+    "finished_at": _("上次维修完成"),
+    "repairs_finished": _("已完成的维修"),
+    "days_since_start": _("自三包起算已"),
+    "days_in_repair": _("其中维修/等待配件"),
+    "exchange_rules": _("换货依据"),
+}
+COST_LABELS = {
+    "seller": _("销售者承担"),
+    "repairer": _("修理者承担"),
+    "consumer": _("消费者承担"),
+}
+REFUND_ERRORS = {
+    "depreciation_rate_unknown": _(
+        "该三包类目的日折旧率尚未设置，暂不能计算折旧退货金额（G8），请联系平台客服。"
+    ),
+}
+
+
+def _date_items(dates):
+    """The deciding dates of a remedy as ``[(label, text)]``, in the engine's order."""
+    items = []
+    for key, value in (dates or {}).items():
+        label = DATE_LABELS.get(key, key)
+        if isinstance(value, datetime):
+            # Window ends are exclusive midnights; starts are shown as they happened.
+            text = (
+                deadline_text(value)
+                if key not in ("start_at", "period_start")
+                else (f"{value.astimezone(SHANGHAI):%Y-%m-%d %H:%M}")
+            )
+        elif key == "parts" and isinstance(value, dict):
+            for part, ends in value.items():
+                items.append((_("%(part)s 三包至") % {"part": part}, deadline_text(ends)))
+            continue
+        elif isinstance(value, list):
+            text = "、".join(
+                f"{v.astimezone(SHANGHAI):%Y-%m-%d}" if isinstance(v, datetime) else str(v)
+                for v in value
+            )
+        elif key in ("days_since_start", "days_in_repair"):
+            text = _("%(n)s 天") % {"n": value}
+        else:
+            text = str(value)
+        items.append((label, text))
+    return items
+
+
+def _coverage_rows(coverage, now):
+    rows = []
+    for c in coverage:
+        if c.part is None:
+            label = _("整机")
+        else:
+            label = c.part
+        months = c.months
+        period = (
+            _("%(y)s 年") % {"y": months // 12}
+            if months % 12 == 0
+            else _("%(m)s 个月") % {"m": months}
+        )
+        rows.append(
+            {
+                "label": label,
+                "is_whole": c.part is None,
+                "period": period,
+                "starts": f"{c.starts_at.astimezone(SHANGHAI):%Y-%m-%d}",
+                "base_ends": _day_text(c.base_last_day),
+                "extension_days": c.extension_days,
+                "ends": _day_text(c.last_day),
+                "ended": now >= c.ends_at,
+            }
+        )
+    return rows
+
+
+def _why_only(ent, start_at, facts):
+    """Why no return or exchange is open (the consumer's "为什么只能维修？"), rule by rule."""
+    kinds = set(ent.kinds)
+    if rules.RETURN in kinds and rules.EXCHANGE in kinds:
+        return "", []
+    reasons = []
+    misuse = ent.remedies and ent.remedies[0].rule == "G11"
+    if misuse:
+        return _("为什么只能付费维修？"), [ent.remedies[0].explanation]
+    return_closes = rules.window_closes_at(start_at, rules.RETURN_DAYS)
+    exchange_closes = rules.window_closes_at(start_at, rules.EXCHANGE_DAYS)
+    if rules.RETURN not in kinds:
+        reasons.append(
+            _("签收后 7 日内出现性能故障才可退货，退货期已于 %(at)s 截止（G1）。")
+            % {"at": deadline_text(return_closes)}
+        )
+    if rules.EXCHANGE not in kinds:
+        if ent.at >= exchange_closes:
+            reasons.append(
+                _("签收后 15 日内出现性能故障才可换货，换货期已于 %(at)s 截止（G2）。")
+                % {"at": deadline_text(exchange_closes)}
+            )
+        done = 0
+        if facts is not None:
+            done = sum(
+                1
+                for r in rules.current_repairs(facts, ent.at)
+                if r.finished_at is not None and r.finished_at <= ent.at
+            )
+        reasons.append(
+            _("三包期内修理两次后仍出现故障才可换货或退货（G4），本期已完成修理 %(n)s 次。")
+            % {"n": done}
+        )
+        reasons.append(
+            _(
+                "维修超过 30 日（扣除等待配件的时间，G6）或送修后因缺少配件超过期限仍未修好"
+                "（G5）时，也可换货。"
+            )
+        )
+    title = (
+        _("为什么只能维修？")
+        if rules.RETURN not in kinds and rules.EXCHANGE not in kinds
+        else _("为什么不能退货？")
+    )
+    return title, reasons
+
+
+@dataclass
+class Answer:
+    """The entitlement answer shaped for the templates (see ``_entitlements.html``)."""
+
+    summary: str
+    remedies: list
+    coverage: list
+    why_title: str
+    why: list
+    kinds: list
+
+
+def entitlement_answer(ent, *, start_at, facts=None):
+    """``rules.Entitlements`` → ``Answer``: each remedy with its rule, deciding dates, the G8
+    refund amount or why it cannot be computed; the coverage table; the "why only" reasons."""
+    remedies = []
+    for r in ent.remedies:
+        remedies.append(
+            {
+                "kind": r.kind,
+                "kind_label": rules.KIND_LABELS.get(r.kind, r.kind),
+                "rule": r.rule,
+                "explanation": r.explanation,
+                "dates": _date_items(r.dates),
+                "refund": r.refund,
+                "with_depreciation": r.with_depreciation,
+                "refund_error": REFUND_ERRORS.get(r.refund_error, r.refund_error)
+                if r.refund_error
+                else (
+                    _("商品价格未知，暂不能计算退款金额。")
+                    if r.kind == rules.RETURN and r.refund is None
+                    else ""
+                ),
+                "cost_label": COST_LABELS.get(r.cost_borne_by, ""),
+            }
+        )
+    why_title, why = _why_only(ent, start_at, facts)
+    return Answer(
+        summary=ent.summary,
+        remedies=remedies,
+        coverage=_coverage_rows(ent.coverage, ent.at),
+        why_title=why_title,
+        why=why,
+        kinds=ent.kinds,
+    )
+
+
+def _card_answer(card, now):
+    """The card's entitlement answer now (``selectors.card_facts`` → ``rules.entitlements``, the
+    same answer as ``selectors.card_entitlements``, with the facts kept for the reasons)."""
+    facts = selectors.card_facts(card)
+    ent = rules.entitlements(facts, now)
+    return entitlement_answer(ent, start_at=facts.start_at, facts=facts)
+
+
+VERB_LABELS = {
+    "repair.requested": _("提交维修申请"),
+    "repair.assigned": _("已派单给维修服务商"),
+    "repair.received": _("维修服务商已收到商品（送修）"),
+    "repair.diagnosed": _("完成检测"),
+    "repair.parts_wait_started": _("开始等待配件"),
+    "repair.parts_wait_ended": _("配件到货"),
+    "repair.repairing": _("开始维修"),
+    "repair.started": _("开始维修"),
+    "repair.finished": _("维修完成"),
+    "repair.returned": _("商品已返还"),
+    "repair.closed": _("维修单关闭"),
+    "repair.cancelled": _("维修申请已取消"),
+    "repair.reopened": _("30 日内再次故障，视为未修好（G12）"),
+    "repair.timeout": _("维修超期，转平台升级处理"),
+    "status.changed": _("状态变更"),
+}
+STATUS_LABELS = dict(RepairOrder.Status.choices)
+
+
+def _timeline(repair, *, masked):
+    """The repair's timeline, newest first, with Chinese labels; merchants and providers see
+    the consumer as "消费者", not by name."""
+    events = []
+    for e in timeline_for(repair):
+        if e.actor_kind == "consumer" and masked:
+            who = _("消费者")
+        else:
+            who = {"system": _("系统"), "platform": _("平台")}.get(e.actor_kind, e.actor_label)
+        e.label = VERB_LABELS.get(e.verb, e.verb)
+        e.to_label = STATUS_LABELS.get(e.to_status, "") if e.to_status else ""
+        e.who = who
+        events.append(e)
+    events.reverse()
+    return events
+
+
+def _deadline_rows(subjects, now, *, include_reminders=False):
+    from aftersales.deadlines import deadlines_for_many
+
+    return [
+        DeadlineRow(d, now)
+        for d in deadlines_for_many(subjects, include_reminders=include_reminders)
+    ]
+
+
+def _remedy_label(kind):
+    return {
+        rules.EXCHANGE: _("免费换货"),
+        rules.RETURN: _("退货退款"),
+    }.get(kind, rules.KIND_LABELS.get(kind, kind))
+
+
+def _label_escalations(escalations):
+    for esc in escalations:
+        esc.chosen_label = _remedy_label(esc.chosen_remedy) if esc.chosen_remedy else ""
+        esc.granted_label = "、".join(_remedy_label(k) for k in esc.granted_remedies or [])
+    return escalations
+
+
+def _domain_404(fn, **kwargs):
+    try:
+        return fn(**kwargs)
+    except NotFound:
+        raise Http404 from None
+
+
+def _htmx_results(request, template, target):
+    if getattr(request, "htmx", False) and request.htmx.target == target:
+        return template + "#results"
+    return template
+
+
+def _query_without_page(request):
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+# -- lists of repairs (all three portals) ---------------------------------------------------------
+
+PORTALS = {
+    "my": {"shell": "portal/my.html", "heading": _("我的维修")},
+    "merchant": {"shell": "portal/merchant.html", "heading": _("维修管理")},
+    "provider": {"shell": "portal/provider.html", "heading": _("维修工单")},
+}
+
+
+def _portal(portal, nav):
+    return {
+        "portal": portal,
+        "portal_shell": PORTALS[portal]["shell"],
+        "nav": nav,
+        "list_heading": PORTALS[portal]["heading"],
+    }
+
+
+def _deadline_filter(qs, which, now):
+    """Repairs with an open limit (G5/G6) already past (``overdue``: the sweep acts on it at
+    once) or an open escalation, or one due within 3 days (``due_soon``)."""
+    pending = Deadline.objects.filter(
+        subject_type=RepairOrder._meta.label_lower,
+        subject_id=OuterRef("pk"),
+        state=Deadline.State.PENDING,
+    ).exclude(kind__endswith=".reminder")
+    if which == "overdue":
+        escalated = WarrantyEscalation.objects.filter(
+            repair_id=OuterRef("pk"), status=WarrantyEscalation.Status.OPEN
+        )
+        return qs.filter(Q(Exists(pending.filter(due_at__lte=now))) | Q(Exists(escalated)))
+    if which == "due_soon":
+        return qs.filter(Exists(pending.filter(due_at__gt=now, due_at__lte=now + SOON)))
+    return qs
+
+
+def _repair_rows(repairs, now, *, include_reminders):
+    """Each repair of a page with its next deadline and whether it is overdue/escalated: two
+    queries for the page, whatever its size."""
+    by_repair = {}
+    for row in _deadline_rows(repairs, now, include_reminders=include_reminders):
+        by_repair.setdefault(row.deadline.subject_id, []).append(row)
+    escalated = set(
+        WarrantyEscalation.objects.filter(
+            repair_id__in=[r.pk for r in repairs], status=WarrantyEscalation.Status.OPEN
+        ).values_list("repair_id", flat=True)
+    )
+    rows = []
+    for repair in repairs:
+        deadlines = by_repair.get(repair.pk, [])
+        limits = [d for d in deadlines if not d.deadline.is_reminder] or deadlines
+        upcoming = limits[0] if limits else None
+        overdue = repair.pk in escalated or any(
+            d.countdown.overdue for d in deadlines if not d.deadline.is_reminder
+        )
+        rows.append(
+            {
+                "repair": repair,
+                "next": upcoming,
+                "overdue": overdue,
+                "escalated": repair.pk in escalated,
+            }
+        )
+    return rows
+
+
+def _repair_list_page(request, *, portal):
+    now = clock.now()
+    form = forms.RepairFilterForm(request.GET or None)
+    filters = form.filters() if request.GET else {}
+    which = filters.pop("overdue", "")
+    q = filters.pop("q", "")
+    if filters.get("status") == "open":
+        filters["open"] = True
+        del filters["status"]
+    repairs = selectors.repair_order_list(actor=request.actor, filters=filters)
+    if q:
+        repairs = repairs.filter(
+            Q(number__icontains=q)
+            | Q(card__product_name__icontains=q)
+            | Q(card__number__icontains=q)
+            | Q(card__serial_number__icontains=q)
+        )
+    repairs = _deadline_filter(repairs, which, now)
+    page = Paginator(repairs, PAGE_SIZE).get_page(request.GET.get("page"))
+    items = list(page.object_list)
+    rows = _repair_rows(items, now, include_reminders=portal == "provider")
+    context = {
+        **_portal(portal, "repairs"),
+        "heading": PORTALS[portal]["heading"],
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "overdue_count": sum(1 for r in rows if r["overdue"]),
+        "filtered": bool(filters) or bool(which) or bool(q),
+        "query": _query_without_page(request),
+        "detail_url": f"{portal}:repair-detail",
+    }
+    response = render(
+        request, _htmx_results(request, "repairs/repair_list.html", "repair-results"), context
+    )
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def _repair_context(request, repair, *, portal, now):
+    masked = portal != "my"
+    escalations = _label_escalations(
+        list(WarrantyEscalation.objects.filter(repair=repair).order_by("-raised_at", "-id"))
+    )
+    days = None
+    if repair.received_at is not None:
+        facts = rules.RepairFacts(
+            received_at=repair.received_at,
+            finished_at=repair.finished_at,
+            parts_wait_days=repair.parts_wait_days,
+            parts_wait_since=repair.parts_wait_since,
+        )
+        days = {
+            "total": rules.repair_days(facts, now),
+            "waited": rules.parts_wait_days(facts, now),
+            "repairer": rules.repairer_days(facts, now),
+        }
+    card_url = ""
+    if portal in ("my", "merchant"):
+        card_url = reverse(f"{portal}:warranty-detail", args=[repair.card_id])
+    return {
+        **_portal(portal, "repairs"),
+        "list_url": f"{portal}:repair-list",
+        "repair": repair,
+        "card_url": card_url,
+        "evidence": list(repair.evidence.all()),
+        "parts_waits": list(repair.parts_waits.all()),
+        "parts_limit_days": repair.card.catalog_entry.parts_shortage_limit_days,
+        "deadlines": _deadline_rows([repair], now, include_reminders=portal == "provider"),
+        "escalations": escalations,
+        "timeline": _timeline(repair, masked=masked),
+        "days": days,
+    }
+
+
+# -- warranty cards (consumer and merchant) ------------------------------------------------------
+
+
+def _page_card_facts(cards):
+    """``rules.CardFacts`` of a page of cards in two queries whatever its size: the chains of
+    exchanged cards, then every repair received on them (``selectors.card_facts`` for one card)."""
+    exchanged = WarrantyCard.Status.EXCHANGED
+    roots = {c.chain_root_id for c in cards if c.root_id or c.status == exchanged}
+    chains = {}
+    if roots:
+        for row in (
+            WarrantyCard.objects.filter(Q(pk__in=roots) | Q(root_id__in=roots))
+            .order_by("id")
+            .values_list("id", "root_id", "starts_at", "signed_at", "replaces_id")
+        ):
+            chains.setdefault(row[1] or row[0], []).append(row)
+    members = {
+        c.pk: chains.get(c.chain_root_id, [(c.pk, None, c.starts_at, c.signed_at, None)])
+        for c in cards
+    }
+    ids = {row[0] for chain in members.values() for row in chain}
+    received = {}
+    for row in (
+        RepairOrder.objects.filter(card_id__in=ids, received_at__isnull=False)
+        .order_by("received_at", "id")
+        .values_list(*selectors.REPAIR_FACT_FIELDS)
+    ):
+        data = dict(zip(selectors.REPAIR_FACT_FIELDS, row, strict=True))
+        received.setdefault(data["card_id"], []).append(
+            rules.RepairFacts(
+                received_at=data["received_at"],
+                finished_at=data["finished_at"] or data["closed_at"] or data["cancelled_at"],
+                parts_wait_days=data["parts_wait_days"],
+                parts_wait_since=data["parts_wait_since"],
+            )
+        )
+    facts = {}
+    for card in cards:
+        chain = members[card.pk]
+        root = next(row for row in chain if not row[4])
+        mine = next(row for row in chain if row[0] == card.pk)
+        facts[card.pk] = rules.CardFacts(
+            start_at=root[2] or root[3],
+            catalog=selectors._catalog(card),
+            repairs=tuple(r for row in chain for r in received.get(row[0], ())),
+            exchanges=tuple(
+                rules.ExchangeFacts(at=row[2])
+                for row in chain
+                if row[4] and row[2] is not None and (mine[2] is None or row[2] <= mine[2])
+            ),
+        )
+    return facts
+
+
+def _card_rows(cards, now):
+    facts = _page_card_facts(cards)
+    rows = []
+    for card in cards:
+        coverage = _coverage_rows(rules.warranty_ends(facts[card.pk], now), now)
+        rows.append({"card": card, "whole": coverage[0], "parts": coverage[1:]})
+    return rows
+
+
+def _card_list_page(request, *, portal):
+    now = clock.now()
+    q = (request.GET.get("q") or "").strip()[:100]
+    cards = selectors.warranty_card_list(actor=request.actor, filters={"q": q} if q else {})
+    cards = cards.select_related("catalog_change")
+    page = Paginator(cards, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        **_portal(portal, "warranties"),
+        "page": page,
+        "cards": _card_rows(list(page.object_list), now),
+        "q": q,
+        "query": _query_without_page(request),
+        "detail_url": f"{portal}:warranty-detail",
+    }
+    return render(request, "repairs/warranty_list.html", context)
+
+
+def _card_detail_page(request, pk, *, portal):
+    now = clock.now()
+    card = _domain_404(selectors.warranty_card_get, actor=request.actor, pk=pk)
+    repairs = list(card.repairs.order_by("-id"))
+    open_repair = next((r for r in repairs if r.is_open), None)
+    escalations = _label_escalations(
+        list(card.escalations.filter(status=WarrantyEscalation.Status.OPEN))
+    )
+    answer = _card_answer(card, now)
+    context = {
+        **_portal(portal, "warranties"),
+        "list_url": f"{portal}:warranty-list",
+        "card": card,
+        "answer": answer,
+        "repairs": repairs,
+        "open_repair": open_repair,
+        "can_request": portal == "my" and card.is_active and open_repair is None,
+        "can_choose": portal == "my"
+        and card.is_active
+        and answer is not None
+        and bool(_choosable(answer)),
+        "escalations": escalations,
+        "repair_detail_url": f"{portal}:repair-detail",
+    }
+    return render(request, "repairs/warranty_detail.html", context)
+
+
+@consumer_required
+def my_warranty_list(request):
+    return _card_list_page(request, portal="my")
+
+
+@consumer_required
+def my_warranty_detail(request, pk):
+    return _card_detail_page(request, pk, portal="my")
+
+
+def _request_page(request, *, cards, card=None):
+    now = clock.now()
+    form = forms.RepairRequestForm(request.POST or None, request.FILES or None, cards=cards)
+    first = card or cards[0]
+    answer = _card_answer(first, now)
+    repair_kind = rules.FREE_REPAIR if rules.FREE_REPAIR in answer.kinds else rules.PAID_REPAIR
+    if request.method == "POST" and form.is_valid():
+        chosen = card
+        if chosen is None:
+            wanted = form.cleaned_data.get("card") or cards[0].pk
+            chosen = next((c for c in cards if c.pk == wanted), None)
+        if chosen is None:
+            raise Http404
+        try:
+            repair = services.repair_request(
+                card=chosen,
+                fault_description=form.cleaned_data["fault_description"],
+                service_mode=form.cleaned_data["service_mode"],
+                evidence=form.cleaned_data["photos"],
+                actor=request.actor,
+            )
+        except NotFound:
+            raise Http404 from None
+        except DomainError as exc:
+            forms.form_error(form, exc)
+        else:
+            messages.success(request, _("维修申请已提交，维修单号 %(n)s。") % {"n": repair.number})
+            return redirect("my:repair-detail", repair.pk)
+    context = {
+        **_portal("my", "warranties"),
+        "form": form,
+        "card": card,
+        "product_name": first.product_name,
+        "answer": answer,
+        "repair_kind": repair_kind,
+    }
+    status = 400 if form.errors else 200
+    return render(request, "repairs/repair_request.html", context, status=status)
+
+
+@consumer_required
+def my_repair_request(request, pk):
+    card = _domain_404(selectors.warranty_card_get, actor=request.actor, pk=pk)
+    return _request_page(request, cards=[card], card=card)
+
+
+@consumer_required
+def my_line_repair_request(request, pk):
+    """A repair from an order line: the consumer picks the unit (one card per unit)."""
+    cards = list(
+        selectors.warranty_card_list(
+            actor=request.actor,
+            filters={"order_line": pk, "status": WarrantyCard.Status.ACTIVE},
+        ).select_related("catalog_change")
+    )
+    if not cards:
+        raise Http404
+    return _request_page(request, cards=cards, card=cards[0] if len(cards) == 1 else None)
+
+
+def _choosable(answer):
+    """The remedies the consumer may take now instead of a repair: exchange and return."""
+    seen, out = set(), []
+    for r in answer.remedies:
+        if r["kind"] in (rules.EXCHANGE, rules.RETURN) and r["kind"] not in seen:
+            seen.add(r["kind"])
+            out.append(r)
+    return out
+
+
+@consumer_required
+def my_warranty_remedy(request, pk):
+    """Choose a granted exchange or refund (G1, G2, G4–G8) from the card's answer now."""
+    now = clock.now()
+    card = _domain_404(selectors.warranty_card_get, actor=request.actor, pk=pk)
+    answer = _card_answer(card, now)
+    open_remedies = _choosable(answer) if card.is_active else []
+    choices = []
+    for r in open_remedies:
+        label = f"{_remedy_label(r['kind'])}（{r['rule']}）"
+        if r["kind"] == rules.RETURN and r["refund"] is not None:
+            label += _("，可退 ¥%(a)s") % {"a": r["refund"]}
+        choices.append((r["kind"], label))
+    form = forms.RemedyChoiceForm(request.POST or None, remedies=choices) if choices else None
+    if request.method == "POST" and form is not None and form.is_valid():
+        try:
+            services.warranty_remedy_choose(
+                card=card, remedy=form.cleaned_data["remedy"], actor=request.actor
+            )
+        except NotFound:
+            raise Http404 from None
+        except DomainError as exc:
+            forms.form_error(form, exc)
+        else:
+            messages.success(request, _("已提交您的选择，平台和商家将尽快为您处理。"))
+            return redirect("my:warranty-detail", card.pk)
+    escalations = _label_escalations(list(card.escalations.order_by("-raised_at", "-id")[:5]))
+    context = {
+        **_portal("my", "warranties"),
+        "card": card,
+        "answer": answer,
+        "form": form,
+        "escalations": escalations,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "repairs/remedy_choose.html", context, status=status)
+
+
+# -- consumer: repairs ----------------------------------------------------------------------------
+
+
+@consumer_required
+def my_repair_list(request):
+    return _repair_list_page(request, portal="my")
+
+
+class CancelForm(forms.forms.Form):
+    confirm = forms.ConfirmField(_("我确认取消此维修申请"))
+
+
+def _consumer_repair_page(request, repair, cancel_form=None, status=200):
+    context = _repair_context(request, repair, portal="my", now=clock.now())
+    if repair.status in (RepairOrder.Status.REQUESTED, RepairOrder.Status.ASSIGNED):
+        context["cancel_form"] = cancel_form or CancelForm()
+    return render(request, "repairs/repair_detail.html", context, status=status)
+
+
+@consumer_required
+def my_repair_detail(request, pk):
+    repair = _domain_404(selectors.repair_order_get, actor=request.actor, pk=pk)
+    return _consumer_repair_page(request, repair)
+
+
+@consumer_required
+@require_POST
+def my_repair_cancel(request, pk):
+    repair = _domain_404(selectors.repair_order_get, actor=request.actor, pk=pk)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            services.repair_cancel(repair=repair, actor=request.actor, reason=_("消费者取消"))
+        except DomainError as exc:
+            forms.form_error(form, exc)
+        else:
+            messages.success(request, _("维修申请已取消。"))
+            return redirect("my:repair-detail", repair.pk)
+    return _consumer_repair_page(request, repair, cancel_form=form, status=400)
+
+
+# -- merchant portal ------------------------------------------------------------------------------
+
+
+class AssignForm(forms.forms.Form):
+    provider = forms.forms.TypedChoiceField(label=_("维修服务商"), coerce=int)
+    note = forms.forms.CharField(label=_("备注"), required=False, max_length=300)
+
+    def __init__(self, *args, providers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.providers = {p.pk: p for p in providers}
+        self.fields["provider"].choices = [(p.pk, p.name) for p in providers]
+
+
+def _merchant_repair_page(request, repair, assign_form=None, status=200):
+    context = _repair_context(request, repair, portal="merchant", now=clock.now())
+    if repair.status in (RepairOrder.Status.REQUESTED, RepairOrder.Status.ASSIGNED):
+        providers = services.assignable_providers(repair=repair)
+        context["assign_form"] = assign_form or AssignForm(
+            providers=providers, initial={"provider": repair.provider_id}
+        )
+    return render(request, "repairs/repair_detail.html", context, status=status)
+
+
+@merchant_required
+def merchant_repair_list(request):
+    return _repair_list_page(request, portal="merchant")
+
+
+@merchant_required
+def merchant_repair_detail(request, pk):
+    repair = _domain_404(selectors.repair_order_get, actor=request.actor, pk=pk)
+    return _merchant_repair_page(request, repair)
+
+
+@merchant_required
+@require_POST
+def merchant_repair_assign(request, pk):
+    """Assign the repair to an admitted provider of its category and region (6.5.1)."""
+    repair = _domain_404(selectors.repair_order_get, actor=request.actor, pk=pk)
+    form = AssignForm(request.POST, providers=services.assignable_providers(repair=repair))
+    if form.is_valid():
+        try:
+            services.repair_assign(
+                repair=repair,
+                provider=form.providers[form.cleaned_data["provider"]],
+                note=form.cleaned_data["note"],
+                actor=request.actor,
+            )
+        except NotFound:
+            raise Http404 from None
+        except DomainError as exc:
+            forms.form_error(form, exc)
+        else:
+            messages.success(request, _("已派单。"))
+            return redirect("merchant:repair-detail", repair.pk)
+    return _merchant_repair_page(request, repair, assign_form=form, status=400)
+
+
+@merchant_required
+def merchant_warranty_list(request):
+    return _card_list_page(request, portal="merchant")
+
+
+@merchant_required
+def merchant_warranty_detail(request, pk):
+    return _card_detail_page(request, pk, portal="merchant")
+
+
+@merchant_required
+def merchant_escalation_list(request):
+    status = request.GET.get("status", "")
+    statuses = WarrantyEscalation.Status.choices
+    filters = {"status": status} if status in dict(statuses) else {}
+    escalations = selectors.escalation_queue(actor=request.actor, filters=filters)
+    page = Paginator(escalations, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        **_portal("merchant", "escalations"),
+        "page": page,
+        "escalations": _label_escalations(list(page.object_list)),
+        "statuses": statuses,
+        "status": filters.get("status", ""),
+        "query": _query_without_page(request),
+    }
+    return render(request, "repairs/escalation_list.html", context)
+
+
+# -- repair providers -----------------------------------------------------------------------------
+
+
+@provider_required
+def provider_home(request):
+    return redirect("provider:repair-list")
+
+
+@provider_required
+def provider_repair_list(request):
+    return _repair_list_page(request, portal="provider")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step a provider records: its form, the service it calls, the statuses offering it
+    (``repairs.services.REPAIR_MOVES``) and whether it needs a confirmation."""
+
+    name: str
+    title: str
+    button: str
+    form: type
+    service: str
+    statuses: tuple
+    hint: str = ""
+
+
+STEPS = (
+    Step(
+        "receive",
+        _("登记送修（收到商品）"),
+        _("确认收到"),
+        forms.ReceiveForm,
+        "repair_receive",
+        ("assigned",),
+        _("送修时间是 G5（缺件期限）和 G6（30 日）的起算点，请按实际收到商品的时间填写。"),
+    ),
+    Step(
+        "diagnose",
+        _("登记检测结论"),
+        _("保存检测结论"),
+        forms.DiagnoseForm,
+        "repair_diagnose",
+        ("received",),
+        _("发现使用不当、擅自拆动、凭证问题或不可抗力时注明原因，本次维修按 G11 收费。"),
+    ),
+    Step(
+        "parts-wait-start",
+        _("开始等待制造商配件"),
+        _("开始等待配件"),
+        forms.PartsWaitStartForm,
+        "repair_parts_wait_start",
+        ("received", "diagnosing", "repairing"),
+        _("等待配件的天数不计入修理者责任时间（G6），但送修后超过缺件期限仍未修好须换货（G5）。"),
+    ),
+    Step(
+        "parts-wait-end",
+        _("配件到货"),
+        _("登记到货"),
+        forms.PartsWaitEndForm,
+        "repair_parts_wait_end",
+        ("waiting_parts",),
+    ),
+    Step(
+        "start",
+        _("开始维修"),
+        _("开始维修"),
+        forms.StartRepairForm,
+        "repair_start",
+        ("received", "diagnosing"),
+    ),
+    Step(
+        "result",
+        _("登记维修结果"),
+        _("保存维修结果"),
+        forms.ResultForm,
+        "repair_finish",
+        ("received", "diagnosing", "waiting_parts", "repairing"),
+        _("付费维修仅限使用不当、擅自拆动、无有效凭证、不可抗力（G11）或超出三包期（G9）。"),
+    ),
+    Step(
+        "return",
+        _("返还消费者"),
+        _("确认返还"),
+        forms.ReturnForm,
+        "repair_return_to_consumer",
+        ("fixed", "not_fixed"),
+    ),
+)
+STEP_BY_NAME = {s.name: s for s in STEPS}
+
+
+def _run_step(step, repair, data, actor):
+    """Call the step's service with the form's cleaned data (``occurred_at`` is each step's own
+    time; ``note`` the remark; the other fields go as they are)."""
+    kwargs = {k: v for k, v in data.items() if k != "confirm"}
+    if "result_note" in kwargs:
+        kwargs["note"] = kwargs.pop("result_note")
+    return getattr(services, step.service)(repair=repair, actor=actor, **kwargs)
+
+
+def _provider_actions(repair, bound=None):
+    """The steps open in the repair's status, each with its form (the bound one on error)."""
+    actions = []
+    for step in STEPS:
+        if repair.status not in step.statuses:
+            continue
+        if bound is not None and bound.step == step.name:
+            form = bound
+        elif step.name == "result":
+            paid = "1" if repair.is_paid else "0"
+            form = step.form(initial={"is_paid": paid, "paid_reason": repair.paid_reason})
+        else:
+            form = step.form()
+        form.step = step.name
+        actions.append(
+            {
+                "name": step.name,
+                "title": step.title,
+                "button": step.button,
+                "hint": step.hint,
+                "form": form,
+                "url": reverse("provider:repair-step", args=[repair.pk, step.name]),
+            }
+        )
+    return actions
+
+
+def _provider_detail(request, repair, bound=None, status=200):
+    context = _repair_context(request, repair, portal="provider", now=clock.now())
+    context["actions"] = _provider_actions(repair, bound)
+    if bound is not None and bound.step not in {a["name"] for a in context["actions"]}:
+        # The step is no longer open (the repair moved on): say why at the top of the page.
+        for errors in bound.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return render(request, "repairs/repair_detail.html", context, status=status)
+
+
+@provider_required
+def provider_repair_detail(request, pk):
+    repair = _domain_404(selectors.repair_order_get, actor=request.actor, pk=pk)
+    return _provider_detail(request, repair)
+
+
+@provider_required
+@require_POST
+def provider_repair_step(request, pk, step):
+    repair = _domain_404(selectors.repair_order_get, actor=request.actor, pk=pk)
+    spec = STEP_BY_NAME.get(step)
+    if spec is None:
+        raise Http404
+    form = spec.form(request.POST)
+    form.step = spec.name
+    if form.is_valid():
+        try:
+            _run_step(spec, repair, form.cleaned_data, request.actor)
+        except NotFound:
+            raise Http404 from None
+        except DomainError as exc:
+            forms.form_error(form, exc)
+        else:
+            messages.success(request, _("已保存：%(step)s。") % {"step": spec.title})
+            return redirect("provider:repair-detail", repair.pk)
+    return _provider_detail(request, repair, bound=form, status=400)
