@@ -42,3 +42,44 @@ def on_shipment_signed(event):
         # No catalog entry for the category (yet), or a sign-off time the card refuses: the
         # sign-off itself must still be recorded; staff can create the cards later.
         log.warning("no warranty card for line %s: %s", shipment.line_id, exc.code)
+
+
+def _card_of_request(event):
+    from .models import WarrantyCard
+
+    request_id = (event.payload or {}).get("return_request_id")
+    if request_id is None:
+        return None
+    return WarrantyCard.objects.filter(return_request_id=request_id, status="active").first()
+
+
+@subscribe("return.completed")
+def on_return_completed(event):
+    """An exchange the 三包 engine granted was delivered: the card restarts (G10)."""
+    from .services import warranty_card_exchange
+
+    card = _card_of_request(event)
+    if card is not None and (event.payload or {}).get("kind") == "exchange":
+        warranty_card_exchange(card=card, actor=SYSTEM, note="换货完成（退换货流程）")
+
+
+@subscribe("return.refunded")
+def on_return_refunded(event):
+    """A 三包 refund was paid: the unit went back, the card ends."""
+    from .services import warranty_card_return
+
+    card = _card_of_request(event)
+    if card is not None and (event.payload or {}).get("kind") == "return_refund":
+        warranty_card_return(card=card, actor=SYSTEM, note="三包退货已退款")
+
+
+def _released(event):
+    from .services import warranty_remedy_release
+
+    card = _card_of_request(event)
+    if card is not None:
+        warranty_remedy_release(card=card, actor=SYSTEM, reason=event.name)
+
+
+for _name in ("return.cancelled", "return.rejected", "return.closed"):
+    subscribe(_name)(_released)

@@ -236,6 +236,13 @@ class WarrantyCard(models.Model):
         blank=True,
         help_text=_("G11：misuse / disassembly / voucher / force_majeure"),
     )
+    pending_remedy = models.CharField(
+        _("已选补救"),
+        max_length=10,
+        blank=True,
+        help_text=_("消费者已选择、正在退换货流程中的补救：exchange / return"),
+    )
+    return_request_id = models.BigIntegerField(_("退换货申请"), null=True, blank=True)
     alternative_refused = models.BooleanField(
         _("拒绝其他型号"), default=False, help_text=_("无同型号同规格时消费者不接受其他型号（G7）")
     )

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from aftersales import clock
+from aftersales.actors import SYSTEM
 from aftersales.deadlines import deadline_pause, notify_quietly
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from aftersales.events import event_publish
@@ -316,10 +317,13 @@ def _require_platform_write(actor):
 
 
 def _require_repairer(actor, repair):
-    """Provider staff granted ``change`` on the repair, or a platform writer (recording for the
-    provider). The repair's consumer and merchant see it but may not act as its repairer."""
+    """Provider staff granted ``change`` on the repair, a platform writer (recording for the
+    provider), or the merchant's API key (its own repair system). The repair's consumer and the
+    merchant's staff see it but may not act as its repairer."""
     if actor.platform_write:
         return
+    if actor.api_key is not None and actor.merchant_id == repair.merchant_id:
+        return  # the merchant's own repair system, through its API key (issue 5)
     user = actor.user if actor.is_provider else None
     if user is not None and user.has_perm(CHANGE_PERM, repair):
         return
@@ -812,6 +816,8 @@ def provider_apply(
             data={"categories": [e.code for e in entries], "regions": regions},
         )
         _publish("repair_provider.applied", provider, _provider_payload(provider))
+    if owner is not None:
+        _forget_actor(owner)
     return provider
 
 
@@ -954,11 +960,16 @@ def provider_member_add(*, provider, user, actor, role=RepairProviderMember.Role
             actor=actor,
             data={"user_id": user.pk, "role": role},
         )
+    _forget_actor(user)
+    return member
+
+
+def _forget_actor(user):
+    """The user's cached actor (``actor_for_user``) predates the new provider role."""
     try:
         del user._actor
     except AttributeError:
         pass
-    return member
 
 
 def provider_member_remove(*, member, actor):
@@ -969,6 +980,7 @@ def provider_member_remove(*, member, actor):
         user = member.user
         _revoke([user], list(RepairOrder.objects.filter(provider=provider)))
         member.delete()
+        _forget_actor(user)
         timeline_record(
             subject=provider,
             verb="repair_provider.member_removed",
@@ -1027,14 +1039,21 @@ def _resolve_card(*, card, line, unit_index):
     return current
 
 
+PARTS_ONLY_RULE = "G3P"  # whole unit out of period, main parts still covered (G3, G9)
+
+
 def _decide_paid(ent, misuse):
-    """(is_paid, paid_reason, rule) of a repair requested now, from the engine's answer."""
+    """(is_paid, paid_reason, rule) of a repair requested now, from the engine's answer.
+
+    ``G3P``: the whole-unit period is over but main parts are still covered — free for now;
+    the repairer may still charge (``out_of_period``) when the fault is not a covered part."""
     if misuse:
         return True, sorted(misuse)[0], "G11"
     free = [r for r in ent.remedies if r.kind == rules.FREE_REPAIR]
+    if any(r.rule == "G12" for r in free):
+        return False, "", "G12"
     if free:
-        rule = "G12" if any(r.rule == "G12" for r in free) else free[0].rule
-        return False, "", rule
+        return False, "", PARTS_ONLY_RULE if "parts" in free[0].dates else free[0].rule
     return True, "out_of_period", "G9"
 
 
@@ -1541,10 +1560,10 @@ def repair_finish(
     """The provider records the result: ``fixed`` or ``not_fixed``, the parts replaced, labour
     and parts fees, free or paid. The deadlines G5/G6 end here; an open parts wait ends too.
 
-    Paid only with a reason: G11 (``misuse``, ``disassembly``, ``voucher``, ``force_majeure``)
-    or ``out_of_period`` (G9: the engine found no free repair when it was requested, which cannot
-    be changed to free here only by the provider's goodwill — ``is_paid=False`` is always
-    allowed). A repair the engine granted free (G3, G12) can become paid only with a G11 reason.
+    Paid only with a reason: G11 (``misuse``, ``disassembly``, ``voucher``, ``force_majeure``),
+    or ``out_of_period`` when the engine found no free repair at the report (G9) or only main
+    parts still covered (``G3P``, the fault not being one of them). A repair the engine granted
+    free (G3, G12) becomes paid only with a G11 reason; making a repair free is always allowed.
     """
     repair = RepairOrder.objects.get(pk=repair.pk)
     _require_repairer(actor, repair)
@@ -1564,7 +1583,13 @@ def repair_finish(
             if (
                 paid
                 and reason not in G11_REASONS
-                and not (reason == "out_of_period" and locked.paid_reason == "out_of_period")
+                and not (
+                    reason == "out_of_period"
+                    and (
+                        locked.paid_reason == "out_of_period"
+                        or locked.entitlement_rule == PARTS_ONLY_RULE
+                    )
+                )
             ):
                 raise RuleViolation(
                     "三包期内的维修只能因使用不当、擅自拆动、凭证问题或不可抗力收费（G11）。",
@@ -1824,14 +1849,22 @@ def _returns_entry():
     return getattr(returns_services, "return_request_create_from_warranty", None)
 
 
+RETURNS_KIND = {rules.EXCHANGE: "exchange", rules.RETURN: "return_refund"}
+
+
 def warranty_remedy_choose(*, card, remedy, actor, note=""):
-    """The consumer takes a remedy the engine grants now: ``exchange`` or ``return`` (refund).
+    """The consumer takes a remedy the engine grants now: ``exchange`` or ``return`` (refund);
+    returns the card (``pending_remedy``, ``return_request_id`` set).
 
     Checked against ``card_entitlements`` (G1, G2, G4–G8): anything else is refused with
-    ``remedy_not_granted``. The open escalation of the card records the choice; the request runs
-    through the returns flow (``returns.services.return_request_create_from_warranty`` with the
-    rule and the refund — full for G1/G7, with depreciation for G8). Returns the escalation (one
-    is opened for G1/G2 choices, so every choice is in the queue).
+    ``remedy_not_granted``; a refund whose depreciation cannot be computed (rate unknown, G8)
+    with ``depreciation_rate_unknown``; a second choice while one is in the returns flow with
+    ``remedy_already_chosen``. The request runs through the returns flow
+    (``returns.services.return_request_create_from_warranty``, kind ``exchange`` or
+    ``return_refund``, the granting rule and the refund — full for G1/G7, depreciated for G8).
+    The open escalation of the card (G4–G6; opened now if the engine grants one and none is
+    open) records the choice. When the returns flow completes, ``repairs.events`` ends the card:
+    exchange → ``warranty_card_exchange`` (G10), refund → ``warranty_card_return``.
     """
     from .selectors import card_facts
 
@@ -1851,8 +1884,13 @@ def warranty_remedy_choose(*, card, remedy, actor, note=""):
             raise Conflict(
                 "三包凭证已失效。", code="card_not_active", fields={"status": card.status}
             )
-        now = clock.now()
-        ent = rules.entitlements(card_facts(card), now)
+        if card.pending_remedy:
+            raise Conflict(
+                f"已选择{rules.KIND_LABELS[card.pending_remedy]}，正在处理中。",
+                code="remedy_already_chosen",
+                fields={"return_request_id": card.return_request_id},
+            )
+        ent = rules.entitlements(card_facts(card), clock.now())
         granted = ent.remedy(remedy)
         if granted is None:
             raise RuleViolation(
@@ -1865,58 +1903,28 @@ def warranty_remedy_choose(*, card, remedy, actor, note=""):
                 "该类目日折旧率未设置，暂不能计算退款金额（G8）。",
                 code=granted.refund_error or "depreciation_rate_unknown",
             )
-        escalation = (
-            WarrantyEscalation.objects.select_for_update()
-            .filter(card=card, status=WarrantyEscalation.Status.OPEN)
-            .order_by("pk")
-            .first()
-        )
-        if escalation is None:
-            exchange_rule = next(
-                (
-                    r.rule
-                    for r in ent.remedies
-                    if r.kind == rules.EXCHANGE and r.rule in ("G4", "G5", "G6")
-                ),
-                None,
-            )
-            escalation = (
-                _escalation_open(
-                    card,
-                    repair=RepairOrder.objects.filter(card=card).order_by("-pk").first(),
-                    rule=exchange_rule or "G4",
-                    remedy=granted,
-                    actor=actor,
-                    ent=ent,
-                )
-                if exchange_rule
-                else None
-            )
+        escalation = _escalation_for_choice(card, ent, actor=actor)
         create = _returns_entry()
         request_id = None
         if create is not None:
             request = create(
                 line=card.order_line,
-                kind=remedy,
-                amount=granted.refund if remedy == rules.RETURN else None,
+                kind=RETURNS_KIND[remedy],
+                amount=granted.refund if remedy == rules.RETURN else Decimal("0.00"),
                 rule=granted.rule,
                 explanation=granted.explanation,
-                actor=actor,
+                # The engine granted it: the returns flow records it as the platform does.
+                actor=actor if actor.platform_write else SYSTEM,
                 quantity=1,
             )
-            request_id = getattr(request, "pk", None)
+            request_id = request.pk
+        card.pending_remedy, card.return_request_id = remedy, request_id
+        card.save(update_fields=["pending_remedy", "return_request_id"])
+        refund = str(granted.refund) if granted.refund is not None else None
+        data = {"remedy": remedy, "rule": granted.rule, "refund": refund}
+        data |= {"return_request_id": request_id, "returns_flow": create is not None}
         timeline_record(
-            subject=card,
-            verb="warranty_card.remedy_chosen",
-            actor=actor,
-            reason=note or "",
-            data={
-                "remedy": remedy,
-                "rule": granted.rule,
-                "refund": str(granted.refund) if granted.refund is not None else None,
-                "return_request_id": request_id,
-                "returns_flow": create is not None,
-            },
+            subject=card, verb="warranty_card.remedy_chosen", actor=actor, reason=note, data=data
         )
         if escalation is not None:
             escalation.chosen_remedy = remedy
@@ -1926,18 +1934,54 @@ def warranty_remedy_choose(*, card, remedy, actor, note=""):
                 subject=escalation,
                 verb="warranty_escalation.remedy_chosen",
                 actor=actor,
-                data={"remedy": remedy, "rule": granted.rule, "return_request_id": request_id},
+                data=data,
             )
-        _publish(
-            "warranty_card.remedy_chosen",
-            card,
-            {
-                **card_payload(card),
-                "remedy": remedy,
-                "rule": granted.rule,
-                "refund": str(granted.refund) if granted.refund is not None else None,
-                "return_request_id": request_id,
-                "escalation_id": getattr(escalation, "pk", None),
-            },
+        payload = {**card_payload(card), **data, "escalation_id": getattr(escalation, "pk", None)}
+        _publish("warranty_card.remedy_chosen", card, payload)
+    card.remedy_escalation = escalation
+    return card
+
+
+def _escalation_for_choice(card, ent, *, actor):
+    escalation = (
+        WarrantyEscalation.objects.select_for_update()
+        .filter(card=card, status=WarrantyEscalation.Status.OPEN)
+        .order_by("pk")
+        .first()
+    )
+    if escalation is not None:
+        return escalation
+    grant = next(
+        (r for r in ent.remedies if r.kind == rules.EXCHANGE and r.rule in ("G4", "G5", "G6")),
+        None,
+    )
+    if grant is None:
+        return None  # G1/G2 (7 and 15 days): a plain remedy, nothing to escalate
+    repair = RepairOrder.objects.filter(card=card).order_by("-pk").first()
+    return _escalation_open(
+        card, repair=repair, rule=grant.rule, remedy=grant, actor=actor, ent=ent
+    )
+
+
+def warranty_remedy_release(*, card, actor, reason=""):
+    """The returns request of a chosen remedy ended without completing (cancelled, rejected,
+    closed): the consumer may choose again. Run by the returns subscriber (``SYSTEM``)."""
+    _require_platform_write(actor)
+    with transaction.atomic():
+        card = _locked_card(card)
+        if not card.pending_remedy:
+            return card
+        before = card.pending_remedy
+        card.pending_remedy, card.return_request_id = "", None
+        card.save(update_fields=["pending_remedy", "return_request_id"])
+        timeline_record(
+            subject=card,
+            verb="warranty_card.remedy_released",
+            actor=actor,
+            reason=reason,
+            data={"remedy": before},
         )
-    return escalation
+        WarrantyEscalation.objects.filter(card=card, status="open").update(
+            chosen_remedy="", return_request_id=None
+        )
+    return card

@@ -98,3 +98,38 @@ def provider_with_staff(*, codes=("lcd_tv",), regions=(), staff=("tech-1",), nam
         provider_member_add(provider=provider, user=user, actor=SYSTEM)
     provider.refresh_from_db()
     return provider, users
+
+
+def at(when):
+    """Freeze the clock at ``when`` (a Shanghai instant from ``sh``)."""
+    import time_machine
+
+    return time_machine.travel(when, tick=False)
+
+
+def received_repair(card, provider, tech, *, reported_at, received_at, fault="开机黑屏"):
+    """A repair of ``card`` requested by its consumer at ``reported_at``, assigned to
+    ``provider`` and received (送修) by its technician ``tech`` at ``received_at``."""
+    from aftersales.actors import SYSTEM, actor_for_user
+    from repairs import services
+
+    with at(reported_at):
+        repair = services.repair_request(
+            actor=actor_for_user(card.consumer.user), card=card, fault_description=fault
+        )
+        repair = services.repair_assign(repair=repair, provider=provider, actor=SYSTEM)
+    with at(received_at):
+        return services.repair_receive(
+            repair=repair, actor=actor_for_user(tech), occurred_at=received_at
+        )
+
+
+def finished_repair(card, provider, tech, *, received_at, finished_at, result="fixed"):
+    """A repair received at ``received_at`` and finished (and returned) at ``finished_at``."""
+    from aftersales.actors import actor_for_user
+    from repairs import services
+
+    repair = received_repair(card, provider, tech, reported_at=received_at, received_at=received_at)
+    with at(finished_at):
+        repair = services.repair_finish(repair=repair, actor=actor_for_user(tech), result=result)
+        return services.repair_return_to_consumer(repair=repair, actor=actor_for_user(tech))
