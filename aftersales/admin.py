@@ -431,6 +431,7 @@ class PolicyVersionForm(forms.ModelForm):
     def clean(self):
         """The service's own checks (type, range, law cap) shown as form errors."""
         data = super().clean()
+        self._clean_scope(data)
         if "key" in data and "value" in data:
             from .policies import _coerce
 
@@ -439,6 +440,28 @@ class PolicyVersionForm(forms.ModelForm):
             except DomainError as exc:
                 self.add_error("value", exc.message)
         return data
+
+    def _clean_scope(self, data):
+        """Platform versions name no object; category and merchant versions name one that
+        exists (a form error, not a refused save)."""
+        from django.apps import apps
+
+        scope, scope_id = data.get("scope"), data.get("scope_id")
+        if scope == PolicyVersion.Scope.PLATFORM:
+            if scope_id is not None:
+                self.add_error("scope_id", _("平台范围不填写范围对象。"))
+            return
+        model = {
+            PolicyVersion.Scope.MERCHANT: Merchant,
+            PolicyVersion.Scope.CATEGORY: apps.get_model("orders", "Category"),
+        }.get(scope)
+        if model is not None and (
+            scope_id is None or not model._default_manager.filter(pk=scope_id).exists()
+        ):
+            self.add_error(
+                "scope_id",
+                _("请填写存在的%(what)s编号。") % {"what": model._meta.verbose_name},
+            )
 
 
 @admin.register(PolicyVersion)
