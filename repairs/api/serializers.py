@@ -10,7 +10,35 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import SanbaoCatalogChange, SanbaoCatalogEntry
+from aftersales.api.deadlines import DeadlineSerializer
+from aftersales.api.serializers import TimelineEventSerializer
+from aftersales.deadlines import deadlines_for_many
+from aftersales.scope import scoped
+from aftersales.timeline import timeline_for
+from orders.api.serializers import ScopedPrimaryKeyRelatedField
+from orders.models import OrderLine
+
+from ..models import (
+    PartsWait,
+    RepairEvidence,
+    RepairOrder,
+    RepairProvider,
+    SanbaoCatalogChange,
+    SanbaoCatalogEntry,
+    WarrantyCard,
+    WarrantyEscalation,
+)
+from ..selectors import card_entitlements, provider_list, warranty_card_list
+
+
+def _lines(actor):
+    return scoped(
+        OrderLine.objects.all(),
+        actor,
+        merchant_field="order__merchant_id",
+        consumer_field="order__consumer_id",
+    )
+
 
 # -- the 三包 catalog -----------------------------------------------------------------------------
 
@@ -104,3 +132,487 @@ def plain(value):
 class PlainJSONField(serializers.Field):
     def to_representation(self, value):
         return plain(value)
+
+
+# -- warranty cards -----------------------------------------------------------------------------
+
+
+class WarrantyCardSerializer(serializers.ModelSerializer):
+    """A warranty card (one sold unit). End dates are on the detail (``coverage``)."""
+
+    merchant_name = serializers.CharField(source="merchant.name", read_only=True)
+    consumer_name = serializers.CharField(source="consumer.masked_name", read_only=True)
+    order = serializers.IntegerField(source="order_line.order_id", read_only=True)
+    catalog_code = serializers.CharField(source="catalog_entry.code", read_only=True)
+    catalog_name = serializers.CharField(source="catalog_entry.name", read_only=True)
+
+    class Meta:
+        model = WarrantyCard
+        fields = [
+            "id",
+            "number",
+            "status",
+            "order",
+            "order_line",
+            "unit_index",
+            "serial_number",
+            "merchant",
+            "merchant_name",
+            "consumer",
+            "consumer_name",
+            "product",
+            "sku",
+            "product_name",
+            "unit_price",
+            "catalog_entry",
+            "catalog_code",
+            "catalog_name",
+            "catalog_version",
+            "needs_installation",
+            "signed_at",
+            "installed_at",
+            "starts_at",
+            "root",
+            "replaces",
+            "exchanged_at",
+            "returned_at",
+            "misuse_reasons",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CoverageSerializer(serializers.Serializer):
+    """One 三包 period: the whole unit (``part`` null) or a main part (G9, G10)."""
+
+    part = serializers.CharField(allow_null=True)
+    months = serializers.IntegerField()
+    starts_at = serializers.DateTimeField()
+    base_last_day = serializers.DateField(help_text="未顺延时的最后一天（上海）")
+    extension_days = serializers.IntegerField(help_text="维修、等待配件顺延的天数（G9）")
+    last_day = serializers.DateField(help_text="三包最后一天（上海）")
+    ends_at = serializers.DateTimeField(help_text="三包截止时刻：最后一天 24:00（上海）")
+
+
+class WarrantyCardDetailSerializer(WarrantyCardSerializer):
+    """A card with what is covered until when: the whole unit and each main part (G9, G10)."""
+
+    coverage = serializers.SerializerMethodField()
+    summary = serializers.SerializerMethodField(help_text="现在报修可获得的补救（一句话）")
+
+    class Meta(WarrantyCardSerializer.Meta):
+        fields = WarrantyCardSerializer.Meta.fields + [
+            "alternative_refused",
+            "pending_remedy",
+            "return_request_id",
+            "coverage",
+            "summary",
+        ]
+        read_only_fields = fields
+
+    def _answer(self, card):
+        if "answer" not in self.context:
+            self.context["answer"] = card_entitlements(card=card)
+        return self.context["answer"]
+
+    @extend_schema_field(CoverageSerializer(many=True))
+    def get_coverage(self, card):
+        return CoverageSerializer(self._answer(card).coverage, many=True).data
+
+    def get_summary(self, card) -> str:
+        return self._answer(card).summary
+
+
+class RemedySerializer(serializers.Serializer):
+    """One remedy open to the consumer, the rule granting it and the dates deciding it."""
+
+    kind = serializers.ChoiceField(choices=["return", "exchange", "free_repair", "paid_repair"])
+    rule = serializers.CharField(help_text="G1–G12")
+    explanation = serializers.CharField()
+    dates = PlainJSONField(help_text="决定该补救的日期（起算、截止等）")
+    with_depreciation = serializers.BooleanField()
+    refund = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    refund_error = serializers.CharField(
+        help_text="不能计算退款金额的原因代码，如 depreciation_rate_unknown（G8）"
+    )
+    cost_borne_by = serializers.CharField()
+
+
+class EntitlementsSerializer(serializers.Serializer):
+    """The entitlement engine's answer for a fault reported now ("why can I only repair?")."""
+
+    card = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    day = serializers.IntegerField(help_text="签收（或安装）后第几天")
+    summary = serializers.CharField()
+    kinds = serializers.ListField(child=serializers.CharField())
+    remedies = RemedySerializer(many=True)
+    coverage = CoverageSerializer(many=True)
+    not_fixed_repairs = PlainJSONField(help_text="视为未修好的维修（G12）：送修与完成时间")
+
+    def to_representation(self, instance):
+        card, answer = instance
+        return {
+            "card": card.pk,
+            "at": _DATETIME.to_representation(answer.at),
+            "day": answer.day,
+            "summary": answer.summary,
+            "kinds": list(dict.fromkeys(answer.kinds)),
+            "remedies": RemedySerializer(answer.remedies, many=True).data,
+            "coverage": CoverageSerializer(answer.coverage, many=True).data,
+            "not_fixed_repairs": [
+                plain({"received_at": r.received_at, "finished_at": r.finished_at})
+                for r in answer.not_fixed_repairs
+            ],
+        }
+
+
+# -- repair providers ---------------------------------------------------------------------------
+
+
+class RepairProviderSerializer(serializers.ModelSerializer):
+    """A repairer and its qualifications (standard 6.5.1): licence, categories, regions."""
+
+    categories = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = RepairProvider
+        fields = [
+            "id",
+            "name",
+            "status",
+            "licence_number",
+            "licence_expires_on",
+            "categories",
+            "regions",
+            "contact_name",
+            "contact_phone",
+            "contact_email",
+            "address",
+            "applied_at",
+            "reviewed_at",
+            "review_note",
+            "suspended_at",
+            "status_reason",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class RepairProviderApplySerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    licence_number = serializers.CharField(max_length=64)
+    licence_expires_on = serializers.DateField(required=False, allow_null=True)
+    categories = serializers.ListField(
+        child=serializers.SlugField(max_length=40),
+        allow_empty=False,
+        help_text='三包目录编码，如 ["lcd_tv", "mobile_phone"]',
+    )
+    regions = serializers.ListField(
+        child=serializers.CharField(max_length=20),
+        required=False,
+        default=list,
+        help_text="服务省份；空为全国",
+    )
+    contact_name = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    contact_phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    contact_email = serializers.EmailField(required=False, allow_blank=True)
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="", help_text="原因或审核意见"
+    )
+
+
+class ReasonRequiredSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, help_text="原因（必填）")
+
+
+# -- repair orders --------------------------------------------------------------------------------
+
+
+class PartsWaitSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PartsWait
+        fields = ["id", "started_at", "ended_at", "parts", "note"]
+        read_only_fields = fields
+
+
+class RepairEvidenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RepairEvidence
+        fields = ["id", "kind", "caption", "actor_label", "uploaded_at"]
+        read_only_fields = fields
+
+
+REPAIR_LIST_FIELDS = [
+    "id",
+    "number",
+    "status",
+    "card",
+    "card_number",
+    "order_line",
+    "merchant",
+    "merchant_name",
+    "consumer",
+    "consumer_name",
+    "provider",
+    "provider_name",
+    "product_name",
+    "service_mode",
+    "fault_reported_at",
+    "received_at",
+    "finished_at",
+    "result",
+    "is_paid",
+    "entitlement_rule",
+    "parts_wait_days",
+    "parts_wait_since",
+    "updated_at",
+]
+
+
+class RepairOrderListSerializer(serializers.ModelSerializer):
+    """A repair order row (lists)."""
+
+    card_number = serializers.CharField(source="card.number", read_only=True)
+    merchant_name = serializers.CharField(source="merchant.name", read_only=True)
+    consumer_name = serializers.CharField(source="consumer.masked_name", read_only=True)
+    provider_name = serializers.CharField(source="provider.name", read_only=True, default=None)
+    product_name = serializers.CharField(source="card.product_name", read_only=True)
+
+    class Meta:
+        model = RepairOrder
+        fields = REPAIR_LIST_FIELDS
+        read_only_fields = fields
+
+
+class RepairOrderDetailSerializer(RepairOrderListSerializer):
+    """A repair order with its timeline, pending deadlines (G5, G6) and parts waits."""
+
+    parts_waits = PartsWaitSerializer(many=True, read_only=True)
+    evidence = RepairEvidenceSerializer(many=True, read_only=True)
+    timeline = serializers.SerializerMethodField()
+    deadlines = serializers.SerializerMethodField(
+        help_text="待执行的期限（G6 修理者 30 日、G5 缺件期限及其提醒）：到期时间与届时将发生什么。"
+    )
+
+    class Meta(RepairOrderListSerializer.Meta):
+        fields = REPAIR_LIST_FIELDS + [
+            "fault_description",
+            "assigned_at",
+            "diagnosed_at",
+            "repairing_at",
+            "returned_at",
+            "closed_at",
+            "cancelled_at",
+            "diagnosis",
+            "result_note",
+            "parts_replaced",
+            "labour_fee",
+            "parts_fee",
+            "total_fee",
+            "paid_reason",
+            "reopened_from",
+            "reopened_at",
+            "parts_waits",
+            "evidence",
+            "timeline",
+            "deadlines",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(TimelineEventSerializer(many=True))
+    def get_timeline(self, obj):
+        return TimelineEventSerializer(
+            timeline_for(obj).order_by("occurred_at", "id"), many=True
+        ).data
+
+    @extend_schema_field(DeadlineSerializer(many=True))
+    def get_deadlines(self, obj):
+        rows = deadlines_for_many([obj], include_reminders=True)
+        return DeadlineSerializer(rows, many=True, context=self.context).data
+
+
+class RepairRequestSerializer(serializers.Serializer):
+    """Ask for a repair of one unit: by its warranty card, or by the order line (and which unit
+    of it). Photos: send the body as multipart with one or more ``photos`` files."""
+
+    card = ScopedPrimaryKeyRelatedField(
+        queryset=WarrantyCard.objects.all(),
+        visible=lambda actor: warranty_card_list(actor=actor),
+        required=False,
+        help_text="三包凭证 id",
+    )
+    order_line = ScopedPrimaryKeyRelatedField(
+        queryset=OrderLine.objects.all(),
+        visible=lambda actor: _lines(actor),
+        required=False,
+        help_text="订单行 id（不知道凭证时）",
+    )
+    unit_index = serializers.IntegerField(required=False, min_value=1, default=1)
+    fault_description = serializers.CharField(max_length=2000)
+    service_mode = serializers.ChoiceField(
+        choices=RepairOrder.ServiceMode.choices, default=RepairOrder.ServiceMode.SEND_IN
+    )
+    fault_reported_at = serializers.DateTimeField(required=False)
+
+    def validate(self, data):
+        if ("card" in data) == ("order_line" in data):
+            raise serializers.ValidationError(
+                {"card": "请指定三包凭证 card 或订单行 order_line 之一。Give card or order_line."}
+            )
+        return data
+
+
+class RepairAssignSerializer(serializers.Serializer):
+    provider = ScopedPrimaryKeyRelatedField(
+        queryset=RepairProvider.objects.all(),
+        visible=lambda actor: provider_list(actor=actor),
+        help_text="已准入的维修服务商 id",
+    )
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class OccurredSerializer(serializers.Serializer):
+    occurred_at = serializers.DateTimeField(
+        required=False, help_text="实际发生时间（默认为现在）；送修时间以此为准（G5、G6）"
+    )
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class RepairDiagnoseSerializer(OccurredSerializer):
+    diagnosis = serializers.CharField(max_length=2000)
+    paid_reason = serializers.ChoiceField(
+        choices=[(k, v) for k, v in RepairOrder.PaidReason.choices if k != "out_of_period"],
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="发现不实行三包的情形时填写（G11），维修改为付费",
+    )
+
+
+class PartsWaitStartSerializer(OccurredSerializer):
+    parts = serializers.CharField(max_length=200, help_text="所缺的厂家配件")
+
+
+class PartReplacedSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=80)
+    quantity = serializers.IntegerField(min_value=1, default=1)
+
+
+class RepairFinishSerializer(OccurredSerializer):
+    """The result. ``note`` is the repair note shown to the consumer. Omit ``is_paid`` and
+    ``paid_reason`` to keep the terms decided at the request (free under G3/G12, paid under
+    G11/G9)."""
+
+    result = serializers.ChoiceField(choices=RepairOrder.Result.choices)
+    parts_replaced = PartReplacedSerializer(many=True, required=False, default=list)
+    labour_fee = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        default=Decimal("0"),
+    )
+    parts_fee = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        default=Decimal("0"),
+    )
+    is_paid = serializers.BooleanField(required=False, help_text="付费维修（G11）")
+    paid_reason = serializers.ChoiceField(
+        choices=RepairOrder.PaidReason.choices,
+        required=False,
+        allow_blank=True,
+        help_text="付费维修的原因：misuse / disassembly / voucher / force_majeure（G11）",
+    )
+
+
+class FaultReoccurredSerializer(OccurredSerializer):
+    fault_description = serializers.CharField(max_length=2000)
+
+
+# -- escalations --------------------------------------------------------------------------------
+
+
+class WarrantyEscalationSerializer(serializers.ModelSerializer):
+    """A case in the platform's 三包 escalation queue (G4, G5, G6)."""
+
+    card_number = serializers.CharField(source="card.number", read_only=True)
+    repair_number = serializers.CharField(source="repair.number", read_only=True, default=None)
+    merchant_name = serializers.CharField(source="merchant.name", read_only=True)
+    consumer_name = serializers.CharField(source="consumer.masked_name", read_only=True)
+
+    class Meta:
+        model = WarrantyEscalation
+        fields = [
+            "id",
+            "rule",
+            "status",
+            "card",
+            "card_number",
+            "repair",
+            "repair_number",
+            "merchant",
+            "merchant_name",
+            "consumer",
+            "consumer_name",
+            "granted_remedies",
+            "cost_borne_by",
+            "explanation",
+            "data",
+            "raised_at",
+            "chosen_remedy",
+            "return_request_id",
+            "resolution",
+            "resolution_note",
+            "resolved_label",
+            "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class EscalationResolveSerializer(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=WarrantyEscalation.Resolution.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class RemedyChooseSerializer(serializers.Serializer):
+    remedy = serializers.ChoiceField(
+        choices=[("exchange", "换货"), ("return", "退货退款")],
+        help_text="exchange：换货；return：退货退款（G8 折旧，或 G7/G1 全额）。"
+        "须为 entitlements 当前给出的补救",
+    )
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class AlternativeRefusedSerializer(serializers.Serializer):
+    refused = serializers.BooleanField(
+        default=True, help_text="无同型号同规格时不接受其他型号（G7：全额退货，不计折旧）"
+    )
+
+
+class InstallationSerializer(serializers.Serializer):
+    installed_at = serializers.DateTimeField(
+        required=False, help_text="安装完成时间（默认为现在）；需安装商品的三包期自此起算（G9）"
+    )
+
+
+class WarrantyCardCreateSerializer(serializers.Serializer):
+    order_line = ScopedPrimaryKeyRelatedField(
+        queryset=OrderLine.objects.all(), visible=lambda actor: _lines(actor)
+    )
+    signed_at = serializers.DateTimeField(
+        required=False, help_text="签收时间（默认为该行已签收包裹的签收时间）"
+    )
+    serial_numbers = serializers.ListField(
+        child=serializers.CharField(max_length=80, allow_blank=True),
+        required=False,
+        default=list,
+        help_text="每件一个序列号（可选）",
+    )

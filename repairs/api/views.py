@@ -1,15 +1,44 @@
 """Viewsets of the repairs API (三包, standard 6.5): parse, call one service or selector, shape."""
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from aftersales.api.base import IDEMPOTENCY_PARAMETER, ActorViewMixin, require_platform_read
+from aftersales.api.pagination import IdCursorPagination
+from aftersales.errors import PermissionDenied
 
-from .. import services
+from .. import selectors, services
 from ..models import SanbaoCatalogEntry
-from .serializers import CatalogChangeSerializer, CatalogEntrySerializer
+from . import filters
+from .serializers import (
+    AlternativeRefusedSerializer,
+    CatalogChangeSerializer,
+    CatalogEntrySerializer,
+    EntitlementsSerializer,
+    EscalationResolveSerializer,
+    FaultReoccurredSerializer,
+    InstallationSerializer,
+    OccurredSerializer,
+    PartsWaitStartSerializer,
+    ReasonRequiredSerializer,
+    ReasonSerializer,
+    RemedyChooseSerializer,
+    RepairAssignSerializer,
+    RepairDiagnoseSerializer,
+    RepairFinishSerializer,
+    RepairOrderDetailSerializer,
+    RepairOrderListSerializer,
+    RepairProviderApplySerializer,
+    RepairProviderSerializer,
+    RepairRequestSerializer,
+    WarrantyCardCreateSerializer,
+    WarrantyCardDetailSerializer,
+    WarrantyCardSerializer,
+    WarrantyEscalationSerializer,
+)
 
 READ = (mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet)
 
@@ -68,3 +97,419 @@ class CatalogEntryViewSet(ActorViewMixin, *READ):
         entry = self.get_object()
         rows = entry.changes.order_by("-version")
         return Response(CatalogChangeSerializer(rows, many=True).data)
+
+
+def _platform_writer(actor):
+    """Provider admission is the platform's (standard 6.5.1): others who may call it get 403."""
+    if actor.platform_write:
+        return
+    if actor.platform_read:
+        raise PermissionDenied("只读角色不能修改数据。Read-only role.", code="read_only_role")
+    raise PermissionDenied(
+        "只有平台可以执行此操作。Only the platform may do this.", code="platform_only"
+    )
+
+
+def _post(request_serializer, response_serializer=None, *, status_code=200, description=""):
+    """The schema of a POST action: its body, its answer and the Idempotency-Key header."""
+    return extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=request_serializer,
+        responses={status_code: response_serializer},
+        description=description,
+    )
+
+
+# -- warranty cards -----------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(description="三包凭证（游标分页，最新在前）。Warranty cards, newest first."),
+    retrieve=extend_schema(responses=WarrantyCardDetailSerializer),
+)
+class WarrantyCardViewSet(ActorViewMixin, *READ):
+    """Warranty cards (one per sold unit) and what the 三包 engine grants on them now."""
+
+    serializer_class = WarrantyCardSerializer
+    filterset_class = filters.WarrantyCardFilter
+    filter_backends = [DjangoFilterBackend]
+
+    def get_queryset(self):
+        return selectors.warranty_card_list(actor=self.actor).select_related("order_line")
+
+    def get_object(self):
+        return selectors.warranty_card_get(actor=self.actor, pk=self.kwargs["pk"])
+
+    def get_serializer_class(self):
+        return WarrantyCardDetailSerializer if self.action == "retrieve" else WarrantyCardSerializer
+
+    def _detail(self, card):
+        card = selectors.warranty_card_get(actor=self.actor, pk=card.pk)
+        return WarrantyCardDetailSerializer(card, context={"request": self.request}).data
+
+    @_post(
+        WarrantyCardCreateSerializer,
+        WarrantyCardSerializer(many=True),
+        status_code=201,
+        description="为已签收的订单行发放三包凭证（每件一张，已有的跳过）；可带序列号。"
+        "平台或该商家。Cards of a signed line, one per unit (existing ones are skipped).",
+    )
+    def create(self, request):
+        s = WarrantyCardCreateSerializer(data=request.data, context={"request": request})
+        s.is_valid(raise_exception=True)
+        d = s.validated_data
+        cards = services.warranty_card_create(
+            line=d["order_line"],
+            actor=self.actor,
+            signed_at=d.get("signed_at"),
+            serial_numbers=d.get("serial_numbers"),
+        )
+        rows = selectors.warranty_card_list(actor=self.actor).filter(pk__in=[c.pk for c in cards])
+        return Response(
+            WarrantyCardSerializer(rows, many=True).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
+        responses=EntitlementsSerializer,
+        description="三包引擎的答复：现在报修可获得的补救（退货、换货、免费或付费维修）、"
+        "给出每项的规则（G1–G12）与决定它的日期、折旧退款金额（G8）或不能计算的原因。"
+        "The remedies open now, the rule granting each, the deciding dates, the G8 refund.",
+    )
+    @action(detail=True, methods=["get"])
+    def entitlements(self, request, pk=None):
+        card = self.get_object()
+        answer = selectors.card_entitlements(card=card)
+        return Response(EntitlementsSerializer((card, answer)).data)
+
+    @_post(
+        RemedyChooseSerializer,
+        WarrantyCardDetailSerializer,
+        description="消费者选择三包引擎当前给出的换货或退货，转入退换货流程。"
+        "Take an exchange or a refund the engine grants now; it runs through the returns flow.",
+    )
+    @action(detail=True, methods=["post"], url_path="choose-remedy")
+    def choose_remedy(self, request, pk=None):
+        card = self.get_object()
+        s = RemedyChooseSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        card = services.warranty_remedy_choose(card=card, actor=self.actor, **s.validated_data)
+        return Response(self._detail(card))
+
+    @_post(
+        AlternativeRefusedSerializer,
+        WarrantyCardDetailSerializer,
+        description="记录消费者不接受其他型号（G7：无同型号时全额退货）。",
+    )
+    @action(detail=True, methods=["post"], url_path="refuse-alternative")
+    def refuse_alternative(self, request, pk=None):
+        card = self.get_object()
+        s = AlternativeRefusedSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        card = services.warranty_card_refuse_alternative(
+            card=card, actor=self.actor, **s.validated_data
+        )
+        return Response(self._detail(card))
+
+    @_post(
+        InstallationSerializer,
+        WarrantyCardDetailSerializer,
+        description="记录安装完成：需安装商品的三包期自此起算（G9）。",
+    )
+    @action(detail=True, methods=["post"])
+    def installed(self, request, pk=None):
+        card = self.get_object()
+        s = InstallationSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        card = services.warranty_installation_complete(
+            card=card, actor=self.actor, **s.validated_data
+        )
+        return Response(self._detail(card))
+
+
+# -- repair providers -----------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="维修服务商：平台看全部，其他人只看已准入的。Platform: all; others: admitted."
+    ),
+)
+class RepairProviderViewSet(ActorViewMixin, *READ):
+    """Repair providers and their admission (standard 6.5.1): platform staff review them."""
+
+    serializer_class = RepairProviderSerializer
+    filterset_class = filters.RepairProviderFilter
+    filter_backends = [DjangoFilterBackend]
+
+    def get_queryset(self):
+        return selectors.provider_list(actor=self.actor)
+
+    def get_object(self):
+        return selectors.provider_get(actor=self.actor, pk=self.kwargs["pk"])
+
+    def _answer(self, provider):
+        return Response(
+            RepairProviderSerializer(selectors.provider_get(actor=self.actor, pk=provider.pk)).data
+        )
+
+    @_post(
+        RepairProviderApplySerializer,
+        RepairProviderSerializer,
+        status_code=201,
+        description="记录维修服务商的准入申请（资质、类目、地区），待审核。Platform writers.",
+    )
+    def create(self, request):
+        _platform_writer(self.actor)
+        s = RepairProviderApplySerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        provider = services.provider_apply(actor=self.actor, **s.validated_data)
+        return Response(
+            RepairProviderSerializer(selectors.provider_get(actor=self.actor, pk=provider.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    def _review(self, approve):
+        provider = self.get_object()
+        _platform_writer(self.actor)
+        s = ReasonSerializer(data=self.request.data)
+        s.is_valid(raise_exception=True)
+        provider = services.provider_review(
+            provider=provider, actor=self.actor, approve=approve, note=s.validated_data["reason"]
+        )
+        return self._answer(provider)
+
+    @_post(ReasonSerializer, RepairProviderSerializer, description="审核通过，准入。")
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._review(True)
+
+    @_post(ReasonSerializer, RepairProviderSerializer, description="驳回申请（须说明原因）。")
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._review(False)
+
+    @_post(ReasonRequiredSerializer, RepairProviderSerializer, description="暂停（须说明原因）。")
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, pk=None):
+        provider = self.get_object()
+        _platform_writer(self.actor)
+        s = ReasonRequiredSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        provider = services.provider_suspend(
+            provider=provider, actor=self.actor, reason=s.validated_data["reason"]
+        )
+        return self._answer(provider)
+
+    @_post(ReasonSerializer, RepairProviderSerializer, description="恢复暂停的服务商。")
+    @action(detail=True, methods=["post"])
+    def reinstate(self, request, pk=None):
+        provider = self.get_object()
+        _platform_writer(self.actor)
+        s = ReasonSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        provider = services.provider_reinstate(
+            provider=provider, actor=self.actor, note=s.validated_data["reason"]
+        )
+        return self._answer(provider)
+
+
+# -- repair orders --------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses=RepairOrderListSerializer(many=True),
+        description="维修单（游标分页，最新在前）。服务商员工只看派给本服务商的。"
+        "Repair orders, newest first; provider staff see only those assigned to them.",
+    ),
+    retrieve=extend_schema(responses=RepairOrderDetailSerializer),
+)
+class RepairOrderViewSet(ActorViewMixin, *READ):
+    """Repair orders (standard 6.5): requested, assigned, received (送修), diagnosed, waiting
+    for parts, repaired, finished, returned — each step an action."""
+
+    filterset_class = filters.RepairOrderFilter
+    filter_backends = [DjangoFilterBackend]
+
+    def get_queryset(self):
+        return selectors.repair_order_list(actor=self.actor)
+
+    def get_object(self):
+        return selectors.repair_order_get(actor=self.actor, pk=self.kwargs["pk"])
+
+    def get_serializer_class(self):
+        return RepairOrderListSerializer if self.action == "list" else RepairOrderDetailSerializer
+
+    def _detail(self, repair, status_code=status.HTTP_200_OK):
+        repair = selectors.repair_order_get(actor=self.actor, pk=repair.pk)
+        data = RepairOrderDetailSerializer(repair, context={"request": self.request}).data
+        return Response(data, status=status_code)
+
+    def _step(self, serializer_class, service):
+        """Parse the body, call ``service(repair=..., actor=..., **body)``, answer the repair."""
+        repair = self.get_object()
+        s = serializer_class(data=self.request.data)
+        s.is_valid(raise_exception=True)
+        return self._detail(service(repair=repair, actor=self.actor, **s.validated_data))
+
+    @_post(
+        RepairRequestSerializer,
+        RepairOrderDetailSerializer,
+        status_code=201,
+        description="消费者按三包凭证或订单行报修（故障描述、送修或上门）；"
+        "三包引擎决定免费（G3、G12）或付费（G11、G9）。照片：multipart 的 photos 文件。",
+    )
+    def create(self, request):
+        s = RepairRequestSerializer(data=request.data, context={"request": request})
+        s.is_valid(raise_exception=True)
+        d = dict(s.validated_data)
+        repair = services.repair_request(
+            actor=self.actor,
+            card=d.pop("card", None),
+            line=d.pop("order_line", None),
+            evidence=request.FILES.getlist("photos"),
+            **d,
+        )
+        return self._detail(repair, status.HTTP_201_CREATED)
+
+    @_post(
+        RepairAssignSerializer, RepairOrderDetailSerializer, description="派单给已准入的服务商。"
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        repair = self.get_object()
+        s = RepairAssignSerializer(data=request.data, context={"request": request})
+        s.is_valid(raise_exception=True)
+        return self._detail(
+            services.repair_assign(repair=repair, actor=self.actor, **s.validated_data)
+        )
+
+    @_post(
+        OccurredSerializer,
+        RepairOrderDetailSerializer,
+        description="服务商收到商品（送修时间 occurred_at）。",
+    )
+    @action(detail=True, methods=["post"])
+    def receive(self, request, pk=None):
+        return self._step(OccurredSerializer, services.repair_receive)
+
+    @_post(RepairDiagnoseSerializer, RepairOrderDetailSerializer, description="记录检测结论。")
+    @action(detail=True, methods=["post"])
+    def diagnose(self, request, pk=None):
+        data = {"diagnosis", "paid_reason", "occurred_at"}
+        repair = self.get_object()
+        s = RepairDiagnoseSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        body = {k: v for k, v in s.validated_data.items() if k in data}
+        return self._detail(services.repair_diagnose(repair=repair, actor=self.actor, **body))
+
+    @_post(
+        PartsWaitStartSerializer,
+        RepairOrderDetailSerializer,
+        description="开始等待厂家配件（G5；不计入修理者 30 日）。",
+    )
+    @action(detail=True, methods=["post"], url_path="parts-wait-start")
+    def parts_wait_start(self, request, pk=None):
+        return self._step(PartsWaitStartSerializer, services.repair_parts_wait_start)
+
+    @_post(OccurredSerializer, RepairOrderDetailSerializer, description="配件到货，继续维修。")
+    @action(detail=True, methods=["post"], url_path="parts-wait-end")
+    def parts_wait_end(self, request, pk=None):
+        return self._step(OccurredSerializer, services.repair_parts_wait_end)
+
+    @_post(OccurredSerializer, RepairOrderDetailSerializer, description="开始维修。")
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._step(OccurredSerializer, services.repair_start)
+
+    @_post(
+        RepairFinishSerializer,
+        RepairOrderDetailSerializer,
+        description="维修结果（修好/未修好）、更换部件、人工费、免费或付费（付费须有 G11 原因）。",
+    )
+    @action(detail=True, methods=["post"])
+    def finish(self, request, pk=None):
+        return self._step(RepairFinishSerializer, services.repair_finish)
+
+    @_post(OccurredSerializer, RepairOrderDetailSerializer, description="商品已返还消费者。")
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def return_to_consumer(self, request, pk=None):
+        return self._step(OccurredSerializer, services.repair_return_to_consumer)
+
+    @_post(
+        FaultReoccurredSerializer,
+        RepairOrderDetailSerializer,
+        status_code=201,
+        description="修复后再次故障：30 日内视为未修好并免费重修（G12）；"
+        "第三次故障可换货或退货（G4）。返回新的维修单。",
+    )
+    @action(detail=True, methods=["post"], url_path="fault-reoccurred")
+    def fault_reoccurred(self, request, pk=None):
+        repair = self.get_object()
+        s = FaultReoccurredSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        d = s.validated_data
+        new = services.repair_fault_reoccurred(
+            repair=repair,
+            actor=self.actor,
+            fault_description=d["fault_description"],
+            fault_reported_at=d.get("occurred_at"),
+        )
+        return self._detail(new, status.HTTP_201_CREATED)
+
+    @_post(ReasonSerializer, RepairOrderDetailSerializer, description="送修前取消。")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._step(ReasonSerializer, services.repair_cancel)
+
+    @_post(ReasonSerializer, RepairOrderDetailSerializer, description="关闭已完成的维修单。")
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._step(ReasonSerializer, services.repair_close)
+
+
+# -- escalations ---------------------------------------------------------------------------------
+
+
+class OldestFirstPagination(IdCursorPagination):
+    ordering = ("raised_at", "id")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="三包升级队列（G4、G5、G6），最早发起的在前；?status=open 为待处理。"
+        "The escalation queue, oldest first."
+    ),
+)
+class WarrantyEscalationViewSet(ActorViewMixin, *READ):
+    """The platform's 三包 escalation queue; consumers and merchants see their own cases."""
+
+    serializer_class = WarrantyEscalationSerializer
+    filterset_class = filters.WarrantyEscalationFilter
+    filter_backends = [DjangoFilterBackend]
+    pagination_class = OldestFirstPagination
+
+    def get_queryset(self):
+        return selectors.escalation_queue(actor=self.actor)
+
+    def get_object(self):
+        return selectors.escalation_get(actor=self.actor, pk=self.kwargs["pk"])
+
+    @_post(
+        EscalationResolveSerializer,
+        WarrantyEscalationSerializer,
+        description="平台处理升级案件：exchange / refund / repair / dismissed（不成立须说明）。",
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        escalation = self.get_object()
+        s = EscalationResolveSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        escalation = services.escalation_resolve(
+            escalation=escalation, actor=self.actor, **s.validated_data
+        )
+        return Response(
+            WarrantyEscalationSerializer(
+                selectors.escalation_get(actor=self.actor, pk=escalation.pk)
+            ).data
+        )
