@@ -25,6 +25,8 @@ alone request inspections, decide arbitration and override. Mediators granted a 
 (``returns.view_returnrequest`` via django-guardian) may also decide its arbitration.
 """
 
+import uuid
+
 from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Q, Sum
@@ -34,6 +36,7 @@ from aftersales.actors import SYSTEM
 from aftersales.deadlines import _apply_status_rules, deadline_cancel, deadline_schedule
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from aftersales.events import event_publish
+from aftersales.models import TimelineEvent
 from aftersales.money import ZERO, split_pro_rata, yuan
 from aftersales.policies import policy_get, policy_value
 from aftersales.scope import ensure_in_scope
@@ -444,8 +447,10 @@ def _refuse(option):
     )
 
 
-def _shipping(line, reason_kind):
-    payer = rules.return_shipping_payer(
+def line_shipping_payer(line, reason_kind):
+    """Who pays the return shipping of ``line`` for a reason of ``reason_kind`` (R8, R9), with
+    the merchant's "退货免运费" commitment (policy ``returns.free_return_shipping``)."""
+    return rules.return_shipping_payer(
         reason_kind,
         merchant_commits_free_return=bool(
             policy_value(
@@ -455,7 +460,9 @@ def _shipping(line, reason_kind):
             )
         ),
     )
-    return payer
+
+
+_shipping = line_shipping_payer
 
 
 def _exchange_terms(line, exchange_sku, units, amount, kind):
@@ -507,7 +514,7 @@ def _number(request):
 
 
 def _insert(request):
-    request.number = f"tmp-{clock.now().timestamp()}-{id(request)}"
+    request.number = f"tmp-{uuid.uuid4().hex}"
     request.save()
     request.number = _number(request)
     ReturnRequest.objects.filter(pk=request.pk).update(number=request.number)
@@ -1111,6 +1118,16 @@ def return_parcel_scan_record(
         _require_merchant(actor, request)
         if not request.return_tracking_number:
             raise Conflict("该售后单还没有退货运单。", code="no_return_parcel")
+        if (
+            external_id
+            and TimelineEvent.objects.filter(
+                subject_type="returns.returnrequest",
+                subject_id=request.pk,
+                verb="return.parcel_scanned",
+                data__external_id=external_id,
+            ).exists()
+        ):
+            return request  # a repeated callback changes nothing
         _record(
             request,
             "return.parcel_scanned",
@@ -1609,10 +1626,9 @@ def refund_retry(*, refund, actor):
     """Ask the gateway again for the failed parts of a refund, each with a new request id
     (``attempt`` + 1): a part that failed paid nothing, so a new attempt cannot pay twice;
     parts that succeeded or are pending are left alone. Returns the refund."""
-    if not actor.platform_write:
-        raise NotFound()
     with transaction.atomic():
         request = _lock(ReturnRequest(pk=refund.request_id))
+        _require_platform(actor, request)
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
         failed = list(refund.parts.filter(status="failed").select_related("tender").order_by("pk"))
         if not failed:

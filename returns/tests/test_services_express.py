@@ -9,6 +9,7 @@ import pytest
 
 from aftersales import clock
 from aftersales.errors import Conflict
+from aftersales.models import TimelineEvent
 from returns import services
 from returns.models import ExpressRefundLedgerEntry, Refund
 from returns.tests import factories as rf
@@ -61,6 +62,22 @@ def test_threshold_boundary_600_pays_599_waits():
 def test_advance_then_recovery_at_receipt_and_one_refund_only():
     request, merchant = shipped(800)
     scan(request)
+    services.return_parcel_scan_record(
+        request=request,
+        kind="picked_up",
+        occurred_at=clock.now(),
+        actor=rf.SYSTEM,
+        external_id="c-1",
+    )
+    services.return_parcel_scan_record(
+        request=request,
+        kind="picked_up",
+        occurred_at=clock.now(),
+        actor=rf.SYSTEM,
+        external_id="c-1",
+    )
+    scans = TimelineEvent.objects.filter(verb="return.parcel_scanned", data__external_id="c-1")
+    assert scans.count() == 1  # a repeated callback changes nothing
     scan(request, "in_transit")  # only the first scan counts
     assert Refund.objects.filter(request=request).count() == 1
     settle_refunds()

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aftersales import clock
-from aftersales.errors import NotFound, RuleViolation
+from aftersales.errors import PermissionDenied, RuleViolation
 from aftersales.models import DomainEvent
 from aftersales.money import split_pro_rata
 from orders import tasks as order_tasks
@@ -113,7 +113,7 @@ def test_declined_part_leaves_the_refund_partly_failed_until_staff_act():
     assert (refund.status, refund.retries) == ("partly_failed", services.MAX_REFUND_RETRIES)
     balance = Tender.objects.get(payment__order=line.order, kind="balance")
     assert balance.refunded_amount == D("39.56")
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied):
         services.refund_retry(refund=refund, actor=merchant)
 
 
