@@ -44,7 +44,7 @@ from .models import (
     ReturnEvidence,
     ReturnRequest,
 )
-from .views_analytics import analytics_context, csv_download
+from .views_analytics import analytics_page
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 RETURN_SUBJECT = subject_label(ReturnRequest)
@@ -534,29 +534,19 @@ class ReturnRequestAdmin(RequestScopedAdmin):
         actor = _actor(request)
         if not actor.platform_read:
             raise PermissionDenied
-        form = analytics.AnalyticsFilterForm(request.GET, actor=actor)
         context = {
             **self.admin_site.each_context(request),
             "title": _("退货分析"),
             "opts": self.model._meta,
-            "form": form,
         }
-        try:
-            query = form.query()
-        except DomainError:
-            return TemplateResponse(request, "admin/returns/analytics.html", context, status=400)
-        export = request.GET.get("export")
-        if export in analytics.REPORTS:
-            return csv_download(export, query)
-        query_string = request.GET.copy()
-        query_string.pop("export", None)
-        context.update(
-            analytics_context(query),
-            merchants=analytics.return_rate_by_merchant(query),
-            show_merchant=True,
-            query_string=query_string.urlencode(),
+        return analytics_page(
+            request,
+            actor=actor,
+            template="admin/returns/analytics.html",
+            context=context,
+            exports=analytics.REPORTS,
+            merchants=True,
         )
-        return TemplateResponse(request, "admin/returns/analytics.html", context)
 
 
 # -- arbitration ------------------------------------------------------------------------------

@@ -365,18 +365,22 @@ def report_rows(report, query):
 
 def report_csv(report, query):
     """``(filename, text)``: the report as CSV, UTF-8 with a BOM so that Excel shows Chinese."""
-    rows = report_rows(report, query)
     columns = CSV_COLUMNS[report]
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([str(label) for _key, label in columns])
-    for row in rows:
-        writer.writerow(
+    lines = [[str(label) for _key, label in columns]]
+    for row in report_rows(report, query):
+        lines.append(
             [percent(row.get(k)) if k in RATE_COLUMNS else row.get(k, "") for k, _l in columns]
         )
     name = f"return-{report}-{query.date_from:%Y%m%d}-{query.date_to:%Y%m%d}.csv"
-    return name, out.getvalue()
+    return name, csv_text(lines)
+
+
+def csv_text(lines):
+    """Rows as CSV text for Excel: a UTF-8 BOM first (Chinese shows right), CRLF line ends."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    csv.writer(out, lineterminator="\r\n").writerows(lines)
+    return out.getvalue()
 
 
 # -- the filter form shared by the admin, the merchant portal and the API -------------------------

@@ -3,11 +3,11 @@ the merchant's own return rates by product and reason, its problem products, and
 of each table (``?export=products|reasons|problem-products``).
 
 The view parses the filters and calls ``returns.analytics``; the merchant scope is applied
-there, whatever the query string says.
+there, whatever the query string says. ``analytics_page`` also serves the admin console's page.
 """
 
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.template.response import TemplateResponse
 
 from aftersales.decorators import merchant_required
 from aftersales.errors import DomainError
@@ -15,7 +15,7 @@ from aftersales.errors import DomainError
 from . import analytics
 
 TABLE_LIMIT = 100
-EXPORTS = ("products", "reasons", "problem-products")
+MERCHANT_EXPORTS = ("products", "reasons", "problem-products")
 
 
 def csv_download(report, query):
@@ -26,8 +26,9 @@ def csv_download(report, query):
     return response
 
 
-def analytics_context(query, *, limit=TABLE_LIMIT):
-    """The tables every analytics page shows, for one scoped query (a fixed number of queries)."""
+def analytics_context(query, *, limit=TABLE_LIMIT, merchants=False):
+    """The tables an analytics page shows, for one scoped query (a fixed number of queries);
+    ``merchants``: with the table per merchant (platform pages)."""
     min_units, min_rate = analytics.thresholds(query)
     return {
         "query": query,
@@ -35,26 +36,42 @@ def analytics_context(query, *, limit=TABLE_LIMIT):
         "products": analytics.return_rate_by_product(query, limit=limit),
         "reasons": analytics.return_rate_by_reason(query),
         "problems": analytics.problem_products(query, limit=limit),
+        "merchants": analytics.return_rate_by_merchant(query) if merchants else None,
+        "show_merchant": merchants,
         "min_units": min_units,
         "min_rate": min_rate,
         "limit": limit,
     }
 
 
-@merchant_required
-def merchant_return_analytics(request):
-    form = analytics.AnalyticsFilterForm(request.GET, actor=request.actor)
-    context = {"portal": "merchant", "nav": "return-analytics", "form": form}
+def analytics_page(request, *, actor, template, context, exports, merchants=False):
+    """Filters → the tables, or ``?export=<report>`` → that report as CSV (400 for bad filters
+    or an unknown report)."""
+    form = analytics.AnalyticsFilterForm(request.GET, actor=actor)
+    context = {**context, "form": form}
     try:
         query = form.query()
     except DomainError:
-        return render(request, "returns/analytics.html", context, status=400)
+        return TemplateResponse(request, template, context, status=400)
     export = request.GET.get("export")
     if export:
-        if export not in EXPORTS:
+        if export not in exports:
             return HttpResponse("unknown export", status=400, content_type="text/plain")
         return csv_download(export, query)
     query_string = request.GET.copy()
     query_string.pop("export", None)
-    context.update(analytics_context(query), query_string=query_string.urlencode())
-    return render(request, "returns/analytics.html", context)
+    context.update(
+        analytics_context(query, merchants=merchants), query_string=query_string.urlencode()
+    )
+    return TemplateResponse(request, template, context)
+
+
+@merchant_required
+def merchant_return_analytics(request):
+    return analytics_page(
+        request,
+        actor=request.actor,
+        template="returns/analytics.html",
+        context={"portal": "merchant", "nav": "return-analytics"},
+        exports=MERCHANT_EXPORTS,
+    )

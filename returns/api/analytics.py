@@ -6,9 +6,6 @@ answers the whole report as a CSV file (UTF-8 with BOM, for Excel). The definiti
 returned units and of the rates are in ``returns.analytics``.
 """
 
-import csv
-import io
-
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -35,11 +32,8 @@ class CsvRenderer(BaseRenderer):
         if isinstance(data, str):
             return data.encode("utf-8")
         data = data or {}
-        out = io.StringIO()
-        out.write("\ufeff")
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerows([["code", "message"], [data.get("code", ""), data.get("message", "")]])
-        return out.getvalue().encode("utf-8")
+        lines = [["code", "message"], [data.get("code", ""), data.get("message", "")]]
+        return analytics.csv_text(lines).encode("utf-8")
 
 
 def _csv_response(report, query):

@@ -497,3 +497,18 @@ def test_admin_analytics_page_and_csv(as_role):
     bad = client.get(url, {"date_from": "2026-12-02", "date_to": "2026-12-01"})
     assert bad.status_code == 400
     assert ReturnRequest.objects.count() == 1
+
+
+def test_platform_groups_rights_on_the_returns_models(roles):
+    models = ("returnrequest", "arbitration", "refund", "expressrefundledgerentry")
+    for model in models:
+        for role in ("after_sales_agent", "after_sales_manager"):
+            user = roles[role]
+            assert user.has_perm(f"returns.view_{model}") and user.has_perm(
+                f"returns.change_{model}"
+            ), (role, model)
+        for role in ("auditor", "mediator"):
+            user = roles[role]
+            assert user.has_perm(f"returns.view_{model}"), (role, model)
+            assert not user.has_perm(f"returns.change_{model}"), (role, model)
+        assert not any(roles[r].has_perm(f"returns.delete_{model}") for r in STAFF)
