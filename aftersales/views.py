@@ -17,6 +17,8 @@ def home(request):
         return redirect("merchant:home")
     if actor.is_platform_staff:
         return redirect("admin:index")
+    if actor.is_provider:  # repair providers' staff (repairs app, /provider/)
+        return redirect("provider:home")
     return render(request, "aftersales/no_role.html", status=403)
 
 

@@ -63,7 +63,10 @@ class OccurredAtMixin:
 
     def clean_occurred_at(self):
         value = self.cleaned_data["occurred_at"]
-        if value > clock.now():
+        now = clock.now()
+        if value == now.replace(second=0, microsecond=0):
+            return now  # the default "now" shown to the minute: record the exact instant
+        if value > now:
             raise ValidationError(_("时间不能晚于现在。"), code="occurred_at_in_future")
         return value
 

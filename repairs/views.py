@@ -24,9 +24,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from aftersales import clock
+from aftersales.deadlines import deadline_description
 from aftersales.decorators import _role_required, consumer_required, merchant_required
 from aftersales.errors import DomainError, NotFound
 from aftersales.models import Deadline
@@ -123,26 +125,26 @@ class DeadlineRow:
 
 
 DATE_LABELS = {
-    "start_at": _("签收/安装完成"),
-    "period_start": _("本期三包起算"),
-    "closes_at": _("截止"),
-    "ends_at": _("三包有效至"),
-    "ended_at": _("三包期届满"),
-    "received_at": _("送修时间"),
-    "limit_passed_at": _("期限届满"),
-    "finished_at": _("上次维修完成"),
-    "repairs_finished": _("已完成的维修"),
-    "days_since_start": _("自三包起算已"),
-    "days_in_repair": _("其中维修/等待配件"),
-    "exchange_rules": _("换货依据"),
+    "start_at": _lazy("签收/安装完成"),
+    "period_start": _lazy("本期三包起算"),
+    "closes_at": _lazy("截止"),
+    "ends_at": _lazy("三包有效至"),
+    "ended_at": _lazy("三包期届满"),
+    "received_at": _lazy("送修时间"),
+    "limit_passed_at": _lazy("期限届满"),
+    "finished_at": _lazy("上次维修完成"),
+    "repairs_finished": _lazy("已完成的维修"),
+    "days_since_start": _lazy("自三包起算已"),
+    "days_in_repair": _lazy("其中维修/等待配件"),
+    "exchange_rules": _lazy("换货依据"),
 }
 COST_LABELS = {
-    "seller": _("销售者承担"),
-    "repairer": _("修理者承担"),
-    "consumer": _("消费者承担"),
+    "seller": _lazy("销售者承担"),
+    "repairer": _lazy("修理者承担"),
+    "consumer": _lazy("消费者承担"),
 }
 REFUND_ERRORS = {
-    "depreciation_rate_unknown": _(
+    "depreciation_rate_unknown": _lazy(
         "该三包类目的日折旧率尚未设置，暂不能计算折旧退货金额（G8），请联系平台客服。"
     ),
 }
@@ -308,21 +310,27 @@ def _card_answer(card, now):
 
 
 VERB_LABELS = {
-    "repair.requested": _("提交维修申请"),
-    "repair.assigned": _("已派单给维修服务商"),
-    "repair.received": _("维修服务商已收到商品（送修）"),
-    "repair.diagnosed": _("完成检测"),
-    "repair.parts_wait_started": _("开始等待配件"),
-    "repair.parts_wait_ended": _("配件到货"),
-    "repair.repairing": _("开始维修"),
-    "repair.started": _("开始维修"),
-    "repair.finished": _("维修完成"),
-    "repair.returned": _("商品已返还"),
-    "repair.closed": _("维修单关闭"),
-    "repair.cancelled": _("维修申请已取消"),
-    "repair.reopened": _("30 日内再次故障，视为未修好（G12）"),
-    "repair.timeout": _("维修超期，转平台升级处理"),
-    "status.changed": _("状态变更"),
+    "repair.requested": _lazy("提交维修申请"),
+    "repair.assigned": _lazy("已派单给维修服务商"),
+    "repair.reassigned": _lazy("改派维修服务商"),
+    "repair.received": _lazy("维修服务商已收到商品（送修）"),
+    "repair.diagnosing": _lazy("完成检测"),
+    "repair.waiting_parts": _lazy("开始等待配件"),
+    "repair.repairing": _lazy("开始维修"),
+    "repair.fixed": _lazy("维修完成：已修好"),
+    "repair.not_fixed": _lazy("维修完成：未修好"),
+    "repair.returned": _lazy("商品已返还"),
+    "repair.closed": _lazy("维修单关闭"),
+    "repair.cancelled": _lazy("维修申请已取消"),
+    "repair.reopened": _lazy("30 日内再次故障，视为未修好（G12）"),
+    "repair.timeout": _lazy("维修超期，转平台升级处理"),
+    "repair.evidence_added": _lazy("上传凭证"),
+    "deadline.scheduled": _lazy("设定期限"),
+    "deadline.rescheduled": _lazy("期限重新计算"),
+    "deadline.cancelled": _lazy("期限取消"),
+    "deadline.paused": _lazy("期限暂停（等待配件不计时）"),
+    "deadline.resumed": _lazy("期限恢复计时"),
+    "deadline.extended": _lazy("期限顺延"),
 }
 STATUS_LABELS = dict(RepairOrder.Status.choices)
 
@@ -331,12 +339,15 @@ def _timeline(repair, *, masked):
     """The repair's timeline, newest first, with Chinese labels; merchants and providers see
     the consumer as "消费者", not by name."""
     events = []
-    for e in timeline_for(repair):
+    for e in timeline_for(repair).exclude(verb__startswith="notification."):
         if e.actor_kind == "consumer" and masked:
             who = _("消费者")
         else:
             who = {"system": _("系统"), "platform": _("平台")}.get(e.actor_kind, e.actor_label)
         e.label = VERB_LABELS.get(e.verb, e.verb)
+        if e.verb.startswith("deadline."):
+            # The engine's technical reason ("status a → b") says less than the kind's text.
+            e.reason = deadline_description((e.data or {}).get("kind", "")) or ""
         e.to_label = STATUS_LABELS.get(e.to_status, "") if e.to_status else ""
         e.who = who
         events.append(e)
@@ -389,9 +400,9 @@ def _query_without_page(request):
 # -- lists of repairs (all three portals) ---------------------------------------------------------
 
 PORTALS = {
-    "my": {"shell": "portal/my.html", "heading": _("我的维修")},
-    "merchant": {"shell": "portal/merchant.html", "heading": _("维修管理")},
-    "provider": {"shell": "portal/provider.html", "heading": _("维修工单")},
+    "my": {"shell": "portal/my.html", "heading": _lazy("我的维修")},
+    "merchant": {"shell": "portal/merchant.html", "heading": _lazy("维修管理")},
+    "provider": {"shell": "portal/provider.html", "heading": _lazy("维修工单")},
 }
 
 
@@ -909,60 +920,62 @@ class Step:
 STEPS = (
     Step(
         "receive",
-        _("登记送修（收到商品）"),
-        _("确认收到"),
+        _lazy("登记送修（收到商品）"),
+        _lazy("确认收到"),
         forms.ReceiveForm,
         "repair_receive",
         ("assigned",),
-        _("送修时间是 G5（缺件期限）和 G6（30 日）的起算点，请按实际收到商品的时间填写。"),
+        _lazy("送修时间是 G5（缺件期限）和 G6（30 日）的起算点，请按实际收到商品的时间填写。"),
     ),
     Step(
         "diagnose",
-        _("登记检测结论"),
-        _("保存检测结论"),
+        _lazy("登记检测结论"),
+        _lazy("保存检测结论"),
         forms.DiagnoseForm,
         "repair_diagnose",
         ("received",),
-        _("发现使用不当、擅自拆动、凭证问题或不可抗力时注明原因，本次维修按 G11 收费。"),
+        _lazy("发现使用不当、擅自拆动、凭证问题或不可抗力时注明原因，本次维修按 G11 收费。"),
     ),
     Step(
         "parts-wait-start",
-        _("开始等待制造商配件"),
-        _("开始等待配件"),
+        _lazy("开始等待制造商配件"),
+        _lazy("开始等待配件"),
         forms.PartsWaitStartForm,
         "repair_parts_wait_start",
         ("received", "diagnosing", "repairing"),
-        _("等待配件的天数不计入修理者责任时间（G6），但送修后超过缺件期限仍未修好须换货（G5）。"),
+        _lazy(
+            "等待配件的天数不计入修理者责任时间（G6），但送修后超过缺件期限仍未修好须换货（G5）。"
+        ),
     ),
     Step(
         "parts-wait-end",
-        _("配件到货"),
-        _("登记到货"),
+        _lazy("配件到货"),
+        _lazy("登记到货"),
         forms.PartsWaitEndForm,
         "repair_parts_wait_end",
         ("waiting_parts",),
     ),
     Step(
         "start",
-        _("开始维修"),
-        _("开始维修"),
+        _lazy("开始维修"),
+        _lazy("开始维修"),
         forms.StartRepairForm,
         "repair_start",
         ("received", "diagnosing"),
     ),
     Step(
         "result",
-        _("登记维修结果"),
-        _("保存维修结果"),
+        _lazy("登记维修结果"),
+        _lazy("保存维修结果"),
         forms.ResultForm,
         "repair_finish",
         ("received", "diagnosing", "waiting_parts", "repairing"),
-        _("付费维修仅限使用不当、擅自拆动、无有效凭证、不可抗力（G11）或超出三包期（G9）。"),
+        _lazy("付费维修仅限使用不当、擅自拆动、无有效凭证、不可抗力（G11）或超出三包期（G9）。"),
     ),
     Step(
         "return",
-        _("返还消费者"),
-        _("确认返还"),
+        _lazy("返还消费者"),
+        _lazy("确认返还"),
         forms.ReturnForm,
         "repair_return_to_consumer",
         ("fixed", "not_fixed"),
@@ -980,6 +993,11 @@ def _run_step(step, repair, data, actor):
     return getattr(services, step.service)(repair=repair, actor=actor, **kwargs)
 
 
+def _step_auto_id(step):
+    """Field ids per step: several step forms share field names on one page."""
+    return f"id_{step.name}_%s"
+
+
 def _provider_actions(repair, bound=None):
     """The steps open in the repair's status, each with its form (the bound one on error)."""
     actions = []
@@ -990,9 +1008,12 @@ def _provider_actions(repair, bound=None):
             form = bound
         elif step.name == "result":
             paid = "1" if repair.is_paid else "0"
-            form = step.form(initial={"is_paid": paid, "paid_reason": repair.paid_reason})
+            form = step.form(
+                initial={"is_paid": paid, "paid_reason": repair.paid_reason},
+                auto_id=_step_auto_id(step),
+            )
         else:
-            form = step.form()
+            form = step.form(auto_id=_step_auto_id(step))
         form.step = step.name
         actions.append(
             {
@@ -1031,7 +1052,7 @@ def provider_repair_step(request, pk, step):
     spec = STEP_BY_NAME.get(step)
     if spec is None:
         raise Http404
-    form = spec.form(request.POST)
+    form = spec.form(request.POST, auto_id=_step_auto_id(spec))
     form.step = spec.name
     if form.is_valid():
         try:

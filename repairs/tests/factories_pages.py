@@ -4,6 +4,8 @@ repairs services (the same path as production) on top of the orders factories.""
 from datetime import timedelta
 from decimal import Decimal
 
+import time_machine
+
 from aftersales import clock
 from aftersales.actors import SYSTEM
 from aftersales.tests import factories as kernel
@@ -80,21 +82,21 @@ def provider_user(username):
     return kernel.UserFactory(username=username)
 
 
-def repair(*, card, provider=None, fault="开机后黑屏，有声音无图像", received_days_ago=None):
-    """A repair of ``card`` requested now, assigned to ``provider`` (and received
-    ``received_days_ago`` days ago when given)."""
-    order = services.repair_request(
-        card=card,
-        fault_description=fault,
-        actor=SYSTEM,
-        fault_reported_at=clock.now() - timedelta(days=(received_days_ago or 0) + 1),
-    )
-    if provider is not None:
-        order = services.repair_assign(repair=order, provider=provider, actor=SYSTEM)
-        if received_days_ago is not None:
-            order = services.repair_receive(
-                repair=order,
-                actor=SYSTEM,
-                occurred_at=clock.now() - timedelta(days=received_days_ago),
-            )
+def repair(
+    *, card, provider=None, fault="开机后黑屏，有声音无图像", received_days_ago=None, ago=None
+):
+    """A repair of ``card`` assigned to ``provider`` and, with ``received_days_ago``, received
+    (送修) that many days ago. It is requested and assigned ``ago`` before now (default: an hour
+    before the receipt, or now), so the receipt can be recorded at an earlier time of its own."""
+    now = clock.now()
+    if ago is None and received_days_ago is not None:
+        ago = timedelta(days=received_days_ago, hours=1)
+    with time_machine.travel(now - (ago or timedelta(0)), tick=False):
+        order = services.repair_request(card=card, fault_description=fault, actor=SYSTEM)
+        if provider is not None:
+            order = services.repair_assign(repair=order, provider=provider, actor=SYSTEM)
+    if provider is not None and received_days_ago is not None:
+        order = services.repair_receive(
+            repair=order, actor=SYSTEM, occurred_at=now - timedelta(days=received_days_ago)
+        )
     return order

@@ -352,6 +352,16 @@ def test_provider_staff_get_404_on_consumer_and_merchant_pages(client_as, shops,
     assert client.get("/merchant/repairs/").status_code == 404
 
 
+def test_provider_staff_sign_in_lands_on_their_repairs(client, shops, techs):
+    techs["p1"].set_password("pass-1234")
+    techs["p1"].save()
+    response = client.post("/accounts/login/", {"username": "tech-one", "password": "pass-1234"})
+    assert response.status_code == 302
+    assert client.get("/").url == "/provider/"
+    page = client.get("/provider/repairs/")
+    assert page.status_code == 200 and "顺达家电维修中心" in body(page)
+
+
 def test_anonymous_is_sent_to_sign_in(client):
     response = client.get("/provider/repairs/")
     assert response.status_code == 302 and response.url.startswith("/accounts/login/?next=")
@@ -362,7 +372,7 @@ def _local(instant):
 
 
 def test_provider_records_receipt_with_its_own_time_then_the_steps(client_as, tv, shops, techs):
-    repair = fp.repair(card=tv, provider=shops["p1"])
+    repair = fp.repair(card=tv, provider=shops["p1"], ago=timedelta(days=1))
     client = client_as(techs["p1"])
     detail = client.get(f"/provider/repairs/{repair.pk}/")
     assert 'data-testid="action-receive"' in body(detail)
