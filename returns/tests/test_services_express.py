@@ -133,3 +133,26 @@ def test_exchanges_get_no_express_refund_and_scans_need_a_parcel():
     with pytest.raises(Conflict) as e:
         scan(fresh)
     assert e.value.code == "no_return_parcel"
+
+
+def test_arbitration_after_an_express_refund_recovers_or_claws_back():
+    for decision, expected in (("refund_full", "recovery"), ("reject", "clawback")):
+        request, merchant = shipped(800, tracking=f"ARB{decision}")
+        scan(request)
+        consumer = rf.consumer_actor(request.consumer)
+        services.return_receive(
+            request=request, actor=merchant, intact=False, note="破损", evidence=[rf.photo()]
+        )
+        services.return_escalate(request=request, actor=consumer, statement="寄出时完好")
+        services.arbitration_decide(
+            request=request, actor=rf.SYSTEM, decision=decision, reason="平台裁决"
+        )
+        assert [k for k, _a in ledger(request)] == ["advance", expected]
+        with pytest.raises(Conflict):
+            services.arbitration_decide(
+                request=request,
+                actor=rf.SYSTEM,
+                decision="refund_partial",
+                amount="1.00",
+                reason="again",
+            )

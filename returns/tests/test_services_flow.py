@@ -384,3 +384,28 @@ def test_warranty_request_starts_approved():
             actor=rf.consumer_actor(line.order.consumer),
         )
     assert ReturnRequest.objects.count() == 1
+
+
+def test_refusals_of_the_wrong_step(case):
+    _line, consumer, merchant, make = case
+    request = make()
+    with pytest.raises(Conflict) as e:
+        services.return_escalate(request=request, actor=consumer, statement="太慢")
+    assert e.value.code == "invalid_status_transition"
+    with pytest.raises(Conflict) as e:
+        services.exchange_ship(request=request, actor=merchant, carrier="SF", tracking_number="Z")
+    assert e.value.code == "not_an_exchange"
+    with pytest.raises(Conflict) as e:
+        services.return_receive(request=request, actor=merchant, intact=True)
+    assert e.value.code == "invalid_status_transition"
+    with pytest.raises(Conflict) as e:
+        services.arbitration_answer(request=request, actor=merchant, statement="x")
+    assert e.value.code == "no_arbitration"
+    with pytest.raises(InvalidInput):
+        services.return_override(request=request, to_status="nowhere", reason="x", actor=rf.SYSTEM)
+    refund_only = services.return_request_approve(request=make(kind="refund_only"), actor=merchant)
+    with pytest.raises(Conflict) as e:
+        services.return_ship_back(
+            request=refund_only, actor=consumer, carrier="SF", tracking_number="Q"
+        )
+    assert e.value.code == "no_return_parcel"
