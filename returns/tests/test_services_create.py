@@ -227,3 +227,12 @@ def test_not_shipped_line_offers_only_the_instant_refund():
     line = rf.order_line()
     err = refused(line, at=LAST_MINUTE)
     assert err.code == "not_shipped"
+
+
+def test_holiday_extension_policy_moves_a_weekend_end(line):
+    # 2026-11-28 is a Saturday: with art. 203 extension on, the window runs to Monday 24:00.
+    policy_set(key="calendar.holiday_extension", value=True, actor=rf.SYSTEM)
+    request = create(line, at=FIRST_AFTER)
+    assert "2026-11-30 24:00" in request.explanation
+    err = refused(line, at=datetime(2026, 11, 30, 16, 0, tzinfo=UTC))
+    assert err.code == "no_reason_window_closed"
