@@ -123,7 +123,9 @@ def _repair(side, upto="requested"):
     for step in steps:
         at += DAY / 2
         if step == "assigned":
-            repair = s.repair_assign(repair=repair, provider=_provider(), actor=SYSTEM)
+            repair = s.repair_assign(
+                repair=repair, provider=_provider(), actor=SYSTEM, occurred_at=at
+            )
         elif step == "received":
             repair = s.repair_receive(repair=repair, actor=SYSTEM, occurred_at=at)
         elif step == "diagnosing":

@@ -474,6 +474,7 @@ class RepairAssignSerializer(serializers.Serializer):
         help_text="已准入的维修服务商 id",
     )
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    occurred_at = serializers.DateTimeField(required=False, help_text="派单时间（默认为现在）")
 
 
 class OccurredSerializer(serializers.Serializer):
