@@ -14,6 +14,7 @@ Views parse input and call one service or selector; every rule lives in ``return
 (a ``DomainError`` becomes a form error). A request outside the caller's scope answers 404.
 """
 
+import re
 from dataclasses import asdict
 from functools import wraps
 from os.path import basename
@@ -30,7 +31,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from aftersales import clock
-from aftersales.deadlines import REMINDER_SUFFIX, deadlines_for_many
+from aftersales.deadlines import REMINDER_SUFFIX, deadline_description, deadlines_for_many
 from aftersales.decorators import consumer_required, merchant_required
 from aftersales.errors import DomainError, NotFound
 from aftersales.models import Deadline
@@ -78,6 +79,7 @@ VERB_LABELS = {
     "return.overridden": gettext_lazy("平台处理"),
 }
 STATUS_LABELS = dict(ReturnRequest.Status.choices)
+CODE = re.compile(r"[a-z_]+")  # a machine reason (``consumer_cancelled``): not shown
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -129,6 +131,7 @@ def with_countdown(deadline, now):
     return SimpleNamespace(
         kind=deadline.kind,
         due_at=deadline.due_at,
+        due_display=rules.display_instant(deadline.due_at),
         state=deadline.state,
         description=deadline.description,
         remaining_seconds=max(seconds, 0),
@@ -138,21 +141,26 @@ def with_countdown(deadline, now):
     )
 
 
-def _timeline(events, *, masked):
-    """Timeline rows newest first; merchants see who acted by role, not by account."""
+def _timeline(events):
+    """The request's steps as people follow them, newest first: its own events and the
+    deadlines that acted on it (scheduling and notification bookkeeping stays in the admin).
+    Who acted is shown by role, never by account (the merchant sees no consumer login)."""
     rows = []
     for event in reversed(list(events)):
-        title = VERB_LABELS.get(event.verb)
-        if title is None and event.to_status:
-            title = STATUS_LABELS.get(event.to_status, event.to_status)
-        who = ACTOR_LABELS.get(event.actor_kind, event.actor_kind)
-        if not masked and event.actor_kind != "consumer" and event.actor_label:
-            who = f"{who} · {event.actor_label}" if event.actor_kind == "platform" else who
+        if event.verb == "deadline.fired":
+            kind = (event.data or {}).get("kind", "")
+            title = _("到期自动处理：%(what)s") % {"what": deadline_description(kind) or kind}
+        elif event.verb.startswith("return."):
+            title = VERB_LABELS.get(event.verb) or STATUS_LABELS.get(
+                event.to_status or event.verb.removeprefix("return."), event.verb
+            )
+        else:
+            continue
         rows.append(
             {
-                "title": title or event.verb,
-                "who": who,
-                "reason": event.reason if event.reason not in rules.REASONS else "",
+                "title": title,
+                "who": ACTOR_LABELS.get(event.actor_kind, event.actor_kind),
+                "reason": "" if CODE.fullmatch(event.reason or "") else event.reason,
                 "occurred_at": event.occurred_at,
             }
         )
@@ -234,7 +242,7 @@ def _detail_page(request, r, *, portal, actions, status=200):
         "refund": selectors.refund_of(r),
         "arbitration": r.arbitration_cached,
         "evidence": evidence,
-        "events": _timeline(timeline_for(r), masked=masked),
+        "events": _timeline(timeline_for(r)),
         "price_refund": -r.price_difference if r.price_difference < 0 else None,
     }
     return render(request, "returns/return_detail.html", context, status=status)
@@ -311,7 +319,9 @@ def _exchange_choices(line, skus):
 def _line_form(request, line, options, skus, data=None, files=None):
     """The request form, offering the kinds and reasons the open options allow."""
     open_now = [o for o in options if o.available]
-    kinds = [k for o in open_now for k in o.request_kinds]
+    kinds = list(dict.fromkeys(k for o in open_now for k in o.request_kinds))
+    if not skus:  # R18 needs another spec in stock
+        kinds = [k for k in kinds if k != ReturnRequest.Kind.SPEC_EXCHANGE]
     reasons = {r for o in open_now for r in o.reasons}
     instant = any(o.instant for o in open_now)
     max_quantity = max((o.max_quantity for o in open_now), default=0)
