@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from aftersales.actors import SYSTEM
 from aftersales.deadlines import Cancels, Schedules, deadline_register, deadline_status_rules
-from aftersales.policies import policy_get, policy_register
+from aftersales.policies import policy_register
 
 from . import rules
 from .models import ReturnRequest
@@ -46,21 +46,27 @@ policy_register(
 )
 
 
+def _policy(request, key):
+    from .services import request_policy
+
+    return request_policy(request, key)
+
+
 def auto_approve_due(request):
     """R13: ``requested_at`` + the policy hours."""
-    ref = policy_get("returns.auto_approve_hours", merchant_id=request.merchant_id)
+    ref = _policy(request, "returns.auto_approve_hours")
     return rules.auto_approve_due(request.requested_at, int(ref.value)), ref
 
 
 def close_unshipped_due(request):
     """R14: 24:00 Shanghai of day N after approval."""
-    ref = policy_get("returns.close_unshipped_days", merchant_id=request.merchant_id)
+    ref = _policy(request, "returns.close_unshipped_days")
     return rules.close_unshipped_due(request.approved_at, int(ref.value)), ref
 
 
 def close_reminders(request):
     """R14: one reminder ``returns.close_reminder_hours`` before the close."""
-    hours = int(policy_get("returns.close_reminder_hours", merchant_id=request.merchant_id).value)
+    hours = int(_policy(request, "returns.close_reminder_hours").value)
     return [timedelta(hours=hours)] if hours > 0 else []
 
 

@@ -245,6 +245,27 @@ def _record(request, verb, actor, *, reason="", data=None):
     )
 
 
+def request_policy(request, key):
+    """The ``PolicyRef`` of ``key`` in force for a request: its merchant, then its product's
+    category, then the platform (RULES.md: policies per platform, category and merchant)."""
+    return policy_get(
+        key, merchant_id=request.merchant_id, category_id=request_category_id(request)
+    )
+
+
+def request_category_id(request):
+    """The category of the request's product (cached on the instance)."""
+    cached = getattr(request, "_category_id", None)
+    if cached is None:
+        cached = (
+            ReturnRequest.objects.filter(pk=request.pk)
+            .values_list("line__sku__product__category_id", flat=True)
+            .first()
+        )
+        request._category_id = cached
+    return cached
+
+
 # -- evidence -----------------------------------------------------------------------------------
 
 
@@ -514,6 +535,7 @@ def _number(request):
 
 
 def _insert(request):
+    request._category_id = request.line.sku.product.category_id
     request.number = f"tmp-{uuid.uuid4().hex}"
     request.save()
     request.number = _number(request)
@@ -688,7 +710,7 @@ def return_request_create(
 
 
 def _auto_approve_at(request):
-    hours = policy_value("returns.auto_approve_hours", merchant_id=request.merchant_id)
+    hours = request_policy(request, "returns.auto_approve_hours").value
     return rules.auto_approve_due(request.requested_at, hours)
 
 
@@ -813,7 +835,7 @@ def _approve(request, *, actor, reason=""):
     else:
         if request.pickup_slot_start and request.pickup_id is None:
             _pickup_from_request(request, actor)
-        days = policy_value("returns.close_unshipped_days", merchant_id=request.merchant_id)
+        days = request_policy(request, "returns.close_unshipped_days").value
         body = (
             f"商家已同意{request.get_kind_display()}。请在 {days} 天内寄回商品或预约上门取件，"
             f"逾期申请将关闭（R14）。{request.shipping_explanation}"
@@ -1196,7 +1218,7 @@ def _ledger(request, kind, amount, *, actor, note=""):
 def express_clawback_due(request):
     """When the platform claws an express refund back from the consumer if the parcel has not
     arrived: ``returns.express_clawback_days`` after the first scan (window rule)."""
-    ref = policy_get("returns.express_clawback_days", merchant_id=request.merchant_id)
+    ref = request_policy(request, "returns.express_clawback_days")
     start = request.return_first_scan_at or clock.now()
     return rules.calendar_window_closes_at(start, int(ref.value)), ref
 
@@ -1207,9 +1229,7 @@ def _express_refund_maybe(request, *, actor):
         or Refund.objects.filter(request_id=request.pk).exists()
     ):
         return None
-    threshold = policy_value(
-        "returns.express_refund_credit_threshold", merchant_id=request.merchant_id
-    )
+    threshold = request_policy(request, "returns.express_refund_credit_threshold").value
     if not rules.express_refund_eligible(
         request.consumer.credit_score, threshold, request.return_first_scan_at
     ):
@@ -1285,7 +1305,7 @@ def express_clawback(*, request, actor=SYSTEM):
 
 def refund_after_receipt_due(request):
     """R6: the refund is due 24:00 Shanghai of day N after receipt (policy, at most 7)."""
-    ref = policy_get("returns.refund_after_receipt_days", merchant_id=request.merchant_id)
+    ref = request_policy(request, "returns.refund_after_receipt_days")
     return rules.refund_due_after_receipt(request.received_at, int(ref.value)), ref
 
 

@@ -196,3 +196,18 @@ def test_express_clawback_when_the_parcel_never_arrives(case):
     assert fired(request, "returns.express_clawback")
     assert Notification.objects.filter(event="return.express_clawback").exists()
     assert DomainEvent.objects.filter(name="return.express_clawback").exists()
+
+
+def test_r13_policy_per_category(case):
+    line, _consumer, _merchant, create = case
+    policy_set(
+        key="returns.auto_approve_hours",
+        value=12,
+        actor=rf.SYSTEM,
+        scope="category",
+        scope_id=line.sku.product.category_id,
+    )
+    request = create()
+    deadline = Deadline.objects.get(subject_id=request.pk, kind="returns.auto_approve")
+    assert deadline.due_at == T0 + timedelta(hours=12)
+    assert deadline.policy_value == 12
