@@ -1413,7 +1413,7 @@ def _follow_express_refund(request, *, actor):
     to = "refunded" if refund.status == Refund.Status.SUCCEEDED else "refunding"
     request = _move(request, to=to, actor=actor, reason="express_refund")
     if to == "refunded":
-        _publish("return.refunded", request, refund_id=refund.pk, source=refund.source)
+        _publish_refunded(request, refund)
     return request
 
 
@@ -1575,6 +1575,24 @@ def return_refund(*, request, actor, amount=None):
     return refund
 
 
+def _publish_refunded(request, refund):
+    """``return.refunded``: the request's refund has reached every original tender (invoices
+    listen for it to issue the red-letter invoice, RULES.md I4)."""
+    parts = refund.parts.select_related("tender").order_by("pk")
+    return _publish(
+        "return.refunded",
+        request,
+        refund_id=refund.pk,
+        refund_amount=str(refund.amount),
+        source=refund.source,
+        parts=[
+            {"tender_id": p.tender_id, "tender_kind": p.tender.kind, "amount": str(p.amount)}
+            for p in parts
+        ],
+        settled_at=_iso(refund.settled_at),
+    )
+
+
 def _refund_status(parts):
     statuses = {p.status for p in parts}
     if statuses == {"succeeded"}:
@@ -1623,7 +1641,7 @@ def refund_part_settled(*, gateway_refund, actor=SYSTEM):
     if refund.status == Refund.Status.SUCCEEDED:
         if request.status == "refunding":
             request = _move(request, to="refunded", actor=actor)
-        _publish("return.refunded", request, refund_id=refund.pk, source=refund.source)
+        _publish_refunded(request, refund)
         _notify(
             request,
             "return.refunded",

@@ -200,3 +200,16 @@ def test_property_refunds_never_exceed_what_a_line_paid_per_tender(tenders, quan
     assert Refund.objects.filter(order=order).count() == len(
         {r for r in Refund.objects.filter(order=order).values_list("request_id", flat=True)}
     )
+
+
+def test_refunded_event_carries_the_parts():
+    line = rf.signed_line(tenders=(("card", "80.00"), ("coupon", None)))
+    request, merchant = received(line)
+    services.return_refund(request=request, actor=merchant)
+    settle_refunds()
+    event = DomainEvent.objects.get(name="return.refunded")
+    assert event.payload["refund_amount"] == "100.00"
+    assert [(p["tender_kind"], p["amount"]) for p in event.payload["parts"]] == [
+        ("card", "80.00"),
+        ("coupon", "20.00"),
+    ]
