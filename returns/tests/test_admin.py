@@ -512,3 +512,27 @@ def test_platform_groups_rights_on_the_returns_models(roles):
             assert user.has_perm(f"returns.view_{model}"), (role, model)
             assert not user.has_perm(f"returns.change_{model}"), (role, model)
         assert not any(roles[r].has_perm(f"returns.delete_{model}") for r in STAFF)
+
+
+def test_refund_admin_retries_failed_parts_through_the_service(as_role):
+    request = received(price="100.44")  # the sandbox gateway declines amounts ending in .44
+    services.return_refund(request=request, actor=rf.merchant_actor(request.merchant))
+    settle_refunds()
+    refund = Refund.objects.get(request=request)
+    assert refund.status == "failed"
+    auditor = as_role("auditor")
+    auditor.post(
+        reverse("admin:returns_refund_changelist"),
+        {"action": "retry_failed", "_selected_action": [refund.pk]},
+    )
+    refund.refresh_from_db()
+    assert refund.retries == 0  # read only
+    r = as_role("after_sales_agent").post(
+        reverse("admin:returns_refund_changelist"),
+        {"action": "retry_failed", "_selected_action": [refund.pk]},
+    )
+    assert r.status_code == 302
+    refund.refresh_from_db()
+    assert refund.status == "pending" and refund.retries == 1
+    assert refund.parts.get().attempt == 2
+    assert "return.refund_retried" in verbs(request)
