@@ -15,6 +15,7 @@ API_MODULES = [
     "orders.api.urls",
     "repairs.api.urls",
     "returns.api.analytics",
+    "returns.api.urls",
 ]
 PAGE_MODULES = [
     "aftersales.urls",

@@ -212,6 +212,15 @@ SPECTACULAR_SETTINGS = {
         "ShipmentStatusEnum": "orders.models.Shipment.Status",
         "TrackingEventKindEnum": "orders.models.TrackingEvent.Kind",
         "PickupBookingStatusEnum": "orders.models.PickupBooking.Status",
+        # returns (issue 4)
+        "ReturnRequestStatusEnum": "returns.models.ReturnRequestStatus",
+        "ReturnRequestKindEnum": "returns.models.ReturnRequestKind",
+        "ReturnRequestReasonEnum": "returns.models.ReturnRequestReason",
+        "ReturnEvidenceKindEnum": "returns.models.ReturnEvidenceKind",
+        "RefundStatusEnum": "returns.models.RefundStatus",
+        "ArbitrationStatusEnum": "returns.models.ArbitrationStatus",
+        "InspectionRequestStatusEnum": "returns.models.InspectionRequestStatus",
+        "InspectionRequestResultEnum": "returns.models.InspectionRequestResult",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

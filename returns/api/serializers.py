@@ -1,0 +1,568 @@
+"""Serializers of the returns API: parse input for one service, shape output.
+
+Personal data is masked here (RULES.md D2): consumer names, pickup contacts. Evidence files are
+never linked from public storage: each has a scoped download URL under its request.
+"""
+
+import base64
+import binascii
+
+from django.core.files.base import ContentFile
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from aftersales.api.serializers import TimelineEventSerializer
+from aftersales.timeline import timeline_for
+from orders.api.serializers import ScopedPrimaryKeyRelatedField
+from orders.models import OrderLine, Sku
+from orders.selectors import sku_list
+
+from .. import selectors
+from ..models import (
+    Arbitration,
+    ExpressRefundLedgerEntry,
+    InspectionRequest,
+    Refund,
+    RefundPart,
+    ReturnEvidence,
+    ReturnRequest,
+)
+from ..services import SCAN_KINDS
+
+# -- references -----------------------------------------------------------------------------------
+
+
+def _lines(actor):
+    from aftersales.scope import scoped
+
+    return scoped(
+        OrderLine.objects.all(),
+        actor,
+        merchant_field="order__merchant_id",
+        consumer_field="order__consumer_id",
+    )
+
+
+def _skus(actor):
+    return sku_list(actor=actor)
+
+
+# -- what a line allows now -----------------------------------------------------------------------
+
+
+class ReturnOptionSerializer(serializers.Serializer):
+    """One thing the consumer may (or may not) ask for on a line, and why (R1–R4, R10, R11)."""
+
+    kind = serializers.CharField(
+        help_text="refund_only_unshipped / no_reason_return / spec_exchange / quality_return / "
+        "quality_exchange"
+    )
+    available = serializers.BooleanField()
+    rule = serializers.CharField(help_text="RULES.md 规则编号，如 R1、R2、R11")
+    code = serializers.CharField(help_text="稳定代码，如 no_reason_open、no_reason_excluded_by_law")
+    message = serializers.CharField(help_text="中文说明：依据的规则与决定它的日期")
+    decided_by = serializers.DateTimeField(
+        allow_null=True, help_text="决定该选项的时刻（窗口截止、发货时间、确认时间）"
+    )
+    decided_by_display = serializers.CharField(help_text="上海时间，如 2026-11-28 24:00")
+    min_quantity = serializers.IntegerField()
+    max_quantity = serializers.IntegerField()
+    instant = serializers.BooleanField(help_text="未发货秒退：立即退款，无需商家审核（R11）")
+    request_kinds = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="可用此选项提交的申请类型（POST /returns/ 的 kind）",
+    )
+    reasons = serializers.ListField(child=serializers.CharField(), help_text="可选的申请原因")
+
+
+class LineReturnOptionsSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    available = serializers.BooleanField(help_text="现在是否有可申请的选项")
+    options = ReturnOptionSerializer(many=True)
+
+
+# -- output ---------------------------------------------------------------------------------------
+
+
+class ReturnEvidenceSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField(help_text="下载地址（需同样的权限）")
+
+    class Meta:
+        model = ReturnEvidence
+        fields = [
+            "id",
+            "party",
+            "kind",
+            "stage",
+            "note",
+            "name",
+            "download_url",
+            "uploaded_by_label",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_name(self, obj) -> str:
+        return obj.file.name.rsplit("/", 1)[-1] if obj.file else ""
+
+    def get_download_url(self, obj) -> str | None:
+        if not obj.file:
+            return None
+        return reverse("return-evidence-file", kwargs={"pk": obj.request_id, "evidence_pk": obj.pk})
+
+
+class ReturnRefundPartSerializer(serializers.ModelSerializer):
+    tender_kind = serializers.CharField(source="tender.kind", read_only=True)
+    tender_amount = serializers.DecimalField(
+        source="tender.amount", max_digits=12, decimal_places=2, read_only=True
+    )
+    gateway_status = serializers.SerializerMethodField()
+    gateway_attempts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RefundPart
+        fields = [
+            "id",
+            "tender",
+            "tender_kind",
+            "tender_amount",
+            "amount",
+            "status",
+            "attempt",
+            "failure_reason",
+            "gateway_status",
+            "gateway_attempts",
+        ]
+        read_only_fields = fields
+
+    def get_gateway_status(self, obj) -> str | None:
+        return obj.gateway_refund.status if obj.gateway_refund_id else None
+
+    def get_gateway_attempts(self, obj) -> int:
+        return obj.gateway_refund.attempts if obj.gateway_refund_id else 0
+
+
+class ReturnRefundSerializer(serializers.ModelSerializer):
+    """A request's refund and its progress per original tender (R7)."""
+
+    parts = ReturnRefundPartSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Refund
+        fields = ["id", "amount", "status", "source", "retries", "requested_at", "settled_at"]
+        fields += ["parts"]
+        read_only_fields = fields
+
+
+class ExpressLedgerEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ExpressRefundLedgerEntry
+        fields = ["id", "kind", "amount", "occurred_at", "note", "actor_label"]
+        read_only_fields = fields
+
+
+class ReturnInspectionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InspectionRequest
+        fields = [
+            "id",
+            "provider",
+            "request_id",
+            "external_ref",
+            "status",
+            "result",
+            "report",
+            "attempts",
+            "last_error",
+            "requested_at",
+            "reported_at",
+        ]
+        read_only_fields = fields
+
+
+ARBITRATION_FIELDS = [
+    "id",
+    "request",
+    "merchant",
+    "consumer",
+    "status",
+    "opened_at",
+    "opened_by_label",
+    "consumer_statement",
+    "merchant_statement",
+    "merchant_answered_at",
+    "decision",
+    "decided_amount",
+    "decided_by_label",
+    "decided_at",
+    "inspecting_at",
+    "reason",
+]
+
+
+class ArbitrationInCaseSerializer(serializers.ModelSerializer):
+    inspections = ReturnInspectionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Arbitration
+        fields = ARBITRATION_FIELDS + ["inspections"]
+        read_only_fields = fields
+
+
+class ReturnPickupSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    carrier = serializers.CharField()
+    slot_start = serializers.DateTimeField()
+    slot_end = serializers.DateTimeField()
+    status = serializers.CharField()
+    tracking_number = serializers.CharField()
+    failure_reason = serializers.CharField()
+    contact_name = serializers.CharField(source="masked_contact_name", help_text="脱敏")
+
+
+class ReturnReplacementShipmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    carrier = serializers.CharField()
+    tracking_number = serializers.CharField()
+    status = serializers.CharField()
+    insured = serializers.BooleanField()
+    shipped_at = serializers.DateTimeField()
+    signed_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReturnDeadlineSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="deadline_id")
+    kind = serializers.CharField()
+    due_at = serializers.DateTimeField()
+    due_display = serializers.CharField(help_text="上海时间")
+    description = serializers.CharField(help_text="到期时将发生什么")
+    state = serializers.CharField()
+
+
+LIST_FIELDS = [
+    "id",
+    "number",
+    "status",
+    "kind",
+    "reason",
+    "reason_kind",
+    "merchant",
+    "merchant_name",
+    "consumer",
+    "consumer_name",
+    "order",
+    "order_number",
+    "line",
+    "product_name",
+    "quantity",
+    "amount",
+    "express",
+    "refund_status",
+    "requested_at",
+    "next_deadline_at",
+    "next_deadline_kind",
+]
+
+
+class ReturnRequestListSerializer(serializers.ModelSerializer):
+    """A row of the queue: the countdown is ``next_deadline_at`` (the soonest pending deadline)."""
+
+    merchant_name = serializers.CharField(source="merchant.name", read_only=True)
+    consumer_name = serializers.CharField(
+        source="consumer.masked_name", read_only=True, help_text="脱敏姓名"
+    )
+    order_number = serializers.CharField(source="order.number", read_only=True)
+    product_name = serializers.CharField(source="line.product_name", read_only=True)
+    refund_status = serializers.SerializerMethodField()
+    next_deadline_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="最近一个待执行期限的到期时间（倒计时）"
+    )
+    next_deadline_kind = serializers.CharField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ReturnRequest
+        fields = LIST_FIELDS
+        read_only_fields = fields
+
+    def get_refund_status(self, obj) -> str | None:
+        refund = selectors.refund_of(obj)
+        return refund.status if refund else None
+
+
+class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
+    """The whole case: pending deadlines, refund progress per tender, timeline, evidence and
+    arbitration."""
+
+    sku_code = serializers.CharField(source="line.sku.code", read_only=True)
+    evidence = ReturnEvidenceSerializer(many=True, read_only=True)
+    refund = serializers.SerializerMethodField()
+    ledger = ExpressLedgerEntrySerializer(source="ledger_entries", many=True, read_only=True)
+    arbitration = serializers.SerializerMethodField()
+    pickup = serializers.SerializerMethodField()
+    replacement_shipment = serializers.SerializerMethodField()
+    deadlines = serializers.SerializerMethodField(
+        help_text="待执行的期限：到期时间与届时将发生什么（R6、R13、R14、极速退款追回）"
+    )
+    timeline = serializers.SerializerMethodField(help_text="处理记录，最早的在前")
+
+    class Meta:
+        model = ReturnRequest
+        fields = LIST_FIELDS + [
+            "origin",
+            "option",
+            "rule",
+            "explanation",
+            "description",
+            "sku_code",
+            "exchange_sku",
+            "price_difference",
+            "shipping_payer",
+            "shipping_rule",
+            "shipping_explanation",
+            "insured",
+            "return_carrier",
+            "return_tracking_number",
+            "return_first_scan_at",
+            "return_signed_at",
+            "pickup_slot_start",
+            "pickup_slot_end",
+            "inspection_intact",
+            "inspection_note",
+            "status_reason",
+            "approved_at",
+            "rejected_at",
+            "return_shipped_at",
+            "received_at",
+            "disputed_at",
+            "escalated_at",
+            "refunding_at",
+            "refunded_at",
+            "exchange_shipped_at",
+            "completed_at",
+            "closed_at",
+            "cancelled_at",
+            "evidence",
+            "refund",
+            "ledger",
+            "arbitration",
+            "pickup",
+            "replacement_shipment",
+            "deadlines",
+            "timeline",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ReturnRefundSerializer(allow_null=True))
+    def get_refund(self, obj):
+        refund = selectors.refund_of(obj)
+        return ReturnRefundSerializer(refund).data if refund else None
+
+    @extend_schema_field(ArbitrationInCaseSerializer(allow_null=True))
+    def get_arbitration(self, obj):
+        arbitration = selectors.arbitration_of(obj)
+        return ArbitrationInCaseSerializer(arbitration).data if arbitration else None
+
+    @extend_schema_field(ReturnPickupSerializer(allow_null=True))
+    def get_pickup(self, obj):
+        return ReturnPickupSerializer(obj.pickup).data if obj.pickup_id else None
+
+    @extend_schema_field(ReturnReplacementShipmentSerializer(allow_null=True))
+    def get_replacement_shipment(self, obj):
+        shipment = obj.replacement_shipment
+        return ReturnReplacementShipmentSerializer(shipment).data if shipment else None
+
+    @extend_schema_field(ReturnDeadlineSerializer(many=True))
+    def get_deadlines(self, obj):
+        return ReturnDeadlineSerializer(selectors.return_request_deadlines(obj), many=True).data
+
+    @extend_schema_field(TimelineEventSerializer(many=True))
+    def get_timeline(self, obj):
+        return TimelineEventSerializer(timeline_for(obj), many=True).data
+
+
+class ArbitrationSerializer(serializers.ModelSerializer):
+    """An arbitration case of the platform's queue, with the request it decides."""
+
+    request_number = serializers.CharField(source="request.number", read_only=True)
+    request_status = serializers.CharField(source="request.status", read_only=True)
+    request_kind = serializers.CharField(source="request.kind", read_only=True)
+    request_amount = serializers.DecimalField(
+        source="request.amount", max_digits=12, decimal_places=2, read_only=True
+    )
+    merchant_name = serializers.CharField(source="request.merchant.name", read_only=True)
+    consumer_name = serializers.CharField(source="request.consumer.masked_name", read_only=True)
+    inspections = ReturnInspectionSerializer(many=True, read_only=True)
+    evidence = ReturnEvidenceSerializer(source="request.evidence", many=True, read_only=True)
+
+    class Meta:
+        model = Arbitration
+        fields = ARBITRATION_FIELDS + [
+            "request_number",
+            "request_status",
+            "request_kind",
+            "request_amount",
+            "merchant_name",
+            "consumer_name",
+            "inspections",
+            "evidence",
+        ]
+        read_only_fields = fields
+
+
+class ArbitrationDetailSerializer(ArbitrationSerializer):
+    """Both sides' statements and evidence, the inspections and the request's whole timeline."""
+
+    timeline = serializers.SerializerMethodField()
+
+    class Meta(ArbitrationSerializer.Meta):
+        fields = ArbitrationSerializer.Meta.fields + ["timeline"]
+        read_only_fields = fields
+
+    @extend_schema_field(TimelineEventSerializer(many=True))
+    def get_timeline(self, obj):
+        return TimelineEventSerializer(timeline_for(obj.request), many=True).data
+
+
+# -- input: evidence ------------------------------------------------------------------------------
+
+
+class ReturnEvidenceItemSerializer(serializers.Serializer):
+    """One file in a JSON body (base64). Multipart bodies send files instead (``evidence`` or
+    ``file`` parts); the kind is inferred from the extension when omitted."""
+
+    filename = serializers.CharField(max_length=200, help_text="文件名，决定类型（.jpg .mp4 .pdf）")
+    content_base64 = serializers.CharField(help_text="文件内容（base64）")
+    kind = serializers.ChoiceField(choices=ReturnEvidence.Kind.choices, required=False)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate(self, data):
+        try:
+            content = base64.b64decode(data["content_base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError(
+                {"content_base64": "不是合法的 base64 内容。Not valid base64."}
+            ) from None
+        name = data["filename"].replace("\\", "/").rsplit("/", 1)[-1]
+        return {
+            "file": ContentFile(content, name=name),
+            "kind": data.get("kind"),
+            "note": data.get("note", ""),
+        }
+
+
+def evidence_field(help_text="照片、视频或检测报告（JSON：base64；multipart：evidence 文件）"):
+    return ReturnEvidenceItemSerializer(many=True, required=False, help_text=help_text)
+
+
+class ReturnEvidenceUploadSerializer(serializers.Serializer):
+    """``POST /returns/{id}/evidence/``: multipart ``file`` parts (one or more) with ``kind`` and
+    ``note``, or JSON ``{"evidence": [{"filename", "content_base64", "kind", "note"}]}``."""
+
+    evidence = evidence_field()
+    kind = serializers.ChoiceField(
+        choices=ReturnEvidence.Kind.choices, required=False, help_text="multipart 上传时的类型"
+    )
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+# -- input: actions -------------------------------------------------------------------------------
+
+
+class ReturnCreateSerializer(serializers.Serializer):
+    line = ScopedPrimaryKeyRelatedField(queryset=OrderLine.objects.all(), visible=_lines)
+    kind = serializers.ChoiceField(choices=ReturnRequest.Kind.choices)
+    reason = serializers.ChoiceField(choices=ReturnRequest.Reason.choices)
+    quantity = serializers.IntegerField(
+        min_value=1, required=False, help_text="件数（R15）；省略时为该行剩余可申请件数"
+    )
+    description = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default=""
+    )
+    exchange_sku = ScopedPrimaryKeyRelatedField(
+        queryset=Sku.objects.all(),
+        visible=_skus,
+        required=False,
+        allow_null=True,
+        help_text="换规格/型号（spec_exchange）的目标 SKU，须为同一商品（R18）",
+    )
+    pickup_slot_start = serializers.DateTimeField(
+        required=False, help_text="同意后自动预约上门取件的时段开始（R16）"
+    )
+    pickup_slot_end = serializers.DateTimeField(required=False)
+    evidence = evidence_field("质量问题、破损、与描述不符须附照片或视频")
+
+
+class ReturnNoteSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ReturnRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, help_text="拒绝理由（必填）")
+    evidence = evidence_field()
+
+
+class ReturnTrackingSerializer(serializers.Serializer):
+    carrier = serializers.CharField(max_length=40, help_text="承运商代码，如 SF、ZTO")
+    tracking_number = serializers.CharField(max_length=64)
+
+
+class ReturnPickupBookSerializer(serializers.Serializer):
+    slot_start = serializers.DateTimeField(help_text="上门时段开始（带时区）")
+    slot_end = serializers.DateTimeField()
+    contact_name = serializers.CharField(max_length=60, required=False)
+    contact_phone = serializers.CharField(max_length=20, required=False)
+    province = serializers.CharField(max_length=20, required=False)
+    city = serializers.CharField(max_length=20, required=False)
+    district = serializers.CharField(max_length=20, required=False)
+    street = serializers.CharField(
+        max_length=200, required=False, help_text="省略联系人时为订单收货地址"
+    )
+
+
+class ReturnReceiveSerializer(serializers.Serializer):
+    intact = serializers.BooleanField(help_text="验货是否完好（R5）；不完好须附凭证")
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    evidence = evidence_field()
+
+
+class ReturnRefundInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text="默认为申请金额；不能超过它。一个申请只退款一次，重复调用返回同一笔退款",
+    )
+
+
+class ReturnStatementSerializer(serializers.Serializer):
+    statement = serializers.CharField(max_length=2000, help_text="陈述（必填）")
+    evidence = evidence_field()
+
+
+class ReturnOverrideSerializer(serializers.Serializer):
+    to_status = serializers.ChoiceField(choices=ReturnRequest.Status.choices)
+    reason = serializers.CharField(max_length=500, help_text="平台干预原因（必填，记入时间线）")
+
+
+class ReturnParcelEventSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[(k, k) for k in SCAN_KINDS])
+    occurred_at = serializers.DateTimeField()
+    location = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default=""
+    )
+    external_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class ArbitrationDecideSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=Arbitration.Decision.choices)
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="部分退款金额（refund_partial 时必填）",
+    )
+    reason = serializers.CharField(max_length=2000, help_text="裁决理由（必填）")

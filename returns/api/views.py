@@ -1,0 +1,572 @@
+"""Viewsets of returns, exchanges, refunds and arbitration (standard 6.3; RULES.md R1–R19).
+
+Each endpoint parses its input, calls one service (or selector) of ``returns`` and answers with
+the case as the caller may see it. Scope: a consumer sees their own requests, merchant staff and
+merchant keys their merchant's, platform staff and platform keys all, a mediator those granted
+(``returns.view_returnrequest``); anything else is 404. Who may do what is the services' (403
+``consumer_only`` / ``platform_only`` / ``read_only_role``; 409 for a conflicting state).
+"""
+
+from os.path import basename
+
+from django.db.models import Prefetch, Subquery
+from django.http import FileResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from aftersales.api.base import IDEMPOTENCY_PARAMETER, ActorViewMixin
+from aftersales.api.pagination import IdCursorPagination
+from aftersales.deadlines import REMINDER_SUFFIX
+from aftersales.errors import InvalidInput, NotFound
+from aftersales.scope import access
+
+from .. import rules, selectors, services
+from ..models import Arbitration, InspectionRequest, ReturnRequest
+from . import filters
+from .serializers import (
+    ArbitrationDecideSerializer,
+    ArbitrationDetailSerializer,
+    ArbitrationSerializer,
+    LineReturnOptionsSerializer,
+    ReturnCreateSerializer,
+    ReturnEvidenceSerializer,
+    ReturnEvidenceUploadSerializer,
+    ReturnNoteSerializer,
+    ReturnOverrideSerializer,
+    ReturnParcelEventSerializer,
+    ReturnPickupBookSerializer,
+    ReturnReceiveSerializer,
+    ReturnRefundInputSerializer,
+    ReturnRejectSerializer,
+    ReturnRequestDetailSerializer,
+    ReturnRequestListSerializer,
+    ReturnStatementSerializer,
+    ReturnTrackingSerializer,
+)
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _next_deadline(field):
+    """The soonest pending deadline of each request (its countdown), in the list's one query."""
+    rows = (
+        filters.pending_deadlines()
+        .exclude(kind__endswith=REMINDER_SUFFIX)
+        .order_by("due_at", "id")
+        .values(field)[:1]
+    )
+    return Subquery(rows)
+
+
+def with_countdown(qs):
+    return qs.annotate(
+        next_deadline_at=_next_deadline("due_at"), next_deadline_kind=_next_deadline("kind")
+    )
+
+
+def _is_multipart(request):
+    return (request.content_type or "").startswith("multipart/")
+
+
+def _body(request):
+    """The body as a plain dict: multipart file parts go to the evidence, not the serializer."""
+    if not _is_multipart(request):
+        return request.data
+    return {k: v for k, v in request.data.items() if k not in ("evidence", "file")}
+
+
+def _evidence(request, validated, *, kind=None, note=""):
+    """Evidence for a service: JSON items (base64) or multipart ``evidence``/``file`` parts."""
+    items = list(validated.pop("evidence", None) or [])
+    if _is_multipart(request):
+        for upload in request.FILES.getlist("evidence") + request.FILES.getlist("file"):
+            items.append({"file": upload, "kind": kind, "note": note})
+    return items
+
+
+def _parse(serializer_class, request):
+    s = serializer_class(data=_body(request), context={"request": request})
+    s.is_valid(raise_exception=True)
+    return dict(s.validated_data)
+
+
+def _post(request_serializer, description, responses=None, examples=None):
+    """The schema of an action: Idempotency-Key, its body and the case it answers with."""
+    return extend_schema(
+        examples=examples or [],
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request={
+            "application/json": request_serializer,
+            "multipart/form-data": request_serializer,
+        }
+        if request_serializer is not None
+        else None,
+        responses=responses or ReturnRequestDetailSerializer,
+        description=description,
+    )
+
+
+CREATE_EXAMPLE = OpenApiExample(
+    "七天无理由退货，同意后上门取件",
+    request_only=True,
+    value={
+        "line": 42,
+        "kind": "return_refund",
+        "reason": "no_reason",
+        "quantity": 1,
+        "description": "尺码不合适",
+        "pickup_slot_start": "2026-11-30T09:00:00+08:00",
+        "pickup_slot_end": "2026-11-30T11:00:00+08:00",
+    },
+)
+QUALITY_EXAMPLE = OpenApiExample(
+    "质量问题换货，附照片（JSON，base64）",
+    request_only=True,
+    value={
+        "line": 42,
+        "kind": "exchange",
+        "reason": "quality",
+        "quantity": 1,
+        "description": "屏幕有坏点",
+        "evidence": [{"filename": "screen.jpg", "content_base64": "/9j/4AAQSkZJRg..."}],
+    },
+)
+
+
+# -- what a line allows now -----------------------------------------------------------------------
+
+
+class LineReturnOptionsView(ActorViewMixin, APIView):
+    """What the consumer can do on an order line right now and why."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="订单行 id")],
+        responses=LineReturnOptionsSerializer,
+        description="该订单行现在可以申请什么售后、为什么：每个选项给出依据的规则、稳定代码、"
+        "中文说明和决定它的日期（如“七天无理由退货可申请至 2026-11-28 24:00（R1…）”、"
+        "“生鲜依法不适用七天无理由退货（R2）”）。"
+        "Every option of the line, open or closed, with its rule, code and deciding date.",
+    )
+    def get(self, request, pk):
+        options = selectors.line_return_options(actor=self.actor, line=pk)
+        rows = [
+            {
+                "kind": o.kind,
+                "available": o.available,
+                "rule": o.rule,
+                "code": o.code,
+                "message": o.message,
+                "decided_by": o.decided_by,
+                "decided_by_display": o.decided_by_display,
+                "min_quantity": o.min_quantity,
+                "max_quantity": o.max_quantity,
+                "instant": o.instant,
+                "request_kinds": list(o.request_kinds),
+                "reasons": list(o.reasons),
+            }
+            for o in options
+        ]
+        data = {"line": int(pk), "available": any(o.available for o in options), "options": rows}
+        return Response(LineReturnOptionsSerializer(data).data)
+
+
+# -- requests -------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses=ReturnRequestListSerializer(many=True),
+        description="售后申请列表（游标分页，最新在前）：消费者看自己的，商家看本店的（含最近期限"
+        "倒计时 next_deadline_at），平台看全部。Requests, newest first, with their countdown.",
+    ),
+    retrieve=extend_schema(
+        responses=ReturnRequestDetailSerializer,
+        description="售后申请详情：待执行期限、各支付方式的退款进度、时间线、凭证、仲裁。",
+    ),
+)
+class ReturnRequestViewSet(
+    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Return, exchange and refund requests and their actions (standard 6.3)."""
+
+    filterset_class = filters.ReturnRequestFilter
+    filter_backends = [DjangoFilterBackend]
+    pagination_class = IdCursorPagination
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ReturnRequest.objects.none()
+        if self.action == "list":
+            return with_countdown(selectors.return_request_list(actor=self.actor))
+        return self._detail_queryset()
+
+    def _detail_queryset(self):
+        qs = selectors.return_request_detail_queryset(actor=self.actor)
+        qs = qs.select_related("pickup", "replacement_shipment", "line__sku", "arbitration")
+        qs = qs.prefetch_related(
+            Prefetch("arbitration__inspections", queryset=InspectionRequest.objects.order_by("id"))
+        )
+        return with_countdown(qs).order_by("-id")
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return ReturnRequestListSerializer
+        return ReturnRequestDetailSerializer
+
+    def _target(self):
+        """The request of the URL, if the caller may see it (404 otherwise), unlocked: the
+        service locks it."""
+        return access(
+            ReturnRequest.objects.all(),
+            self.actor,
+            self.kwargs["pk"],
+            grant_perm=services.RETURN_GRANT,
+        )
+
+    def _answer(self, request_obj, code=status.HTTP_200_OK):
+        fresh = self._detail_queryset().filter(pk=request_obj.pk).first()
+        if fresh is None:  # the service's scope check makes this unreachable
+            raise NotFound()
+        return Response(ReturnRequestDetailSerializer(fresh).data, status=code)
+
+    @_post(
+        ReturnCreateSerializer,
+        "消费者申请仅退款、退货退款、换货或换规格（R1–R4、R8–R11、R15、R17、R18）。"
+        "先按该订单行当前可申请的选项检查资格，不符合时返回 400 和规则代码（如 "
+        "`no_reason_window_closed`、`no_reason_excluded_by_law`、`quantity_exceeds_refundable`、"
+        "`evidence_required`）。未发货的仅退款立即同意并原路退款（R11），返回的 refund 为 "
+        "pending 或 succeeded。平台写权限可代消费者提交；商家不能提交（403）。",
+        responses={201: ReturnRequestDetailSerializer},
+        examples=[CREATE_EXAMPLE, QUALITY_EXAMPLE],
+    )
+    def create(self, request):
+        d = _parse(ReturnCreateSerializer, request)
+        evidence = _evidence(request, d)
+        line = d.pop("line")
+        quantity = d.pop("quantity", None)
+        if quantity is None:
+            quantity = _remaining(line)
+        start, end = d.pop("pickup_slot_start", None), d.pop("pickup_slot_end", None)
+        pickup = {"slot_start": start, "slot_end": end} if start or end else None
+        created = services.return_request_create(
+            line=line,
+            quantity=quantity,
+            actor=self.actor,
+            evidence=evidence,
+            pickup=pickup,
+            **d,
+        )
+        return self._answer(created, status.HTTP_201_CREATED)
+
+    @_post(
+        ReturnNoteSerializer, "商家同意申请（仅退款即原路退款）。409 `invalid_status_transition`。"
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        d = _parse(ReturnNoteSerializer, request)
+        target = self._target()
+        done = services.return_request_approve(request=target, actor=self.actor, note=d["reason"])
+        return self._answer(done)
+
+    @_post(
+        ReturnRejectSerializer, "商家拒绝申请，须说明理由，可附凭证；消费者可申请平台仲裁（R19）。"
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        d = _parse(ReturnRejectSerializer, request)
+        evidence = _evidence(request, d)
+        target = self._target()
+        done = services.return_request_reject(
+            request=target, actor=self.actor, reason=d["reason"], evidence=evidence
+        )
+        return self._answer(done)
+
+    @_post(
+        ReturnNoteSerializer, "消费者撤销仍在处理中的申请（寄回前）。409 `return_not_cancellable`。"
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        d = _parse(ReturnNoteSerializer, request)
+        target = self._target()
+        done = services.return_request_cancel(request=target, actor=self.actor, reason=d["reason"])
+        return self._answer(done)
+
+    @_post(
+        ReturnTrackingSerializer,
+        "消费者自行寄回：承运商与运单号；退货运费承担见 shipping_payer（R8、R9）。",
+    )
+    @action(detail=True, methods=["post"], url_path="ship-back")
+    def ship_back(self, request, pk=None):
+        d = _parse(ReturnTrackingSerializer, request)
+        target = self._target()
+        done = services.return_ship_back(request=target, actor=self.actor, **d)
+        return self._answer(done)
+
+    @_post(
+        ReturnPickupBookSerializer,
+        "预约上门取件时段（R16）；联系人默认为订单收货人。承运商稍后确认或拒绝该时段"
+        "（沙箱：08:00 前或 20:00 起的时段 `no_courier_in_slot`）。",
+    )
+    @action(detail=True, methods=["post"], url_path="book-pickup")
+    def book_pickup(self, request, pk=None):
+        d = _parse(ReturnPickupBookSerializer, request)
+        contact_keys = ("contact_name", "contact_phone", "province", "city", "district", "street")
+        contact = None
+        if any(k in d for k in contact_keys):
+            contact = {k.removeprefix("contact_"): d.get(k, "") for k in contact_keys}
+        target = self._target()
+        services.return_pickup_book(
+            request=target,
+            actor=self.actor,
+            slot_start=d["slot_start"],
+            slot_end=d["slot_end"],
+            contact=contact,
+        )
+        return self._answer(target)
+
+    @_post(
+        ReturnReceiveSerializer,
+        "商家确认收到退货并给出验货结果（R5、R6）：完好则 7 天内退款；不完好须附照片等凭证，"
+        "申请进入异议（disputed），消费者可申请仲裁。",
+    )
+    @action(detail=True, methods=["post"])
+    def receive(self, request, pk=None):
+        d = _parse(ReturnReceiveSerializer, request)
+        evidence = _evidence(request, d)
+        target = self._target()
+        done = services.return_receive(
+            request=target, actor=self.actor, intact=d["intact"], note=d["note"], evidence=evidence
+        )
+        return self._answer(done)
+
+    @_post(
+        ReturnRefundInputSerializer,
+        "按原支付方式按比例原路退款（R7），异步到账（refund.status：pending → succeeded / "
+        "failed / partly_failed）。一个申请只退款一次：重复或并发调用返回同一笔退款。",
+    )
+    @action(detail=True, methods=["post"])
+    def refund(self, request, pk=None):
+        d = _parse(ReturnRefundInputSerializer, request)
+        target = self._target()
+        services.return_refund(request=target, actor=self.actor, amount=d.get("amount"))
+        return self._answer(target)
+
+    @_post(
+        ReturnTrackingSerializer,
+        "商家发出换货（R17 高价值保价；R18 差价多退少补）。",
+    )
+    @action(detail=True, methods=["post"], url_path="ship-exchange")
+    def ship_exchange(self, request, pk=None):
+        d = _parse(ReturnTrackingSerializer, request)
+        target = self._target()
+        done = services.exchange_ship(request=target, actor=self.actor, **d)
+        return self._answer(done)
+
+    @_post(
+        ReturnStatementSerializer,
+        "商家拒绝或验货有异议后，消费者申请平台仲裁（R19），附陈述与凭证。",
+    )
+    @action(detail=True, methods=["post"])
+    def escalate(self, request, pk=None):
+        d = _parse(ReturnStatementSerializer, request)
+        evidence = _evidence(request, d)
+        target = self._target()
+        services.return_escalate(
+            request=target, actor=self.actor, statement=d["statement"], evidence=evidence
+        )
+        return self._answer(target)
+
+    @_post(
+        ReturnOverrideSerializer,
+        "平台人工干预：把申请改到任一状态，须说明理由（记入时间线）。",
+    )
+    @action(detail=True, methods=["post"])
+    def override(self, request, pk=None):
+        d = _parse(ReturnOverrideSerializer, request)
+        target = self._target()
+        done = services.return_override(request=target, actor=self.actor, **d)
+        return self._answer(done)
+
+    @_post(
+        ReturnParcelEventSerializer,
+        "退货包裹的承运商轨迹（商家密钥或平台推送）：首次揽收可能触发极速退款（R12），"
+        "签收即商家收货（R6 期限开始）。",
+    )
+    @action(detail=True, methods=["post"], url_path="parcel-events")
+    def parcel_events(self, request, pk=None):
+        d = _parse(ReturnParcelEventSerializer, request)
+        target = self._target()
+        done = services.return_parcel_scan_record(request=target, actor=self.actor, **d)
+        return self._answer(done)
+
+    @_post(
+        ReturnEvidenceUploadSerializer,
+        "上传凭证（照片、视频、检测报告）：multipart 的 file 部分（可多个，附 kind、note），"
+        "或 JSON 的 evidence 列表（base64）。类型按扩展名校验（`evidence_type_invalid`），"
+        "照片最大 10 MB、视频 100 MB（`evidence_too_large`）。",
+        responses={201: ReturnEvidenceSerializer(many=True)},
+    )
+    @action(detail=True, methods=["post"])
+    def evidence(self, request, pk=None):
+        d = _parse(ReturnEvidenceUploadSerializer, request)
+        items = _evidence(request, d, kind=d.get("kind"), note=d["note"])
+        if not items:
+            raise InvalidInput(
+                "请上传凭证文件。Send at least one file.",
+                code="evidence_required",
+                fields={"file": "required"},
+            )
+        target = self._target()
+        rows = services.evidence_add(
+            request=target, actor=self.actor, evidence=items, note=d["note"]
+        )
+        return Response(
+            ReturnEvidenceSerializer(rows, many=True).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("evidence_pk", int, OpenApiParameter.PATH)],
+        responses={(200, "application/octet-stream"): OpenApiResponse(description="文件内容")},
+        description="下载一份凭证（与查看申请同样的权限）。",
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"evidence/(?P<evidence_pk>[^/.]+)",
+        url_name="evidence-file",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def evidence_file(self, request, pk=None, evidence_pk=None):
+        target = self._target()
+        item = target.evidence.filter(pk=_int_or_404(evidence_pk)).first()
+        if item is None or not item.file:
+            raise NotFound()
+        try:
+            handle = item.file.open("rb")
+        except OSError:
+            raise NotFound() from None
+        response = FileResponse(handle, filename=basename(item.file.name))
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+def _int_or_404(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+
+
+def _remaining(line):
+    """Units of ``line`` not held by another request (R15): the default quantity."""
+    open_units, completed, _amount = services.line_held_quantities(line)
+    return rules.refundable_quantity(line.quantity, open_units, completed) or 1
+
+
+# -- arbitration ----------------------------------------------------------------------------------
+
+
+class QueuePagination(IdCursorPagination):
+    """The arbitration queue: oldest first."""
+
+    ordering = "id"
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses=ArbitrationSerializer(many=True),
+        description="仲裁队列（最早发起的在前；默认只列未裁决的）：平台人员看全部，"
+        "获授权的调解员看授权给他的，商家和消费者看自己的。",
+    ),
+    retrieve=extend_schema(
+        responses=ArbitrationDetailSerializer,
+        description="仲裁详情：双方陈述与凭证、第三方检测、申请的完整时间线。",
+    ),
+)
+class ArbitrationViewSet(
+    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Platform arbitration of rejected or disputed requests (R19; standard 6.3.3)."""
+
+    filterset_class = filters.ArbitrationFilter
+    filter_backends = [DjangoFilterBackend]
+    http_method_names = ["get", "post", "head", "options"]
+
+    pagination_class = QueuePagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Arbitration.objects.none()
+        qs = selectors.arbitration_queue(actor=self.actor, filters={"all": True})
+        qs = qs.select_related("request__merchant", "request__consumer")
+        if self.action == "list" and "status" not in self.request.query_params:
+            qs = qs.exclude(status=Arbitration.Status.DECIDED)
+        return qs
+
+    def get_serializer_class(self):
+        return ArbitrationSerializer if self.action == "list" else ArbitrationDetailSerializer
+
+    def _answer(self, arbitration):
+        fresh = self.get_queryset().get(pk=arbitration.pk)
+        return Response(ArbitrationDetailSerializer(fresh).data)
+
+    def _target(self):
+        arbitration = self.get_object()
+        return arbitration, arbitration.request
+
+    @_post(
+        ReturnStatementSerializer,
+        "商家在仲裁中答辩，附凭证（R19）。",
+        responses=ArbitrationDetailSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def answer(self, request, pk=None):
+        d = _parse(ReturnStatementSerializer, request)
+        evidence = _evidence(request, d)
+        arbitration, target = self._target()
+        services.arbitration_answer(
+            request=target, actor=self.actor, statement=d["statement"], evidence=evidence
+        )
+        return self._answer(arbitration)
+
+    @_post(
+        None,
+        "平台申请第三方检测（检测适配器，沙箱实现异步出具报告）；报告记入凭证，仲裁回到待裁决。",
+        responses=ArbitrationDetailSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="request-inspection")
+    def request_inspection(self, request, pk=None):
+        arbitration, target = self._target()
+        services.arbitration_inspection_request(request=target, actor=self.actor)
+        return self._answer(arbitration)
+
+    @_post(
+        ArbitrationDecideSerializer,
+        "平台裁决（对本案具有约束力）：全额退款、部分退款（amount）或驳回（申请关闭）。",
+        responses=ArbitrationDetailSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        d = _parse(ArbitrationDecideSerializer, request)
+        arbitration, target = self._target()
+        services.arbitration_decide(
+            request=target,
+            actor=self.actor,
+            decision=d["decision"],
+            reason=d["reason"],
+            amount=d.get("amount"),
+        )
+        return self._answer(arbitration)
