@@ -67,6 +67,16 @@ def overdue_deadlines(now):
     )
 
 
+def overdue_condition(now):
+    """A repair past its G5 or G6 limit: the deadline is due and not yet acted on, or it has
+    already put the case in the escalation queue (still open). Used by the API and the admin."""
+    return Exists(overdue_deadlines(now)) | Exists(
+        WarrantyEscalation.objects.filter(
+            repair_id=OuterRef("pk"), rule__in=["G5", "G6"], status="open"
+        )
+    )
+
+
 class RepairOrderFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=RepairOrder.Status.choices, help_text="可多选：?status=received&status=repairing"
@@ -96,11 +106,7 @@ class RepairOrderFilter(django_filters.FilterSet):
     def filter_overdue(self, qs, name, value):
         if value is None:
             return qs
-        late = Exists(overdue_deadlines(clock.now())) | Exists(
-            WarrantyEscalation.objects.filter(
-                repair_id=OuterRef("pk"), rule__in=["G5", "G6"], status="open"
-            )
-        )
+        late = overdue_condition(clock.now())
         return qs.filter(late) if value else qs.exclude(late)
 
 
