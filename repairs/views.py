@@ -71,6 +71,11 @@ class Countdown:
     paused_left: timedelta | None = None
 
     @property
+    def ticking(self):
+        """A paused deadline (parts wait, G6) keeps what was left: nothing to tick."""
+        return self.paused_left is None
+
+    @property
     def overdue(self):
         return self.paused_left is None and self.due_at <= self.now
 
@@ -385,6 +390,16 @@ def _domain_404(fn, **kwargs):
         raise Http404 from None
 
 
+def _repair_of(request, pk):
+    """The repair order ``pk`` if the signed-in actor may see it, else a 404."""
+    return _domain_404(selectors.repair_order_get, actor=request.actor, pk=pk)
+
+
+def _card_of(request, pk):
+    """The warranty card ``pk`` if the signed-in actor may see it, else a 404."""
+    return _domain_404(selectors.warranty_card_get, actor=request.actor, pk=pk)
+
+
 def _htmx_results(request, template, target):
     if getattr(request, "htmx", False) and request.htmx.target == target:
         return template + "#results"
@@ -620,7 +635,7 @@ def _card_list_page(request, *, portal):
 
 def _card_detail_page(request, pk, *, portal):
     now = clock.now()
-    card = _domain_404(selectors.warranty_card_get, actor=request.actor, pk=pk)
+    card = _card_of(request, pk)
     repairs = list(card.repairs.order_by("-id"))
     open_repair = next((r for r in repairs if r.is_open), None)
     escalations = _label_escalations(
@@ -635,8 +650,10 @@ def _card_detail_page(request, pk, *, portal):
         "repairs": repairs,
         "open_repair": open_repair,
         "can_request": portal == "my" and card.is_active and open_repair is None,
+        "pending_label": _remedy_label(card.pending_remedy) if card.pending_remedy else "",
         "can_choose": portal == "my"
         and card.is_active
+        and not card.pending_remedy
         and answer is not None
         and bool(_choosable(answer)),
         "escalations": escalations,
@@ -697,7 +714,7 @@ def _request_page(request, *, cards, card=None):
 
 @consumer_required
 def my_repair_request(request, pk):
-    card = _domain_404(selectors.warranty_card_get, actor=request.actor, pk=pk)
+    card = _card_of(request, pk)
     return _request_page(request, cards=[card], card=card)
 
 
@@ -729,11 +746,13 @@ def _choosable(answer):
 def my_warranty_remedy(request, pk):
     """Choose a granted exchange or refund (G1, G2, G4–G8) from the card's answer now."""
     now = clock.now()
-    card = _domain_404(selectors.warranty_card_get, actor=request.actor, pk=pk)
+    card = _card_of(request, pk)
     answer = _card_answer(card, now)
-    open_remedies = _choosable(answer) if card.is_active else []
+    open_remedies = _choosable(answer) if card.is_active and not card.pending_remedy else []
     choices = []
     for r in open_remedies:
+        if r["kind"] == rules.RETURN and r["refund"] is None:
+            continue  # no amount yet (G8 rate unknown): the answer below says why
         label = f"{_remedy_label(r['kind'])}（{r['rule']}）"
         if r["kind"] == rules.RETURN and r["refund"] is not None:
             label += _("，可退 ¥%(a)s") % {"a": r["refund"]}
@@ -758,6 +777,7 @@ def my_warranty_remedy(request, pk):
         "answer": answer,
         "form": form,
         "escalations": escalations,
+        "pending_label": _remedy_label(card.pending_remedy) if card.pending_remedy else "",
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "repairs/remedy_choose.html", context, status=status)
@@ -784,14 +804,14 @@ def _consumer_repair_page(request, repair, cancel_form=None, status=200):
 
 @consumer_required
 def my_repair_detail(request, pk):
-    repair = _domain_404(selectors.repair_order_get, actor=request.actor, pk=pk)
+    repair = _repair_of(request, pk)
     return _consumer_repair_page(request, repair)
 
 
 @consumer_required
 @require_POST
 def my_repair_cancel(request, pk):
-    repair = _domain_404(selectors.repair_order_get, actor=request.actor, pk=pk)
+    repair = _repair_of(request, pk)
     form = CancelForm(request.POST)
     if form.is_valid():
         try:
@@ -834,7 +854,7 @@ def merchant_repair_list(request):
 
 @merchant_required
 def merchant_repair_detail(request, pk):
-    repair = _domain_404(selectors.repair_order_get, actor=request.actor, pk=pk)
+    repair = _repair_of(request, pk)
     return _merchant_repair_page(request, repair)
 
 
@@ -842,7 +862,7 @@ def merchant_repair_detail(request, pk):
 @require_POST
 def merchant_repair_assign(request, pk):
     """Assign the repair to an admitted provider of its category and region (6.5.1)."""
-    repair = _domain_404(selectors.repair_order_get, actor=request.actor, pk=pk)
+    repair = _repair_of(request, pk)
     form = AssignForm(request.POST, providers=services.assignable_providers(repair=repair))
     if form.is_valid():
         try:
@@ -1041,14 +1061,14 @@ def _provider_detail(request, repair, bound=None, status=200):
 
 @provider_required
 def provider_repair_detail(request, pk):
-    repair = _domain_404(selectors.repair_order_get, actor=request.actor, pk=pk)
+    repair = _repair_of(request, pk)
     return _provider_detail(request, repair)
 
 
 @provider_required
 @require_POST
 def provider_repair_step(request, pk, step):
-    repair = _domain_404(selectors.repair_order_get, actor=request.actor, pk=pk)
+    repair = _repair_of(request, pk)
     spec = STEP_BY_NAME.get(step)
     if spec is None:
         raise Http404

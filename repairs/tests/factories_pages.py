@@ -100,3 +100,21 @@ def repair(
             repair=order, actor=SYSTEM, occurred_at=now - timedelta(days=received_days_ago)
         )
     return order
+
+
+def finished_repair(*, card, provider, received_days_ago, days, result="fixed"):
+    """A repair received ``received_days_ago`` days ago, finished ``days`` later and returned;
+    each step recorded at its own time."""
+    now = clock.now()
+    received = now - timedelta(days=received_days_ago)
+    finished = received + timedelta(days=days)
+    with time_machine.travel(received - timedelta(hours=2), tick=False):
+        order = services.repair_request(card=card, fault_description="图像闪烁", actor=SYSTEM)
+        order = services.repair_assign(repair=order, provider=provider, actor=SYSTEM)
+    with time_machine.travel(received, tick=False):
+        order = services.repair_receive(repair=order, actor=SYSTEM)
+    with time_machine.travel(finished, tick=False):
+        order = services.repair_finish(repair=order, actor=SYSTEM, result=result)
+    with time_machine.travel(finished + timedelta(hours=1), tick=False):
+        order = services.repair_return_to_consumer(repair=order, actor=SYSTEM)
+    return order

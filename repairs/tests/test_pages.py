@@ -3,6 +3,7 @@ merchant portal /merchant/ (repairs, cards, escalations) and repair providers' /
 scope and isolation (404), the entitlement answer, provider steps through the services, form
 errors from rule codes, confirmations, countdowns and pinned query counts."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -209,7 +210,50 @@ def test_consumer_chooses_a_granted_exchange(client_as, people, merchant_a):
     response = client.post(
         f"/my/warranties/{card.pk}/remedy/", {"remedy": "exchange", "confirm": "on"}
     )
-    assert response.status_code in (302, 400), body(response)
+    assert response.status_code == 302, body(response)
+    card.refresh_from_db()
+    assert card.pending_remedy == "exchange"
+    detail = body(client.get(f"/my/warranties/{card.pk}/"))
+    assert 'data-testid="pending-remedy"' in detail and "免费换货" in detail
+    assert 'data-testid="choose-remedy"' not in detail
+    again = body(client.get(f"/my/warranties/{card.pk}/remedy/"))
+    assert 'data-testid="remedy-form"' not in again and 'data-testid="pending-remedy"' in again
+
+
+def test_third_fault_opens_exchange_and_g8_refund_with_the_worked_example(
+    client_as, people, merchant_a, shops
+):
+    """G4 + G8: LCD TV ¥3,000 at 0.10 %/day, day 100, 2 × 5 days in repair → ¥2,730."""
+    card = fp.card(consumer=people["a"], merchant=merchant_a, signed_days_ago=100)
+    fp.finished_repair(card=card, provider=shops["p1"], received_days_ago=80, days=5)
+    fp.finished_repair(card=card, provider=shops["p1"], received_days_ago=60, days=5)
+    response = client_as("consumer_a").get(f"/my/warranties/{card.pk}/")
+    page = body(response)
+    assert 'data-kind="exchange" data-rule="G4"' in page
+    assert 'data-kind="return" data-rule="G8"' in page
+    assert "¥2730.00" in page and "100 天" in page and "10 天" in page
+    assert "为什么只能维修" not in page
+    merchant = body(client_as("merchant_a").get(f"/merchant/warranties/{card.pk}/"))
+    assert "¥2730.00" in merchant
+
+
+def test_g8_without_a_depreciation_rate_says_why_no_amount(client_as, people, merchant_a):
+    phone_shop = fp.provider(name="手机维修站", licence="LIC-PHONE", codes=("mobile_phone",))
+    card = fp.card(
+        consumer=people["a"],
+        merchant=merchant_a,
+        code="mobile_phone",
+        product_name="智能手机 X1",
+        signed_days_ago=100,
+    )
+    fp.finished_repair(card=card, provider=phone_shop, received_days_ago=80, days=5)
+    fp.finished_repair(card=card, provider=phone_shop, received_days_ago=60, days=5)
+    page = body(client_as("consumer_a").get(f"/my/warranties/{card.pk}/"))
+    assert 'data-kind="return" data-rule="G8"' in page
+    assert 'data-testid="refund-error"' in page and "日折旧率尚未设置" in page
+    remedy = body(client_as("consumer_a").get(f"/my/warranties/{card.pk}/remedy/"))
+    assert 'value="exchange"' in remedy and 'value="return"' not in remedy
+    assert "日折旧率尚未设置" in remedy
 
 
 def test_remedy_page_without_a_granted_remedy_offers_none(client_as, tv):
@@ -254,6 +298,28 @@ def test_merchant_list_highlights_overdue_with_countdown(client_as, tv, shops):
     assert late.number in body(overdue)
     soon = client.get("/merchant/repairs/?overdue=due_soon")
     assert late.number not in body(soon)
+
+
+def test_g6_timeout_reaches_every_page(client_as, people, merchant_a, shops):
+    """Past 30 repairer days the sweep opens the escalation: the consumer is offered the
+    exchange, the merchant sees it in the portal's queue, the row is marked escalated."""
+    from aftersales.deadlines import deadline_sweep
+
+    tv = fp.card(consumer=people["a"], merchant=merchant_a, signed_days_ago=60)
+    late = fp.repair(card=tv, provider=shops["p1"], received_days_ago=31)
+    deadline_sweep()
+    esc = WarrantyEscalation.objects.get(repair=late)
+    assert esc.rule == "G6"
+    consumer = client_as("consumer_a")
+    repair_page = body(consumer.get(f"/my/repairs/{late.pk}/"))
+    assert 'data-testid="escalation"' in repair_page and "维修超期" in repair_page
+    assert f"/my/warranties/{tv.pk}/remedy/" in repair_page
+    remedy = body(consumer.get(f"/my/warranties/{tv.pk}/remedy/"))
+    assert 'value="exchange"' in remedy
+    merchant = client_as("merchant_a")
+    assert late.number in body(merchant.get("/merchant/escalations/"))
+    listing = body(merchant.get("/merchant/repairs/?overdue=overdue"))
+    assert late.number in listing and 'data-testid="escalated"' in listing
 
 
 def test_merchant_filters_and_searches(client_as, tv, people, merchant_a, shops):
@@ -404,6 +470,9 @@ def test_provider_records_receipt_with_its_own_time_then_the_steps(client_as, tv
     )
     repair.refresh_from_db()
     assert repair.status == "waiting_parts" and repair.parts_wait_since is not None
+    waiting = body(client.get(f"/provider/repairs/{repair.pk}/"))
+    assert re.search(r"已暂停，剩余 (29|30) 天", waiting)  # G6 stops while parts are awaited
+    assert "缺件期限" in waiting and 'data-testid="parts-wait"' in waiting  # G5 from 送修
     assert (
         client.post(
             f"/provider/repairs/{repair.pk}/parts-wait-end/", {"occurred_at": now}

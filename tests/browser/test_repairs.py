@@ -141,3 +141,33 @@ def test_provider_pages_fit_a_phone(new_page, repairs_world):
     page.wait_for_url(re.compile(r"/provider/repairs/$"))
     assert no_horizontal_overflow(page)
     page.screenshot(path=SCREENSHOTS / "repairs_provider_list_phone.png", full_page=True)
+
+
+def test_merchant_sees_overdue_repairs_with_countdowns(new_page, repairs_world):
+    merchant = repairs_world["merchant"]
+    kernel.MerchantMemberFactory(merchant=merchant, user=_user("shop-staff"))
+    late = fp.repair(
+        card=repairs_world["tv"], provider=repairs_world["provider"], received_days_ago=35
+    )
+    other = fp.card(
+        consumer=repairs_world["alice"], merchant=merchant, product_name="卧室电视 43 英寸"
+    )
+    fresh = fp.repair(card=other, provider=repairs_world["provider"], received_days_ago=2)
+    page = new_page()
+    sign_in(page, "shop-staff")
+    page.click("text=维修管理")
+    page.wait_for_url(re.compile(r"/merchant/repairs/$"))
+    rows = page.locator("[data-testid=repair-row]")
+    expect(rows).to_have_count(2)
+    overdue = page.locator("tr.is-overdue")
+    expect(overdue).to_have_count(1)
+    assert late.number in overdue.inner_text() and "已超时" in overdue.inner_text()
+    assert "剩余" in page.locator("tr", has_text=fresh.number).inner_text()
+    assert "张*丰" in page.locator("#repair-results").inner_text()
+    page.screenshot(path=SCREENSHOTS / "repairs_merchant_list.png", full_page=True)
+
+    # Filter to the overdue ones: htmx swaps the results and pushes the URL.
+    page.select_option("#id_overdue", "overdue")
+    page.wait_for_url(re.compile(r"overdue=overdue"))
+    expect(page.locator("[data-testid=repair-row]")).to_have_count(1)
+    assert page.csp_errors == []
