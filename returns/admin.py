@@ -148,6 +148,10 @@ class RequestScopedAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request)
 
+    @admin.display(description=_("商家"), ordering="merchant__name")
+    def merchant_name(self, obj):
+        return obj.merchant.name
+
 
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
@@ -225,6 +229,17 @@ def run_staff_action(name, obj, actor, data):
     raise KeyError(name)
 
 
+class MerchantFilter(admin.RelatedFieldListFilter):
+    """The merchant filter, titled in Chinese (the models' ``merchant`` fields have no label)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = _("商家")
+
+
+MERCHANT_FILTER = ("merchant", MerchantFilter)
+
+
 class DeadlineDueFilter(admin.SimpleListFilter):
     title = _("最近期限")
     parameter_name = "due"
@@ -278,7 +293,7 @@ class ReturnRequestAdmin(RequestScopedAdmin):
         "status",
         "kind",
         "reason",
-        "merchant",
+        "merchant_name",
         "consumer_masked",
         "amount",
         "nearest_deadline",
@@ -293,7 +308,7 @@ class ReturnRequestAdmin(RequestScopedAdmin):
         "reason_kind",
         "express",
         "origin",
-        "merchant",
+        MERCHANT_FILTER,
     ]
     search_fields = ["=number", "=order__number", "=return_tracking_number"]
     search_help_text = _("售后单号、订单号或退货运单号")
@@ -312,7 +327,7 @@ class ReturnRequestAdmin(RequestScopedAdmin):
                     "status_reason",
                     "order",
                     "line",
-                    "merchant",
+                    "merchant_name",
                     "consumer_masked",
                     "origin",
                     "kind",
@@ -589,14 +604,14 @@ class ArbitrationAdmin(RequestScopedAdmin):
         "status",
         "decision",
         "decided_amount",
-        "merchant",
+        "merchant_name",
         "opened_at",
         "merchant_answered_at",
         "decided_at",
         "decided_by_label",
         "review_link",
     ]
-    list_filter = ["status", "decision", "merchant"]
+    list_filter = ["status", "decision", MERCHANT_FILTER]
     search_fields = ["=request__number", "=request__order__number"]
     list_select_related = ["request", "merchant"]
     date_hierarchy = "opened_at"
@@ -762,7 +777,7 @@ class RefundAdmin(RequestScopedAdmin):
     list_display = [
         "request",
         "order",
-        "merchant",
+        "merchant_name",
         "amount",
         "status",
         "source",
@@ -770,7 +785,7 @@ class RefundAdmin(RequestScopedAdmin):
         "requested_at",
         "settled_at",
     ]
-    list_filter = ["status", "source", "merchant"]
+    list_filter = ["status", "source", MERCHANT_FILTER]
     search_fields = ["=request__number", "=order__number"]
     list_select_related = ["request", "order", "merchant"]
     date_hierarchy = "requested_at"
@@ -808,8 +823,16 @@ class RefundPartAdmin(RequestScopedAdmin):
 class ExpressRefundLedgerEntryAdmin(RequestScopedAdmin):
     """The platform's advances in express refunds (R12), their recovery and clawback."""
 
-    list_display = ["occurred_at", "request", "kind", "amount", "merchant", "note", "actor_label"]
-    list_filter = ["kind", "merchant"]
+    list_display = [
+        "occurred_at",
+        "request",
+        "kind",
+        "amount",
+        "merchant_name",
+        "note",
+        "actor_label",
+    ]
+    list_filter = ["kind", MERCHANT_FILTER]
     search_fields = ["=request__number"]
     list_select_related = ["request", "merchant"]
     date_hierarchy = "occurred_at"
