@@ -342,3 +342,26 @@ def test_merchant_page_refuses_other_roles(client, roles):
     for role in ("consumer_a", "after_sales_agent"):
         client.force_login(roles[role])
         assert client.get(reverse("merchant:returns-analytics")).status_code == 404
+
+
+def test_merchant_page_query_count_does_not_grow_with_products(
+    data, client, roles, merchant_a, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from aftersales import clock
+
+    client.force_login(roles["merchant_a"])
+    url = reverse("merchant:returns-analytics")
+    client.get(url, PARAMS)
+    clock.invalidate()
+    with CaptureQueriesContext(connection) as before:
+        client.get(url, PARAMS)
+    for i in range(5):
+        product = of.ProductFactory(merchant=merchant_a, name=f"新品{i}")
+        ask(sale(product, 4, shanghai(2026, 11, 5, 10, 0)), 3, "quality", "received")
+    clock.invalidate()
+    with django_assert_max_num_queries(len(before)):
+        page = client.get(url, PARAMS)
+    assert "新品4" in page.content.decode()
