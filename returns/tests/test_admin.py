@@ -536,3 +536,30 @@ def test_refund_admin_retries_failed_parts_through_the_service(as_role):
     assert refund.status == "pending" and refund.retries == 1
     assert refund.parts.get().attempt == 2
     assert "return.refund_retried" in verbs(request)
+
+
+def test_category_policy_applies_under_a_merchant_override(as_role, merchant_a):
+    from orders.tests.factories import CategoryFactory
+
+    fresh = CategoryFactory(code="policy-cat")
+    client = as_role("after_sales_manager")
+    for scope, scope_id, hours in (("category", fresh.pk, 24), ("merchant", merchant_a.pk, 96)):
+        r = client.post(
+            reverse("admin:aftersales_policyversion_add"),
+            {
+                "key": "returns.auto_approve_hours",
+                "scope": scope,
+                "scope_id": scope_id,
+                "value": hours,
+                "note": "t",
+            },
+        )
+        assert r.status_code == 302
+
+    def hours(request):
+        due = Deadline.objects.get(subject_id=request.pk, kind="returns.auto_approve").due_at
+        return (due - request.requested_at) / timedelta(hours=1)
+
+    assert hours(requested(category=fresh)) == 24  # the category's
+    assert hours(requested(category=fresh, merchant=merchant_a)) == 96  # the merchant's wins
+    assert hours(requested()) == 48  # the platform default
