@@ -394,6 +394,7 @@ class RepairOrderDetailSerializer(RepairOrderListSerializer):
 
     parts_waits = PartsWaitSerializer(many=True, read_only=True)
     evidence = RepairEvidenceSerializer(many=True, read_only=True)
+    total_fee = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     timeline = serializers.SerializerMethodField()
     deadlines = serializers.SerializerMethodField(
         help_text="待执行的期限（G6 修理者 30 日、G5 缺件期限及其提醒）：到期时间与届时将发生什么。"
