@@ -10,6 +10,7 @@ Celery task after commit; a failed send is retried with back-off by the periodic
 broker is down the caller's write still commits and the sweep sends the message later.
 """
 
+import functools
 import logging
 from datetime import timedelta
 
@@ -59,18 +60,28 @@ def recipient_language(user) -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def _render(language, event, part, context):
+@functools.lru_cache(maxsize=1024)
+def _template(language, event, part):
+    """The first template of the fallback chain that exists, or ``None``. Resolved once per
+    (language, event, part): a sweep batch renders thousands of messages of one event."""
     names = [f"notifications/{language}/{event}/{part}.txt"]
     if language != DEFAULT_LANGUAGE:
         names.append(f"notifications/{DEFAULT_LANGUAGE}/{event}/{part}.txt")
     names.append(f"notifications/{language}/generic/{part}.txt")
+    for name in names:
+        try:
+            return _engine.get_template(name)
+        except TemplateDoesNotExist:
+            continue
+    return None
+
+
+def _render(language, event, part, context):
+    template = _template(language, event, part)
+    if template is None:
+        raise TemplateDoesNotExist(f"notifications/{language}/{event}/{part}.txt")
     with translation.override(language):
-        for name in names:
-            try:
-                return _engine.get_template(name).render(Context(context, autoescape=False)).strip()
-            except TemplateDoesNotExist:
-                continue
-    raise TemplateDoesNotExist(names[0])
+        return template.render(Context(context, autoescape=False)).strip()
 
 
 def notification_render(*, event, language, context):
@@ -198,7 +209,8 @@ def notify_many(*, messages, actor):
     ``(user or user id, event, context, subject)``; returns the inbox rows.
 
     A fixed number of queries whatever the number of messages (users, profiles, preferences,
-    then one insert each for inbox rows, deliveries and timeline events). Email and SMS
+    then one insert each for inbox rows, deliveries and timeline events — one event per case
+    and message, naming every recipient). Email and SMS
     deliveries are not enqueued one broker message each: the periodic sender sweep
     (``notification_sweep``, every 30 s) sends them. Call inside the caller's transaction.
     """
@@ -238,8 +250,7 @@ def notify_many(*, messages, actor):
             )
         )
     rows = Notification.objects.bulk_create(rows)
-    deliveries, timeline = [], []
-    fields = actor.timeline_fields()
+    deliveries, sent = [], {}
     for user_id, row, (_user, event, _context, subject) in zip(ids, rows, messages, strict=True):
         pref = prefs.get(user_id) or NotificationPreference(user_id=user_id)
         made = _delivery_rows(
@@ -247,23 +258,30 @@ def notify_many(*, messages, actor):
         )
         deliveries += made
         if subject is not None:
-            timeline.append(
-                TimelineEvent(
-                    subject_type=subject._meta.label_lower,
-                    subject_id=subject.pk,
-                    merchant_id=getattr(subject, "merchant_id", None),
-                    verb="notification.sent",
-                    data={
-                        "event": event,
-                        "user_id": user_id,
-                        "channels": [d.channel for d in made],
-                    },
-                    occurred_at=now,
-                    **fields,
-                )
-            )
+            key = (subject._meta.label_lower, subject.pk, event)
+            entry = sent.setdefault(key, (subject, {}))
+            entry[1][user_id] = [d.channel for d in made]
     NotificationDelivery.objects.bulk_create(deliveries)
-    TimelineEvent.objects.bulk_create(timeline)
+    # One timeline event per case and message: who was told, on which channels.
+    fields = actor.timeline_fields()
+    TimelineEvent.objects.bulk_create(
+        [
+            TimelineEvent(
+                subject_type=label,
+                subject_id=pk,
+                merchant_id=getattr(subject, "merchant_id", None),
+                verb="notification.sent",
+                data={
+                    "event": event,
+                    "user_ids": list(users),
+                    "channels": {str(u): c for u, c in users.items()},
+                },
+                occurred_at=now,
+                **fields,
+            )
+            for (label, pk, event), (subject, users) in sent.items()
+        ]
+    )
     return rows
 
 

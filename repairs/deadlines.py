@@ -15,7 +15,8 @@ Both are cancelled when the repair ends (fixed, not fixed, closed, cancelled).
 
 When a limit passes with the repair not finished, the consumer is granted a free exchange: an
 open ``WarrantyEscalation`` (the platform's queue), a ``repair.timeout`` domain event (webhooks),
-a timeline event and notifications to the consumer and the merchant's staff.
+a timeline event, a notification to the consumer and one per batch to each of the merchant's
+staff (listing their repairs).
 
 The sweep must act on thousands of repairs a second, so the work is done per sweep batch, not
 per row: the registered handlers only mark the row, and ``on_deadlines_fired`` (a ``many``
@@ -34,6 +35,7 @@ from aftersales.deadlines import (
     REMINDER_SUFFIX,
     Cancels,
     Schedules,
+    SubjectRef,
     _dispatch,
     deadline_register,
     deadline_schedule,
@@ -154,8 +156,9 @@ def g5_schedule_once(repair, *, actor):
 
 
 def _batched(deadline):
-    """The row's work is done for the whole sweep batch by ``on_deadlines_fired``."""
-    return {"batched": True}
+    """The row's work is done for the whole sweep batch by ``on_deadlines_fired``; the result
+    carries what the batch needs from the row (the G5 limit in days)."""
+    return {"batched": True, **(deadline.data or {})}
 
 
 deadline_register(
@@ -179,7 +182,7 @@ def _facts(repair):
     )
 
 
-def limit_passed(repair, kind, now, limit_days=None):
+def limit_passed(repair, kind, now, limit_days):
     """Whether the limit of ``kind`` has passed for ``repair`` at ``now`` (re-checked from the
     rules when the deadline fires), and the instant it passed."""
     if repair.received_at is None or repair.status not in RepairOrder.AT_REPAIRER_STATUSES:
@@ -189,8 +192,25 @@ def limit_passed(repair, kind, now, limit_days=None):
         waited = rules.parts_wait_days(facts, now)
         passed = rules.repairer_days(facts, now) > rules.REPAIRER_DAYS
         return passed, window_closes_at(repair.received_at, rules.REPAIRER_DAYS + waited)
-    limit_at = window_closes_at(repair.received_at, limit_days or parts_limit_days(repair))
+    limit_at = window_closes_at(repair.received_at, limit_days)
     return rules.parts_wait_days(facts, now) > 0 and now >= limit_at, limit_at
+
+
+# What the batch reads of each repair: no encrypted consumer columns, no catalog snapshots.
+SWEEP_FIELDS = (
+    "id",
+    "number",
+    "card_id",
+    "merchant_id",
+    "consumer_id",
+    "provider_id",
+    "status",
+    "received_at",
+    "finished_at",
+    "parts_wait_days",
+    "parts_wait_since",
+    "consumer__user_id",
+)
 
 
 @subscribe("deadline.fired")
@@ -213,7 +233,8 @@ def on_deadlines_fired(events):
     repairs = {
         r.pk: r
         for r in RepairOrder.objects.select_for_update(of=("self",))
-        .select_related("card__catalog_entry", "card__catalog_change", "consumer")
+        .select_related("consumer")
+        .only(*SWEEP_FIELDS)
         .filter(pk__in=ids)
         .order_by("pk")
     }
@@ -238,10 +259,12 @@ def _timeouts(pairs, now):
     escalations, late = [], []
     for event, repair in pairs:
         kind = event.payload["kind"]
-        passed, passed_at = limit_passed(repair, kind, now)
+        result = event.payload.get("result") or {}
+        limit = result.get("limit_days") or rules.DEFAULT_PARTS_LIMIT_DAYS
+        passed, passed_at = limit_passed(repair, kind, now, limit)
         if not passed:
             if repair.status in RepairOrder.AT_REPAIRER_STATUSES:
-                late.append((repair, kind))
+                late.append((repair, kind, limit))
             continue
         if repair.card_id in open_cards:
             continue
@@ -266,9 +289,9 @@ def _timeouts(pairs, now):
                 raised_at=now,
             )
         )
-    for repair, kind in late:
+    for repair, kind, limit in late:
         # The due time was computed from older facts (a wait recorded late): try again then.
-        _reschedule_late(repair, kind)
+        _reschedule_late(repair, kind, limit)
     if not escalations:
         return
     escalations = WarrantyEscalation.objects.bulk_create(escalations)
@@ -337,8 +360,10 @@ def _merchant_staff(merchant_ids):
 
 
 def _notify_timeouts(escalations):
-    staff = _merchant_staff({e.merchant_id for e in escalations})
+    """The consumer of each repair; the merchant's staff once per batch with the list of their
+    repairs (a digest: a sweep after an outage may pass hundreds of a shop's limits at once)."""
     messages = []
+    by_merchant = {}
     for esc in escalations:
         repair = esc.repair
         context = {
@@ -350,18 +375,32 @@ def _notify_timeouts(escalations):
             "body": esc.explanation,
         }
         messages.append((repair.consumer.user_id, "repair.timeout", context, repair))
-        merchant_context = {
-            **context,
-            "title": f"维修单 {repair.number} 超期（{esc.rule}），已转平台升级处理",
-            "body": f"{esc.explanation} 平台已将该案件列入三包升级队列，请配合换货。",
+        by_merchant.setdefault(esc.merchant_id, []).append(esc)
+    staff = _merchant_staff(by_merchant)
+    for merchant_id, cases in by_merchant.items():
+        numbers = "、".join(e.repair.number for e in cases[:20])
+        more = f" 等 {len(cases)} 单" if len(cases) > 20 else ""
+        context = {
+            "repair_ids": [e.repair_id for e in cases],
+            "escalation_ids": [e.pk for e in cases],
+            "title": f"{len(cases)} 个维修单超期，已转平台三包升级队列",
+            "body": f"维修单 {numbers}{more} 已超过三包维修期限（G5/G6），消费者可免费换货。"
+            "请在商家后台“维修”中查看并配合换货。",
         }
-        for user_id in staff.get(esc.merchant_id, ()):
-            messages.append((user_id, "repair.timeout", merchant_context, repair))
+        if len(cases) == 1:
+            context |= {"repair_id": cases[0].repair_id, "repair_number": cases[0].repair.number}
+        subject = (
+            cases[0].repair
+            if len(cases) == 1
+            else SubjectRef("aftersales.merchant", merchant_id, merchant_id)
+        )
+        for user_id in staff.get(merchant_id, ()):
+            messages.append((user_id, "repair.timeout", context, subject))
     notify_many(messages=messages, actor=SYSTEM)
 
 
-def _reschedule_late(repair, kind):
-    due = g6_due(repair) if kind == G6_KIND else g5_due(repair)
+def _reschedule_late(repair, kind, limit):
+    due = g6_due(repair) if kind == G6_KIND else g5_due(repair, limit)
     if repair.parts_wait_since is not None or due <= clock.now():
         return  # paused by the open wait (G6), or nothing left to wait for
     with transaction.atomic():

@@ -1,10 +1,23 @@
-"""三包 (three guarantees) catalog — standard 6.5.2, RULES.md "Three guarantees".
+"""三包 (three guarantees) — standard 6.5, RULES.md "Three guarantees" G1–G12.
 
-The catalog says, per 三包 category (``orders.Category.sanbao_code``), how long the whole unit and
-each main part are covered (G9), how fast goods depreciate when a refund replaces an exchange (G8)
-and after how many days without manufacturer parts a repair turns into an exchange (G5). Staff
-edit it in the admin through ``repairs.services.catalog_entry_save``; every change is kept in
-``SanbaoCatalogChange`` with who and when.
+The catalog (6.5.2) says, per 三包 category (``orders.Category.sanbao_code``), how long the whole
+unit and each main part are covered (G9), how fast goods depreciate when a refund replaces an
+exchange (G8) and after how many days without manufacturer parts a repair turns into an exchange
+(G5). Staff edit it in the admin through ``repairs.services.catalog_entry_save``; every change is
+kept in ``SanbaoCatalogChange`` with who and when.
+
+Issue 5 adds the cases: ``WarrantyCard`` (one per sold unit), ``RepairProvider`` and
+``RepairProviderMember`` (admission 6.5.1), ``RepairOrder`` with its ``PartsWait`` periods and
+``RepairEvidence``, and ``WarrantyEscalation`` (the platform's queue for G4/G5/G6). Writes go
+through ``repairs.services``, reads through ``repairs.selectors``; end dates are never stored
+but computed by ``repairs.rules`` from ``selectors.card_facts``.
+
+Beyond the issue's sketch: ``WarrantyCard.root`` (the chain's first card, so a chain loads in
+one query), ``pending_remedy`` / ``return_request_id`` (a remedy in the returns flow),
+``misuse_reasons`` (G11 findings about the unit) and ``alternative_refused`` (G7);
+``RepairOrder.parts_wait_days`` / ``parts_wait_since`` mirror the ``PartsWait`` rows for the
+engine and the sweep; ``entitlement_rule`` records the engine's rule at the report (``G3``,
+``G3P`` main parts only, ``G12``, ``G11``, ``G9``).
 """
 
 from decimal import Decimal

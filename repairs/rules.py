@@ -8,13 +8,20 @@ between 送修 (receipt by the repairer) and the repair's end, the day of receip
 """
 
 import calendar
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from aftersales import rules as time_rules
 from aftersales.errors import InvalidInput, RuleViolation
 from aftersales.money import ZERO, yuan
-from aftersales.rules import end_of_day, local_date, window_closes_at, window_is_open
+from aftersales.rules import end_of_day, window_closes_at, window_is_open
+
+# The engine converts the same few instants (start, 送修, ends, now) to Shanghai dates many times
+# per answer (every coverage walks every repair); the conversion is pure, so it is memoised.
+# Equal instants in any time zone hash alike and have the same Shanghai date.
+local_date = functools.lru_cache(maxsize=4096)(time_rules.local_date)
 
 RETURN_DAYS = 7  # G1, art. 9
 EXCHANGE_DAYS = 15  # G2, art. 10

@@ -1259,8 +1259,9 @@ def assignable_providers(*, repair):
     return [p for p in qs.order_by("id") if p.serves_region(province)]
 
 
-def repair_assign(*, repair, provider, actor, note=""):
-    """Assign (or reassign, while not yet received) a repair to an admitted provider.
+def repair_assign(*, repair, provider, actor, note="", occurred_at=None):
+    """Assign (or reassign, while not yet received) a repair to an admitted provider
+    (``occurred_at``: when, default now; a data import may give an earlier instant).
 
     Only ``approved`` providers whose categories hold the card's catalog entry and whose regions
     hold the delivery province (``provider_not_admitted``, ``provider_category_mismatch``,
@@ -1295,8 +1296,14 @@ def repair_assign(*, repair, provider, actor, note=""):
         if locked.status == "requested":
             locked.provider = provider
             locked.save(update_fields=["provider"])
+            at = _instant(occurred_at, "occurred_at", not_before=locked.fault_reported_at)
             locked = _repair_move(
-                locked, to="assigned", actor=actor, reason=note, data={"provider_id": provider.pk}
+                locked,
+                to="assigned",
+                actor=actor,
+                reason=note,
+                occurred_at=at,
+                data={"provider_id": provider.pk},
             )
         elif locked.status == "assigned":
             if previous == provider.pk:
@@ -1353,7 +1360,9 @@ def repair_receive(*, repair, actor, occurred_at=None, note=""):
     _require_repairer(actor, repair)
     with transaction.atomic():
         locked = _locked_repair(repair)
-        at = _instant(occurred_at, "occurred_at", not_before=locked.fault_reported_at)
+        at = _instant(
+            occurred_at, "occurred_at", not_before=locked.assigned_at or locked.fault_reported_at
+        )
         moved = _repair_move(locked, to="received", actor=actor, reason=note, occurred_at=at)
         _notify(
             [_consumer_user(locked)],
@@ -1985,3 +1994,48 @@ def warranty_remedy_release(*, card, actor, reason=""):
             chosen_remedy="", return_request_id=None
         )
     return card
+
+
+def warranty_cards_expire(*, actor, now=None, limit=1000):
+    """Mark ``expired`` the active cards whose whole unit and every main part are out of
+    period (G9, extended by repair days) and that have no open repair; returns how many.
+
+    Cheap candidates first (started longer ago than their longest period), then the engine's
+    exact end dates per candidate. Run daily by ``repairs.tasks.expire_warranty_cards``."""
+    from .selectors import card_facts
+
+    _require_platform_write(actor)
+    now = now or clock.now()
+    longest = max(
+        [e.whole_unit_months for e in SanbaoCatalogEntry.objects.all()]
+        + [p["months"] for e in SanbaoCatalogEntry.objects.all() for p in e.main_parts or []]
+        + [1]
+    )
+    candidates = list(
+        WarrantyCard.objects.filter(
+            status=WarrantyCard.Status.ACTIVE, starts_at__lt=now - timedelta(days=28 * longest)
+        )
+        .exclude(repairs__status__in=RepairOrder.OPEN_STATUSES)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    expired = 0
+    for pk in candidates:
+        card = WarrantyCard(pk=pk)
+        if all(c.ends_at <= now for c in rules.warranty_ends(card_facts(card), now)):
+            with transaction.atomic():
+                card = _locked_card(card)
+                if card.status != WarrantyCard.Status.ACTIVE:
+                    continue
+                card.status = WarrantyCard.Status.EXPIRED
+                card.save(update_fields=["status"])
+                timeline_record(
+                    subject=card,
+                    verb="warranty_card.expired",
+                    actor=actor,
+                    from_status="active",
+                    to_status="expired",
+                )
+                _publish("warranty_card.expired", card, card_payload(card))
+            expired += 1
+    return expired

@@ -194,3 +194,17 @@ def test_consumer_sees_own_cards_only(merchant_a, roles):
     assert set(selectors.warranty_card_list(actor=merchant)) == {card, foreign}
     assert not selectors.warranty_card_list(actor=actor_for_user(roles["merchant_b"])).exists()
     assert SanbaoCatalogEntry.objects.count() >= 7
+
+
+def test_cards_out_of_every_period_expire(merchant_a):
+    consumer = af.ConsumerFactory()
+    with time_machine.travel(sh(2022, 1, 10, 12), tick=False):
+        old = signed_card(merchant_a, consumer, signed_at=sh(2022, 1, 10, 9))
+    with time_machine.travel(sh(2024, 1, 10, 12), tick=False):
+        recent = signed_card(merchant_a, consumer, signed_at=sh(2024, 1, 10, 9))
+    # LCD TV main parts run 36 months: the old card's last covered day is 2025-01-10
+    assert services.warranty_cards_expire(actor=SYSTEM, now=sh(2025, 1, 10, 23, 59)) == 0
+    assert services.warranty_cards_expire(actor=SYSTEM, now=sh(2025, 1, 11, 0, 0)) == 1
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.status == "expired" and recent.status == "active"
