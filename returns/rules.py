@@ -718,14 +718,20 @@ def amount_for_units(
     """The refund for a new request of ``units`` units when other requests already hold
     ``allocated_units`` units worth ``allocated_amount`` (RULES.md R15).
 
-    Every unit is worth the regular pro-rata unit amount; the request that takes the last unit
-    of the line gets what is left, so all requests together never exceed ``line_paid`` whatever
-    order requests are made, cancelled and made again in."""
+    Each unit is worth the regular pro-rata unit amount and the request that takes the last unit
+    of the line also takes the rounding remainder (``unit_amounts``); the amount is capped at
+    what the other requests left of ``line_paid``. So all requests together never exceed the
+    paid amount, in whatever order requests are made, cancelled and made again, and a request
+    after a smaller (e.g. depreciated) one still gets no more than its units are worth.
+    """
     units, allocated_units = int(units), int(allocated_units)
     quantity = int(quantity_bought)
     if units < 1 or allocated_units < 0 or allocated_units + units > quantity:
         raise ValueError("quantity_exceeds_refundable")
-    left = yuan(line_paid) - yuan(allocated_amount)
+    regular = unit_amounts(line_paid, quantity)[0]
     if allocated_units + units == quantity:
-        return max(left, ZERO)
-    return min(refund_amount_for_units(line_paid, quantity, units), max(left, ZERO))
+        nominal = yuan(line_paid) - regular * allocated_units
+    else:
+        nominal = regular * units
+    left = yuan(line_paid) - yuan(allocated_amount)
+    return max(min(nominal, left), ZERO)
