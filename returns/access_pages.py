@@ -7,7 +7,7 @@ Each write answers a redirect to the request's page (302) when it succeeds.
 
 from aftersales.matrix import CONSUMER_A, MERCHANT_A_STAFF, Read, Target, Write, register
 
-from .models import Arbitration, ReturnRequest
+from .models import Arbitration, Refund, ReturnRequest
 
 DONE = (302,)
 CHANGES = (ReturnRequest,)
@@ -127,6 +127,14 @@ register(
     setup=_request_in("return_shipped"),
     visible=MERCHANT_A_STAFF,
     post=Write(MERCHANT_A_STAFF, body={"intact": "yes"}, touches=CHANGES, status=DONE),
+)
+register(
+    "merchant:return-refund",
+    setup=_request_in("received", inspection_intact=True),
+    visible=MERCHANT_A_STAFF,
+    post=Write(
+        MERCHANT_A_STAFF, body={"confirm": "on"}, touches=(ReturnRequest, Refund), status=DONE
+    ),
 )
 register(
     "merchant:return-ship-replacement",

@@ -25,6 +25,7 @@ merchant_urlpatterns = [
     path("returns/<int:pk>/approve/", views.merchant_return_approve, name="return-approve"),
     path("returns/<int:pk>/reject/", views.merchant_return_reject, name="return-reject"),
     path("returns/<int:pk>/receive/", views.merchant_return_receive, name="return-receive"),
+    path("returns/<int:pk>/refund/", views.merchant_return_refund, name="return-refund"),
     path(
         "returns/<int:pk>/replacement/",
         views.merchant_return_ship_replacement,

@@ -501,6 +501,13 @@ def merchant_actions(r):
             )
         )
         else None,
+        "refund": forms.ConfirmForm()
+        if not r.is_exchange
+        and (
+            (status == ReturnRequest.Status.RECEIVED and r.inspection_intact is not False)
+            or status == ReturnRequest.Status.DISPUTED
+        )
+        else None,
         "answer": forms.StatementForm()
         if arbitration is not None and arbitration.status != "decided"
         else None,
@@ -552,6 +559,12 @@ def merchant_return_receive(request, r, data):
     if data["intact"]:
         return _("已确认收货，商品完好：请在 7 天内完成退款或换货（R6）。")
     return _("已确认收货并提交验货异议，消费者可申请平台仲裁（R5、R19）。")
+
+
+@_action("merchant", "refund", forms.ConfirmForm)
+def merchant_return_refund(request, r, data):
+    refund = services.return_refund(request=r, actor=request.actor)
+    return _("已发起退款 ¥%(amount)s，将按原支付方式退回（R7）。") % {"amount": refund.amount}
 
 
 @_action("merchant", "replacement", forms.ParcelForm)

@@ -680,3 +680,44 @@ def test_pages_render_with_order_statuses_in_every_state(client_as, alice, merch
                 who,
             )
     assert Order.objects.count() == 1
+
+
+def test_merchant_refunds_after_an_intact_receipt(client_as, alice, merchant_a):
+    line = signed_line(
+        consumer=alice,
+        merchant=merchant_a,
+        unit_price=Decimal("300.00"),
+        tenders=(("coupon", "30.00"), ("balance", "70.00"), ("card", None)),
+    )
+    request = page_request(line, status="received", inspection_intact=True)
+    client = client_as("merchant_a")
+    body = text(client.get(f"/merchant/returns/{request.pk}/"))
+    assert 'data-testid="refund-action"' in body and "¥300.00" in body
+    response = client.post(f"/merchant/returns/{request.pk}/refund/")
+    assert response.status_code == 400 and "请勾选确认后再提交" in text(response)
+    response = client.post(f"/merchant/returns/{request.pk}/refund/", {"confirm": "on"})
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert request.status == "refunding"
+    # The consumer follows the refund per original tender (R7): 30 + 70 + 200.
+    refund = section(text(client_as("consumer_a").get(f"/my/returns/{request.pk}/")), "refund")
+    assert refund.count('data-testid="refund-part"') == 3
+    for amount in ("¥30.00", "¥70.00", "¥200.00"):
+        assert amount in refund
+    assert "退款中" in refund or "处理中" in refund
+
+
+def test_no_refund_button_for_an_exchange_or_a_disputed_exchange(client_as, alice, merchant_a):
+    request = page_request(
+        signed_line(consumer=alice, merchant=merchant_a),
+        status="received",
+        kind="exchange",
+        reason="quality",
+        inspection_intact=True,
+    )
+    body = text(client_as("merchant_a").get(f"/merchant/returns/{request.pk}/"))
+    assert 'data-testid="refund-action"' not in body
+    response = client_as("merchant_a").post(
+        f"/merchant/returns/{request.pk}/refund/", {"confirm": "on"}
+    )
+    assert response.status_code == 400 and "当前状态不能退款" in text(response)
