@@ -113,6 +113,16 @@ def evidence_html(rows):
     return render_to_string("admin/returns/_evidence.html", {"evidence": rows})
 
 
+def evidence_sides(evidence):
+    """Evidence split by side: ``{"consumer": [...], "merchant": [...], "other": [...]}``
+    (inspectors' reports and the platform's under "other"), images marked."""
+    sides = {"consumer": [], "merchant": [], "other": []}
+    for row in evidence:
+        row.is_image = is_image(row)
+        sides[row.party if row.party in sides else "other"].append(row)
+    return sides
+
+
 def is_image(evidence):
     name = (evidence.file.name or "").lower()
     return bool(evidence.file) and name.endswith(IMAGE_EXTENSIONS)
@@ -616,6 +626,7 @@ class ArbitrationAdmin(RequestScopedAdmin):
     list_select_related = ["request", "merchant"]
     date_hierarchy = "opened_at"
     ordering = ["opened_at", "id"]
+    QUEUE_LIMIT = 200
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Arbitration._meta.fields]
@@ -644,27 +655,26 @@ class ArbitrationAdmin(RequestScopedAdmin):
         return {**self.admin_site.each_context(request), "opts": self.model._meta, **extra}
 
     def queue_view(self, request):
-        """Open arbitrations, oldest first, with their age, statements, evidence counts and the
-        nearest deadline (a fixed number of queries)."""
+        """Open arbitrations, oldest first, each with its age, both sides' statements and
+        evidence (images shown), the whole timeline and the pending deadlines (a fixed number
+        of queries whatever the length of the queue)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         actor = _actor(request)
         show_all = request.GET.get("all") == "1"
         rows = list(
             selectors.arbitration_queue(actor=actor, filters={"all": show_all}).select_related(
-                "request__consumer__user"
-            )[:200]
+                "request__consumer__user", "request__refund"
+            )[: self.QUEUE_LIMIT]
         )
-        deadlines = pending_deadlines([a.request for a in rows])
+        cases = [a.request for a in rows]
+        deadlines, timelines = pending_deadlines(cases), case_timeline(cases)
         now = clock.now()
         for arbitration in rows:
             arbitration.age = _age(arbitration.opened_at, now)
-            evidence = list(arbitration.request.evidence.all())
-            arbitration.evidence_by_party = {
-                party: sum(1 for e in evidence if e.party == party)
-                for party in ("consumer", "merchant", "inspector")
-            }
+            arbitration.sides = evidence_sides(arbitration.request.evidence.all())
             arbitration.deadlines = deadlines.get(arbitration.request_id, [])
+            arbitration.timeline = timelines.get(arbitration.request_id, [])
         return TemplateResponse(
             request,
             "admin/returns/arbitration/queue.html",
@@ -691,9 +701,6 @@ class ArbitrationAdmin(RequestScopedAdmin):
             done = self._review_post(request, actor, case, form)
             if done:
                 return redirect("admin:returns_arbitration_review", arbitration.pk)
-        evidence = list(case.evidence.all())
-        for row in evidence:
-            row.is_image = is_image(row)
         # A mediator reaches this page only for a request granted to them.
         may_act = actor.platform_write or actor.is_mediator
         context = self._context(
@@ -701,9 +708,7 @@ class ArbitrationAdmin(RequestScopedAdmin):
             title=_("仲裁审理 %(number)s") % {"number": case.number},
             arbitration=arbitration,
             case=case,
-            consumer_evidence=[e for e in evidence if e.party == "consumer"],
-            merchant_evidence=[e for e in evidence if e.party == "merchant"],
-            other_evidence=[e for e in evidence if e.party not in ("consumer", "merchant")],
+            sides=evidence_sides(case.evidence.all()),
             inspections=list(arbitration.inspections.all()),
             timeline=case_timeline([case]).get(case.pk, []),
             deadlines=pending_deadlines([case]).get(case.pk, []),

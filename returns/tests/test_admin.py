@@ -312,6 +312,24 @@ def test_auditor_is_read_only(as_role):
 # -- arbitration ----------------------------------------------------------------------------------
 
 
+def test_queue_query_count_does_not_grow_with_the_queue(as_role, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    in_arbitration()
+    client = as_role("after_sales_agent")
+    url = reverse("admin:returns_arbitration_queue")
+    client.get(url)
+    clock.invalidate()
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    in_arbitration()
+    in_arbitration()
+    clock.invalidate()
+    with django_assert_max_num_queries(len(one)):
+        assert len(client.get(url).context["rows"]) == 3
+
+
 def test_queue_lists_open_arbitrations_oldest_first_with_age(as_role):
     first = in_arbitration()
     Arbitration.objects.filter(request=first).update(opened_at=clock.now() - timedelta(days=3))
@@ -326,6 +344,7 @@ def test_queue_lists_open_arbitrations_oldest_first_with_age(as_role):
     assert rows[0].age.startswith("3 天")
     html = r.content.decode()
     assert "寄出时完好" in html and "收到时外壳碎裂" in html
+    assert html.count("<img") >= 6 and "return.arbitration_answered" in html
     every = as_role("after_sales_agent").get(reverse("admin:returns_arbitration_queue"), {"all": 1})
     assert len(every.context["rows"]) == 3
 
