@@ -48,6 +48,10 @@ from .views_analytics import analytics_page
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 RETURN_SUBJECT = subject_label(ReturnRequest)
+STATUS_LABELS = {
+    subject_label(model): dict(model.Status.choices)
+    for model in (ReturnRequest, Arbitration, Refund)
+}
 
 
 def _actor(request):
@@ -92,6 +96,9 @@ def case_timeline(requests):
     out = defaultdict(list)
     events = TimelineEvent.objects.filter(match).order_by("occurred_at", "id")
     for event in events.select_related("actor_user"):
+        labels = STATUS_LABELS.get(event.subject_type, {})
+        event.from_label = labels.get(event.from_status, event.from_status)
+        event.to_label = labels.get(event.to_status, event.to_status)
         out[owner[(event.subject_type, event.subject_id)]].append(event)
     return out
 
