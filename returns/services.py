@@ -571,8 +571,9 @@ def return_request_create(
     (``evidence_required``). ``kind`` ``refund_only`` on a line not shipped yet (R11) is approved
     and refunded at once and the line cancelled; a shipment created at the same moment either
     wins (``already_shipped``) or is refused (``line_cancelled``). ``exchange_sku`` chooses the
-    new spec of a ``spec_exchange`` (R18). ``pickup``: ``{"slot_start", "slot_end",
-    "contact"}`` books a pickup once the request is approved (R16). Returns the request.
+    new spec of a ``spec_exchange`` (R18). ``pickup``: ``{"slot_start", "slot_end"}`` (aware
+    datetimes) books a pickup at the order's address once the request is approved (R16; a slot
+    already past by then is left for ``return_pickup_book``). Returns the request.
     """
     if kind not in KINDS:
         raise InvalidInput("售后类型无效。", code="kind_invalid", fields={"kind": KINDS})
