@@ -18,7 +18,14 @@ from orders.models import OrderLine
 from orders.selectors import _instant_or_none
 
 from . import rules
-from .models import Arbitration, Refund, RefundPart, ReturnEvidence, ReturnRequest
+from .models import (
+    Arbitration,
+    ExpressRefundLedgerEntry,
+    Refund,
+    RefundPart,
+    ReturnEvidence,
+    ReturnRequest,
+)
 from .services import RETURN_GRANT, line_options
 
 
@@ -253,3 +260,15 @@ def merchant_queue(*, actor, filters=None):
     page; here the open requests, oldest first."""
     filters = {**(filters or {}), "open": True}
     return return_request_list(actor=actor, filters=filters).order_by("requested_at", "id")
+
+
+def express_ledger_list(*, actor, filters=None):
+    """Entries of the express-refund ledger (R12) of the requests the actor may see, newest
+    first: the platform's advances, recoveries from merchants and clawbacks from consumers."""
+    filters = filters or {}
+    qs = scoped(ExpressRefundLedgerEntry.objects.select_related("request"), actor)
+    if filters.get("kind"):
+        qs = qs.filter(kind=filters["kind"])
+    if filters.get("request"):
+        qs = qs.filter(request_id=filters["request"])
+    return qs.order_by("-occurred_at", "-id")

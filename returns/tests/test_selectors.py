@@ -108,3 +108,30 @@ def test_arbitration_queue_and_deadlines(two):
     deadlines = selectors.return_request_deadlines(b)
     assert [d.kind for d in deadlines] == ["returns.auto_approve"]
     assert deadlines[0].due_display
+
+
+def test_refund_and_ledger_lists_are_scoped():
+    line = rf.signed_line(signed_at=clock.now() - timedelta(days=1))
+    consumer = rf.consumer_actor(line.order.consumer)
+    merchant = rf.merchant_actor(line.order.merchant)
+    request = services.return_request_create(
+        line=line, kind="return_refund", reason="no_reason", quantity=1, actor=consumer
+    )
+    services.return_request_approve(request=request, actor=merchant)
+    services.return_ship_back(request=request, actor=consumer, carrier="SF", tracking_number="L1")
+    services.return_parcel_scan_record(
+        request=request, kind="picked_up", occurred_at=clock.now(), actor=SYSTEM
+    )
+    other = rf.merchant_actor(af.MerchantFactory())
+    assert [e.kind for e in selectors.express_ledger_list(actor=merchant)] == ["advance"]
+    assert not selectors.express_ledger_list(actor=other).exists()
+    assert selectors.refund_list(actor=consumer).get().source == "platform_express"
+    assert not selectors.refund_list(actor=other).exists()
+
+
+def test_detail_runs_a_fixed_number_of_queries(two, django_assert_max_num_queries):
+    (a, consumer, _m), _b = two
+    with django_assert_max_num_queries(6):
+        row = selectors.return_request_get(actor=consumer, pk=a.pk)
+        list(row.evidence.all()), list(row.ledger_entries.all())
+        selectors.refund_of(row)
