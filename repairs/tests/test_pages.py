@@ -535,6 +535,42 @@ def test_paid_result_needs_a_g11_reason(client_as, tv, shops, techs):
     assert repair.status == "received"
 
 
+def test_diagnosis_with_a_g11_reason_makes_the_repair_paid(client_as, tv, shops, techs):
+    repair = fp.repair(card=tv, provider=shops["p1"], received_days_ago=1)
+    response = client_as(techs["p1"]).post(
+        f"/provider/repairs/{repair.pk}/diagnose/",
+        {
+            "occurred_at": _local(clock.now()),
+            "diagnosis": "进水导致主板腐蚀",
+            "paid_reason": "misuse",
+        },
+    )
+    assert response.status_code == 302
+    repair.refresh_from_db()
+    assert repair.is_paid and repair.paid_reason == "misuse"
+    # The result form starts as paid with the reason found.
+    page = body(client_as(techs["p1"]).get(f"/provider/repairs/{repair.pk}/"))
+    result_form = page[page.index('data-testid="action-result"') :]
+    assert '<option value="misuse" selected>' in result_form
+    assert re.search(r'<input type="radio" name="is_paid" value="1"[^>]*checked', result_form)
+    card = body(client_as("consumer_a").get(f"/my/warranties/{tv.pk}/"))
+    assert 'data-rule="G11"' in card and "只能付费维修" in card
+
+
+def test_htmx_filter_answers_only_the_results(client_as, tv, shops):
+    fp.repair(card=tv, provider=shops["p1"], received_days_ago=1)
+    response = client_as("merchant_a").get(
+        "/merchant/repairs/?status=received",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="repair-results",
+    )
+    page = body(response)
+    assert response.status_code == 200
+    assert page.lstrip().startswith('<section id="repair-results"')
+    assert "<html" not in page and count(response, "repair-row") == 1
+    assert "HX-Target" in response["Vary"]
+
+
 def test_step_not_open_in_this_status_shows_the_rule_error(client_as, tv, shops, techs):
     repair = fp.repair(card=tv, provider=shops["p1"])
     response = client_as(techs["p1"]).post(
