@@ -91,12 +91,42 @@ def signed_line(signed_at=None, **kw):
     return line
 
 
+STAGES = ("requested", "approved", "return_shipped", "received")
+
+
+def request_at(line, stage="received", *, kind="return_refund", quantity=1, tracking=None):
+    """A no-reason request of ``line`` taken through the services up to ``stage``; returns
+    ``(request, consumer_actor, merchant_actor)``."""
+    from returns import services
+
+    consumer = consumer_actor(line.order.consumer)
+    merchant = merchant_actor(line.order.merchant)
+    request = services.return_request_create(
+        line=line, kind=kind, reason="no_reason", quantity=quantity, actor=consumer
+    )
+    steps = STAGES[1 : STAGES.index(stage) + 1]
+    if "approved" in steps:
+        services.return_request_approve(request=request, actor=merchant)
+    if "return_shipped" in steps:
+        services.return_ship_back(
+            request=request,
+            actor=consumer,
+            carrier="SF",
+            tracking_number=tracking or f"RT{request.pk:08d}",
+        )
+    if "received" in steps:
+        services.return_receive(request=request, actor=merchant, intact=True)
+    request.refresh_from_db()
+    return request, consumer, merchant
+
+
 __all__ = [
     "SYSTEM",
     "consumer_actor",
     "merchant_actor",
     "order_line",
     "photo",
+    "request_at",
     "ship",
     "signed_line",
 ]

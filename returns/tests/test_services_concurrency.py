@@ -87,14 +87,7 @@ def test_r11_instant_refund_races_the_shipment_exactly_one_wins(round_):
 
 def _received_request():
     line = rf.signed_line(signed_at=clock.now() - timedelta(days=1))
-    consumer = rf.consumer_actor(line.order.consumer)
-    merchant = rf.merchant_actor(line.order.merchant)
-    request = services.return_request_create(
-        line=line, kind="return_refund", reason="no_reason", quantity=1, actor=consumer
-    )
-    services.return_request_approve(request=request, actor=merchant)
-    services.return_ship_back(request=request, actor=consumer, carrier="SF", tracking_number="R1")
-    services.return_receive(request=request, actor=merchant, intact=True)
+    request, _consumer, merchant = rf.request_at(line, "received")
     return request, merchant
 
 

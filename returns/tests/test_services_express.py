@@ -22,14 +22,8 @@ def shipped(credit_score, kind="return_refund", tracking="E1"):
     line = rf.signed_line(signed_at=clock.now() - timedelta(days=1), price="120.00")
     line.order.consumer.credit_score = credit_score
     line.order.consumer.save(update_fields=["credit_score"])
-    consumer = rf.consumer_actor(line.order.consumer)
-    merchant = rf.merchant_actor(line.order.merchant)
-    request = services.return_request_create(
-        line=line, kind=kind, reason="no_reason", quantity=1, actor=consumer
-    )
-    services.return_request_approve(request=request, actor=merchant)
-    services.return_ship_back(
-        request=request, actor=consumer, carrier="SF", tracking_number=tracking
+    request, _consumer, merchant = rf.request_at(
+        line, "return_shipped", kind=kind, tracking=tracking
     )
     return request, merchant
 

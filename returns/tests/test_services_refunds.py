@@ -25,16 +25,7 @@ pytestmark = pytest.mark.django_db
 
 
 def received(line, quantity=1):
-    consumer = rf.consumer_actor(line.order.consumer)
-    merchant = rf.merchant_actor(line.order.merchant)
-    request = services.return_request_create(
-        line=line, kind="return_refund", reason="no_reason", quantity=quantity, actor=consumer
-    )
-    services.return_request_approve(request=request, actor=merchant)
-    services.return_ship_back(
-        request=request, actor=consumer, carrier="SF", tracking_number=f"RT{request.pk}"
-    )
-    services.return_receive(request=request, actor=merchant, intact=True)
+    request, _consumer, merchant = rf.request_at(line, "received", quantity=quantity)
     return request, merchant
 
 
