@@ -127,16 +127,15 @@ def test_r14_shipping_back_cancels_the_close(case):
     assert sweep(DAY7_END + timedelta(days=1)).done == 0
 
 
-def _received(case, at=T0):
-    _line, consumer, merchant, create = case
-    request = create()
-    with time_machine.travel(at, tick=False):
-        services.return_request_approve(request=request, actor=merchant)
-        services.return_ship_back(
-            request=request, actor=consumer, carrier="SF", tracking_number=f"K{request.pk}"
-        )
-        services.return_receive(request=request, actor=merchant, intact=True)
-    return request
+def _at_stage(case, stage, *, tracking=None):
+    """A request of the case's line taken to ``stage`` at T0 (2026-11-21 00:30 Shanghai)."""
+    line = case[0]
+    with time_machine.travel(T0, tick=False):
+        return rf.request_at(line, stage, tracking=tracking)[0]
+
+
+def _received(case):
+    return _at_stage(case, "received")
 
 
 def test_r6_platform_refunds_seven_days_after_receipt(case):
@@ -152,15 +151,11 @@ def test_r6_platform_refunds_seven_days_after_receipt(case):
 
 
 def test_r6_no_automatic_refund_while_a_dispute_is_open(case):
-    line, consumer, merchant, create = case
+    line, _consumer, merchant, _create = case
     line.order.consumer.credit_score = 100  # no express refund at the first scan (R12)
     line.order.consumer.save(update_fields=["credit_score"])
-    request = create()
+    request = _at_stage(case, "return_shipped", tracking="D1")
     with time_machine.travel(T0, tick=False):
-        services.return_request_approve(request=request, actor=merchant)
-        services.return_ship_back(
-            request=request, actor=consumer, carrier="SF", tracking_number="D1"
-        )
         services.return_parcel_scan_record(
             request=request, kind="signed", occurred_at=T0, actor=rf.SYSTEM
         )
@@ -173,13 +168,8 @@ def test_r6_no_automatic_refund_while_a_dispute_is_open(case):
 
 
 def test_express_clawback_when_the_parcel_never_arrives(case):
-    _line, consumer, merchant, create = case
-    request = create()
+    request = _at_stage(case, "return_shipped", tracking="LOST1")
     with time_machine.travel(T0, tick=False):
-        services.return_request_approve(request=request, actor=merchant)
-        services.return_ship_back(
-            request=request, actor=consumer, carrier="SF", tracking_number="LOST1"
-        )
         services.return_parcel_scan_record(
             request=request, kind="picked_up", occurred_at=T0, actor=rf.SYSTEM
         )
