@@ -244,6 +244,7 @@ def _detail_page(request, r, *, portal, actions, status=200):
         "evidence": evidence,
         "events": _timeline(timeline_for(r)),
         "price_refund": -r.price_difference if r.price_difference < 0 else None,
+        "status_reason": "" if CODE.fullmatch(r.status_reason or "") else r.status_reason,
     }
     return render(request, "returns/return_detail.html", context, status=status)
 

@@ -376,6 +376,7 @@ def test_cancel_needs_the_confirmation(client_as, alice, merchant_a):
     assert request.status == "cancelled"
     body = text(client.get(response.url))
     assert "已撤销" in section(body, "return-status") and 'data-testid="cancel"' not in body
+    assert "consumer_cancelled" not in body  # a machine reason is not shown
 
 
 def test_cancel_of_a_request_that_cannot_be_cancelled_shows_why(client_as, alice, merchant_a):
