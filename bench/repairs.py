@@ -367,15 +367,16 @@ def bench_sweep(*, repairs, past, batch_size, warmup):
     log(f"sweep: loading {repairs:,} open repairs, {past:,} past the G6 limit")
     load_open_repairs(repairs=repairs, past=past, provider=provider)
     before = effect_counts()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     stats = deadline_sweep(batch_size=batch_size)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     ok, effects = check_sweep_effects(past, before)
     rate = stats.done / seconds if seconds else float("inf")
     print(
         f"timeout sweep: {repairs:,} open repairs, {past:,} past the limit → {stats.done:,} "
         f"deadlines acted on in {seconds:.2f} s = {rate:,.0f} repairs/s "
-        f"({stats.batches} batches of ≤{batch_size}); {effects}"
+        f"({stats.batches} batches of ≤{batch_size}; this process's CPU {cpu:.2f} s = "
+        f"{stats.done / cpu if cpu else 0:,.0f} repairs per CPU-second); {effects}"
         f"{'' if ok else '  !! effects do not match'}"
     )
     return rate, ok
