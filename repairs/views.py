@@ -36,6 +36,7 @@ from aftersales.rules import SHANGHAI
 from aftersales.timeline import timeline_for
 
 from . import forms, rules, selectors, services
+from .deadlines import parts_limit_days
 from .models import RepairOrder, WarrantyCard, WarrantyEscalation
 
 PAGE_SIZE = 20
@@ -545,7 +546,7 @@ def _repair_context(request, repair, *, portal, now):
         "card_url": card_url,
         "evidence": list(repair.evidence.all()),
         "parts_waits": list(repair.parts_waits.all()),
-        "parts_limit_days": repair.card.catalog_entry.parts_shortage_limit_days,
+        "parts_limit_days": parts_limit_days(repair),  # the sale-time catalog's (G5)
         "deadlines": _deadline_rows([repair], now, include_reminders=portal == "provider"),
         "escalations": escalations,
         "timeline": _timeline(repair, masked=masked),
