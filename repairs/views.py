@@ -729,7 +729,10 @@ def my_line_repair_request(request, pk):
         ).select_related("catalog_change")
     )
     if not cards:
-        raise Http404
+        # Not the consumer's line, not signed, not a 三包 category, or no active card: a 404
+        # that says why (the order page may link every line here).
+        context = _portal("my", "warranties")
+        return render(request, "repairs/no_card.html", context, status=404)
     return _request_page(request, cards=cards, card=cards[0] if len(cards) == 1 else None)
 
 

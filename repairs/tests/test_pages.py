@@ -171,7 +171,8 @@ def test_request_from_an_order_line_picks_the_unit(client_as, people, merchant_a
     )
     assert response.status_code == 302
     assert RepairOrder.objects.get().card_id == second.pk
-    assert client_as("consumer_b").get(url).status_code == 404
+    refused = client_as("consumer_b").get(url)
+    assert refused.status_code == 404 and 'data-testid="no-card"' in body(refused)
 
 
 def test_cancel_needs_the_confirmation(client_as, tv):
