@@ -13,7 +13,7 @@ SUBJECT_TYPE = ReturnRequest._meta.label_lower
 
 
 def pending_deadlines():
-    """Pending deadlines of the outer request (the engine's ``deadline_subject`` index)."""
+    """Pending deadlines of the outer request (on the engine's ``deadline_subject`` index)."""
     return Deadline.objects.filter(
         subject_type=SUBJECT_TYPE, subject_id=OuterRef("pk"), state=Deadline.State.PENDING
     )

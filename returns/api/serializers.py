@@ -76,9 +76,24 @@ class ReturnOptionSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField(), help_text="可选的申请原因")
 
 
+class ShippingPayerSerializer(serializers.Serializer):
+    payer = serializers.CharField(help_text="consumer / merchant / insurance")
+    rule = serializers.CharField(help_text="R8（无理由）或 R9（质量问题）")
+    code = serializers.CharField()
+    message = serializers.CharField()
+    reimbursed_with_refund = serializers.BooleanField(help_text="运费随退款一并退还")
+
+
+class LineShippingSerializer(serializers.Serializer):
+    no_reason = ShippingPayerSerializer(help_text="无理由退货时谁付退货运费")
+    quality = ShippingPayerSerializer(help_text="质量问题时谁付退货运费")
+
+
 class LineReturnOptionsSerializer(serializers.Serializer):
     line = serializers.IntegerField()
     available = serializers.BooleanField(help_text="现在是否有可申请的选项")
+    shipping = LineShippingSerializer(help_text="退货运费由谁承担（R8、R9）")
+    insured = serializers.BooleanField(help_text="退货与换货包裹是否保价（R17）")
     options = ReturnOptionSerializer(many=True)
 
 
@@ -276,15 +291,24 @@ class ReturnRequestListSerializer(serializers.ModelSerializer):
     order_number = serializers.CharField(source="order.number", read_only=True)
     product_name = serializers.CharField(source="line.product_name", read_only=True)
     refund_status = serializers.SerializerMethodField()
-    next_deadline_at = serializers.DateTimeField(
-        read_only=True, allow_null=True, help_text="最近一个待执行期限的到期时间（倒计时）"
+    next_deadline_at = serializers.SerializerMethodField(
+        help_text="最近一个待执行期限的到期时间（倒计时）"
     )
-    next_deadline_kind = serializers.CharField(read_only=True, allow_null=True)
+    next_deadline_kind = serializers.SerializerMethodField()
 
     class Meta:
         model = ReturnRequest
         fields = LIST_FIELDS
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_next_deadline_at(self, obj):
+        deadline = getattr(obj, "next_deadline", None)
+        return serializers.DateTimeField().to_representation(deadline.due_at) if deadline else None
+
+    def get_next_deadline_kind(self, obj) -> str | None:
+        deadline = getattr(obj, "next_deadline", None)
+        return deadline.kind if deadline else None
 
     def get_refund_status(self, obj) -> str | None:
         refund = selectors.refund_of(obj)
@@ -295,10 +319,10 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
     """The whole case: pending deadlines, refund progress per tender, timeline, evidence and
     arbitration."""
 
-    sku_code = serializers.CharField(source="line.sku.code", read_only=True)
+    spec = serializers.CharField(source="line.spec", read_only=True)
     evidence = ReturnEvidenceSerializer(many=True, read_only=True)
     refund = serializers.SerializerMethodField()
-    ledger = ExpressLedgerEntrySerializer(source="ledger_entries", many=True, read_only=True)
+    ledger = serializers.SerializerMethodField(help_text="极速退款台账（R12）：垫付、追偿、追回")
     arbitration = serializers.SerializerMethodField()
     pickup = serializers.SerializerMethodField()
     replacement_shipment = serializers.SerializerMethodField()
@@ -315,7 +339,7 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
             "rule",
             "explanation",
             "description",
-            "sku_code",
+            "spec",
             "exchange_sku",
             "price_difference",
             "shipping_payer",
@@ -359,8 +383,16 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
         refund = selectors.refund_of(obj)
         return ReturnRefundSerializer(refund).data if refund else None
 
+    @extend_schema_field(ExpressLedgerEntrySerializer(many=True))
+    def get_ledger(self, obj):
+        if not obj.express:  # only express refunds (R12) have a ledger
+            return []
+        return ExpressLedgerEntrySerializer(obj.ledger_entries.all(), many=True).data
+
     @extend_schema_field(ArbitrationInCaseSerializer(allow_null=True))
     def get_arbitration(self, obj):
+        if obj.escalated_at is None:  # arbitration is opened by escalating (R19)
+            return None
         arbitration = selectors.arbitration_of(obj)
         return ArbitrationInCaseSerializer(arbitration).data if arbitration else None
 
@@ -375,7 +407,10 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
 
     @extend_schema_field(ReturnDeadlineSerializer(many=True))
     def get_deadlines(self, obj):
-        return ReturnDeadlineSerializer(selectors.return_request_deadlines(obj), many=True).data
+        rows = getattr(obj, "open_deadlines", None)
+        if rows is None:
+            rows = selectors.return_request_deadlines(obj)
+        return ReturnDeadlineSerializer(rows, many=True).data
 
     @extend_schema_field(TimelineEventSerializer(many=True))
     def get_timeline(self, obj):

@@ -9,7 +9,7 @@ merchant keys their merchant's, platform staff and platform keys all, a mediator
 
 from os.path import basename
 
-from django.db.models import Prefetch, Subquery
+from django.db.models import Prefetch
 from django.http import FileResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
@@ -26,12 +26,15 @@ from rest_framework.views import APIView
 
 from aftersales.api.base import IDEMPOTENCY_PARAMETER, ActorViewMixin
 from aftersales.api.pagination import IdCursorPagination
-from aftersales.deadlines import REMINDER_SUFFIX
+from aftersales.deadlines import deadlines_for_many
 from aftersales.errors import InvalidInput, NotFound
+from aftersales.models import Deadline
 from aftersales.scope import access
+from orders import services as order_services
+from orders.models import OrderLine
 
 from .. import rules, selectors, services
-from ..models import Arbitration, InspectionRequest, ReturnRequest
+from ..models import Arbitration, RefundPart, ReturnEvidence, ReturnRequest
 from . import filters
 from .serializers import (
     ArbitrationDecideSerializer,
@@ -57,21 +60,25 @@ from .serializers import (
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def _next_deadline(field):
-    """The soonest pending deadline of each request (its countdown), in the list's one query."""
-    rows = (
-        filters.pending_deadlines()
-        .exclude(kind__endswith=REMINDER_SUFFIX)
-        .order_by("due_at", "id")
-        .values(field)[:1]
-    )
-    return Subquery(rows)
+def attach_countdowns(requests):
+    """Each request's soonest pending deadline (its countdown), for a whole page in one query
+    on the deadlines' subject index."""
+    soonest = {}
+    for deadline in deadlines_for_many(requests):
+        if deadline.state == Deadline.State.PENDING:
+            soonest.setdefault(deadline.subject_id, deadline)
+    for request in requests:
+        request.next_deadline = soonest.get(request.pk)
+    return requests
 
 
-def with_countdown(qs):
-    return qs.annotate(
-        next_deadline_at=_next_deadline("due_at"), next_deadline_kind=_next_deadline("kind")
+def attach_deadlines(request):
+    """The case's open deadlines (soonest first) and its countdown."""
+    request.open_deadlines = selectors.return_request_deadlines(request)
+    request.next_deadline = next(
+        (d for d in request.open_deadlines if d.state == Deadline.State.PENDING), None
     )
+    return request
 
 
 def _is_multipart(request):
@@ -176,7 +183,26 @@ class LineReturnOptionsView(ActorViewMixin, APIView):
             }
             for o in options
         ]
-        data = {"line": int(pk), "available": any(o.available for o in options), "options": rows}
+        line = OrderLine.objects.select_related("order", "sku__product").get(pk=pk)
+        shipping = {}
+        for kind in (rules.NO_REASON, rules.QUALITY):
+            payer = services.line_shipping_payer(line, kind)
+            shipping[kind] = {
+                "payer": payer.payer,
+                "rule": payer.rule,
+                "code": payer.code,
+                "message": payer.message,
+                "reimbursed_with_refund": payer.reimbursed_with_refund,
+            }
+        data = {
+            "line": line.pk,
+            "available": any(o.available for o in options),
+            "shipping": shipping,
+            "insured": rules.is_insured(
+                line.unit_paid_price, order_services.high_value_threshold(line)
+            ),
+            "options": rows,
+        }
         return Response(LineReturnOptionsSerializer(data).data)
 
 
@@ -208,16 +234,32 @@ class ReturnRequestViewSet(
         if getattr(self, "swagger_fake_view", False):
             return ReturnRequest.objects.none()
         if self.action == "list":
-            return with_countdown(selectors.return_request_list(actor=self.actor))
+            return selectors.return_request_list(actor=self.actor)
         return self._detail_queryset()
 
     def _detail_queryset(self):
-        qs = selectors.return_request_detail_queryset(actor=self.actor)
-        qs = qs.select_related("pickup", "replacement_shipment", "line__sku", "arbitration")
-        qs = qs.prefetch_related(
-            Prefetch("arbitration__inspections", queryset=InspectionRequest.objects.order_by("id"))
+        # Few joins (the planner's time grows with them); evidence and refund parts come
+        # prefetched; the ledger and the arbitration are read only by cases that have them.
+        return (
+            selectors.return_request_list(actor=self.actor)
+            .prefetch_related(
+                Prefetch("evidence", queryset=ReturnEvidence.objects.order_by("created_at", "id")),
+                Prefetch(
+                    "refund__parts",
+                    queryset=RefundPart.objects.select_related("tender", "gateway_refund"),
+                ),
+            )
+            .order_by("-id")
         )
-        return with_countdown(qs).order_by("-id")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        attach_countdowns(page)
+        return self.get_paginated_response(ReturnRequestListSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        obj = attach_deadlines(self.get_object())
+        return Response(ReturnRequestDetailSerializer(obj).data)
 
     def get_serializer_class(self):
         if self.action == "list":
@@ -238,7 +280,7 @@ class ReturnRequestViewSet(
         fresh = self._detail_queryset().filter(pk=request_obj.pk).first()
         if fresh is None:  # the service's scope check makes this unreachable
             raise NotFound()
-        return Response(ReturnRequestDetailSerializer(fresh).data, status=code)
+        return Response(ReturnRequestDetailSerializer(attach_deadlines(fresh)).data, status=code)
 
     @_post(
         ReturnCreateSerializer,

@@ -77,6 +77,10 @@ def test_options_name_the_rule_and_the_deciding_date(api, merchant_a, consumer_a
     assert not options[rules.REFUND_ONLY_UNSHIPPED]["available"]
     assert options[rules.REFUND_ONLY_UNSHIPPED]["code"] == "already_shipped"
     assert r.json()["available"] is True
+    shipping = r.json()["shipping"]
+    assert (shipping["no_reason"]["payer"], shipping["no_reason"]["rule"]) == ("consumer", "R8")
+    assert (shipping["quality"]["payer"], shipping["quality"]["rule"]) == ("merchant", "R9")
+    assert r.json()["insured"] is False
 
 
 def test_options_of_a_category_excluded_by_law(api, merchant_a, consumer_a):
@@ -95,6 +99,9 @@ def test_options_of_a_category_excluded_by_law(api, merchant_a, consumer_a):
     assert (no_reason["rule"], no_reason["code"]) == ("R2", "no_reason_excluded_by_law")
     assert "鲜活易腐" in no_reason["message"]
     assert options[rules.QUALITY_RETURN]["available"]  # quality claims stay open (R2)
+    expensive = _line(merchant_a, consumer_a, price="5000.00")
+    r = api("consumer_a").get(f"/api/v1/order-lines/{expensive.pk}/return-options/")
+    assert r.json()["insured"] is True  # R17: at the ¥5,000 threshold
 
 
 def test_options_outside_the_scope_answer_404(api, merchant_a, consumer_a):
