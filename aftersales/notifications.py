@@ -126,39 +126,44 @@ def _notification_row(*, user_id, event, language, rendered, subject, actor, now
     )
 
 
-def _delivery_rows(notification, *, pref, email, phone, now):
-    """In-app (sent at once), plus email and SMS when the user chose them."""
+def _delivery_specs(*, email_enabled, sms_enabled, email, phone, now):
+    """The delivery rows of one message, as field values: in-app (sent at once), plus email
+    and SMS when the user chose them."""
     rows = [
-        NotificationDelivery(
-            notification=notification,
-            channel=NotificationChannel.IN_APP,
-            status=DeliveryStatus.SENT,
-            attempts=1,
-            sent_at=now,
-            created_at=now,
-        )
+        {
+            "channel": NotificationChannel.IN_APP,
+            "status": DeliveryStatus.SENT,
+            "attempts": 1,
+            "sent_at": now,
+            "created_at": now,
+        }
     ]
-    if pref.email_enabled and email:
+    pending = {"status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": now}
+    if email_enabled and email:
         rows.append(
-            NotificationDelivery(
-                notification=notification,
-                channel=NotificationChannel.EMAIL,
-                recipient=email,
-                next_attempt_at=now,
-                created_at=now,
-            )
+            {"channel": NotificationChannel.EMAIL, "recipient": email, "created_at": now, **pending}
         )
-    if pref.sms_enabled and phone:
+    if sms_enabled and phone:
         rows.append(
-            NotificationDelivery(
-                notification=notification,
-                channel=NotificationChannel.SMS,
-                recipient=mask_phone(phone),
-                next_attempt_at=now,
-                created_at=now,
-            )
+            {
+                "channel": NotificationChannel.SMS,
+                "recipient": mask_phone(phone),
+                "created_at": now,
+                **pending,
+            }
         )
     return rows
+
+
+def _delivery_rows(notification, *, pref, email, phone, now):
+    specs = _delivery_specs(
+        email_enabled=pref.email_enabled,
+        sms_enabled=pref.sms_enabled,
+        email=email,
+        phone=phone,
+        now=now,
+    )
+    return [NotificationDelivery(notification=notification, **spec) for spec in specs]
 
 
 def notify(*, recipient_user, event, context=None, subject=None, actor):
@@ -206,14 +211,15 @@ def notify(*, recipient_user, event, context=None, subject=None, actor):
 
 def notify_many(*, messages, actor):
     """``notify`` for a batch (a deadline-sweep batch): ``messages`` is a list of
-    ``(user or user id, event, context, subject)``; returns the inbox rows.
+    ``(user or user id, event, context, subject)``; returns the ids of the inbox rows.
 
     A fixed number of queries whatever the number of messages (users, profiles, preferences,
     then one insert each for inbox rows, deliveries and timeline events — one event per case
-    and message, naming every recipient). Email and SMS
+    and message, naming every recipient; ``aftersales.bulk.insert_rows``). Email and SMS
     deliveries are not enqueued one broker message each: the periodic sender sweep
     (``notification_sweep``, every 30 s) sends them. Call inside the caller's transaction.
     """
+    from .bulk import actor_columns, insert_rows
     from .models import TimelineEvent, User
 
     if not messages:
@@ -237,52 +243,65 @@ def notify_many(*, messages, actor):
     for user_id, (_user, event, context, subject) in zip(ids, messages, strict=True):
         language = (languages.get(user_id) or DEFAULT_LANGUAGE).lower()
         language = language if language in LANGUAGES else DEFAULT_LANGUAGE
-        rendered = notification_render(event=event, language=language, context=context)
+        title, body, sms_text = notification_render(event=event, language=language, context=context)
         rows.append(
-            _notification_row(
-                user_id=user_id,
-                event=event,
-                language=language,
-                rendered=rendered,
-                subject=subject,
-                actor=actor,
-                now=now,
-            )
+            {
+                "user_id": user_id,
+                "event": event,
+                "language": language,
+                "title": title,
+                "body": body,
+                "sms_text": sms_text[:500],
+                "subject_type": subject._meta.label_lower if subject is not None else "",
+                "subject_id": getattr(subject, "pk", None),
+                "merchant_id": getattr(subject, "merchant_id", None),
+                "actor_label": actor.label,
+                "read_at": None,
+                "created_at": now,
+            }
         )
-    rows = Notification.objects.bulk_create(rows)
+    notification_ids = insert_rows(Notification, rows, returning=True)
     deliveries, sent = [], {}
-    for user_id, row, (_user, event, _context, subject) in zip(ids, rows, messages, strict=True):
-        pref = prefs.get(user_id) or NotificationPreference(user_id=user_id)
-        made = _delivery_rows(
-            row, pref=pref, email=emails.get(user_id), phone=phones.get(user_id), now=now
+    default = NotificationPreference()
+    for user_id, pk, (_user, event, _context, subject) in zip(
+        ids, notification_ids, messages, strict=True
+    ):
+        pref = prefs.get(user_id, default)
+        specs = _delivery_specs(
+            email_enabled=pref.email_enabled,
+            sms_enabled=pref.sms_enabled,
+            email=emails.get(user_id),
+            phone=phones.get(user_id),
+            now=now,
         )
-        deliveries += made
+        deliveries += [{"notification_id": pk, **spec} for spec in specs]
         if subject is not None:
             key = (subject._meta.label_lower, subject.pk, event)
             entry = sent.setdefault(key, (subject, {}))
-            entry[1][user_id] = [d.channel for d in made]
-    NotificationDelivery.objects.bulk_create(deliveries)
+            entry[1][user_id] = [spec["channel"] for spec in specs]
+    insert_rows(NotificationDelivery, deliveries)
     # One timeline event per case and message: who was told, on which channels.
-    fields = actor.timeline_fields()
-    TimelineEvent.objects.bulk_create(
+    fields = actor_columns(actor)
+    insert_rows(
+        TimelineEvent,
         [
-            TimelineEvent(
-                subject_type=label,
-                subject_id=pk,
-                merchant_id=getattr(subject, "merchant_id", None),
-                verb="notification.sent",
-                data={
+            {
+                "subject_type": label,
+                "subject_id": pk,
+                "merchant_id": getattr(subject, "merchant_id", None),
+                "verb": "notification.sent",
+                "data": {
                     "event": event,
                     "user_ids": list(users),
                     "channels": {str(u): c for u, c in users.items()},
                 },
-                occurred_at=now,
+                "occurred_at": now,
                 **fields,
-            )
+            }
             for (label, pk, event), (subject, users) in sent.items()
-        ]
+        ],
     )
-    return rows
+    return notification_ids
 
 
 def enqueue(task_name, *args):

@@ -26,11 +26,13 @@ move to ``done``) locks the batch's repairs in pk order with one query, re-check
 """
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.db import transaction
 
 from aftersales import clock
 from aftersales.actors import SYSTEM
+from aftersales.bulk import actor_columns, insert_rows
 from aftersales.deadlines import (
     REMINDER_SUFFIX,
     Cancels,
@@ -256,7 +258,7 @@ def _timeouts(pairs, now):
             rule__in=["G5", "G6"],
         ).values_list("card_id", flat=True)
     )
-    escalations, late = [], []
+    escalations, late, repairs_of = [], [], {}
     for event, repair in pairs:
         kind = event.payload["kind"]
         result = event.payload.get("result") or {}
@@ -271,68 +273,76 @@ def _timeouts(pairs, now):
         open_cards.add(repair.card_id)
         rule = RULE_OF_KIND[kind]
         escalations.append(
-            WarrantyEscalation(
-                card_id=repair.card_id,
-                repair=repair,
-                merchant_id=repair.merchant_id,
-                consumer_id=repair.consumer_id,
-                rule=rule,
-                granted_remedies=[rules.EXCHANGE, rules.RETURN],
-                cost_borne_by="repairer" if rule == "G6" else "seller",
-                explanation=timeout_text(repair, rule),
-                data={
+            {
+                "card_id": repair.card_id,
+                "repair_id": repair.pk,
+                "merchant_id": repair.merchant_id,
+                "consumer_id": repair.consumer_id,
+                "rule": rule,
+                "granted_remedies": [rules.EXCHANGE, rules.RETURN],
+                "cost_borne_by": "repairer" if rule == "G6" else "seller",
+                "explanation": timeout_text(repair, rule),
+                "data": {
                     "deadline_id": event.payload.get("deadline_id"),
                     "received_at": repair.received_at.isoformat(),
                     "limit_passed_at": passed_at.isoformat(),
                     "parts_wait_days": repair.parts_wait_days,
                 },
-                raised_at=now,
-            )
+                "status": WarrantyEscalation.Status.OPEN,
+                "raised_at": now,
+            }
         )
+        repairs_of[repair.pk] = repair
     for repair, kind, limit in late:
         # The due time was computed from older facts (a wait recorded late): try again then.
         _reschedule_late(repair, kind, limit)
     if not escalations:
         return
-    escalations = WarrantyEscalation.objects.bulk_create(escalations)
-    fields = SYSTEM.timeline_fields()
-    TimelineEvent.objects.bulk_create(
+    # Plain rows in one statement per table (``aftersales.bulk``): this runs for every repair
+    # whose limit passed, thousands per sweep.
+    ids = insert_rows(WarrantyEscalation, escalations, returning=True)
+    escalations = [
+        SimpleNamespace(pk=pk, repair=repairs_of[row["repair_id"]], **row)
+        for pk, row in zip(ids, escalations, strict=True)
+    ]
+    actor = actor_columns(SYSTEM)
+    insert_rows(
+        TimelineEvent,
         [
-            TimelineEvent(
-                subject_type="repairs.repairorder",
-                subject_id=esc.repair_id,
-                merchant_id=esc.merchant_id,
-                verb="repair.timeout",
-                reason=esc.explanation,
-                data={"escalation_id": esc.pk, "rule": esc.rule, **esc.data},
-                occurred_at=now,
-                **fields,
-            )
+            {
+                "subject_type": "repairs.repairorder",
+                "subject_id": esc.repair_id,
+                "merchant_id": esc.merchant_id,
+                "verb": "repair.timeout",
+                "reason": esc.explanation,
+                "data": {"escalation_id": esc.pk, "rule": esc.rule, **esc.data},
+                "occurred_at": now,
+                **actor,
+            }
             for esc in escalations
-        ]
+        ],
     )
-    outbox = DomainEvent.objects.bulk_create(
-        [
-            DomainEvent(
-                name="repair.timeout",
-                subject_type="repairs.repairorder",
-                subject_id=esc.repair_id,
-                merchant_id=esc.merchant_id,
-                payload={
-                    "repair_id": esc.repair_id,
-                    "repair_number": esc.repair.number,
-                    "card_id": esc.card_id,
-                    "escalation_id": esc.pk,
-                    "rule": esc.rule,
-                    "granted_remedies": esc.granted_remedies,
-                    **esc.data,
-                },
-                occurred_at=now,
-            )
-            for esc in escalations
-        ]
-    )
-    _dispatch(outbox)
+    events = [
+        {
+            "name": "repair.timeout",
+            "subject_type": "repairs.repairorder",
+            "subject_id": esc.repair_id,
+            "merchant_id": esc.merchant_id,
+            "payload": {
+                "repair_id": esc.repair_id,
+                "repair_number": esc.repair.number,
+                "card_id": esc.card_id,
+                "escalation_id": esc.pk,
+                "rule": esc.rule,
+                "granted_remedies": esc.granted_remedies,
+                **esc.data,
+            },
+            "occurred_at": now,
+        }
+        for esc in escalations
+    ]
+    ids = insert_rows(DomainEvent, events, returning=True)
+    _dispatch([DomainEvent(pk=pk, **row) for pk, row in zip(ids, events, strict=True)])
     _notify_timeouts(escalations)
 
 

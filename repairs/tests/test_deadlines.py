@@ -195,3 +195,30 @@ def test_escalation_resolved_by_staff(merchant_a, world, roles):
     assert escalation.status == "resolved" and escalation.resolved_by == roles["after_sales_agent"]
     assert not selectors.escalation_queue(actor=SYSTEM, filters={"status": "open"}).exists()
     assert repair.pk == escalation.repair_id
+
+
+def test_timeout_notifications_follow_each_users_channels(merchant_a, world):
+    """The batch writes the same inbox and delivery rows as ``notify``: in-app sent, email and
+    SMS pending for the sender sweep, on the channels each user chose."""
+    from aftersales.models import NotificationDelivery, NotificationPreference
+
+    consumer, shop, _provider, _tech = world
+    consumer.user.email = "buyer@example.com"
+    consumer.user.save()
+    NotificationPreference.objects.create(user=consumer.user, email_enabled=True, sms_enabled=True)
+    NotificationPreference.objects.create(user=shop, email_enabled=False)
+    repair = _repair(merchant_a, world)
+    sweep(sh(2026, 4, 1, 0, 0))
+    mine = Notification.objects.get(user=consumer.user, event="repair.timeout")
+    channels = dict(
+        NotificationDelivery.objects.filter(notification=mine).values_list("channel", "status")
+    )
+    assert channels == {"in_app": "sent", "email": "pending", "sms": "pending"}
+    sms = NotificationDelivery.objects.get(notification=mine, channel="sms")
+    assert sms.recipient == "138******78"
+    assert mine.subject_id == repair.pk and repair.number in mine.body
+    digest = Notification.objects.get(user=shop, event="repair.timeout")
+    assert repair.number in digest.body
+    assert set(
+        NotificationDelivery.objects.filter(notification=digest).values_list("channel", flat=True)
+    ) == {"in_app"}
