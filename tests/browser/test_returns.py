@@ -105,6 +105,17 @@ def test_consumer_requests_a_return_and_the_merchant_approves_it(new_page, retur
     expect(row.locator("[data-testid=countdown]")).to_contain_text("剩余")
     assert "张三丰" not in merchant.content() and "13812345678" not in merchant.content()
     merchant.screenshot(path=SCREENSHOTS / "returns_merchant_queue.png", full_page=True)
+    # Filtering swaps the results in place (htmx); portal.js then re-renders the countdowns
+    # from their seconds with the translated formats: the same text as the server's.
+    errors = []
+    merchant.on("pageerror", lambda exc: errors.append(str(exc)))
+    merchant.select_option("#id_status", "requested")
+    merchant.wait_for_url(re.compile(r"status=requested"))
+    expect(row).to_have_count(1)
+    countdown = row.locator("[data-testid=countdown]")
+    expect(countdown.locator("time[data-countdown-at]")).to_have_count(1)  # portal.js ticked
+    expect(countdown).to_contain_text(re.compile(r"剩余 1 天 2\d 小时"))
+    assert errors == []
     merchant.click(f"text={request.number}")
     merchant.wait_for_url(re.compile(rf"/merchant/returns/{request.pk}/$"))
     expect(merchant.locator("[data-testid=consumer-name]")).to_have_text("张*丰")
