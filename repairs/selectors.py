@@ -95,15 +95,18 @@ REPAIR_FACT_FIELDS = (
 )
 
 
-def card_facts(card):
-    """``rules.CardFacts`` of ``card`` — its chain's start (sign-off or installation, G9), the
-    exchanges (G10), every repair received (days in repair and waiting for parts, results, G12
-    reopenings), G11 findings, the price paid, the same model's stock (G7) — in at most three
-    queries (card; chain, only after an exchange; repairs).
+def _loaded_for_facts(card):
+    cache = getattr(getattr(card, "_state", None), "fields_cache", {})
+    return (
+        isinstance(card, WarrantyCard)
+        and {"catalog_entry", "sku"} <= cache.keys()
+        and (card.catalog_change_id is None or "catalog_change" in cache)
+        and not card.get_deferred_fields()
+    )
 
-    A card awaiting installation counts from sign-off until installation is recorded.
-    """
-    card = (
+
+def _facts_card(card):
+    return (
         WarrantyCard.objects.select_related("catalog_entry", "catalog_change", "sku")
         .only(
             "id",
@@ -124,6 +127,20 @@ def card_facts(card):
         )
         .get(pk=card.pk)
     )
+
+
+def card_facts(card):
+    """``rules.CardFacts`` of ``card`` — its chain's start (sign-off or installation, G9), the
+    exchanges (G10), every repair received (days in repair and waiting for parts, results, G12
+    reopenings), G11 findings, the price paid, the same model's stock (G7) — in at most three
+    queries (card; chain, only after an exchange; repairs).
+
+    A card awaiting installation counts from sign-off until installation is recorded. A card
+    loaded with its catalog entry, catalog version and SKU (``warranty_card_get``) is used as it
+    is, saving the first query.
+    """
+    if not _loaded_for_facts(card):
+        card = _facts_card(card)
     if card.root_id is None and card.status != WarrantyCard.Status.EXCHANGED:
         chain = [(card.pk, card.starts_at, card.signed_at, False)]
     else:
@@ -220,7 +237,13 @@ def warranty_card_list(*, actor, filters=None):
 def warranty_card_get(*, actor, pk):
     """One card (with its catalog entry and the repairs the actor may see); 404 outside."""
     qs = WarrantyCard.objects.select_related(
-        "catalog_entry", "catalog_change", "merchant", "consumer", "order_line__order", "replaces"
+        "catalog_entry",
+        "catalog_change",
+        "sku",
+        "merchant",
+        "consumer",
+        "order_line__order",
+        "replaces",
     )
     try:
         return _scope_cards(qs, actor).get(pk=pk)

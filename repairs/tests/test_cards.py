@@ -155,6 +155,11 @@ def test_card_facts_query_count_is_fixed(merchant_a, django_assert_max_num_queri
     with django_assert_max_num_queries(2):
         facts = selectors.card_facts(card)
     assert len(facts.repairs) == 20
+    # as the API and the pages load it: the card with its catalog and SKU, then one query
+    with django_assert_max_num_queries(2):
+        loaded = selectors.warranty_card_get(actor=SYSTEM, pk=card.pk)
+        answer = selectors.card_entitlements(card=loaded, at=sh(2025, 9, 1))
+    assert selectors.card_facts(loaded) == facts and answer.remedy(rules.FREE_REPAIR)
     with time_machine.travel(sh(2025, 6, 1), tick=False):
         new = services.warranty_card_exchange(card=card, actor=SYSTEM)
     with django_assert_max_num_queries(3):
