@@ -724,3 +724,27 @@ def test_no_refund_button_for_an_exchange_or_a_disputed_exchange(client_as, alic
         f"/merchant/returns/{request.pk}/refund/", {"confirm": "on"}
     )
     assert response.status_code == 400 and "当前状态不能退款" in text(response)
+
+
+@pytest.mark.parametrize(
+    ("code", "fields", "where"),
+    [
+        ("quantity_exceeds_refundable", {"quantity": 1}, "quantity"),
+        ("evidence_type_invalid", {"evidence": {"0": ["jpg"]}}, "evidence"),
+        ("exchange_out_of_stock", {"exchange_sku": 3, "stock": 0}, "exchange_sku"),
+        ("evidence_required", {}, "evidence"),
+        ("no_reason_window_closed", {"rule": "R1", "decided_by": "2026-11-28T16:00:00Z"}, "reason"),
+        ("order_not_paid", {}, "__all__"),
+        ("invalid_status_transition", {"status": "received", "to": "cancelled"}, "__all__"),
+    ],
+)
+def test_a_service_error_lands_on_the_field_it_concerns(code, fields, where):
+    from aftersales.errors import RuleViolation
+    from returns.forms import ReturnRequestForm, add_domain_error
+
+    form = ReturnRequestForm({}, kinds=["return_refund"], max_quantity=2)
+    form.is_valid()
+    form.errors.clear()
+    add_domain_error(form, RuleViolation("说明", code=code, fields=fields))
+    assert list(form.errors) == [where]
+    assert form.errors[where].as_data()[0].code == code
