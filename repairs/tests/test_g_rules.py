@@ -356,3 +356,28 @@ def test_completed_exchange_restarts_the_card(card, repairer):
     assert card.status == "exchanged"
     assert card.replaced_by.starts_at == sh(2026, 12, 5, 10)
     assert not RepairOrder.objects.filter(card=card, status="requested").exists()
+
+
+def test_refunded_return_ends_the_card_and_a_cancelled_one_frees_the_choice(
+    merchant_a, consumer, card
+):
+    from aftersales.events import event_publish
+
+    card = choose(card, rules.RETURN, sh(2026, 11, 25, 10))
+    request = ReturnRequest.objects.get(pk=card.return_request_id)
+    from returns.services import return_request_cancel
+
+    with at(sh(2026, 11, 26, 10)):  # the consumer withdraws it in the returns flow
+        return_request_cancel(request=request, actor=me(card))
+    card.refresh_from_db()
+    assert card.pending_remedy == "" and card.return_request_id is None
+    card = choose(card, rules.RETURN, sh(2026, 11, 27, 10))
+    request = ReturnRequest.objects.get(pk=card.return_request_id)
+    with at(sh(2026, 11, 30, 10)):
+        event_publish(
+            "return.refunded",
+            subject=request,
+            payload={"return_request_id": request.pk, "kind": "return_refund"},
+        )
+    card.refresh_from_db()
+    assert card.status == "returned" and card.returned_at == sh(2026, 11, 30, 10)
