@@ -612,6 +612,9 @@ def return_request_create(
             options, _option_kind(kind, reason_kind, facts.shipped_at is not None)
         )
         if not option.available:
+            if kind == KIND_REFUND_ONLY and facts.shipped_at and facts.signed_at is None:
+                # A refund-only request on a parcel under way: it shipped, no instant refund.
+                option = rules.option_for(options, rules.REFUND_ONLY_UNSHIPPED)
             _refuse(option)
         open_units, completed, allocated = line_held_quantities(line)
         refundable = rules.refundable_quantity(line.quantity, open_units, completed)

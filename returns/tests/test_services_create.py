@@ -236,3 +236,10 @@ def test_holiday_extension_policy_moves_a_weekend_end(line):
     assert "2026-11-30 24:00" in request.explanation
     err = refused(line, at=datetime(2026, 11, 30, 16, 0, tzinfo=UTC))
     assert err.code == "no_reason_window_closed"
+
+
+def test_refund_only_on_a_parcel_under_way_is_already_shipped():
+    line = rf.order_line()
+    rf.ship(line)  # shipped, not signed for yet
+    err = refused(line, at=LAST_MINUTE, kind="refund_only", reason="changed_mind")
+    assert (err.code, err.fields["rule"]) == ("already_shipped", "R11")
