@@ -205,7 +205,8 @@ def _list_page(request, *, portal):
     now = clock.now()
     nearest = {}
     for deadline in deadlines_for_many(requests):  # soonest first: keep each request's first
-        nearest.setdefault(deadline.subject_id, with_countdown(deadline, now))
+        if deadline.state == Deadline.State.PENDING:  # a paused one is not counting down
+            nearest.setdefault(deadline.subject_id, with_countdown(deadline, now))
     for r in requests:
         r.next_due = nearest.get(r.pk)
     query = request.GET.copy()
