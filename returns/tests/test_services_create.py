@@ -11,6 +11,8 @@ from aftersales.errors import InvalidInput, NotFound, PermissionDenied, RuleViol
 from aftersales.models import Deadline
 from aftersales.policies import policy_set
 from aftersales.tests import factories as af
+from orders import services as order_services
+from orders.models import OrderLine
 from orders.tests import factories as of
 from returns import services
 from returns.models import ReturnRequest
@@ -243,3 +245,27 @@ def test_refund_only_on_a_parcel_under_way_is_already_shipped():
     rf.ship(line)  # shipped, not signed for yet
     err = refused(line, at=LAST_MINUTE, kind="refund_only", reason="changed_mind")
     assert (err.code, err.fields["rule"]) == ("already_shipped", "R11")
+
+
+def test_r11_after_the_instant_refund_the_line_can_no_longer_ship():
+    line = rf.order_line(quantity=2, price="30.00")
+    other = OrderLine.objects.create(
+        order=line.order,
+        sku=line.sku,
+        product_name="另一件",
+        quantity=1,
+        unit_price=D("1.00"),
+        paid_amount=D("0.00"),
+    )
+    request = create(line, at=LAST_MINUTE, kind="refund_only", reason="changed_mind", quantity=2)
+    assert (request.status, request.rule, request.amount) == ("refunding", "R11", D("60.00"))
+    assert request.refund.amount == D("60.00")
+    merchant = rf.merchant_actor(line.order.merchant)
+    with pytest.raises(RuleViolation) as e:
+        order_services.shipment_create(
+            line=line, carrier="SF", tracking_number="N1", actor=merchant
+        )
+    assert e.value.code == "line_cancelled"
+    order_services.shipment_create(line=other, carrier="SF", tracking_number="N2", actor=merchant)
+    err = refused(line, at=LAST_MINUTE, kind="refund_only", reason="changed_mind")
+    assert err.code == "line_cancelled"
