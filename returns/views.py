@@ -318,6 +318,19 @@ def _exchange_choices(line, skus):
     return choices
 
 
+def _shown_option(option, skus):
+    """An option as the line page shows it; an open spec exchange without another spec in
+    stock says so (R18: "where stock exists")."""
+    shown = SimpleNamespace(**asdict(option), label=OPTION_LABELS.get(option.kind, option.kind))
+    if option.kind == rules.SPEC_EXCHANGE and option.available and not skus:
+        shown.available = False
+        shown.code = "exchange_out_of_stock"
+        shown.message = _(
+            "该商品暂无其他有库存的规格或型号，暂不能在线换规格（R18）；可申请退货后重新购买"
+        )
+    return shown
+
+
 def _line_form(request, line, options, skus, data=None, files=None):
     """The request form, offering the kinds and reasons the open options allow."""
     open_now = [o for o in options if o.available]
@@ -372,15 +385,13 @@ def my_line_after_sales(request, pk):
     # The scoped read first: a line outside the consumer's orders answers 404.
     options = _or_404(selectors.line_return_options, actor=request.actor, line=pk)
     line = OrderLine.objects.select_related("order", "sku__product__category").get(pk=pk)
-    options = [
-        SimpleNamespace(**asdict(o), label=OPTION_LABELS.get(o.kind, o.kind)) for o in options
-    ]
     skus = list(
         order_selectors.sku_list(actor=request.actor)
         .filter(product_id=line.sku.product_id, stock__gt=0)
         .exclude(pk=line.sku_id)
         .order_by("price", "id")
     )
+    options = [_shown_option(o, skus) for o in options]
     status = 200
     if request.method == "POST":
         form = _line_form(request, line, options, skus, request.POST, request.FILES)

@@ -767,3 +767,12 @@ def test_countdown_text_at_its_boundaries(seconds, shown):
     from returns.views import countdown_text
 
     assert countdown_text(seconds) == shown
+
+
+def test_spec_exchange_without_another_spec_in_stock_says_so(client_as, alice, merchant_a):
+    line = signed_line(consumer=alice, merchant=merchant_a, extra_specs=[("白色", "199.00", 0)])
+    body = text(client_as("consumer_a").get(f"/my/lines/{line.pk}/after-sales/"))
+    option = body.split('data-testid="option-spec_exchange"', 1)[1].split("</li>", 1)[0]
+    assert 'data-code="exchange_out_of_stock"' in option and "暂不能在线换规格（R18）" in option
+    assert 'data-testid="kind-spec_exchange"' not in body
+    assert 'data-testid="kind-return_refund"' in body

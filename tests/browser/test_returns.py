@@ -73,6 +73,7 @@ def test_consumer_requests_a_return_and_the_merchant_approves_it(new_page, retur
     consumer.fill("#id_description", "右耳没有声音")
     consumer.click("[data-testid=request-submit]")
     expect(consumer.locator("[data-testid=error-evidence]")).to_contain_text("照片或视频")
+    consumer.screenshot(path=SCREENSHOTS / "returns_my_line_error.png", full_page=True)
     assert not ReturnRequest.objects.exists()
 
     # With the photo it goes through.
