@@ -22,8 +22,9 @@ Definitions, the same in the admin, the merchant portal and the API:
 
 Every report runs a fixed number of queries whatever the number of rows: the sums are computed
 by PostgreSQL (one grouped query with per-line subqueries), never in a Python loop over rows.
-Platform readers see every merchant; merchant staff and merchant keys only their own merchant
-(the ``merchant`` filter is forced to theirs); anyone else gets ``NotFound``.
+Every report takes the ``actor``: platform readers see every merchant; merchant staff and
+merchant keys only their own merchant (the ``merchant`` filter is forced to theirs); anyone
+else gets ``NotFound``.
 """
 
 import csv
@@ -186,8 +187,9 @@ def with_rates(rows):
 # -- reports --------------------------------------------------------------------------------------
 
 
-def summary(query):
+def summary(query, *, actor):
     """Totals of the range: sold, returned and quality-returned units and the rate (1 query)."""
+    query = analytics_scope(actor, query)
     totals = _with_units(query).aggregate(
         sold=Coalesce(Sum("quantity"), 0),
         returned=Coalesce(Sum("line_returned"), 0),
@@ -209,9 +211,10 @@ def _grouped(query, **group):
     )
 
 
-def by_product_queryset(query):
+def by_product_queryset(query, *, actor):
     """Rows ``product_id, product (its name), merchant_id, merchant_name, category_name, sold,
     returned, quality`` per product, unordered (the API pages it by ``product_id``)."""
+    query = analytics_scope(actor, query)
     return _grouped(
         query,
         product_id=F("sku__product_id"),
@@ -222,8 +225,9 @@ def by_product_queryset(query):
     )
 
 
-def by_merchant_queryset(query):
+def by_merchant_queryset(query, *, actor):
     """Rows ``merchant_id, merchant_code, merchant_name, sold, returned, quality`` per merchant."""
+    query = analytics_scope(actor, query)
     return _grouped(
         query,
         merchant_id=F("order__merchant_id"),
@@ -242,19 +246,20 @@ def _by_rate(qs, limit, numerator="returned"):
     return with_rates(rows)
 
 
-def return_rate_by_product(query, *, limit=None):
+def return_rate_by_product(query, *, actor, limit=None):
     """Return rate per product, highest first (1 query)."""
-    return _by_rate(by_product_queryset(query), limit)
+    return _by_rate(by_product_queryset(query, actor=actor), limit)
 
 
-def return_rate_by_merchant(query, *, limit=None):
+def return_rate_by_merchant(query, *, actor, limit=None):
     """Return rate per merchant, highest first (1 query)."""
-    return _by_rate(by_merchant_queryset(query), limit)
+    return _by_rate(by_merchant_queryset(query, actor=actor), limit)
 
 
-def return_rate_by_reason(query):
+def return_rate_by_reason(query, *, actor):
     """Returned units per reason, most first, with the share of all returns and the rate
     against every unit sold in the range (2 queries)."""
+    query = analytics_scope(actor, query)
     sold = sold_lines(query).aggregate(sold=Coalesce(Sum("quantity"), 0))["sold"]
     rows = list(
         counted_requests(query)
@@ -288,12 +293,13 @@ def thresholds(query):
     return int(min_units), Decimal(min_rate)
 
 
-def problem_products_queryset(query):
+def problem_products_queryset(query, *, actor):
     """Products at or above both thresholds (filtered in SQL, ``HAVING``), unordered."""
+    query = analytics_scope(actor, query)
     min_units, min_rate = thresholds(query)
     # quality / sold >= min_rate %  ⇔  quality × 100 >= sold × min_rate (no division).
     return (
-        by_product_queryset(query)
+        by_product_queryset(query, actor=actor)
         .alias(
             quality_x100=ExpressionWrapper(F("quality") * 100, output_field=DecimalField()),
             sold_x_rate=ExpressionWrapper(F("sold") * Value(min_rate), output_field=DecimalField()),
@@ -302,10 +308,10 @@ def problem_products_queryset(query):
     )
 
 
-def problem_products(query, *, limit=None):
+def problem_products(query, *, actor, limit=None):
     """High-frequency problem products (standard 6.4.2.1), highest quality rate first (1 query
     plus the policy reads)."""
-    return _by_rate(problem_products_queryset(query), limit, numerator="quality")
+    return _by_rate(problem_products_queryset(query, actor=actor), limit, numerator="quality")
 
 
 # -- CSV ------------------------------------------------------------------------------------------
@@ -348,26 +354,26 @@ CSV_COLUMNS = {
 RATE_COLUMNS = {"rate", "quality_rate", "share"}
 
 
-def report_rows(report, query):
+def report_rows(report, query, *, actor):
     """All rows of ``report`` (one of ``REPORTS``), in the pages' order."""
     if report == "products":
-        return return_rate_by_product(query)
+        return return_rate_by_product(query, actor=actor)
     if report == "merchants":
-        return return_rate_by_merchant(query)
+        return return_rate_by_merchant(query, actor=actor)
     if report == "reasons":
-        return return_rate_by_reason(query)
+        return return_rate_by_reason(query, actor=actor)
     if report == "problem-products":
-        return problem_products(query)
+        return problem_products(query, actor=actor)
     raise InvalidInput(
         "未知报表。Unknown report.", code="report_unknown", fields={"report": list(REPORTS)}
     )
 
 
-def report_csv(report, query):
+def report_csv(report, query, *, actor):
     """``(filename, text)``: the report as CSV, UTF-8 with a BOM so that Excel shows Chinese."""
     columns = CSV_COLUMNS[report]
     lines = [[str(label) for _key, label in columns]]
-    for row in report_rows(report, query):
+    for row in report_rows(report, query, actor=actor):
         lines.append(
             [percent(row.get(k)) if k in RATE_COLUMNS else row.get(k, "") for k, _l in columns]
         )

@@ -18,25 +18,25 @@ TABLE_LIMIT = 100
 MERCHANT_EXPORTS = ("products", "reasons", "problem-products")
 
 
-def csv_download(report, query):
+def csv_download(report, query, *, actor):
     """A CSV file response of ``report`` (UTF-8 with BOM)."""
-    name, text = analytics.report_csv(report, query)
+    name, text = analytics.report_csv(report, query, actor=actor)
     response = HttpResponse(text.encode("utf-8"), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
-def analytics_context(query, *, limit=TABLE_LIMIT, merchants=False):
+def analytics_context(query, *, actor, limit=TABLE_LIMIT, merchants=False):
     """The tables an analytics page shows, for one scoped query (a fixed number of queries);
     ``merchants``: with the table per merchant (platform pages)."""
     min_units, min_rate = analytics.thresholds(query)
     return {
         "query": query,
-        "summary": analytics.summary(query),
-        "products": analytics.return_rate_by_product(query, limit=limit),
-        "reasons": analytics.return_rate_by_reason(query),
-        "problems": analytics.problem_products(query, limit=limit),
-        "merchants": analytics.return_rate_by_merchant(query) if merchants else None,
+        "summary": analytics.summary(query, actor=actor),
+        "products": analytics.return_rate_by_product(query, actor=actor, limit=limit),
+        "reasons": analytics.return_rate_by_reason(query, actor=actor),
+        "problems": analytics.problem_products(query, actor=actor, limit=limit),
+        "merchants": analytics.return_rate_by_merchant(query, actor=actor) if merchants else None,
         "show_merchant": merchants,
         "min_units": min_units,
         "min_rate": min_rate,
@@ -57,11 +57,12 @@ def analytics_page(request, *, actor, template, context, exports, merchants=Fals
     if export:
         if export not in exports:
             return HttpResponse("unknown export", status=400, content_type="text/plain")
-        return csv_download(export, query)
+        return csv_download(export, query, actor=actor)
     query_string = request.GET.copy()
     query_string.pop("export", None)
     context.update(
-        analytics_context(query, merchants=merchants), query_string=query_string.urlencode()
+        analytics_context(query, actor=actor, merchants=merchants),
+        query_string=query_string.urlencode(),
     )
     return TemplateResponse(request, template, context)
 

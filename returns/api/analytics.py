@@ -36,8 +36,8 @@ class CsvRenderer(BaseRenderer):
         return analytics.csv_text(lines).encode("utf-8")
 
 
-def _csv_response(report, query):
-    name, text = analytics.report_csv(report, query)
+def _csv_response(report, query, actor):
+    name, text = analytics.report_csv(report, query, actor=actor)
     return Response(
         text,
         content_type="text/csv; charset=utf-8",
@@ -148,7 +148,7 @@ class _ReportView(ActorViewMixin, generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         query = self.query()
         if request.accepted_renderer.format == "csv":
-            return _csv_response(self.report, query)
+            return _csv_response(self.report, query, self.actor)
         page = analytics.with_rates(self.paginate_queryset(self.get_queryset()))
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
         response.data.update(self.extra(query))
@@ -164,7 +164,7 @@ class ProductRateView(_ReportView):
     report = "products"
 
     def report_queryset(self, query):
-        return analytics.by_product_queryset(query)
+        return analytics.by_product_queryset(query, actor=self.actor)
 
 
 @extend_schema(parameters=FILTERS)
@@ -176,7 +176,7 @@ class MerchantRateView(_ReportView):
     report = "merchants"
 
     def report_queryset(self, query):
-        return analytics.by_merchant_queryset(query)
+        return analytics.by_merchant_queryset(query, actor=self.actor)
 
 
 @extend_schema(parameters=FILTERS + THRESHOLDS)
@@ -189,7 +189,7 @@ class ProblemProductView(_ReportView):
     report = "problem-products"
 
     def report_queryset(self, query):
-        return analytics.problem_products_queryset(query)
+        return analytics.problem_products_queryset(query, actor=self.actor)
 
     def extra(self, query):
         min_units, min_rate = analytics.thresholds(query)
@@ -209,10 +209,10 @@ class ReasonRateView(ActorViewMixin, generics.GenericAPIView):
         form = analytics.AnalyticsFilterForm(request.query_params, actor=self.actor)
         query = form.query()
         if request.accepted_renderer.format == "csv":
-            return _csv_response("reasons", query)
+            return _csv_response("reasons", query, self.actor)
         data = {
-            "summary": analytics.summary(query),
-            "results": analytics.return_rate_by_reason(query),
+            "summary": analytics.summary(query, actor=self.actor),
+            "results": analytics.return_rate_by_reason(query, actor=self.actor),
         }
         return Response(ReasonReportSerializer(data).data)
 

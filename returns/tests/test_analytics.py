@@ -118,7 +118,7 @@ def test_rate_is_exact_and_rounded_half_up():
 
 def test_rate_by_product_counts_the_cohort_sold_in_the_range(data, django_assert_num_queries):
     with django_assert_num_queries(1):
-        rows = analytics.return_rate_by_product(q())
+        rows = analytics.return_rate_by_product(q(), actor=SYSTEM)
     assert [r["product"] for r in rows] == ["跑步鞋", "蓝牙耳机", "纯棉T恤"]  # by rate
     rows = by(rows, "product_id")
     p1, p2, p3 = (rows[data[k].pk] for k in ("p1", "p2", "p3"))
@@ -129,7 +129,7 @@ def test_rate_by_product_counts_the_cohort_sold_in_the_range(data, django_assert
 
 
 def test_completed_scope_counts_only_refunded_and_completed(data):
-    rows = by(analytics.return_rate_by_product(q(status="completed")), "product_id")
+    rows = by(analytics.return_rate_by_product(q(status="completed"), actor=SYSTEM), "product_id")
     assert rows[data["p1"].pk]["returned"] == 2
     assert rows[data["p2"].pk]["rate"] == Decimal("0.3333")
     assert rows[data["p3"].pk]["rate"] == Decimal("0.125")
@@ -137,7 +137,7 @@ def test_completed_scope_counts_only_refunded_and_completed(data):
 
 def test_rate_by_merchant(data, merchant_a, merchant_b, django_assert_num_queries):
     with django_assert_num_queries(1):
-        rows = analytics.return_rate_by_merchant(q())
+        rows = analytics.return_rate_by_merchant(q(), actor=SYSTEM)
     assert [r["merchant_id"] for r in rows] == [merchant_b.pk, merchant_a.pk]
     rows = by(rows, "merchant_id")
     assert (rows[merchant_a.pk]["sold"], rows[merchant_a.pk]["returned"]) == (13, 4)
@@ -147,7 +147,7 @@ def test_rate_by_merchant(data, merchant_a, merchant_b, django_assert_num_querie
 
 def test_rate_by_reason_and_summary(data, django_assert_num_queries):
     with django_assert_num_queries(2):
-        rows = analytics.return_rate_by_reason(q())
+        rows = analytics.return_rate_by_reason(q(), actor=SYSTEM)
     assert [r["reason"] for r in rows][0] == "quality"
     rows = by(rows, "reason")
     assert set(rows) == {"quality", "no_reason", "changed_mind", "not_as_described"}
@@ -157,32 +157,33 @@ def test_rate_by_reason_and_summary(data, django_assert_num_queries):
     assert quality["reason_label"] == "质量问题"
     assert rows["not_as_described"]["share"] == Decimal("0.125")
     with django_assert_num_queries(1):
-        total = analytics.summary(q())
+        total = analytics.summary(q(), actor=SYSTEM)
     assert (total["sold"], total["returned"], total["quality"]) == (21, 8, 6)
     assert total["rate"] == Decimal("0.381")
 
 
 def test_category_filter_includes_subcategories(data):
-    rows = analytics.return_rate_by_product(q(category_id=data["clothes"].pk))
+    rows = analytics.return_rate_by_product(q(category_id=data["clothes"].pk), actor=SYSTEM)
     assert {r["product_id"] for r in rows} == {data["p1"].pk, data["p3"].pk}
-    rows = analytics.return_rate_by_product(q(category_id=data["digital"].pk))
+    rows = analytics.return_rate_by_product(q(category_id=data["digital"].pk), actor=SYSTEM)
     assert {r["product_id"] for r in rows} == {data["p2"].pk}
 
 
 def test_problem_products_thresholds_from_policy_and_query(data, merchant_b):
     # Defaults: at least 3 quality units and 5 %: only the running shoes (4 units, 50 %).
-    assert [r["product"] for r in analytics.problem_products(q())] == ["跑步鞋"]
+    assert [r["product"] for r in analytics.problem_products(q(), actor=SYSTEM)] == ["跑步鞋"]
     # 2 units: the T-shirt (2 of 10 = 20 %) joins; 25 % leaves it out again.
-    assert [r["product"] for r in analytics.problem_products(q(min_units=2))] == [
+    assert [r["product"] for r in analytics.problem_products(q(min_units=2), actor=SYSTEM)] == [
         "跑步鞋",
         "纯棉T恤",
     ]
-    names = [r["product"] for r in analytics.problem_products(q(min_units=2, min_rate=25))]
+    rows = analytics.problem_products(q(min_units=2, min_rate=25), actor=SYSTEM)
+    names = [r["product"] for r in rows]
     assert names == ["跑步鞋"]
     # Exactly at the rate threshold counts (20 % ≥ 20 %); just above it does not.
-    at = analytics.problem_products(q(min_units=2, min_rate=Decimal("20")))
+    at = analytics.problem_products(q(min_units=2, min_rate=Decimal("20")), actor=SYSTEM)
     assert {r["product"] for r in at} == {"跑步鞋", "纯棉T恤"}
-    above = analytics.problem_products(q(min_units=2, min_rate=Decimal("20.01")))
+    above = analytics.problem_products(q(min_units=2, min_rate=Decimal("20.01")), actor=SYSTEM)
     assert {r["product"] for r in above} == {"跑步鞋"}
     # A merchant-scope policy raises the bar for merchant B only.
     policy_set(
@@ -192,7 +193,7 @@ def test_problem_products_thresholds_from_policy_and_query(data, merchant_b):
         scope_id=merchant_b.pk,
         actor=SYSTEM,
     )
-    assert analytics.problem_products(q(merchant_id=merchant_b.pk)) == []
+    assert analytics.problem_products(q(merchant_id=merchant_b.pk), actor=SYSTEM) == []
     assert analytics.thresholds(q()) == (3, Decimal("5"))
 
 
@@ -204,11 +205,25 @@ def test_merchant_sees_only_their_own(data, roles, merchant_a, merchant_b):
     )
     query = form.query()
     assert query.merchant_id == merchant_a.pk  # the merchant filter is not theirs to choose
-    assert {r["product_id"] for r in analytics.return_rate_by_product(query)} == {
+    assert {r["product_id"] for r in analytics.return_rate_by_product(query, actor=actor)} == {
         data["p1"].pk,
         data["p2"].pk,
     }
-    assert analytics.summary(query)["sold"] == 13
+    assert analytics.summary(query, actor=actor)["sold"] == 13
+    # The selectors scope by themselves: a query naming merchant B still shows merchant A's.
+    foreign = q(merchant_id=merchant_b.pk)
+    assert {r["merchant_id"] for r in analytics.return_rate_by_merchant(foreign, actor=actor)} == {
+        merchant_a.pk
+    }
+    assert {r["reason"] for r in analytics.return_rate_by_reason(foreign, actor=actor)} == {
+        "quality",
+        "no_reason",
+        "changed_mind",
+    }
+    problems = analytics.problem_products(q(merchant_id=merchant_b.pk, min_units=1), actor=actor)
+    assert [r["product"] for r in problems] == ["纯棉T恤"]  # B's running shoes stay out
+    with pytest.raises(NotFound):
+        analytics.summary(q(), actor=actor_for_user(roles["consumer_a"]))
     platform = AnalyticsFilterForm(
         {"date_from": "2026-11-01", "date_to": "2026-11-30", "merchant": merchant_b.pk},
         actor=actor_for_user(roles["auditor"]),
@@ -238,15 +253,15 @@ def parse_csv(content):
 
 
 def test_csv_export_of_every_report(data):
-    name, text = analytics.report_csv("products", q())
+    name, text = analytics.report_csv("products", q(), actor=SYSTEM)
     assert name == "return-products-20261101-20261130.csv"
     rows = parse_csv(text.encode("utf-8"))
     assert rows[0][:3] == ["商品编号", "商品名称", "商家"]
     assert rows[1][1] == "跑步鞋" and rows[1][4:7] == ["8", "4", "50.00%"]
     assert len(rows) == 4
     for report in analytics.REPORTS:
-        assert analytics.report_csv(report, q())[1].startswith("\ufeff")
-    rows = parse_csv(analytics.report_csv("reasons", q())[1].encode("utf-8"))
+        assert analytics.report_csv(report, q(), actor=SYSTEM)[1].startswith("\ufeff")
+    rows = parse_csv(analytics.report_csv("reasons", q(), actor=SYSTEM)[1].encode("utf-8"))
     assert rows[1][:5] == ["quality", "质量问题", "5", "2", "62.50%"]
 
 
