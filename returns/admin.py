@@ -165,6 +165,9 @@ class RequestScopedAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request)
 
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
     @admin.display(description=_("商家"), ordering="merchant__name")
     def merchant_name(self, obj):
         return obj.merchant.name
@@ -635,9 +638,6 @@ class ArbitrationAdmin(RequestScopedAdmin):
     ordering = ["opened_at", "id"]
     QUEUE_LIMIT = 200
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Arbitration._meta.fields]
-
     @admin.display(description=_("审理"))
     def review_link(self, obj):
         url = reverse("admin:returns_arbitration_review", args=[obj.pk])
@@ -768,9 +768,6 @@ class InspectionRequestAdmin(RequestScopedAdmin):
     list_select_related = ["arbitration__request"]
     date_hierarchy = "requested_at"
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in InspectionRequest._meta.fields]
-
 
 # -- money (read only) --------------------------------------------------------------------------
 
@@ -804,9 +801,6 @@ class RefundAdmin(RequestScopedAdmin):
     inlines = [RefundPartInline]
     actions = ["retry_failed"]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Refund._meta.fields]
-
     @admin.action(description=_("重试失败的退款分项"), permissions=["change"])
     def retry_failed(self, request, queryset):
         actor = _actor(request)
@@ -827,9 +821,6 @@ class RefundPartAdmin(RequestScopedAdmin):
     search_fields = ["=refund__request__number"]
     list_select_related = ["refund__request", "tender"]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in RefundPart._meta.fields]
-
 
 @admin.register(ExpressRefundLedgerEntry)
 class ExpressRefundLedgerEntryAdmin(RequestScopedAdmin):
@@ -849,9 +840,6 @@ class ExpressRefundLedgerEntryAdmin(RequestScopedAdmin):
     list_select_related = ["request", "merchant"]
     date_hierarchy = "occurred_at"
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in ExpressRefundLedgerEntry._meta.fields]
-
 
 @admin.register(ReturnEvidence)
 class ReturnEvidenceAdmin(RequestScopedAdmin):
@@ -862,7 +850,7 @@ class ReturnEvidenceAdmin(RequestScopedAdmin):
     date_hierarchy = "created_at"
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in ReturnEvidence._meta.fields] + ["preview"]
+        return [*super().get_readonly_fields(request, obj), "preview"]
 
     @admin.display(description=_("预览"))
     def preview(self, obj):
