@@ -7,7 +7,7 @@ Each write answers a redirect to the request's page (302) when it succeeds.
 
 from aftersales.matrix import CONSUMER_A, MERCHANT_A_STAFF, Read, Target, Write, register
 
-from .models import Arbitration, Refund, ReturnRequest
+from .models import Arbitration, Refund, ReturnEvidence, ReturnRequest
 
 DONE = (302,)
 CHANGES = (ReturnRequest,)
@@ -50,6 +50,14 @@ def _evidence_target(party):
         return Target(kwargs={"pk": target.obj.pk, "evidence_pk": item.pk})
 
     return setup
+
+
+def _photo(w, t):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from .tests.factories_pages import JPEG
+
+    return {"evidence": SimpleUploadedFile("more.jpg", JPEG, content_type="image/jpeg")}
 
 
 def _slot(w, t):
@@ -104,6 +112,12 @@ register(
     ),
 )
 register("my:return-evidence", setup=_evidence_target("consumer"), get=Read(CONSUMER_A))
+register(
+    "my:return-evidence-add",
+    setup=_request_in("requested"),
+    visible=CONSUMER_A,
+    post=Write(CONSUMER_A, body=_photo, touches=(ReturnEvidence,), status=DONE),
+)
 
 # -- merchant portal --------------------------------------------------------------------------
 register("merchant:return-list", setup=_request_in("requested"), get=Read(MERCHANT_A_STAFF))
@@ -159,3 +173,9 @@ register(
     ),
 )
 register("merchant:return-evidence", setup=_evidence_target("merchant"), get=Read(MERCHANT_A_STAFF))
+register(
+    "merchant:return-evidence-add",
+    setup=_request_in("requested"),
+    visible=MERCHANT_A_STAFF,
+    post=Write(MERCHANT_A_STAFF, body=_photo, touches=(ReturnEvidence,), status=DONE),
+)

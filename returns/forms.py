@@ -236,6 +236,13 @@ class StatementForm(forms.Form):
     evidence = EvidenceField(label=_("凭证（照片或视频）"))
 
 
+class EvidenceForm(forms.Form):
+    """More photos or videos for a request still being worked on (R5, R19)."""
+
+    evidence = EvidenceField(label=_("补充凭证"), required=True)
+    note = forms.CharField(label=_("说明"), required=False, max_length=500)
+
+
 class RejectForm(forms.Form):
     """The merchant refuses a request, with a reason and evidence (standard 6.3.1.1)."""
 

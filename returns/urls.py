@@ -13,6 +13,7 @@ my_urlpatterns = [
     path("returns/<int:pk>/pickup/", views.my_return_pickup, name="return-pickup"),
     path("returns/<int:pk>/cancel/", views.my_return_cancel, name="return-cancel"),
     path("returns/<int:pk>/escalate/", views.my_return_escalate, name="return-escalate"),
+    path("returns/<int:pk>/evidence/", views.my_return_evidence_add, name="return-evidence-add"),
     path(
         "returns/<int:pk>/evidence/<int:evidence_pk>/",
         views.my_return_evidence,
@@ -32,6 +33,11 @@ merchant_urlpatterns = [
         name="return-ship-replacement",
     ),
     path("returns/<int:pk>/answer/", views.merchant_return_answer, name="return-answer"),
+    path(
+        "returns/<int:pk>/evidence/",
+        views.merchant_return_evidence_add,
+        name="return-evidence-add",
+    ),
     path(
         "returns/<int:pk>/evidence/<int:evidence_pk>/",
         views.merchant_return_evidence,

@@ -80,6 +80,7 @@ VERB_LABELS = {
 }
 STATUS_LABELS = dict(ReturnRequest.Status.choices)
 CODE = re.compile(r"[a-z_]+")  # a machine reason (``consumer_cancelled``): not shown
+FINISHED = ("closed", "cancelled", "completed", "refunded")  # no more evidence (services)
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -240,6 +241,9 @@ def _detail_page(request, r, *, portal, actions, status=200):
         "masked": masked,
         "deadlines": deadlines,
         "actions": {name: form for name, form in actions.items() if form is not None},
+        "has_actions": any(
+            form is not None for name, form in actions.items() if name != "evidence"
+        ),
         "refund": selectors.refund_of(r),
         "arbitration": r.arbitration_cached,
         "evidence": evidence,
@@ -439,6 +443,7 @@ def my_actions(r):
         "pickup": forms.PickupForm() if parcel_due and pickup_open else None,
         "escalate": forms.StatementForm() if r.can_escalate() else None,
         "cancel": forms.ConfirmForm() if r.can_cancel() else None,
+        "evidence": forms.EvidenceForm() if r.status not in FINISHED else None,
     }
 
 
@@ -485,6 +490,19 @@ def my_return_escalate(request, r, data):
     return _("已申请平台仲裁，平台将依据双方证据作出裁决。")
 
 
+def _add_evidence(request, r, data):
+    services.evidence_add(
+        request=r, actor=request.actor, evidence=data["evidence"], note=data["note"]
+    )
+    return _("凭证已上传。")
+
+
+my_return_evidence_add = _action("my", "evidence", forms.EvidenceForm, files=True)(_add_evidence)
+merchant_return_evidence_add = _action("merchant", "evidence", forms.EvidenceForm, files=True)(
+    _add_evidence
+)
+
+
 @consumer_required
 def my_return_evidence(request, pk, evidence_pk):
     return _evidence_file(request, pk, evidence_pk)
@@ -524,6 +542,7 @@ def merchant_actions(r):
         "answer": forms.StatementForm()
         if arbitration is not None and arbitration.status != "decided"
         else None,
+        "evidence": forms.EvidenceForm() if status not in FINISHED else None,
     }
 
 

@@ -776,3 +776,36 @@ def test_spec_exchange_without_another_spec_in_stock_says_so(client_as, alice, m
     assert 'data-code="exchange_out_of_stock"' in option and "暂不能在线换规格（R18）" in option
     assert 'data-testid="kind-spec_exchange"' not in body
     assert 'data-testid="kind-return_refund"' in body
+
+
+def test_both_sides_add_evidence_while_the_request_is_open(client_as, alice, merchant_a):
+    request = page_request(signed_line(consumer=alice, merchant=merchant_a), status="disputed")
+    client = client_as("consumer_a")
+    assert 'data-testid="evidence-form"' in text(client.get(f"/my/returns/{request.pk}/"))
+    response = client.post(f"/my/returns/{request.pk}/evidence/", {"note": "没有照片"})
+    assert response.status_code == 400 and 'data-testid="error-evidence"' in text(response)
+    response = client.post(
+        f"/my/returns/{request.pk}/evidence/", {"evidence": [photo(), photo("b.png")]}
+    )
+    assert response.status_code == 302
+    client = client_as("merchant_a")
+    response = client.post(
+        f"/merchant/returns/{request.pk}/evidence/",
+        {"evidence": [photo("crack.jpg")], "note": "签收时外箱完好"},
+    )
+    assert response.status_code == 302
+    parties = sorted(request.evidence.values_list("party", flat=True))
+    assert parties == ["consumer", "consumer", "merchant"]
+    body = text(client.get(f"/merchant/returns/{request.pk}/"))
+    assert "签收时外箱完好" in section(body, "evidence") and "crack.jpg" in body
+
+
+def test_no_evidence_form_once_finished(client_as, alice, merchant_a):
+    request = page_request(signed_line(consumer=alice, merchant=merchant_a), status="refunded")
+    assert 'data-testid="evidence-form"' not in text(
+        client_as("consumer_a").get(f"/my/returns/{request.pk}/")
+    )
+    response = client_as("consumer_a").post(
+        f"/my/returns/{request.pk}/evidence/", {"evidence": [photo()]}
+    )
+    assert response.status_code == 400 and "已结束" in text(response)
