@@ -93,6 +93,19 @@ def _repair_page(w, side):
     return Target(kwargs={"pk": repair.pk}, row=repair.number)
 
 
+def _returned_page(w, side):
+    """Side's repair, done and returned to the consumer (who may confirm its end)."""
+    from . import services
+
+    repair = _repair(side)
+    repair = services.repair_assign(repair=repair, provider=_provider(), actor=SYSTEM)
+    for step in ("repair_receive", "repair_start"):
+        repair = getattr(services, step)(repair=repair, actor=SYSTEM)
+    repair = services.repair_finish(repair=repair, actor=SYSTEM, result="fixed")
+    repair = services.repair_return_to_consumer(repair=repair, actor=SYSTEM)
+    return Target(kwargs={"pk": repair.pk}, row=repair.number)
+
+
 def _provider():
     from . import services
 
@@ -156,6 +169,13 @@ register("my:repair-detail", setup=_repair_page, get=Read(CONSUMER_A))
 register(
     "my:repair-cancel",
     setup=_repair_page,
+    visible=CONSUMER_A,
+    post=Write(CONSUMER_A, body={"confirm": "on"}, touches=[RepairOrder], status=PAGE_POST),
+)
+
+register(
+    "my:repair-close",
+    setup=_returned_page,
     visible=CONSUMER_A,
     post=Write(CONSUMER_A, body={"confirm": "on"}, touches=[RepairOrder], status=PAGE_POST),
 )

@@ -13,7 +13,10 @@ my_urlpatterns = [
     path("order-lines/<int:pk>/repair/", views.my_line_repair_request, name="line-repair-request"),
     path("repairs/", views.my_repair_list, name="repair-list"),
     path("repairs/<int:pk>/", views.my_repair_detail, name="repair-detail"),
-    path("repairs/<int:pk>/cancel/", views.my_repair_cancel, name="repair-cancel"),
+    path(
+        "repairs/<int:pk>/cancel/", views.my_repair_step, {"step": "cancel"}, name="repair-cancel"
+    ),
+    path("repairs/<int:pk>/close/", views.my_repair_step, {"step": "close"}, name="repair-close"),
 ]
 merchant_urlpatterns = [
     path("repairs/", views.merchant_repair_list, name="repair-list"),

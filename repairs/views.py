@@ -795,14 +795,69 @@ def my_repair_list(request):
     return _repair_list_page(request, portal="my")
 
 
-class CancelForm(forms.forms.Form):
-    confirm = forms.ConfirmField(_("我确认取消此维修申请"))
+def _confirm_form(label):
+    return type("ConfirmForm", (forms.forms.Form,), {"confirm": forms.ConfirmField(label)})
 
 
-def _consumer_repair_page(request, repair, cancel_form=None, status=200):
+@dataclass(frozen=True)
+class ConsumerStep:
+    """A step the consumer takes on their repair: cancel before 送修, or confirm the end."""
+
+    name: str
+    title: str
+    button: str
+    hint: str
+    statuses: tuple
+    service: str
+    form: type
+    done: str
+
+
+CONSUMER_STEPS = (
+    ConsumerStep(
+        "cancel",
+        _lazy("取消维修申请"),
+        _lazy("取消申请"),
+        _lazy("维修服务商收到商品前可以取消。"),
+        ("requested", "assigned"),
+        "repair_cancel",
+        _confirm_form(_lazy("我确认取消此维修申请")),
+        _lazy("维修申请已取消。"),
+    ),
+    ConsumerStep(
+        "close",
+        _lazy("确认收到，结束维修"),
+        _lazy("确认结束"),
+        _lazy("修复后 30 日内再次出现故障，仍可免费重修（G12）。"),
+        ("returned",),
+        "repair_close",
+        _confirm_form(_lazy("我已收到商品，确认结束此维修单")),
+        _lazy("维修单已结束。"),
+    ),
+)
+CONSUMER_STEP_BY_NAME = {s.name: s for s in CONSUMER_STEPS}
+
+
+def _consumer_repair_page(request, repair, bound=None, status=200):
     context = _repair_context(request, repair, portal="my", now=clock.now())
-    if repair.status in (RepairOrder.Status.REQUESTED, RepairOrder.Status.ASSIGNED):
-        context["cancel_form"] = cancel_form or CancelForm()
+    actions = []
+    for step in CONSUMER_STEPS:
+        if repair.status not in step.statuses:
+            continue
+        form = bound if bound is not None and bound.step == step.name else step.form()
+        form.step = step.name
+        actions.append(
+            {
+                "name": step.name,
+                "title": step.title,
+                "button": step.button,
+                "hint": step.hint,
+                "form": form,
+                "url": reverse(f"my:repair-{step.name}", args=[repair.pk]),
+            }
+        )
+    context["actions"] = actions
+    context["actions_title"] = _("我的操作")
     return render(request, "repairs/repair_detail.html", context, status=status)
 
 
@@ -814,18 +869,24 @@ def my_repair_detail(request, pk):
 
 @consumer_required
 @require_POST
-def my_repair_cancel(request, pk):
+def my_repair_step(request, pk, step):
     repair = _repair_of(request, pk)
-    form = CancelForm(request.POST)
+    spec = CONSUMER_STEP_BY_NAME[step]
+    form = spec.form(request.POST)
+    form.step = spec.name
     if form.is_valid():
         try:
-            services.repair_cancel(repair=repair, actor=request.actor, reason=_("消费者取消"))
+            getattr(services, spec.service)(
+                repair=repair, actor=request.actor, reason=str(spec.title)
+            )
+        except NotFound:
+            raise Http404 from None
         except DomainError as exc:
             forms.form_error(form, exc)
         else:
-            messages.success(request, _("维修申请已取消。"))
+            messages.success(request, spec.done)
             return redirect("my:repair-detail", repair.pk)
-    return _consumer_repair_page(request, repair, cancel_form=form, status=400)
+    return _consumer_repair_page(request, repair, bound=form, status=400)
 
 
 # -- merchant portal ------------------------------------------------------------------------------

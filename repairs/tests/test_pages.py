@@ -136,7 +136,7 @@ def test_consumer_requests_a_repair_with_photos(client_as, tv):
     detail = client.get(response.url)
     assert detail.status_code == 200
     assert repair.number in body(detail) and "提交维修申请" in body(detail)
-    assert 'data-testid="cancel-form"' in body(detail)
+    assert 'data-testid="action-cancel"' in body(detail)
 
 
 def test_request_form_errors_are_clear(client_as, tv):
@@ -186,6 +186,23 @@ def test_cancel_needs_the_confirmation(client_as, tv):
     assert done.status_code == 302
     repair.refresh_from_db()
     assert repair.status == "cancelled"
+
+
+def test_consumer_confirms_the_end_of_a_returned_repair(client_as, tv, shops):
+    repair = fp.finished_repair(card=tv, provider=shops["p1"], received_days_ago=10, days=3)
+    client = client_as("consumer_a")
+    page = body(client.get(f"/my/repairs/{repair.pk}/"))
+    assert 'data-testid="action-close"' in page and 'data-testid="action-cancel"' not in page
+    refused = client.post(f"/my/repairs/{repair.pk}/close/", {})
+    assert refused.status_code == 400 and "请先勾选确认" in body(refused)
+    assert client.post(f"/my/repairs/{repair.pk}/close/", {"confirm": "on"}).status_code == 302
+    repair.refresh_from_db()
+    assert repair.status == "closed"
+    # Cancelling is no longer open: the service's rule answers, nothing changes.
+    late = client.post(f"/my/repairs/{repair.pk}/cancel/", {"confirm": "on"})
+    assert late.status_code == 400
+    repair.refresh_from_db()
+    assert repair.status == "closed"
 
 
 def test_consumer_repair_of_someone_else_is_404(client_as, tv):
