@@ -66,6 +66,10 @@ class ProductRateSerializer(_Rates):
     category_name = serializers.CharField()
 
 
+class ProblemProductSerializer(ProductRateSerializer):
+    """A product at or above both problem thresholds (its own schema component)."""
+
+
 class MerchantRateSerializer(_Rates):
     merchant_id = serializers.IntegerField()
     merchant_code = serializers.CharField()
@@ -123,6 +127,21 @@ class ByIdPagination(IdCursorPagination):
 
 class ByMerchantPagination(IdCursorPagination):
     ordering = "merchant_id"
+
+
+class ProblemProductPagination(ByIdPagination):
+    """Pages of problem products, with the ``thresholds`` that selected them."""
+
+    def get_paginated_response_schema(self, schema):
+        out = super().get_paginated_response_schema(schema)
+        out["properties"]["thresholds"] = {
+            "type": "object",
+            "properties": {
+                "min_units": {"type": "integer", "description": "质量原因退货件数下限"},
+                "min_rate": {"type": "string", "format": "decimal", "description": "退货率下限 %"},
+            },
+        }
+        return out
 
 
 class _ReportView(ActorViewMixin, generics.ListAPIView):
@@ -184,8 +203,8 @@ class ProblemProductView(_ReportView):
     """High-frequency problem products: quality-reason returns at or above both thresholds;
     ``thresholds`` says which were applied."""
 
-    serializer_class = ProductRateSerializer
-    pagination_class = ByIdPagination
+    serializer_class = ProblemProductSerializer
+    pagination_class = ProblemProductPagination
     report = "problem-products"
 
     def report_queryset(self, query):
