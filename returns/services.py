@@ -162,8 +162,10 @@ def _check_scope(request, actor):
 
 
 def _lock(request):
+    # of=self: FOR UPDATE over a join would also lock the merchant, product, consumer... rows
+    # and serialize every request of a merchant.
     return (
-        ReturnRequest.objects.select_for_update()
+        ReturnRequest.objects.select_for_update(of=("self",))
         .select_related("order", "line__sku__product", "consumer__user", "merchant")
         .get(pk=request.pk)
     )
@@ -521,8 +523,9 @@ def _locked_line(line):
     """Lock order then line (the order ``orders.services.shipment_create`` uses), so a refund
     before shipping and the merchant's shipment are settled by the line lock (R11)."""
     order = Order.objects.select_for_update().get(pk=line.order_id)
+    # of=self: not the joined SKU, product and category rows (shared by every line).
     line = (
-        OrderLine.objects.select_for_update()
+        OrderLine.objects.select_for_update(of=("self",))
         .select_related("order", "sku__product__category")
         .get(pk=line.pk)
     )
