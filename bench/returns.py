@@ -59,6 +59,9 @@ def parse_args(argv=None):
     p.add_argument("--duration", type=float, default=15.0, help="seconds of scenario (a)")
     p.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up before (a)")
     p.add_argument("--latency-calls", type=int, default=300, help="instant refunds in (b)")
+    p.add_argument(
+        "--in-process", type=int, default=30, help="creates of each kind timed in-process"
+    )
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     p.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
@@ -418,6 +421,30 @@ def in_process_queries(headers, signed_item, unshipped_item, failures):
     return out
 
 
+def in_process_cost(headers, signed_items, unshipped_items):
+    """Milliseconds per create in one thread through Django's test client (no HTTP, no
+    concurrency): wall time and this process's CPU time, the Python side of each request
+    (PostgreSQL's own CPU is not in it). Steadier than the load figures on a busy machine."""
+    from django.test import Client
+
+    out = {}
+    for name, items, kind, reason in (
+        ("no-reason return", signed_items, "return_refund", "no_reason"),
+        ("instant refund", unshipped_items, "refund_only", "changed_mind"),
+    ):
+        wall = cpu = 0.0
+        for consumer_id, line_id in items:
+            h = headers[consumer_id]
+            client = Client(HTTP_COOKIE=h["Cookie"], HTTP_X_CSRFTOKEN=h["X-CSRFToken"])
+            body = json.dumps({"line": line_id, "kind": kind, "reason": reason, "quantity": 1})
+            t, c = time.perf_counter(), time.process_time()
+            client.post(PATH, body, content_type="application/json")
+            wall += time.perf_counter() - t
+            cpu += time.process_time() - c
+        out[name] = (wall / len(items) * 1000, cpu / len(items) * 1000) if items else None
+    return out
+
+
 def main(argv=None):
     args = parse_args(argv)
     syncdb = os.environ.get("BENCH_SYNCDB", "").lower() in {"1", "true", "yes", "on"}
@@ -426,7 +453,7 @@ def main(argv=None):
     os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
     env = dict(os.environ)
     started = time.monotonic()
-    unshipped = args.latency_calls + 10
+    unshipped = args.latency_calls + 10 + args.in_process
 
     print(f"# return requests benchmark · {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
     print(
@@ -461,6 +488,10 @@ def main(argv=None):
     signed, paid = work("delivered"), work("paid")
     failures = []
     queries = in_process_queries(headers, signed.pop(), paid.pop(), failures)
+    n = args.in_process
+    cost = in_process_cost(
+        headers, [signed.pop() for _ in range(n)], [paid.pop() for _ in range(n)]
+    )
     before = ReturnRequest.objects.count()
     connection.close()
 
@@ -499,7 +530,7 @@ def main(argv=None):
     made = rate.created + latency.created + warm_b.created + (warm.created if args.warmup else 0)
     if after - before != made:
         failures.append(f"{after - before} requests in the database, {made} answered 201")
-    report(args, rate, latency, queries)
+    report(args, rate, latency, queries, cost)
     print(f"(total run time {time.monotonic() - started:.0f} s)")
     if failures:
         print("\nERRORS:")
@@ -517,7 +548,7 @@ def ms(values, q):
     return percentile(sorted(values), q) * 1000
 
 
-def report(args, rate, latency, queries):
+def report(args, rate, latency, queries, cost):
     per_second = rate.created / rate.elapsed if rate.elapsed else 0.0
     print(f"\n## (a) requests created per second ({args.clients} clients, no-reason returns)")
     print(
@@ -534,6 +565,10 @@ def report(args, rate, latency, queries):
     print("\n## queries per create (in-process, same session)")
     for name, count in queries.items():
         print(f"{name:<18} {count}")
+    print(f"\n## in-process cost ({args.in_process} creates of each kind, one thread, no HTTP)")
+    for name, figures in cost.items():
+        if figures:
+            print(f"{name:<18} {figures[0]:.1f} ms/request wall, {figures[1]:.1f} ms CPU (Python)")
     print("\n## targets")
     print(
         f"{verdict(per_second >= MIN_RATE)}  requests created ≥ {MIN_RATE:g}/s: {per_second:.1f}/s"
