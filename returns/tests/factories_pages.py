@@ -6,6 +6,8 @@ consumer pages and the merchant portal show. Requests in a given status are writ
 through ``services.return_request_create``.
 """
 
+import struct
+import zlib
 from datetime import timedelta
 from decimal import Decimal
 
@@ -18,6 +20,19 @@ from returns.models import Arbitration, ReturnEvidence, ReturnRequest
 
 # The smallest valid JPEG header: enough for the evidence validators and the browser upload.
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+
+
+def png(width=48, height=48, rgb=(228, 57, 60)):
+    """A real PNG image (a plain colour), for a photo the browser displays."""
+    row = b"\x00" + bytes(rgb) * width
+    raw = zlib.compress(row * height)
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
 def signed_line(*, consumer, merchant, signed_at=None, extra_specs=(), **order_kwargs):

@@ -16,7 +16,7 @@ from aftersales import clock
 from aftersales.tests import factories as kernel
 from returns import rules
 from returns.models import ReturnRequest
-from returns.tests.factories_pages import JPEG, signed_line
+from returns.tests.factories_pages import png, signed_line
 
 from .conftest import SCREENSHOTS, _user, no_horizontal_overflow, sign_in
 
@@ -47,7 +47,7 @@ def returns_shop(transactional_db):
 
 
 def _upload():
-    return [{"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": JPEG}]
+    return [{"name": "broken.png", "mimeType": "image/png", "buffer": png()}]
 
 
 def test_consumer_requests_a_return_and_the_merchant_approves_it(new_page, returns_shop):
@@ -87,7 +87,10 @@ def test_consumer_requests_a_return_and_the_merchant_approves_it(new_page, retur
     expect(consumer.locator("[data-testid=deadlines] [data-testid=countdown]")).to_contain_text(
         "剩余 1 天"
     )
-    expect(consumer.locator("[data-testid=evidence]")).to_contain_text("broken.jpg")
+    expect(consumer.locator("[data-testid=evidence]")).to_contain_text("broken.png")
+    thumb = consumer.locator("[data-testid=evidence] img.evidence-thumb")
+    expect(thumb).to_have_count(1)
+    expect(thumb).to_have_js_property("naturalWidth", 48)  # the photo is served, in scope
     expect(consumer.locator("[data-testid=shipping-payer]")).to_contain_text("R9")
     consumer.screenshot(path=SCREENSHOTS / "returns_my_detail_requested.png", full_page=True)
     consumer.goto("/my/returns/")
