@@ -1,13 +1,15 @@
-"""Row inserts for sweep batches: one ``INSERT … SELECT FROM unnest(…)`` per table.
+"""Row inserts for sweep batches: one ``COPY`` per table (ids drawn from the sequence first).
 
 Django's ``bulk_create`` builds a model instance per row and prepares every field of every row
 in Python. A deadline-sweep batch writes thousands of rows of a few append-only tables
 (timeline, domain events, notifications), and that preparation becomes its dominant cost.
-``insert_rows`` sends each column as one array instead. It is for plain rows only: no signals,
-no ``save()``, values given as stored (``merchant_id`` for a foreign key, aware datetimes,
-Decimals, JSON-able values for JSON fields). A column a row leaves out gets its field's
-default, evaluated once for the batch. Outside PostgreSQL (the embedded SQLite default) it
-falls back to ``bulk_create``.
+``insert_rows`` streams the rows with ``COPY`` instead (psycopg formats them in C); when the
+caller needs the new ids they are drawn from the table's sequence in one query first.
+
+It is for plain rows only: no signals, no ``save()``; values are given as stored
+(``merchant_id`` for a foreign key, aware datetimes, Decimals, JSON-able values for JSON
+fields). A column a row leaves out gets its field's default, evaluated once for the batch.
+Outside PostgreSQL (the embedded SQLite default) it falls back to ``bulk_create``.
 """
 
 import json
@@ -27,7 +29,7 @@ def _columns(model, given):
 
 
 def insert_rows(model, rows, *, returning=False):
-    """Insert ``rows`` (dicts of attname → value) into ``model``'s table in one statement;
+    """Insert ``rows`` (dicts of attname → value) into ``model``'s table with one ``COPY``;
     returns the new primary keys in row order when ``returning`` (else ``[]``)."""
     if not rows:
         return []
@@ -37,32 +39,34 @@ def insert_rows(model, rows, *, returning=False):
         objs = model._default_manager.bulk_create([model(**row) for row in rows])
         return [obj.pk for obj in objs] if returning else []
     qn = connection.ops.quote_name
-    names, selects, params, aliases = [], [], [], []
-    for n, field in enumerate(fields):
-        default = field.get_default()  # for rows that leave the column out
-        values = [row.get(field.attname, default) for row in rows]
-        alias = f"c{n}"
-        if isinstance(field, JSONField):
-            values = [None if v is None else json.dumps(v, cls=DjangoJSONEncoder) for v in values]
-            params.append(values)
-            selects.append(f"{alias}::jsonb")
-            aliases.append((alias, "text[]"))
-        else:
-            params.append(values)
-            selects.append(alias)
-            aliases.append((alias, f"{field.db_type(connection)}[]"))
-        names.append(qn(field.column))
-    arrays = ", ".join(f"%s::{kind}" for _alias, kind in aliases)
-    sql = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(names)}) "
-        f"SELECT {', '.join(selects)} FROM unnest({arrays}) WITH ORDINALITY "
-        f"AS v({', '.join(alias for alias, _kind in aliases)}, ord) ORDER BY ord"
-    )
-    if returning:
-        sql += f" RETURNING {qn(model._meta.pk.column)}"
+    table = qn(model._meta.db_table)
+    columns = [field.column for field in fields]
+    defaults = [field.get_default() for field in fields]  # for rows that leave a column out
+    json_columns = {n for n, field in enumerate(fields) if isinstance(field, JSONField)}
+    ids = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()] if returning else []
+        if returning:
+            pk = model._meta.pk.column
+            columns = [pk, *columns]
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [model._meta.db_table, pk, len(rows)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        # COPY: psycopg formats the rows in C; no per-value SQL quoting in Python.
+        names = ", ".join(qn(c) for c in columns)
+        with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for n, row in enumerate(rows):
+                values = [
+                    _json(row.get(f.attname, d)) if i in json_columns else row.get(f.attname, d)
+                    for i, (f, d) in enumerate(zip(fields, defaults, strict=True))
+                ]
+                copy.write_row([ids[n], *values] if returning else values)
+    return ids
+
+
+def _json(value):
+    return None if value is None else json.dumps(value, cls=DjangoJSONEncoder)
 
 
 def actor_columns(actor):
