@@ -343,7 +343,7 @@ class PartsWaitSerializer(serializers.ModelSerializer):
 class RepairEvidenceSerializer(serializers.ModelSerializer):
     class Meta:
         model = RepairEvidence
-        fields = ["id", "kind", "caption", "actor_label", "uploaded_at"]
+        fields = ["id", "kind", "file", "caption", "actor_label", "uploaded_at"]
         read_only_fields = fields
 
 

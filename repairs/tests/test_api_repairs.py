@@ -225,3 +225,28 @@ def test_detail_runs_a_fixed_number_of_queries(shop, roles, django_assert_max_nu
     with django_assert_max_num_queries(10):
         response = client.get(f"{URL}{repair.pk}/")
     assert response.status_code == 200 and len(response.json()["timeline"]) >= 3
+
+
+def test_a_request_with_photos_keeps_them_as_evidence(shop, roles):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    _provider, _tech, card = shop
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    client = _client(roles["consumer_a"])
+    body = {
+        "card": str(card.pk),
+        "fault_description": "屏幕有竖线",
+        "photos": [
+            SimpleUploadedFile("front.png", png, content_type="image/png"),
+            SimpleUploadedFile("back.png", png, content_type="image/png"),
+        ],
+    }
+    response = client.post(URL, body, HTTP_IDEMPOTENCY_KEY="photo-1")
+    assert response.status_code == 201, response.content
+    evidence = response.json()["evidence"]
+    assert [e["kind"] for e in evidence] == ["photo", "photo"]
+    assert all(e["file"] for e in evidence)
+    body["photos"] = [SimpleUploadedFile("front.png", png, content_type="image/png")]
+    reused = client.post(URL, body, HTTP_IDEMPOTENCY_KEY="photo-1")
+    assert reused.status_code == 400 and reused.json()["code"] == "idempotency_key_reused"
+    assert RepairOrder.objects.filter(card=card).count() == 1
