@@ -586,11 +586,14 @@ class EscalationResolveSerializer(serializers.Serializer):
 
 class RemedyChooseSerializer(serializers.Serializer):
     remedy = serializers.ChoiceField(
-        choices=[("exchange", "换货"), ("return", "退货退款")],
-        help_text="exchange：换货；return：退货退款（G8 折旧，或 G7/G1 全额）。"
+        choices=[("exchange", "换货"), ("return", "退货退款"), ("refund", "退货退款（同 return）")],
+        help_text="exchange：换货；return（或 refund）：退货退款（G8 折旧，或 G7/G1 全额）。"
         "须为 entitlements 当前给出的补救",
     )
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+    def validate_remedy(self, value):
+        return "return" if value == "refund" else value
 
 
 class AlternativeRefusedSerializer(serializers.Serializer):

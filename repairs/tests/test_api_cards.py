@@ -102,7 +102,7 @@ def test_choosing_an_exchange_goes_to_the_returns_flow(merchant_a, roles, api, t
     (escalation,) = api("after_sales_agent").get("/api/v1/warranty-escalations/").json()["results"]
     assert escalation["rule"] == "G4" and escalation["chosen_remedy"] == "exchange"
     again = api("consumer_a").post(
-        f"{URL}{card.pk}/choose-remedy/", {"remedy": "return"}, format="json"
+        f"{URL}{card.pk}/choose-remedy/", {"remedy": "refund"}, format="json"
     )
     assert again.status_code == 409 and again.json()["code"] == "remedy_already_chosen"
 
