@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
 
-from .models import RepairOrder
+from .models import RepairEvidence, RepairOrder
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 MAX_PHOTOS = 6
@@ -331,3 +331,21 @@ class ReturnForm(OccurredAtMixin, forms.Form):
     occurred_at = _occurred_at(_("返还时间"))
     note = forms.CharField(label=_("备注（物流单号等）"), required=False, max_length=300)
     confirm = ConfirmField(_("我确认商品已返还消费者"))
+
+
+class EvidenceForm(forms.Form):
+    """A photo, video or inspection report the repairer attaches to the repair."""
+
+    kind = forms.ChoiceField(
+        label=_("类型"),
+        choices=RepairEvidence.Kind.choices,
+        initial=RepairEvidence.Kind.REPORT,
+    )
+    file = forms.FileField(label=_("文件"))
+    caption = forms.CharField(label=_("说明"), required=False, max_length=200)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_PHOTO_BYTES * 4:
+            raise ValidationError(_("文件不能超过 32 MB。"), code="file_too_large")
+        return upload

@@ -1058,6 +1058,14 @@ STEPS = (
         _lazy("付费维修仅限使用不当、擅自拆动、无有效凭证、不可抗力（G11）或超出三包期（G9）。"),
     ),
     Step(
+        "evidence",
+        _lazy("上传检测报告或照片"),
+        _lazy("上传"),
+        forms.EvidenceForm,
+        "repair_evidence_add",
+        ("received", "diagnosing", "waiting_parts", "repairing", "fixed", "not_fixed"),
+    ),
+    Step(
         "return",
         _lazy("返还消费者"),
         _lazy("确认返还"),
@@ -1137,7 +1145,7 @@ def provider_repair_step(request, pk, step):
     spec = STEP_BY_NAME.get(step)
     if spec is None:
         raise Http404
-    form = spec.form(request.POST, auto_id=_step_auto_id(spec))
+    form = spec.form(request.POST, request.FILES, auto_id=_step_auto_id(spec))
     form.step = spec.name
     if form.is_valid():
         try:

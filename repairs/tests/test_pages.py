@@ -347,7 +347,7 @@ def test_merchant_filters_and_searches(client_as, tv, people, merchant_a, shops)
     client = client_as("merchant_a")
     by_status = body(client.get("/merchant/repairs/?status=requested"))
     assert requested.number in by_status and received.number not in by_status
-    by_q = body(client.get("/merchant/repairs/?q=65"))
+    by_q = body(client.get("/merchant/repairs/?q=客厅电视"))
     assert requested.number in by_q and received.number not in by_q
     open_ = body(client.get("/merchant/repairs/?status=open"))
     assert requested.number in open_ and received.number in open_
@@ -587,6 +587,27 @@ def test_htmx_filter_answers_only_the_results(client_as, tv, shops):
     assert page.lstrip().startswith('<section id="repair-results"')
     assert "<html" not in page and count(response, "repair-row") == 1
     assert "HX-Target" in response["Vary"]
+
+
+def test_provider_attaches_an_inspection_report(client_as, tv, shops, techs):
+    repair = fp.repair(card=tv, provider=shops["p1"], received_days_ago=1)
+    report = SimpleUploadedFile("report.pdf", b"%PDF-1.4 report", content_type="application/pdf")
+    client = client_as(techs["p1"])
+    response = client.post(
+        f"/provider/repairs/{repair.pk}/evidence/",
+        {"kind": "report", "file": report, "caption": "检测报告"},
+    )
+    assert response.status_code == 302
+    assert repair.evidence.get().kind == "report"
+    other = fp.repair(
+        card=fp.card(consumer=tv.consumer, merchant=tv.merchant, product_name="另一台"),
+        provider=shops["p2"],
+    )
+    refused = client.post(
+        f"/provider/repairs/{other.pk}/evidence/",
+        {"kind": "photo", "file": SimpleUploadedFile("x.png", PNG, content_type="image/png")},
+    )
+    assert refused.status_code == 404 and not other.evidence.exists()
 
 
 def test_step_not_open_in_this_status_shows_the_rule_error(client_as, tv, shops, techs):
