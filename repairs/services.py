@@ -1198,11 +1198,12 @@ def _reopen_last(card, ent, *, actor, at):
     last_finished = ent.not_fixed_repairs[-1].finished_at
     previous = (
         RepairOrder.objects.select_for_update()
-        .filter(card__in=_chain_ids(card), finished_at=last_finished)
-        .order_by("-pk")
+        .filter(card__in=_chain_ids(card), finished_at__isnull=False)
+        .order_by("-finished_at", "-pk")
         .first()
     )
-    if previous is None:
+    # Only the latest repair is redone; an older one the repairer left unfixed is history.
+    if previous is None or previous.finished_at != last_finished:
         return None
     if previous.result != RepairOrder.Result.NOT_FIXED:
         previous.result = RepairOrder.Result.NOT_FIXED
