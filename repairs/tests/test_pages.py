@@ -673,3 +673,18 @@ def test_deadline_text_reads_window_ends_as_24_00():
     # 2026-11-28 16:00 UTC = 2026-11-29 00:00 Shanghai: the end of 11-28.
     assert deadline_text(datetime(2026, 11, 28, 16, 0, tzinfo=UTC)) == "2026-11-28 24:00"
     assert deadline_text(datetime(2026, 11, 28, 15, 59, tzinfo=UTC)) == "2026-11-28 23:59"
+
+
+def test_pages_render_in_english_too(client_as, tv, shops, techs):
+    """The lazy labels and formatted texts survive the English switch (no crash, 200)."""
+    from django.conf import settings
+
+    repair = fp.repair(card=tv, provider=shops["p1"], received_days_ago=2)
+    consumer = client_as("consumer_a")
+    consumer.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    for path in (f"/my/warranties/{tv.pk}/", f"/my/repairs/{repair.pk}/", "/my/repairs/"):
+        response = consumer.get(path)
+        assert response.status_code == 200 and 'lang="en"' in body(response)
+    provider = client_as(techs["p1"])
+    provider.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert provider.get(f"/provider/repairs/{repair.pk}/").status_code == 200
