@@ -520,6 +520,72 @@ class GatewayRefund(models.Model):
         return f"{self.request_id} ¥{self.amount} {self.status}"
 
 
+class GatewayTransfer(models.Model):
+    """Money moved through the payment gateway that is not a refund of a tender (RULES.md R7
+    stays about refunds): a ``charge`` collects from the consumer (an exchange's price
+    difference, R18); a ``payout`` pays the consumer (return shipping reimbursed, R9; a charge
+    given back, ``refund_of``). ``Tender.refunded_amount`` never changes: a payout to the
+    channel of an original ``tender`` is not a refund of what that tender paid.
+
+    Like ``GatewayRefund``: asynchronous (``pending`` → ``succeeded``/``failed``), idempotent by
+    ``request_id``, retried by the gateway on timeouts.
+    """
+
+    class Direction(models.TextChoices):
+        CHARGE = "charge", _("收款")
+        PAYOUT = "payout", _("付款")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("处理中")
+        SUCCEEDED = "succeeded", _("成功")
+        FAILED = "failed", _("失败")
+
+    direction = models.CharField(_("方向"), max_length=8, choices=Direction.choices)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="gateway_transfers")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    tender = models.ForeignKey(
+        Tender, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    method = models.CharField(_("渠道"), max_length=10, default="card")
+    refund_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    request_id = models.CharField(_("请求号"), max_length=80, unique=True)
+    amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    gateway = models.CharField(_("支付网关"), max_length=40)
+    gateway_ref = models.CharField(_("网关流水号"), max_length=80, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    reason = models.CharField(_("事由"), max_length=200, blank=True)
+    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
+    last_error = models.CharField(_("最近错误"), max_length=200, blank=True)
+    requested_at = models.DateTimeField(_("申请时间"), default=clock.now)
+    settled_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("网关收付款")
+        verbose_name_plural = _("网关收付款")
+        indexes = [models.Index(fields=["status", "requested_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "succeeded", "failed"]),
+                name="gateway_transfer_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=["charge", "payout"]),
+                name="gateway_transfer_direction_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="gateway_transfer_amount_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.direction} {self.request_id} ¥{self.amount} {self.status}"
+
+
 class PickupBooking(models.Model):
     """A pickup (上门取件) booked with the carrier for a time slot (RULES.md R16, 6.3.2.3).
 

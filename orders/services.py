@@ -25,6 +25,7 @@ from . import rules
 from .models import (
     Category,
     GatewayRefund,
+    GatewayTransfer,
     NoReasonClass,
     Order,
     OrderLine,
@@ -1225,6 +1226,165 @@ def gateway_refund_attempt_record(*, refund, outcome, actor=SYSTEM, reason="", g
             },
         )
     return refund
+
+
+# -- gateway charges and payouts ----------------------------------------------------------------
+
+TRANSFER_METHODS = ("card", "balance")
+
+
+def gateway_transfer_request(
+    *,
+    direction,
+    order,
+    amount,
+    request_id,
+    actor,
+    tender=None,
+    method="",
+    refund_of=None,
+    reason="",
+):
+    """Ask the payment gateway to collect (``charge``) or pay (``payout``) ``amount`` for
+    ``order``: an exchange's price difference (R18), a return shipping reimbursement (R9), the
+    refund of a charge (``refund_of``, never above it). Not a refund of a tender: the tender's
+    refunded amount does not change (R7).
+
+    Idempotent by ``request_id``: a repeat returns the same row. The answer arrives
+    asynchronously (``gateway_transfer_attempt_record``).
+    """
+    amount = _money(amount, "amount")
+    if direction not in GatewayTransfer.Direction.values:
+        raise InvalidInput("方向无效。", code="transfer_direction_invalid")
+    if not request_id:
+        raise InvalidInput(
+            "需要请求号。", code="request_id_required", fields={"request_id": "required"}
+        )
+    method = method or (tender.kind if tender is not None else "card")
+    if method not in TRANSFER_METHODS:
+        raise InvalidInput(
+            "只能通过银行卡或余额收付款。",
+            code="transfer_method_invalid",
+            fields={"method": list(TRANSFER_METHODS)},
+        )
+    gateway = _payment_gateway()
+    with transaction.atomic():
+        order = Order.objects.get(pk=order.pk)
+        require_merchant_write(actor, order.merchant_id, consumer_id=order.consumer_id)
+        if tender is not None and tender.payment.order_id != order.pk:
+            raise InvalidInput("支付方式不属于该订单。", code="tender_not_of_order")
+        existing = GatewayTransfer.objects.filter(request_id=request_id).first()
+        if existing is not None:
+            if existing.amount != amount or existing.direction != direction:
+                raise Conflict(
+                    "该请求号已用于另一笔收付款。",
+                    code="transfer_request_id_reused",
+                    fields={"request_id": request_id},
+                )
+            return existing
+        if refund_of is not None:
+            # No row lock: the caller serializes give-backs of one charge (returns locks the
+            # request), and locking here would invert the settle order (transfer → request).
+            refund_of = GatewayTransfer.objects.get(pk=refund_of.pk)
+            given_back = (
+                refund_of.refunds.exclude(status="failed").aggregate(s=Sum("amount"))["s"] or ZERO
+            )
+            if refund_of.status != "succeeded" or given_back + amount > refund_of.amount:
+                raise RuleViolation(
+                    f"退还金额超出原收款可退余额 {refund_of.amount - given_back}。",
+                    code="transfer_refund_exceeds_charge",
+                    fields={"amount": str(refund_of.amount - given_back)},
+                )
+        transfer = GatewayTransfer.objects.create(
+            direction=direction,
+            order=order,
+            merchant_id=order.merchant_id,
+            tender=tender,
+            method=method,
+            refund_of=refund_of,
+            request_id=request_id,
+            amount=amount,
+            gateway=gateway.name,
+            reason=(reason or "")[:200],
+            requested_at=clock.now(),
+        )
+        timeline_record(
+            subject=order,
+            verb=f"{direction}.requested",
+            actor=actor,
+            reason=reason,
+            data={
+                "gateway_transfer_id": transfer.pk,
+                "method": method,
+                "amount": str(amount),
+                "request_id": request_id,
+            },
+        )
+        transfer_id = transfer.pk
+        transaction.on_commit(lambda: gateway.submit_transfer(transfer_id), robust=True)
+    return transfer
+
+
+def gateway_transfer_attempt_record(*, transfer, outcome, actor=SYSTEM, reason="", gateway_ref=""):
+    """Record one answer of the gateway to a charge or payout: ``succeeded``, ``failed`` or
+    ``retry``. Only a pending row changes (a repeated callback changes nothing); a settlement
+    publishes ``charge.succeeded`` / ``charge.failed`` / ``payout.succeeded`` /
+    ``payout.failed``."""
+    if outcome not in ("succeeded", "failed", "retry"):
+        raise InvalidInput("结果无效。", code="transfer_outcome_invalid")
+    with transaction.atomic():
+        transfer = (
+            GatewayTransfer.objects.select_for_update().select_related("order").get(pk=transfer.pk)
+        )
+        if transfer.status != GatewayTransfer.Status.PENDING:
+            return transfer
+        transfer.attempts += 1
+        verb = transfer.direction
+        if outcome == "retry":
+            transfer.last_error = reason[:200]
+            transfer.save(update_fields=["attempts", "last_error"])
+            timeline_record(
+                subject=transfer.order,
+                verb=f"{verb}.attempt_failed",
+                actor=actor,
+                reason=reason,
+                data={"gateway_transfer_id": transfer.pk, "attempt": transfer.attempts},
+            )
+            return transfer
+        now = clock.now()
+        transfer.status = outcome
+        transfer.settled_at = now
+        transfer.gateway_ref = gateway_ref or transfer.gateway_ref
+        if outcome == "failed":
+            transfer.failure_reason = reason[:200]
+        transfer.save(
+            update_fields=["attempts", "status", "settled_at", "gateway_ref", "failure_reason"]
+        )
+        timeline_record(
+            subject=transfer.order,
+            verb=f"{verb}.{outcome}",
+            actor=actor,
+            reason=reason,
+            data={"gateway_transfer_id": transfer.pk, "amount": str(transfer.amount)},
+        )
+        event_publish(
+            f"{verb}.{outcome}",
+            subject=transfer,
+            payload={
+                "gateway_transfer_id": transfer.pk,
+                "direction": transfer.direction,
+                "request_id": transfer.request_id,
+                "order_id": transfer.order_id,
+                "tender_id": transfer.tender_id,
+                "method": transfer.method,
+                "refund_of_id": transfer.refund_of_id,
+                "amount": str(transfer.amount),
+                "gateway_ref": transfer.gateway_ref,
+                "failure_reason": transfer.failure_reason,
+                "settled_at": _iso(now),
+            },
+        )
+    return transfer
 
 
 # -- pickups ------------------------------------------------------------------------------------

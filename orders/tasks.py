@@ -18,6 +18,15 @@ def sandbox_refund_process(self, refund_id):
     return refund.status if refund is not None else None
 
 
+@shared_task(name="orders.sandbox_transfer_process", bind=True)
+def sandbox_transfer_process(self, transfer_id):
+    """The sandbox gateway answers one attempt of a charge or payout."""
+    from .adapters.payment import SandboxPaymentGateway
+
+    transfer = SandboxPaymentGateway().process_transfer(transfer_id, queue=_queue_of(self))
+    return transfer.status if transfer is not None else None
+
+
 @shared_task(name="orders.sandbox_pickup_confirm")
 def sandbox_pickup_confirm(booking_id):
     """The sandbox carrier answers a pickup booking."""

@@ -5,12 +5,14 @@
 - ``pickup.confirmed`` / ``pickup.failed`` of a pickup booked for a return: the goods count as
   shipped back with the carrier's tracking number, or the consumer books again.
 - ``shipment.signed`` of an exchange's replacement parcel: the exchange completes.
+- ``charge.*`` / ``payout.*`` (a gateway charge or payout settled): the price difference of an
+  exchange, its give-back or a shipping reimbursement settles (``payments.transfer_settled``).
 
 All run inside the transaction that published the event.
 """
 
 from aftersales.events import subscribe
-from orders.models import GatewayRefund, PickupBooking, Shipment
+from orders.models import GatewayRefund, GatewayTransfer, PickupBooking, Shipment
 
 SUBJECT = "returns.returnrequest"
 
@@ -46,3 +48,16 @@ def on_shipment_signed(event):
     shipment = Shipment.objects.filter(pk=shipment_id, purpose=Shipment.Purpose.REPLACEMENT).first()
     if shipment is not None:
         exchange_delivered(shipment=shipment)
+
+
+@subscribe("charge.succeeded")
+@subscribe("charge.failed")
+@subscribe("payout.succeeded")
+@subscribe("payout.failed")
+def on_gateway_transfer_settled(event):
+    from .payments import transfer_settled
+
+    transfer_id = (event.payload or {}).get("gateway_transfer_id") or event.subject_id
+    transfer = GatewayTransfer.objects.filter(pk=transfer_id).first()
+    if transfer is not None:
+        transfer_settled(transfer=transfer)

@@ -24,7 +24,16 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
 from aftersales.models import ConsumerProfile, Merchant, User
-from orders.models import GatewayRefund, Order, OrderLine, PickupBooking, Shipment, Sku, Tender
+from orders.models import (
+    GatewayRefund,
+    GatewayTransfer,
+    Order,
+    OrderLine,
+    PickupBooking,
+    Shipment,
+    Sku,
+    Tender,
+)
 
 from . import rules
 
@@ -132,6 +141,13 @@ class ReturnRequest(models.Model):
         default=ZERO,
         help_text=_("正数：消费者补差价；负数：退还差价（R18）"),
     )
+    return_shipping_fee = models.DecimalField(
+        _("退货运费"),
+        max_digits=8,
+        decimal_places=2,
+        default=ZERO,
+        help_text=_("消费者自行寄回时申报的运费或上门取件的运费；商家承担时随退款报销（R9）"),
+    )
     return_carrier = models.CharField(_("退货承运商"), max_length=40, blank=True)
     return_tracking_number = models.CharField(_("退货运单号"), max_length=64, blank=True)
     return_first_scan_at = models.DateTimeField(_("退货首次揽收"), null=True, blank=True)
@@ -193,6 +209,9 @@ class ReturnRequest(models.Model):
             ),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="return_quantity_positive"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="return_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(return_shipping_fee__gte=0), name="return_shipping_fee_not_negative"
+            ),
         ]
 
     def __str__(self):
@@ -405,6 +424,119 @@ class RefundPart(models.Model):
 
     def request_id(self):
         return f"rf-{self.refund_id}-t{self.tender_id}-a{self.attempt}"
+
+
+class ExchangeDifferencePaymentStatus(models.TextChoices):
+    PENDING = "pending", _("支付中")
+    SUCCEEDED = "succeeded", _("已支付")
+    FAILED = "failed", _("支付失败")
+    CANCELLED = "cancelled", _("已取消")
+    REFUNDING = "refunding", _("退还中")
+    REFUNDED = "refunded", _("已退还")
+
+
+class ExchangeDifferencePayment(models.Model):
+    """The consumer's payment of a positive price difference of a spec exchange (R18): one per
+    request, charged through the gateway (``GatewayTransfer`` ``charge``). A failed charge is
+    paid again with a new attempt (``xd-<request>-a<attempt>``); a paid difference is given back
+    (``refund_transfer``) if the request ends without the exchange (cancelled, rejected,
+    closed, refunded instead)."""
+
+    Status = ExchangeDifferencePaymentStatus
+
+    request = models.OneToOneField(
+        ReturnRequest, on_delete=models.PROTECT, related_name="difference_payment"
+    )
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(_("差价金额"), max_digits=12, decimal_places=2)
+    method = models.CharField(_("支付方式"), max_length=10, default="card")
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("支付次数"), default=1)
+    transfer = models.ForeignKey(
+        GatewayTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    refund_transfer = models.ForeignKey(
+        GatewayTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    gateway_ref = models.CharField(_("网关流水号"), max_length=80, blank=True)
+    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
+    requested_at = models.DateTimeField(_("发起时间"), default=clock.now)
+    paid_at = models.DateTimeField(_("支付时间"), null=True, blank=True)
+    refunded_at = models.DateTimeField(_("退还时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("换货差价支付")
+        verbose_name_plural = _("换货差价支付")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=_values(ExchangeDifferencePaymentStatus.choices)),
+                name="difference_payment_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="difference_payment_amount_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.request_id} ¥{self.amount} {self.status}"
+
+    def request_id_for(self, attempt=None):
+        return f"xd-{self.request_id}-a{attempt or self.attempts}"
+
+
+class ShippingReimbursementStatus(models.TextChoices):
+    PENDING = "pending", _("报销中")
+    SUCCEEDED = "succeeded", _("已报销")
+    FAILED = "failed", _("报销失败")
+
+
+class ShippingReimbursement(models.Model):
+    """The return shipping fee the merchant pays (R9; R8 with "退货免运费"), paid to the
+    consumer with the refund as its own payout (``GatewayTransfer`` ``payout``) to the channel
+    of the original card or balance tender, so refunds per tender never exceed what the tender
+    paid (R7). One per request; a failed payout is retried with a new attempt."""
+
+    Status = ShippingReimbursementStatus
+
+    request = models.OneToOneField(
+        ReturnRequest, on_delete=models.PROTECT, related_name="shipping_reimbursement"
+    )
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(_("报销金额"), max_digits=8, decimal_places=2)
+    tender = models.ForeignKey(
+        Tender, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("请求次数"), default=1)
+    transfer = models.ForeignKey(
+        GatewayTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
+    requested_at = models.DateTimeField(_("发起时间"), default=clock.now)
+    settled_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("退货运费报销")
+        verbose_name_plural = _("退货运费报销")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=_values(ShippingReimbursementStatus.choices)),
+                name="shipping_reimbursement_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="shipping_reimbursement_amount_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.request_id} ¥{self.amount} {self.status}"
+
+    def request_id_for(self, attempt=None):
+        return f"rs-{self.request_id}-a{attempt or self.attempts}"
 
 
 class ExpressRefundLedgerEntryKind(models.TextChoices):

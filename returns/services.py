@@ -15,8 +15,19 @@ Domain events (payload: ``return_request_id``, ``number``, ``order_id``, ``line_
 ``return.refund_started``, ``return.refunded``, ``return.refund_failed``,
 ``return.exchange_shipped``, ``return.completed``, ``return.overridden``,
 ``return.express_advanced``, ``return.express_recovered``, ``return.express_clawback``,
-``return.express_clawback_cancelled``, ``return.evidence_added``. (``refund.succeeded`` /
-``refund.failed`` stay the gateway-level events of ``orders``, one per tender.)
+``return.express_clawback_cancelled``, ``return.evidence_added``, and those of
+``returns.payments`` (``return.difference_*``, ``return.shipping_reimburs*``,
+``return.shipping_fee_declared`` in the timeline). (``refund.succeeded`` / ``refund.failed``
+stay the gateway-level events of ``orders``, one per tender.)
+
+Money besides the refund (``returns.payments``): a positive price difference of a spec
+exchange (R18) is charged to the consumer (``exchange_difference_pay``) before the merchant may
+ship the replacement (``price_difference_unpaid``) and given back if the request then ends
+without the exchange; the return shipping the merchant pays (R9, R8 with "退货免运费") is
+reimbursed with the refund — the fee declared at ship-back or pickup, capped by the policy
+``returns.shipping_reimbursement_max`` — as a separate ``ShippingReimbursement`` payout to the
+channel of the original card (else balance) tender, *not* as a refund part, so R7's invariant
+(refund parts per tender never exceed what the tender paid) is untouched.
 
 Who may do what: the consumer of the request creates, cancels, ships back, books a pickup and
 escalates; the merchant (staff or a merchant key) approves, rejects, receives, ships the
@@ -45,7 +56,7 @@ from aftersales.timeline import timeline_record
 from orders import services as order_services
 from orders.models import GatewayRefund, Order, OrderLine, PickupBooking, Shipment, Sku, Tender
 
-from . import rules
+from . import payments, rules
 from .models import (
     ARBITRATION_MOVES,
     EVIDENCE_DEFAULT_MAX_BYTES,
@@ -232,6 +243,8 @@ def _move(request, *, to, actor, reason="", data=None, moves=None, verb=None):
     if reason:
         ReturnRequest.objects.filter(pk=request.pk).update(status_reason=reason)
         request.status_reason = reason
+    if to in payments.DIFFERENCE_GIVEN_BACK_STATUSES:
+        payments.difference_give_back_if_paid(request, actor)
     # ``status_move`` updated the status and its timestamp on ``request`` too; keep the caller's
     # instance (and its loaded relations).
     return request
@@ -992,11 +1005,14 @@ def _shipped_back(request, *, actor, carrier, tracking_number, via):
     return request
 
 
-def return_ship_back(*, request, actor, carrier, tracking_number):
+def return_ship_back(*, request, actor, carrier, tracking_number, shipping_fee=None):
     """The consumer ships the goods back themselves and gives the carrier and tracking number
-    (standard 6.3.2.3). Stops the R14 close. The carrier's scans arrive through
-    ``return_parcel_scan_record``; the first one may trigger the express refund (R12)."""
+    (standard 6.3.2.3), and the fee they paid (``shipping_fee``, reimbursed with the refund when
+    the merchant pays the return shipping, R9; capped by ``returns.shipping_reimbursement_max``).
+    Stops the R14 close. The carrier's scans arrive through ``return_parcel_scan_record``; the
+    first one may trigger the express refund (R12)."""
     carrier, tracking_number = _validate_tracking(carrier, tracking_number)
+    fee = payments.shipping_fee_clean(shipping_fee)
     with transaction.atomic():
         request = _lock(request)
         _require_consumer(actor, request)
@@ -1011,6 +1027,7 @@ def return_ship_back(*, request, actor, carrier, tracking_number):
                 code="tracking_number_taken",
                 fields={"tracking_number": tracking_number},
             )
+        payments.shipping_fee_declare(request, fee, actor)
         request = _shipped_back(
             request, actor=actor, carrier=carrier, tracking_number=tracking_number, via="self"
         )
@@ -1029,12 +1046,14 @@ def _default_contact(order):
     }
 
 
-def return_pickup_book(*, request, actor, slot_start, slot_end, contact=None):
+def return_pickup_book(*, request, actor, slot_start, slot_end, contact=None, shipping_fee=None):
     """Book a carrier pickup (上门取件) for the goods of an approved request (RULES.md R16,
     standard 6.3.2.3), through ``orders.services.pickup_book``. ``contact`` defaults to the
     order's shipping address. The carrier confirms later with a tracking number (the request
     then counts as shipped back) or refuses the slot (the consumer books another). The fee
-    follows R8/R9 (``shipping_payer``)."""
+    follows R8/R9 (``shipping_payer``); ``shipping_fee`` is the pickup's fee, reimbursed with the
+    refund when the merchant pays (R9)."""
+    fee = payments.shipping_fee_clean(shipping_fee)
     with transaction.atomic():
         request = _lock(request)
         _require_consumer(actor, request)
@@ -1062,6 +1081,7 @@ def return_pickup_book(*, request, actor, slot_start, slot_end, contact=None):
         )
         request.pickup = booking
         request.save(update_fields=["pickup"])
+        payments.shipping_fee_declare(request, fee, actor)
         _record(
             request,
             "return.pickup_booked",
@@ -1499,6 +1519,7 @@ def _refund_start(request, *, amount, actor, source):
     )
     for part in parts:
         _part_submit(part, request)
+    payments.shipping_reimburse(request, actor)
     _record(
         request,
         "return.refund_started",
@@ -1713,8 +1734,9 @@ def refunds_retry_failed(*, actor=SYSTEM, max_retries=MAX_REFUND_RETRIES):
 def exchange_ship(*, request, actor, carrier, tracking_number):
     """The merchant ships the replacement of an exchange (standard 6.3.4): an ``orders.Shipment``
     of purpose ``replacement``, insured for high-value lines (R17). A new spec's stock is taken;
-    a negative price difference is refunded (R18; a positive one is owed by the consumer). The
-    request completes when the replacement is signed for."""
+    a negative price difference is refunded; a positive one must have been paid by the consumer
+    first (R18, ``price_difference_unpaid``). Return shipping the merchant pays is reimbursed
+    now (R9). The request completes when the replacement is signed for."""
     carrier, tracking_number = _validate_tracking(carrier, tracking_number)
     with transaction.atomic():
         request = _lock(request)
@@ -1729,6 +1751,7 @@ def exchange_ship(*, request, actor, carrier, tracking_number):
                 code="invalid_status_transition",
                 fields={"status": request.status, "to": "exchange_shipped"},
             )
+        payments.require_difference_paid(request)
         sku = request.exchange_sku or request.line.sku
         sku = Sku.objects.select_for_update().get(pk=sku.pk)
         if sku.pk != request.line.sku_id:
@@ -1762,6 +1785,8 @@ def exchange_ship(*, request, actor, carrier, tracking_number):
                 actor=actor,
                 source=Refund.Source.MERCHANT,
             )
+        else:
+            payments.shipping_reimburse(request, actor)
         _publish(
             "return.exchange_shipped",
             request,

@@ -1,4 +1,5 @@
-"""The payment gateway: refunds to a given tender (RULES.md R7).
+"""The payment gateway: refunds to a given tender (RULES.md R7); charges and payouts that are
+not refunds of a tender (an exchange's price difference R18, return shipping reimbursed R9).
 
 ``PaymentGateway`` is the interface services use. A refund request is a ``GatewayRefund`` row
 created by ``services.gateway_refund_request`` (idempotent by its request id); after the
@@ -15,6 +16,10 @@ and is deterministic (see ``rules.sandbox_refund_outcome``):
 
 Timeouts are retried with exponential back-off up to ``SANDBOX_PAYMENT_MAX_ATTEMPTS`` (default
 4) attempts; then the refund fails with the last error.
+
+Charges and payouts (``GatewayTransfer``, ``charge``/``payout``) follow the same pattern with
+``submit_transfer``, answered by ``services.gateway_transfer_attempt_record``, with the same
+sandbox triggers (``.44`` declined, ``.43`` twice a timeout, ``SANDBOX_PAYMENT_FAIL``).
 """
 
 from abc import ABC, abstractmethod
@@ -51,6 +56,50 @@ class PaymentGateway(ABC):
         with ``services.gateway_refund_attempt_record``; resubmitting the same refund must be
         harmless (the gateway deduplicates by ``request_id``).
         """
+
+    def charge(self, *, order, amount, request_id, actor=SYSTEM, method="card", reason=""):
+        """Collect ``amount`` from the consumer of ``order`` by ``method`` (card, balance);
+        idempotent by ``request_id``; returns the pending ``GatewayTransfer``. The same as
+        ``services.gateway_transfer_request``, which records it and calls ``submit_transfer``
+        after commit."""
+        from ..services import gateway_transfer_request
+
+        return gateway_transfer_request(
+            direction="charge",
+            order=order,
+            amount=amount,
+            request_id=request_id,
+            actor=actor,
+            method=method,
+            reason=reason,
+        )
+
+    def payout(
+        self, *, order, amount, request_id, actor=SYSTEM, tender=None, refund_of=None, reason=""
+    ):
+        """Pay ``amount`` to the consumer of ``order`` through the channel of ``tender`` (or
+        back to the channel of the charge ``refund_of``; without either, to the consumer's
+        platform balance); idempotent by ``request_id``."""
+        from ..services import gateway_transfer_request
+
+        return gateway_transfer_request(
+            direction="payout",
+            order=order,
+            amount=amount,
+            request_id=request_id,
+            actor=actor,
+            tender=tender,
+            # a payout without a tender goes to the consumer's platform balance
+            method=refund_of.method if refund_of is not None else ("" if tender else "balance"),
+            refund_of=refund_of,
+            reason=reason,
+        )
+
+    @abstractmethod
+    def submit_transfer(self, transfer_id):
+        """Send the pending ``GatewayTransfer`` ``transfer_id`` (a charge or payout); called
+        after commit, must not block; the answer is recorded with
+        ``services.gateway_transfer_attempt_record``; resubmitting must be harmless."""
 
 
 class SandboxPaymentGateway(PaymentGateway):
@@ -94,6 +143,46 @@ class SandboxPaymentGateway(PaymentGateway):
             )
         return refund
 
+    def submit_transfer(self, transfer_id, *, attempt=0, queue=None):
+        from ..tasks import sandbox_transfer_process
+
+        countdown = sandbox_delay() * (2**attempt)
+        sandbox_transfer_process.apply_async(
+            args=[transfer_id], countdown=countdown, **sandbox_queue_options(queue)
+        )
+
+    def process_transfer(self, transfer_id, *, queue=None):
+        """Answer one attempt of charge/payout ``transfer_id``; schedules the next on a timeout."""
+        from ..models import GatewayTransfer
+        from ..services import gateway_transfer_attempt_record
+
+        transfer = GatewayTransfer.objects.filter(pk=transfer_id).first()
+        if transfer is None or transfer.status != GatewayTransfer.Status.PENDING:
+            return transfer
+        attempt = transfer.attempts + 1
+        outcome, reason = rules.sandbox_refund_outcome(
+            amount=transfer.amount,
+            attempt=attempt,
+            fail_mode=getattr(settings, "SANDBOX_PAYMENT_FAIL", "") or "",
+        )
+        if outcome == "retry" and attempt >= int(
+            getattr(settings, "SANDBOX_PAYMENT_MAX_ATTEMPTS", 4)
+        ):
+            outcome = "failed"
+        prefix = "SBXC" if transfer.direction == "charge" else "SBXP"
+        transfer = gateway_transfer_attempt_record(
+            transfer=transfer,
+            outcome=outcome,
+            reason=reason,
+            gateway_ref=f"{prefix}{transfer.pk:010d}" if outcome == "succeeded" else "",
+            actor=SYSTEM,
+        )
+        if outcome == "retry":
+            transaction.on_commit(
+                lambda: self.submit_transfer(transfer_id, attempt=attempt, queue=queue)
+            )
+        return transfer
+
 
 def resubmit_stale_refunds(*, older_than_seconds=300):
     """Send again refunds still pending long after their last attempt was due: the enqueue
@@ -115,4 +204,13 @@ def resubmit_stale_refunds(*, older_than_seconds=300):
     )
     for refund_id in ids:
         gateway.submit_refund(refund_id)
-    return len(ids)
+    from ..models import GatewayTransfer
+
+    transfer_ids = list(
+        GatewayTransfer.objects.filter(
+            status="pending", gateway=gateway.name, requested_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    for transfer_id in transfer_ids:
+        gateway.submit_transfer(transfer_id)
+    return len(ids) + len(transfer_ids)
