@@ -24,4 +24,6 @@ app.conf.beat_schedule = {
     "resubmit-stale-refunds": {"task": "orders.resubmit_stale_refunds", "schedule": 300.0},
     # Asks the gateway again for return refunds that failed (in part), a few times each (R7).
     "retry-failed-return-refunds": {"task": "returns.retry_failed_refunds", "schedule": 600.0},
+    # Marks 三包 warranty cards whose every period has ended as expired (G9), in batches.
+    "expire-warranty-cards": {"task": "repairs.expire_warranty_cards", "schedule": 3600.0},
 }
