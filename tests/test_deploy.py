@@ -145,3 +145,18 @@ def test_gunicorn_config_serves_the_wsgi_app():
     exec((ROOT / "config" / "gunicorn.py").read_text(), namespace)  # noqa: S102
     assert namespace["wsgi_app"] == "config.wsgi:application"
     assert namespace["workers"] >= 1
+
+
+def test_every_beat_entry_names_a_registered_task():
+    """A typo in the static beat schedule would send a task no worker knows: every entry of
+    ``config/celery.py`` must name a task the worker registers (autodiscovered ``tasks.py``)."""
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    registered = set(app.tasks)
+    missing = {
+        name: entry["task"]
+        for name, entry in app.conf.beat_schedule.items()
+        if entry["task"] not in registered
+    }
+    assert not missing
