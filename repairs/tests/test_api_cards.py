@@ -146,3 +146,21 @@ def test_merchant_issues_cards_with_serial_numbers(merchant_a, merchant_b, roles
     assert sorted(c["serial_number"] for c in created.json()) == ["SN-1", "SN-2"]
     assert api("merchant_a").post(URL, body, format="json").json() == []  # already issued
     assert api("merchant_b").post(URL, body, format="json").status_code == 404
+
+
+def test_entitlements_take_the_same_queries_whatever_the_history(merchant_a, roles, tech):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from conftest import client_for
+
+    busy = _two_repairs(merchant_a, roles["consumer_a"].consumer, tech)
+    fresh = signed_card(merchant_a, roles["consumer_a"].consumer, signed_at=clock.now() - DAY)
+    client = client_for(roles["merchant_key_a"])
+    client.get(f"{URL}{fresh.pk}/entitlements/")  # the key's last-used time is written once
+    counts = []
+    for card in (fresh, busy):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"{URL}{card.pk}/entitlements/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 6, counts
