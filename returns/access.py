@@ -27,7 +27,14 @@ from aftersales.matrix import (
 )
 from orders.models import PickupBooking, Shipment
 
-from .models import Arbitration, InspectionRequest, Refund, ReturnEvidence, ReturnRequest
+from .models import (
+    Arbitration,
+    ExchangeDifferencePayment,
+    InspectionRequest,
+    Refund,
+    ReturnEvidence,
+    ReturnRequest,
+)
 
 OWNERS_READ = CONSUMER_A | MERCHANT_A | PLATFORM_READ
 CONSUMER_WRITE = CONSUMER_A | PLATFORM_WRITE
@@ -203,6 +210,36 @@ register(
         touches=[ReturnRequest, Shipment],
         body={"carrier": "SF", "tracking_number": "SF-MATRIX-EXCHANGE"},
     ),
+)
+
+
+def _difference_due(w, side):
+    """A spec exchange to a dearer spec (R18): the consumer owes the difference."""
+    from decimal import Decimal
+
+    from orders.tests import factories as of
+
+    from . import services
+    from .tests import factories as rf
+
+    line = fresh_line(side)
+    dearer = of.SkuFactory(product=line.sku.product, price=line.unit_price + Decimal("20"))
+    request = services.return_request_create(
+        line=line,
+        kind="spec_exchange",
+        reason="wrong_size",
+        quantity=1,
+        actor=rf.consumer_actor(side.consumer),
+        exchange_sku=dearer,
+    )
+    return Target(kwargs={"pk": request.pk}, row=request.pk, obj=request)
+
+
+register(
+    "return-pay-difference",
+    setup=_difference_due,
+    visible=OWNERS_READ,
+    post=Write(CONSUMER_WRITE, touches=[ExchangeDifferencePayment], body={"method": "card"}),
 )
 register(
     "return-escalate",

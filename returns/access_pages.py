@@ -7,7 +7,13 @@ Each write answers a redirect to the request's page (302) when it succeeds.
 
 from aftersales.matrix import CONSUMER_A, MERCHANT_A_STAFF, Read, Target, Write, register
 
-from .models import Arbitration, Refund, ReturnEvidence, ReturnRequest
+from .models import (
+    Arbitration,
+    ExchangeDifferencePayment,
+    Refund,
+    ReturnEvidence,
+    ReturnRequest,
+)
 
 DONE = (302,)
 CHANGES = (ReturnRequest,)
@@ -96,6 +102,14 @@ register(
     setup=_request_in("approved"),
     visible=CONSUMER_A,
     post=Write(CONSUMER_A, body=_slot, touches=CHANGES, status=DONE),
+)
+register(
+    "my:return-pay-difference",
+    setup=_request_in("approved", kind="spec_exchange", price_difference="20.00"),
+    visible=CONSUMER_A,
+    post=Write(
+        CONSUMER_A, body={"method": "card"}, touches=(ExchangeDifferencePayment,), status=DONE
+    ),
 )
 register(
     "my:return-cancel",

@@ -174,6 +174,32 @@ class ParcelForm(forms.Form):
     )
 
 
+def shipping_fee_field():
+    return forms.DecimalField(
+        label=_("实付运费（元）"),
+        required=False,
+        min_value=0,
+        max_value=999.99,
+        decimal_places=2,
+        help_text=_("商家承担运费时（R9，或商家承诺退货免运费）随退款报销，有上限。"),
+    )
+
+
+class ShipBackForm(ParcelForm):
+    """The consumer's own return parcel, with the fee they paid (reimbursed when the merchant
+    pays the return shipping, R9)."""
+
+    shipping_fee = shipping_fee_field()
+
+
+class PayDifferenceForm(forms.Form):
+    """The consumer pays the positive price difference of a spec exchange (R18)."""
+
+    method = forms.ChoiceField(
+        label=_("支付方式"), choices=[("card", _("银行卡")), ("balance", _("余额"))], initial="card"
+    )
+
+
 PICKUP_SLOTS = ((9, 11), (11, 13), (13, 15), (15, 17), (17, 19))
 PICKUP_DAYS = 3
 
@@ -208,6 +234,7 @@ class PickupForm(forms.Form):
     """A pickup slot (上门取件, RULES.md R16) at the order's delivery address."""
 
     slot = forms.ChoiceField(label=_("上门取件时间"))
+    shipping_fee = shipping_fee_field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

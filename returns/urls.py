@@ -11,6 +11,11 @@ my_urlpatterns = [
     path("returns/<int:pk>/", views.my_return_detail, name="return-detail"),
     path("returns/<int:pk>/ship/", views.my_return_ship, name="return-ship"),
     path("returns/<int:pk>/pickup/", views.my_return_pickup, name="return-pickup"),
+    path(
+        "returns/<int:pk>/pay-difference/",
+        views.my_return_pay_difference,
+        name="return-pay-difference",
+    ),
     path("returns/<int:pk>/cancel/", views.my_return_cancel, name="return-cancel"),
     path("returns/<int:pk>/escalate/", views.my_return_escalate, name="return-escalate"),
     path("returns/<int:pk>/evidence/", views.my_return_evidence_add, name="return-evidence-add"),

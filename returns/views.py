@@ -40,8 +40,8 @@ from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import OrderLine
 
-from . import forms, rules, selectors, services
-from .models import ReturnRequest
+from . import forms, payments, rules, selectors, services
+from .models import ExchangeDifferencePayment, ReturnRequest
 
 PAGE_SIZE = 20
 
@@ -438,8 +438,10 @@ def my_actions(r):
     """The consumer's forms that the request's status allows now."""
     parcel_due = r.needs_return_parcel and r.status == ReturnRequest.Status.APPROVED
     pickup_open = r.pickup is None or r.pickup.status in ("failed", "cancelled")
+    owes = payments.difference_due(r) > 0 and r.status in payments.DIFFERENCE_PAYABLE_STATUSES
     return {
-        "ship": forms.ParcelForm() if parcel_due else None,
+        "pay_difference": forms.PayDifferenceForm() if owes and not _paying(r) else None,
+        "ship": forms.ShipBackForm() if parcel_due else None,
         "pickup": forms.PickupForm() if parcel_due and pickup_open else None,
         "escalate": forms.StatementForm() if r.can_escalate() else None,
         "cancel": forms.ConfirmForm() if r.can_cancel() else None,
@@ -458,13 +460,18 @@ def my_return_detail(request, pk):
     return _detail_page(request, r, portal="my", actions=my_actions(r))
 
 
-@_action("my", "ship", forms.ParcelForm)
+def _paying(r):
+    return ExchangeDifferencePayment.objects.filter(request_id=r.pk, status="pending").exists()
+
+
+@_action("my", "ship", forms.ShipBackForm)
 def my_return_ship(request, r, data):
     services.return_ship_back(
         request=r,
         actor=request.actor,
         carrier=data["carrier"],
         tracking_number=data["tracking_number"],
+        shipping_fee=data.get("shipping_fee"),
     )
     return _("已提交退货运单号，商家收货后将验货处理。")
 
@@ -472,8 +479,20 @@ def my_return_ship(request, r, data):
 @_action("my", "pickup", forms.PickupForm)
 def my_return_pickup(request, r, data):
     start, end = data["slot"]
-    services.return_pickup_book(request=r, actor=request.actor, slot_start=start, slot_end=end)
+    services.return_pickup_book(
+        request=r,
+        actor=request.actor,
+        slot_start=start,
+        slot_end=end,
+        shipping_fee=data.get("shipping_fee"),
+    )
     return _("已预约上门取件，快递员确认后会通知您。")
+
+
+@_action("my", "pay_difference", forms.PayDifferenceForm)
+def my_return_pay_difference(request, r, data):
+    payments.exchange_difference_pay(request=r, actor=request.actor, method=data["method"])
+    return _("差价支付已提交，支付成功后商家即可发出换货（R18）。")
 
 
 @_action("my", "cancel", forms.ConfirmForm)

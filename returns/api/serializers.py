@@ -21,12 +21,14 @@ from orders.selectors import sku_list
 from .. import selectors
 from ..models import (
     Arbitration,
+    ExchangeDifferencePayment,
     ExpressRefundLedgerEntry,
     InspectionRequest,
     Refund,
     RefundPart,
     ReturnEvidence,
     ReturnRequest,
+    ShippingReimbursement,
 )
 from ..services import SCAN_KINDS
 
@@ -168,6 +170,28 @@ class ReturnRefundSerializer(serializers.ModelSerializer):
         model = Refund
         fields = ["id", "amount", "status", "source", "retries", "requested_at", "settled_at"]
         fields += ["parts"]
+        read_only_fields = fields
+
+
+class DifferencePaymentSerializer(serializers.ModelSerializer):
+    """The consumer's payment of a positive exchange price difference (R18)."""
+
+    class Meta:
+        model = ExchangeDifferencePayment
+        fields = ["id", "amount", "method", "status", "attempts", "failure_reason"]
+        fields += ["requested_at", "paid_at", "refunded_at"]
+        read_only_fields = fields
+
+
+class ShippingReimbursementSerializer(serializers.ModelSerializer):
+    """Return shipping paid by the merchant, reimbursed with the refund (R9)."""
+
+    tender_kind = serializers.CharField(source="tender.kind", read_only=True, default="balance")
+
+    class Meta:
+        model = ShippingReimbursement
+        fields = ["id", "amount", "tender_kind", "status", "attempts", "failure_reason"]
+        fields += ["requested_at", "settled_at"]
         read_only_fields = fields
 
 
@@ -322,6 +346,12 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
     spec = serializers.CharField(source="line.spec", read_only=True)
     evidence = ReturnEvidenceSerializer(many=True, read_only=True)
     refund = serializers.SerializerMethodField()
+    difference_payment = serializers.SerializerMethodField(
+        help_text="换货差价支付（R18，仅差价为正的换规格申请）"
+    )
+    shipping_reimbursement = serializers.SerializerMethodField(
+        help_text="退货运费报销（R9，仅商家承担运费且申报了运费）"
+    )
     ledger = serializers.SerializerMethodField(help_text="极速退款台账（R12）：垫付、追偿、追回")
     arbitration = serializers.SerializerMethodField()
     pickup = serializers.SerializerMethodField()
@@ -342,10 +372,13 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
             "spec",
             "exchange_sku",
             "price_difference",
+            "difference_payment",
             "shipping_payer",
             "shipping_rule",
             "shipping_explanation",
             "insured",
+            "return_shipping_fee",
+            "shipping_reimbursement",
             "return_carrier",
             "return_tracking_number",
             "return_first_scan_at",
@@ -382,6 +415,22 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
     def get_refund(self, obj):
         refund = selectors.refund_of(obj)
         return ReturnRefundSerializer(refund).data if refund else None
+
+    @extend_schema_field(DifferencePaymentSerializer(allow_null=True))
+    def get_difference_payment(self, obj):
+        if not obj.is_exchange or obj.price_difference <= 0:  # nothing to pay (R18)
+            return None
+        row = ExchangeDifferencePayment.objects.filter(request_id=obj.pk).first()
+        return DifferencePaymentSerializer(row).data if row else None
+
+    @extend_schema_field(ShippingReimbursementSerializer(allow_null=True))
+    def get_shipping_reimbursement(self, obj):
+        if obj.shipping_payer != "merchant" or obj.return_shipping_fee <= 0:
+            return None
+        row = (
+            ShippingReimbursement.objects.select_related("tender").filter(request_id=obj.pk).first()
+        )
+        return ShippingReimbursementSerializer(row).data if row else None
 
     @extend_schema_field(ExpressLedgerEntrySerializer(many=True))
     def get_ledger(self, obj):
@@ -543,7 +592,32 @@ class ReturnTrackingSerializer(serializers.Serializer):
     tracking_number = serializers.CharField(max_length=64)
 
 
+def shipping_fee_field(help_text):
+    return serializers.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text=help_text,
+    )
+
+
+class ReturnShipBackSerializer(ReturnTrackingSerializer):
+    shipping_fee = shipping_fee_field(
+        "实付退货运费（元）；商家承担运费时（R9，或承诺退货免运费 R8）随退款报销，"
+        "上限为策略 returns.shipping_reimbursement_max（默认 30.00）"
+    )
+
+
+class ReturnPayDifferenceSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(
+        choices=["card", "balance"], default="card", help_text="支付方式：银行卡或余额"
+    )
+
+
 class ReturnPickupBookSerializer(serializers.Serializer):
+    shipping_fee = shipping_fee_field("上门取件运费（元），商家承担时随退款报销（R9）")
     slot_start = serializers.DateTimeField(help_text="上门时段开始（带时区）")
     slot_end = serializers.DateTimeField()
     contact_name = serializers.CharField(max_length=60, required=False)

@@ -33,7 +33,7 @@ from aftersales.scope import access
 from orders import services as order_services
 from orders.models import OrderLine
 
-from .. import rules, selectors, services
+from .. import payments, rules, selectors, services
 from ..models import Arbitration, RefundPart, ReturnEvidence, ReturnRequest
 from . import filters
 from .serializers import (
@@ -47,12 +47,14 @@ from .serializers import (
     ReturnNoteSerializer,
     ReturnOverrideSerializer,
     ReturnParcelEventSerializer,
+    ReturnPayDifferenceSerializer,
     ReturnPickupBookSerializer,
     ReturnReceiveSerializer,
     ReturnRefundInputSerializer,
     ReturnRejectSerializer,
     ReturnRequestDetailSerializer,
     ReturnRequestListSerializer,
+    ReturnShipBackSerializer,
     ReturnStatementSerializer,
     ReturnTrackingSerializer,
 )
@@ -345,12 +347,13 @@ class ReturnRequestViewSet(
         return self._answer(done)
 
     @_post(
-        ReturnTrackingSerializer,
-        "消费者自行寄回：承运商与运单号；退货运费承担见 shipping_payer（R8、R9）。",
+        ReturnShipBackSerializer,
+        "消费者自行寄回：承运商与运单号、实付运费；退货运费承担见 shipping_payer（R8、R9），"
+        "商家承担时运费随退款报销（不超过策略上限）。",
     )
     @action(detail=True, methods=["post"], url_path="ship-back")
     def ship_back(self, request, pk=None):
-        d = _parse(ReturnTrackingSerializer, request)
+        d = _parse(ReturnShipBackSerializer, request)
         target = self._target()
         done = services.return_ship_back(request=target, actor=self.actor, **d)
         return self._answer(done)
@@ -374,7 +377,21 @@ class ReturnRequestViewSet(
             slot_start=d["slot_start"],
             slot_end=d["slot_end"],
             contact=contact,
+            shipping_fee=d.get("shipping_fee"),
         )
+        return self._answer(target)
+
+    @_post(
+        ReturnPayDifferenceSerializer,
+        "消费者支付换规格的正差价（R18），经支付网关异步扣款（difference_payment.status："
+        "pending → succeeded / failed）。重复或并发调用只扣款一次；失败后可再次支付。"
+        "未支付前商家发出换货返回 422 `price_difference_unpaid`。",
+    )
+    @action(detail=True, methods=["post"], url_path="pay-difference")
+    def pay_difference(self, request, pk=None):
+        d = _parse(ReturnPayDifferenceSerializer, request)
+        target = self._target()
+        payments.exchange_difference_pay(request=target, actor=self.actor, method=d["method"])
         return self._answer(target)
 
     @_post(
