@@ -2,13 +2,15 @@
 arbitration, evidence, idempotent replays, webhooks, tenant isolation and query counts."""
 
 import base64
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from aftersales import clock
+from aftersales.clock import SHANGHAI
 from aftersales.models import DomainEvent, PlatformGroup, WebhookDelivery, WebhookEndpoint
 from aftersales.tests import factories as af
 from orders.models import OrderLine
@@ -81,6 +83,40 @@ def test_options_name_the_rule_and_the_deciding_date(api, merchant_a, consumer_a
     assert (shipping["no_reason"]["payer"], shipping["no_reason"]["rule"]) == ("consumer", "R8")
     assert (shipping["quality"]["payer"], shipping["quality"]["rule"]) == ("merchant", "R9")
     assert r.json()["insured"] is False
+
+
+SIGNED = datetime(2026, 11, 21, 0, 30, tzinfo=SHANGHAI)  # = 2026-11-20 16:30 UTC
+
+
+@pytest.mark.parametrize(
+    ("now", "open_"),
+    [
+        (datetime(2026, 11, 28, 23, 59, tzinfo=SHANGHAI), True),  # last minute of day 7
+        (datetime(2026, 11, 29, 0, 0, tzinfo=SHANGHAI), False),  # first minute after
+    ],
+)
+def test_window_boundary_in_shanghai_over_the_api(api, merchant_a, consumer_a, now, open_):
+    """RULES.md "Time": signed 2026-11-21 00:30 Shanghai (a UTC date of 11-20) → open until
+    2026-11-28 24:00 Shanghai; the explanation names that date and the API obeys it."""
+    with time_machine.travel(SIGNED - timedelta(days=1), tick=False):
+        line = rf.signed_line(signed_at=SIGNED, merchant=merchant_a, consumer=consumer_a)
+    with time_machine.travel(now, tick=False):
+        clock.invalidate()
+        url = f"/api/v1/order-lines/{line.pk}/return-options/"
+        options = {o["kind"]: o for o in api("consumer_a").get(url).json()["options"]}
+        option = options[rules.NO_REASON_RETURN]
+        assert option["available"] is open_
+        assert option["decided_by_display"] == "2026-11-28 24:00"
+        assert "2026-11-28 24:00" in option["message"]
+        r = _post(
+            api("consumer_a"),
+            RETURNS,
+            {"line": line.pk, "kind": "return_refund", "reason": "no_reason"},
+        )
+        if open_:
+            assert r.status_code == 201, r.content
+        else:
+            assert _error(r, 400, "no_reason_window_closed")["fields"]["rule"] == "R1"
 
 
 def test_options_of_a_category_excluded_by_law(api, merchant_a, consumer_a):
