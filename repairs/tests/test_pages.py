@@ -688,3 +688,18 @@ def test_pages_render_in_english_too(client_as, tv, shops, techs):
     provider = client_as(techs["p1"])
     provider.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     assert provider.get(f"/provider/repairs/{repair.pk}/").status_code == 200
+
+
+def test_return_within_seven_days_goes_to_the_returns_flow(client_as, people, merchant_a):
+    card = fp.card(consumer=people["a"], merchant=merchant_a, signed_days_ago=3)
+    client = client_as("consumer_a")
+    page = body(client.get(f"/my/warranties/{card.pk}/remedy/"))
+    assert 'value="return"' in page and "可退 ¥3000.00" in page
+    response = client.post(
+        f"/my/warranties/{card.pk}/remedy/", {"remedy": "return", "confirm": "on"}
+    )
+    assert response.status_code == 302, body(response)
+    card.refresh_from_db()
+    assert card.pending_remedy == "return" and card.return_request_id is not None
+    detail = body(client.get(f"/my/warranties/{card.pk}/"))
+    assert f"/my/returns/{card.return_request_id}/" in detail and "退货退款" in detail
