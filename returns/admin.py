@@ -34,15 +34,17 @@ from aftersales.models import Deadline, TimelineEvent
 from aftersales.scope import scoped
 from aftersales.timeline import subject_label
 
-from . import analytics, selectors, services
+from . import analytics, payments, selectors, services
 from .models import (
     Arbitration,
+    ExchangeDifferencePayment,
     ExpressRefundLedgerEntry,
     InspectionRequest,
     Refund,
     RefundPart,
     ReturnEvidence,
     ReturnRequest,
+    ShippingReimbursement,
 )
 from .views_analytics import analytics_page
 
@@ -820,6 +822,33 @@ class RefundPartAdmin(RequestScopedAdmin):
     list_filter = ["status", "tender__kind", "refund__source"]
     search_fields = ["=refund__request__number"]
     list_select_related = ["refund__request", "tender"]
+
+
+class ExtraPaymentAdmin(RequestScopedAdmin):
+    """Money of a return besides its refund (``returns.payments``); read only, with a retry
+    of failed payouts through the service."""
+
+    list_display = ["request", "merchant_name", "amount", "status", "attempts", "failure_reason"]
+    list_filter = ["status", MERCHANT_FILTER]
+    search_fields = ["=request__number"]
+    list_select_related = ["request", "merchant"]
+    date_hierarchy = "requested_at"
+    actions = ["retry_failed"]
+
+    @admin.action(description=_("重试失败的付款"), permissions=["change"])
+    def retry_failed(self, request, queryset):
+        done = payments.extra_payouts_retry_failed(actor=_actor(request))
+        self.message_user(request, _("已重新提交 %(n)d 笔。") % {"n": done})
+
+
+@admin.register(ExchangeDifferencePayment)
+class ExchangeDifferencePaymentAdmin(ExtraPaymentAdmin):
+    """Exchange price differences paid by the consumer (R18) and given back."""
+
+
+@admin.register(ShippingReimbursement)
+class ShippingReimbursementAdmin(ExtraPaymentAdmin):
+    """Return shipping reimbursed with the refund when the merchant pays it (R9)."""
 
 
 @admin.register(ExpressRefundLedgerEntry)

@@ -9,7 +9,7 @@ import pytest
 from aftersales import clock
 from orders.models import GatewayTransfer
 from orders.tests import factories as of
-from returns import services
+from returns import payments, services
 from returns.models import ExchangeDifferencePayment, ReturnRequest, ShippingReimbursement
 from returns.tests import factories as rf
 from returns.tests.test_services_exchange_difference import settle_transfers
@@ -168,3 +168,21 @@ def test_consumer_page_ship_back_declares_the_fee(client, roles, merchant_a):
     assert ShippingReimbursement.objects.get().amount == D("12.50")
     page = client.get(f"/my/returns/{request.pk}/").content.decode()
     assert 'data-testid="shipping-reimbursement"' in page and "12.50" in page
+
+
+def test_admin_lists_difference_payments_and_reimbursements(client, roles, merchant_a):
+    from django.urls import reverse
+
+    request = dearer_exchange(roles, merchant_a, price="120.44")  # the sandbox declines .44
+    payments.exchange_difference_pay(request=request, actor=rf.consumer_actor(request.consumer))
+    settle_transfers()
+    client.force_login(roles["after_sales_manager"])
+    for model in ("exchangedifferencepayment", "shippingreimbursement"):
+        page = client.get(reverse(f"admin:returns_{model}_changelist"))
+        assert page.status_code == 200, model
+    page = client.get(reverse("admin:returns_exchangedifferencepayment_changelist"))
+    assert page.context["cl"].result_count == 1
+    row = page.context["cl"].result_list[0]
+    assert row.status == "failed"
+    detail = client.get(reverse("admin:returns_exchangedifferencepayment_change", args=[row.pk]))
+    assert detail.status_code == 200
