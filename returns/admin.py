@@ -13,12 +13,14 @@ decide the arbitration (the services say so).
 
 from collections import defaultdict
 from datetime import timedelta
+from os.path import basename
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q, Subquery
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -880,6 +882,30 @@ class ReturnEvidenceAdmin(RequestScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "preview"]
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/file/",
+                self.admin_site.admin_view(self.file_view),
+                name="returns_returnevidence_file",
+            ),
+            *super().get_urls(),
+        ]
+
+    def file_view(self, request, pk):
+        """The evidence file itself, for staff who may see its request (media files are not
+        served publicly)."""
+        evidence = self.get_queryset(request).filter(pk=pk).first()
+        if not self.has_view_permission(request) or evidence is None or not evidence.file:
+            raise Http404
+        if not evidence.file.storage.exists(evidence.file.name):
+            raise Http404
+        return FileResponse(
+            evidence.file.open("rb"),
+            filename=basename(evidence.file.name),
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+        )
 
     @admin.display(description=_("预览"))
     def preview(self, obj):

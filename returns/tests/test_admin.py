@@ -563,3 +563,21 @@ def test_category_policy_applies_under_a_merchant_override(as_role, merchant_a):
     assert hours(requested(category=fresh)) == 24  # the category's
     assert hours(requested(category=fresh, merchant=merchant_a)) == 96  # the merchant's wins
     assert hours(requested()) == 48  # the platform default
+
+
+def test_evidence_files_are_served_to_staff_in_scope_only(as_role, roles):
+    from returns.models import ReturnEvidence
+
+    case, other = in_arbitration(), in_arbitration()
+    photo = ReturnEvidence.objects.filter(request=case, party="consumer").get()
+    url = reverse("admin:returns_returnevidence_file", args=[photo.pk])
+    review = as_role("auditor").get(
+        reverse("admin:returns_arbitration_review", args=[case.arbitration.pk])
+    )
+    assert f'<img src="{url}"' in review.content.decode()
+    response = as_role("auditor").get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"\xff\xd8\xff")
+    assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
+    assign_perm("returns.view_returnrequest", roles["mediator"], other)
+    assert as_role("mediator").get(url).status_code == 404
