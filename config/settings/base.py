@@ -221,6 +221,8 @@ SPECTACULAR_SETTINGS = {
         "ArbitrationStatusEnum": "returns.models.ArbitrationStatus",
         "InspectionRequestStatusEnum": "returns.models.InspectionRequestStatus",
         "InspectionRequestResultEnum": "returns.models.InspectionRequestResult",
+        "ExchangeDifferencePaymentStatusEnum": "returns.models.ExchangeDifferencePaymentStatus",
+        "ShippingReimbursementStatusEnum": "returns.models.ShippingReimbursementStatus",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
