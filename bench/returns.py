@@ -57,7 +57,7 @@ def parse_args(argv=None):
     p.add_argument("--consumers", type=int, default=400, help="consumers, one session each")
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--duration", type=float, default=15.0, help="seconds of scenario (a)")
-    p.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up before (a)")
+    p.add_argument("--warmup", type=float, default=8.0, help="seconds of warm-up before (a)")
     p.add_argument("--latency-calls", type=int, default=300, help="instant refunds in (b)")
     p.add_argument(
         "--in-process", type=int, default=30, help="creates of each kind timed in-process"
