@@ -9,9 +9,26 @@ class RepairsConfig(AppConfig):
     verbose_name = "三包维修"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from aftersales.actors import actor_role_register
 
         from . import deadlines, events  # noqa: F401  (deadline kinds, status rules, subscribers)
         from .selectors import provider_actor
 
         actor_role_register(provider_actor)
+        post_migrate.connect(_seed_empty_catalog, sender=self)
+
+
+def _seed_empty_catalog(sender, using="default", **kwargs):
+    """Every install has the RULES.md catalog (migration 0002). A database emptied by
+    ``flush`` (which re-sends ``post_migrate``, e.g. after a transactional test) gets it again;
+    a catalog that has entries is left alone."""
+    from aftersales import clock
+
+    from .models import SanbaoCatalogChange, SanbaoCatalogEntry
+    from .seed import seed_catalog
+
+    if SanbaoCatalogEntry.objects.using(using).exists():
+        return
+    seed_catalog(SanbaoCatalogEntry, SanbaoCatalogChange, now=clock.now())
