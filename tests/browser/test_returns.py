@@ -21,6 +21,8 @@ from returns.tests.factories_pages import png, signed_line
 from .conftest import SCREENSHOTS, _user, no_horizontal_overflow, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The machine is shared: give a slow first response (cold caches, a busy CPU) time to arrive.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture
