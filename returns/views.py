@@ -418,7 +418,7 @@ def my_line_after_sales(request, pk):
         "can_request": bool(open_now),
         "form": form,
         "shipping": [
-            {"label": REASON_KIND_LABELS[kind], "payer": services._shipping(line, kind)}
+            {"label": REASON_KIND_LABELS[kind], "payer": services.line_shipping_payer(line, kind)}
             for kind in (rules.NO_REASON, rules.QUALITY)
             if kind in reason_kinds
         ],
