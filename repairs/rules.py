@@ -16,12 +16,19 @@ from decimal import Decimal
 from aftersales import rules as time_rules
 from aftersales.errors import InvalidInput, RuleViolation
 from aftersales.money import ZERO, yuan
-from aftersales.rules import end_of_day, window_closes_at, window_is_open
 
 # The engine converts the same few instants (start, 送修, ends, now) to Shanghai dates many times
-# per answer (every coverage walks every repair); the conversion is pure, so it is memoised.
-# Equal instants in any time zone hash alike and have the same Shanghai date.
+# per answer (every coverage walks every repair); the conversions are pure, so they are
+# memoised. Equal instants in any time zone hash alike and have the same Shanghai date.
 local_date = functools.lru_cache(maxsize=4096)(time_rules.local_date)
+end_of_day = functools.lru_cache(maxsize=4096)(time_rules.end_of_day)
+window_closes_at = functools.lru_cache(maxsize=4096)(time_rules.window_closes_at)
+
+
+def window_is_open(*, event_at: datetime, days: int, at: datetime) -> bool:
+    """``aftersales.rules.window_is_open`` over the memoised ``window_closes_at``."""
+    return at < window_closes_at(event_at, days)
+
 
 RETURN_DAYS = 7  # G1, art. 9
 EXCHANGE_DAYS = 15  # G2, art. 10
@@ -175,6 +182,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+@functools.lru_cache(maxsize=8192)
 def days_between(start: datetime, end: datetime) -> int:
     """Calendar days from ``start`` to ``end`` in Shanghai, the day of ``start`` not counted
     (RULES.md "Time"); never negative."""
@@ -223,7 +231,15 @@ def repairer_days(repair: RepairFacts, at: datetime) -> int:
     return repair_days(repair, at) - parts_wait_days(repair, at)
 
 
-def coverage_of(card: CardFacts, at: datetime, *, part: PartPeriod | None = None) -> Coverage:
+def _repair_walk(card: CardFacts, at: datetime) -> tuple:
+    """``(Shanghai day of 送修, days in repair)`` of each repair of the current period, oldest
+    first: what every coverage walks (computed once for the whole unit and all main parts)."""
+    return tuple((local_date(r.received_at), repair_days(r, at)) for r in current_repairs(card, at))
+
+
+def coverage_of(
+    card: CardFacts, at: datetime, *, part: PartPeriod | None = None, _walk=None
+) -> Coverage:
     """One 三包 period at ``at`` (G9, art. 8; G10, art. 14).
 
     It starts at the current period start (sign-off/installation, or the latest exchange), runs
@@ -234,10 +250,9 @@ def coverage_of(card: CardFacts, at: datetime, *, part: PartPeriod | None = None
     start = period_start(card, at)
     base = add_months(local_date(start), months)
     last_day, extension = base, 0
-    for repair in current_repairs(card, at):
-        if local_date(repair.received_at) > last_day:
+    for received_day, days in _repair_walk(card, at) if _walk is None else _walk:
+        if received_day > last_day:
             continue  # received after the cover ended: paid, and it extends nothing
-        days = repair_days(repair, at)
         extension += days
         last_day += timedelta(days=days)
     return Coverage(
@@ -253,8 +268,9 @@ def coverage_of(card: CardFacts, at: datetime, *, part: PartPeriod | None = None
 
 def warranty_ends(card: CardFacts, at: datetime) -> tuple:
     """Coverage of the whole unit followed by each main part, at ``at`` (G9, G10)."""
-    return (coverage_of(card, at),) + tuple(
-        coverage_of(card, at, part=p) for p in card.catalog.parts
+    walk = _repair_walk(card, at)
+    return (coverage_of(card, at, _walk=walk),) + tuple(
+        coverage_of(card, at, part=p, _walk=walk) for p in card.catalog.parts
     )
 
 
