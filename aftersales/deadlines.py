@@ -30,6 +30,7 @@ from django.utils import timezone
 from . import clock, notifications
 from . import events as domain_events
 from .actors import SYSTEM
+from .bulk import actor_columns, insert_rows
 from .errors import InvalidInput, NotFound
 from .models import ClockOffset, Deadline, DomainEvent, TimelineEvent
 from .statuses import on_status_change
@@ -509,7 +510,7 @@ def _sweep_batch(now, batch_size, stats):
 
 def _finish(outcomes, failures, now, stats):
     done_at = clock.now()
-    actor_fields = SYSTEM.timeline_fields()
+    actor_fields = actor_columns(SYSTEM)
     timeline, outbox, done_ids = [], [], []
     for row, result in outcomes:
         row.state = Deadline.State.DONE
@@ -523,28 +524,29 @@ def _finish(outcomes, failures, now, stats):
             "due_at": row.due_at.isoformat(),
             "result": result,
         }
+        # Plain rows (``aftersales.bulk.insert_rows``: one COPY per table, no model instances).
         timeline.append(
-            TimelineEvent(
-                subject_type=row.subject_type,
-                subject_id=row.subject_id,
-                merchant_id=row.merchant_id,
-                verb="deadline.reminded"
+            {
+                "subject_type": row.subject_type,
+                "subject_id": row.subject_id,
+                "merchant_id": row.merchant_id,
+                "verb": "deadline.reminded"
                 if row.kind.endswith(REMINDER_SUFFIX)
                 else "deadline.fired",
-                data=data,
-                occurred_at=done_at,
+                "data": data,
+                "occurred_at": done_at,
                 **actor_fields,
-            )
+            }
         )
         outbox.append(
-            DomainEvent(
-                name="deadline.fired",
-                subject_type=row.subject_type,
-                subject_id=row.subject_id,
-                merchant_id=row.merchant_id,
-                payload=data,
-                occurred_at=done_at,
-            )
+            {
+                "name": "deadline.fired",
+                "subject_type": row.subject_type,
+                "subject_id": row.subject_id,
+                "merchant_id": row.merchant_id,
+                "payload": data,
+                "occurred_at": done_at,
+            }
         )
     if outcomes:
         _mark_done(outcomes, done_at)
@@ -552,9 +554,9 @@ def _finish(outcomes, failures, now, stats):
         Deadline.objects.filter(parent_id__in=done_ids, state__in=OPEN_STATES).update(
             state=Deadline.State.CANCELLED, completed_at=done_at
         )
-        TimelineEvent.objects.bulk_create(timeline)
-        DomainEvent.objects.bulk_create(outbox)
-        _dispatch(outbox)
+        insert_rows(TimelineEvent, timeline)
+        ids = insert_rows(DomainEvent, outbox, returning=True)
+        _dispatch([DomainEvent(pk=pk, **row) for pk, row in zip(ids, outbox, strict=True)])
     for row, exc in failures:
         row.attempts += 1
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
