@@ -5,6 +5,8 @@ Every change is a new ``PolicyVersion`` row with who and when; the version that 
 deadline is kept on the deadline (``PolicyRef``).
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -167,17 +169,59 @@ def policy_get(key, *, merchant_id=None, category_id=None) -> PolicyRef:
     if category_id is not None:
         scopes.append((PolicyVersion.Scope.CATEGORY, category_id))
     scopes.append((PolicyVersion.Scope.PLATFORM, None))
-    q = Q()
-    for scope, scope_id in scopes:
-        q |= Q(scope=scope, scope_id=scope_id)
+    cache = _cache.get()
+    if cache is not None:
+        _cache_fill(cache, scopes)
+        for scope in scopes:
+            row = cache[scope].get(key)
+            if row is not None:
+                return PolicyRef(key, row.value, row.pk)
+        return PolicyRef(key, DEFAULTS[key][0], None)
     rows = {}
-    for row in PolicyVersion.objects.filter(q, key=key).order_by("-version"):
+    for row in PolicyVersion.objects.filter(_scopes_q(scopes), key=key).order_by("-version"):
         rows.setdefault((row.scope, row.scope_id), row)
     for scope in scopes:
         row = rows.get(scope)
         if row is not None:
             return PolicyRef(key, row.value, row.pk)
     return PolicyRef(key, DEFAULTS[key][0], None)
+
+
+# {(scope, scope_id): {key: newest PolicyVersion}} while ``policies_cached`` is active.
+_cache = ContextVar("aftersales_policy_cache", default=None)
+
+
+def _scopes_q(scopes):
+    q = Q()
+    for scope, scope_id in scopes:
+        q |= Q(scope=scope, scope_id=scope_id)
+    return q
+
+
+def _cache_fill(cache, scopes):
+    """Read every key of the scopes not cached yet, in one query."""
+    missing = [s for s in scopes if s not in cache]
+    if not missing:
+        return
+    for scope in missing:
+        cache[scope] = {}
+    for row in PolicyVersion.objects.filter(_scopes_q(missing)).order_by("-version"):
+        cache[(row.scope, row.scope_id)].setdefault(row.key, row)
+
+
+@contextmanager
+def policies_cached():
+    """Within the block (one service call, one transaction) ``policy_get`` reads each scope
+    (merchant, category, platform) once, every key at a time, instead of one query per lookup.
+    Nested blocks share the outer cache; ``policy_set`` empties it."""
+    if _cache.get() is not None:
+        yield
+        return
+    token = _cache.set({})
+    try:
+        yield
+    finally:
+        _cache.reset(token)
 
 
 def policy_value(key, **scope):
@@ -203,6 +247,9 @@ def policy_set(*, key, value, actor, scope=PolicyVersion.Scope.PLATFORM, scope_i
             "平台范围不能指定对象；类目/商家范围必须指定对象。", code="policy_scope_invalid"
         )
     value = _coerce(key, value)
+    cache = _cache.get()
+    if cache is not None:
+        cache.clear()
     for attempt in range(5):
         try:
             with transaction.atomic():

@@ -49,7 +49,7 @@ from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aftersales.events import event_publish
 from aftersales.models import TimelineEvent
 from aftersales.money import ZERO, split_pro_rata, yuan
-from aftersales.policies import policy_get, policy_value
+from aftersales.policies import policies_cached, policy_get, policy_value
 from aftersales.scope import ensure_in_scope
 from aftersales.statuses import status_move
 from aftersales.timeline import timeline_record
@@ -615,7 +615,7 @@ def return_request_create(
         if actor.merchant_id is not None or actor.platform_read:
             raise PermissionDenied("售后申请由消费者提交。Only consumers ask for returns.")
         raise NotFound()
-    with transaction.atomic():
+    with transaction.atomic(), policies_cached():
         order, line = _locked_line(line)
         if actor.consumer_id is not None and actor.consumer_id != order.consumer_id:
             raise NotFound()
@@ -1565,7 +1565,7 @@ def return_refund(*, request, actor, amount=None):
     never exceeds it. The refund settles asynchronously (``Refund.status``); the request is
     ``refunded`` when every part succeeded. Returns the ``Refund``.
     """
-    with transaction.atomic():
+    with transaction.atomic(), policies_cached():
         request = _lock(request)
         _require_merchant(actor, request)
         existing = Refund.objects.filter(request_id=request.pk).first()
