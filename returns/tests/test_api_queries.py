@@ -1,0 +1,27 @@
+"""Query budget of a create (issue 4 benchmark): policies are read once per scope."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from aftersales import clock
+from returns.tests import factories as rf
+
+pytestmark = pytest.mark.django_db
+
+
+def test_no_reason_create_reads_policies_in_one_query(api, merchant_a, roles):
+    consumer = roles["consumer_a"].consumer
+    line = rf.signed_line(
+        signed_at=clock.now() - timedelta(days=1), merchant=merchant_a, consumer=consumer
+    )
+    client = api("consumer_a")
+    body = {"line": line.pk, "kind": "return_refund", "reason": "no_reason"}
+    with CaptureQueriesContext(connection) as ctx:
+        r = client.post("/api/v1/returns/", body, format="json")
+    assert r.status_code == 201, r.content
+    policy_reads = [q for q in ctx.captured_queries if "aftersales_policyversion" in q["sql"]]
+    assert len(policy_reads) == 1  # was 5: one per lookup
+    assert len(ctx.captured_queries) <= 47  # 51 before the policy cache
