@@ -223,6 +223,18 @@ SPECTACULAR_SETTINGS = {
         "InspectionRequestResultEnum": "returns.models.InspectionRequestResult",
         "ExchangeDifferencePaymentStatusEnum": "returns.models.ExchangeDifferencePaymentStatus",
         "ShippingReimbursementStatusEnum": "returns.models.ShippingReimbursementStatus",
+        # repairs (issue 5)
+        "WarrantyCardStatusEnum": "repairs.models.WarrantyCard.Status",
+        "RepairProviderStatusEnum": "repairs.models.RepairProvider.Status",
+        "RepairProviderMemberRoleEnum": "repairs.models.RepairProviderMember.Role",
+        "RepairOrderStatusEnum": "repairs.models.RepairOrder.Status",
+        "RepairServiceModeEnum": "repairs.models.RepairOrder.ServiceMode",
+        "RepairResultEnum": "repairs.models.RepairOrder.Result",
+        "RepairPaidReasonEnum": "repairs.models.RepairOrder.PaidReason",
+        "RepairEvidenceKindEnum": "repairs.models.RepairEvidence.Kind",
+        "WarrantyEscalationRuleEnum": "repairs.models.WarrantyEscalation.Rule",
+        "WarrantyEscalationStatusEnum": "repairs.models.WarrantyEscalation.Status",
+        "WarrantyEscalationResolutionEnum": "repairs.models.WarrantyEscalation.Resolution",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
