@@ -555,6 +555,25 @@ def _provider_has_card(actor, card):
     return repair_order_list(actor=actor).filter(card_id=card.pk).exists()
 
 
+def _card_end(card, *, status, at, actor, note, data=None):
+    """An active card ends as ``exchanged`` or ``returned`` at ``at`` (its ``<status>_at``),
+    with its timeline event ``warranty_card.<status>``."""
+    stamp = f"{status}_at"
+    card.status = status
+    setattr(card, stamp, at)
+    card.save(update_fields=["status", stamp])
+    timeline_record(
+        subject=card,
+        verb=f"warranty_card.{status}",
+        actor=actor,
+        from_status=WarrantyCard.Status.ACTIVE,
+        to_status=status,
+        reason=note,
+        occurred_at=at,
+        data=data,
+    )
+
+
 def warranty_card_exchange(*, card, actor, exchanged_at=None, serial_number="", note=""):
     """The unit was exchanged (G2, G4, G5, G6): this card ends (``exchanged``) and a new card
     for the replacement starts at the exchange date — the 三包 period starts again (G10, art.
@@ -592,17 +611,12 @@ def warranty_card_exchange(*, card, actor, exchanged_at=None, serial_number="", 
             root_id=card.chain_root_id,
             replaces=card,
         )
-        card.status = WarrantyCard.Status.EXCHANGED
-        card.exchanged_at = at
-        card.save(update_fields=["status", "exchanged_at"])
-        timeline_record(
-            subject=card,
-            verb="warranty_card.exchanged",
+        _card_end(
+            card,
+            status=WarrantyCard.Status.EXCHANGED,
+            at=at,
             actor=actor,
-            from_status="active",
-            to_status="exchanged",
-            reason=note,
-            occurred_at=at,
+            note=note,
             data={"replaced_by": new.pk},
         )
         timeline_record(
@@ -646,18 +660,7 @@ def warranty_card_return(*, card, actor, returned_at=None, note=""):
                 "三包凭证已失效。", code="card_not_active", fields={"status": card.status}
             )
         at = _instant(returned_at, "returned_at", not_before=card.signed_at)
-        card.status = WarrantyCard.Status.RETURNED
-        card.returned_at = at
-        card.save(update_fields=["status", "returned_at"])
-        timeline_record(
-            subject=card,
-            verb="warranty_card.returned",
-            actor=actor,
-            from_status="active",
-            to_status="returned",
-            reason=note,
-            occurred_at=at,
-        )
+        _card_end(card, status=WarrantyCard.Status.RETURNED, at=at, actor=actor, note=note)
         _close_open_repairs(card, actor=actor, reason="unit_returned")
         _resolve_open_escalations(card, actor=actor, resolution="refund", note=note)
         _publish("warranty_card.returned", card, card_payload(card))
