@@ -14,7 +14,6 @@ rollback. They lock their case and check that it is still in the state the deadl
 (a cancel that races the sweep skips the row the sweep holds), and do nothing otherwise.
 """
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,7 +21,6 @@ from functools import partial
 from types import SimpleNamespace
 
 from django.apps import apps
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -30,7 +28,7 @@ from django.utils import timezone
 from . import clock, notifications
 from . import events as domain_events
 from .actors import SYSTEM
-from .bulk import actor_columns, insert_rows
+from .bulk import actor_columns, insert_rows, instances, json_text
 from .errors import InvalidInput, NotFound
 from .models import ClockOffset, Deadline, DomainEvent, TimelineEvent
 from .statuses import on_status_change
@@ -139,21 +137,35 @@ def _kick(due_at):
 
 
 def deadline_schedule(
-    *, subject, kind, due_at, actor, policy=None, reminders=(), data=None, merchant_id=None
+    *,
+    subject,
+    kind,
+    due_at,
+    actor,
+    policy=None,
+    reminders=(),
+    data=None,
+    merchant_id=None,
+    fresh=False,
 ):
     """Schedule ``kind`` on ``subject`` at ``due_at``; returns the ``Deadline``.
 
     One open deadline per (subject, kind): scheduling again moves it (a reschedule).
     ``reminders`` are offsets before ``due_at`` (``[timedelta(hours=24)]``), each its own row of
     kind ``<kind>.reminder``. ``policy`` is the ``PolicyRef`` the due time came from.
+    ``fresh=True``: the subject was created in the caller's transaction, so it has no open
+    deadline to move and none is looked for.
     """
     if kind not in _registry:
         raise LookupError(f"no deadline handler registered for {kind!r}")
     if due_at.tzinfo is None:
         raise ValueError("due_at must be aware")
     merchant_id = merchant_id if merchant_id is not None else getattr(subject, "merchant_id", None)
-    with transaction.atomic():
-        open_rows = list(_open_for(subject, kind).select_for_update().order_by("pk"))
+    # No savepoint: a failure here fails the caller's write, which is what every caller wants.
+    with transaction.atomic(savepoint=False):
+        open_rows = (
+            [] if fresh else list(_open_for(subject, kind).select_for_update().order_by("pk"))
+        )
         main = next((r for r in open_rows if r.kind == kind), None)
         # Old reminders go; new ones follow the new due time.
         stale = [r.pk for r in open_rows if r is not main]
@@ -175,7 +187,7 @@ def deadline_schedule(
             main.policy_key = policy.key
             main.policy_version_id = policy.version_id
             main.policy_value = policy.value
-        main.save()
+        main.save(force_insert=main.pk is None)
         now = clock.now()
         Deadline.objects.bulk_create(
             [
@@ -395,8 +407,15 @@ def deadline_status_rules(model, table):
     _status_tables[model._meta.label_lower] = _StatusTable(on_enter=dict(table))
 
 
+def deadline_status_enter(obj, actor):
+    """Apply the status table's entry rules for ``obj``'s current status to a case created in
+    the caller's transaction (creation is no status move, so ``status_move`` does not run them):
+    its first deadlines are scheduled without looking for open ones."""
+    _apply_status_rules(obj, "", obj.status, actor, fresh=True)
+
+
 @on_status_change
-def _apply_status_rules(obj, from_status, to_status, actor):
+def _apply_status_rules(obj, from_status, to_status, actor, *, fresh=False):
     table = _status_tables.get(obj._meta.label_lower)
     if table is None:
         return
@@ -417,6 +436,7 @@ def _apply_status_rules(obj, from_status, to_status, actor):
                 actor=actor,
                 policy=policy,
                 reminders=step.reminders(obj) if step.reminders else (),
+                fresh=fresh,
             )
 
 
@@ -511,20 +531,22 @@ def _sweep_batch(now, batch_size, stats):
 def _finish(outcomes, failures, now, stats):
     done_at = clock.now()
     actor_fields = actor_columns(SYSTEM)
-    timeline, outbox, done_ids = [], [], []
+    timeline, outbox, payloads = [], [], []
     for row, result in outcomes:
         row.state = Deadline.State.DONE
         row.result = result
         row.completed_at = done_at
         row.attempts += 1
-        done_ids.append(row.pk)
         data = {
             "deadline_id": row.pk,
             "kind": row.kind,
             "due_at": row.due_at.isoformat(),
             "result": result,
         }
-        # Plain rows (``aftersales.bulk.insert_rows``: one COPY per table, no model instances).
+        # Plain rows (``aftersales.bulk.insert_rows``: one COPY per table, no model instances);
+        # the payload is encoded once for its timeline row and its outbox row.
+        encoded = json_text(data)
+        payloads.append(data)
         timeline.append(
             {
                 "subject_type": row.subject_type,
@@ -533,7 +555,7 @@ def _finish(outcomes, failures, now, stats):
                 "verb": "deadline.reminded"
                 if row.kind.endswith(REMINDER_SUFFIX)
                 else "deadline.fired",
-                "data": data,
+                "data": encoded,
                 "occurred_at": done_at,
                 **actor_fields,
             }
@@ -544,19 +566,18 @@ def _finish(outcomes, failures, now, stats):
                 "subject_type": row.subject_type,
                 "subject_id": row.subject_id,
                 "merchant_id": row.merchant_id,
-                "payload": data,
+                "payload": encoded,
                 "occurred_at": done_at,
             }
         )
     if outcomes:
+        # The rows' move to done and, in the same statement, their reminders' cancellation.
         _mark_done(outcomes, done_at)
-        # Reminders of a deadline that has fired have nothing left to remind of.
-        Deadline.objects.filter(parent_id__in=done_ids, state__in=OPEN_STATES).update(
-            state=Deadline.State.CANCELLED, completed_at=done_at
-        )
         insert_rows(TimelineEvent, timeline)
         ids = insert_rows(DomainEvent, outbox, returning=True)
-        _dispatch([DomainEvent(pk=pk, **row) for pk, row in zip(ids, outbox, strict=True)])
+        for event, data in zip(outbox, payloads, strict=True):
+            event["payload"] = data
+        _dispatch(instances(DomainEvent, ids, outbox))
     for row, exc in failures:
         row.attempts += 1
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -579,24 +600,43 @@ def _finish(outcomes, failures, now, stats):
 
 
 def _mark_done(outcomes, done_at):
-    """One UPDATE for the batch (Django's ``bulk_update`` builds a CASE per row and field)."""
+    """The batch's rows to done, and the reminders of those rows that are still open to
+    cancelled (a deadline that has fired has nothing left to remind of).
+
+    On PostgreSQL one statement: an ``UPDATE … FROM unnest`` of the rows and, as a second
+    data-modifying part of it, the reminders' cancellation (Django's ``bulk_update`` builds a
+    CASE per row and field; an ``IN`` list of the batch's ids is prepared value by value). A
+    reminder that is itself in the batch is done, not cancelled.
+    """
+    done_ids = [row.pk for row, _ in outcomes]
     if connection.vendor != "postgresql":
         # The embedded SQLite default: ``_finish`` has already set the fields on the rows.
         Deadline.objects.bulk_update(
             [row for row, _ in outcomes], ["state", "completed_at", "result", "attempts"]
         )
+        Deadline.objects.filter(parent_id__in=done_ids, state__in=OPEN_STATES).update(
+            state=Deadline.State.CANCELLED, completed_at=done_at
+        )
         return
     table = connection.ops.quote_name(Deadline._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS d SET state = %s, completed_at = %s, attempts = d.attempts + 1, "
-            f"result = v.result::jsonb FROM unnest(%s::bigint[], %s::text[]) AS v(id, result) "
-            f"WHERE d.id = v.id",
+            f"WITH done AS (UPDATE {table} AS d SET state = %s, completed_at = %s, "
+            f"attempts = d.attempts + 1, result = v.result::jsonb "
+            f"FROM unnest(%s::bigint[], %s::text[]) AS v(id, result) WHERE d.id = v.id) "
+            f"UPDATE {table} AS r SET state = %s, completed_at = %s "
+            f"WHERE r.parent_id = ANY(%s::bigint[]) AND r.state = ANY(%s::text[]) "
+            f"AND NOT r.id = ANY(%s::bigint[])",
             [
                 Deadline.State.DONE,
                 done_at,
-                [row.pk for row, _ in outcomes],
-                [json.dumps(result, cls=DjangoJSONEncoder) for _, result in outcomes],
+                done_ids,
+                [json_text(result) for _, result in outcomes],
+                Deadline.State.CANCELLED,
+                done_at,
+                done_ids,
+                list(OPEN_STATES),
+                done_ids,
             ],
         )
 

@@ -50,16 +50,6 @@ def retry_delay(attempts: int) -> timedelta:
 # -- rendering ---------------------------------------------------------------------------------
 
 
-def recipient_language(user) -> str:
-    profile = (
-        ConsumerProfile.objects.filter(user_id=user.pk)
-        .values_list("preferred_language", flat=True)
-        .first()
-    )
-    lang = (profile or DEFAULT_LANGUAGE).lower()
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
-
-
 @functools.lru_cache(maxsize=1024)
 def _template(language, event, part):
     """The first template of the fallback chain that exists, or ``None``. Resolved once per
@@ -155,27 +145,48 @@ def _delivery_specs(*, email_enabled, sms_enabled, email, phone, now):
     return rows
 
 
-def _delivery_rows(notification, *, pref, email, phone, now):
-    specs = _delivery_specs(
-        email_enabled=pref.email_enabled,
-        sms_enabled=pref.sms_enabled,
-        email=email,
-        phone=phone,
-        now=now,
+def _recipient_facts(user):
+    """``(language, email_enabled, sms_enabled, phone)`` of a recipient in one query: the
+    language and phone of their consumer profile (if any) and the channels they chose
+    (``NotificationPreference``; email on and SMS off when they never chose)."""
+    from .models import User
+
+    row = (
+        User.objects.filter(pk=user.pk)
+        .values_list(
+            "consumer__preferred_language",
+            "notification_preference__email_enabled",
+            "notification_preference__sms_enabled",
+        )
+        .first()
+    ) or (None, None, None)
+    language, email_enabled, sms_enabled = row
+    language = (language or DEFAULT_LANGUAGE).lower()
+    default = NotificationPreference()
+    email_enabled = default.email_enabled if email_enabled is None else email_enabled
+    sms_enabled = default.sms_enabled if sms_enabled is None else sms_enabled
+    phone = _phone_of(user) if sms_enabled else ""
+    return (
+        language if language in LANGUAGES else DEFAULT_LANGUAGE,
+        email_enabled,
+        sms_enabled,
+        phone,
     )
-    return [NotificationDelivery(notification=notification, **spec) for spec in specs]
 
 
 def notify(*, recipient_user, event, context=None, subject=None, actor):
     """Put a message in ``recipient_user``'s inbox and send it on the channels they chose.
 
-    Call inside the service's transaction: nothing is sent unless it commits.
+    Call inside the service's transaction: nothing is sent unless it commits. One read of the
+    recipient's language and channels, then the inbox row, its deliveries and the subject's
+    timeline event.
     """
-    language = recipient_language(recipient_user)
+    language, email_enabled, sms_enabled, phone = _recipient_facts(recipient_user)
     rendered = notification_render(event=event, language=language, context=context)
     now = clock.now()
-    pref = preference_for(recipient_user)
-    with transaction.atomic():
+    # No savepoint of its own: a caller that must survive a failed notification wraps it in
+    # one (``aftersales.deadlines.notify_quietly``); otherwise the caller's transaction fails.
+    with transaction.atomic(savepoint=False):
         notification = _notification_row(
             user_id=recipient_user.pk,
             event=event,
@@ -185,12 +196,16 @@ def notify(*, recipient_user, event, context=None, subject=None, actor):
             actor=actor,
             now=now,
         )
-        notification.save()
-        phone = _phone_of(recipient_user) if pref.sms_enabled else ""
+        notification.save(force_insert=True)
+        specs = _delivery_specs(
+            email_enabled=email_enabled,
+            sms_enabled=sms_enabled,
+            email=recipient_user.email,
+            phone=phone,
+            now=now,
+        )
         rows = NotificationDelivery.objects.bulk_create(
-            _delivery_rows(
-                notification, pref=pref, email=recipient_user.email, phone=phone, now=now
-            )
+            [NotificationDelivery(notification=notification, **spec) for spec in specs]
         )
         if subject is not None:
             timeline_record(
@@ -213,37 +228,41 @@ def notify_many(*, messages, actor):
     """``notify`` for a batch (a deadline-sweep batch): ``messages`` is a list of
     ``(user or user id, event, context, subject)``; returns the ids of the inbox rows.
 
-    A fixed number of queries whatever the number of messages (users, profiles, preferences,
-    then one insert each for inbox rows, deliveries and timeline events — one event per case
-    and message, naming every recipient; ``aftersales.bulk.insert_rows``). Email and SMS
+    A fixed number of queries whatever the number of messages (one read of the recipients'
+    addresses, languages and channels, the phones of those who chose SMS, then one insert each
+    for inbox rows, deliveries and timeline events — one event per case and message, naming
+    every recipient; ``aftersales.bulk.insert_rows``). The same inbox rows as ``notify``:
+    templates that are only text and plain variables are filled in directly, the others
+    rendered by Django; a context shared by several messages is rendered once. Email and SMS
     deliveries are not enqueued one broker message each: the periodic sender sweep
     (``notification_sweep``, every 30 s) sends them. Call inside the caller's transaction.
     """
     from .bulk import actor_columns, insert_rows
-    from .models import TimelineEvent, User
+    from .models import TimelineEvent
 
     if not messages:
         return []
     ids = [m[0] if isinstance(m[0], int) else m[0].pk for m in messages]
-    emails = dict(User.objects.filter(pk__in=set(ids)).values_list("pk", "email"))
-    languages = dict(
-        ConsumerProfile.objects.filter(user_id__in=set(ids)).values_list(
-            "user_id", "preferred_language"
-        )
-    )
-    prefs = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=set(ids))}
-    sms_users = [uid for uid, pref in prefs.items() if pref.sms_enabled]
+    recipients = _batch_recipients(set(ids))
+    sms_users = [uid for uid, r in recipients.items() if r[2]]
     phones = (
         {p.user_id: p.phone for p in ConsumerProfile.objects.filter(user_id__in=sms_users)}
         if sms_users
         else {}
     )
     now = clock.now()
+    default = NotificationPreference()
+    unknown = (None, None, default.email_enabled, default.sms_enabled)
+    rendered = {}
     rows = []
+    actor_label = actor.label
     for user_id, (_user, event, context, subject) in zip(ids, messages, strict=True):
-        language = (languages.get(user_id) or DEFAULT_LANGUAGE).lower()
-        language = language if language in LANGUAGES else DEFAULT_LANGUAGE
-        title, body, sms_text = notification_render(event=event, language=language, context=context)
+        language = recipients.get(user_id, unknown)[1]
+        key = (id(context), event, language)
+        texts = rendered.get(key)
+        if texts is None:
+            texts = rendered[key] = _render_batch(event, language, context)
+        title, body, sms_text = texts
         rows.append(
             {
                 "user_id": user_id,
@@ -255,26 +274,27 @@ def notify_many(*, messages, actor):
                 "subject_type": subject._meta.label_lower if subject is not None else "",
                 "subject_id": getattr(subject, "pk", None),
                 "merchant_id": getattr(subject, "merchant_id", None),
-                "actor_label": actor.label,
+                "actor_label": actor_label,
                 "read_at": None,
                 "created_at": now,
             }
         )
     notification_ids = insert_rows(Notification, rows, returning=True)
     deliveries, sent = [], {}
-    default = NotificationPreference()
     for user_id, pk, (_user, event, _context, subject) in zip(
         ids, notification_ids, messages, strict=True
     ):
-        pref = prefs.get(user_id, default)
+        email, _language, email_enabled, sms_enabled = recipients.get(user_id, unknown)
         specs = _delivery_specs(
-            email_enabled=pref.email_enabled,
-            sms_enabled=pref.sms_enabled,
-            email=emails.get(user_id),
+            email_enabled=email_enabled,
+            sms_enabled=sms_enabled,
+            email=email,
             phone=phones.get(user_id),
             now=now,
         )
-        deliveries += [{"notification_id": pk, **spec} for spec in specs]
+        for spec in specs:
+            spec["notification_id"] = pk
+        deliveries += specs
         if subject is not None:
             key = (subject._meta.label_lower, subject.pk, event)
             entry = sent.setdefault(key, (subject, {}))
@@ -302,6 +322,137 @@ def notify_many(*, messages, actor):
         ],
     )
     return notification_ids
+
+
+def _batch_recipients(user_ids):
+    """``{user_id: (email, language, email_enabled, sms_enabled)}`` of ``notify_many``'s
+    recipients in one query: the user's address, their consumer profile's language and the
+    channels they chose (``NotificationPreference``; its defaults when they never chose)."""
+    from django.db import connection
+
+    from .models import User
+
+    if connection.vendor == "postgresql":
+        qn = connection.ops.quote_name
+        profile, pref = ConsumerProfile._meta, NotificationPreference._meta
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT u.id, u.email, p.preferred_language, n.email_enabled, n.sms_enabled "
+                f"FROM {qn(User._meta.db_table)} u "
+                f"LEFT JOIN {qn(profile.db_table)} p "
+                f"ON p.{qn(profile.get_field('user').column)} = u.id "
+                f"LEFT JOIN {qn(pref.db_table)} n ON n.{qn(pref.get_field('user').column)} = u.id "
+                f"WHERE u.id = ANY(%s::bigint[])",
+                [list(user_ids)],
+            )
+            found = cursor.fetchall()
+    else:
+        found = User.objects.filter(pk__in=user_ids).values_list(
+            "pk",
+            "email",
+            "consumer__preferred_language",
+            "notification_preference__email_enabled",
+            "notification_preference__sms_enabled",
+        )
+    default = NotificationPreference()
+    out = {}
+    for user_id, email, language, email_enabled, sms_enabled in found:
+        language = (language or DEFAULT_LANGUAGE).lower()
+        out[user_id] = (
+            email,
+            language if language in LANGUAGES else DEFAULT_LANGUAGE,
+            default.email_enabled if email_enabled is None else email_enabled,
+            default.sms_enabled if sms_enabled is None else sms_enabled,
+        )
+    return out
+
+
+def _render_batch(event, language, context):
+    """``notification_render`` for ``notify_many``: the same ``(title, body, sms_text)``, with
+    templates that are only text and plain variables filled in without Django's renderer."""
+    ctx = {"platform_url": getattr(settings, "PLATFORM_URL", ""), "event": event, **(context or {})}
+    parts = []
+    for part in ("title", "body", "sms"):
+        pieces = _plain_template(language, event, part)
+        text = _plain_fill(pieces, ctx) if pieces else None
+        if text is None:
+            try:
+                text = _render(language, event, part, ctx)
+            except TemplateDoesNotExist:
+                if part != "sms":
+                    raise
+                text = parts[0]  # no SMS template: the title, as ``notification_render``
+        parts.append(text)
+    title, body, sms = parts
+    return title[:200], body, sms
+
+
+_FILL = object()
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain_template(language, event, part):
+    """The template of ``_template`` as pieces when it is only text and ``{{ name }}`` or
+    ``{{ name|default:other }}`` (``other`` a name or a literal), as the generic templates are;
+    ``None`` otherwise (and when there is no template). A piece is a text, or
+    ``(name, fallback name, fallback literal)``."""
+    from django.template import defaultfilters
+    from django.template.base import TextNode, Variable, VariableNode
+
+    template = _template(language, event, part)
+    if template is None:
+        return None
+    pieces = []
+    for node in template.nodelist:
+        if type(node) is TextNode:
+            pieces.append(str(node.s))
+            continue
+        if type(node) is not VariableNode:
+            return None
+        expression = node.filter_expression
+        var = expression.var
+        if not isinstance(var, Variable) or var.translate or len(var.lookups or ()) != 1:
+            return None
+        other = literal = None
+        if expression.filters:
+            if len(expression.filters) != 1:
+                return None
+            func, args = expression.filters[0]
+            if func is not defaultfilters.default or len(args) != 1:
+                return None
+            lookup, arg = args[0]
+            if not lookup:
+                literal = str(arg)
+            elif arg.translate or len(arg.lookups or ()) != 1:
+                return None
+            else:
+                other = arg.lookups[0]
+            if literal is None and other is None:
+                return None
+        pieces.append((var.lookups[0], other, literal))
+    return tuple(pieces)
+
+
+def _plain_fill(pieces, ctx):
+    """The pieces of ``_plain_template`` filled from ``ctx`` and stripped, as Django renders
+    them without autoescaping (a string is printed as is, ``default`` takes the other value
+    when the first is empty); ``None`` when a value is missing or not a plain string, so that
+    Django renders it."""
+    out = []
+    for piece in pieces:
+        if type(piece) is str:
+            out.append(piece)
+            continue
+        name, other, literal = piece
+        value = ctx.get(name, _FILL)
+        if type(value) is not str:
+            return None
+        if not value and (other is not None or literal is not None):
+            value = literal if other is None else ctx.get(other, _FILL)
+            if type(value) is not str:
+                return None
+        out.append(value)
+    return "".join(out).strip()
 
 
 def enqueue(task_name, *args):

@@ -44,7 +44,7 @@ from django.db.models import Q, Sum
 
 from aftersales import clock
 from aftersales.actors import SYSTEM
-from aftersales.deadlines import _apply_status_rules, deadline_cancel, deadline_schedule
+from aftersales.deadlines import deadline_cancel, deadline_schedule, deadline_status_enter
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from aftersales.events import event_publish
 from aftersales.models import TimelineEvent
@@ -434,15 +434,16 @@ def line_held_quantities(line, *, exclude=None):
     return open_units, completed, amount
 
 
-def line_facts(line):
-    """The ``rules.LineFacts`` of an order line, read from its parcel, category and requests."""
+def line_facts(line, *, held=None):
+    """The ``rules.LineFacts`` of an order line, read from its parcel, category and requests
+    (``held``: the line's ``line_held_quantities`` when the caller already has them)."""
     category = line.sku.product.category
     outbound = (
         Shipment.objects.filter(line_id=line.pk, purpose=Shipment.Purpose.OUTBOUND)
         .only("shipped_at", "signed_at")
         .first()
     )
-    open_units, completed, _amount = line_held_quantities(line)
+    open_units, completed, _amount = held or line_held_quantities(line)
     return rules.LineFacts(
         no_reason_class=category.no_reason_class,
         exclusion_reason=category.exclusion_reason,
@@ -535,13 +536,19 @@ def _exchange_terms(line, exchange_sku, units, amount, kind):
 def _locked_line(line):
     """Lock order then line (the order ``orders.services.shipment_create`` uses), so a refund
     before shipping and the merchant's shipment are settled by the line lock (R11)."""
-    order = Order.objects.select_for_update().get(pk=line.order_id)
-    # of=self: not the joined SKU, product and category rows (shared by every line).
+    # of=self: not the joined merchant, consumer, SKU, product and category rows (shared by
+    # every order and line); they come along for the request's answer and notifications.
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("merchant", "consumer__user")
+        .get(pk=line.order_id)
+    )
     line = (
         OrderLine.objects.select_for_update(of=("self",))
-        .select_related("order", "sku__product__category")
+        .select_related("sku__product__category")
         .get(pk=line.pk)
     )
+    line.order = order
     return order, line
 
 
@@ -560,8 +567,7 @@ def _insert(request):
 
 
 def _initial_deadlines(request, actor):
-    # Creation is no status move; apply the table's entry rules for the first status.
-    _apply_status_rules(request, "", request.status, actor)
+    deadline_status_enter(request, actor)
 
 
 def return_request_create(
@@ -622,7 +628,8 @@ def return_request_create(
         if order.status == Order.Status.PENDING_PAYMENT:
             raise RuleViolation("订单未付款，不能申请售后。", code="order_not_paid")
         now = clock.now()
-        facts = line_facts(line)
+        open_units, completed, allocated = held = line_held_quantities(line)
+        facts = line_facts(line, held=held)
         options = rules.return_options(facts, now=now, windows=_window_settings(line))
         option = rules.option_for(
             options, _option_kind(kind, reason_kind, facts.shipped_at is not None)
@@ -632,7 +639,6 @@ def return_request_create(
                 # A refund-only request on a parcel under way: it shipped, no instant refund.
                 option = rules.option_for(options, rules.REFUND_ONLY_UNSHIPPED)
             _refuse(option)
-        open_units, completed, allocated = line_held_quantities(line)
         refundable = rules.refundable_quantity(line.quantity, open_units, completed)
         code = rules.quantity_refusal(quantity, refundable)
         if option.instant and not code and quantity != refundable:
@@ -684,6 +690,7 @@ def return_request_create(
             request.status_reason = "R11"
         _insert(request)
         request.order, request.line = order, line
+        request.merchant, request.consumer = order.merchant, order.consumer
         _record(
             request,
             "return.requested",

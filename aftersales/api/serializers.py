@@ -1,6 +1,61 @@
-from rest_framework import serializers
+from rest_framework import relations, serializers
+from rest_framework.fields import SkipField
 
 from ..models import ApiKey, ConsumerProfile, Merchant, PolicyVersion, TimelineEvent
+
+
+class CompiledOutputMixin:
+    """Output serializers built once per class instead of once per instance.
+
+    DRF builds a ``ModelSerializer``'s fields for every instance it serializes (model
+    introspection, ~60 field objects for a return request's detail) and walks them through
+    generic code: on a hot endpoint that is most of the response's CPU. This mixin keeps the
+    readable fields of the class's first instance and reuses them for every later one; method
+    fields (``SerializerMethodField``) are called on the serializer at hand, so their
+    ``self.context`` is the current one. The output is exactly DRF's
+    (``returns/tests/test_compiled_output.py`` compares both through the returns API).
+
+    Only for fields that do not read the context themselves: a field class that builds URLs
+    from the request (hyperlinked relations, file URLs) is refused when the class is compiled.
+    """
+
+    _CONTEXT_FIELDS = (
+        relations.HyperlinkedRelatedField,
+        serializers.FileField,
+    )
+
+    def to_representation(self, instance):
+        plan = type(self).__dict__.get("_compiled_plan")
+        if plan is None:
+            plan = self._compile_plan()
+        out = {}
+        for name, field, method in plan:
+            if method is not None:
+                out[name] = getattr(self, method)(instance)
+                continue
+            try:
+                attribute = field.get_attribute(instance)
+            except SkipField:
+                continue
+            value = attribute.pk if isinstance(attribute, relations.PKOnlyObject) else attribute
+            out[name] = None if value is None else field.to_representation(attribute)
+        return out
+
+    def _compile_plan(self):
+        plan = []
+        for field in self._readable_fields:
+            if isinstance(field, self._CONTEXT_FIELDS):
+                raise TypeError(
+                    f"{type(self).__name__}.{field.field_name}: {type(field).__name__} reads "
+                    "the request context; it cannot be compiled"
+                )
+            method = (
+                field.method_name if isinstance(field, serializers.SerializerMethodField) else None
+            )
+            plan.append((field.field_name, field, method))
+        plan = tuple(plan)
+        type(self)._compiled_plan = plan
+        return plan
 
 
 class MerchantSerializer(serializers.ModelSerializer):
@@ -80,7 +135,7 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
         read_only_fields = fields
 
 
-class TimelineEventSerializer(serializers.ModelSerializer):
+class TimelineEventSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     class Meta:
         model = TimelineEvent
         fields = [

@@ -12,7 +12,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aftersales.api.serializers import TimelineEventSerializer
+from aftersales.api.serializers import CompiledOutputMixin, TimelineEventSerializer
 from aftersales.timeline import timeline_for
 from orders.api.serializers import ScopedPrimaryKeyRelatedField
 from orders.models import OrderLine, Sku
@@ -53,7 +53,7 @@ def _skus(actor):
 # -- what a line allows now -----------------------------------------------------------------------
 
 
-class ReturnOptionSerializer(serializers.Serializer):
+class ReturnOptionSerializer(CompiledOutputMixin, serializers.Serializer):
     """One thing the consumer may (or may not) ask for on a line, and why (R1–R4, R10, R11)."""
 
     kind = serializers.CharField(
@@ -78,7 +78,7 @@ class ReturnOptionSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField(), help_text="可选的申请原因")
 
 
-class ShippingPayerSerializer(serializers.Serializer):
+class ShippingPayerSerializer(CompiledOutputMixin, serializers.Serializer):
     payer = serializers.CharField(help_text="consumer / merchant / insurance")
     rule = serializers.CharField(help_text="R8（无理由）或 R9（质量问题）")
     code = serializers.CharField()
@@ -86,12 +86,12 @@ class ShippingPayerSerializer(serializers.Serializer):
     reimbursed_with_refund = serializers.BooleanField(help_text="运费随退款一并退还")
 
 
-class LineShippingSerializer(serializers.Serializer):
+class LineShippingSerializer(CompiledOutputMixin, serializers.Serializer):
     no_reason = ShippingPayerSerializer(help_text="无理由退货时谁付退货运费")
     quality = ShippingPayerSerializer(help_text="质量问题时谁付退货运费")
 
 
-class LineReturnOptionsSerializer(serializers.Serializer):
+class LineReturnOptionsSerializer(CompiledOutputMixin, serializers.Serializer):
     line = serializers.IntegerField()
     available = serializers.BooleanField(help_text="现在是否有可申请的选项")
     shipping = LineShippingSerializer(help_text="退货运费由谁承担（R8、R9）")
@@ -102,7 +102,7 @@ class LineReturnOptionsSerializer(serializers.Serializer):
 # -- output ---------------------------------------------------------------------------------------
 
 
-class ReturnEvidenceSerializer(serializers.ModelSerializer):
+class ReturnEvidenceSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     name = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField(help_text="下载地址（需同样的权限）")
 
@@ -130,7 +130,7 @@ class ReturnEvidenceSerializer(serializers.ModelSerializer):
         return reverse("return-evidence-file", kwargs={"pk": obj.request_id, "evidence_pk": obj.pk})
 
 
-class ReturnRefundPartSerializer(serializers.ModelSerializer):
+class ReturnRefundPartSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     tender_kind = serializers.CharField(source="tender.kind", read_only=True)
     tender_amount = serializers.DecimalField(
         source="tender.amount", max_digits=12, decimal_places=2, read_only=True
@@ -161,7 +161,7 @@ class ReturnRefundPartSerializer(serializers.ModelSerializer):
         return obj.gateway_refund.attempts if obj.gateway_refund_id else 0
 
 
-class ReturnRefundSerializer(serializers.ModelSerializer):
+class ReturnRefundSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     """A request's refund and its progress per original tender (R7)."""
 
     parts = ReturnRefundPartSerializer(many=True, read_only=True)
@@ -173,7 +173,7 @@ class ReturnRefundSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DifferencePaymentSerializer(serializers.ModelSerializer):
+class DifferencePaymentSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     """The consumer's payment of a positive exchange price difference (R18)."""
 
     class Meta:
@@ -183,7 +183,7 @@ class DifferencePaymentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ShippingReimbursementSerializer(serializers.ModelSerializer):
+class ShippingReimbursementSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     """Return shipping paid by the merchant, reimbursed with the refund (R9)."""
 
     tender_kind = serializers.CharField(source="tender.kind", read_only=True, default="balance")
@@ -195,14 +195,14 @@ class ShippingReimbursementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ExpressLedgerEntrySerializer(serializers.ModelSerializer):
+class ExpressLedgerEntrySerializer(CompiledOutputMixin, serializers.ModelSerializer):
     class Meta:
         model = ExpressRefundLedgerEntry
         fields = ["id", "kind", "amount", "occurred_at", "note", "actor_label"]
         read_only_fields = fields
 
 
-class ReturnInspectionSerializer(serializers.ModelSerializer):
+class ReturnInspectionSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     class Meta:
         model = InspectionRequest
         fields = [
@@ -241,7 +241,7 @@ ARBITRATION_FIELDS = [
 ]
 
 
-class ArbitrationInCaseSerializer(serializers.ModelSerializer):
+class ArbitrationInCaseSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     inspections = ReturnInspectionSerializer(many=True, read_only=True)
 
     class Meta:
@@ -250,7 +250,7 @@ class ArbitrationInCaseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReturnPickupSerializer(serializers.Serializer):
+class ReturnPickupSerializer(CompiledOutputMixin, serializers.Serializer):
     id = serializers.IntegerField()
     carrier = serializers.CharField()
     slot_start = serializers.DateTimeField()
@@ -261,7 +261,7 @@ class ReturnPickupSerializer(serializers.Serializer):
     contact_name = serializers.CharField(source="masked_contact_name", help_text="脱敏")
 
 
-class ReturnReplacementShipmentSerializer(serializers.Serializer):
+class ReturnReplacementShipmentSerializer(CompiledOutputMixin, serializers.Serializer):
     id = serializers.IntegerField()
     carrier = serializers.CharField()
     tracking_number = serializers.CharField()
@@ -271,7 +271,7 @@ class ReturnReplacementShipmentSerializer(serializers.Serializer):
     signed_at = serializers.DateTimeField(allow_null=True)
 
 
-class ReturnDeadlineSerializer(serializers.Serializer):
+class ReturnDeadlineSerializer(CompiledOutputMixin, serializers.Serializer):
     id = serializers.IntegerField(source="deadline_id")
     kind = serializers.CharField()
     due_at = serializers.DateTimeField()
@@ -305,7 +305,7 @@ LIST_FIELDS = [
 ]
 
 
-class ReturnRequestListSerializer(serializers.ModelSerializer):
+class ReturnRequestListSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     """A row of the queue: the countdown is ``next_deadline_at`` (the soonest pending deadline)."""
 
     merchant_name = serializers.CharField(source="merchant.name", read_only=True)
@@ -466,7 +466,7 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
         return TimelineEventSerializer(timeline_for(obj), many=True).data
 
 
-class ArbitrationSerializer(serializers.ModelSerializer):
+class ArbitrationSerializer(CompiledOutputMixin, serializers.ModelSerializer):
     """An arbitration case of the platform's queue, with the request it decides."""
 
     request_number = serializers.CharField(source="request.number", read_only=True)

@@ -1,0 +1,59 @@
+"""The answer to a create is built from the request the service returns (no re-read of the
+row): it must be exactly what reading the request back gives, for each way a request starts."""
+
+import base64
+from datetime import timedelta
+
+import pytest
+
+from aftersales import clock
+from returns.tests import factories as rf
+
+pytestmark = pytest.mark.django_db
+
+PHOTO = base64.b64encode(b"\xff\xd8\xff" + b"0" * 64).decode()
+
+
+def _created_then_read(client, body):
+    created = client.post("/api/v1/returns/", body, format="json")
+    assert created.status_code == 201, created.content
+    read = client.get(f"/api/v1/returns/{created.json()['id']}/")
+    assert read.status_code == 200, read.content
+    return created.json(), read.json()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"kind": "return_refund", "reason": "no_reason"},
+        {"kind": "exchange", "reason": "no_reason"},
+        {
+            "kind": "return_refund",
+            "reason": "quality",
+            "evidence": [{"filename": "crack.jpg", "content_base64": PHOTO, "note": "裂痕"}],
+        },
+    ],
+    ids=["no-reason return", "exchange", "quality return with evidence"],
+)
+def test_create_answer_equals_the_request_read_back(api, merchant_a, roles, body):
+    consumer = roles["consumer_a"].consumer
+    line = rf.signed_line(
+        signed_at=clock.now() - timedelta(days=1), merchant=merchant_a, consumer=consumer
+    )
+    created, read = _created_then_read(api("consumer_a"), {"line": line.pk, **body})
+    assert created == read
+    assert created["deadlines"] and created["timeline"]  # not an empty answer
+    assert len(created["evidence"]) == len(body.get("evidence", ()))
+
+
+def test_instant_refund_answer_equals_the_request_read_back(api, merchant_a, roles):
+    consumer = roles["consumer_a"].consumer
+    line = rf.order_line(
+        merchant=merchant_a, consumer=consumer, tenders=(("card", "60.00"), ("balance", None))
+    )
+    created, read = _created_then_read(
+        api("consumer_a"), {"line": line.pk, "kind": "refund_only", "reason": "changed_mind"}
+    )
+    assert created == read
+    assert created["status"] == "refunding"
+    assert len(created["refund"]["parts"]) == 2
