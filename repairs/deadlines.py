@@ -28,11 +28,11 @@ move to ``done``) locks the batch's repairs in pk order with one query, re-check
 from datetime import timedelta
 from types import SimpleNamespace
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from aftersales import clock
 from aftersales.actors import SYSTEM
-from aftersales.bulk import actor_columns, insert_rows
+from aftersales.bulk import actor_columns, insert_rows, instances
 from aftersales.deadlines import (
     REMINDER_SUFFIX,
     Cancels,
@@ -44,7 +44,7 @@ from aftersales.deadlines import (
     deadline_status_rules,
 )
 from aftersales.events import subscribe
-from aftersales.models import Deadline, DomainEvent, TimelineEvent
+from aftersales.models import ConsumerProfile, Deadline, DomainEvent, TimelineEvent
 from aftersales.notifications import notify_many
 from aftersales.rules import window_closes_at
 
@@ -215,6 +215,73 @@ SWEEP_FIELDS = (
 )
 
 
+class SweptRepair:
+    """A repair as the sweep batch reads it (``SWEEP_FIELDS``, the consumer's user, whether its
+    card already has an open G5/G6 escalation): a plain record, not a model instance, with what
+    ``limit_passed``, the texts and the notifications use (``pk``, ``_meta`` as a subject)."""
+
+    __slots__ = (
+        "id",
+        "number",
+        "card_id",
+        "merchant_id",
+        "consumer_id",
+        "provider_id",
+        "status",
+        "received_at",
+        "finished_at",
+        "parts_wait_days",
+        "parts_wait_since",
+        "consumer_user_id",
+        "open_escalation",
+    )
+    _meta = RepairOrder._meta
+
+    def __init__(self, values):
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def pk(self):
+        return self.id
+
+
+def _lock_repairs(ids):
+    """The batch's repairs locked in pk order (``FOR UPDATE OF`` the repair only), by id, with
+    one query: the fields the batch reads, the consumer's user and the open-escalation flag."""
+    statuses = [WarrantyEscalation.Status.OPEN]
+    if connection.vendor == "postgresql":
+        qn = connection.ops.quote_name
+        columns = ", ".join(
+            f"r.{qn(RepairOrder._meta.get_field(f).column)}" for f in SWEEP_FIELDS[:-1]
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {columns}, c.user_id, EXISTS (SELECT 1 FROM "
+                f"{qn(WarrantyEscalation._meta.db_table)} e WHERE e.card_id = r.card_id "
+                f"AND e.status = ANY(%s::text[]) AND e.rule = ANY(%s::text[])) "
+                f"FROM {qn(RepairOrder._meta.db_table)} r "
+                f"JOIN {qn(ConsumerProfile._meta.db_table)} c ON c.id = r.consumer_id "
+                f"WHERE r.id = ANY(%s::bigint[]) ORDER BY r.id FOR UPDATE OF r",
+                [statuses, list(RULE_OF_KIND.values()), ids],
+            )
+            return {row[0]: SweptRepair(row) for row in cursor.fetchall()}
+    rows = list(
+        RepairOrder.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list(*SWEEP_FIELDS)
+    )
+    open_cards = set(
+        WarrantyEscalation.objects.filter(
+            card_id__in={row[2] for row in rows},
+            status__in=statuses,
+            rule__in=list(RULE_OF_KIND.values()),
+        ).values_list("card_id", flat=True)
+    )
+    return {row[0]: SweptRepair((*row, row[2] in open_cards)) for row in rows}
+
+
 @subscribe("deadline.fired")
 def on_deadline_fired(event):
     on_deadlines_fired([event])
@@ -231,15 +298,7 @@ def on_deadlines_fired(events):
     if not ours:
         return
     now = clock.now()
-    ids = sorted({e.subject_id for e in ours})
-    repairs = {
-        r.pk: r
-        for r in RepairOrder.objects.select_for_update(of=("self",))
-        .select_related("consumer")
-        .only(*SWEEP_FIELDS)
-        .filter(pk__in=ids)
-        .order_by("pk")
-    }
+    repairs = _lock_repairs(sorted({e.subject_id for e in ours}))
     found = [(e, repairs[e.subject_id]) for e in ours if e.subject_id in repairs]
     _timeouts([(e, r) for e, r in found if e.payload["kind"] in KINDS], now)
     _reminders([(e, r) for e, r in found if e.payload["kind"] in REMINDER_KINDS], now)
@@ -251,13 +310,7 @@ on_deadline_fired.many = on_deadlines_fired
 def _timeouts(pairs, now):
     if not pairs:
         return
-    open_cards = set(
-        WarrantyEscalation.objects.filter(
-            card_id__in={r.card_id for _, r in pairs},
-            status=WarrantyEscalation.Status.OPEN,
-            rule__in=["G5", "G6"],
-        ).values_list("card_id", flat=True)
-    )
+    open_cards = {r.card_id for _, r in pairs if r.open_escalation}
     escalations, late, repairs_of = [], [], {}
     for event, repair in pairs:
         kind = event.payload["kind"]
@@ -342,7 +395,7 @@ def _timeouts(pairs, now):
         for esc in escalations
     ]
     ids = insert_rows(DomainEvent, events, returning=True)
-    _dispatch([DomainEvent(pk=pk, **row) for pk, row in zip(ids, events, strict=True)])
+    _dispatch(instances(DomainEvent, ids, events))
     _notify_timeouts(escalations)
 
 
@@ -384,7 +437,7 @@ def _notify_timeouts(escalations):
             "title": f"维修超期：可免费换货（{esc.rule}）",
             "body": esc.explanation,
         }
-        messages.append((repair.consumer.user_id, "repair.timeout", context, repair))
+        messages.append((repair.consumer_user_id, "repair.timeout", context, repair))
         by_merchant.setdefault(esc.merchant_id, []).append(esc)
     staff = _merchant_staff(by_merchant)
     for merchant_id, cases in by_merchant.items():
@@ -409,10 +462,11 @@ def _notify_timeouts(escalations):
     notify_many(messages=messages, actor=SYSTEM)
 
 
-def _reschedule_late(repair, kind, limit):
-    due = g6_due(repair) if kind == G6_KIND else g5_due(repair, limit)
-    if repair.parts_wait_since is not None or due <= clock.now():
+def _reschedule_late(swept, kind, limit):
+    due = g6_due(swept) if kind == G6_KIND else g5_due(swept, limit)
+    if swept.parts_wait_since is not None or due <= clock.now():
         return  # paused by the open wait (G6), or nothing left to wait for
+    repair = RepairOrder.objects.get(pk=swept.pk)  # rare: the case itself (locked already)
     with transaction.atomic():
         deadline_schedule(subject=repair, kind=kind, due_at=due, actor=SYSTEM)
 
