@@ -126,7 +126,10 @@ def actor_for_user(user):
     if api_key is not None:
         actor = Actor(kind=ActorKind.INTEGRATOR, api_key=api_key, merchant_id=api_key.merchant_id)
     else:
-        groups = frozenset(user.groups.values_list("name", flat=True)) if user.pk else frozenset()
+        names = getattr(user, "role_group_names", None)  # aftersales.auth.RoleLoadingBackend
+        if names is None and user.pk and not hasattr(user, "role_group_names"):
+            names = user.groups.values_list("name", flat=True)
+        groups = frozenset(names or ())
         member = getattr(user, "merchant_member", None) if _has(user, "merchant_member") else None
         consumer = getattr(user, "consumer", None) if _has(user, "consumer") else None
         if user.is_superuser or groups & set(PlatformGroup.values):

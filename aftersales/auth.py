@@ -1,4 +1,6 @@
-"""Integrator authentication: ``Authorization: Api-Key as_<prefix>_<secret>``.
+"""Authentication: integrators' API keys and the session backend of signed-in people.
+
+Integrator authentication: ``Authorization: Api-Key as_<prefix>_<secret>``.
 
 Keys are stored as SHA-256 hashes and found by their public prefix; revoked keys are refused.
 ``last_used_at`` is written at most once a minute per key to keep reads cheap.
@@ -7,6 +9,7 @@ Keys are stored as SHA-256 hashes and found by their public prefix; revoked keys
 import hmac
 from datetime import timedelta
 
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions
 
@@ -101,3 +104,32 @@ try:  # the OpenAPI schema names this scheme (drf-spectacular finds it by class 
             }
 except ImportError:  # pragma: no cover
     pass
+
+
+class RoleLoadingBackend(ModelBackend):
+    """Django's ``ModelBackend`` whose ``get_user`` (run on every signed-in request) loads what
+    ``aftersales.actors.actor_for_user`` needs with the user in one query: the merchant
+    membership, the consumer profile and the group names (``role_group_names``)."""
+
+    def get_user(self, user_id):
+        from django.contrib.auth import get_user_model
+        from django.contrib.postgres.aggregates import ArrayAgg
+        from django.db import connection
+        from django.db.models import OuterRef, Subquery
+
+        User = get_user_model()
+        qs = User._default_manager.select_related("merchant_member", "consumer")
+        if connection.vendor == "postgresql":
+            names = (
+                User.groups.through.objects.filter(user_id=OuterRef("pk"))
+                .order_by()
+                .values("user_id")
+                .annotate(names=ArrayAgg("group__name"))
+                .values("names")
+            )
+            qs = qs.annotate(role_group_names=Subquery(names))
+        try:
+            user = qs.get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

@@ -270,6 +270,7 @@ def load(*, signed, unshipped, background, merchants, consumers):
 def sessions():
     """A signed-in session per bench consumer (the consumer's own path through the API) and a
     CSRF secret for it: ``{consumer_id: headers}``."""
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
@@ -281,7 +282,7 @@ def sessions():
     ).select_related("user"):
         store = SessionStore()
         store[SESSION_KEY] = str(profile.user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         store[HASH_SESSION_KEY] = profile.user.get_session_auth_hash()
         store.create()
         csrf = secrets.token_hex(16)  # 32 characters: Django's unmasked secret
