@@ -155,3 +155,36 @@ def instances(model, ids, rows):
         values = [pk_value if n == pk else _plain(row.get(n, d)) for n, d in pairs]
         out.append(model.from_db(db, None, values))
     return out
+
+
+_insert_sql = {}
+
+
+def insert_one(model, **values):
+    """``model.objects.create(**values)`` for the append-only rows every service writes
+    (timeline events, domain events): the same instance and row, without the ORM's query
+    compiler (its SQL is built once per model) and without ``save()``'s signals. Outside
+    PostgreSQL it is ``create``."""
+    obj = model(**values)
+    if connection.vendor != "postgresql":
+        obj.save(force_insert=True)
+        return obj
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    sql = _insert_sql.get(meta.label_lower)
+    if sql is None:
+        qn = connection.ops.quote_name
+        sql = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(
+            qn(meta.db_table),
+            ", ".join(qn(f.column) for f in fields),
+            ", ".join(["%s"] * len(fields)),
+            qn(meta.pk.column),
+        )
+        _insert_sql[meta.label_lower] = sql
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj

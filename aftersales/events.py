@@ -7,6 +7,7 @@ the same transaction, so an app lower in the dependency list (invoices) reacts t
 
 from collections import defaultdict
 
+from .bulk import insert_one
 from .models import DomainEvent
 
 _handlers = defaultdict(list)
@@ -30,7 +31,8 @@ def subscribers(name):
 
 def event_publish(name, *, subject, payload=None, merchant_id=None):
     """Record the event and run its handlers; call inside the service's transaction."""
-    event = DomainEvent.objects.create(
+    event = insert_one(
+        DomainEvent,
         name=name,
         subject_type=subject._meta.label_lower,
         subject_id=subject.pk,

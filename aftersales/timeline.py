@@ -1,6 +1,7 @@
 """The case timeline: every change records who did what, when and why (STYLE.md rule 3)."""
 
 from . import clock
+from .bulk import insert_one
 from .models import TimelineEvent
 
 
@@ -12,7 +13,8 @@ def timeline_record(
     *, subject, verb, actor, from_status="", to_status="", reason="", data=None, occurred_at=None
 ):
     """Append one event to ``subject``'s timeline; call it inside the service's transaction."""
-    return TimelineEvent.objects.create(
+    return insert_one(
+        TimelineEvent,
         subject_type=subject_label(subject),
         subject_id=subject.pk,
         merchant_id=getattr(subject, "merchant_id", None),
