@@ -188,3 +188,17 @@ def insert_one(model, **values):
     obj._state.adding = False
     obj._state.db = connection.alias
     return obj
+
+
+def next_id(model):
+    """The next primary key of ``model`` drawn from its sequence (PostgreSQL), so a row whose
+    other columns derive from its id (a case number) is written with one ``INSERT``; ``None``
+    elsewhere (the caller then inserts and updates)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s))",
+            [model._meta.db_table, model._meta.pk.column],
+        )
+        return cursor.fetchone()[0]

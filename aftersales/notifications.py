@@ -21,6 +21,7 @@ from django.template import Context, Engine, TemplateDoesNotExist
 from django.utils import translation
 
 from . import clock
+from .bulk import insert_one
 from .errors import NotFound
 from .models import (
     ConsumerProfile,
@@ -99,9 +100,11 @@ def _phone_of(user):
     return profile.phone if profile is not None else ""
 
 
-def _notification_row(*, user_id, event, language, rendered, subject, actor, now):
+def _notification_insert(*, user_id, event, language, rendered, subject, actor, now):
+
     title, body, sms_text = rendered
-    return Notification(
+    return insert_one(
+        Notification,
         user_id=user_id,
         event=event,
         language=language,
@@ -187,7 +190,7 @@ def notify(*, recipient_user, event, context=None, subject=None, actor):
     # No savepoint of its own: a caller that must survive a failed notification wraps it in
     # one (``aftersales.deadlines.notify_quietly``); otherwise the caller's transaction fails.
     with transaction.atomic(savepoint=False):
-        notification = _notification_row(
+        notification = _notification_insert(
             user_id=recipient_user.pk,
             event=event,
             language=language,
@@ -196,7 +199,6 @@ def notify(*, recipient_user, event, context=None, subject=None, actor):
             actor=actor,
             now=now,
         )
-        notification.save(force_insert=True)
         specs = _delivery_specs(
             email_enabled=email_enabled,
             sms_enabled=sms_enabled,

@@ -44,6 +44,7 @@ from django.db.models import Q, Sum
 
 from aftersales import clock
 from aftersales.actors import SYSTEM
+from aftersales.bulk import next_id
 from aftersales.deadlines import deadline_cancel, deadline_schedule, deadline_status_enter
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from aftersales.events import event_publish
@@ -558,7 +559,14 @@ def _number(request):
 
 
 def _insert(request):
+    """Write the new request with its number (``TH<date><id>``): the id is drawn first where
+    the database allows it (one ``INSERT``), else the row is inserted and then numbered."""
     request._category_id = request.line.sku.product.category_id
+    request.pk = next_id(ReturnRequest)
+    if request.pk is not None:
+        request.number = _number(request)
+        request.save(force_insert=True)
+        return request
     request.number = f"tmp-{uuid.uuid4().hex}"
     request.save()
     request.number = _number(request)
