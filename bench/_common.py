@@ -430,6 +430,82 @@ class Gunicorn:
         return False
 
 
+def reference_loop_ms():
+    """CPU milliseconds of a fixed pure-Python loop (2,000,000 additions; best of 3): how fast
+    this machine's cores run Python, to compare figures taken on different machines."""
+    best = None
+    for _ in range(3):
+        t, x = time.process_time(), 0
+        for i in range(2_000_000):
+            x += i
+        spent = (time.process_time() - t) * 1000
+        best = spent if best is None else min(best, spent)
+    return best
+
+
+class CpuSplit:
+    """Where the machine's CPU went during a scenario (Linux ``/proc``): the web server's
+    processes (``root``'s tree), PostgreSQL's backends, this process (the load driver) and the
+    whole machine (``/proc/stat``, so other work running at the same time shows up there).
+
+    ``with CpuSplit(gunicorn.proc.pid) as cpu: ...`` then ``cpu.per(n)`` → milliseconds per
+    request of each."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, root_pid):
+        self.root = root_pid
+
+    @staticmethod
+    def _stat(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return int(fields[1]), int(fields[11]) + int(fields[12])  # ppid, utime + stime
+
+    def _sample(self):
+        stats, names = {}, {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                stat = self._stat(entry)
+                if stat is not None:
+                    stats[int(entry)] = stat
+                    try:
+                        with open(f"/proc/{entry}/comm") as fh:
+                            names[int(entry)] = fh.read().strip()
+                    except OSError:
+                        names[int(entry)] = ""
+        tree, grew = {self.root}, True
+        while grew:
+            grew = False
+            for pid, (ppid, _t) in stats.items():
+                if ppid in tree and pid not in tree:
+                    tree.add(pid)
+                    grew = True
+        web = sum(stats[p][1] for p in tree if p in stats)
+        pg = sum(t for pid, (_pp, t) in stats.items() if names.get(pid, "").startswith("postgres"))
+        with open("/proc/stat") as fh:
+            cpu = [int(x) for x in fh.readline().split()[1:]]
+        busy = sum(cpu) - cpu[3] - cpu[4]  # minus idle and iowait
+        return {"web": web, "postgres": pg, "machine": busy}, time.process_time()
+
+    def __enter__(self):
+        self.start, self.client_start = self._sample()
+        return self
+
+    def __exit__(self, *exc):
+        self.end, self.client_end = self._sample()
+        return False
+
+    def per(self, n):
+        """Milliseconds of CPU per request: web, postgres, client, machine."""
+        out = {k: (self.end[k] - self.start[k]) / self.TICK * 1000 / n for k in self.start}
+        out["client"] = (self.client_end - self.client_start) * 1000 / n
+        return out
+
+
 # -- load -------------------------------------------------------------------------------------
 
 

@@ -461,6 +461,7 @@ def main(argv=None):
         f"machine: {os.cpu_count()} cpu, load average "
         + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
+    print(f"Python reference loop: {common.reference_loop_ms():.0f} ms (bench._common)")
     print(f"database: {args.database_url}; broker: {env['CELERY_BROKER_URL']}")
     log(f"recreating database; migrate{' --run-syncdb (BENCH_SYNCDB=1)' if syncdb else ''}")
     common.recreate_database(args.database_url)
@@ -516,7 +517,8 @@ def main(argv=None):
             failures += [f"warm-up: {e}" for e in warm.errors[:5]]
         left = sum(len(q) for q in queues)
         log(f"(a) creating: {args.duration:g} s, {args.clients} clients, {left:,} lines left")
-        rate = drive(gunicorn.port, queues, headers, duration=args.duration)
+        with common.CpuSplit(gunicorn.proc.pid) as cpu:
+            rate = drive(gunicorn.port, queues, headers, duration=args.duration)
         if not any(queues) and rate.elapsed < args.duration * 0.95:
             print(f"!! the lines ran out after {rate.elapsed:.1f} s: raise --signed")
         log(f"(b) instant refunds: {len(paid) - 5} calls, one client, one after another")
@@ -531,7 +533,7 @@ def main(argv=None):
     made = rate.created + latency.created + warm_b.created + (warm.created if args.warmup else 0)
     if after - before != made:
         failures.append(f"{after - before} requests in the database, {made} answered 201")
-    report(args, rate, latency, queries, cost)
+    report(args, rate, latency, queries, cost, cpu)
     print(f"(total run time {time.monotonic() - started:.0f} s)")
     if failures:
         print("\nERRORS:")
@@ -549,7 +551,7 @@ def ms(values, q):
     return percentile(sorted(values), q) * 1000
 
 
-def report(args, rate, latency, queries, cost):
+def report(args, rate, latency, queries, cost, cpu):
     per_second = rate.created / rate.elapsed if rate.elapsed else 0.0
     print(f"\n## (a) requests created per second ({args.clients} clients, no-reason returns)")
     print(
@@ -557,6 +559,14 @@ def report(args, rate, latency, queries, cost):
         f"{ms(rate.latencies, 50):.1f} ms, p95 {ms(rate.latencies, 95):.1f} ms, "
         f"p99 {ms(rate.latencies, 99):.1f} ms; errors {len(rate.errors)}"
     )
+    if rate.created:
+        split = cpu.per(rate.created)
+        cores = os.cpu_count() or 1
+        print(
+            f"CPU per create: web {split['web']:.1f} ms, PostgreSQL {split['postgres']:.1f} ms, "
+            f"load driver {split['client']:.1f} ms; whole machine {split['machine']:.1f} ms "
+            f"→ {cores} cores allow at most {cores * 1000 / split['machine']:.0f}/s at this cost"
+        )
     print(f"\n## (b) unshipped instant refund, end to end ({latency.created} calls, one client)")
     print(
         f"median {ms(latency.latencies, 50):.1f} ms, p95 {ms(latency.latencies, 95):.1f} ms, "
