@@ -246,7 +246,7 @@ def notify_many(*, messages, actor):
         return []
     ids = [m[0] if isinstance(m[0], int) else m[0].pk for m in messages]
     recipients = _batch_recipients(set(ids))
-    sms_users = [uid for uid, r in recipients.items() if r[2]]
+    sms_users = [uid for uid, (_e, _l, _email_on, sms_on) in recipients.items() if sms_on]
     phones = (
         {p.user_id: p.phone for p in ConsumerProfile.objects.filter(user_id__in=sms_users)}
         if sms_users
