@@ -22,6 +22,7 @@ a measurement: the exit status is 0 whatever the figures, 1 on errors (wrong eff
 """
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -357,13 +358,47 @@ def check_sweep_effects(past, before):
     return ok, f"{text} still due={still_due:,}"
 
 
+@contextlib.contextmanager
+def count_statements():
+    """Counts the statements of the default connection (``execute_wrapper``) and its ``COPY``
+    runs (``aftersales.bulk.insert_rows`` streams rows past the wrapper)."""
+    import psycopg
+    from django.db import connection
+
+    counted = {"statements": 0, "copies": 0}
+    copy = psycopg.Cursor.copy
+
+    def counting_copy(self, *args, **kwargs):
+        counted["copies"] += 1
+        return copy(self, *args, **kwargs)
+
+    def wrapper(execute, sql, params, many, context):
+        counted["statements"] += 1
+        return execute(sql, params, many, context)
+
+    psycopg.Cursor.copy = counting_copy
+    try:
+        with connection.execute_wrapper(wrapper):
+            yield counted
+    finally:
+        psycopg.Cursor.copy = copy
+
+
 def bench_sweep(*, repairs, past, batch_size, warmup):
     from aftersales.deadlines import deadline_sweep
 
     provider = _provider_for_sweep()
-    # Warm-up on other rows: imports, template compilation, query plans out of the measure.
+    # Warm-up on other rows: imports, template compilation, query plans out of the measure;
+    # its statements are counted (the measured sweep runs without the counter).
     load_open_repairs(repairs=warmup, past=warmup // 2, provider=provider, skip=repairs)
-    deadline_sweep(batch_size=batch_size)
+    with count_statements() as counted:
+        warm = deadline_sweep(batch_size=batch_size)
+    log(
+        f"  warm-up sweep: {warm.done:,} due in {warm.batches} batch(es) of ≤{batch_size}: "
+        f"{counted['statements']} statements and {counted['copies']} COPY "
+        f"({(counted['statements'] + counted['copies']) / max(warm.batches, 1):.1f} per batch "
+        "incl. the final empty claim, excl. COMMIT)"
+    )
     log(f"sweep: loading {repairs:,} open repairs, {past:,} past the G6 limit")
     load_open_repairs(repairs=repairs, past=past, provider=provider)
     before = effect_counts()
