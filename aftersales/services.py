@@ -244,6 +244,22 @@ _REVEAL_EXTRA = {
 }
 
 
+# Apps below the kernel register who else may reveal values of their own models, and how those
+# values are read (``pii_reveal_register``); the kernel never imports them (ARCHITECTURE.md).
+_REVEAL_GRANTS = {}
+
+
+def pii_reveal_register(model_label, *, fields, allows):
+    """Let ``pii_reveal`` serve the app model ``model_label`` (``"repairs.repairorder"``).
+
+    ``fields`` maps each revealable name to ``fn(subject) -> value``; ``allows(actor, subject)``
+    says whether an actor beyond platform staff may see them (the repairs app: the assigned
+    provider's staff, for an on-site visit). A reason is still required and every showing is
+    logged like any other (RULES.md D3)."""
+    _REVEAL_EXTRA.setdefault(model_label, {}).update(fields)
+    _REVEAL_GRANTS[model_label] = allows
+
+
 def pii_revealable_fields(model):
     """The field names ``pii_reveal`` accepts for ``model``: its encrypted fields and extras."""
     from .pii import EncryptedTextField
@@ -256,7 +272,8 @@ def pii_reveal(*, actor, subject, fields, reason=""):
     """Return unmasked values of ``fields`` on ``subject`` and log who saw them (RULES.md D3).
 
     Only platform staff who may read every tenant (agents, managers, auditors, superusers) see
-    another person's unmasked values, with a reason; a consumer may see their own. Merchants and
+    another person's unmasked values, with a reason; a consumer may see their own; an app may
+    grant more for its own model (``pii_reveal_register``), with a reason too. Merchants and
     everyone else get ``NotFound`` (they must not learn the record exists); platform-scoped API
     keys get ``PermissionDenied``: a machine has no reason to read a person's full details.
     """
@@ -267,7 +284,9 @@ def pii_reveal(*, actor, subject, fields, reason=""):
         and subject._meta.label_lower == "aftersales.consumerprofile"
         and subject.pk == actor.consumer_id
     )
-    if not own:
+    grant = _REVEAL_GRANTS.get(subject._meta.label_lower)
+    granted = not own and grant is not None and grant(actor, subject)
+    if not (own or granted):
         if actor.kind == ActorKind.INTEGRATOR and actor.platform_read:
             raise PermissionDenied(
                 "API 密钥不能查看完整个人信息。API keys cannot reveal personal data.",

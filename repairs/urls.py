@@ -30,5 +30,10 @@ provider_urlpatterns = [
     path("", views.provider_home, name="home"),
     path("repairs/", views.provider_repair_list, name="repair-list"),
     path("repairs/<int:pk>/", views.provider_repair_detail, name="repair-detail"),
+    path(
+        "repairs/<int:pk>/reveal-contact/",
+        views.provider_repair_reveal,
+        name="repair-reveal-contact",
+    ),
     path("repairs/<int:pk>/<slug:step>/", views.provider_repair_step, name="repair-step"),
 ]

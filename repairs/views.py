@@ -331,6 +331,7 @@ VERB_LABELS = {
     "repair.reopened": _lazy("30 日内再次故障，视为未修好（G12）"),
     "repair.timeout": _lazy("维修超期，转平台升级处理"),
     "repair.evidence_added": _lazy("上传凭证"),
+    "repair.consumer_revealed": _lazy("维修服务商查看了完整电话与地址（上门服务）"),
     "deadline.scheduled": _lazy("设定期限"),
     "deadline.rescheduled": _lazy("期限重新计算"),
     "deadline.cancelled": _lazy("期限取消"),
@@ -551,6 +552,9 @@ def _repair_context(request, repair, *, portal, now):
         "escalations": escalations,
         "timeline": _timeline(repair, masked=masked),
         "days": days,
+        # Merchants and providers see the consumer masked (RULES.md D2); the provider of an
+        # on-site repair may reveal phone and address for one response (``provider_repair_reveal``).
+        "contact": services.repair_consumer_contact_masked(repair) if masked else None,
     }
 
 
@@ -1121,9 +1125,24 @@ def _provider_actions(repair, bound=None):
     return actions
 
 
-def _provider_detail(request, repair, bound=None, status=200):
+class RevealForm(forms.forms.Form):
+    """Why the provider needs the consumer's full phone and address (logged, RULES.md D3)."""
+
+    reason = forms.forms.CharField(
+        label=_lazy("查看原因"),
+        max_length=200,
+        error_messages={"required": _lazy("请填写查看原因，例如“预约上门时间”。")},
+        widget=forms.forms.TextInput(attrs={"placeholder": _lazy("例如：电话预约上门维修时间")}),
+    )
+    confirm = forms.ConfirmField(_lazy("我确认因上门服务需要查看，本次查看将被记录"))
+
+
+def _provider_detail(request, repair, bound=None, status=200, reveal_form=None, revealed=None):
     context = _repair_context(request, repair, portal="provider", now=clock.now())
     context["actions"] = _provider_actions(repair, bound)
+    if services.repair_consumer_reveal_allowed(request.actor, repair):
+        context["reveal_form"] = reveal_form or RevealForm(auto_id="id_reveal_%s")
+    context["revealed"] = revealed
     if bound is not None and bound.step not in {a["name"] for a in context["actions"]}:
         # The step is no longer open (the repair moved on): say why at the top of the page.
         for errors in bound.errors.values():
@@ -1136,6 +1155,37 @@ def _provider_detail(request, repair, bound=None, status=200):
 def provider_repair_detail(request, pk):
     repair = _repair_of(request, pk)
     return _provider_detail(request, repair)
+
+
+@provider_required
+@require_POST
+def provider_repair_reveal(request, pk):
+    """The consumer's full phone and address of an on-site repair, for this response only:
+    logged with the reason (RULES.md D3), never stored, never cached; a 404 for anyone but the
+    assigned provider's staff of an open on-site repair (``services.repair_consumer_reveal``)."""
+    repair = _repair_of(request, pk)
+    form = RevealForm(request.POST, auto_id="id_reveal_%s")
+    revealed = None
+    if form.is_valid():
+        try:
+            revealed = services.repair_consumer_reveal(
+                repair=repair, actor=request.actor, reason=form.cleaned_data["reason"]
+            )
+        except NotFound:
+            raise Http404 from None
+        except DomainError as exc:
+            forms.form_error(form, exc)
+    elif not services.repair_consumer_reveal_allowed(request.actor, repair):
+        raise Http404
+    response = _provider_detail(
+        request,
+        repair,
+        reveal_form=RevealForm(auto_id="id_reveal_%s") if revealed else form,
+        revealed=revealed,
+        status=200 if revealed else 400,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @provider_required
