@@ -170,3 +170,31 @@ def test_a_batch_cancels_only_the_reminders_it_leaves_open(frozen):
     assert set(Deadline.objects.filter(kind="test.batch").values_list("state", flat=True)) == {
         "done"
     }
+
+
+def test_swept_events_reach_the_webhook_outbox(frozen, monkeypatch):
+    """The batch's ``deadline.fired`` events, built from the rows written in bulk, get one
+    delivery per matching endpoint, as ``event_publish`` gives one event."""
+    from aftersales import webhooks
+    from aftersales.models import WebhookDelivery
+
+    monkeypatch.setattr("aftersales.notifications.enqueue", lambda *args: None)
+    shops = [Merchant.objects.create(code=f"wh{i}", name=str(i)) for i in range(3)]
+    webhooks.webhook_endpoint_create(
+        actor=SYSTEM, url="http://127.0.0.1:9/all", event_types=["deadline.fired"]
+    )
+    webhooks.webhook_endpoint_create(
+        actor=SYSTEM, url="http://127.0.0.1:9/one", event_types=["*"], merchant=shops[0]
+    )
+    for shop in shops:
+        engine.deadline_schedule(
+            subject=shop, kind="test.batch", due_at=T0, actor=SYSTEM, merchant_id=shop.pk
+        )
+    assert engine.deadline_sweep().done == 3
+    fired = {e.pk: e for e in DomainEvent.objects.filter(name="deadline.fired")}
+    deliveries = list(WebhookDelivery.objects.filter(event_id__in=fired))
+    assert len(deliveries) == 4  # every event to the platform endpoint, shop 0's to its own
+    assert {d.event_type for d in deliveries} == {"deadline.fired"}
+    assert sorted(fired[d.event_id].merchant_id for d in deliveries) == sorted(
+        [shops[0].pk, shops[0].pk, shops[1].pk, shops[2].pk]
+    )
