@@ -169,9 +169,16 @@ def test_finishing_the_repair_cancels_the_limits(merchant_a, world):
     assert not WarrantyEscalation.objects.exists()
 
 
-def test_one_escalation_when_both_limits_pass(merchant_a, world):
-    """G6 fires first (no wait long enough), then G5 on the same repair adds no second case."""
-    _consumer, _shop, _provider, tech = world
+@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
+def test_one_escalation_when_both_limits_pass(merchant_a, world, monkeypatch, vendor):
+    """G6 fires first (no wait long enough), then G5 on the same repair adds no second case.
+    On each backend: the batch's raw lock-and-read query (PostgreSQL) or its ORM fallback."""
+    from django.db import connection
+
+    if vendor == "postgresql" and connection.vendor != "postgresql":
+        pytest.skip("the raw batch query needs PostgreSQL")
+    monkeypatch.setattr(connection, "vendor", vendor)
+    consumer, _shop, _provider, tech = world
     repair = _repair(merchant_a, world)
     technician = actor_for_user(tech)
     with at(sh(2026, 3, 2, 10)):
@@ -179,9 +186,16 @@ def test_one_escalation_when_both_limits_pass(merchant_a, world):
     with at(sh(2026, 3, 3, 10)):
         services.repair_parts_wait_end(repair=repair, actor=technician)
     sweep(sh(2026, 4, 2, 0, 0))
-    assert WarrantyEscalation.objects.get().rule == "G6"
+    escalation = WarrantyEscalation.objects.get()
+    assert (escalation.rule, escalation.repair_id, escalation.consumer_id) == (
+        "G6",
+        repair.pk,
+        consumer.pk,
+    )
+    assert Notification.objects.filter(user=consumer.user, event="repair.timeout").count() == 1
     sweep(sh(2026, 5, 31, 0, 0))
     assert WarrantyEscalation.objects.count() == 1
+    assert _deadline(repair, deadlines.G5_KIND).state == "done"
 
 
 def test_escalation_resolved_by_staff(merchant_a, world, roles):
