@@ -13,6 +13,7 @@ from aftersales.actors import SYSTEM
 from aftersales.matrix import (
     CONSUMER_A,
     MERCHANT_A,
+    NOBODY,
     PLATFORM_READ,
     PLATFORM_WRITE,
     SIGNED_IN,
@@ -356,6 +357,15 @@ register(
     setup=_repair_target("returned"),
     visible=CASE_READ,
     post=Write(CASE_WRITE, touches=[RepairOrder], body={"reason": "确认已修好"}),
+)
+# Only the assigned provider's staff (no matrix role) may reveal the consumer's contact of an
+# on-site repair; every matrix role gets 404, like ``pii_reveal`` (repairs/tests/
+# test_provider_reveal.py checks the provider).
+register(
+    "repair-order-reveal-contact",
+    setup=_repair_target("assigned"),
+    visible=NOBODY,
+    post=Write(NOBODY, touches=["aftersales.PiiAccessLog"], body={"reason": "上门维修"}),
 )
 
 

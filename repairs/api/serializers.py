@@ -621,3 +621,32 @@ class WarrantyCardCreateSerializer(serializers.Serializer):
         default=list,
         help_text="每件一个序列号（可选）",
     )
+
+
+# -- the consumer's contact for an on-site visit (RULES.md D2, D3) --------------------------------
+
+
+class ContactRevealSerializer(serializers.Serializer):
+    fields = serializers.ListField(
+        child=serializers.ChoiceField(choices=["phone", "address"]),
+        allow_empty=False,
+        required=False,
+        default=["phone", "address"],
+        help_text="要查看的字段（默认电话与地址）。Fields to reveal (default both).",
+    )
+    reason = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="查看原因（必填，将被记录）。Why (required, logged).",
+    )
+
+
+class RevealedContactValuesSerializer(serializers.Serializer):
+    phone = serializers.CharField(required=False)
+    address = serializers.CharField(required=False)
+
+
+class RevealedContactSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    values = RevealedContactValuesSerializer()

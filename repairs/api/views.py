@@ -6,7 +6,12 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from aftersales.api.base import IDEMPOTENCY_PARAMETER, ActorViewMixin, require_platform_read
+from aftersales.api.base import (
+    IDEMPOTENCY_PARAMETER,
+    ActorViewMixin,
+    no_store,
+    require_platform_read,
+)
 from aftersales.api.pagination import IdCursorPagination
 from aftersales.errors import PermissionDenied
 
@@ -17,6 +22,7 @@ from .serializers import (
     AlternativeRefusedSerializer,
     CatalogChangeSerializer,
     CatalogEntrySerializer,
+    ContactRevealSerializer,
     EntitlementsSerializer,
     EscalationResolveSerializer,
     FaultReoccurredSerializer,
@@ -34,6 +40,7 @@ from .serializers import (
     RepairProviderApplySerializer,
     RepairProviderSerializer,
     RepairRequestSerializer,
+    RevealedContactSerializer,
     WarrantyCardCreateSerializer,
     WarrantyCardDetailSerializer,
     WarrantyCardSerializer,
@@ -466,6 +473,24 @@ class RepairOrderViewSet(ActorViewMixin, *READ):
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         return self._step(ReasonSerializer, services.repair_close)
+
+    @_post(
+        ContactRevealSerializer,
+        RevealedContactSerializer,
+        description="查看消费者完整电话与地址（上门服务，须填原因，记录查看日志）："
+        "仅限承修服务商员工、上门维修、维修单未结束；其他人 404。"
+        "Reveal the consumer's full phone and address of an open on-site repair to the "
+        "assigned provider's staff (reason required, logged; RULES.md D2, D3).",
+    )
+    @action(detail=True, methods=["post"], url_path="reveal-contact", url_name="reveal-contact")
+    def reveal_contact(self, request, pk=None):
+        repair = self.get_object()
+        s = ContactRevealSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        values = services.repair_consumer_reveal(
+            repair=repair, actor=self.actor, **s.validated_data
+        )
+        return no_store(Response({"id": repair.pk, "values": values}))
 
 
 # -- escalations ---------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ phone and address masked; the assigned provider's staff of an open on-site repai
 full phone and address, with a reason, logged in ``PiiAccessLog`` and on the repair's timeline,
 shown in that response only. Everyone else gets 404 and nothing is logged."""
 
+import json
+
 import pytest
 
 from aftersales.actors import SYSTEM, actor_for_user
@@ -218,3 +220,55 @@ def test_provider_detail_query_count_is_pinned(
     client.get(_url(on_site))
     with django_assert_max_num_queries(30):
         assert client.get(_url(on_site)).status_code == 200
+
+
+# -- API ------------------------------------------------------------------------------------------
+
+
+def _api_reveal(client, repair, body):
+    return client.post(
+        f"/api/v1/repair-orders/{repair.pk}/reveal-contact/",
+        json.dumps(body),
+        content_type="application/json",
+    )
+
+
+def test_api_reveal_by_the_assigned_provider_is_logged_and_not_stored(client, techs, on_site):
+    from aftersales.models import IdempotencyRecord
+
+    client.force_login(techs["p1"])
+    r = client.post(
+        f"/api/v1/repair-orders/{on_site.pk}/reveal-contact/",
+        json.dumps({"reason": REASON}),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="reveal-contact-1",
+    )
+    assert r.status_code == 200, r.json()
+    assert r["Cache-Control"] == "no-store"
+    assert r.json() == {"id": on_site.pk, "values": {"phone": PHONE, "address": FULL_ADDRESS}}
+    assert not IdempotencyRecord.objects.filter(key="reveal-contact-1").exists()
+    log = PiiAccessLog.objects.get()
+    assert (log.actor_user, log.fields, log.reason) == (techs["p1"], ["phone", "address"], REASON)
+    only_phone = _api_reveal(client, on_site, {"fields": ["phone"], "reason": REASON})
+    assert only_phone.json()["values"] == {"phone": PHONE}
+    detail = client.get(f"/api/v1/repair-orders/{on_site.pk}/").content.decode()
+    assert PHONE not in detail and UNIT not in detail
+
+
+def test_api_reveal_needs_a_reason(client, techs, on_site):
+    client.force_login(techs["p1"])
+    r = _api_reveal(client, on_site, {"reason": " "})
+    assert r.status_code == 400 and r.json()["code"] == "reveal_reason_required"
+    assert not PiiAccessLog.objects.exists()
+
+
+def test_api_reveal_refused_with_404(client, techs, roles, merchant_a, shops, on_site):
+    send_in = _repair(_card(roles, merchant_a), shops["p1"], mode="send_in")
+    client.force_login(techs["p1"])
+    assert _api_reveal(client, send_in, {"reason": REASON}).status_code == 404
+    client.force_login(techs["p2"])
+    assert _api_reveal(client, on_site, {"reason": REASON}).status_code == 404
+    client.force_login(roles["merchant_a"])
+    r = _api_reveal(client, on_site, {"reason": REASON})
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    assert not PiiAccessLog.objects.exists()
