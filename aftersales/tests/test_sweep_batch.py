@@ -198,3 +198,21 @@ def test_swept_events_reach_the_webhook_outbox(frozen, monkeypatch):
     assert sorted(fired[d.event_id].merchant_id for d in deliveries) == sorted(
         [shops[0].pk, shops[0].pk, shops[1].pk, shops[2].pk]
     )
+
+
+def test_the_collector_is_paused_per_batch_and_restored(frozen):
+    import gc
+
+    seen = []
+    engine.deadline_register("test.gc", lambda d: seen.append(gc.isenabled()) or {}, "测试：回收")
+    shop = Merchant.objects.create(code="gc", name="GC")
+    engine.deadline_schedule(subject=shop, kind="test.gc", due_at=T0, actor=SYSTEM)
+    assert gc.isenabled()
+    assert engine.deadline_sweep().done == 1
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        engine.deadline_sweep()
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
