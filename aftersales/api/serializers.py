@@ -4,21 +4,22 @@ from rest_framework.fields import SkipField
 from ..models import ApiKey, ConsumerProfile, Merchant, PolicyVersion, TimelineEvent
 
 
+# Output serializers built once per class instead of once per instance.
+#
+# DRF builds a ``ModelSerializer``'s fields for every instance it serializes (model
+# introspection, ~60 field objects for a return request's detail) and walks them through
+# generic code: on a hot endpoint that is most of the response's CPU. This mixin keeps the
+# readable fields of the class's first instance and reuses them for every later one; method
+# fields (``SerializerMethodField``) are called on the serializer at hand, so their
+# ``self.context`` is the current one. The output is exactly DRF's
+# (``returns/tests/test_compiled_output.py`` compares both through the returns API).
+#
+# Only for fields that do not read the context themselves: a field class that builds URLs
+# from the request (hyperlinked relations, file URLs) is refused when the class is compiled.
+#
+# (A comment, not a docstring: drf-spectacular would take an inherited docstring as the
+# description of every serializer without its own.)
 class CompiledOutputMixin:
-    """Output serializers built once per class instead of once per instance.
-
-    DRF builds a ``ModelSerializer``'s fields for every instance it serializes (model
-    introspection, ~60 field objects for a return request's detail) and walks them through
-    generic code: on a hot endpoint that is most of the response's CPU. This mixin keeps the
-    readable fields of the class's first instance and reuses them for every later one; method
-    fields (``SerializerMethodField``) are called on the serializer at hand, so their
-    ``self.context`` is the current one. The output is exactly DRF's
-    (``returns/tests/test_compiled_output.py`` compares both through the returns API).
-
-    Only for fields that do not read the context themselves: a field class that builds URLs
-    from the request (hyperlinked relations, file URLs) is refused when the class is compiled.
-    """
-
     _CONTEXT_FIELDS = (
         relations.HyperlinkedRelatedField,
         serializers.FileField,
