@@ -1,6 +1,7 @@
 """Reliability of the deadline engine with real processes (issue 3, "Reliability").
 
-(a) two sweepers at once act on every deadline exactly once; (b) a worker SIGKILLed in the
+(a) two sweepers at once act on every deadline exactly once, and a backlog is swept by two
+worker processes together; (b) a worker SIGKILLed in the
 middle of a batch loses nothing and does nothing twice once a worker runs again; (c) with the
 broker unreachable, writes that schedule deadlines still succeed and a worker catches up later.
 
@@ -38,7 +39,7 @@ def _effect(deadline):
         subject_id=deadline.subject_id,
         verb=EFFECT,
         actor_kind="system",
-        data={"deadline_id": deadline.pk},
+        data={"deadline_id": deadline.pk, "pid": os.getpid()},
     )
     return {"ok": True}
 
@@ -200,6 +201,26 @@ def test_two_sweepers_act_exactly_once(db):
     assert sum(r.done for r in results) == 120
     _assert_exactly_once(rows)
     assert TimelineEvent.objects.filter(verb="deadline.fired").count() == 120
+
+
+def test_a_backlog_is_swept_by_two_worker_processes_together(workers, settings):
+    """One sweep whose first batch comes back full asks for a helper sweep
+    (``DEADLINE_SWEEPERS`` = 2): both workers act, every deadline exactly once."""
+    from config.celery import app
+
+    assert settings.DEADLINE_SWEEPERS == 2
+    rows = _due_deadlines("test.rel.slow", 24)
+    app.control.purge()  # the sweeps that scheduling kicked: this test sends its own
+    workers.start()
+    workers.start()
+    _sweep_async(batch_size=3)
+    assert _wait_for(lambda: not Deadline.objects.filter(state="pending").exists(), timeout=40)
+    _assert_exactly_once(rows)
+    pids = {
+        data["pid"]
+        for data in TimelineEvent.objects.filter(verb=EFFECT).values_list("data", flat=True)
+    }
+    assert len(pids) == 2, pids  # both worker processes swept
 
 
 # -- (b) SIGKILL in the middle of a batch ----------------------------------------------------

@@ -267,6 +267,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Worker processes that sweep a deadline backlog together (aftersales.tasks.sweep_deadlines):
+# the default worker runs one process per core.
+DEADLINE_SWEEPERS = int(env("DEADLINE_SWEEPERS", "2"))
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
