@@ -556,3 +556,19 @@ def _answer(now, day, remedies, coverage, not_fixed):
         not_fixed_repairs=not_fixed,
         summary=summary,
     )
+
+
+# -- warranty card status moves (ARCHITECTURE.md "Statuses") ------------------------------------
+
+CARD_MOVES = {
+    "active": {"exchanged", "returned", "expired"},
+    "exchanged": set(),
+    "returned": set(),
+    "expired": set(),
+}
+"""The one table of allowed moves of a warranty card: an active card ends once, as
+``exchanged`` (G10: the replacement gets a new card), ``returned`` (G1, G7, G8) or ``expired``
+(G9, the daily sweep); an ended card never becomes active again."""
+
+CARD_STATUS_TIMESTAMP = {"exchanged": "exchanged_at", "returned": "returned_at"}
+"""The card's timestamp of each status that has one (``expired`` has none)."""

@@ -5,7 +5,8 @@ Every function is keyword-only, takes ``actor``, owns its transaction, locks row
 order (card → repair → escalation, each by pk), records a timeline event, publishes a domain
 event (``repair.requested``, ``repair.assigned``, ``repair.received`` …; the webhook outbox
 follows) and notifies the people concerned. Status moves go through
-``aftersales.statuses.status_move`` with the tables ``REPAIR_MOVES`` and ``PROVIDER_MOVES``;
+``aftersales.statuses.status_move`` with the tables ``REPAIR_MOVES``, ``PROVIDER_MOVES`` and
+``rules.CARD_MOVES`` (warranty cards);
 the deadlines those moves imply (G5, G6) are declared in ``repairs.deadlines``.
 
 Who may do what:
@@ -555,23 +556,28 @@ def _provider_has_card(actor, card):
     return repair_order_list(actor=actor).filter(card_id=card.pk).exists()
 
 
+def _card_move(card, *, to, actor, at=None, note="", data=None):
+    """Move ``card`` to ``to`` through ``status_move`` with ``rules.CARD_MOVES``: sets the
+    status and its timestamp (``rules.CARD_STATUS_TIMESTAMP``) at ``at`` (default now) and
+    records the timeline event ``warranty_card.<to>``. A move the table forbids is a 409
+    ``invalid_status_transition``. ``card`` is updated in place."""
+    return status_move(
+        card,
+        to=to,
+        actor=actor,
+        moves=rules.CARD_MOVES,
+        reason=note,
+        data=data,
+        timestamp_field=rules.CARD_STATUS_TIMESTAMP.get(to),
+        verb=f"warranty_card.{to}",
+        occurred_at=at,
+    )
+
+
 def _card_end(card, *, status, at, actor, note, data=None):
     """An active card ends as ``exchanged`` or ``returned`` at ``at`` (its ``<status>_at``),
     with its timeline event ``warranty_card.<status>``."""
-    stamp = f"{status}_at"
-    card.status = status
-    setattr(card, stamp, at)
-    card.save(update_fields=["status", stamp])
-    timeline_record(
-        subject=card,
-        verb=f"warranty_card.{status}",
-        actor=actor,
-        from_status=WarrantyCard.Status.ACTIVE,
-        to_status=status,
-        reason=note,
-        occurred_at=at,
-        data=data,
-    )
+    _card_move(card, to=status, actor=actor, at=at, note=note, data=data)
 
 
 def warranty_card_exchange(*, card, actor, exchanged_at=None, serial_number="", note=""):
@@ -2031,15 +2037,7 @@ def warranty_cards_expire(*, actor, now=None, limit=1000):
                 card = _locked_card(card)
                 if card.status != WarrantyCard.Status.ACTIVE:
                     continue
-                card.status = WarrantyCard.Status.EXPIRED
-                card.save(update_fields=["status"])
-                timeline_record(
-                    subject=card,
-                    verb="warranty_card.expired",
-                    actor=actor,
-                    from_status="active",
-                    to_status="expired",
-                )
+                _card_move(card, to=WarrantyCard.Status.EXPIRED, actor=actor)
                 _publish("warranty_card.expired", card, card_payload(card))
             expired += 1
     return expired
