@@ -5,8 +5,8 @@
    card chain, repairs, catalog — and runs the pure engine ``repairs.rules.entitlements``),
    timed INCLUDING its queries, many iterations; mean and p95 per call, queries per call.
 2. The timeout sweep: 100,000 open repair orders at their repairers (each with its pending G6
-   deadline, ``repairs.g6_repairer_limit``) of which 10,000 are past the 30-day limit; one
-   ``aftersales.deadlines.deadline_sweep`` acts on the due ones (each: the re-check against the
+   deadline, ``repairs.g6_repairer_limit``) of which 10,000 are past the 30-day limit;
+   ``aftersales.deadlines.deadline_sweep`` in ``--sweepers`` (2) processes at once acts on the due ones (each: the re-check against the
    rules, an escalation in the platform's queue, a timeline event, a ``repair.timeout`` outbox
    event, notifications to the consumer and the merchant's staff, the deadline's own move to
    done with its timeline and outbox rows). Repairs per second; the effects are verified
