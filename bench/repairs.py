@@ -6,10 +6,11 @@
    timed INCLUDING its queries, many iterations; mean and p95 per call, queries per call.
 2. The timeout sweep: 100,000 open repair orders at their repairers (each with its pending G6
    deadline, ``repairs.g6_repairer_limit``) of which 10,000 are past the 30-day limit;
-   ``aftersales.deadlines.deadline_sweep`` in ``--sweepers`` (2) processes at once acts on the due ones (each: the re-check against the
-   rules, an escalation in the platform's queue, a timeline event, a ``repair.timeout`` outbox
-   event, notifications to the consumer and the merchant's staff, the deadline's own move to
-   done with its timeline and outbox rows). Repairs per second; the effects are verified
+   ``aftersales.deadlines.deadline_sweep`` in ``--sweepers`` (2) processes at once acts on
+   the due ones (each: the re-check against the rules, an escalation in the platform's queue,
+   a timeline event, a ``repair.timeout`` outbox event, notifications to the consumer and the
+   merchant's staff, the deadline's own move to done with its timeline and outbox rows).
+   Repairs per second; the effects are verified
    (escalations created = repairs past the limit).
 
 Targets: entitlement ≤ 5 ms per card including its queries; the sweep ≥ 2,000 repairs/s. It is
