@@ -426,6 +426,31 @@ class RefundPart(models.Model):
         return f"rf-{self.refund_id}-t{self.tender_id}-a{self.attempt}"
 
 
+class ExtraPayment(models.Model):
+    """Money of a return besides its refund (``returns.payments``), moved through the gateway
+    as one ``GatewayTransfer`` per attempt: the fields and methods its kinds share. Each kind
+    declares its own ``request`` (one per request), amount, status, attempts and constraints,
+    and the prefix of its gateway request ids (``request_id_prefix``)."""
+
+    request_id_prefix = ""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    transfer = models.ForeignKey(
+        GatewayTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
+    requested_at = models.DateTimeField(_("发起时间"), default=clock.now)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.request_id} ¥{self.amount} {self.status}"
+
+    def request_id_for(self, attempt=None):
+        return f"{self.request_id_prefix}-{self.request_id}-a{attempt or self.attempts}"
+
+
 class ExchangeDifferencePaymentStatus(models.TextChoices):
     PENDING = "pending", _("支付中")
     SUCCEEDED = "succeeded", _("已支付")
@@ -435,7 +460,7 @@ class ExchangeDifferencePaymentStatus(models.TextChoices):
     REFUNDED = "refunded", _("已退还")
 
 
-class ExchangeDifferencePayment(models.Model):
+class ExchangeDifferencePayment(ExtraPayment):
     """The consumer's payment of a positive price difference of a spec exchange (R18): one per
     request, charged through the gateway (``GatewayTransfer`` ``charge``). A failed charge is
     paid again with a new attempt (``xd-<request>-a<attempt>``); a paid difference is given back
@@ -443,26 +468,21 @@ class ExchangeDifferencePayment(models.Model):
     closed, refunded instead)."""
 
     Status = ExchangeDifferencePaymentStatus
+    request_id_prefix = "xd"
 
     request = models.OneToOneField(
         ReturnRequest, on_delete=models.PROTECT, related_name="difference_payment"
     )
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(_("差价金额"), max_digits=12, decimal_places=2)
     method = models.CharField(_("支付方式"), max_length=10, default="card")
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
     attempts = models.PositiveSmallIntegerField(_("支付次数"), default=1)
-    transfer = models.ForeignKey(
-        GatewayTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
     refund_transfer = models.ForeignKey(
         GatewayTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     gateway_ref = models.CharField(_("网关流水号"), max_length=80, blank=True)
-    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
-    requested_at = models.DateTimeField(_("发起时间"), default=clock.now)
     paid_at = models.DateTimeField(_("支付时间"), null=True, blank=True)
     refunded_at = models.DateTimeField(_("退还时间"), null=True, blank=True)
 
@@ -479,12 +499,6 @@ class ExchangeDifferencePayment(models.Model):
             ),
         ]
 
-    def __str__(self):
-        return f"{self.request_id} ¥{self.amount} {self.status}"
-
-    def request_id_for(self, attempt=None):
-        return f"xd-{self.request_id}-a{attempt or self.attempts}"
-
 
 class ShippingReimbursementStatus(models.TextChoices):
     PENDING = "pending", _("报销中")
@@ -492,18 +506,18 @@ class ShippingReimbursementStatus(models.TextChoices):
     FAILED = "failed", _("报销失败")
 
 
-class ShippingReimbursement(models.Model):
+class ShippingReimbursement(ExtraPayment):
     """The return shipping fee the merchant pays (R9; R8 with "退货免运费"), paid to the
     consumer with the refund as its own payout (``GatewayTransfer`` ``payout``) to the channel
     of the original card or balance tender, so refunds per tender never exceed what the tender
     paid (R7). One per request; a failed payout is retried with a new attempt."""
 
     Status = ShippingReimbursementStatus
+    request_id_prefix = "rs"
 
     request = models.OneToOneField(
         ReturnRequest, on_delete=models.PROTECT, related_name="shipping_reimbursement"
     )
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(_("报销金额"), max_digits=8, decimal_places=2)
     tender = models.ForeignKey(
         Tender, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -512,11 +526,6 @@ class ShippingReimbursement(models.Model):
         _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
     attempts = models.PositiveSmallIntegerField(_("请求次数"), default=1)
-    transfer = models.ForeignKey(
-        GatewayTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
-    requested_at = models.DateTimeField(_("发起时间"), default=clock.now)
     settled_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
     class Meta:
@@ -531,12 +540,6 @@ class ShippingReimbursement(models.Model):
                 condition=Q(amount__gt=0), name="shipping_reimbursement_amount_positive"
             ),
         ]
-
-    def __str__(self):
-        return f"{self.request_id} ¥{self.amount} {self.status}"
-
-    def request_id_for(self, attempt=None):
-        return f"rs-{self.request_id}-a{attempt or self.attempts}"
 
 
 class ExpressRefundLedgerEntryKind(models.TextChoices):
