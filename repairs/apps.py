@@ -15,8 +15,10 @@ class RepairsConfig(AppConfig):
 
         from . import deadlines, events  # noqa: F401  (deadline kinds, status rules, subscribers)
         from .selectors import provider_actor
+        from .services import reveal_register
 
         actor_role_register(provider_actor)
+        reveal_register()
         post_migrate.connect(_seed_empty_catalog, sender=self)
 
 

@@ -2120,7 +2120,9 @@ def repair_consumer_reveal(*, repair, actor, fields=REPAIR_REVEAL_FIELDS, reason
     return values
 
 
-def _register_reveal():
+def reveal_register():
+    """Tell the kernel's ``pii_reveal`` which consumer fields of a repair order may be revealed
+    and to whom (``RepairsConfig.ready``)."""
     from aftersales.services import pii_reveal_register
 
     pii_reveal_register(
@@ -2128,6 +2130,3 @@ def _register_reveal():
         fields={"phone": _visit_phone, "address": _visit_address},
         allows=repair_consumer_reveal_allowed,
     )
-
-
-_register_reveal()
