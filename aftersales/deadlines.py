@@ -596,7 +596,7 @@ def _finish(outcomes, failures, now, stats):
         ids = insert_rows(DomainEvent, outbox, returning=True)
         for event, data in zip(outbox, payloads, strict=True):
             event["payload"] = data
-        _dispatch(instances(DomainEvent, ids, outbox))
+        domain_events.events_dispatch(instances(DomainEvent, ids, outbox))
     for row, exc in failures:
         row.attempts += 1
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -658,21 +658,6 @@ def _mark_done(outcomes, done_at):
                 done_ids,
             ],
         )
-
-
-def _dispatch(outbox):
-    """Run the domain-event subscribers for rows written in bulk (what ``event_publish`` does
-    for one row). A subscriber with a ``many`` attribute gets the whole batch in one call."""
-    names = {event.name for event in outbox}
-    for name in sorted(names):
-        events = [e for e in outbox if e.name == name]
-        for handler in domain_events.subscribers(name):
-            many = getattr(handler, "many", None)
-            if many is not None:
-                many(events)
-            else:
-                for event in events:
-                    handler(event)
 
 
 # -- sandbox clock ------------------------------------------------------------------------------

@@ -44,3 +44,18 @@ def event_publish(name, *, subject, payload=None, merchant_id=None):
     for handler in subscribers(name):
         handler(event)
     return event
+
+
+def events_dispatch(events):
+    """Run the subscribers of domain events written in bulk (a deadline-sweep batch): what
+    ``event_publish`` does for one row. A subscriber with a ``many`` attribute gets all the
+    events of its name in one call; the others one event at a time."""
+    for name in sorted({event.name for event in events}):
+        named = [e for e in events if e.name == name]
+        for handler in subscribers(name):
+            many = getattr(handler, "many", None)
+            if many is not None:
+                many(named)
+            else:
+                for event in named:
+                    handler(event)

@@ -38,12 +38,11 @@ from aftersales.deadlines import (
     Cancels,
     Schedules,
     SubjectRef,
-    _dispatch,
     deadline_register,
     deadline_schedule,
     deadline_status_rules,
 )
-from aftersales.events import subscribe
+from aftersales.events import events_dispatch, subscribe
 from aftersales.models import ConsumerProfile, Deadline, DomainEvent, TimelineEvent
 from aftersales.notifications import notify_many
 from aftersales.rules import window_closes_at
@@ -395,7 +394,7 @@ def _timeouts(pairs, now):
         for esc in escalations
     ]
     ids = insert_rows(DomainEvent, events, returning=True)
-    _dispatch(instances(DomainEvent, ids, events))
+    events_dispatch(instances(DomainEvent, ids, events))
     _notify_timeouts(escalations)
 
 
