@@ -414,7 +414,7 @@ class RepairOrder(models.Model):
     repairer days from it, G5 the parts-shortage limit. ``parts_wait_days`` (closed waits, in
     Shanghai calendar days) and ``parts_wait_since`` (an open wait) mirror the ``PartsWait`` rows
     so the entitlement engine and the sweep read them without another query. Moves between
-    statuses: ``repairs.services.REPAIR_MOVES``.
+    statuses: ``repairs.rules.REPAIR_MOVES``.
     """
 
     class Status(models.TextChoices):

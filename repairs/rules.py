@@ -558,7 +558,39 @@ def _answer(now, day, remedies, coverage, not_fixed):
     )
 
 
-# -- warranty card status moves (ARCHITECTURE.md "Statuses") ------------------------------------
+# -- status moves (ARCHITECTURE.md "Statuses") ------------------------------------------------
+
+REPAIR_MOVES = {
+    "requested": {"assigned", "cancelled"},
+    "assigned": {"received", "cancelled"},
+    "received": {"diagnosing", "waiting_parts", "repairing", "fixed", "not_fixed", "closed"},
+    "diagnosing": {"waiting_parts", "repairing", "fixed", "not_fixed", "closed"},
+    "waiting_parts": {"repairing", "fixed", "not_fixed", "closed"},
+    "repairing": {"waiting_parts", "fixed", "not_fixed", "closed"},
+    "fixed": {"returned", "closed"},
+    "not_fixed": {"returned", "closed"},
+    "returned": {"closed"},
+    "closed": set(),
+    "cancelled": set(),
+}
+REPAIR_TIMESTAMPS = {
+    "assigned": "assigned_at",
+    "received": "received_at",
+    "diagnosing": "diagnosed_at",
+    "repairing": "repairing_at",
+    "fixed": "finished_at",
+    "not_fixed": "finished_at",
+    "returned": "returned_at",
+    "closed": "closed_at",
+    "cancelled": "cancelled_at",
+}
+PROVIDER_MOVES = {
+    "applied": {"approved", "rejected"},
+    "approved": {"suspended"},
+    "suspended": {"approved"},
+    "rejected": {"applied"},
+}
+
 
 CARD_MOVES = {
     "active": {"exchanged", "returned", "expired"},

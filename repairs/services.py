@@ -5,8 +5,8 @@ Every function is keyword-only, takes ``actor``, owns its transaction, locks row
 order (card → repair → escalation, each by pk), records a timeline event, publishes a domain
 event (``repair.requested``, ``repair.assigned``, ``repair.received`` …; the webhook outbox
 follows) and notifies the people concerned. Status moves go through
-``aftersales.statuses.status_move`` with the tables ``REPAIR_MOVES``, ``PROVIDER_MOVES`` and
-``rules.CARD_MOVES`` (warranty cards);
+``aftersales.statuses.status_move`` with the tables of ``repairs.rules`` (``REPAIR_MOVES``,
+``PROVIDER_MOVES``, ``CARD_MOVES``);
 the deadlines those moves imply (G5, G6) are declared in ``repairs.deadlines``.
 
 Who may do what:
@@ -220,37 +220,6 @@ CHANGE_PERM = "repairs.change_repairorder"
 G11_REASONS = ("misuse", "disassembly", "voucher", "force_majeure")
 # G11 conditions of the unit itself (kept on the card); misuse and force majeure concern a fault.
 CARD_G11_REASONS = ("disassembly", "voucher")
-
-REPAIR_MOVES = {
-    "requested": {"assigned", "cancelled"},
-    "assigned": {"received", "cancelled"},
-    "received": {"diagnosing", "waiting_parts", "repairing", "fixed", "not_fixed", "closed"},
-    "diagnosing": {"waiting_parts", "repairing", "fixed", "not_fixed", "closed"},
-    "waiting_parts": {"repairing", "fixed", "not_fixed", "closed"},
-    "repairing": {"waiting_parts", "fixed", "not_fixed", "closed"},
-    "fixed": {"returned", "closed"},
-    "not_fixed": {"returned", "closed"},
-    "returned": {"closed"},
-    "closed": set(),
-    "cancelled": set(),
-}
-REPAIR_TIMESTAMPS = {
-    "assigned": "assigned_at",
-    "received": "received_at",
-    "diagnosing": "diagnosed_at",
-    "repairing": "repairing_at",
-    "fixed": "finished_at",
-    "not_fixed": "finished_at",
-    "returned": "returned_at",
-    "closed": "closed_at",
-    "cancelled": "cancelled_at",
-}
-PROVIDER_MOVES = {
-    "applied": {"approved", "rejected"},
-    "approved": {"suspended"},
-    "suspended": {"approved"},
-    "rejected": {"applied"},
-}
 
 
 def _number(prefix):
@@ -851,7 +820,7 @@ def _provider_move(provider, *, to, actor, reason="", note_field=None):
         provider,
         to=to,
         actor=actor,
-        moves=PROVIDER_MOVES,
+        moves=rules.PROVIDER_MOVES,
         reason=reason,
         verb=f"repair_provider.{to}",
         data={"name": provider.name},
@@ -1007,9 +976,9 @@ def _repair_move(repair, *, to, actor, reason="", occurred_at=None, data=None):
         repair,
         to=to,
         actor=actor,
-        moves=REPAIR_MOVES,
+        moves=rules.REPAIR_MOVES,
         reason=reason,
-        timestamp_field=REPAIR_TIMESTAMPS.get(to),
+        timestamp_field=rules.REPAIR_TIMESTAMPS.get(to),
         verb=f"repair.{to}",
         occurred_at=occurred_at,
         data={"number": repair.number, **(data or {})},

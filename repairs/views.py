@@ -995,7 +995,7 @@ def provider_repair_list(request):
 @dataclass(frozen=True)
 class Step:
     """One step a provider records: its form, the service it calls, the statuses offering it
-    (``repairs.services.REPAIR_MOVES``) and whether it needs a confirmation."""
+    (``repairs.rules.REPAIR_MOVES``) and whether it needs a confirmation."""
 
     name: str
     title: str
