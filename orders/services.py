@@ -1158,6 +1158,31 @@ def gateway_refund_request(*, tender, amount, request_id, actor, reason=""):
     return refund
 
 
+def _attempt_retry(row, *, verb, id_field, reason, actor):
+    """The gateway said "try again" for a pending refund or transfer (its ``attempts`` already
+    counted): keep the error and record the attempt on the order's timeline."""
+    row.last_error = reason[:200]
+    row.save(update_fields=["attempts", "last_error"])
+    timeline_record(
+        subject=row.order,
+        verb=f"{verb}.attempt_failed",
+        actor=actor,
+        reason=reason,
+        data={id_field: row.pk, "attempt": row.attempts},
+    )
+
+
+def _attempt_settle(row, outcome, *, reason, gateway_ref, now):
+    """The gateway settled a pending refund or transfer: ``succeeded`` or ``failed`` (with the
+    reason), its reference kept when this answer has none."""
+    row.status = outcome
+    row.settled_at = now
+    row.gateway_ref = gateway_ref or row.gateway_ref
+    if outcome == "failed":
+        row.failure_reason = reason[:200]
+    row.save(update_fields=["attempts", "status", "settled_at", "gateway_ref", "failure_reason"])
+
+
 def gateway_refund_attempt_record(*, refund, outcome, actor=SYSTEM, reason="", gateway_ref=""):
     """Record one answer of the gateway: ``succeeded``, ``failed`` or ``retry`` (try again).
 
@@ -1174,30 +1199,17 @@ def gateway_refund_attempt_record(*, refund, outcome, actor=SYSTEM, reason="", g
             return refund
         refund.attempts += 1
         if outcome == "retry":
-            refund.last_error = reason[:200]
-            refund.save(update_fields=["attempts", "last_error"])
-            timeline_record(
-                subject=refund.order,
-                verb="refund.attempt_failed",
-                actor=actor,
-                reason=reason,
-                data={"gateway_refund_id": refund.pk, "attempt": refund.attempts},
+            _attempt_retry(
+                refund, verb="refund", id_field="gateway_refund_id", reason=reason, actor=actor
             )
             return refund
         if outcome == "succeeded" and tender.refunded_amount + refund.amount > tender.amount:
             outcome, reason = "failed", "exceeds_tender"
         now = clock.now()
-        refund.status = outcome
-        refund.settled_at = now
-        refund.gateway_ref = gateway_ref or refund.gateway_ref
-        if outcome == "failed":
-            refund.failure_reason = reason[:200]
-        else:
+        if outcome == "succeeded":
             tender.refunded_amount += refund.amount
             tender.save(update_fields=["refunded_amount"])
-        refund.save(
-            update_fields=["attempts", "status", "settled_at", "gateway_ref", "failure_reason"]
-        )
+        _attempt_settle(refund, outcome, reason=reason, gateway_ref=gateway_ref, now=now)
         timeline_record(
             subject=refund.order,
             verb=f"refund.{outcome}",
@@ -1341,25 +1353,12 @@ def gateway_transfer_attempt_record(*, transfer, outcome, actor=SYSTEM, reason="
         transfer.attempts += 1
         verb = transfer.direction
         if outcome == "retry":
-            transfer.last_error = reason[:200]
-            transfer.save(update_fields=["attempts", "last_error"])
-            timeline_record(
-                subject=transfer.order,
-                verb=f"{verb}.attempt_failed",
-                actor=actor,
-                reason=reason,
-                data={"gateway_transfer_id": transfer.pk, "attempt": transfer.attempts},
+            _attempt_retry(
+                transfer, verb=verb, id_field="gateway_transfer_id", reason=reason, actor=actor
             )
             return transfer
         now = clock.now()
-        transfer.status = outcome
-        transfer.settled_at = now
-        transfer.gateway_ref = gateway_ref or transfer.gateway_ref
-        if outcome == "failed":
-            transfer.failure_reason = reason[:200]
-        transfer.save(
-            update_fields=["attempts", "status", "settled_at", "gateway_ref", "failure_reason"]
-        )
+        _attempt_settle(transfer, outcome, reason=reason, gateway_ref=gateway_ref, now=now)
         timeline_record(
             subject=transfer.order,
             verb=f"{verb}.{outcome}",
