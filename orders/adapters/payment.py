@@ -102,6 +102,20 @@ class PaymentGateway(ABC):
         ``services.gateway_transfer_attempt_record``; resubmitting must be harmless."""
 
 
+def _sandbox_answer(row):
+    """The sandbox's answer to the next attempt of a pending refund or transfer:
+    ``(attempt, outcome, reason)``; a timeout on the last allowed attempt fails it."""
+    attempt = row.attempts + 1
+    outcome, reason = rules.sandbox_refund_outcome(
+        amount=row.amount,
+        attempt=attempt,
+        fail_mode=getattr(settings, "SANDBOX_PAYMENT_FAIL", "") or "",
+    )
+    if outcome == "retry" and attempt >= int(getattr(settings, "SANDBOX_PAYMENT_MAX_ATTEMPTS", 4)):
+        outcome = "failed"
+    return attempt, outcome, reason
+
+
 class SandboxPaymentGateway(PaymentGateway):
     """A gateway that settles refunds a few seconds later from a Celery task."""
 
@@ -124,15 +138,7 @@ class SandboxPaymentGateway(PaymentGateway):
         if refund is None or refund.status != GatewayRefund.Status.PENDING:
             return refund
 
-        attempt = refund.attempts + 1
-        outcome, reason = rules.sandbox_refund_outcome(
-            amount=refund.amount,
-            attempt=attempt,
-            fail_mode=getattr(settings, "SANDBOX_PAYMENT_FAIL", "") or "",
-        )
-        max_attempts = int(getattr(settings, "SANDBOX_PAYMENT_MAX_ATTEMPTS", 4))
-        if outcome == "retry" and attempt >= max_attempts:
-            outcome = "failed"
+        attempt, outcome, reason = _sandbox_answer(refund)
         gateway_ref = f"SBXR{refund.pk:010d}" if outcome == "succeeded" else ""
         refund = gateway_refund_attempt_record(
             refund=refund, outcome=outcome, reason=reason, gateway_ref=gateway_ref, actor=SYSTEM
@@ -159,16 +165,7 @@ class SandboxPaymentGateway(PaymentGateway):
         transfer = GatewayTransfer.objects.filter(pk=transfer_id).first()
         if transfer is None or transfer.status != GatewayTransfer.Status.PENDING:
             return transfer
-        attempt = transfer.attempts + 1
-        outcome, reason = rules.sandbox_refund_outcome(
-            amount=transfer.amount,
-            attempt=attempt,
-            fail_mode=getattr(settings, "SANDBOX_PAYMENT_FAIL", "") or "",
-        )
-        if outcome == "retry" and attempt >= int(
-            getattr(settings, "SANDBOX_PAYMENT_MAX_ATTEMPTS", 4)
-        ):
-            outcome = "failed"
+        attempt, outcome, reason = _sandbox_answer(transfer)
         prefix = "SBXC" if transfer.direction == "charge" else "SBXP"
         transfer = gateway_transfer_attempt_record(
             transfer=transfer,
