@@ -219,21 +219,9 @@ class SweptRepair:
     card already has an open G5/G6 escalation): a plain record, not a model instance, with what
     ``limit_passed``, the texts and the notifications use (``pk``, ``_meta`` as a subject)."""
 
-    __slots__ = (
-        "id",
-        "number",
-        "card_id",
-        "merchant_id",
-        "consumer_id",
-        "provider_id",
-        "status",
-        "received_at",
-        "finished_at",
-        "parts_wait_days",
-        "parts_wait_since",
-        "consumer_user_id",
-        "open_escalation",
-    )
+    # The columns of SWEEP_FIELDS in their order (``consumer__user_id`` → ``consumer_user_id``),
+    # then the flag the batch's query adds.
+    __slots__ = (*(name.replace("__", "_") for name in SWEEP_FIELDS), "open_escalation")
     _meta = RepairOrder._meta
 
     def __init__(self, values):
