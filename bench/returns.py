@@ -33,6 +33,7 @@ from bench import _common as common  # noqa: E402
 from bench._common import log, percentile  # noqa: E402
 
 PATH = "/api/v1/returns/"
+FLOOR_PATH = "/bench/bare-create/"
 MIN_RATE = 150.0
 MAX_P95_MS = 300.0
 
@@ -58,6 +59,12 @@ def parse_args(argv=None):
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--duration", type=float, default=15.0, help="seconds of scenario (a)")
     p.add_argument("--warmup", type=float, default=8.0, help="seconds of warm-up before (a)")
+    p.add_argument(
+        "--floor-duration",
+        type=float,
+        default=8.0,
+        help="seconds of the floor scenario (bench/views.py bare_create) before (a); 0: skip",
+    )
     p.add_argument("--latency-calls", type=int, default=300, help="instant refunds in (b)")
     p.add_argument(
         "--in-process", type=int, default=30, help="creates of each kind timed in-process"
@@ -319,8 +326,8 @@ class Run:
         self.lock = threading.Lock()
 
 
-def post(conn, body, headers):
-    conn.request("POST", PATH, body=json.dumps(body), headers=headers)
+def post(conn, body, headers, path=PATH):
+    conn.request("POST", path, body=json.dumps(body), headers=headers)
     resp = conn.getresponse()
     return resp.status, resp.read()
 
@@ -344,9 +351,17 @@ def check_created(status, raw, *, instant):
     return None
 
 
-def drive(port, queues, headers, *, duration, instant=False):
+def check_floor(status, raw, *, instant):
+    if status != 201:
+        return f"floor: HTTP {status}: {raw[:200]!r}"
+    return None
+
+
+def drive(port, queues, headers, *, duration, instant=False, floor=False):
     """One thread per queue, each creating requests for its lines until ``duration`` is over
-    (or its lines run out); one HTTP/1.1 connection each, reopened when the server closes it."""
+    (or its lines run out); one HTTP/1.1 connection each, reopened when the server closes it.
+    ``floor``: the same calls to the floor view instead (bench/views.py ``bare_create``)."""
+    path, check = (FLOOR_PATH, check_floor) if floor else (PATH, check_created)
     run = Run()
     stop_at = time.monotonic() + duration
     barrier = threading.Barrier(len(queues) + 1)
@@ -362,13 +377,13 @@ def drive(port, queues, headers, *, duration, instant=False):
             body = {"line": line_id, "kind": kind, "reason": reason, "quantity": 1}
             t = time.perf_counter()
             try:
-                status, raw = post(conn, body, headers[consumer_id])
+                status, raw = post(conn, body, headers[consumer_id], path)
             except (OSError, http.client.HTTPException) as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
                 conn.close()
                 continue
             latencies.append(time.perf_counter() - t)
-            problem = check_created(status, raw, instant=instant)
+            problem = check(status, raw, instant=instant)
             if problem:
                 errors.append(problem)
             else:
@@ -515,6 +530,21 @@ def main(argv=None):
             log(f"warm-up: {args.warmup:g} s, {args.clients} clients")
             warm = drive(gunicorn.port, queues, headers, duration=args.warmup)
             failures += [f"warm-up: {e}" for e in warm.errors[:5]]
+        floor = floor_cpu = None
+        if args.floor_duration > 0:
+            log(f"floor: {args.floor_duration:g} s, {args.clients} clients, {FLOOR_PATH}")
+            drive(
+                gunicorn.port, split(signed[:2000], args.clients), headers, duration=2, floor=True
+            )
+            with common.CpuSplit(gunicorn.proc.pid) as floor_cpu:
+                floor = drive(
+                    gunicorn.port,
+                    split(signed * 3, args.clients),
+                    headers,
+                    duration=args.floor_duration,
+                    floor=True,
+                )
+            failures += [f"floor: {e}" for e in floor.errors[:5]]
         left = sum(len(q) for q in queues)
         log(f"(a) creating: {args.duration:g} s, {args.clients} clients, {left:,} lines left")
         with common.CpuSplit(gunicorn.proc.pid) as cpu:
@@ -533,7 +563,7 @@ def main(argv=None):
     made = rate.created + latency.created + warm_b.created + (warm.created if args.warmup else 0)
     if after - before != made:
         failures.append(f"{after - before} requests in the database, {made} answered 201")
-    report(args, rate, latency, queries, cost, cpu)
+    report(args, rate, latency, queries, cost, cpu, floor, floor_cpu)
     print(f"(total run time {time.monotonic() - started:.0f} s)")
     if failures:
         print("\nERRORS:")
@@ -551,8 +581,24 @@ def ms(values, q):
     return percentile(sorted(values), q) * 1000
 
 
-def report(args, rate, latency, queries, cost, cpu):
+def report(args, rate, latency, queries, cost, cpu, floor=None, floor_cpu=None):
     per_second = rate.created / rate.elapsed if rate.elapsed else 0.0
+    if floor is not None and floor.created:
+        floor_rate = floor.created / floor.elapsed
+        split = floor_cpu.per(floor.created)
+        print(f"\n## floor: {FLOOR_PATH} ({args.clients} clients; bench/views.py bare_create)")
+        print(
+            f"{floor_rate:.1f}/s; latency median {ms(floor.latencies, 50):.1f} ms, p95 "
+            f"{ms(floor.latencies, 95):.1f} ms; errors {len(floor.errors)}; CPU per call: web "
+            f"{split['web']:.1f} ms, PostgreSQL {split['postgres']:.1f} ms, machine "
+            f"{split['machine']:.1f} ms"
+        )
+        print(
+            "the same session, CSRF and middleware, one transaction that locks the line and "
+            f"writes one row: the most any create can reach here. The target is "
+            f"{MIN_RATE / floor_rate:.0%} of it; the create below reaches "
+            f"{per_second / floor_rate:.0%}."
+        )
     print(f"\n## (a) requests created per second ({args.clients} clients, no-reason returns)")
     print(
         f"created {rate.created:,} in {rate.elapsed:.1f} s = {per_second:.1f}/s; latency median "

@@ -1,4 +1,4 @@
-"""The product's URLs plus the bare floor view of the list benchmark."""
+"""The product's URLs plus the benchmarks' bare floor views (bench/views.py)."""
 
 from django.urls import path
 
@@ -9,5 +9,6 @@ from . import views
 
 urlpatterns = [
     path("bench/bare-orders/", views.bare_orders, name="bench-bare-orders"),
+    path("bench/bare-create/", views.bare_create, name="bench-bare-create"),
     *product_urlpatterns,
 ]

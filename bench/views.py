@@ -1,4 +1,7 @@
-"""The floor of the list benchmark: the same page of a merchant's orders, without DRF.
+"""The floor views of the benchmarks (never part of the product).
+
+``bare_orders`` — the floor of the list benchmark: the same page of a merchant's orders, without
+DRF.
 
 It does the work the API cannot avoid: find the merchant of the ``Api-Key`` (one query on the
 hashed key), read one keyset page with ``.values()`` (merchant and consumer joined, the
@@ -6,12 +9,15 @@ consumer's name decrypted and masked) and return it with ``JsonResponse``. No se
 permissions, no pagination class; the same middleware stack as the API.
 """
 
+import json
+
+from django.db import transaction
 from django.http import JsonResponse
 
 from aftersales.auth import parse_raw_key
-from aftersales.models import ApiKey
+from aftersales.models import ApiKey, TimelineEvent
 from aftersales.pii import mask_name
-from orders.models import Order
+from orders.models import Order, OrderLine
 
 # The columns behind the API's list row (orders/api/serializers.py OrderListSerializer).
 FIELDS = (
@@ -60,3 +66,35 @@ def bare_orders(request):
             f"{request.path}?page_size={size}&before={rows[-1]['id']}"
         )
     return JsonResponse({"next": next_url, "previous": None, "results": rows})
+
+
+def bare_create(request):
+    """The floor of the returns benchmark's creates: the least a create through the API pays.
+
+    The same middleware stack (session, CSRF, the signed-in user with its roles), the JSON body
+    read, then one transaction that locks the consumer's order line and writes one timeline
+    row, answered with ``JsonResponse`` 201. No DRF, no entitlement check, no other rows.
+    """
+    user = request.user
+    consumer = getattr(user, "consumer", None) if user.is_authenticated else None
+    if consumer is None:
+        return JsonResponse({"code": "not_authenticated"}, status=403)
+    body = json.loads(request.body or b"{}")
+    with transaction.atomic():
+        line = (
+            OrderLine.objects.select_for_update()
+            .filter(pk=body.get("line"), order__consumer_id=consumer.pk)
+            .values_list("id", "order__merchant_id")
+            .first()
+        )
+        if line is None:
+            return JsonResponse({"code": "not_found"}, status=404)
+        event = TimelineEvent.objects.create(
+            subject_type="orders.orderline",
+            subject_id=line[0],
+            merchant_id=line[1],
+            verb="bench.floor",
+            actor_kind="consumer",
+            actor_user=user,
+        )
+    return JsonResponse({"id": event.pk, "status": "requested"}, status=201)
