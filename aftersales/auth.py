@@ -14,6 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions
 
 from . import clock
+from .fixedsql import FixedQuery
 from .models import ApiKey
 
 HEADER_PREFIX = "Api-Key"
@@ -106,30 +107,39 @@ except ImportError:  # pragma: no cover
     pass
 
 
+def _user_with_roles(pk):
+    from django.contrib.auth import get_user_model
+    from django.contrib.postgres.aggregates import ArrayAgg
+    from django.db import connection
+    from django.db.models import OuterRef, Subquery
+
+    User = get_user_model()
+    qs = User._default_manager.select_related("merchant_member", "consumer")
+    if connection.vendor == "postgresql":
+        names = (
+            User.groups.through.objects.filter(user_id=OuterRef("pk"))
+            .order_by()
+            .values("user_id")
+            .annotate(names=ArrayAgg("group__name"))
+            .values("names")
+        )
+        qs = qs.annotate(role_group_names=Subquery(names))
+    return qs.filter(pk=pk)[:1]
+
+
+_USER_WITH_ROLES = FixedQuery(_user_with_roles, samples=(-7_340_001,))
+
+
 class RoleLoadingBackend(ModelBackend):
     """Django's ``ModelBackend`` whose ``get_user`` (run on every signed-in request) loads what
     ``aftersales.actors.actor_for_user`` needs with the user in one query: the merchant
-    membership, the consumer profile and the group names (``role_group_names``)."""
+    membership, the consumer profile and the group names (``role_group_names``). The query is
+    compiled once per connection (``aftersales.fixedsql.FixedQuery``)."""
 
     def get_user(self, user_id):
-        from django.contrib.auth import get_user_model
-        from django.contrib.postgres.aggregates import ArrayAgg
-        from django.db import connection
-        from django.db.models import OuterRef, Subquery
-
-        User = get_user_model()
-        qs = User._default_manager.select_related("merchant_member", "consumer")
-        if connection.vendor == "postgresql":
-            names = (
-                User.groups.through.objects.filter(user_id=OuterRef("pk"))
-                .order_by()
-                .values("user_id")
-                .annotate(names=ArrayAgg("group__name"))
-                .values("names")
-            )
-            qs = qs.annotate(role_group_names=Subquery(names))
         try:
-            user = qs.get(pk=user_id)
-        except User.DoesNotExist:
+            pk = int(user_id)
+        except (TypeError, ValueError):
             return None
-        return user if self.user_can_authenticate(user) else None
+        user = _USER_WITH_ROLES.first(pk)
+        return user if user is not None and self.user_can_authenticate(user) else None
