@@ -143,3 +143,33 @@ def test_the_session_backend_loads_the_user_with_roles_in_one_query(roles, merch
     staff.is_active = False
     staff.save(update_fields=["is_active"])
     assert backend.get_user(staff.pk) is None
+
+
+def test_the_session_store_reads_a_live_session_and_forgets_an_expired_one(roles):
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+
+    from aftersales.sessions import SessionStore
+
+    assert settings.SESSION_ENGINE == "aftersales.sessions"
+    store = SessionStore()
+    store["who"] = "consumer-a"
+    store.create()
+    key = store.session_key
+    with CaptureQueriesContext(connection) as ctx:
+        assert SessionStore(session_key=key)["who"] == "consumer-a"
+    assert len(ctx.captured_queries) == 1
+    Session.objects.filter(session_key=key).update(expire_date=datetime(2000, 1, 1, tzinfo=UTC))
+    expired = SessionStore(session_key=key)
+    assert expired.get("who") is None and expired.session_key is None
+    assert SessionStore(session_key="no-such-key-0123456789").load() == {}
+
+
+def test_a_signed_in_page_reads_the_session_and_the_user_once(client, roles):
+    client.force_login(roles["consumer_a"])
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/api/v1/notifications/")
+    assert response.status_code == 200
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert sum('FROM "django_session"' in q for q in sql) == 1
+    assert sum(q.startswith('SELECT "aftersales_user"."id"') for q in sql) == 1
