@@ -179,26 +179,35 @@ def insert_one(model, **values):
     (timeline events, domain events): the same instance and row, without the ORM's query
     compiler (its SQL is built once per model) and without ``save()``'s signals. Outside
     PostgreSQL it is ``create``."""
-    obj = model(**values)
+    return insert_instance(model(**values))
+
+
+def insert_instance(obj):
+    """``obj.save(force_insert=True)`` of a new instance, as ``insert_one`` writes it: its
+    primary key is written when set (drawn with ``next_id``), else returned by the database."""
     if connection.vendor != "postgresql":
         obj.save(force_insert=True)
         return obj
-    meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    sql = _insert_sql.get(meta.label_lower)
-    if sql is None:
+    meta = obj._meta
+    with_pk = obj.pk is not None
+    key = (meta.label_lower, with_pk)
+    entry = _insert_sql.get(key)
+    if entry is None:
+        fields = [f for f in meta.concrete_fields if with_pk or not f.primary_key]
         qn = connection.ops.quote_name
-        sql = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(
+        sql = "INSERT INTO {} ({}) VALUES ({}){}".format(
             qn(meta.db_table),
             ", ".join(qn(f.column) for f in fields),
             ", ".join(["%s"] * len(fields)),
-            qn(meta.pk.column),
+            "" if with_pk else f" RETURNING {qn(meta.pk.column)}",
         )
-        _insert_sql[meta.label_lower] = sql
+        entry = _insert_sql[key] = (sql, fields)
+    sql, fields = entry
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        obj.pk = cursor.fetchone()[0]
+        if not with_pk:
+            obj.pk = cursor.fetchone()[0]
     obj._state.adding = False
     obj._state.db = connection.alias
     return obj
@@ -211,8 +220,6 @@ def next_id(model):
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s))",
-            [model._meta.db_table, model._meta.pk.column],
-        )
+        sequence = _sequence(cursor, model._meta.db_table, model._meta.pk.column)
+        cursor.execute("SELECT nextval(%s)", [sequence])
         return cursor.fetchone()[0]

@@ -30,8 +30,9 @@ from django.utils import timezone
 from . import clock, notifications
 from . import events as domain_events
 from .actors import SYSTEM
-from .bulk import actor_columns, insert_rows, instances, json_text
+from .bulk import actor_columns, insert_instance, insert_rows, instances, json_text
 from .errors import InvalidInput, NotFound
+from .fixedsql import FixedQuery
 from .models import ClockOffset, Deadline, DomainEvent, TimelineEvent
 from .statuses import on_status_change
 from .timeline import timeline_record
@@ -189,7 +190,10 @@ def deadline_schedule(
             main.policy_key = policy.key
             main.policy_version_id = policy.version_id
             main.policy_value = policy.value
-        main.save(force_insert=main.pk is None)
+        if main.pk is None:
+            insert_instance(main)
+        else:
+            main.save()
         now = clock.now()
         Deadline.objects.bulk_create(
             [
@@ -347,9 +351,27 @@ def deadline_extend(*, subject, kind, actor, due_at=None, by=None, reason=""):
         return main
 
 
+def _open_deadlines(label, pk, *, reminders):
+    qs = Deadline.objects.filter(subject_type=label, subject_id=pk, state__in=OPEN_STATES)
+    qs = qs.order_by("due_at", "id")
+    return qs if reminders else qs.exclude(kind__endswith=REMINDER_SUFFIX)
+
+
+# Every case's page and answer reads them: compiled once per connection (aftersales.fixedsql).
+_OPEN_OF_ONE = FixedQuery(
+    lambda label, pk: _open_deadlines(label, pk, reminders=False),
+    samples=("\x00subject", -4_500_001),
+)
+_OPEN_OF_ONE_WITH_REMINDERS = FixedQuery(
+    lambda label, pk: _open_deadlines(label, pk, reminders=True),
+    samples=("\x00subject", -4_500_002),
+)
+
+
 def deadlines_for(subject, *, include_reminders=False):
     """The subject's open deadlines, soonest first: what will happen to the case and when."""
-    return deadlines_for_many([subject], include_reminders=include_reminders)
+    fixed = _OPEN_OF_ONE_WITH_REMINDERS if include_reminders else _OPEN_OF_ONE
+    return fixed.all(_label(subject), subject.pk)
 
 
 def deadlines_for_many(subjects, *, include_reminders=False):

@@ -23,6 +23,7 @@ from django.utils import translation
 from . import clock
 from .bulk import insert_one
 from .errors import NotFound
+from .fixedsql import FixedQuery
 from .models import (
     ConsumerProfile,
     DeliveryStatus,
@@ -148,21 +149,24 @@ def _delivery_specs(*, email_enabled, sms_enabled, email, phone, now):
     return rows
 
 
+def _recipient_row(pk):
+    from .models import User
+
+    return User.objects.filter(pk=pk).values_list(
+        "consumer__preferred_language",
+        "notification_preference__email_enabled",
+        "notification_preference__sms_enabled",
+    )[:1]
+
+
+_RECIPIENT = FixedQuery(_recipient_row, samples=(-4_200_001,))
+
+
 def _recipient_facts(user):
     """``(language, email_enabled, sms_enabled, phone)`` of a recipient in one query: the
     language and phone of their consumer profile (if any) and the channels they chose
     (``NotificationPreference``; email on and SMS off when they never chose)."""
-    from .models import User
-
-    row = (
-        User.objects.filter(pk=user.pk)
-        .values_list(
-            "consumer__preferred_language",
-            "notification_preference__email_enabled",
-            "notification_preference__sms_enabled",
-        )
-        .first()
-    ) or (None, None, None)
+    row = _RECIPIENT.first(user.pk) or (None, None, None)
     language, email_enabled, sms_enabled = row
     language = (language or DEFAULT_LANGUAGE).lower()
     default = NotificationPreference()

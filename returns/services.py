@@ -44,11 +44,12 @@ from django.db.models import Q, Sum
 
 from aftersales import clock
 from aftersales.actors import SYSTEM
-from aftersales.bulk import next_id
+from aftersales.bulk import insert_instance, next_id
 from aftersales.deadlines import deadline_cancel, deadline_schedule, deadline_status_enter
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from aftersales.events import event_publish
-from aftersales.models import TimelineEvent
+from aftersales.fixedsql import FixedQuery
+from aftersales.models import MerchantMember, TimelineEvent
 from aftersales.money import ZERO, split_pro_rata, yuan
 from aftersales.policies import policies_cached, policy_get, policy_value
 from aftersales.scope import ensure_in_scope
@@ -79,6 +80,47 @@ KIND_REFUND_ONLY = ReturnRequest.Kind.REFUND_ONLY
 KINDS = ReturnRequest.Kind.values
 QUANTITY_HELD = ~Q(status__in=sorted(rules.QUANTITY_FREE_STATUSES))
 COMPLETED_STATUSES = ("refunded", "completed")
+
+# The create's reads, compiled once per connection (aftersales.fixedsql): each runs on every
+# request created. Samples are ids no row has.
+_HELD = FixedQuery(
+    lambda line_id: ReturnRequest.objects.filter(QUANTITY_HELD, line_id=line_id).values_list(
+        "status", "quantity", "amount"
+    ),
+    samples=(-4_100_001,),
+)
+_OUTBOUND = FixedQuery(
+    lambda line_id: (
+        Shipment.objects.filter(line_id=line_id, purpose=Shipment.Purpose.OUTBOUND)
+        .only("shipped_at", "signed_at")
+        .order_by("pk")[:1]
+    ),
+    samples=(-4_100_002,),
+)
+# of=self: not the joined merchant, consumer, SKU, product and category rows (shared by every
+# order and line); they come along for the request's answer and notifications.
+_LOCKED_ORDER = FixedQuery(
+    lambda pk: (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("merchant", "consumer__user")
+        .filter(pk=pk)[:1]
+    ),
+    samples=(-4_100_003,),
+)
+_MERCHANT_STAFF = FixedQuery(
+    lambda merchant_id: MerchantMember.objects.filter(merchant_id=merchant_id).select_related(
+        "user"
+    ),
+    samples=(-4_100_005,),
+)
+_LOCKED_LINE = FixedQuery(
+    lambda pk: (
+        OrderLine.objects.select_for_update(of=("self",))
+        .select_related("sku__product__category")
+        .filter(pk=pk)[:1]
+    ),
+    samples=(-4_100_004,),
+)
 MAX_REFUND_RETRIES = 3
 OVERRIDE_MOVES = {s: set(rules.RETURN_MOVES) - {s} for s in rules.RETURN_MOVES}
 """Platform override (``return_override``): any status to any other, with a recorded reason."""
@@ -208,7 +250,7 @@ def _recipients(request, to):
     if "consumer" in to:
         users.append(request.consumer.user)
     if "merchant" in to:
-        users += [m.user for m in request.merchant.members.select_related("user")]
+        users += [m.user for m in _MERCHANT_STAFF.all(request.merchant_id)]
     return users
 
 
@@ -421,12 +463,14 @@ def _window_settings(line):
 def line_held_quantities(line, *, exclude=None):
     """``(open_units, completed_units, allocated_amount)`` of the line's requests that hold
     units (RULES.md R15)."""
-    qs = ReturnRequest.objects.filter(QUANTITY_HELD, line_id=line.pk)
-    if exclude is not None:
-        qs = qs.exclude(pk=exclude)
+    if exclude is None:
+        rows = _HELD.all(line.pk)
+    else:
+        qs = ReturnRequest.objects.filter(QUANTITY_HELD, line_id=line.pk).exclude(pk=exclude)
+        rows = qs.values_list("status", "quantity", "amount")
     open_units = completed = 0
     amount = ZERO
-    for status, quantity, value in qs.values_list("status", "quantity", "amount"):
+    for status, quantity, value in rows:
         if status in COMPLETED_STATUSES:
             completed += quantity
         else:
@@ -439,11 +483,7 @@ def line_facts(line, *, held=None):
     """The ``rules.LineFacts`` of an order line, read from its parcel, category and requests
     (``held``: the line's ``line_held_quantities`` when the caller already has them)."""
     category = line.sku.product.category
-    outbound = (
-        Shipment.objects.filter(line_id=line.pk, purpose=Shipment.Purpose.OUTBOUND)
-        .only("shipped_at", "signed_at")
-        .first()
-    )
+    outbound = _OUTBOUND.first(line.pk)
     open_units, completed, _amount = held or line_held_quantities(line)
     return rules.LineFacts(
         no_reason_class=category.no_reason_class,
@@ -537,18 +577,12 @@ def _exchange_terms(line, exchange_sku, units, amount, kind):
 def _locked_line(line):
     """Lock order then line (the order ``orders.services.shipment_create`` uses), so a refund
     before shipping and the merchant's shipment are settled by the line lock (R11)."""
-    # of=self: not the joined merchant, consumer, SKU, product and category rows (shared by
-    # every order and line); they come along for the request's answer and notifications.
-    order = (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("merchant", "consumer__user")
-        .get(pk=line.order_id)
-    )
-    line = (
-        OrderLine.objects.select_for_update(of=("self",))
-        .select_related("sku__product__category")
-        .get(pk=line.pk)
-    )
+    order = _LOCKED_ORDER.first(line.order_id)
+    if order is None:
+        raise Order.DoesNotExist(f"order {line.order_id}")
+    line_id, line = line.pk, _LOCKED_LINE.first(line.pk)
+    if line is None:
+        raise OrderLine.DoesNotExist(f"order line {line_id}")
     line.order = order
     return order, line
 
@@ -565,7 +599,7 @@ def _insert(request):
     request.pk = next_id(ReturnRequest)
     if request.pk is not None:
         request.number = _number(request)
-        request.save(force_insert=True)
+        insert_instance(request)
         return request
     request.number = f"tmp-{uuid.uuid4().hex}"
     request.save()

@@ -13,7 +13,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aftersales.api.serializers import CompiledOutputMixin, TimelineEventSerializer
-from aftersales.timeline import timeline_for
+from aftersales.fixedsql import FixedQuery
+from aftersales.timeline import timeline_events
 from orders.api.serializers import ScopedPrimaryKeyRelatedField
 from orders.models import OrderLine, Sku
 from orders.selectors import sku_list
@@ -44,6 +45,22 @@ def _lines(actor):
         merchant_field="order__merchant_id",
         consumer_field="order__consumer_id",
     )
+
+
+_CONSUMER_LINE = FixedQuery(
+    lambda pk, consumer_id: OrderLine.objects.filter(pk=pk, order__consumer_id=consumer_id).only(
+        "id", "order_id", "quantity"
+    )[:1],
+    samples=(-4_700_001, -4_700_002),
+)
+
+
+def _line_of(actor, pk):
+    """A consumer's own line (what ``_lines`` lets them see) in one compiled query: the service
+    locks and reads it whole; other callers go through ``_lines``."""
+    if actor.platform_read or actor.merchant_id is not None or actor.consumer_id is None:
+        return NotImplemented
+    return _CONSUMER_LINE.first(pk, actor.consumer_id)
 
 
 def _skus(actor):
@@ -463,7 +480,7 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
 
     @extend_schema_field(TimelineEventSerializer(many=True))
     def get_timeline(self, obj):
-        return TimelineEventSerializer(timeline_for(obj), many=True).data
+        return TimelineEventSerializer(timeline_events(obj), many=True).data
 
 
 class ArbitrationSerializer(CompiledOutputMixin, serializers.ModelSerializer):
@@ -506,7 +523,7 @@ class ArbitrationDetailSerializer(ArbitrationSerializer):
 
     @extend_schema_field(TimelineEventSerializer(many=True))
     def get_timeline(self, obj):
-        return TimelineEventSerializer(timeline_for(obj.request), many=True).data
+        return TimelineEventSerializer(timeline_events(obj.request), many=True).data
 
 
 # -- input: evidence ------------------------------------------------------------------------------
@@ -555,7 +572,9 @@ class ReturnEvidenceUploadSerializer(serializers.Serializer):
 
 
 class ReturnCreateSerializer(serializers.Serializer):
-    line = ScopedPrimaryKeyRelatedField(queryset=OrderLine.objects.all(), visible=_lines)
+    line = ScopedPrimaryKeyRelatedField(
+        queryset=OrderLine.objects.all(), visible=_lines, lookup=_line_of
+    )
     kind = serializers.ChoiceField(choices=ReturnRequest.Kind.choices)
     reason = serializers.ChoiceField(choices=ReturnRequest.Reason.choices)
     quantity = serializers.IntegerField(

@@ -237,6 +237,40 @@ def test_create_refusals_have_rule_codes(api, merchant_a, merchant_b, consumer_a
     assert not ReturnRequest.objects.exists()
 
 
+def test_the_line_id_of_a_create_in_every_form_a_client_sends_it(
+    api, roles, merchant_a, merchant_b, consumer_a
+):
+    """The consumer's own line is found by its compiled lookup (returns/api/serializers.py
+    ``_line_of``); every other id answers as the scoped queryset would."""
+    client = api("consumer_a")
+    foreign = _line(merchant_b, af.ConsumerFactory())
+    for bad in (foreign.pk, str(foreign.pk), 2**63 + 5, "99999999", 0, -3):
+        body = _error(
+            _post(client, RETURNS, {"line": bad, "kind": "return_refund", "reason": "no_reason"}),
+            404,
+            "not_found",
+        )
+        assert body["fields"] == {"line": "not_found"}, bad
+    for bad in (True, "1.5", [1], {"id": 1}):
+        body = _error(
+            _post(client, RETURNS, {"line": bad, "kind": "return_refund", "reason": "no_reason"}),
+            400,
+            "invalid",
+        )
+        assert "line" in body["fields"], bad
+    mine = _line(merchant_a, consumer_a)
+    r = _post(
+        client, RETURNS, {"line": str(mine.pk), "kind": "return_refund", "reason": "no_reason"}
+    )
+    assert r.status_code == 201, r.content
+    assert r.json()["line"] == mine.pk and r.json()["quantity"] == mine.quantity  # default: all
+    # a platform writer asks on the consumer's behalf: the scoped queryset, every line
+    other = _line(merchant_b, af.ConsumerFactory())
+    writer = api(PlatformGroup.MANAGER)
+    r = _post(writer, RETURNS, {"line": other.pk, "kind": "return_refund", "reason": "no_reason"})
+    assert r.status_code == 201, r.content
+
+
 def test_quality_exchange_with_json_evidence_and_multipart(api, merchant_a, consumer_a):
     line = _line(merchant_a, consumer_a, quantity=2)
     r = _post(
