@@ -48,6 +48,7 @@ class _Compiled:
         "flat",
         "model",
         "params",
+        "plan",
         "slots",
         "sql",
         "update",
@@ -64,6 +65,7 @@ class _Compiled:
         self.sql, params = self.compiler.as_sql()
         self.params = list(params)
         self.update = queryset.query.select_for_update
+        self.plan = None
         fields = [column[0] for column in self.compiler.select[: self.compiler.col_count]]
         if self.compiler.has_composite_fields(fields):
             raise ValueError("FixedQuery: composite primary keys are not supported")
@@ -80,6 +82,21 @@ class _Compiled:
             kind = type(self.params[found[0]])
             # The backend's own type of the value (PostgreSQL's Int8 of a bigint column).
             self.slots.append((found[0], index, None if kind is type(prepared) else kind))
+
+    def instance_plan(self, db):
+        """How a row becomes instances, as ``ModelIterable`` does it; kept for every run."""
+        select, klass_info = self.compiler.select, self.compiler.klass_info
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        self.plan = (
+            start,
+            end,
+            [f[0].target.attname for f in select[start:end]],
+            _get_from_db(klass_info["model"], self.fetch_mode),
+            get_related_populators(klass_info, select, db, self.fetch_mode),
+            self.compiler.annotation_col_map,
+        )
+        return self.plan
 
 
 def _prepare(connection, value):
@@ -160,14 +177,12 @@ class FixedQuery:
 
     @staticmethod
     def _instances(compiled, rows, db):
-        compiler = compiled.compiler
-        select, klass_info = compiler.select, compiler.klass_info
-        annotations = compiler.annotation_col_map
-        fields = klass_info["select_fields"]
-        start, end = fields[0], fields[-1] + 1
-        init_list = [f[0].target.attname for f in select[start:end]]
-        from_db = _get_from_db(klass_info["model"], compiled.fetch_mode)
-        populators = get_related_populators(klass_info, select, db, compiled.fetch_mode)
+        plan = compiled.plan
+        if plan is None:
+            plan = compiled.instance_plan(db)
+        start, end, init_list, from_db, populators, annotations = plan
+        if compiled.fetch_mode.track_peers:  # their peers lists are per result
+            populators = compiled.instance_plan(db)[4]
         out = []
         for row in rows:
             obj = from_db(db, init_list, row[start:end])

@@ -30,16 +30,15 @@ def timeline_record(
 
 
 _EVENTS_OF = FixedQuery(
-    lambda label, pk: TimelineEvent.objects.filter(
-        subject_type=label, subject_id=pk
-    ).select_related("actor_user", "actor_api_key"),
+    lambda label, pk: TimelineEvent.objects.filter(subject_type=label, subject_id=pk),
     samples=("\x00subject", -4_600_001),
 )
 
 
 def timeline_events(subject):
-    """The subject's events, oldest first, as a list (``timeline_for``'s rows; the query
-    compiled once per connection, for the answers and pages that show a case's timeline)."""
+    """The subject's events, oldest first, as a list: ``timeline_for``'s rows without their
+    actors' user and key rows (the API's timeline shows ``actor_kind`` and ``actor_label``),
+    the query compiled once per connection."""
     return _EVENTS_OF.all(subject_label(subject), subject.pk)
 
 

@@ -294,7 +294,9 @@ class ReturnRequestViewSet(
                 Prefetch("evidence", queryset=ReturnEvidence.objects.order_by("created_at", "id"))
             )
         else:
-            request_obj._prefetched_objects_cache = {"evidence": ReturnEvidence.objects.none()}
+            none = ReturnEvidence.objects.none()
+            none._result_cache, none._prefetch_done = [], True  # as a prefetch leaves it
+            request_obj._prefetched_objects_cache = {"evidence": none}
         if request_obj.status == ReturnRequest.Status.REFUNDING:
             prefetch.append(
                 Prefetch(
