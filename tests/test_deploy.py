@@ -160,3 +160,45 @@ def test_every_beat_entry_names_a_registered_task():
         if entry["task"] not in registered
     }
     assert not missing
+
+
+@pytest.mark.parametrize(
+    ("flag", "expected"),
+    [(None, "True 2"), ("0", "None None")],
+)
+def test_postgresql_statements_are_prepared_unless_turned_off(flag, expected):
+    """PostgreSQL plans each statement once per connection (server-side binding, prepared on
+    its second run); DB_PREPARED_STATEMENTS=0 leaves Django's default (no prepared statements,
+    for a pooler in transaction mode)."""
+    env = {k: v for k, v in os.environ.items() if k != "DB_PREPARED_STATEMENTS"}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/unused",
+    )
+    if flag is not None:
+        env["DB_PREPARED_STATEMENTS"] = flag
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "o = settings.DATABASES['default'].get('OPTIONS', {}); "
+        "print(o.get('server_side_binding'), o.get('prepare_threshold'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[-2] == expected
+
+
+@pytest.mark.django_db
+def test_a_repeated_query_runs_as_a_prepared_statement():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from aftersales.models import Merchant
+
+    for _ in range(3):
+        list(Merchant.objects.filter(pk=-1))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone()[0] >= 1

@@ -121,6 +121,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif env_bool("DB_PREPARED_STATEMENTS", True):
+    # PostgreSQL plans a statement once per connection, not on every run: server-side binding
+    # with psycopg's prepared statements, a statement prepared on its second run (planning was
+    # most of PostgreSQL's time in a return request's create). DB_PREPARED_STATEMENTS=0 turns it
+    # off (behind a pooler in transaction mode without prepared-statement support).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=int(env("DB_PREPARE_THRESHOLD", "2"))
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "aftersales.User"
