@@ -3,6 +3,8 @@
 Personal data is always masked here (RULES.md D2); unmasked values go through ``pii_reveal``.
 """
 
+import copy
+
 from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -56,6 +58,17 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         self.visible = visible
         self.lookup = lookup
         super().__init__(**kwargs)
+
+    def __deepcopy__(self, memo):
+        """Each serializer instance gets its own field (DRF deep-copies the declared ones) but
+        shares the queryset and the callables: DRF's own copy deep-copied the queryset's whole
+        query for every request body read."""
+        shared = ("queryset", "visible", "lookup", "validators")
+        kwargs = {
+            key: value if key in shared else copy.deepcopy(value, memo)
+            for key, value in self._kwargs.items()
+        }
+        return self.__class__(*copy.deepcopy(self._args, memo), **kwargs)
 
     def _looked_up(self, data):
         request = self.context.get("request")
