@@ -77,7 +77,30 @@ def _render(language, event, part, context):
 
 
 def notification_render(*, event, language, context):
-    """``(title, body, sms_text)`` of ``event`` in ``language``."""
+    """``(title, body, sms_text)`` of ``event`` in ``language``: templates that are only text
+    and plain variables (the generic ones most messages use) are filled in directly, as Django
+    renders them (``_plain_fill``; aftersales/tests/test_sweep_batch.py compares the two), the
+    others rendered by Django; no SMS template: the title."""
+    ctx = {"platform_url": getattr(settings, "PLATFORM_URL", ""), "event": event, **(context or {})}
+    parts = []
+    for part in ("title", "body", "sms"):
+        pieces = _plain_template(language, event, part)
+        text = _plain_fill(pieces, ctx) if pieces else None
+        if text is None:
+            try:
+                text = _render(language, event, part, ctx)
+            except TemplateDoesNotExist:
+                if part != "sms":
+                    raise
+                text = parts[0]
+        parts.append(text)
+    title, body, sms = parts
+    return title[:200], body, sms
+
+
+def _render_django(*, event, language, context):
+    """``notification_render`` with every part rendered by Django (what the plain fill must
+    equal)."""
     ctx = {"platform_url": getattr(settings, "PLATFORM_URL", ""), "event": event, **(context or {})}
     title = _render(language, event, "title", ctx)
     body = _render(language, event, "body", ctx)
@@ -267,7 +290,9 @@ def notify_many(*, messages, actor):
         key = (id(context), event, language)
         texts = rendered.get(key)
         if texts is None:
-            texts = rendered[key] = _render_batch(event, language, context)
+            texts = rendered[key] = notification_render(
+                event=event, language=language, context=context
+            )
         title, body, sms_text = texts
         rows.append(
             {
@@ -371,26 +396,6 @@ def _batch_recipients(user_ids):
             default.sms_enabled if sms_enabled is None else sms_enabled,
         )
     return out
-
-
-def _render_batch(event, language, context):
-    """``notification_render`` for ``notify_many``: the same ``(title, body, sms_text)``, with
-    templates that are only text and plain variables filled in without Django's renderer."""
-    ctx = {"platform_url": getattr(settings, "PLATFORM_URL", ""), "event": event, **(context or {})}
-    parts = []
-    for part in ("title", "body", "sms"):
-        pieces = _plain_template(language, event, part)
-        text = _plain_fill(pieces, ctx) if pieces else None
-        if text is None:
-            try:
-                text = _render(language, event, part, ctx)
-            except TemplateDoesNotExist:
-                if part != "sms":
-                    raise
-                text = parts[0]  # no SMS template: the title, as ``notification_render``
-        parts.append(text)
-    title, body, sms = parts
-    return title[:200], body, sms
 
 
 _FILL = object()
