@@ -233,9 +233,10 @@ def notify(*, recipient_user, event, context=None, subject=None, actor):
             phone=phone,
             now=now,
         )
-        rows = NotificationDelivery.objects.bulk_create(
-            [NotificationDelivery(notification=notification, **spec) for spec in specs]
-        )
+        # One to three rows: each written as insert_one writes (no query compiler).
+        rows = [
+            insert_one(NotificationDelivery, notification=notification, **spec) for spec in specs
+        ]
         if subject is not None:
             timeline_record(
                 subject=subject,
