@@ -233,10 +233,12 @@ def notify(*, recipient_user, event, context=None, subject=None, actor):
             phone=phone,
             now=now,
         )
-        # One to three rows: each written as insert_one writes (no query compiler).
-        rows = [
-            insert_one(NotificationDelivery, notification=notification, **spec) for spec in specs
-        ]
+        if len(specs) == 1:  # in-app only, the usual case: no query compiler
+            rows = [insert_one(NotificationDelivery, notification=notification, **specs[0])]
+        else:
+            rows = NotificationDelivery.objects.bulk_create(
+                [NotificationDelivery(notification=notification, **spec) for spec in specs]
+            )
         if subject is not None:
             timeline_record(
                 subject=subject,
