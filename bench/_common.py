@@ -365,8 +365,9 @@ def free_port():
 class Gunicorn:
     """``gunicorn config.wsgi`` on a free loopback port, stopped (SIGTERM) on exit.
 
-    Sync workers by default, like ``config/gunicorn.py`` (threads=1): on 2 cores gthread
-    workers gave the same throughput with a longer tail (GIL contention inside a worker).
+    The benchmarks start it as ``config/gunicorn.py`` runs: gthread workers of 2 threads
+    (``--worker-class sync`` to compare; for the orders list they gave the same throughput, for
+    return requests ~10 % fewer).
     """
 
     def __init__(self, env, *, workers, worker_class, threads):

@@ -725,14 +725,20 @@ class WarrantyEscalation(models.Model):
         related_name="escalations",
         verbose_name=_("维修单"),
     )
+    # db_index=False: warranty_escalation_merchant / _consumer lead with them.
     merchant = models.ForeignKey(
-        "aftersales.Merchant", on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
+        "aftersales.Merchant",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("商家"),
+        db_index=False,
     )
     consumer = models.ForeignKey(
         "aftersales.ConsumerProfile",
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("消费者"),
+        db_index=False,
     )
     rule = models.CharField(_("依据"), max_length=4, choices=Rule.choices)
     granted_remedies = models.JSONField(

@@ -108,10 +108,15 @@ class ReturnRequest(models.Model):
 
     number = models.CharField(_("售后单号"), max_length=40, unique=True)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="return_requests")
-    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="return_requests")
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    # db_index=False: the Meta indexes lead with these columns (no second index per insert).
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.PROTECT, related_name="return_requests", db_index=False
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     consumer = models.ForeignKey(
-        ConsumerProfile, on_delete=models.PROTECT, related_name="return_requests"
+        ConsumerProfile, on_delete=models.PROTECT, related_name="return_requests", db_index=False
     )
     origin = models.CharField(
         _("来源"), max_length=10, choices=Origin.choices, default=Origin.CONSUMER

@@ -140,11 +140,16 @@ def test_dockerfile_builds_the_app_and_collects_static_files():
     assert {"var", ".venv", ".git", ".env"} <= set(ignored)
 
 
-def test_gunicorn_config_serves_the_wsgi_app():
+def test_gunicorn_config_serves_the_wsgi_app(monkeypatch):
+    monkeypatch.delenv("GUNICORN_THREADS", raising=False)
     namespace = {}
     exec((ROOT / "config" / "gunicorn.py").read_text(), namespace)  # noqa: S102
     assert namespace["wsgi_app"] == "config.wsgi:application"
     assert namespace["workers"] >= 1
+    assert namespace["threads"] == 2  # gthread workers: kept-alive connections
+    monkeypatch.setenv("GUNICORN_THREADS", "1")
+    exec((ROOT / "config" / "gunicorn.py").read_text(), namespace)  # noqa: S102
+    assert namespace["threads"] == 1
 
 
 def test_every_beat_entry_names_a_registered_task():
