@@ -32,6 +32,7 @@ from aftersales.deadlines import (
 )
 from aftersales.events import subscribe
 from aftersales.models import LogisticsAlert
+from aftersales.notifications import merchant_staff
 from aftersales.policies import policy_get
 from aftersales.timeline import timeline_record
 
@@ -199,7 +200,7 @@ def _notify(alert, order):
         "body": f"订单 {order.number} 的包裹（{alert.carrier} {alert.tracking_number}）"
         f"{reason}，平台物流专员正在跟进。{alert.detail}",
     }
-    users = [order.consumer.user, *(m.user for m in order.merchant.members.select_related("user"))]
+    users = [order.consumer.user, *merchant_staff(order.merchant_id)]
     for user in users:
         notify_quietly(
             recipient_user=user,

@@ -310,12 +310,9 @@ def _require_repairer(actor, repair):
 
 
 def _users_of_merchant(merchant_id):
-    from aftersales.models import MerchantMember
+    from aftersales.notifications import merchant_staff
 
-    return [
-        m.user
-        for m in MerchantMember.objects.filter(merchant_id=merchant_id).select_related("user")
-    ]
+    return merchant_staff(merchant_id)
 
 
 def _users_of_provider(provider_id):

@@ -49,8 +49,9 @@ from aftersales.deadlines import deadline_cancel, deadline_schedule, deadline_st
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from aftersales.events import event_publish
 from aftersales.fixedsql import FixedQuery
-from aftersales.models import MerchantMember, TimelineEvent
+from aftersales.models import TimelineEvent
 from aftersales.money import ZERO, split_pro_rata, yuan
+from aftersales.notifications import merchant_staff
 from aftersales.policies import policies_cached, policy_get, policy_value
 from aftersales.scope import ensure_in_scope
 from aftersales.statuses import status_move
@@ -106,12 +107,6 @@ _LOCKED_ORDER = FixedQuery(
         .filter(pk=pk)[:1]
     ),
     samples=(-4_100_003,),
-)
-_MERCHANT_STAFF = FixedQuery(
-    lambda merchant_id: MerchantMember.objects.filter(merchant_id=merchant_id).select_related(
-        "user"
-    ),
-    samples=(-4_100_005,),
 )
 _LOCKED_LINE = FixedQuery(
     lambda pk: (
@@ -250,7 +245,7 @@ def _recipients(request, to):
     if "consumer" in to:
         users.append(request.consumer.user)
     if "merchant" in to:
-        users += [m.user for m in _MERCHANT_STAFF.all(request.merchant_id)]
+        users += merchant_staff(request.merchant_id)
     return users
 
 

@@ -200,3 +200,46 @@ def test_logistics_alert_template(language, reason):
     )
     assert "SO-1" in title and "SF123" in body and "SO-1" in sms
     assert ("异常" in title or "problem" in title) == (reason == "exception")
+
+
+def test_merchant_staff_come_with_their_channels_and_are_notified_without_a_read(merchant_a):
+    """``merchant_staff`` loads each staff user's language and channels with the user, so
+    ``notify`` writes for them exactly what it writes after reading them itself."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from aftersales.models import User
+    from aftersales.notifications import merchant_staff
+
+    quiet = f.MerchantMemberFactory(
+        merchant=merchant_a, user=f.UserFactory(username="s-quiet", email="q@example.test")
+    ).user
+    NotificationPreference.objects.create(user=quiet, email_enabled=False)
+    loud = f.MerchantMemberFactory(
+        merchant=merchant_a, user=f.UserFactory(username="s-loud", email="l@example.test")
+    ).user
+    f.MerchantMemberFactory(user=f.UserFactory(username="elsewhere"))  # another merchant's
+    with CaptureQueriesContext(connection) as ctx:
+        staff = merchant_staff(merchant_a.pk)
+    assert len(ctx.captured_queries) == 1
+    assert sorted(u.username for u in staff) == ["s-loud", "s-quiet"]
+    for user in staff:
+        with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+            loaded = notify(
+                recipient_user=user, event="notification.test", context={"name": "王"}, actor=SYSTEM
+            )
+        assert not any(q["sql"].startswith("SELECT") for q in ctx.captured_queries)
+        fresh = notify(
+            recipient_user=User.objects.get(pk=user.pk),  # facts read by notify itself
+            event="notification.test",
+            context={"name": "王"},
+            actor=SYSTEM,
+        )
+        assert (loaded.language, loaded.title, loaded.body) == (
+            fresh.language,
+            fresh.title,
+            fresh.body,
+        )
+        assert channels(loaded) == channels(fresh)
+    assert channels(Notification.objects.filter(user=quiet).first()) == ["in_app"]
+    assert channels(Notification.objects.filter(user=loud).first()) == ["email", "in_app"]
