@@ -31,7 +31,7 @@ def test_no_reason_create_reads_policies_in_one_query(api, merchant_a, roles):
     # (bench/README.md, returns).
     # Here 31: the test client's forced authentication reads the roles (2 queries a session
     # sign-in does not make), the omitted quantity reads the line's remainder (1), and the
-    # merchant has two staff (4 statements per recipient of the notification: savepoint,
+    # merchant has two staff (5 statements per recipient of the notification: savepoint,
     # inbox row, delivery, timeline, release; the staff come with their channels,
     # aftersales.notifications.merchant_staff).
     assert len(ctx.captured_queries) <= 31, "\n".join(q["sql"][:90] for q in ctx.captured_queries)
