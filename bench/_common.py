@@ -365,9 +365,9 @@ def free_port():
 class Gunicorn:
     """``gunicorn config.wsgi`` on a free loopback port, stopped (SIGTERM) on exit.
 
-    The benchmarks start it as ``config/gunicorn.py`` runs: gthread workers of 2 threads
-    (``--worker-class sync`` to compare; for the orders list they gave the same throughput, for
-    return requests ~10 % fewer).
+    Sync workers by default, like ``config/gunicorn.py`` (threads=1): on 2 cores gthread
+    workers gave the same throughput within the noise with a longer tail (GIL contention inside a
+    worker), for the orders list and for return requests alike.
     """
 
     def __init__(self, env, *, workers, worker_class, threads):

@@ -63,9 +63,9 @@ def parse_args(argv=None):
     p.add_argument("--workers", type=int, default=4)
     p.add_argument(
         "--worker-class",
-        default="gthread",
+        default="sync",
         choices=["sync", "gthread"],
-        help="gthread with 2 threads, as config/gunicorn.py (default %(default)s)",
+        help="sync, as config/gunicorn.py (default %(default)s)",
     )
     p.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
     return p.parse_args(argv)

@@ -1,7 +1,6 @@
 """Benchmark of return requests (issue 4, "Benchmark"); prints its figures.
 
-On PostgreSQL, under gunicorn (4 workers of 2 threads, as config/gunicorn.py), consumers signed
-in with a session:
+On PostgreSQL, under gunicorn (4 sync workers), consumers signed in with a session:
 
 (a) requests created per second: ``POST /api/v1/returns/`` (a no-reason return of a line signed
     yesterday, so every call runs the whole entitlement check: the line's parcel, category,
@@ -73,9 +72,9 @@ def parse_args(argv=None):
     p.add_argument("--workers", type=int, default=4)
     p.add_argument(
         "--worker-class",
-        default="gthread",
+        default="sync",
         choices=["sync", "gthread"],
-        help="gthread with 2 threads, as config/gunicorn.py (default %(default)s)",
+        help="sync, as config/gunicorn.py (default %(default)s)",
     )
     p.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
     return p.parse_args(argv)

@@ -9,11 +9,12 @@ import os
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Two threads per worker (gunicorn's gthread worker): connections are kept alive between
-# requests (a sync worker closes each one) and a worker waiting on PostgreSQL serves another
-# request meanwhile. On 2 cores it created ~10 % more return requests per second than sync
-# workers (bench/README.md, "Returns"), with a longer tail. GUNICORN_THREADS=1: sync workers.
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# Sync workers by default (GUNICORN_THREADS=1). On 2 cores gthread workers of 2 threads (kept-
+# alive connections) created return requests as fast within the machine's noise (±15 % between
+# runs minutes apart) with a longer tail (p95 ~1.5×: the GIL shared by a worker's threads);
+# bench/README.md, "Returns". GUNICORN_THREADS=2 switches to them, e.g. behind a load balancer
+# that keeps connections to the app alive.
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
 # Keep-alive behind a load balancer; the app itself is stateless.

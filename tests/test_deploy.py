@@ -146,10 +146,10 @@ def test_gunicorn_config_serves_the_wsgi_app(monkeypatch):
     exec((ROOT / "config" / "gunicorn.py").read_text(), namespace)  # noqa: S102
     assert namespace["wsgi_app"] == "config.wsgi:application"
     assert namespace["workers"] >= 1
-    assert namespace["threads"] == 2  # gthread workers: kept-alive connections
-    monkeypatch.setenv("GUNICORN_THREADS", "1")
+    assert namespace["threads"] == 1  # sync workers
+    monkeypatch.setenv("GUNICORN_THREADS", "2")
     exec((ROOT / "config" / "gunicorn.py").read_text(), namespace)  # noqa: S102
-    assert namespace["threads"] == 1
+    assert namespace["threads"] == 2
 
 
 def test_every_beat_entry_names_a_registered_task():
