@@ -472,7 +472,25 @@ class SignOff(models.Model):
         return bool(self.e_signature)
 
 
-class GatewayRefund(models.Model):
+class GatewayOperation(models.Model):
+    """What every request to the payment gateway records: its idempotency key, amount, the
+    gateway's answer and the retries (``GatewayRefund``, ``GatewayTransfer``)."""
+
+    request_id = models.CharField(_("请求号"), max_length=80, unique=True)
+    amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
+    gateway = models.CharField(_("支付网关"), max_length=40)
+    gateway_ref = models.CharField(_("网关流水号"), max_length=80, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
+    last_error = models.CharField(_("最近错误"), max_length=200, blank=True)
+    requested_at = models.DateTimeField(_("申请时间"), default=clock.now)
+    settled_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class GatewayRefund(GatewayOperation):
     """One refund request to the payment gateway for one tender (RULES.md R7).
 
     The gateway answers asynchronously: the row starts ``pending`` and is settled later
@@ -488,19 +506,10 @@ class GatewayRefund(models.Model):
     tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="gateway_refunds")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="gateway_refunds")
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
-    request_id = models.CharField(_("请求号"), max_length=80, unique=True)
-    amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
-    gateway = models.CharField(_("支付网关"), max_length=40)
-    gateway_ref = models.CharField(_("网关流水号"), max_length=80, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     reason = models.CharField(_("退款原因"), max_length=200, blank=True)
-    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
-    last_error = models.CharField(_("最近错误"), max_length=200, blank=True)
-    requested_at = models.DateTimeField(_("申请时间"), default=clock.now)
-    settled_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("网关退款")
@@ -520,7 +529,7 @@ class GatewayRefund(models.Model):
         return f"{self.request_id} ¥{self.amount} {self.status}"
 
 
-class GatewayTransfer(models.Model):
+class GatewayTransfer(GatewayOperation):
     """Money moved through the payment gateway that is not a refund of a tender (RULES.md R7
     stays about refunds): a ``charge`` collects from the consumer (an exchange's price
     difference, R18); a ``payout`` pays the consumer (return shipping reimbursed, R9; a charge
@@ -550,19 +559,10 @@ class GatewayTransfer(models.Model):
     refund_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
     )
-    request_id = models.CharField(_("请求号"), max_length=80, unique=True)
-    amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
-    gateway = models.CharField(_("支付网关"), max_length=40)
-    gateway_ref = models.CharField(_("网关流水号"), max_length=80, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     reason = models.CharField(_("事由"), max_length=200, blank=True)
-    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
-    last_error = models.CharField(_("最近错误"), max_length=200, blank=True)
-    requested_at = models.DateTimeField(_("申请时间"), default=clock.now)
-    settled_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("网关收付款")
