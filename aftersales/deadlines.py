@@ -351,19 +351,19 @@ def deadline_extend(*, subject, kind, actor, due_at=None, by=None, reason=""):
         return main
 
 
-def _open_deadlines(label, pk, *, reminders):
-    qs = Deadline.objects.filter(subject_type=label, subject_id=pk, state__in=OPEN_STATES)
-    qs = qs.order_by("due_at", "id")
+def _open_deadlines(match, *, reminders):
+    """Open deadlines matching ``match``, soonest first; reminders only when asked for."""
+    qs = Deadline.objects.filter(match, state__in=OPEN_STATES).order_by("due_at", "id")
     return qs if reminders else qs.exclude(kind__endswith=REMINDER_SUFFIX)
 
 
 # Every case's page and answer reads them: compiled once per connection (aftersales.fixedsql).
 _OPEN_OF_ONE = FixedQuery(
-    lambda label, pk: _open_deadlines(label, pk, reminders=False),
+    lambda label, pk: _open_deadlines(Q(subject_type=label, subject_id=pk), reminders=False),
     samples=("\x00subject", -4_500_001),
 )
 _OPEN_OF_ONE_WITH_REMINDERS = FixedQuery(
-    lambda label, pk: _open_deadlines(label, pk, reminders=True),
+    lambda label, pk: _open_deadlines(Q(subject_type=label, subject_id=pk), reminders=True),
     samples=("\x00subject", -4_500_002),
 )
 
@@ -385,10 +385,7 @@ def deadlines_for_many(subjects, *, include_reminders=False):
     match = Q(pk__in=[])
     for label, ids in by_label.items():
         match |= Q(subject_type=label, subject_id__in=ids)
-    qs = Deadline.objects.filter(match, state__in=OPEN_STATES).order_by("due_at", "id")
-    if not include_reminders:
-        qs = qs.exclude(kind__endswith=REMINDER_SUFFIX)
-    return list(qs)
+    return list(_open_deadlines(match, reminders=include_reminders))
 
 
 # -- declarative status rules -------------------------------------------------------------------

@@ -98,19 +98,6 @@ def notification_render(*, event, language, context):
     return title[:200], body, sms
 
 
-def _render_django(*, event, language, context):
-    """``notification_render`` with every part rendered by Django (what the plain fill must
-    equal)."""
-    ctx = {"platform_url": getattr(settings, "PLATFORM_URL", ""), "event": event, **(context or {})}
-    title = _render(language, event, "title", ctx)
-    body = _render(language, event, "body", ctx)
-    try:
-        sms = _render(language, event, "sms", ctx)
-    except TemplateDoesNotExist:
-        sms = title
-    return title[:200], body, sms
-
-
 # -- writes ------------------------------------------------------------------------------------
 
 
@@ -125,7 +112,6 @@ def _phone_of(user):
 
 
 def _notification_insert(*, user_id, event, language, rendered, subject, actor, now):
-
     title, body, sms_text = rendered
     return insert_one(
         Notification,
@@ -172,14 +158,34 @@ def _delivery_specs(*, email_enabled, sms_enabled, email, phone, now):
     return rows
 
 
+# What a message needs of its recipient, as lookups from the user: their consumer profile's
+# language and the channels they chose (NotificationPreference; NULL when they never chose).
+_FACT_LOOKUPS = (
+    "consumer__preferred_language",
+    "notification_preference__email_enabled",
+    "notification_preference__sms_enabled",
+)
+
+
+def _channel_facts(language, email_enabled, sms_enabled):
+    """``(language, email_enabled, sms_enabled)`` as a message uses them: a known language
+    (else the default) and the preference's defaults for a user who never chose."""
+    language = (language or DEFAULT_LANGUAGE).lower()
+    return (
+        language if language in LANGUAGES else DEFAULT_LANGUAGE,
+        _DEFAULT_EMAIL if email_enabled is None else email_enabled,
+        _DEFAULT_SMS if sms_enabled is None else sms_enabled,
+    )
+
+
+_DEFAULT_EMAIL = NotificationPreference._meta.get_field("email_enabled").default
+_DEFAULT_SMS = NotificationPreference._meta.get_field("sms_enabled").default
+
+
 def _recipient_row(pk):
     from .models import User
 
-    return User.objects.filter(pk=pk).values_list(
-        "consumer__preferred_language",
-        "notification_preference__email_enabled",
-        "notification_preference__sms_enabled",
-    )[:1]
+    return User.objects.filter(pk=pk).values_list(*_FACT_LOOKUPS)[:1]
 
 
 _RECIPIENT = FixedQuery(_recipient_row, samples=(-4_200_001,))
@@ -193,11 +199,7 @@ def _staff_rows(merchant_id):
     return (
         MerchantMember.objects.filter(merchant_id=merchant_id)
         .select_related("user")
-        .annotate(
-            notify_language=F("user__consumer__preferred_language"),
-            notify_email=F("user__notification_preference__email_enabled"),
-            notify_sms=F("user__notification_preference__sms_enabled"),
-        )
+        .annotate(**{f"notify_{i}": F(f"user__{name}") for i, name in enumerate(_FACT_LOOKUPS)})
     )
 
 
@@ -210,7 +212,9 @@ def merchant_staff(merchant_id):
     users = []
     for member in _STAFF.all(merchant_id):
         user = member.user
-        user._notification_row = (member.notify_language, member.notify_email, member.notify_sms)
+        user._notification_row = tuple(
+            getattr(member, f"notify_{i}") for i in range(len(_FACT_LOOKUPS))
+        )
         users.append(user)
     return users
 
@@ -222,18 +226,9 @@ def _recipient_facts(user):
     row = getattr(user, "_notification_row", None)  # loaded with the user (merchant_staff)
     if row is None:
         row = _RECIPIENT.first(user.pk) or (None, None, None)
-    language, email_enabled, sms_enabled = row
-    language = (language or DEFAULT_LANGUAGE).lower()
-    default = NotificationPreference()
-    email_enabled = default.email_enabled if email_enabled is None else email_enabled
-    sms_enabled = default.sms_enabled if sms_enabled is None else sms_enabled
+    language, email_enabled, sms_enabled = _channel_facts(*row)
     phone = _phone_of(user) if sms_enabled else ""
-    return (
-        language if language in LANGUAGES else DEFAULT_LANGUAGE,
-        email_enabled,
-        sms_enabled,
-        phone,
-    )
+    return language, email_enabled, sms_enabled, phone
 
 
 def notify(*, recipient_user, event, context=None, subject=None, actor):
@@ -413,24 +408,11 @@ def _batch_recipients(user_ids):
             )
             found = cursor.fetchall()
     else:
-        found = User.objects.filter(pk__in=user_ids).values_list(
-            "pk",
-            "email",
-            "consumer__preferred_language",
-            "notification_preference__email_enabled",
-            "notification_preference__sms_enabled",
-        )
-    default = NotificationPreference()
-    out = {}
-    for user_id, email, language, email_enabled, sms_enabled in found:
-        language = (language or DEFAULT_LANGUAGE).lower()
-        out[user_id] = (
-            email,
-            language if language in LANGUAGES else DEFAULT_LANGUAGE,
-            default.email_enabled if email_enabled is None else email_enabled,
-            default.sms_enabled if sms_enabled is None else sms_enabled,
-        )
-    return out
+        found = User.objects.filter(pk__in=user_ids).values_list("pk", "email", *_FACT_LOOKUPS)
+    return {
+        user_id: (email, *_channel_facts(language, email_enabled, sms_enabled))
+        for user_id, email, language, email_enabled, sms_enabled in found
+    }
 
 
 _FILL = object()

@@ -130,22 +130,19 @@ def event_body(event: DomainEvent) -> bytes:
 # -- outbox ------------------------------------------------------------------------------------
 
 
-def _endpoints(merchant_ids):
-    """Active endpoints of the platform and of ``merchant_ids``."""
+def _endpoints(merchants):
+    """Active endpoints of the platform and of the merchants ``merchants`` matches (a ``Q`` on
+    ``merchant_id``)."""
     return (
         WebhookEndpoint.objects.filter(is_active=True)
-        .filter(Q(merchant__isnull=True) | Q(merchant_id__in=merchant_ids))
+        .filter(Q(merchant__isnull=True) | merchants)
         .only("id", "event_types", "merchant_id")
     )
 
 
+# One case's events (the usual publish): the query compiled once per connection.
 _ENDPOINTS_OF_ONE = FixedQuery(
-    lambda merchant_id: (
-        WebhookEndpoint.objects.filter(is_active=True)
-        .filter(Q(merchant__isnull=True) | Q(merchant_id=merchant_id))
-        .only("id", "event_types", "merchant_id")
-    ),
-    samples=(-4_300_001,),
+    lambda merchant_id: _endpoints(Q(merchant_id=merchant_id)), samples=(-4_300_001,)
 )
 
 
@@ -159,10 +156,10 @@ def _outbox_many(events):
     """Deliveries for events written together (one event, or a deadline-sweep batch): one per
     event and matching active endpoint; a merchant endpoint gets only its merchant's events."""
     merchant_ids = [m for m in {e.merchant_id for e in events} if m is not None]
-    if len(merchant_ids) == 1:  # one case's events: the query compiled once
+    if len(merchant_ids) == 1:
         endpoints = _ENDPOINTS_OF_ONE.all(merchant_ids[0])
     else:
-        endpoints = list(_endpoints(merchant_ids))
+        endpoints = list(_endpoints(Q(merchant_id__in=merchant_ids)))
     if not endpoints:
         return
     now = clock.now()

@@ -31,6 +31,41 @@ def test_precedence_merchant_then_category_then_platform(merchant_a, merchant_b)
     assert policies.policy_value(KEY) == 24
 
 
+def test_the_cached_lookup_answers_as_the_direct_one_for_every_shape_of_scopes(
+    merchant_a, merchant_b
+):
+    """Inside ``policies_cached`` every shape of scopes (merchant and category, either alone,
+    neither) is read by its own compiled query: each answers what ``policy_get`` answers
+    without the cache, the precedence merchant → category → platform → default included."""
+    other = "returns.close_unshipped_days"
+    policies.policy_set(key=KEY, value=24, actor=SYSTEM)
+    policies.policy_set(key=KEY, value=36, scope="category", scope_id=5, actor=SYSTEM)
+    policies.policy_set(key=KEY, value=72, scope="merchant", scope_id=merchant_a.pk, actor=SYSTEM)
+    policies.policy_set(key=other, value=5, scope="merchant", scope_id=merchant_b.pk, actor=SYSTEM)
+    shapes = [
+        {"merchant_id": merchant_a.pk, "category_id": 5},
+        {"merchant_id": merchant_b.pk, "category_id": 5},
+        {"merchant_id": merchant_b.pk, "category_id": 6},
+        {"merchant_id": merchant_a.pk},
+        {"category_id": 5},
+        {"category_id": 6},
+        {},
+    ]
+    direct = [
+        (policies.policy_get(k, **scope).value, policies.policy_get(k, **scope).version_id)
+        for scope in shapes
+        for k in (KEY, other)
+    ]
+    with policies.policies_cached():
+        cached = [
+            (policies.policy_get(k, **scope).value, policies.policy_get(k, **scope).version_id)
+            for scope in shapes
+            for k in (KEY, other)
+        ]
+    assert cached == direct
+    assert [value for value, _v in direct] == [72, 7, 36, 5, 24, 5, 72, 7, 36, 7, 24, 7, 24, 7]
+
+
 def test_versions_increment_with_who_and_when(roles):
     actor = actor_for_user(roles["after_sales_manager"])
     with time_machine.travel("2026-11-01 02:00:00+00:00", tick=False):
