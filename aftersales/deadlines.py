@@ -17,7 +17,7 @@ rollback. They lock their case and check that it is still in the state the deadl
 import gc
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from functools import partial
 from types import SimpleNamespace
@@ -472,6 +472,11 @@ class SweepStats:
     retried: int = 0
     failed: int = 0
 
+    def __iadd__(self, other):
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        return self
+
 
 def _retry_delay(attempts):
     return timedelta(minutes=2**attempts)
@@ -519,6 +524,28 @@ def deadline_sweep(*, batch_size=500, now=None, max_batches=None):
             claimed = _sweep_batch(now, batch_size, stats)
         if claimed < batch_size:
             break
+    return stats
+
+
+def deadline_sweep_backlog(*, batch_size=500, max_batches=None, helpers=0, ask_helper=None):
+    """``deadline_sweep`` that shares a backlog: when its first batch comes back full it calls
+    ``ask_helper()`` ``helpers`` times (each asks another worker process for a sweep; the
+    beat task enqueues ``aftersales.sweep_deadlines``) and goes on sweeping meanwhile;
+    ``FOR UPDATE SKIP LOCKED`` keeps every row to one sweeper. A helper that cannot be asked
+    (the broker is down) is logged and this sweep does the rest alone. ``max_batches`` counts
+    this sweep's batches, the first included."""
+    stats = deadline_sweep(batch_size=batch_size, max_batches=1)
+    if stats.claimed < batch_size or (max_batches is not None and max_batches <= 1):
+        return stats
+    for _ in range(helpers):
+        try:
+            ask_helper()
+        except Exception:  # noqa: BLE001 - the broker is down: sweep the backlog alone
+            log.warning("could not ask for a helper sweep", exc_info=True)
+            break
+    stats += deadline_sweep(
+        batch_size=batch_size, max_batches=None if max_batches is None else max_batches - 1
+    )
     return stats
 
 

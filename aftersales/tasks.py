@@ -1,12 +1,8 @@
 """Celery tasks of the kernel: thin wrappers that take ids and call a service."""
 
-import logging
-
 from celery import shared_task
 
 from .messaging_tasks import *  # noqa: F401,F403
-
-log = logging.getLogger(__name__)
 
 
 @shared_task(name="aftersales.sweep_deadlines", ignore_result=True)
@@ -21,24 +17,18 @@ def sweep_deadlines(batch_size=500, max_batches=None, helpers=None):
     """
     from django.conf import settings
 
-    from .deadlines import deadline_sweep
+    from .deadlines import deadline_sweep_backlog
 
     if helpers is None:
         helpers = max(int(getattr(settings, "DEADLINE_SWEEPERS", 1)) - 1, 0)
-    stats = deadline_sweep(batch_size=batch_size, max_batches=1)
-    if stats.claimed >= batch_size and (max_batches is None or max_batches > 1):
-        for _ in range(helpers):
-            try:
-                sweep_deadlines.apply_async(
-                    kwargs={"batch_size": batch_size, "max_batches": max_batches, "helpers": 0},
-                    retry=False,
-                )
-            except Exception:  # noqa: BLE001 - the broker is down: sweep the backlog alone
-                log.warning("could not ask for a helper sweep", exc_info=True)
-                break
-        rest = deadline_sweep(
-            batch_size=batch_size, max_batches=None if max_batches is None else max_batches - 1
+
+    def ask_helper():
+        sweep_deadlines.apply_async(
+            kwargs={"batch_size": batch_size, "max_batches": max_batches, "helpers": 0},
+            retry=False,
         )
-        for name in ("batches", "claimed", "done", "retried", "failed"):
-            setattr(stats, name, getattr(stats, name) + getattr(rest, name))
+
+    stats = deadline_sweep_backlog(
+        batch_size=batch_size, max_batches=max_batches, helpers=helpers, ask_helper=ask_helper
+    )
     return {"done": stats.done, "retried": stats.retried, "failed": stats.failed}

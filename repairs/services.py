@@ -540,12 +540,6 @@ def _card_move(card, *, to, actor, at=None, note="", data=None):
     )
 
 
-def _card_end(card, *, status, at, actor, note, data=None):
-    """An active card ends as ``exchanged`` or ``returned`` at ``at`` (its ``<status>_at``),
-    with its timeline event ``warranty_card.<status>``."""
-    _card_move(card, to=status, actor=actor, at=at, note=note, data=data)
-
-
 def warranty_card_exchange(*, card, actor, exchanged_at=None, serial_number="", note=""):
     """The unit was exchanged (G2, G4, G5, G6): this card ends (``exchanged``) and a new card
     for the replacement starts at the exchange date — the 三包 period starts again (G10, art.
@@ -583,9 +577,9 @@ def warranty_card_exchange(*, card, actor, exchanged_at=None, serial_number="", 
             root_id=card.chain_root_id,
             replaces=card,
         )
-        _card_end(
+        _card_move(
             card,
-            status=WarrantyCard.Status.EXCHANGED,
+            to=WarrantyCard.Status.EXCHANGED,
             at=at,
             actor=actor,
             note=note,
@@ -632,7 +626,7 @@ def warranty_card_return(*, card, actor, returned_at=None, note=""):
                 "三包凭证已失效。", code="card_not_active", fields={"status": card.status}
             )
         at = _instant(returned_at, "returned_at", not_before=card.signed_at)
-        _card_end(card, status=WarrantyCard.Status.RETURNED, at=at, actor=actor, note=note)
+        _card_move(card, to=WarrantyCard.Status.RETURNED, at=at, actor=actor, note=note)
         _close_open_repairs(card, actor=actor, reason="unit_returned")
         _resolve_open_escalations(card, actor=actor, resolution="refund", note=note)
         _publish("warranty_card.returned", card, card_payload(card))
@@ -2028,19 +2022,13 @@ def _visit_address(repair):
 
 
 def repair_consumer_contact_masked(repair):
-    """The consumer's name, phone and address as merchants and providers see them (D2)."""
-    from aftersales.pii import mask_address, mask_phone
+    """The consumer's phone and address as merchants and providers see them (D2; the name is
+    ``repair.consumer.masked_name``)."""
+    from aftersales.pii import mask_phone
 
-    o = repair.order_line.order
     return {
-        "name": repair.consumer.masked_name,
         "phone": mask_phone(_visit_phone(repair)),
-        "address": mask_address(
-            province=o.ship_province,
-            city=o.ship_city,
-            district=o.ship_district,
-            street=o.ship_street,
-        ),
+        "address": repair.order_line.order.masked_ship_address,
     }
 
 

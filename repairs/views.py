@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from aftersales import clock
+from aftersales.api.base import no_store
 from aftersales.deadlines import deadline_description
 from aftersales.decorators import _role_required, consumer_required, merchant_required
 from aftersales.errors import DomainError, NotFound
@@ -1184,8 +1185,7 @@ def provider_repair_reveal(request, pk):
         revealed=revealed,
         status=200 if revealed else 400,
     )
-    response["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 @provider_required

@@ -132,6 +132,61 @@ def test_sweep_in_batches(frozen, db):
     assert effects() == 7
 
 
+def _due(n, prefix):
+    shops = [Merchant.objects.create(code=f"{prefix}{i}", name=str(i)) for i in range(n)]
+    for s in shops:
+        engine.deadline_schedule(subject=s, kind="test.effect", due_at=T0, actor=SYSTEM)
+
+
+def test_a_backlog_asks_for_helpers_after_a_full_first_batch_and_sweeps_on(frozen, db):
+    """The beat task's fan-out (aftersales.tasks.sweep_deadlines → deadline_sweep_backlog)."""
+    _due(7, "k")
+    asked = []
+    stats = engine.deadline_sweep_backlog(
+        batch_size=3, helpers=2, ask_helper=lambda: asked.append(1)
+    )
+    assert len(asked) == 2  # the first batch was full: DEADLINE_SWEEPERS - 1 helpers asked
+    assert (stats.done, stats.claimed, stats.batches) == (7, 7, 3)  # and it swept on itself
+    assert effects() == 7
+
+
+def test_a_sweep_whose_first_batch_is_not_full_asks_for_no_helper(frozen, db):
+    _due(2, "q")
+    asked = []
+    stats = engine.deadline_sweep_backlog(
+        batch_size=3, helpers=2, ask_helper=lambda: asked.append(1)
+    )
+    assert asked == [] and (stats.done, stats.batches) == (2, 1)
+
+
+def test_max_batches_counts_the_first_and_one_batch_asks_for_no_helper(frozen, db):
+    _due(7, "m")
+    asked = []
+    one = engine.deadline_sweep_backlog(
+        batch_size=3, max_batches=1, helpers=2, ask_helper=lambda: asked.append(1)
+    )
+    assert asked == [] and (one.done, one.batches) == (3, 1)
+    two = engine.deadline_sweep_backlog(
+        batch_size=3, max_batches=2, helpers=1, ask_helper=lambda: asked.append(1)
+    )
+    assert asked == [1] and (two.done, two.batches) == (4, 2)  # 3, then the last 1
+    assert effects() == 7
+
+
+def test_a_broker_that_cannot_be_reached_leaves_the_sweep_alone_on_the_backlog(frozen, db, caplog):
+    _due(7, "x")
+    calls = []
+
+    def down():
+        calls.append(1)
+        raise ConnectionError("broker down")
+
+    stats = engine.deadline_sweep_backlog(batch_size=3, helpers=3, ask_helper=down)
+    assert len(calls) == 1  # the first failure stops the asking
+    assert stats.done == 7 and effects() == 7
+    assert "could not ask for a helper sweep" in caplog.text
+
+
 @pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
 def test_sweep_marks_done_on_each_backend(frozen, db, monkeypatch, vendor):
     """The embedded SQLite default cannot run the PostgreSQL ``unnest`` UPDATE: the sweep

@@ -29,6 +29,7 @@ from ..models import (
     WarrantyEscalation,
 )
 from ..selectors import card_entitlements, provider_list, warranty_card_list
+from ..services import REPAIR_REVEAL_FIELDS
 
 
 def _lines(actor):
@@ -628,10 +629,10 @@ class WarrantyCardCreateSerializer(serializers.Serializer):
 
 class ContactRevealSerializer(serializers.Serializer):
     fields = serializers.ListField(
-        child=serializers.ChoiceField(choices=["phone", "address"]),
+        child=serializers.ChoiceField(choices=list(REPAIR_REVEAL_FIELDS)),
         allow_empty=False,
         required=False,
-        default=["phone", "address"],
+        default=list(REPAIR_REVEAL_FIELDS),
         help_text="要查看的字段（默认电话与地址）。Fields to reveal (default both).",
     )
     reason = serializers.CharField(

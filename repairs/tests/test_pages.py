@@ -48,20 +48,6 @@ def tv(people, merchant_a):
     return fp.card(consumer=people["a"], merchant=merchant_a, serials=["SN-TV-001"])
 
 
-@pytest.fixture
-def techs(db):
-    return {"p1": fp.provider_user("tech-one"), "p2": fp.provider_user("tech-two")}
-
-
-@pytest.fixture
-def shops(techs):
-    """Two admitted providers, each with one technician."""
-    return {
-        "p1": fp.provider(name="顺达家电维修中心", licence="LIC-1", staff=[techs["p1"]]),
-        "p2": fp.provider(name="远航维修", licence="LIC-2", staff=[techs["p2"]]),
-    }
-
-
 def body(response):
     return response.content.decode()
 

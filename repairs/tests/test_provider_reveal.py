@@ -25,19 +25,6 @@ FULL_ADDRESS = "浙江省上海市浦东新区世纪大道100号1201室"
 REASON = "电话预约上门维修时间"
 
 
-@pytest.fixture
-def techs(db):
-    return {"p1": fp.provider_user("tech-one"), "p2": fp.provider_user("tech-two")}
-
-
-@pytest.fixture
-def shops(techs):
-    return {
-        "p1": fp.provider(name="顺达家电维修中心", licence="LIC-1", staff=[techs["p1"]]),
-        "p2": fp.provider(name="远航维修", licence="LIC-2", staff=[techs["p2"]]),
-    }
-
-
 def _card(roles, merchant_a, **kwargs):
     return fp.card(consumer=roles["consumer_a"].consumer, merchant=merchant_a, **kwargs)
 
