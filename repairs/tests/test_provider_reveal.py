@@ -6,6 +6,7 @@ shown in that response only. Everyone else gets 404 and nothing is logged."""
 import json
 
 import pytest
+from rest_framework.test import APIClient
 
 from aftersales.actors import SYSTEM, actor_for_user
 from aftersales.errors import NotFound
@@ -165,6 +166,24 @@ def test_cancelled_or_reassigned_repair_cannot_be_revealed(techs, shops, on_site
     assert not PiiAccessLog.objects.exists()
 
 
+def test_a_technician_removed_from_the_assigned_provider_may_no_longer_reveal(
+    client, techs, on_site
+):
+    from repairs.models import RepairProviderMember
+
+    member = RepairProviderMember.objects.get(user=techs["p1"], provider=on_site.provider)
+    services.provider_member_remove(member=member, actor=SYSTEM)
+    with pytest.raises(NotFound):
+        services.repair_consumer_reveal(
+            repair=on_site, actor=actor_for_user(techs["p1"]), reason=REASON
+        )
+    client.force_login(techs["p1"])
+    assert _reveal(client, on_site).status_code == 404
+    # No provider's staff any more: the API's role gate answers before any lookup.
+    assert _api_reveal(client, on_site, {"reason": REASON}).status_code in (403, 404)
+    assert not PiiAccessLog.objects.exists()
+
+
 def test_merchant_sees_masked_only(client, roles, techs, on_site):
     services.repair_consumer_reveal(
         repair=on_site, actor=actor_for_user(techs["p1"]), reason=REASON
@@ -258,4 +277,8 @@ def test_api_reveal_refused_with_404(client, techs, roles, merchant_a, shops, on
     client.force_login(roles["merchant_a"])
     r = _api_reveal(client, on_site, {"reason": REASON})
     assert r.status_code == 404 and r.json()["code"] == "not_found"
+    platform_key = APIClient()
+    platform_key.credentials(HTTP_AUTHORIZATION=f"Api-Key {roles['platform_key']}")
+    r = _api_reveal(platform_key, on_site, {"reason": REASON})
+    assert r.status_code in (403, 404), r.content  # an integrator never sees the contact
     assert not PiiAccessLog.objects.exists()
