@@ -33,6 +33,7 @@ from .actors import SYSTEM
 from .bulk import actor_columns, insert_instance, insert_rows, instances, json_text
 from .errors import InvalidInput, NotFound
 from .fixedsql import FixedQuery
+from .fresh import fresh_forget, fresh_written
 from .models import ClockOffset, Deadline, DomainEvent, TimelineEvent
 from .statuses import on_status_change
 from .timeline import timeline_record
@@ -195,7 +196,7 @@ def deadline_schedule(
         else:
             main.save()
         now = clock.now()
-        Deadline.objects.bulk_create(
+        reminder_rows = Deadline.objects.bulk_create(
             [
                 Deadline(
                     subject_type=main.subject_type,
@@ -213,6 +214,11 @@ def deadline_schedule(
                 if due_at - offset > now
             ]
         )
+        written = fresh_written(subject)
+        if written is not None and fresh:
+            written.deadlines += [main, *reminder_rows]
+        else:
+            fresh_forget(subject)  # an open deadline moved: its rows are read again
         timeline_record(
             subject=subject,
             verb=verb,
@@ -229,6 +235,7 @@ def deadline_schedule(
 
 
 def _locked_open(subject, kind):
+    fresh_forget(subject)  # pause, resume, extend: the rows change in place
     rows = list(_open_for(subject, kind).select_for_update().order_by("pk"))
     if not any(r.kind == kind for r in rows):
         raise NotFound(
@@ -245,6 +252,7 @@ def deadline_cancel(*, subject, kind, actor, reason=""):
     waiting would deadlock against a handler that locks this same case (the case is locked by
     the caller's status move). Handlers therefore re-check their case's state under its lock.
     """
+    fresh_forget(subject)
     with transaction.atomic():
         rows = list(_open_for(subject, kind).select_for_update(skip_locked=True).order_by("pk"))
         if not rows:
@@ -370,6 +378,17 @@ _OPEN_OF_ONE_WITH_REMINDERS = FixedQuery(
 
 def deadlines_for(subject, *, include_reminders=False):
     """The subject's open deadlines, soonest first: what will happen to the case and when."""
+    written = fresh_written(subject)
+    if written is not None:  # a case created in this request: the rows its service wrote
+        return sorted(
+            (
+                d
+                for d in written.deadlines
+                if d.state in OPEN_STATES
+                and (include_reminders or not d.kind.endswith(REMINDER_SUFFIX))
+            ),
+            key=lambda d: (d.due_at, d.pk),
+        )
     fixed = _OPEN_OF_ONE_WITH_REMINDERS if include_reminders else _OPEN_OF_ONE
     return fixed.all(_label(subject), subject.pk)
 
@@ -491,6 +510,8 @@ def notify_quietly(**kwargs):
         return True
     except Exception:  # noqa: BLE001
         log.warning("notification %s failed", kwargs.get("event"), exc_info=True)
+        if kwargs.get("subject") is not None:
+            fresh_forget(kwargs["subject"])  # rows kept for it may have been rolled back
         return False
 
 

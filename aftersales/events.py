@@ -8,6 +8,7 @@ the same transaction, so an app lower in the dependency list (invoices) reacts t
 from collections import defaultdict
 
 from .bulk import insert_one
+from .fresh import fresh_forget
 from .models import DomainEvent
 
 _handlers = defaultdict(list)
@@ -41,6 +42,8 @@ def event_publish(name, *, subject, payload=None, merchant_id=None):
         ),
         payload=payload or {},
     )
+    if _handlers[name]:
+        fresh_forget(subject)  # its own handlers load the case and may write to it
     for handler in subscribers(name):
         handler(event)
     return event

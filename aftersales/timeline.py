@@ -3,6 +3,7 @@
 from . import clock
 from .bulk import insert_one
 from .fixedsql import FixedQuery
+from .fresh import as_stored, fresh_written
 from .models import TimelineEvent
 
 
@@ -14,7 +15,7 @@ def timeline_record(
     *, subject, verb, actor, from_status="", to_status="", reason="", data=None, occurred_at=None
 ):
     """Append one event to ``subject``'s timeline; call it inside the service's transaction."""
-    return insert_one(
+    event = insert_one(
         TimelineEvent,
         subject_type=subject_label(subject),
         subject_id=subject.pk,
@@ -27,6 +28,14 @@ def timeline_record(
         occurred_at=occurred_at or clock.now(),
         **actor.timeline_fields(),
     )
+    written = fresh_written(subject)
+    if written is not None:
+        event.data = as_stored(_DATA, event.data)
+        written.timeline.append(event)
+    return event
+
+
+_DATA = TimelineEvent._meta.get_field("data")
 
 
 _EVENTS_OF = FixedQuery(
@@ -38,7 +47,11 @@ _EVENTS_OF = FixedQuery(
 def timeline_events(subject):
     """The subject's events, oldest first, as a list: ``timeline_for``'s rows without their
     actors' user and key rows (the API's timeline shows ``actor_kind`` and ``actor_label``),
-    the query compiled once per connection."""
+    the query compiled once per connection; for a case created in this request, the events
+    its service wrote (``aftersales.fresh``)."""
+    written = fresh_written(subject)
+    if written is not None:
+        return sorted(written.timeline, key=lambda e: (e.occurred_at, e.pk))
     return _EVENTS_OF.all(subject_label(subject), subject.pk)
 
 

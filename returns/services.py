@@ -49,6 +49,7 @@ from aftersales.deadlines import deadline_cancel, deadline_schedule, deadline_st
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from aftersales.events import event_publish
 from aftersales.fixedsql import FixedQuery
+from aftersales.fresh import fresh_forget, fresh_track
 from aftersales.models import TimelineEvent
 from aftersales.money import ZERO, split_pro_rata, yuan
 from aftersales.notifications import merchant_staff
@@ -726,6 +727,8 @@ def return_request_create(
             request.approved_at = request.refunding_at = now
             request.status_reason = "R11"
         _insert(request)
+        # Its answer is the timeline and deadlines written below (aftersales.fresh).
+        fresh_track(request)
         request.order, request.line = order, line
         request.merchant, request.consumer = order.merchant, order.consumer
         _record(
@@ -780,6 +783,7 @@ def _auto_approve_at(request):
 
 def _instant_refund(request, actor):
     """R11: approved without review, the line cancelled (it can no longer ship) and refunded."""
+    fresh_forget(request)  # the refund writes through the payment services: read it back
     _record(
         request,
         "return.approved",
