@@ -14,6 +14,7 @@ embedded SQLite default) it falls back to ``bulk_create``.
 """
 
 import json
+import uuid
 from operator import itemgetter
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -184,7 +185,7 @@ def insert_one(model, **values):
 
 def insert_instance(obj):
     """``obj.save(force_insert=True)`` of a new instance, as ``insert_one`` writes it: its
-    primary key is written when set (drawn with ``next_id``), else returned by the database."""
+    primary key is written when set, else returned by the database."""
     if connection.vendor != "postgresql":
         obj.save(force_insert=True)
         return obj
@@ -213,13 +214,49 @@ def insert_instance(obj):
     return obj
 
 
-def next_id(model):
-    """The next primary key of ``model`` drawn from its sequence (PostgreSQL), so a row whose
-    other columns derive from its id (a case number) is written with one ``INSERT``; ``None``
-    elsewhere (the caller then inserts and updates)."""
+def insert_numbered(obj, *, field, prefix, width):
+    """``insert_instance`` of a new row whose ``field`` is ``prefix`` followed by the row's own
+    id, zero-padded to ``width`` digits (``TH20261202`` + ``00042``): one ``INSERT`` that draws
+    the id from the table's sequence and writes both (PostgreSQL), where drawing the id first
+    and then inserting took two round trips. Sets ``obj.pk`` and ``field`` and returns
+    ``obj``; outside PostgreSQL the row is inserted and then numbered."""
+    meta = obj._meta
+    number = meta.get_field(field)
     if connection.vendor != "postgresql":
-        return None
+        setattr(obj, number.attname, f"tmp-{uuid.uuid4().hex}")
+        obj.save(force_insert=True)
+        setattr(obj, number.attname, f"{prefix}{obj.pk:0{width}d}")
+        meta.model._base_manager.filter(pk=obj.pk).update(**{field: getattr(obj, field)})
+        return obj
+    key = (meta.label_lower, "numbered", field)
+    entry = _insert_sql.get(key)
+    if entry is None:
+        pk = meta.pk
+        fields = [f for f in meta.concrete_fields if f is not pk and f is not number]
+        qn = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            sequence = _sequence(cursor, meta.db_table, pk.column)
+        sql = (
+            "INSERT INTO {table} ({pk}, {number}, {columns}) "
+            "SELECT n.id, %s || lpad(n.id::text, greatest(%s, length(n.id::text)), '0'), "
+            "{values} FROM (SELECT nextval('{sequence}'::regclass) AS id) n "
+            "RETURNING {pk}"
+        ).format(
+            table=qn(meta.db_table),
+            pk=qn(pk.column),
+            number=qn(number.column),
+            columns=", ".join(qn(f.column) for f in fields),
+            values=", ".join(["%s"] * len(fields)),
+            sequence=sequence.replace("'", "''"),
+        )
+        entry = _insert_sql[key] = (sql, fields)
+    sql, fields = entry
+    params = [prefix, width]
+    params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     with connection.cursor() as cursor:
-        sequence = _sequence(cursor, model._meta.db_table, model._meta.pk.column)
-        cursor.execute("SELECT nextval(%s)", [sequence])
-        return cursor.fetchone()[0]
+        cursor.execute(sql, params)
+        obj.pk = cursor.fetchone()[0]
+    setattr(obj, number.attname, f"{prefix}{obj.pk:0{width}d}")
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj

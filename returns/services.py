@@ -36,15 +36,13 @@ alone request inspections, decide arbitration and override. Mediators granted a 
 (``returns.view_returnrequest`` via django-guardian) may also decide its arbitration.
 """
 
-import uuid
-
 from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Q, Sum
 
 from aftersales import clock
 from aftersales.actors import SYSTEM
-from aftersales.bulk import insert_instance, next_id
+from aftersales.bulk import insert_numbered
 from aftersales.deadlines import deadline_cancel, deadline_schedule, deadline_status_enter
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from aftersales.events import event_publish
@@ -583,25 +581,12 @@ def _locked_line(line):
     return order, line
 
 
-def _number(request):
-    day = clock.local(request.requested_at)
-    return f"TH{day:%Y%m%d}{request.pk:05d}"
-
-
 def _insert(request):
-    """Write the new request with its number (``TH<date><id>``): the id is drawn first where
-    the database allows it (one ``INSERT``), else the row is inserted and then numbered."""
+    """Write the new request with its number ``TH<date><id>`` (the Shanghai date it was asked
+    on, the id zero-padded to 5 digits) in one ``INSERT``."""
     request._category_id = request.line.sku.product.category_id
-    request.pk = next_id(ReturnRequest)
-    if request.pk is not None:
-        request.number = _number(request)
-        insert_instance(request)
-        return request
-    request.number = f"tmp-{uuid.uuid4().hex}"
-    request.save()
-    request.number = _number(request)
-    ReturnRequest.objects.filter(pk=request.pk).update(number=request.number)
-    return request
+    day = clock.local(request.requested_at)
+    return insert_numbered(request, field="number", prefix=f"TH{day:%Y%m%d}", width=5)
 
 
 def _initial_deadlines(request, actor):

@@ -1,12 +1,11 @@
 """``aftersales.bulk.insert_instance``: a new instance written as ``save(force_insert=True)``
-writes it, with or without an id drawn first (``next_id``)."""
+writes it (``insert_numbered``: returns/tests/test_request_number.py)."""
 
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
 
-from aftersales.bulk import insert_instance, next_id
+from aftersales.bulk import insert_instance
 from aftersales.models import Deadline
 
 pytestmark = pytest.mark.django_db
@@ -39,14 +38,8 @@ def test_the_row_is_the_one_save_writes(merchant_a):
     assert got == expected
 
 
-def test_an_id_drawn_first_is_the_rows_id():
-    pk = next_id(Deadline)
-    if connection.vendor != "postgresql":
-        assert pk is None
-        return
+def test_an_id_given_is_the_rows_id():
     obj = _new(3)
-    obj.pk = pk
-    assert insert_instance(obj) is obj and obj.pk == pk
-    assert Deadline.objects.get(pk=pk).kind == "returns.auto_approve"
-    after = insert_instance(_new(4))  # the sequence moved on past the drawn id
-    assert after.pk > pk
+    obj.pk = 9_000_001
+    assert insert_instance(obj) is obj and obj.pk == 9_000_001
+    assert Deadline.objects.get(pk=9_000_001).kind == "returns.auto_approve"
