@@ -1,7 +1,45 @@
+import copy
+
 from rest_framework import relations, serializers
 from rest_framework.fields import SkipField
 
 from ..models import ApiKey, ConsumerProfile, Merchant, PolicyVersion, TimelineEvent
+
+
+# Input serializers whose plain fields are built once per class.
+#
+# DRF deep-copies a serializer's declared fields for every instance, and a field's deep copy
+# calls its ``__init__`` again with deep copies of its arguments: a body's ChoiceFields rebuild
+# their choice tables, every field its validators and messages, on each request. This mixin
+# deep-copies the declared fields once per class and gives each instance shallow copies of the
+# plain (leaf) ones — their own ``field_name``, ``parent`` and binding, sharing only what DRF
+# never changes after ``__init__`` (choices, messages, validators). A field with inner fields
+# (a nested serializer, a ``ListField``/``DictField`` child, a ``many=True`` relation) or a
+# mutable default is still deep-copied for each instance, as DRF does.
+# (``aftersales/tests/test_api_serializers.py``.)
+class LeanInputMixin:
+    def get_fields(self):
+        cls = type(self)
+        prototypes = cls.__dict__.get("_lean_prototypes")
+        if prototypes is None:
+            prototypes = {
+                name: (field, _shareable(field))
+                for name, field in copy.deepcopy(self._declared_fields).items()
+            }
+            cls._lean_prototypes = prototypes
+        return {
+            name: copy.copy(field) if shareable else copy.deepcopy(field)
+            for name, (field, shareable) in prototypes.items()
+        }
+
+
+def _shareable(field):
+    if isinstance(field, (serializers.BaseSerializer, relations.ManyRelatedField)):
+        return False
+    if hasattr(field, "child") or hasattr(field, "child_relation"):
+        return False
+    default = getattr(field, "default", serializers.empty)
+    return not isinstance(default, (list, dict, set))
 
 
 # Output serializers built once per class instead of once per instance.

@@ -12,7 +12,11 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aftersales.api.serializers import CompiledOutputMixin, TimelineEventSerializer
+from aftersales.api.serializers import (
+    CompiledOutputMixin,
+    LeanInputMixin,
+    TimelineEventSerializer,
+)
 from aftersales.fixedsql import FixedQuery
 from aftersales.timeline import timeline_events
 from orders.api.serializers import ScopedPrimaryKeyRelatedField
@@ -571,7 +575,7 @@ class ReturnEvidenceUploadSerializer(serializers.Serializer):
 # -- input: actions -------------------------------------------------------------------------------
 
 
-class ReturnCreateSerializer(serializers.Serializer):
+class ReturnCreateSerializer(LeanInputMixin, serializers.Serializer):
     line = ScopedPrimaryKeyRelatedField(
         queryset=OrderLine.objects.all(), visible=_lines, lookup=_line_of
     )
