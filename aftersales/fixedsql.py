@@ -26,6 +26,7 @@ Values are given in the form the database takes (an ``int`` id, an aware ``datet
 
 import datetime
 import decimal
+import itertools
 
 from django.db import connections, router
 from django.db.models.query import (
@@ -123,6 +124,9 @@ def _same(param, sample):
     )
 
 
+_numbers = itertools.count(1)
+
+
 class FixedQuery:
     """A queryset built and compiled once per connection, run again with new values (see the
     module's text). ``build(*values)`` returns the queryset; ``samples`` are the values it is
@@ -131,7 +135,9 @@ class FixedQuery:
     def __init__(self, build, *, samples):
         self.build = build
         self.samples = tuple(samples)
-        self._attr = f"_fixed_query_{id(self)}"
+        # A number of its own, never reused: an ``id()`` is, once an object is gone, and a
+        # later FixedQuery with the same id would have found the earlier one's compiled SQL.
+        self._attr = f"_fixed_query_{next(_numbers)}"
         self._alias = None  # the router's read database of the model, found on the first run
 
     def _compiled(self, connection):

@@ -173,3 +173,13 @@ def test_a_signed_in_page_reads_the_session_and_the_user_once(client, roles):
     sql = [q["sql"] for q in ctx.captured_queries]
     assert sum('FROM "django_session"' in q for q in sql) == 1
     assert sum(q.startswith('SELECT "aftersales_user"."id"') for q in sql) == 1
+
+
+def test_a_new_query_never_takes_the_compiled_sql_of_one_gone_before():
+    # Transient FixedQuery objects (an id() is reused once an object is freed) each compile
+    # their own query on the connection.
+    for n in range(200):
+        found = FixedQuery(lambda pk: User.objects.filter(pk=pk), samples=(-950_001 - n,))
+        assert found.all(-1) == []
+        with pytest.raises(ValueError, match="exactly one"):
+            FixedQuery(lambda pk: User.objects.filter(pk=pk, id__gte=pk), samples=(-903,)).all(1)
