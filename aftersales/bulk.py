@@ -15,11 +15,13 @@ embedded SQLite default) it falls back to ``bulk_create``.
 
 import json
 import uuid
+from datetime import datetime
 from operator import itemgetter
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import connection, models
 from django.db.models import JSONField
+from django.db.models.fields import AutoFieldMixin
 
 # One encoder for every value (``json.dumps(cls=...)`` builds one per call).
 _encode = DjangoJSONEncoder().encode
@@ -174,6 +176,75 @@ def instances(model, ids, rows):
 
 _insert_sql = {}
 
+# Field classes whose preparation for an insert (``get_db_prep_save(pre_save(obj, True))``)
+# gives a value of the right type back unchanged; exact classes only (a subclass such as an
+# encrypted text field prepares its own way).
+_AS_IS = {
+    models.CharField: str,
+    models.TextField: str,
+    models.BooleanField: bool,
+}
+_INTEGERS = (
+    models.IntegerField,
+    models.BigIntegerField,
+    models.SmallIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveBigIntegerField,
+    models.PositiveSmallIntegerField,
+)
+
+
+def _full(field):
+    def prepare(obj):
+        return field.get_db_prep_save(field.pre_save(obj, True), connection)
+
+    return prepare
+
+
+def _preparer(field):
+    """``obj`` → the value an insert writes for ``field``, as ``save()`` prepares it: the
+    value itself when it already has the plain type the field would turn it into (a ``str``
+    for a text column, an ``int`` for an integer or a foreign key to an integer id, an aware
+    ``datetime``), through the field's own preparation otherwise."""
+    full = _full(field)
+    kind = type(field)
+    attname = field.attname
+    if kind in _AS_IS:
+        plain = _AS_IS[kind]
+
+        def prepare(obj):
+            value = getattr(obj, attname)
+            return value if type(value) is plain else full(obj)
+
+        return prepare
+    if kind in _INTEGERS:
+        wrap = getattr(connection.ops, "integerfield_type_map", {}).get(field.get_internal_type())
+        if wrap is None:
+            return full
+
+        def prepare(obj):
+            value = getattr(obj, attname)
+            return wrap(value) if type(value) is int else full(obj)
+
+        return prepare
+    if kind is models.ForeignKey and isinstance(field.target_field, AutoFieldMixin):
+
+        def prepare(obj):
+            value = getattr(obj, attname)
+            return value if value is None or type(value) is int else full(obj)
+
+        return prepare
+    if kind is models.DateTimeField and not (field.auto_now or field.auto_now_add):
+
+        def prepare(obj):
+            value = getattr(obj, attname)
+            if type(value) is datetime and value.tzinfo is not None:
+                return value
+            return full(obj)
+
+        return prepare
+    return full
+
 
 def insert_one(model, **values):
     """``model.objects.create(**values)`` for the append-only rows every service writes
@@ -202,9 +273,9 @@ def insert_instance(obj):
             ", ".join(["%s"] * len(fields)),
             "" if with_pk else f" RETURNING {qn(meta.pk.column)}",
         )
-        entry = _insert_sql[key] = (sql, fields)
-    sql, fields = entry
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+        entry = _insert_sql[key] = (sql, [_preparer(f) for f in fields])
+    sql, preparers = entry
+    params = [prepare(obj) for prepare in preparers]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if not with_pk:
@@ -249,10 +320,10 @@ def insert_numbered(obj, *, field, prefix, width):
             values=", ".join(["%s"] * len(fields)),
             sequence=sequence.replace("'", "''"),
         )
-        entry = _insert_sql[key] = (sql, fields)
-    sql, fields = entry
+        entry = _insert_sql[key] = (sql, [_preparer(f) for f in fields])
+    sql, preparers = entry
     params = [prefix, width]
-    params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    params += [prepare(obj) for prepare in preparers]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         obj.pk = cursor.fetchone()[0]

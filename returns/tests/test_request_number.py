@@ -86,3 +86,13 @@ def test_a_request_is_numbered_by_its_shanghai_date_in_its_insert(merchant_a):
     if connection.vendor == "postgresql":
         assert not [q for q in inserts if q.startswith("SELECT nextval")]
         assert len([q for q in inserts if q.startswith("INSERT")]) == 1
+
+
+def test_every_column_of_a_request_is_prepared_as_save_prepares_it(merchant_a):
+    from aftersales.tests.test_bulk_insert import assert_prepared_as_save_does
+
+    line = rf.signed_line(merchant=merchant_a)
+    with time_machine.travel(datetime(2026, 12, 2, 8, 0, tzinfo=UTC), tick=False):
+        request = _request(line, number="TH-x", description="描述", requested_at=clock.now())
+        request.pickup_slot_start = clock.now()
+        assert_prepared_as_save_does(request)
