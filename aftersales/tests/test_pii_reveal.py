@@ -275,3 +275,77 @@ def test_admin_search_finds_consumer_by_phone(admin_client, consumer_a):
     assert r.status_code == 200
     assert r.context["cl"].result_count == 1
     assert list(r.context["cl"].result_list) == [consumer_a]
+
+
+# -- an app's own grant (pii_reveal_register), tested on a kernel model -----------------------
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """Registrations made by a test go away with it."""
+    from aftersales import services
+
+    monkeypatch.setattr(services, "_REVEAL_EXTRA", dict(services._REVEAL_EXTRA))
+    monkeypatch.setattr(services, "_REVEAL_GRANTS", dict(services._REVEAL_GRANTS))
+    return services
+
+
+def _grant_staff_of(merchant):
+    def allows(actor, subject):
+        return actor.merchant_id == merchant.pk
+
+    return allows
+
+
+def test_a_registered_grant_lets_its_actor_see_the_extra_fields_with_a_reason(
+    registry, roles, consumer_a, merchant_a
+):
+    from aftersales.actors import actor_for_user
+    from aftersales.errors import InvalidInput, NotFound
+
+    address = ConsumerAddress.objects.get(consumer=consumer_a)
+    registry.pii_reveal_register(
+        "aftersales.consumeraddress",
+        fields={"contact_line": lambda a: f"{a.recipient} {a.phone}"},
+        allows=_grant_staff_of(merchant_a),
+    )
+    assert "contact_line" in registry.pii_revealable_fields(ConsumerAddress)
+    staff_a = actor_for_user(roles["merchant_a"])
+    got = registry.pii_reveal(
+        actor=staff_a, subject=address, fields=["contact_line", "phone"], reason="上门取件"
+    )
+    assert got == {"contact_line": "张三丰 13812345678", "phone": "13812345678"}
+    log = PiiAccessLog.objects.get(subject_type="aftersales.consumeraddress")
+    assert (log.subject_id, log.fields, log.reason) == (
+        address.pk,
+        ["contact_line", "phone"],
+        "上门取件",
+    )
+    assert log.actor_user_id == roles["merchant_a"].pk
+    with pytest.raises(InvalidInput) as err:  # a grant still needs a reason
+        registry.pii_reveal(actor=staff_a, subject=address, fields=["phone"], reason=" ")
+    assert err.value.code == "reveal_reason_required"
+    # The grant says no: another merchant's staff learn nothing, as without a grant.
+    with pytest.raises(NotFound):
+        registry.pii_reveal(
+            actor=actor_for_user(roles["merchant_b"]),
+            subject=address,
+            fields=["phone"],
+            reason="上门取件",
+        )
+    assert PiiAccessLog.objects.count() == 1
+
+
+def test_without_a_grant_merchants_get_not_found_for_the_same_model(registry, roles, consumer_a):
+    from aftersales.actors import actor_for_user
+    from aftersales.errors import NotFound
+
+    address = ConsumerAddress.objects.get(consumer=consumer_a)
+    with pytest.raises(NotFound):
+        registry.pii_reveal(
+            actor=actor_for_user(roles["merchant_a"]),
+            subject=address,
+            fields=["phone"],
+            reason="上门取件",
+        )
+    assert not PiiAccessLog.objects.exists()
