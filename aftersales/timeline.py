@@ -1,5 +1,7 @@
 """The case timeline: every change records who did what, when and why (STYLE.md rule 3)."""
 
+from django.utils.translation import gettext_lazy
+
 from . import clock
 from .bulk import insert_one
 from .fixedsql import FixedQuery
@@ -60,3 +62,31 @@ def timeline_for(subject):
     return TimelineEvent.objects.filter(
         subject_type=subject_label(subject), subject_id=subject.pk
     ).select_related("actor_user", "actor_api_key")
+
+
+# -- what a step is called ----------------------------------------------------------------------
+
+_VERB_LABELS = {
+    "deadline.scheduled": gettext_lazy("设定期限"),
+    "deadline.rescheduled": gettext_lazy("期限重新计算"),
+    "deadline.cancelled": gettext_lazy("期限取消"),
+    "deadline.paused": gettext_lazy("期限暂停"),
+    "deadline.resumed": gettext_lazy("期限恢复计时"),
+    "deadline.extended": gettext_lazy("期限顺延"),
+    "deadline.reminded": gettext_lazy("期限到期提醒"),
+    "deadline.fired": gettext_lazy("期限到期自动处理"),
+    "deadline.failed": gettext_lazy("期限自动处理失败"),
+    "notification.sent": gettext_lazy("发送通知"),
+    "notification.retry": gettext_lazy("重发通知"),
+}
+
+
+def timeline_verbs_register(labels):
+    """Name an app's timeline verbs for people (``{"return.requested": "提交售后申请"}``): the
+    admin's timelines show the name beside the verb."""
+    _VERB_LABELS.update(labels)
+
+
+def timeline_verb_label(verb):
+    """The registered name of ``verb``, or ``""``."""
+    return _VERB_LABELS.get(verb, "")

@@ -34,7 +34,7 @@ from aftersales.deadlines import REMINDER_SUFFIX, deadline_description, deadline
 from aftersales.errors import DomainError
 from aftersales.models import Deadline, TimelineEvent
 from aftersales.scope import scoped
-from aftersales.timeline import subject_label
+from aftersales.timeline import subject_label, timeline_verb_label
 
 from . import analytics, payments, selectors, services
 from .models import (
@@ -103,6 +103,7 @@ def case_timeline(requests):
         labels = STATUS_LABELS.get(event.subject_type, {})
         event.from_label = labels.get(event.from_status, event.from_status)
         event.to_label = labels.get(event.to_status, event.to_status)
+        event.verb_label = timeline_verb_label(event.verb)
         out[owner[(event.subject_type, event.subject_id)]].append(event)
     return out
 

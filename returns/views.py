@@ -41,6 +41,7 @@ from orders import services as order_services
 from orders.models import OrderLine
 
 from . import forms, payments, rules, selectors, services
+from .labels import VERB_LABELS
 from .models import ExchangeDifferencePayment, ReturnRequest
 
 PAGE_SIZE = 20
@@ -62,21 +63,6 @@ ACTOR_LABELS = {
     "platform": gettext_lazy("平台"),
     "integrator": gettext_lazy("商家系统"),
     "system": gettext_lazy("系统"),
-}
-VERB_LABELS = {
-    "return.requested": gettext_lazy("提交售后申请"),
-    "return.evidence_added": gettext_lazy("上传凭证"),
-    "return.pickup_booked": gettext_lazy("预约上门取件"),
-    "return.pickup_failed": gettext_lazy("上门取件预约失败"),
-    "return.parcel_scanned": gettext_lazy("退货包裹物流更新"),
-    "return.arbitration_answered": gettext_lazy("商家提交仲裁答辩"),
-    "return.inspection_requested": gettext_lazy("平台申请第三方检测"),
-    "return.inspection_reported": gettext_lazy("第三方检测出具报告"),
-    "return.arbitration_decided": gettext_lazy("平台作出仲裁裁决"),
-    "return.refund_started": gettext_lazy("发起退款"),
-    "return.refund_failed": gettext_lazy("退款失败"),
-    "return.express_advanced": gettext_lazy("平台极速退款垫付"),
-    "return.overridden": gettext_lazy("平台处理"),
 }
 STATUS_LABELS = dict(ReturnRequest.Status.choices)
 CODE = re.compile(r"[a-z_]+")  # a machine reason (``consumer_cancelled``): not shown

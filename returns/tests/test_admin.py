@@ -135,6 +135,26 @@ def test_every_page_loads_for_platform_staff(role, as_role):
     assert client.get(reverse("admin:returns_returnrequest_analytics")).status_code == 200
 
 
+def test_the_timeline_names_every_step_beside_its_verb(as_role):
+    from returns.admin import case_timeline
+
+    case = in_arbitration()
+    services.arbitration_inspection_request(request=case, actor=rf.SYSTEM)
+    refunded = received()
+    services.return_refund(request=refunded, actor=rf.merchant_actor(refunded.merchant))
+    events = [e for req in (case, refunded) for e in case_timeline([req])[req.pk]]
+    assert len({e.verb for e in events}) >= 10
+    unnamed = sorted({e.verb for e in events if not e.verb_label})
+    assert unnamed == []  # every verb these flows write has a name
+    html = (
+        as_role("after_sales_agent")
+        .get(reverse("admin:returns_returnrequest_change", args=[case.pk]))
+        .content.decode()
+    )
+    assert "商家提交仲裁答辩" in html and "<code>return.arbitration_answered</code>" in html
+    assert "设定期限" in html  # a kernel step (deadline.scheduled)
+
+
 def test_list_shows_masked_consumer_and_nearest_deadline(as_role):
     request = requested()
     due = Deadline.objects.get(

@@ -1,0 +1,40 @@
+"""What the steps of a return request are called for people: the consumer's and the merchant's
+pages, and the admin's timelines (``aftersales.timeline.timeline_verbs_register``)."""
+
+from django.utils.translation import gettext_lazy
+
+from .models import ArbitrationStatus, RefundStatus, ReturnRequestStatus
+
+VERB_LABELS = {
+    "return.requested": gettext_lazy("提交售后申请"),
+    "return.evidence_added": gettext_lazy("上传凭证"),
+    "return.pickup_booked": gettext_lazy("预约上门取件"),
+    "return.pickup_failed": gettext_lazy("上门取件预约失败"),
+    "return.parcel_scanned": gettext_lazy("退货包裹物流更新"),
+    "return.arbitration_answered": gettext_lazy("商家提交仲裁答辩"),
+    "return.inspection_requested": gettext_lazy("平台申请第三方检测"),
+    "return.inspection_reported": gettext_lazy("第三方检测出具报告"),
+    "return.arbitration_decided": gettext_lazy("平台作出仲裁裁决"),
+    "return.refund_started": gettext_lazy("发起退款"),
+    "return.refund_failed": gettext_lazy("退款失败"),
+    "return.express_advanced": gettext_lazy("平台极速退款垫付"),
+    "return.overridden": gettext_lazy("平台处理"),
+}
+
+
+def timeline_verb_labels():
+    """Every verb a return request's timeline (with its arbitration and refund) can hold: the
+    named steps above, and each status move — ``return.<status>`` by the request's services,
+    ``status.<status>`` by the kernel's status move for the arbitration and the refund."""
+    labels = {f"return.{value}": label for value, label in ReturnRequestStatus.choices}
+    for choices in (ArbitrationStatus.choices, RefundStatus.choices):
+        labels |= {f"status.{value}": label for value, label in choices}
+    labels |= {
+        "return.inspected": gettext_lazy("商家验收退货"),
+        "return.pickup_slot_expired": gettext_lazy("预约的取件时段已过"),
+        "pickup.cancelled": gettext_lazy("取消上门取件"),
+        "arbitration.inspecting": gettext_lazy("第三方检测中"),
+        "arbitration.inspection_reported": gettext_lazy("第三方检测出具报告"),
+        "arbitration.decided": gettext_lazy("平台作出仲裁裁决"),
+    }
+    return labels | VERB_LABELS
