@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 from django.apps import apps
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import JSONField, Q
 from django.utils import timezone
 
 from . import clock, notifications
@@ -33,7 +33,7 @@ from .actors import SYSTEM
 from .bulk import actor_columns, insert_instance, insert_rows, instances, json_text
 from .errors import InvalidInput, NotFound
 from .fixedsql import FixedQuery
-from .fresh import fresh_forget, fresh_written
+from .fresh import fresh_forget, fresh_written, kept_copy
 from .models import ClockOffset, Deadline, DomainEvent, TimelineEvent
 from .statuses import on_status_change
 from .timeline import timeline_record
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 REMINDER_SUFFIX = ".reminder"
 MAX_ATTEMPTS = 5
 OPEN_STATES = (Deadline.State.PENDING, Deadline.State.PAUSED)
+_DEADLINE_JSON = [f for f in Deadline._meta.concrete_fields if isinstance(f, JSONField)]
 
 
 # -- registry -----------------------------------------------------------------------------------
@@ -216,7 +217,7 @@ def deadline_schedule(
         )
         written = fresh_written(subject)
         if written is not None and fresh:
-            written.deadlines += [main, *reminder_rows]
+            written.deadlines += [kept_copy(d, _DEADLINE_JSON) for d in (main, *reminder_rows)]
         else:
             fresh_forget(subject)  # an open deadline moved: its rows are read again
         timeline_record(
@@ -378,17 +379,6 @@ _OPEN_OF_ONE_WITH_REMINDERS = FixedQuery(
 
 def deadlines_for(subject, *, include_reminders=False):
     """The subject's open deadlines, soonest first: what will happen to the case and when."""
-    written = fresh_written(subject)
-    if written is not None:  # a case created in this request: the rows its service wrote
-        return sorted(
-            (
-                d
-                for d in written.deadlines
-                if d.state in OPEN_STATES
-                and (include_reminders or not d.kind.endswith(REMINDER_SUFFIX))
-            ),
-            key=lambda d: (d.due_at, d.pk),
-        )
     fixed = _OPEN_OF_ONE_WITH_REMINDERS if include_reminders else _OPEN_OF_ONE
     return fixed.all(_label(subject), subject.pk)
 

@@ -5,12 +5,15 @@ from django.utils.translation import gettext_lazy
 from . import clock
 from .bulk import insert_one
 from .fixedsql import FixedQuery
-from .fresh import as_stored, fresh_written
+from .fresh import fresh_written, kept_copy
 from .models import TimelineEvent
 
 
 def subject_label(obj):
     return obj._meta.label_lower
+
+
+_JSON_FIELDS = [TimelineEvent._meta.get_field("data")]
 
 
 def timeline_record(
@@ -32,12 +35,8 @@ def timeline_record(
     )
     written = fresh_written(subject)
     if written is not None:
-        event.data = as_stored(_DATA, event.data)
-        written.timeline.append(event)
+        written.timeline.append(kept_copy(event, _JSON_FIELDS))
     return event
-
-
-_DATA = TimelineEvent._meta.get_field("data")
 
 
 _EVENTS_OF = FixedQuery(
@@ -49,11 +48,7 @@ _EVENTS_OF = FixedQuery(
 def timeline_events(subject):
     """The subject's events, oldest first, as a list: ``timeline_for``'s rows without their
     actors' user and key rows (the API's timeline shows ``actor_kind`` and ``actor_label``),
-    the query compiled once per connection; for a case created in this request, the events
-    its service wrote (``aftersales.fresh``)."""
-    written = fresh_written(subject)
-    if written is not None:
-        return sorted(written.timeline, key=lambda e: (e.occurred_at, e.pk))
+    the query compiled once per connection."""
     return _EVENTS_OF.all(subject_label(subject), subject.pk)
 
 

@@ -135,12 +135,13 @@ class PendingDeadline:
         return rules.display_instant(self.due_at)
 
 
-def return_request_deadlines(request, *, include_reminders=False):
+def return_request_deadlines(request, *, include_reminders=False, rows=None):
     """The request's pending deadlines, soonest first, each with its Chinese description
-    (``aftersales.deadlines.deadlines_for``)."""
+    (``aftersales.deadlines.deadlines_for``; ``rows``: those deadlines already at hand)."""
+    if rows is None:
+        rows = deadlines_for(request, include_reminders=include_reminders)
     return [
-        PendingDeadline(d.kind, d.due_at, deadline_description(d.kind), d.state, d.pk)
-        for d in deadlines_for(request, include_reminders=include_reminders)
+        PendingDeadline(d.kind, d.due_at, deadline_description(d.kind), d.state, d.pk) for d in rows
     ]
 
 

@@ -12,11 +12,12 @@ from ..models import ApiKey, ConsumerProfile, Merchant, PolicyVersion, TimelineE
 # calls its ``__init__`` again with deep copies of its arguments: a body's ChoiceFields rebuild
 # their choice tables, every field its validators and messages, on each request. This mixin
 # deep-copies the declared fields once per class and gives each instance shallow copies of the
-# plain (leaf) ones — their own ``field_name``, ``parent`` and binding, sharing only what DRF
-# never changes after ``__init__`` (choices, messages, validators). A field with inner fields
-# (a nested serializer, a ``ListField``/``DictField`` child, a ``many=True`` relation) or a
-# mutable default is still deep-copied for each instance, as DRF does.
-# (``aftersales/tests/test_api_serializers.py``.)
+# plain (leaf) ones — their own ``field_name``, ``parent``, binding, validators list and
+# messages, sharing only what DRF never changes after ``__init__`` (the choice tables). A
+# field with inner fields (a nested serializer, a ``ListField``/``DictField`` child, a
+# ``many=True`` relation) or a mutable default or initial value is still deep-copied for
+# each instance, as DRF does.
+# (``aftersales/tests/test_lean_input.py``.)
 class LeanInputMixin:
     def get_fields(self):
         cls = type(self)
@@ -28,9 +29,18 @@ class LeanInputMixin:
             }
             cls._lean_prototypes = prototypes
         return {
-            name: copy.copy(field) if shareable else copy.deepcopy(field)
+            name: _copy(field) if shareable else copy.deepcopy(field)
             for name, (field, shareable) in prototypes.items()
         }
+
+
+def _copy(field):
+    """A shallow copy with its own validators list and messages dict (code may add to them)."""
+    new = copy.copy(field)
+    if "_validators" in field.__dict__:
+        new._validators = list(field._validators)
+    new.error_messages = dict(field.error_messages)
+    return new
 
 
 def _shareable(field):
@@ -38,8 +48,10 @@ def _shareable(field):
         return False
     if hasattr(field, "child") or hasattr(field, "child_relation"):
         return False
-    default = getattr(field, "default", serializers.empty)
-    return not isinstance(default, (list, dict, set))
+    mutable = (list, dict, set)
+    return not any(
+        isinstance(getattr(field, name, None), mutable) for name in ("default", "initial")
+    )
 
 
 # Output serializers built once per class instead of once per instance.

@@ -19,6 +19,7 @@ FIELDS = {
     "tags": lambda: serializers.ListField(child=serializers.CharField(max_length=3), default=[]),
     "items": lambda: Item(many=True, required=False),
     "extra": lambda: serializers.DictField(required=False, default=dict),
+    "meta": lambda: serializers.JSONField(required=False, default=[]),  # a plain mutable default
 }
 
 
@@ -80,6 +81,20 @@ def test_a_default_list_is_never_shared_between_requests():
     first = LEAN(data={"kind": "a"})
     assert first.is_valid()
     first.validated_data["tags"].append("leak")
+    first.validated_data["meta"].append("leak")
     second = LEAN(data={"kind": "a"})
     assert second.is_valid()
-    assert second.validated_data["tags"] == []
+    assert second.validated_data["tags"] == [] and second.validated_data["meta"] == []
+
+
+def test_validators_and_messages_added_to_one_instance_stay_with_it():
+    from django.core.validators import MaxLengthValidator
+
+    first = LEAN(data={"kind": "a", "note": "abc"})
+    first.fields["note"].validators.append(MaxLengthValidator(1))
+    first.fields["kind"].error_messages["invalid_choice"] = "changed"
+    assert not first.is_valid() and "note" in first.errors
+    second = LEAN(data={"kind": "zz", "note": "abc"})
+    assert not second.is_valid()
+    assert "note" not in second.errors
+    assert second.errors["kind"] != ["changed"]

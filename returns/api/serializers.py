@@ -484,7 +484,10 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
 
     @extend_schema_field(TimelineEventSerializer(many=True))
     def get_timeline(self, obj):
-        return TimelineEventSerializer(timeline_events(obj), many=True).data
+        rows = getattr(obj, "timeline_rows", None)  # a create's own (returns.api.views)
+        if rows is None:
+            rows = timeline_events(obj)
+        return TimelineEventSerializer(rows, many=True).data
 
 
 class ArbitrationSerializer(CompiledOutputMixin, serializers.ModelSerializer):

@@ -26,8 +26,9 @@ from rest_framework.views import APIView
 
 from aftersales.api.base import IDEMPOTENCY_PARAMETER, ActorViewMixin
 from aftersales.api.pagination import IdCursorPagination
-from aftersales.deadlines import deadlines_for_many
+from aftersales.deadlines import OPEN_STATES, REMINDER_SUFFIX, deadlines_for_many
 from aftersales.errors import InvalidInput, NotFound
+from aftersales.fresh import fresh_take
 from aftersales.models import Deadline
 from aftersales.scope import access
 from orders import services as order_services
@@ -74,9 +75,10 @@ def attach_countdowns(requests):
     return requests
 
 
-def attach_deadlines(request):
-    """The case's open deadlines (soonest first) and its countdown."""
-    request.open_deadlines = selectors.return_request_deadlines(request)
+def attach_deadlines(request, rows=None):
+    """The case's open deadlines (soonest first) and its countdown (``rows``: the open
+    deadlines already at hand)."""
+    request.open_deadlines = selectors.return_request_deadlines(request, rows=rows)
     request.next_deadline = next(
         (d for d in request.open_deadlines if d.state == Deadline.State.PENDING), None
     )
@@ -286,8 +288,9 @@ class ReturnRequestViewSet(
 
     def _answer_created(self, request_obj, *, evidence):
         """The answer to a create, from the request the service returns (its order, line,
-        merchant and consumer loaded): the row is not read again; evidence and the refund are
-        read only when the request has them (photos sent, an instant refund R11)."""
+        merchant and consumer loaded, its timeline and deadlines as written): nothing of it is
+        read again; evidence and the refund are read only when the request has them (photos
+        sent, an instant refund R11)."""
         prefetch = []
         if evidence:
             prefetch.append(
@@ -308,8 +311,13 @@ class ReturnRequestViewSet(
             ReturnRequest.refund.related.set_cached_value(request_obj, None)
         if prefetch:
             prefetch_related_objects([request_obj], *prefetch)
+        # The timeline and deadlines the service wrote, when it kept them (aftersales.fresh).
+        written, rows = fresh_take(request_obj), None
+        if written is not None:
+            request_obj.timeline_rows = written.events()
+            rows = written.open_deadlines(OPEN_STATES, REMINDER_SUFFIX)
         return Response(
-            ReturnRequestDetailSerializer(attach_deadlines(request_obj)).data,
+            ReturnRequestDetailSerializer(attach_deadlines(request_obj, rows)).data,
             status=status.HTTP_201_CREATED,
         )
 

@@ -59,3 +59,41 @@ def test_instant_refund_answer_equals_the_request_read_back(api, merchant_a, rol
     assert created == read
     assert created["status"] == "refunding"
     assert len(created["refund"]["parts"]) == 2
+
+
+def test_create_with_a_pickup_slot_answer_equals_the_request_read_back(api, merchant_a, roles):
+    consumer = roles["consumer_a"].consumer
+    line = rf.signed_line(
+        signed_at=clock.now() - timedelta(days=1), merchant=merchant_a, consumer=consumer
+    )
+    start = (clock.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    body = {
+        "line": line.pk,
+        "kind": "return_refund",
+        "reason": "no_reason",
+        "pickup_slot_start": start.isoformat(),
+        "pickup_slot_end": (start + timedelta(hours=2)).isoformat(),
+    }
+    created, read = _created_then_read(api("consumer_a"), body)
+    assert created == read and created["pickup_slot_start"]
+
+
+def test_an_instance_kept_after_its_create_reads_what_later_steps_wrote(merchant_a):
+    """The rows kept for the answer are never read by anything else: a later service on the
+    same instance (the demo, tests) sees the database."""
+    from aftersales.timeline import timeline_events
+    from returns import selectors, services
+
+    line = rf.signed_line(signed_at=clock.now() - timedelta(days=1), merchant=merchant_a)
+    request = services.return_request_create(
+        line=line,
+        kind="return_refund",
+        reason="no_reason",
+        quantity=1,
+        actor=rf.consumer_actor(line.order.consumer),
+    )
+    services.return_request_approve(request=request, actor=rf.merchant_actor(merchant_a))
+    verbs = [e.verb for e in timeline_events(request)]
+    assert "return.approved" in verbs
+    kinds = [d.kind for d in selectors.return_request_deadlines(request)]
+    assert "returns.auto_approve" not in kinds and kinds
