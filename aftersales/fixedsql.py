@@ -130,7 +130,8 @@ _numbers = itertools.count(1)
 class FixedQuery:
     """A queryset built and compiled once per connection, run again with new values (see the
     module's text). ``build(*values)`` returns the queryset; ``samples`` are the values it is
-    compiled with, one per argument."""
+    compiled with, one per argument. Define them at module level: each one's compiled SQL stays
+    on every connection it ran on, so one built per call would pile up."""
 
     def __init__(self, build, *, samples):
         self.build = build

@@ -23,8 +23,6 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 # A regex character that stands for itself, and a quantifier that makes the one before optional.
 _PLAIN = re.compile(r"[A-Za-z0-9_/-]")
 _QUANTIFIERS = "?*+{"
-# Segments remembered per resolver; a path whose segment no pattern names uses the shared list.
-MAX_SEGMENTS = 512
 
 
 def literal_prefix(pattern):
@@ -33,7 +31,9 @@ def literal_prefix(pattern):
     alternation, flags)."""
     p = pattern.pattern
     if isinstance(p, RoutePattern):
-        return str(p._route).split("<", 1)[0]
+        if not isinstance(p._route, str):
+            return ""  # a translated route: its text depends on the language
+        return p._route.split("<", 1)[0]
     if not isinstance(p, RegexPattern):
         return ""  # LocalePrefixPattern and others: no fixed text
     regex = str(p._regex)
@@ -89,6 +89,9 @@ class IndexedResolver(URLResolver):
         patterns = _inline(list(patterns))
         super().__init__(pattern, patterns, default_kwargs, app_name, namespace)
         self._prefixes = [(literal_prefix(p), p) for p in patterns]
+        # The segments patterns name whole ("returns" of "returns/..."): only these are
+        # remembered, so requests for made-up segments cannot grow the table.
+        self._heads = {prefix.partition("/")[0] for prefix, _p in self._prefixes if "/" in prefix}
         self._segments = {}
         self._anywhere = self._child([p for prefix, p in self._prefixes if not prefix])
 
@@ -103,11 +106,11 @@ class IndexedResolver(URLResolver):
             return child
         candidates = [p for prefix, p in self._prefixes if _may_match(prefix, segment)]
         if len(candidates) == len(self._anywhere.url_patterns):
-            return self._anywhere  # no pattern names this segment: not remembered
+            return self._anywhere  # no pattern names this segment
         child = self._child(candidates)
-        if len(self._segments) < MAX_SEGMENTS:
+        if segment in self._heads:
             self._segments[segment] = child
-        return child
+        return child  # "returns.json", a format suffix: built for this request only
 
     def resolve(self, path):
         path = str(path)

@@ -107,6 +107,13 @@ def main(argv=None):
         print("valgrind is not installed (apt-get install valgrind)")
         return 2
     control = tempfile.mkdtemp(prefix="bench-instructions-")
+    try:
+        return _measure(args, control)
+    finally:
+        shutil.rmtree(control, ignore_errors=True)
+
+
+def _measure(args, control):
     out = os.path.join(control, "callgrind.out")
     cmd = [
         "valgrind",
@@ -124,19 +131,24 @@ def main(argv=None):
         "--child",
         control,
     ]
-    log = open(os.path.join(control, "valgrind.log"), "w")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    if not _wait_for(os.path.join(control, "ready"), proc):
-        print(open(log.name).read()[-3000:])
-        return 1
-    subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], capture_output=True)
-    open(os.path.join(control, "go"), "w").close()
-    if not _wait_for(os.path.join(control, "done"), proc):
-        print(open(log.name).read()[-3000:])
-        return 1
-    subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], capture_output=True)
-    os.remove(os.path.join(control, "go"))
-    proc.wait()
+    log_path = os.path.join(control, "valgrind.log")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            if not _wait_for(os.path.join(control, "ready"), proc):
+                return _failed(log_path, "the process under valgrind stopped before its creates")
+            if not _callgrind(proc, "on"):
+                return _failed(log_path, "callgrind_control could not switch counting on")
+            open(os.path.join(control, "go"), "w").close()
+            if not _wait_for(os.path.join(control, "done"), proc):
+                return _failed(log_path, "a create failed")
+            if not _callgrind(proc, "off"):
+                return _failed(log_path, "callgrind_control could not switch counting off")
+            os.remove(os.path.join(control, "go"))
+            proc.wait(timeout=300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
     total = 0
     for name in os.listdir(control):
         if name.startswith("callgrind.out"):
@@ -147,9 +159,24 @@ def main(argv=None):
                     int(line.split()[1]) for line in fh if line.startswith(("summary:", "totals:"))
                 ]
             total += max(counts, default=0)
+    if total == 0:
+        return _failed(log_path, "callgrind counted nothing")
     print(f"instructions per create: {total // args.creates:,} ({args.creates} creates)")
-    shutil.rmtree(control, ignore_errors=True)
     return 0
+
+
+def _callgrind(proc, state):
+    done = subprocess.run(
+        ["callgrind_control", "-i", state, str(proc.pid)], capture_output=True, text=True
+    )
+    return done.returncode == 0
+
+
+def _failed(log_path, what):
+    with open(log_path, errors="replace") as fh:
+        print(fh.read()[-3000:])
+    print(f"error: {what}")
+    return 1
 
 
 if __name__ == "__main__":

@@ -105,6 +105,25 @@ def test_every_route_resolves_the_same_indexed_and_plain():
     assert compared > 250  # the API's ~230 patterns and the pages were all exercised
 
 
+def test_every_route_reverses_the_same_indexed_and_plain():
+    checked = 0
+    for indexed, plain in _pairs():
+        for name in [k for k in plain.reverse_dict if isinstance(k, str)]:
+            # reverse_dict: [(possibilities [(format, params)], pattern, defaults, converters)]
+            params = {p: "7" for p in plain.reverse_dict.getlist(name)[0][0][0][1]}
+            if "format" in params:
+                params["format"] = "json"
+            assert indexed.reverse(name, **params) == plain.reverse(name, **params), name
+            checked += 1
+    assert checked > 100
+
+
+def test_a_translated_route_is_not_indexed():
+    from django.utils.translation import gettext_lazy
+
+    assert literal_prefix(path(gettext_lazy("returns/"), _view)) == ""
+
+
 def test_the_site_resolves_api_paths_through_the_index():
     from django.urls import get_resolver
 
@@ -148,6 +167,10 @@ def test_segments_follow_prefixes_in_their_order():
     unknown = resolver._for_segment("zzz")
     assert unknown.url_patterns == [b]
     assert "zzz" not in resolver._segments  # unknown segments share one list
+    # Only segments a pattern names whole are remembered: made-up suffixes are not.
+    for n in range(50):
+        assert resolver._for_segment(f"returns.x{n}").url_patterns == [b, c]
+    assert set(resolver._segments) == {"returns", "other"}
     assert resolver.resolve("x/returns/").url_name == "a"
     assert resolver.resolve("x/zzz/").url_name == "b"
 
