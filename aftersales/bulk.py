@@ -274,11 +274,17 @@ def insert_instance(obj):
             "" if with_pk else f" RETURNING {qn(meta.pk.column)}",
         )
         entry = _insert_sql[key] = (sql, [_preparer(f) for f in fields])
+    return _run_insert(obj, entry, returning=not with_pk)
+
+
+def _run_insert(obj, entry, *, head=(), returning):
+    """Run an insert's ``(sql, preparers)`` for ``obj`` (``head``: parameters before the
+    columns'); ``returning``: the statement gives the new id back."""
     sql, preparers = entry
-    params = [prepare(obj) for prepare in preparers]
+    params = [*head, *(prepare(obj) for prepare in preparers)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        if not with_pk:
+        if returning:
             obj.pk = cursor.fetchone()[0]
     obj._state.adding = False
     obj._state.db = connection.alias
@@ -321,13 +327,6 @@ def insert_numbered(obj, *, field, prefix, width):
             sequence=sequence.replace("'", "''"),
         )
         entry = _insert_sql[key] = (sql, [_preparer(f) for f in fields])
-    sql, preparers = entry
-    params = [prefix, width]
-    params += [prepare(obj) for prepare in preparers]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        obj.pk = cursor.fetchone()[0]
+    _run_insert(obj, entry, head=(prefix, width), returning=True)
     setattr(obj, number.attname, f"{prefix}{obj.pk:0{width}d}")
-    obj._state.adding = False
-    obj._state.db = connection.alias
     return obj

@@ -36,6 +36,7 @@ from aftersales.deadlines import deadline_pause, notify_quietly
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from aftersales.events import event_publish
 from aftersales.money import yuan
+from aftersales.notifications import merchant_staff
 from aftersales.statuses import status_move
 from aftersales.timeline import timeline_record
 
@@ -307,12 +308,6 @@ def _require_repairer(actor, repair):
     if actor.platform_read or user is not None:
         raise PermissionDenied("无权操作该维修单。", code="permission_denied")
     raise NotFound()
-
-
-def _users_of_merchant(merchant_id):
-    from aftersales.notifications import merchant_staff
-
-    return merchant_staff(merchant_id)
 
 
 def _users_of_provider(provider_id):
@@ -1150,7 +1145,7 @@ def _request(
         repair_id=repair.pk,
     )
     _notify(
-        _users_of_merchant(card.merchant_id),
+        merchant_staff(card.merchant_id),
         event="repair.requested",
         subject=repair,
         title=f"新的维修申请：{repair.number}",
@@ -1753,7 +1748,7 @@ def _escalation_open(card, *, repair, rule, remedy, actor, ent):
         escalation_id=escalation.pk,
     )
     _notify(
-        _users_of_merchant(card.merchant_id),
+        merchant_staff(card.merchant_id),
         event="warranty_escalation.opened",
         subject=escalation,
         title=f"三包升级：{card.product_name}（{rule}）",

@@ -81,14 +81,17 @@ KINDS = ReturnRequest.Kind.values
 QUANTITY_HELD = ~Q(status__in=sorted(rules.QUANTITY_FREE_STATUSES))
 COMPLETED_STATUSES = ("refunded", "completed")
 
+
 # The create's reads, compiled once per connection (aftersales.fixedsql): each runs on every
 # request created. Samples are ids no row has.
-_HELD = FixedQuery(
-    lambda line_id: ReturnRequest.objects.filter(QUANTITY_HELD, line_id=line_id).values_list(
+def _held_rows(line_id):
+    """``(status, quantity, amount)`` of the line's requests that hold units (R15)."""
+    return ReturnRequest.objects.filter(QUANTITY_HELD, line_id=line_id).values_list(
         "status", "quantity", "amount"
-    ),
-    samples=(-4_100_001,),
-)
+    )
+
+
+_HELD = FixedQuery(_held_rows, samples=(-4_100_001,))
 _OUTBOUND = FixedQuery(
     lambda line_id: (
         Shipment.objects.filter(line_id=line_id, purpose=Shipment.Purpose.OUTBOUND)
@@ -457,11 +460,7 @@ def _window_settings(line):
 def line_held_quantities(line, *, exclude=None):
     """``(open_units, completed_units, allocated_amount)`` of the line's requests that hold
     units (RULES.md R15)."""
-    if exclude is None:
-        rows = _HELD.all(line.pk)
-    else:
-        qs = ReturnRequest.objects.filter(QUANTITY_HELD, line_id=line.pk).exclude(pk=exclude)
-        rows = qs.values_list("status", "quantity", "amount")
+    rows = _HELD.all(line.pk) if exclude is None else _held_rows(line.pk).exclude(pk=exclude)
     open_units = completed = 0
     amount = ZERO
     for status, quantity, value in rows:
