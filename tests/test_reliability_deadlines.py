@@ -119,6 +119,25 @@ class Workers:
         self.procs.append(proc)
         return proc
 
+    def wait_ready(self, timeout=60.0):
+        """Until every started worker answers a ping: a worker still importing Django does
+        not consume yet, so a test that needs two of them at work waits for both."""
+        from config.celery import app
+
+        names = {f"rel{i}@" for i in range(len(self.procs))}
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for proc in self.procs:
+                assert proc.poll() is None, proc.stderr.read().decode()
+            answered = {
+                name.split("@")[0] + "@"
+                for reply in app.control.ping(timeout=0.5)
+                for name in reply
+            }
+            if names <= answered:
+                return
+        raise AssertionError(f"workers not ready after {timeout:.0f} s: {names - answered}")
+
     def stop(self):
         for proc in self.procs:
             if proc.poll() is None:
@@ -213,6 +232,7 @@ def test_a_backlog_is_swept_by_two_worker_processes_together(workers, settings):
     app.control.purge()  # the sweeps that scheduling kicked: this test sends its own
     workers.start()
     workers.start()
+    workers.wait_ready()  # else the first one may sweep the whole backlog before the second starts
     _sweep_async(batch_size=3)
     assert _wait_for(lambda: not Deadline.objects.filter(state="pending").exists(), timeout=40)
     _assert_exactly_once(rows)
