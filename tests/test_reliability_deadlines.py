@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -83,15 +84,18 @@ def broker():
     url = os.environ.get("CELERY_BROKER_URL", "")
     if not url.startswith("redis://"):
         pytest.skip("needs CELERY_BROKER_URL pointing at Redis")
-    from config.celery import app
-
-    app.control.purge()
     return url
 
 
 class Workers:
+    """``-P solo`` workers on a queue of their own: the suite's other process (xdist) sends
+    its tasks to the default queue of the same Redis, and a worker of this module busy with
+    one of those, or a sweep of this module taken by a worker on another database, would make
+    these tests depend on what runs beside them."""
+
     def __init__(self):
         self.procs = []
+        self.queue = f"rel-deadlines-{uuid.uuid4().hex[:8]}"
 
     def start(self):
         celery = REPO / ".venv" / "bin" / "celery"
@@ -105,6 +109,8 @@ class Workers:
             "solo",
             "-I",
             __name__,
+            "-Q",
+            self.queue,
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -138,6 +144,11 @@ class Workers:
                 return
         raise AssertionError(f"workers not ready after {timeout:.0f} s: {names - answered}")
 
+    def sweep(self, **kwargs):
+        from aftersales.tasks import sweep_deadlines
+
+        sweep_deadlines.apply_async(kwargs=kwargs, queue=self.queue)
+
     def stop(self):
         for proc in self.procs:
             if proc.poll() is None:
@@ -147,6 +158,11 @@ class Workers:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+        import redis
+
+        redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).delete(
+            self.queue, f"_kombu.binding.{self.queue}", f"_kombu.binding_permanent.{self.queue}"
+        )
 
 
 @pytest.fixture
@@ -154,12 +170,6 @@ def workers(broker):
     pool = Workers()
     yield pool
     pool.stop()
-
-
-def _sweep_async(**kwargs):
-    from aftersales.tasks import sweep_deadlines
-
-    sweep_deadlines.apply_async(kwargs=kwargs)
 
 
 def _wait_for(condition, timeout=25.0):
@@ -225,15 +235,12 @@ def test_two_sweepers_act_exactly_once(db):
 def test_a_backlog_is_swept_by_two_worker_processes_together(workers, settings):
     """One sweep whose first batch comes back full asks for a helper sweep
     (``DEADLINE_SWEEPERS`` = 2): both workers act, every deadline exactly once."""
-    from config.celery import app
-
     assert settings.DEADLINE_SWEEPERS == 2
     rows = _due_deadlines("test.rel.slow", 24)
-    app.control.purge()  # the sweeps that scheduling kicked: this test sends its own
     workers.start()
     workers.start()
     workers.wait_ready()  # else the first one may sweep the whole backlog before the second starts
-    _sweep_async(batch_size=3)
+    workers.sweep(batch_size=3)
     assert _wait_for(lambda: not Deadline.objects.filter(state="pending").exists(), timeout=40)
     _assert_exactly_once(rows)
     pids = {
@@ -247,12 +254,9 @@ def test_a_backlog_is_swept_by_two_worker_processes_together(workers, settings):
 
 
 def test_worker_killed_mid_batch_loses_nothing(workers):
-    from config.celery import app
-
     rows = _due_deadlines("test.rel.slow", 24)
-    app.control.purge()  # the sweeps that scheduling kicked: this test sends its own
     first = workers.start()
-    _sweep_async(batch_size=6)
+    workers.sweep(batch_size=6)
     # Kill as soon as at least one batch has committed and the next one is under way.
     assert _wait_for(lambda: Deadline.objects.filter(state="done").count() >= 6), (
         first.stderr.read().decode() if first.poll() is not None else "worker too slow"
@@ -266,7 +270,7 @@ def test_worker_killed_mid_batch_loses_nothing(workers):
     # Committed batches left exactly one effect per done deadline; the killed batch none.
     assert counts == dict.fromkeys(done, 1)
     workers.start()
-    _sweep_async(batch_size=6)
+    workers.sweep(batch_size=6)
     assert _wait_for(lambda: not Deadline.objects.filter(state="pending").exists())
     _assert_exactly_once(rows)
 
@@ -308,6 +312,6 @@ def test_broker_down_writes_succeed_and_work_catches_up(workers):
     assert row.state == "pending"
     # The broker is back: a worker and the beat's next sweep catch up.
     workers.start()
-    _sweep_async()
+    workers.sweep()
     assert _wait_for(lambda: Deadline.objects.get(pk=pk).state == "done")
     _assert_exactly_once([row])
