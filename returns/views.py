@@ -35,13 +35,12 @@ from aftersales.deadlines import REMINDER_SUFFIX, deadline_description, deadline
 from aftersales.decorators import consumer_required, merchant_required
 from aftersales.errors import DomainError, NotFound
 from aftersales.models import Deadline
-from aftersales.timeline import timeline_for
+from aftersales.timeline import timeline_for, timeline_verb_label
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import OrderLine
 
 from . import forms, payments, rules, selectors, services
-from .labels import VERB_LABELS
 from .models import ExchangeDifferencePayment, ReturnRequest
 
 PAGE_SIZE = 20
@@ -138,8 +137,9 @@ def _timeline(events):
             kind = (event.data or {}).get("kind", "")
             title = _("到期自动处理：%(what)s") % {"what": deadline_description(kind) or kind}
         elif event.verb.startswith("return."):
-            title = VERB_LABELS.get(event.verb) or STATUS_LABELS.get(
-                event.to_status or event.verb.removeprefix("return."), event.verb
+            # The names the admin shows too (returns.labels, registered with the kernel).
+            title = timeline_verb_label(event.verb) or STATUS_LABELS.get(
+                event.to_status, event.verb
             )
         else:
             continue

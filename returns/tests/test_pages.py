@@ -629,6 +629,19 @@ def test_receipt_intact_starts_the_refund_deadline(client_as, alice, merchant_a)
     assert "商家收货后逾期未退款，平台自动退款" in section(body, "deadlines")
 
 
+def test_an_inspection_after_the_carrier_signed_is_a_named_step(client_as, alice, merchant_a):
+    """The parcel was signed for (``received``) before the merchant inspected it: the
+    inspection is its own step, named on both sides' timelines, never shown as its code."""
+    request = page_request(signed_line(consumer=alice, merchant=merchant_a), status="received")
+    response = client_as("merchant_a").post(
+        f"/merchant/returns/{request.pk}/receive/", {"intact": "yes"}
+    )
+    assert response.status_code == 302
+    for who, path in (("consumer_a", "/my"), ("merchant_a", "/merchant")):
+        body = text(client_as(who).get(f"{path}/returns/{request.pk}/"))
+        assert "商家验收退货" in section(body, "timeline") and "return.inspected" not in body
+
+
 def test_merchant_ships_the_replacement_of_an_exchange(client_as, alice, merchant_a):
     request = page_request(
         signed_line(consumer=alice, merchant=merchant_a),
