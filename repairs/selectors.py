@@ -235,14 +235,7 @@ def card_facts(card):
             .order_by("id")
             .values_list("id", "starts_at", "signed_at", "replaces_id")
         )
-    root_row = next(row for row in chain if not row[3])
-    start_at = root_row[1] or root_row[2]
-    mine = next(row for row in chain if row[0] == card.pk)
-    exchanges = tuple(
-        rules.ExchangeFacts(at=row[1])
-        for row in chain
-        if row[3] and row[1] is not None and (mine[1] is None or row[1] <= mine[1])
-    )
+    start_at, exchanges = _chain_facts(chain, card.pk)
     if own_repairs is None:
         own_repairs = (
             RepairOrder.objects.filter(
@@ -254,19 +247,8 @@ def card_facts(card):
     repairs, misuse = [], set(card.misuse_reasons or [])
     open_statuses = RepairOrder.OPEN_STATUSES
     for row in own_repairs:
-        card_id, status, received, finished, closed, cancelled, waited, since, result, paid, why = (
-            row
-        )
-        repairs.append(
-            rules.RepairFacts(
-                received_at=received,
-                finished_at=finished or closed or cancelled,
-                parts_wait_days=waited,
-                parts_wait_since=since,
-                fixed=None if not result else result == "fixed",
-                paid=paid,
-            )
-        )
+        repairs.append(_repair_facts(row))
+        card_id, status, why = row[0], row[1], row[-1]
         if card_id == card.pk and status in open_statuses and why in FAULT_G11:
             misuse.add(why)
     return rules.CardFacts(
@@ -279,6 +261,74 @@ def card_facts(card):
         alternative_refused=card.alternative_refused,
         price=card.unit_price,
     )
+
+
+def _chain_facts(chain, card_id):
+    """The start (sign-off or installation, G9) and the exchanges (G10) of card ``card_id``
+    from its chain's rows ``(id, starts_at, signed_at, replaces_id)``: the chain counts from its
+    first card; the exchanges are those up to this card's own."""
+    root_row = next(row for row in chain if not row[3])
+    mine = next(row for row in chain if row[0] == card_id)
+    exchanges = tuple(
+        rules.ExchangeFacts(at=row[1])
+        for row in chain
+        if row[3] and row[1] is not None and (mine[1] is None or row[1] <= mine[1])
+    )
+    return root_row[1] or root_row[2], exchanges
+
+
+def _repair_facts(row):
+    """``rules.RepairFacts`` of a repair row of ``REPAIR_FACT_FIELDS``."""
+    _card, _status, received, finished, closed, cancelled, waited, since, result, paid, _why = row
+    return rules.RepairFacts(
+        received_at=received,
+        finished_at=finished or closed or cancelled,
+        parts_wait_days=waited,
+        parts_wait_since=since,
+        fixed=None if not result else result == "fixed",
+        paid=paid,
+    )
+
+
+def card_coverage_facts(cards):
+    """``{card id: rules.CardFacts}`` of a page of cards, enough for ``rules.warranty_ends``
+    (the chain's start and exchanges, every repair received on the chain, the catalog in force
+    at sale), in two queries whatever the page's size; the cards come with their catalog entry
+    and version loaded. ``card_facts`` gives one card's whole facts."""
+    exchanged = WarrantyCard.Status.EXCHANGED
+    roots = {c.chain_root_id for c in cards if c.root_id or c.status == exchanged}
+    chains = {}
+    if roots:
+        for pk, root_id, starts_at, signed_at, replaces_id in (
+            WarrantyCard.objects.filter(Q(pk__in=roots) | Q(root_id__in=roots))
+            .order_by("id")
+            .values_list("id", "root_id", "starts_at", "signed_at", "replaces_id")
+        ):
+            chains.setdefault(root_id or pk, []).append((pk, starts_at, signed_at, replaces_id))
+    members = {
+        c.pk: chains.get(c.chain_root_id, [(c.pk, c.starts_at, c.signed_at, None)]) for c in cards
+    }
+    received = {}
+    for row in (
+        RepairOrder.objects.filter(
+            card_id__in={row[0] for chain in members.values() for row in chain},
+            received_at__isnull=False,
+        )
+        .order_by("received_at", "id")
+        .values_list(*REPAIR_FACT_FIELDS)
+    ):
+        received.setdefault(row[0], []).append(_repair_facts(row))
+    facts = {}
+    for card in cards:
+        chain = members[card.pk]
+        start_at, exchanges = _chain_facts(chain, card.pk)
+        facts[card.pk] = rules.CardFacts(
+            start_at=start_at,
+            catalog=_catalog(card),
+            repairs=tuple(r for row in chain for r in received.get(row[0], ())),
+            exchanges=exchanges,
+        )
+    return facts
 
 
 def card_entitlements(*, card, at=None):

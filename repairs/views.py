@@ -562,59 +562,8 @@ def _repair_context(request, repair, *, portal, now):
 # -- warranty cards (consumer and merchant) ------------------------------------------------------
 
 
-def _page_card_facts(cards):
-    """``rules.CardFacts`` of a page of cards in two queries whatever its size: the chains of
-    exchanged cards, then every repair received on them (``selectors.card_facts`` for one card)."""
-    exchanged = WarrantyCard.Status.EXCHANGED
-    roots = {c.chain_root_id for c in cards if c.root_id or c.status == exchanged}
-    chains = {}
-    if roots:
-        for row in (
-            WarrantyCard.objects.filter(Q(pk__in=roots) | Q(root_id__in=roots))
-            .order_by("id")
-            .values_list("id", "root_id", "starts_at", "signed_at", "replaces_id")
-        ):
-            chains.setdefault(row[1] or row[0], []).append(row)
-    members = {
-        c.pk: chains.get(c.chain_root_id, [(c.pk, None, c.starts_at, c.signed_at, None)])
-        for c in cards
-    }
-    ids = {row[0] for chain in members.values() for row in chain}
-    received = {}
-    for row in (
-        RepairOrder.objects.filter(card_id__in=ids, received_at__isnull=False)
-        .order_by("received_at", "id")
-        .values_list(*selectors.REPAIR_FACT_FIELDS)
-    ):
-        data = dict(zip(selectors.REPAIR_FACT_FIELDS, row, strict=True))
-        received.setdefault(data["card_id"], []).append(
-            rules.RepairFacts(
-                received_at=data["received_at"],
-                finished_at=data["finished_at"] or data["closed_at"] or data["cancelled_at"],
-                parts_wait_days=data["parts_wait_days"],
-                parts_wait_since=data["parts_wait_since"],
-            )
-        )
-    facts = {}
-    for card in cards:
-        chain = members[card.pk]
-        root = next(row for row in chain if not row[4])
-        mine = next(row for row in chain if row[0] == card.pk)
-        facts[card.pk] = rules.CardFacts(
-            start_at=root[2] or root[3],
-            catalog=selectors._catalog(card),
-            repairs=tuple(r for row in chain for r in received.get(row[0], ())),
-            exchanges=tuple(
-                rules.ExchangeFacts(at=row[2])
-                for row in chain
-                if row[4] and row[2] is not None and (mine[2] is None or row[2] <= mine[2])
-            ),
-        )
-    return facts
-
-
 def _card_rows(cards, now):
-    facts = _page_card_facts(cards)
+    facts = selectors.card_coverage_facts(cards)
     rows = []
     for card in cards:
         coverage = _coverage_rows(rules.warranty_ends(facts[card.pk], now), now)

@@ -8,11 +8,12 @@ Anything else answers ``NotFound``.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Prefetch
+from django.db.models import F, OuterRef, Prefetch, Q, Subquery
 
 from aftersales import clock
-from aftersales.deadlines import deadline_description, deadlines_for
+from aftersales.deadlines import REMINDER_SUFFIX, deadline_description, deadlines_for
 from aftersales.errors import NotFound
+from aftersales.models import Deadline
 from aftersales.scope import access, scoped
 from orders.models import OrderLine
 from orders.selectors import _instant_or_none
@@ -66,6 +67,40 @@ def return_request_list(*, actor, filters=None):
     if filters.get("requested_from") or filters.get("requested_to"):
         qs = _requested_between(qs, filters.get("requested_from"), filters.get("requested_to"))
     return qs.order_by("-id")
+
+
+def return_request_queue(*, actor, filters=None):
+    """The merchant's (and the platform's) work queue of the portal: ``return_request_list``
+    with the one whose next deadline is nearest first (issue 4: the queue is worked by its
+    countdowns), those without a pending deadline after, newest first. Each request carries
+    ``next_due_at``. Besides ``return_request_list``'s filters: ``q`` (the request's or the
+    order's number, or the product's name, contains it) and ``status`` ``"open"`` (still being
+    worked on)."""
+    wanted = dict(filters or {})
+    term = wanted.pop("q", "")
+    if wanted.get("status") == "open":
+        wanted.pop("status")
+        wanted["open"] = True
+    qs = return_request_list(actor=actor, filters=wanted)
+    if term:
+        qs = qs.filter(
+            Q(number__icontains=term)
+            | Q(order__number__icontains=term)
+            | Q(line__product_name__icontains=term)
+        )
+    next_due = (
+        Deadline.objects.filter(
+            subject_type=ReturnRequest._meta.label_lower,
+            subject_id=OuterRef("pk"),
+            state=Deadline.State.PENDING,
+        )
+        .exclude(kind__endswith=REMINDER_SUFFIX)
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    return qs.annotate(next_due_at=Subquery(next_due)).order_by(
+        F("next_due_at").asc(nulls_last=True), "-id"
+    )
 
 
 def _requested_between(qs, start_day, end_day):

@@ -22,7 +22,6 @@ from types import SimpleNamespace
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import F, OuterRef, Q, Subquery
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
@@ -31,7 +30,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from aftersales import clock
-from aftersales.deadlines import REMINDER_SUFFIX, deadline_description, deadlines_for_many
+from aftersales.deadlines import deadline_description, deadlines_for_many
 from aftersales.decorators import consumer_required, merchant_required
 from aftersales.errors import DomainError, NotFound
 from aftersales.models import Deadline
@@ -154,40 +153,12 @@ def _timeline(events):
     return rows
 
 
-def _queue(actor, filters):
-    """The requests of the list, the one whose next deadline is nearest first (issue 4: the
-    merchant works the queue by its countdowns); those without a deadline after, newest first."""
-    wanted = dict(filters)
-    term = wanted.pop("q", "")
-    if wanted.get("status") == "open":
-        wanted.pop("status")
-        wanted["open"] = True
-    qs = selectors.return_request_list(actor=actor, filters=wanted)
-    if term:
-        qs = qs.filter(
-            Q(number__icontains=term)
-            | Q(order__number__icontains=term)
-            | Q(line__product_name__icontains=term)
-        )
-    next_due = (
-        Deadline.objects.filter(
-            subject_type=ReturnRequest._meta.label_lower,
-            subject_id=OuterRef("pk"),
-            state=Deadline.State.PENDING,
-        )
-        .exclude(kind__endswith=REMINDER_SUFFIX)
-        .order_by("due_at")
-        .values("due_at")[:1]
-    )
-    return qs.annotate(next_due_at=Subquery(next_due)).order_by(
-        F("next_due_at").asc(nulls_last=True), "-id"
-    )
-
-
 def _list_page(request, *, portal):
     form = forms.QueueFilterForm(request.GET or None)
     filters = form.filters() if request.GET else {}
-    page = Paginator(_queue(request.actor, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(
+        selectors.return_request_queue(actor=request.actor, filters=filters), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
     requests = list(page.object_list)
     now = clock.now()
     nearest = {}
