@@ -168,6 +168,56 @@ def test_card_facts_query_count_is_fixed(merchant_a, django_assert_max_num_queri
     assert facts.start_at == sh(2025, 1, 10, 9)
 
 
+def test_a_page_of_cards_has_the_coverage_of_each_card_alone(
+    merchant_a, django_assert_max_num_queries
+):
+    """The card list's batch read (``card_coverage_facts``) gives every card the coverage
+    ``card_facts`` gives it alone: the chain's start and exchanges, the repairs received on the
+    whole chain; two queries for the page."""
+    consumer = af.ConsumerFactory()
+    with time_machine.travel(sh(2025, 1, 11, 12), tick=False):
+        first = signed_card(merchant_a, consumer, signed_at=sh(2025, 1, 10, 9))
+        plain = signed_card(merchant_a, consumer, signed_at=sh(2025, 1, 11, 9))
+    provider, _staff = provider_with_staff(staff=("p-tech",))
+    RepairOrder.objects.bulk_create(
+        [
+            RepairOrder(
+                number=f"RPP{n:04d}",
+                card=card,
+                order_line_id=card.order_line_id,
+                merchant_id=card.merchant_id,
+                consumer_id=card.consumer_id,
+                fault_description="故障",
+                fault_reported_at=sh(2025, 2, 1) + timedelta(days=40 * n),
+                received_at=sh(2025, 2, 1) + timedelta(days=40 * n),
+                finished_at=sh(2025, 2, 9) + timedelta(days=40 * n),
+                status="closed",
+                result="fixed",
+                parts_wait_days=3,
+                provider=provider,
+            )
+            for n, card in enumerate((first, first, plain))
+        ]
+    )
+    with time_machine.travel(sh(2025, 6, 1), tick=False):
+        second = services.warranty_card_exchange(card=first, actor=SYSTEM)
+    cards = list(
+        WarrantyCard.objects.select_related("catalog_entry", "catalog_change").filter(
+            pk__in=[first.pk, plain.pk, second.pk]
+        )
+    )
+    with django_assert_max_num_queries(2):
+        page = selectors.card_coverage_facts(cards)
+    at = sh(2025, 9, 1)
+    for card in cards:
+        alone = selectors.card_facts(card)
+        assert page[card.pk].start_at == alone.start_at
+        assert page[card.pk].exchanges == alone.exchanges
+        assert rules.warranty_ends(page[card.pk], at) == rules.warranty_ends(alone, at)
+    assert len(page[second.pk].repairs) == 2 and len(page[plain.pk].repairs) == 1
+    assert page[second.pk].exchanges == (rules.ExchangeFacts(at=sh(2025, 6, 1)),)
+
+
 def test_exchange_restarts_the_period(merchant_a):
     """G10: after an exchange the 三包 period starts again from the exchange date."""
     consumer = af.ConsumerFactory()
