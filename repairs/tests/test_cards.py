@@ -127,30 +127,39 @@ def test_unknown_rate_set_later_is_used(merchant_a):
     assert selectors.card_facts(card).catalog.daily_rate == Decimal("0.050")
 
 
-def test_card_facts_query_count_is_fixed(merchant_a, django_assert_max_num_queries):
-    consumer = af.ConsumerFactory()
-    with time_machine.travel(sh(2025, 1, 10, 12), tick=False):
-        card = signed_card(merchant_a, consumer, signed_at=sh(2025, 1, 10, 9))
-    provider, _staff = provider_with_staff(staff=("q-tech",))
+def _closed_repairs(provider, repairs, *, parts_wait_days):
+    """Fixed and closed repairs, one per ``(card, received_at, days in repair)``."""
     RepairOrder.objects.bulk_create(
         [
             RepairOrder(
-                number=f"RPQ{n:04d}",
+                number=f"RPT{provider.pk}-{n:04d}",
                 card=card,
                 order_line_id=card.order_line_id,
                 merchant_id=card.merchant_id,
                 consumer_id=card.consumer_id,
                 fault_description="故障",
-                fault_reported_at=sh(2025, 2, 1) + timedelta(days=10 * n),
-                received_at=sh(2025, 2, 1) + timedelta(days=10 * n),
-                finished_at=sh(2025, 2, 3) + timedelta(days=10 * n),
+                fault_reported_at=received_at,
+                received_at=received_at,
+                finished_at=received_at + days,
                 status="closed",
                 result="fixed",
-                parts_wait_days=1,
+                parts_wait_days=parts_wait_days,
                 provider=provider,
             )
-            for n in range(20)
+            for n, (card, received_at, days) in enumerate(repairs)
         ]
+    )
+
+
+def test_card_facts_query_count_is_fixed(merchant_a, django_assert_max_num_queries):
+    consumer = af.ConsumerFactory()
+    with time_machine.travel(sh(2025, 1, 10, 12), tick=False):
+        card = signed_card(merchant_a, consumer, signed_at=sh(2025, 1, 10, 9))
+    provider, _staff = provider_with_staff(staff=("q-tech",))
+    _closed_repairs(
+        provider,
+        [(card, sh(2025, 2, 1) + timedelta(days=10 * n), timedelta(days=2)) for n in range(20)],
+        parts_wait_days=1,
     )
     with django_assert_max_num_queries(1):  # card, catalog, stock and repairs in one query
         facts = selectors.card_facts(card)
@@ -179,25 +188,13 @@ def test_a_page_of_cards_has_the_coverage_of_each_card_alone(
         first = signed_card(merchant_a, consumer, signed_at=sh(2025, 1, 10, 9))
         plain = signed_card(merchant_a, consumer, signed_at=sh(2025, 1, 11, 9))
     provider, _staff = provider_with_staff(staff=("p-tech",))
-    RepairOrder.objects.bulk_create(
+    _closed_repairs(
+        provider,
         [
-            RepairOrder(
-                number=f"RPP{n:04d}",
-                card=card,
-                order_line_id=card.order_line_id,
-                merchant_id=card.merchant_id,
-                consumer_id=card.consumer_id,
-                fault_description="故障",
-                fault_reported_at=sh(2025, 2, 1) + timedelta(days=40 * n),
-                received_at=sh(2025, 2, 1) + timedelta(days=40 * n),
-                finished_at=sh(2025, 2, 9) + timedelta(days=40 * n),
-                status="closed",
-                result="fixed",
-                parts_wait_days=3,
-                provider=provider,
-            )
+            (card, sh(2025, 2, 1) + timedelta(days=40 * n), timedelta(days=8))
             for n, card in enumerate((first, first, plain))
-        ]
+        ],
+        parts_wait_days=3,
     )
     with time_machine.travel(sh(2025, 6, 1), tick=False):
         second = services.warranty_card_exchange(card=first, actor=SYSTEM)
