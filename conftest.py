@@ -8,9 +8,15 @@ from aftersales.tests import factories as f
 
 
 @pytest.fixture(autouse=True)
-def _fresh_clock():
+def _fresh_clock(monkeypatch):
+    """Each test reads the sandbox clock's offset afresh, once, and keeps it until something
+    in the test moves the clock (the code calls ``clock.invalidate`` then, as tests that write
+    ``ClockOffset`` do). In production the offset is read again every second; in a test that
+    re-read would land in whichever request the test happens to be timing, so a query count
+    would depend on how fast the machine is."""
     from aftersales import clock
 
+    monkeypatch.setattr(clock, "_CACHE_SECONDS", 1e6)
     clock.invalidate()
     yield
     clock.invalidate()

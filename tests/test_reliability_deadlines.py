@@ -28,6 +28,7 @@ from aftersales import clock
 from aftersales import deadlines as engine
 from aftersales.actors import SYSTEM
 from aftersales.models import Deadline, Merchant, TimelineEvent
+from tests.celery_workers import wait_until_answering
 
 REPO = Path(__file__).resolve().parent.parent
 EFFECT = "test.rel.effect"
@@ -117,7 +118,7 @@ class Workers:
             "-l",
             "warning",
             "-n",
-            f"rel{len(self.procs)}@%h",
+            f"{self._name(len(self.procs))}@%h",
         ]
         proc = subprocess.Popen(
             cmd, cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -125,24 +126,18 @@ class Workers:
         self.procs.append(proc)
         return proc
 
-    def wait_ready(self, timeout=60.0):
-        """Until every started worker answers a ping: a worker still importing Django does
-        not consume yet, so a test that needs two of them at work waits for both."""
-        from config.celery import app
+    def start_ready(self):
+        """``start`` and wait until this worker is at work."""
+        proc = self.start()
+        wait_until_answering({self._name(len(self.procs) - 1): proc})
+        return proc
 
-        names = {f"rel{i}@" for i in range(len(self.procs))}
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            for proc in self.procs:
-                assert proc.poll() is None, proc.stderr.read().decode()
-            answered = {
-                name.split("@")[0] + "@"
-                for reply in app.control.ping(timeout=0.5)
-                for name in reply
-            }
-            if names <= answered:
-                return
-        raise AssertionError(f"workers not ready after {timeout:.0f} s: {names - answered}")
+    def _name(self, index):
+        return f"{self.queue}-{index}"
+
+    def wait_ready(self):
+        """Until every started worker answers a ping (``tests.celery_workers``)."""
+        wait_until_answering({self._name(i): proc for i, proc in enumerate(self.procs)})
 
     def sweep(self, **kwargs):
         from aftersales.tasks import sweep_deadlines
@@ -255,7 +250,7 @@ def test_a_backlog_is_swept_by_two_worker_processes_together(workers, settings):
 
 def test_worker_killed_mid_batch_loses_nothing(workers):
     rows = _due_deadlines("test.rel.slow", 24)
-    first = workers.start()
+    first = workers.start_ready()
     workers.sweep(batch_size=6)
     # Kill as soon as at least one batch has committed and the next one is under way.
     assert _wait_for(lambda: Deadline.objects.filter(state="done").count() >= 6), (
@@ -269,7 +264,7 @@ def test_worker_killed_mid_batch_loses_nothing(workers):
     counts = _effects_by_deadline()
     # Committed batches left exactly one effect per done deadline; the killed batch none.
     assert counts == dict.fromkeys(done, 1)
-    workers.start()
+    workers.start_ready()
     workers.sweep(batch_size=6)
     assert _wait_for(lambda: not Deadline.objects.filter(state="pending").exists())
     _assert_exactly_once(rows)
@@ -311,7 +306,7 @@ def test_broker_down_writes_succeed_and_work_catches_up(workers):
     row = Deadline.objects.get(pk=pk)
     assert row.state == "pending"
     # The broker is back: a worker and the beat's next sweep catch up.
-    workers.start()
+    workers.start_ready()
     workers.sweep()
     assert _wait_for(lambda: Deadline.objects.get(pk=pk).state == "done")
     _assert_exactly_once([row])

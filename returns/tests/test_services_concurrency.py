@@ -2,8 +2,12 @@
 R11 instant refund against the merchant's shipment (exactly one wins), and 50 parallel
 approve/refund calls producing one refund."""
 
+import fcntl
+import tempfile
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -19,9 +23,32 @@ from returns.tests import factories as rf
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@contextmanager
+def _connections_to_spare(n):
+    """Many connections at once (``n`` > 10) wait for the suite's other processes' many: two
+    runs of 50 threads at the same moment on PostgreSQL's default ``max_connections`` of 100
+    would be refused ("too many clients"). A file lock shared by the xdist processes."""
+    if n <= 10:
+        yield
+        return
+    s = connection.settings_dict
+    name = f"aftersales-tests-connections-{s['HOST'] or 'local'}-{s['PORT'] or 5432}.lock"
+    with open(Path(tempfile.gettempdir()) / name, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def run_parallel(fns):
     """Run ``fns`` at the same moment, each in its own thread and connection; returns
     ``[(result, exception), ...]`` in order."""
+    with _connections_to_spare(len(fns)):
+        return _run_parallel(fns)
+
+
+def _run_parallel(fns):
     barrier = threading.Barrier(len(fns))
     out = [None] * len(fns)
 
