@@ -8,6 +8,7 @@ import pytest
 
 from aftersales import clock
 from aftersales.clock import SHANGHAI
+from repairs import rules
 from repairs.tests.factories import finished_repair, provider_with_staff, signed_card
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +87,7 @@ def test_card_detail_shows_coverage_per_part_extended_by_repair_days(merchant_a,
         assert part["months"] == 36 and part["extension_days"] == 10
         assert part["last_day"] > whole["last_day"]
     signed = clock.local(card.starts_at).date()
-    base = signed.replace(year=signed.year + 1)
+    base = rules.add_months(signed, 12)  # 29 February has no day a year later
     assert whole["base_last_day"] == base.isoformat()
     assert whole["last_day"] == (base + 10 * DAY).isoformat()
 

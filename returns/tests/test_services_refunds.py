@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
-from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,8 +56,10 @@ def test_refund_amount_bounded_by_the_request():
     assert again.pk == refund.pk and again.amount == D("60.00")
 
 
-@override_settings(SANDBOX_PAYMENT_FAIL="always", SANDBOX_PAYMENT_MAX_ATTEMPTS=2)
 def test_failed_refund_is_retried_with_a_new_request_and_paid_once(settings):
+    # One way of changing settings in this test (the fixture): a decorator undone before the
+    # fixture would have the fixture restore the decorator's values for the next tests.
+    settings.SANDBOX_PAYMENT_FAIL, settings.SANDBOX_PAYMENT_MAX_ATTEMPTS = "always", 2
     line = rf.signed_line(tenders=(("card", "70.00"), ("balance", None)))
     request, merchant = received(line)
     refund = services.return_refund(request=request, actor=merchant)
