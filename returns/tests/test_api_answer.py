@@ -82,17 +82,11 @@ def test_an_instance_kept_after_its_create_reads_what_later_steps_wrote(merchant
     """The rows kept for the answer are never read by anything else: a later service on the
     same instance (the demo, tests) sees the database."""
     from aftersales.timeline import timeline_events
-    from returns import selectors, services
+    from returns import selectors
 
     line = rf.signed_line(signed_at=clock.now() - timedelta(days=1), merchant=merchant_a)
-    request = services.return_request_create(
-        line=line,
-        kind="return_refund",
-        reason="no_reason",
-        quantity=1,
-        actor=rf.consumer_actor(line.order.consumer),
-    )
-    services.return_request_approve(request=request, actor=rf.merchant_actor(merchant_a))
+    # Created and approved on the same instance (the factory's services, one after the other).
+    request, _consumer, _merchant = rf.request_at(line, "approved")
     verbs = [e.verb for e in timeline_events(request)]
     assert "return.approved" in verbs
     kinds = [d.kind for d in selectors.return_request_deadlines(request)]
