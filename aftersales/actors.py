@@ -115,6 +115,11 @@ def _other_role(user):
     return ANONYMOUS
 
 
+# Group names joined in one column (``aftersales.auth.RoleLoadingBackend``); they are role
+# codes (``PlatformGroup``) and never hold this character.
+ROLE_SEPARATOR = "\x1f"
+
+
 def actor_for_user(user):
     """The actor of a signed-in user (cached on the user object for the request)."""
     if user is None or not user.is_authenticated:
@@ -126,10 +131,11 @@ def actor_for_user(user):
     if api_key is not None:
         actor = Actor(kind=ActorKind.INTEGRATOR, api_key=api_key, merchant_id=api_key.merchant_id)
     else:
-        names = getattr(user, "role_group_names", None)  # aftersales.auth.RoleLoadingBackend
-        if names is None and user.pk and not hasattr(user, "role_group_names"):
-            names = user.groups.values_list("name", flat=True)
-        groups = frozenset(names or ())
+        if hasattr(user, "role_group_names"):  # aftersales.auth.RoleLoadingBackend
+            names = (user.role_group_names or "").split(ROLE_SEPARATOR)
+        else:
+            names = user.groups.values_list("name", flat=True) if user.pk else ()
+        groups = frozenset(name for name in names if name)
         member = getattr(user, "merchant_member", None) if _has(user, "merchant_member") else None
         consumer = getattr(user, "consumer", None) if _has(user, "consumer") else None
         if user.is_superuser or groups & set(PlatformGroup.values):

@@ -14,7 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions
 
 from . import clock
-from .fixedsql import FixedQuery
+from .actors import ROLE_SEPARATOR
 from .models import ApiKey
 
 HEADER_PREFIX = "Api-Key"
@@ -109,37 +109,34 @@ except ImportError:  # pragma: no cover
 
 def _user_with_roles(pk):
     from django.contrib.auth import get_user_model
-    from django.contrib.postgres.aggregates import ArrayAgg
-    from django.db import connection
-    from django.db.models import OuterRef, Subquery
+    from django.db.models import OuterRef, StringAgg, Subquery, Value
 
     User = get_user_model()
-    qs = User._default_manager.select_related("merchant_member", "consumer")
-    if connection.vendor == "postgresql":
-        names = (
-            User.groups.through.objects.filter(user_id=OuterRef("pk"))
-            .order_by()
-            .values("user_id")
-            .annotate(names=ArrayAgg("group__name"))
-            .values("names")
-        )
-        qs = qs.annotate(role_group_names=Subquery(names))
-    return qs.filter(pk=pk)[:1]
-
-
-_USER_WITH_ROLES = FixedQuery(_user_with_roles, samples=(-7_340_001,))
+    names = (
+        User.groups.through.objects.filter(user_id=OuterRef("pk"))
+        .order_by()
+        .values("user_id")
+        .annotate(names=StringAgg("group__name", Value(ROLE_SEPARATOR)))
+        .values("names")
+    )
+    return (
+        User.objects.select_related("merchant_member", "consumer")
+        .annotate(role_group_names=Subquery(names))
+        .filter(pk=pk)
+        .first()
+    )
 
 
 class RoleLoadingBackend(ModelBackend):
     """Django's ``ModelBackend`` whose ``get_user`` (run on every signed-in request) loads what
     ``aftersales.actors.actor_for_user`` needs with the user in one query: the merchant
-    membership, the consumer profile and the group names (``role_group_names``). The query is
-    compiled once per connection (``aftersales.fixedsql.FixedQuery``)."""
+    membership, the consumer profile and the group names (``role_group_names``, joined by
+    ``ROLE_SEPARATOR``)."""
 
     def get_user(self, user_id):
         try:
             pk = int(user_id)
         except (TypeError, ValueError):
             return None
-        user = _USER_WITH_ROLES.first(pk)
+        user = _user_with_roles(pk)
         return user if user is not None and self.user_can_authenticate(user) else None

@@ -24,16 +24,14 @@ from types import SimpleNamespace
 
 from django.apps import apps
 from django.db import connection, transaction
-from django.db.models import JSONField, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from . import clock, notifications
 from . import events as domain_events
 from .actors import SYSTEM
-from .bulk import actor_columns, insert_instance, insert_rows, instances, json_text
+from .bulk import actor_columns, insert_rows, instances, json_text
 from .errors import InvalidInput, NotFound
-from .fixedsql import FixedQuery
-from .fresh import fresh_forget, fresh_written, kept_copy
 from .models import ClockOffset, Deadline, DomainEvent, TimelineEvent
 from .statuses import on_status_change
 from .timeline import timeline_record
@@ -43,7 +41,6 @@ log = logging.getLogger(__name__)
 REMINDER_SUFFIX = ".reminder"
 MAX_ATTEMPTS = 5
 OPEN_STATES = (Deadline.State.PENDING, Deadline.State.PAUSED)
-_DEADLINE_JSON = [f for f in Deadline._meta.concrete_fields if isinstance(f, JSONField)]
 
 
 # -- registry -----------------------------------------------------------------------------------
@@ -192,12 +189,9 @@ def deadline_schedule(
             main.policy_key = policy.key
             main.policy_version_id = policy.version_id
             main.policy_value = policy.value
-        if main.pk is None:
-            insert_instance(main)
-        else:
-            main.save()
+        main.save()
         now = clock.now()
-        reminder_rows = Deadline.objects.bulk_create(
+        Deadline.objects.bulk_create(
             [
                 Deadline(
                     subject_type=main.subject_type,
@@ -215,11 +209,6 @@ def deadline_schedule(
                 if due_at - offset > now
             ]
         )
-        written = fresh_written(subject)
-        if written is not None and fresh:
-            written.deadlines += [kept_copy(d, _DEADLINE_JSON) for d in (main, *reminder_rows)]
-        else:
-            fresh_forget(subject)  # an open deadline moved: its rows are read again
         timeline_record(
             subject=subject,
             verb=verb,
@@ -236,7 +225,6 @@ def deadline_schedule(
 
 
 def _locked_open(subject, kind):
-    fresh_forget(subject)  # pause, resume, extend: the rows change in place
     rows = list(_open_for(subject, kind).select_for_update().order_by("pk"))
     if not any(r.kind == kind for r in rows):
         raise NotFound(
@@ -253,7 +241,6 @@ def deadline_cancel(*, subject, kind, actor, reason=""):
     waiting would deadlock against a handler that locks this same case (the case is locked by
     the caller's status move). Handlers therefore re-check their case's state under its lock.
     """
-    fresh_forget(subject)
     with transaction.atomic():
         rows = list(_open_for(subject, kind).select_for_update(skip_locked=True).order_by("pk"))
         if not rows:
@@ -366,21 +353,10 @@ def _open_deadlines(match, *, reminders):
     return qs if reminders else qs.exclude(kind__endswith=REMINDER_SUFFIX)
 
 
-# Every case's page and answer reads them: compiled once per connection (aftersales.fixedsql).
-_OPEN_OF_ONE = FixedQuery(
-    lambda label, pk: _open_deadlines(Q(subject_type=label, subject_id=pk), reminders=False),
-    samples=("\x00subject", -4_500_001),
-)
-_OPEN_OF_ONE_WITH_REMINDERS = FixedQuery(
-    lambda label, pk: _open_deadlines(Q(subject_type=label, subject_id=pk), reminders=True),
-    samples=("\x00subject", -4_500_002),
-)
-
-
 def deadlines_for(subject, *, include_reminders=False):
     """The subject's open deadlines, soonest first: what will happen to the case and when."""
-    fixed = _OPEN_OF_ONE_WITH_REMINDERS if include_reminders else _OPEN_OF_ONE
-    return fixed.all(_label(subject), subject.pk)
+    match = Q(subject_type=_label(subject), subject_id=subject.pk)
+    return list(_open_deadlines(match, reminders=include_reminders))
 
 
 def deadlines_for_many(subjects, *, include_reminders=False):
@@ -500,8 +476,6 @@ def notify_quietly(**kwargs):
         return True
     except Exception:  # noqa: BLE001
         log.warning("notification %s failed", kwargs.get("event"), exc_info=True)
-        if kwargs.get("subject") is not None:
-            fresh_forget(kwargs["subject"])  # rows kept for it may have been rolled back
         return False
 
 

@@ -7,8 +7,6 @@ the same transaction, so an app lower in the dependency list (invoices) reacts t
 
 from collections import defaultdict
 
-from .bulk import insert_one
-from .fresh import fresh_forget
 from .models import DomainEvent
 
 _handlers = defaultdict(list)
@@ -32,8 +30,7 @@ def subscribers(name):
 
 def event_publish(name, *, subject, payload=None, merchant_id=None):
     """Record the event and run its handlers; call inside the service's transaction."""
-    event = insert_one(
-        DomainEvent,
+    event = DomainEvent.objects.create(
         name=name,
         subject_type=subject._meta.label_lower,
         subject_id=subject.pk,
@@ -42,8 +39,6 @@ def event_publish(name, *, subject, payload=None, merchant_id=None):
         ),
         payload=payload or {},
     )
-    if _handlers[name]:
-        fresh_forget(subject)  # its own handlers load the case and may write to it
     for handler in subscribers(name):
         handler(event)
     return event

@@ -21,9 +21,7 @@ from django.template import Context, Engine, TemplateDoesNotExist
 from django.utils import translation
 
 from . import clock
-from .bulk import insert_one
 from .errors import NotFound
-from .fixedsql import FixedQuery
 from .models import (
     ConsumerProfile,
     DeliveryStatus,
@@ -113,8 +111,7 @@ def _phone_of(user):
 
 def _notification_insert(*, user_id, event, language, rendered, subject, actor, now):
     title, body, sms_text = rendered
-    return insert_one(
-        Notification,
+    return Notification.objects.create(
         user_id=user_id,
         event=event,
         language=language,
@@ -185,10 +182,7 @@ _DEFAULT_SMS = NotificationPreference._meta.get_field("sms_enabled").default
 def _recipient_row(pk):
     from .models import User
 
-    return User.objects.filter(pk=pk).values_list(*_FACT_LOOKUPS)[:1]
-
-
-_RECIPIENT = FixedQuery(_recipient_row, samples=(-4_200_001,))
+    return User.objects.filter(pk=pk).values_list(*_FACT_LOOKUPS).first()
 
 
 def _staff_rows(merchant_id):
@@ -203,16 +197,13 @@ def _staff_rows(merchant_id):
     )
 
 
-_STAFF = FixedQuery(_staff_rows, samples=(-4_200_002,))
-
-
 def merchant_staff(merchant_id):
     """The users of ``merchant_id``'s staff, in one query, each carrying what ``notify`` reads
     of a recipient (language and channels): notifying them reads nothing more."""
     users = []
-    for member in _STAFF.all(merchant_id):
+    for member in _staff_rows(merchant_id):
         user = member.user
-        user._notification_row = tuple(
+        user.notification_facts = tuple(
             getattr(member, f"notify_{i}") for i in range(len(_FACT_LOOKUPS))
         )
         users.append(user)
@@ -223,9 +214,9 @@ def _recipient_facts(user):
     """``(language, email_enabled, sms_enabled, phone)`` of a recipient in one query: the
     language and phone of their consumer profile (if any) and the channels they chose
     (``NotificationPreference``; email on and SMS off when they never chose)."""
-    row = getattr(user, "_notification_row", None)  # loaded with the user (merchant_staff)
+    row = getattr(user, "notification_facts", None)  # loaded with the user (merchant_staff)
     if row is None:
-        row = _RECIPIENT.first(user.pk) or (None, None, None)
+        row = _recipient_row(user.pk) or (None, None, None)
     language, email_enabled, sms_enabled = _channel_facts(*row)
     phone = _phone_of(user) if sms_enabled else ""
     return language, email_enabled, sms_enabled, phone
@@ -260,12 +251,9 @@ def notify(*, recipient_user, event, context=None, subject=None, actor):
             phone=phone,
             now=now,
         )
-        if len(specs) == 1:  # in-app only, the usual case: no query compiler
-            rows = [insert_one(NotificationDelivery, notification=notification, **specs[0])]
-        else:
-            rows = NotificationDelivery.objects.bulk_create(
-                [NotificationDelivery(notification=notification, **spec) for spec in specs]
-            )
+        rows = NotificationDelivery.objects.bulk_create(
+            [NotificationDelivery(notification=notification, **spec) for spec in specs]
+        )
         if subject is not None:
             timeline_record(
                 subject=subject,

@@ -14,7 +14,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 
 from .errors import Conflict, InvalidInput
-from .fixedsql import FixedQuery
 from .models import PolicyVersion
 from .timeline import timeline_record
 
@@ -210,24 +209,8 @@ def _cache_fill(cache, scopes):
         cache[(row.scope, row.scope_id)].setdefault(row.key, row)
 
 
-# The fill's query per shape of scopes (which scopes, with an id or not), compiled once per
-# connection (aftersales.fixedsql): every return request created reads its three scopes.
-_FILLS = {}
-
-
 def _fill_query(scopes):
-    shape = tuple((scope, scope_id is None) for scope, scope_id in scopes)
-    fixed = _FILLS.get(shape)
-    if fixed is None:
-
-        def build(*ids):
-            given = iter(ids)
-            chosen = [(scope, None if none else next(given)) for scope, none in shape]
-            return PolicyVersion.objects.filter(_scopes_q(chosen)).order_by("-version")
-
-        samples = [-4_800_001 - i for i, (_scope, none) in enumerate(shape) if not none]
-        fixed = _FILLS.setdefault(shape, FixedQuery(build, samples=samples))
-    return fixed.all(*[scope_id for _scope, scope_id in scopes if scope_id is not None])
+    return PolicyVersion.objects.filter(_scopes_q(scopes)).order_by("-version")
 
 
 @contextmanager

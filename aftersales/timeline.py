@@ -3,9 +3,6 @@
 from django.utils.translation import gettext_lazy
 
 from . import clock
-from .bulk import insert_one
-from .fixedsql import FixedQuery
-from .fresh import fresh_written, kept_copy
 from .models import TimelineEvent
 
 
@@ -13,15 +10,11 @@ def subject_label(obj):
     return obj._meta.label_lower
 
 
-_JSON_FIELDS = [TimelineEvent._meta.get_field("data")]
-
-
 def timeline_record(
     *, subject, verb, actor, from_status="", to_status="", reason="", data=None, occurred_at=None
 ):
     """Append one event to ``subject``'s timeline; call it inside the service's transaction."""
-    event = insert_one(
-        TimelineEvent,
+    return TimelineEvent.objects.create(
         subject_type=subject_label(subject),
         subject_id=subject.pk,
         merchant_id=getattr(subject, "merchant_id", None),
@@ -33,23 +26,14 @@ def timeline_record(
         occurred_at=occurred_at or clock.now(),
         **actor.timeline_fields(),
     )
-    written = fresh_written(subject)
-    if written is not None:
-        written.timeline.append(kept_copy(event, _JSON_FIELDS))
-    return event
-
-
-_EVENTS_OF = FixedQuery(
-    lambda label, pk: TimelineEvent.objects.filter(subject_type=label, subject_id=pk),
-    samples=("\x00subject", -4_600_001),
-)
 
 
 def timeline_events(subject):
     """The subject's events, oldest first, as a list: ``timeline_for``'s rows without their
-    actors' user and key rows (the API's timeline shows ``actor_kind`` and ``actor_label``),
-    the query compiled once per connection."""
-    return _EVENTS_OF.all(subject_label(subject), subject.pk)
+    actors' user and key rows (the API's timeline shows ``actor_kind`` and ``actor_label``)."""
+    return list(
+        TimelineEvent.objects.filter(subject_type=subject_label(subject), subject_id=subject.pk)
+    )
 
 
 def timeline_for(subject):

@@ -52,7 +52,6 @@ from . import clock
 from .actors import SYSTEM
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .events import subscribe
-from .fixedsql import FixedQuery
 from .models import (
     DomainEvent,
     MerchantMember,
@@ -140,12 +139,6 @@ def _endpoints(merchants):
     )
 
 
-# One case's events (the usual publish): the query compiled once per connection.
-_ENDPOINTS_OF_ONE = FixedQuery(
-    lambda merchant_id: _endpoints(Q(merchant_id=merchant_id)), samples=(-4_300_001,)
-)
-
-
 @subscribe("*")
 def _outbox(event):
     """One delivery per matching active endpoint, in the publisher's transaction."""
@@ -156,10 +149,7 @@ def _outbox_many(events):
     """Deliveries for events written together (one event, or a deadline-sweep batch): one per
     event and matching active endpoint; a merchant endpoint gets only its merchant's events."""
     merchant_ids = [m for m in {e.merchant_id for e in events} if m is not None]
-    if len(merchant_ids) == 1:
-        endpoints = _ENDPOINTS_OF_ONE.all(merchant_ids[0])
-    else:
-        endpoints = list(_endpoints(Q(merchant_id__in=merchant_ids)))
+    endpoints = list(_endpoints(Q(merchant_id__in=merchant_ids)))
     if not endpoints:
         return
     now = clock.now()

@@ -1,12 +1,13 @@
 """URL map: admin console, API (v1, schema, docs), consumer pages, merchant portal."""
 
+import importlib
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from aftersales import views as kernel_views
-from aftersales.routing import indexed_path
 
 # Each app contributes its API routes and its consumer (/my/) and merchant (/merchant/) pages.
 API_MODULES = [
@@ -27,11 +28,10 @@ PAGE_MODULES = [
 ]
 
 
-def _patterns(attr):
-    import importlib
-
+def _patterns(modules, attr):
+    """The ``attr`` patterns of ``modules``, in order, as one list under one prefix."""
     found = []
-    for module in PAGE_MODULES:
+    for module in modules:
         found += getattr(importlib.import_module(module), attr, [])
     return found
 
@@ -47,14 +47,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("aftersales.urls_accounts")),
     path("i18n/", include("django.conf.urls.i18n")),
-    # Resolved by first segment (aftersales.routing): ~230 API patterns, ~200 of them before
-    # /api/v1/returns/, were tried one by one on every request.
-    indexed_path("api/v1/", [path("", include(m)) for m in API_MODULES]),
+    path("api/v1/", include(_patterns(API_MODULES, "urlpatterns"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
-    indexed_path("my/", _patterns("my_urlpatterns"), app_name="my"),
-    indexed_path("merchant/", _patterns("merchant_urlpatterns"), app_name="merchant"),
-    indexed_path("provider/", _patterns("provider_urlpatterns"), app_name="provider"),
+    path("my/", include((_patterns(PAGE_MODULES, "my_urlpatterns"), "my"))),
+    path("merchant/", include((_patterns(PAGE_MODULES, "merchant_urlpatterns"), "merchant"))),
+    path("provider/", include((_patterns(PAGE_MODULES, "provider_urlpatterns"), "provider"))),
     path("", kernel_views.home, name="home"),
 ]
 

@@ -170,11 +170,10 @@ class PendingDeadline:
         return rules.display_instant(self.due_at)
 
 
-def return_request_deadlines(request, *, include_reminders=False, rows=None):
+def return_request_deadlines(request, *, include_reminders=False):
     """The request's pending deadlines, soonest first, each with its Chinese description
-    (``aftersales.deadlines.deadlines_for``; ``rows``: those deadlines already at hand)."""
-    if rows is None:
-        rows = deadlines_for(request, include_reminders=include_reminders)
+    (``aftersales.deadlines.deadlines_for``)."""
+    rows = deadlines_for(request, include_reminders=include_reminders)
     return [
         PendingDeadline(d.kind, d.due_at, deadline_description(d.kind), d.state, d.pk) for d in rows
     ]

@@ -36,18 +36,17 @@ alone request inspections, decide arbitration and override. Mediators granted a 
 (``returns.view_returnrequest`` via django-guardian) may also decide its arbitration.
 """
 
+import uuid
+
 from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Q, Sum
 
 from aftersales import clock
 from aftersales.actors import SYSTEM
-from aftersales.bulk import insert_numbered
 from aftersales.deadlines import deadline_cancel, deadline_schedule, deadline_status_enter
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from aftersales.events import event_publish
-from aftersales.fixedsql import FixedQuery
-from aftersales.fresh import fresh_forget, fresh_track
 from aftersales.models import TimelineEvent
 from aftersales.money import ZERO, split_pro_rata, yuan
 from aftersales.notifications import merchant_staff
@@ -82,8 +81,6 @@ QUANTITY_HELD = ~Q(status__in=sorted(rules.QUANTITY_FREE_STATUSES))
 COMPLETED_STATUSES = ("refunded", "completed")
 
 
-# The create's reads, compiled once per connection (aftersales.fixedsql): each runs on every
-# request created. Samples are ids no row has.
 def _held_rows(line_id):
     """``(status, quantity, amount)`` of the line's requests that hold units (R15)."""
     return ReturnRequest.objects.filter(QUANTITY_HELD, line_id=line_id).values_list(
@@ -91,33 +88,6 @@ def _held_rows(line_id):
     )
 
 
-_HELD = FixedQuery(_held_rows, samples=(-4_100_001,))
-_OUTBOUND = FixedQuery(
-    lambda line_id: (
-        Shipment.objects.filter(line_id=line_id, purpose=Shipment.Purpose.OUTBOUND)
-        .only("shipped_at", "signed_at")
-        .order_by("pk")[:1]
-    ),
-    samples=(-4_100_002,),
-)
-# of=self: not the joined merchant, consumer, SKU, product and category rows (shared by every
-# order and line); they come along for the request's answer and notifications.
-_LOCKED_ORDER = FixedQuery(
-    lambda pk: (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("merchant", "consumer__user")
-        .filter(pk=pk)[:1]
-    ),
-    samples=(-4_100_003,),
-)
-_LOCKED_LINE = FixedQuery(
-    lambda pk: (
-        OrderLine.objects.select_for_update(of=("self",))
-        .select_related("sku__product__category")
-        .filter(pk=pk)[:1]
-    ),
-    samples=(-4_100_004,),
-)
 MAX_REFUND_RETRIES = 3
 OVERRIDE_MOVES = {s: set(rules.RETURN_MOVES) - {s} for s in rules.RETURN_MOVES}
 """Platform override (``return_override``): any status to any other, with a recorded reason."""
@@ -460,7 +430,9 @@ def _window_settings(line):
 def line_held_quantities(line, *, exclude=None):
     """``(open_units, completed_units, allocated_amount)`` of the line's requests that hold
     units (RULES.md R15)."""
-    rows = _HELD.all(line.pk) if exclude is None else _held_rows(line.pk).exclude(pk=exclude)
+    rows = _held_rows(line.pk)
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude)
     open_units = completed = 0
     amount = ZERO
     for status, quantity, value in rows:
@@ -476,7 +448,12 @@ def line_facts(line, *, held=None):
     """The ``rules.LineFacts`` of an order line, read from its parcel, category and requests
     (``held``: the line's ``line_held_quantities`` when the caller already has them)."""
     category = line.sku.product.category
-    outbound = _OUTBOUND.first(line.pk)
+    outbound = (
+        Shipment.objects.filter(line_id=line.pk, purpose=Shipment.Purpose.OUTBOUND)
+        .only("shipped_at", "signed_at")
+        .order_by("pk")
+        .first()
+    )
     open_units, completed, _amount = held or line_held_quantities(line)
     return rules.LineFacts(
         no_reason_class=category.no_reason_class,
@@ -570,22 +547,33 @@ def _exchange_terms(line, exchange_sku, units, amount, kind):
 def _locked_line(line):
     """Lock order then line (the order ``orders.services.shipment_create`` uses), so a refund
     before shipping and the merchant's shipment are settled by the line lock (R11)."""
-    order = _LOCKED_ORDER.first(line.order_id)
-    if order is None:
-        raise Order.DoesNotExist(f"order {line.order_id}")
-    line_id, line = line.pk, _LOCKED_LINE.first(line.pk)
-    if line is None:
-        raise OrderLine.DoesNotExist(f"order line {line_id}")
+    # of=self: not the joined merchant, consumer, SKU, product and category rows (shared by
+    # every order and line); they come along for the request's answer and notifications.
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("merchant", "consumer__user")
+        .get(pk=line.order_id)
+    )
+    line = (
+        OrderLine.objects.select_for_update(of=("self",))
+        .select_related("sku__product__category")
+        .get(pk=line.pk)
+    )
     line.order = order
     return order, line
 
 
 def _insert(request):
     """Write the new request with its number ``TH<date><id>`` (the Shanghai date it was asked
-    on, the id zero-padded to 5 digits) in one ``INSERT``."""
+    on, the id zero-padded to 5 digits; never cut beyond): the row is written with a
+    placeholder number, then numbered once its id is known."""
     request._category_id = request.line.sku.product.category_id
-    day = clock.local(request.requested_at)
-    return insert_numbered(request, field="number", prefix=f"TH{day:%Y%m%d}", width=5)
+    day = f"TH{clock.local(request.requested_at):%Y%m%d}"
+    request.number = f"{day}-{uuid.uuid4().hex[:24]}"
+    request.save(force_insert=True)
+    request.number = f"{day}{request.pk:05d}"
+    ReturnRequest.objects.filter(pk=request.pk).update(number=request.number)
+    return request
 
 
 def _initial_deadlines(request, actor):
@@ -711,8 +699,6 @@ def return_request_create(
             request.approved_at = request.refunding_at = now
             request.status_reason = "R11"
         _insert(request)
-        # Its answer is the timeline and deadlines written below (aftersales.fresh).
-        fresh_track(request)
         request.order, request.line = order, line
         request.merchant, request.consumer = order.merchant, order.consumer
         _record(
@@ -767,7 +753,6 @@ def _auto_approve_at(request):
 
 def _instant_refund(request, actor):
     """R11: approved without review, the line cancelled (it can no longer ship) and refunded."""
-    fresh_forget(request)  # the refund writes through the payment services: read it back
     _record(
         request,
         "return.approved",

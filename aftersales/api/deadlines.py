@@ -13,7 +13,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
-from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
 
 from .. import clock
@@ -28,6 +27,7 @@ from .base import (
     require_platform_write,
 )
 from .pagination import IdCursorPagination
+from .routes import resource
 
 
 class DeadlineSerializer(serializers.ModelSerializer):
@@ -278,11 +278,11 @@ class SandboxClockView(ActorViewMixin, APIView):
         return Response(ClockSerializer(_clock_state()).data)
 
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
-router.register("deadlines", DeadlineViewSet, basename="deadline")
-router.register("logistics-alerts", LogisticsAlertViewSet, basename="logistics-alert")
+ROUTES = [
+    resource("deadlines", DeadlineViewSet, basename="deadline"),
+    resource("logistics-alerts", LogisticsAlertViewSet, basename="logistics-alert"),
+]
 
-urlpatterns = [*router.urls]
+urlpatterns = [*ROUTES]
 if settings.SANDBOX:
     urlpatterns.append(path("sandbox/clock/", SandboxClockView.as_view(), name="sandbox-clock"))

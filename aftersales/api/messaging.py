@@ -8,7 +8,6 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
 
 from .. import notifications, webhooks
@@ -24,6 +23,7 @@ from ..models import (
 )
 from ..scope import access
 from .base import ActorViewMixin, no_store
+from .routes import resource
 
 # -- serializers -------------------------------------------------------------------------------
 
@@ -341,11 +341,11 @@ class CallbackView(APIView):
         return Response({"status": "accepted" if created else "duplicate", "id": callback.event_id})
 
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
-router.register("notifications", NotificationViewSet, basename="notification")
-router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
-router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
+ROUTES = [
+    resource("notifications", NotificationViewSet, basename="notification"),
+    resource("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint"),
+    resource("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery"),
+]
 
 urlpatterns = [
     path(
@@ -354,5 +354,5 @@ urlpatterns = [
         name="notification-preferences",
     ),
     path("callbacks/<slug:provider>/", CallbackView.as_view(), name="callback"),
-    *router.urls,
+    *ROUTES,
 ]

@@ -137,8 +137,7 @@ AUTHENTICATION_BACKENDS = [
     "aftersales.auth.RoleLoadingBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
-# Django's database sessions; the session row read with a query compiled once (aftersales.fixedsql).
-SESSION_ENGINE = "aftersales.sessions"
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

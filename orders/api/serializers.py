@@ -3,8 +3,6 @@
 Personal data is always masked here (RULES.md D2); unmasked values go through ``pii_reveal``.
 """
 
-import copy
-
 from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -47,40 +45,11 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     API does not tell which ids exist (ARCHITECTURE.md "Tenancy"). ``visible(actor)`` returns
     the caller's queryset; ``queryset`` only names the model (for the schema).
 
-    ``lookup(actor, pk)``, when given, finds the row of a plain integer id for the callers it
-    knows a cheaper query for (a consumer's own rows, compiled once): the row, ``None`` when the
-    caller may not see it, or ``NotImplemented`` to use ``visible``.
     """
 
-    BIGINT_MAX = 2**63 - 1
-
-    def __init__(self, *, visible, lookup=None, **kwargs):
+    def __init__(self, *, visible, **kwargs):
         self.visible = visible
-        self.lookup = lookup
         super().__init__(**kwargs)
-
-    def __deepcopy__(self, memo):
-        """Each serializer instance gets its own field (DRF deep-copies the declared ones) but
-        shares the queryset and the callables: DRF's own copy deep-copied the queryset's whole
-        query for every request body read."""
-        shared = ("queryset", "visible", "lookup", "validators")
-        kwargs = {
-            key: value if key in shared else copy.deepcopy(value, memo)
-            for key, value in self._kwargs.items()
-        }
-        return self.__class__(*copy.deepcopy(self._args, memo), **kwargs)
-
-    def _looked_up(self, data):
-        request = self.context.get("request")
-        if self.lookup is None or request is None:
-            return NotImplemented
-        if type(data) is not int:
-            if not (isinstance(data, str) and data.isascii() and data.isdigit()):
-                return NotImplemented
-            data = int(data)
-        if not 0 < data <= self.BIGINT_MAX:
-            return NotImplemented
-        return self.lookup(actor_from_request(request), data)
 
     def get_queryset(self):
         request = self.context.get("request")
@@ -91,11 +60,6 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     def to_internal_value(self, data):
         if isinstance(data, bool):
             self.fail("incorrect_type", data_type=type(data).__name__)
-        found = self._looked_up(data)
-        if found is None:
-            raise NotFound(fields={self.field_name: REFERENCE_NOT_FOUND})
-        if found is not NotImplemented:
-            return found
         try:
             return self.get_queryset().get(pk=data)
         except ObjectDoesNotExist:

@@ -12,12 +12,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aftersales.api.serializers import (
-    CompiledOutputMixin,
-    LeanInputMixin,
-    TimelineEventSerializer,
-)
-from aftersales.fixedsql import FixedQuery
+from aftersales.api.serializers import TimelineEventSerializer
 from aftersales.timeline import timeline_events
 from orders.api.serializers import ScopedPrimaryKeyRelatedField
 from orders.models import OrderLine, Sku
@@ -51,22 +46,6 @@ def _lines(actor):
     )
 
 
-_CONSUMER_LINE = FixedQuery(
-    lambda pk, consumer_id: OrderLine.objects.filter(pk=pk, order__consumer_id=consumer_id).only(
-        "id", "order_id", "quantity"
-    )[:1],
-    samples=(-4_700_001, -4_700_002),
-)
-
-
-def _line_of(actor, pk):
-    """A consumer's own line (what ``_lines`` lets them see) in one compiled query: the service
-    locks and reads it whole; other callers go through ``_lines``."""
-    if actor.platform_read or actor.merchant_id is not None or actor.consumer_id is None:
-        return NotImplemented
-    return _CONSUMER_LINE.first(pk, actor.consumer_id)
-
-
 def _skus(actor):
     return sku_list(actor=actor)
 
@@ -74,7 +53,7 @@ def _skus(actor):
 # -- what a line allows now -----------------------------------------------------------------------
 
 
-class ReturnOptionSerializer(CompiledOutputMixin, serializers.Serializer):
+class ReturnOptionSerializer(serializers.Serializer):
     """One thing the consumer may (or may not) ask for on a line, and why (R1–R4, R10, R11)."""
 
     kind = serializers.CharField(
@@ -99,7 +78,7 @@ class ReturnOptionSerializer(CompiledOutputMixin, serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField(), help_text="可选的申请原因")
 
 
-class ShippingPayerSerializer(CompiledOutputMixin, serializers.Serializer):
+class ShippingPayerSerializer(serializers.Serializer):
     payer = serializers.CharField(help_text="consumer / merchant / insurance")
     rule = serializers.CharField(help_text="R8（无理由）或 R9（质量问题）")
     code = serializers.CharField()
@@ -107,12 +86,12 @@ class ShippingPayerSerializer(CompiledOutputMixin, serializers.Serializer):
     reimbursed_with_refund = serializers.BooleanField(help_text="运费随退款一并退还")
 
 
-class LineShippingSerializer(CompiledOutputMixin, serializers.Serializer):
+class LineShippingSerializer(serializers.Serializer):
     no_reason = ShippingPayerSerializer(help_text="无理由退货时谁付退货运费")
     quality = ShippingPayerSerializer(help_text="质量问题时谁付退货运费")
 
 
-class LineReturnOptionsSerializer(CompiledOutputMixin, serializers.Serializer):
+class LineReturnOptionsSerializer(serializers.Serializer):
     line = serializers.IntegerField()
     available = serializers.BooleanField(help_text="现在是否有可申请的选项")
     shipping = LineShippingSerializer(help_text="退货运费由谁承担（R8、R9）")
@@ -123,7 +102,7 @@ class LineReturnOptionsSerializer(CompiledOutputMixin, serializers.Serializer):
 # -- output ---------------------------------------------------------------------------------------
 
 
-class ReturnEvidenceSerializer(CompiledOutputMixin, serializers.ModelSerializer):
+class ReturnEvidenceSerializer(serializers.ModelSerializer):
     name = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField(help_text="下载地址（需同样的权限）")
 
@@ -151,7 +130,7 @@ class ReturnEvidenceSerializer(CompiledOutputMixin, serializers.ModelSerializer)
         return reverse("return-evidence-file", kwargs={"pk": obj.request_id, "evidence_pk": obj.pk})
 
 
-class ReturnRefundPartSerializer(CompiledOutputMixin, serializers.ModelSerializer):
+class ReturnRefundPartSerializer(serializers.ModelSerializer):
     tender_kind = serializers.CharField(source="tender.kind", read_only=True)
     tender_amount = serializers.DecimalField(
         source="tender.amount", max_digits=12, decimal_places=2, read_only=True
@@ -182,7 +161,7 @@ class ReturnRefundPartSerializer(CompiledOutputMixin, serializers.ModelSerialize
         return obj.gateway_refund.attempts if obj.gateway_refund_id else 0
 
 
-class ReturnRefundSerializer(CompiledOutputMixin, serializers.ModelSerializer):
+class ReturnRefundSerializer(serializers.ModelSerializer):
     """A request's refund and its progress per original tender (R7)."""
 
     parts = ReturnRefundPartSerializer(many=True, read_only=True)
@@ -194,7 +173,7 @@ class ReturnRefundSerializer(CompiledOutputMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DifferencePaymentSerializer(CompiledOutputMixin, serializers.ModelSerializer):
+class DifferencePaymentSerializer(serializers.ModelSerializer):
     """The consumer's payment of a positive exchange price difference (R18)."""
 
     class Meta:
@@ -204,7 +183,7 @@ class DifferencePaymentSerializer(CompiledOutputMixin, serializers.ModelSerializ
         read_only_fields = fields
 
 
-class ShippingReimbursementSerializer(CompiledOutputMixin, serializers.ModelSerializer):
+class ShippingReimbursementSerializer(serializers.ModelSerializer):
     """Return shipping paid by the merchant, reimbursed with the refund (R9)."""
 
     tender_kind = serializers.CharField(source="tender.kind", read_only=True, default="balance")
@@ -216,14 +195,14 @@ class ShippingReimbursementSerializer(CompiledOutputMixin, serializers.ModelSeri
         read_only_fields = fields
 
 
-class ExpressLedgerEntrySerializer(CompiledOutputMixin, serializers.ModelSerializer):
+class ExpressLedgerEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = ExpressRefundLedgerEntry
         fields = ["id", "kind", "amount", "occurred_at", "note", "actor_label"]
         read_only_fields = fields
 
 
-class ReturnInspectionSerializer(CompiledOutputMixin, serializers.ModelSerializer):
+class ReturnInspectionSerializer(serializers.ModelSerializer):
     class Meta:
         model = InspectionRequest
         fields = [
@@ -262,7 +241,7 @@ ARBITRATION_FIELDS = [
 ]
 
 
-class ArbitrationInCaseSerializer(CompiledOutputMixin, serializers.ModelSerializer):
+class ArbitrationInCaseSerializer(serializers.ModelSerializer):
     inspections = ReturnInspectionSerializer(many=True, read_only=True)
 
     class Meta:
@@ -271,7 +250,7 @@ class ArbitrationInCaseSerializer(CompiledOutputMixin, serializers.ModelSerializ
         read_only_fields = fields
 
 
-class ReturnPickupSerializer(CompiledOutputMixin, serializers.Serializer):
+class ReturnPickupSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     carrier = serializers.CharField()
     slot_start = serializers.DateTimeField()
@@ -282,7 +261,7 @@ class ReturnPickupSerializer(CompiledOutputMixin, serializers.Serializer):
     contact_name = serializers.CharField(source="masked_contact_name", help_text="脱敏")
 
 
-class ReturnReplacementShipmentSerializer(CompiledOutputMixin, serializers.Serializer):
+class ReturnReplacementShipmentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     carrier = serializers.CharField()
     tracking_number = serializers.CharField()
@@ -292,7 +271,7 @@ class ReturnReplacementShipmentSerializer(CompiledOutputMixin, serializers.Seria
     signed_at = serializers.DateTimeField(allow_null=True)
 
 
-class ReturnDeadlineSerializer(CompiledOutputMixin, serializers.Serializer):
+class ReturnDeadlineSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="deadline_id")
     kind = serializers.CharField()
     due_at = serializers.DateTimeField()
@@ -326,7 +305,7 @@ LIST_FIELDS = [
 ]
 
 
-class ReturnRequestListSerializer(CompiledOutputMixin, serializers.ModelSerializer):
+class ReturnRequestListSerializer(serializers.ModelSerializer):
     """A row of the queue: the countdown is ``next_deadline_at`` (the soonest pending deadline)."""
 
     merchant_name = serializers.CharField(source="merchant.name", read_only=True)
@@ -484,13 +463,10 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
 
     @extend_schema_field(TimelineEventSerializer(many=True))
     def get_timeline(self, obj):
-        rows = getattr(obj, "timeline_rows", None)  # a create's own (returns.api.views)
-        if rows is None:
-            rows = timeline_events(obj)
-        return TimelineEventSerializer(rows, many=True).data
+        return TimelineEventSerializer(timeline_events(obj), many=True).data
 
 
-class ArbitrationSerializer(CompiledOutputMixin, serializers.ModelSerializer):
+class ArbitrationSerializer(serializers.ModelSerializer):
     """An arbitration case of the platform's queue, with the request it decides."""
 
     request_number = serializers.CharField(source="request.number", read_only=True)
@@ -578,10 +554,8 @@ class ReturnEvidenceUploadSerializer(serializers.Serializer):
 # -- input: actions -------------------------------------------------------------------------------
 
 
-class ReturnCreateSerializer(LeanInputMixin, serializers.Serializer):
-    line = ScopedPrimaryKeyRelatedField(
-        queryset=OrderLine.objects.all(), visible=_lines, lookup=_line_of
-    )
+class ReturnCreateSerializer(serializers.Serializer):
+    line = ScopedPrimaryKeyRelatedField(queryset=OrderLine.objects.all(), visible=_lines)
     kind = serializers.ChoiceField(choices=ReturnRequest.Kind.choices)
     reason = serializers.ChoiceField(choices=ReturnRequest.Reason.choices)
     quantity = serializers.IntegerField(

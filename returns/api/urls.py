@@ -1,14 +1,10 @@
 """Returns API routes under /api/v1/ (analytics has its own module, ``returns.api.analytics``)."""
 
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+
+from aftersales.api.routes import resource
 
 from . import views
-
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
-router.register("returns", views.ReturnRequestViewSet, basename="return")
-router.register("arbitrations", views.ArbitrationViewSet, basename="arbitration")
 
 urlpatterns = [
     path(
@@ -16,5 +12,6 @@ urlpatterns = [
         views.LineReturnOptionsView.as_view(),
         name="order-line-return-options",
     ),
-    *router.urls,
+    resource("returns", views.ReturnRequestViewSet, basename="return"),
+    resource("arbitrations", views.ArbitrationViewSet, basename="arbitration"),
 ]

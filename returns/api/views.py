@@ -9,7 +9,7 @@ merchant keys their merchant's, platform staff and platform keys all, a mediator
 
 from os.path import basename
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from django.http import FileResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
@@ -26,9 +26,8 @@ from rest_framework.views import APIView
 
 from aftersales.api.base import IDEMPOTENCY_PARAMETER, ActorViewMixin
 from aftersales.api.pagination import IdCursorPagination
-from aftersales.deadlines import OPEN_STATES, REMINDER_SUFFIX, deadlines_for_many
+from aftersales.deadlines import deadlines_for_many
 from aftersales.errors import InvalidInput, NotFound
-from aftersales.fresh import fresh_take
 from aftersales.models import Deadline
 from aftersales.scope import access
 from orders import services as order_services
@@ -75,10 +74,9 @@ def attach_countdowns(requests):
     return requests
 
 
-def attach_deadlines(request, rows=None):
-    """The case's open deadlines (soonest first) and its countdown (``rows``: the open
-    deadlines already at hand)."""
-    request.open_deadlines = selectors.return_request_deadlines(request, rows=rows)
+def attach_deadlines(request):
+    """The case's open deadlines (soonest first) and its countdown."""
+    request.open_deadlines = selectors.return_request_deadlines(request)
     request.next_deadline = next(
         (d for d in request.open_deadlines if d.state == Deadline.State.PENDING), None
     )
@@ -286,41 +284,6 @@ class ReturnRequestViewSet(
             raise NotFound()
         return Response(ReturnRequestDetailSerializer(attach_deadlines(fresh)).data, status=code)
 
-    def _answer_created(self, request_obj, *, evidence):
-        """The answer to a create, from the request the service returns (its order, line,
-        merchant and consumer loaded, its timeline and deadlines as written): nothing of it is
-        read again; evidence and the refund are read only when the request has them (photos
-        sent, an instant refund R11)."""
-        prefetch = []
-        if evidence:
-            prefetch.append(
-                Prefetch("evidence", queryset=ReturnEvidence.objects.order_by("created_at", "id"))
-            )
-        else:
-            none = ReturnEvidence.objects.none()
-            none._result_cache, none._prefetch_done = [], True  # as a prefetch leaves it
-            request_obj._prefetched_objects_cache = {"evidence": none}
-        if request_obj.status == ReturnRequest.Status.REFUNDING:
-            prefetch.append(
-                Prefetch(
-                    "refund__parts",
-                    queryset=RefundPart.objects.select_related("tender", "gateway_refund"),
-                )
-            )
-        else:
-            ReturnRequest.refund.related.set_cached_value(request_obj, None)
-        if prefetch:
-            prefetch_related_objects([request_obj], *prefetch)
-        # The timeline and deadlines the service wrote, when it kept them (aftersales.fresh).
-        written, rows = fresh_take(request_obj), None
-        if written is not None:
-            request_obj.timeline_rows = written.events()
-            rows = written.open_deadlines(OPEN_STATES, REMINDER_SUFFIX)
-        return Response(
-            ReturnRequestDetailSerializer(attach_deadlines(request_obj, rows)).data,
-            status=status.HTTP_201_CREATED,
-        )
-
     @_post(
         ReturnCreateSerializer,
         "消费者申请仅退款、退货退款、换货或换规格（R1–R4、R8–R11、R15、R17、R18）。"
@@ -348,7 +311,7 @@ class ReturnRequestViewSet(
             pickup=pickup,
             **d,
         )
-        return self._answer_created(created, evidence=evidence)
+        return self._answer(created, code=status.HTTP_201_CREATED)
 
     @_post(
         ReturnNoteSerializer, "商家同意申请（仅退款即原路退款）。409 `invalid_status_transition`。"
