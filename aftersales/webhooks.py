@@ -1,9 +1,10 @@
 """Outgoing webhooks (standard 6.4.1.1; ARCHITECTURE.md "API conventions").
 
-Outbox: ``event_publish`` runs ``_outbox`` (subscribed to every event) inside the transaction of
-the change; it writes one ``WebhookDelivery`` per matching active endpoint, so a rolled-back
-change leaves no delivery and a committed one cannot lose its event. A merchant-scoped endpoint
-receives only events of its merchant (``DomainEvent.merchant``); a platform endpoint receives all.
+Outbox: ``event_publish`` runs ``_outbox`` (subscribed to every event in
+``aftersales/subscriptions.py``) inside the transaction of the change; it writes one
+``WebhookDelivery`` per matching active endpoint, so a rolled-back change leaves no delivery and a
+committed one cannot lose its event. A merchant-scoped endpoint receives only events of its
+merchant (``DomainEvent.merchant``); a platform endpoint receives all.
 
 Delivery (at least once): after commit a task tries at once; the beat task
 ``aftersales.deliver_webhooks`` (every 30 s) retries what is due. Each try claims rows with
@@ -51,7 +52,6 @@ from django.db.models.functions import Coalesce
 from . import clock
 from .actors import SYSTEM
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from .events import subscribe
 from .fixedsql import FixedQuery
 from .models import (
     DomainEvent,
@@ -146,7 +146,6 @@ _ENDPOINTS_OF_ONE = FixedQuery(
 )
 
 
-@subscribe("*")
 def _outbox(event):
     """One delivery per matching active endpoint, in the publisher's transaction."""
     _outbox_many([event])
