@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3 $$HOME/.pyenv/versions/3.12*/bin/python3 python3; do \
   command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$p; break; }; done)
 
-.PHONY: run test install install-test lint schema bench clean
+.PHONY: run test install install-test lint schema eventmap bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required"; exit 1; }
@@ -46,6 +46,13 @@ schema: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/aftersales} \
 	DJANGO_SETTINGS_MODULE=config.settings.test AFTERSALES_VAR_DIR=$$PWD/var/test \
 	$(PY) manage.py spectacular --file openapi.yaml --validate
+
+## Regenerate the committed map of what happens after an event (docs/events.md: event →
+## subscribers, status → deadline rules, deadline kinds); CI fails when the code drifts from it.
+eventmap: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/aftersales} \
+	DJANGO_SETTINGS_MODULE=config.settings.test AFTERSALES_VAR_DIR=$$PWD/var/test \
+	$(PY) manage.py eventmap --file docs/events.md
 
 clean:
 	rm -rf $(VENV) var

@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from . import notifications, webhooks  # webhooks subscribes the outbox to every domain event
+from . import notifications, webhooks
 from .actors import actor_for_user
 from .errors import DomainError
 from .models import (

@@ -11,7 +11,7 @@ class AftersalesConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from . import deadlines, webhooks  # noqa: F401  (register handlers and the outbox)
+        from . import deadlines, subscriptions  # noqa: F401  (deadline engine; the outbox)
         from .groups import on_post_migrate
 
         post_migrate.connect(on_post_migrate, sender=self)

@@ -85,6 +85,11 @@ def deadline_kinds():
     return sorted(_registry)
 
 
+def deadline_handlers():
+    """Every registered kind with its ``Handler`` (kind, fn, description), by kind."""
+    return {kind: _registry[kind] for kind in sorted(_registry)}
+
+
 # -- subjects -----------------------------------------------------------------------------------
 
 
@@ -411,6 +416,11 @@ def deadline_status_rules(model, table):
     ``aftersales.statuses.status_move`` applies the table on every move, in its transaction.
     """
     _status_tables[model._meta.label_lower] = _StatusTable(on_enter=dict(table))
+
+
+def deadline_status_tables():
+    """Every model label with its declared table: ``{status: [Schedules | Cancels, ...]}``."""
+    return {label: dict(_status_tables[label].on_enter) for label in sorted(_status_tables)}
 
 
 def deadline_status_enter(obj, actor):

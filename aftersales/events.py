@@ -28,6 +28,12 @@ def subscribers(name):
     return list(_handlers[name]) + list(_handlers["*"])
 
 
+def subscriptions():
+    """Every event name that has handlers, with them in the order they run (``docs/events.md``,
+    ``aftersales.eventmap``); the ``*`` ones run after each event's own."""
+    return {name: list(fns) for name, fns in _handlers.items() if fns}
+
+
 def event_publish(name, *, subject, payload=None, merchant_id=None):
     """Record the event and run its handlers; call inside the service's transaction."""
     event = DomainEvent.objects.create(

@@ -20,6 +20,11 @@ def on_status_change(fn):
     return fn
 
 
+def status_listeners():
+    """The registered listeners, in the order ``status_move`` calls them."""
+    return list(_listeners)
+
+
 def _label(model, status_field, value):
     field = model._meta.get_field(status_field)
     return str(dict(field.flatchoices).get(value, value)) if field.choices else value

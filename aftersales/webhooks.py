@@ -1,9 +1,10 @@
 """Outgoing webhooks (standard 6.4.1.1; ARCHITECTURE.md "API conventions").
 
-Outbox: ``event_publish`` runs ``_outbox`` (subscribed to every event) inside the transaction of
-the change; it writes one ``WebhookDelivery`` per matching active endpoint, so a rolled-back
-change leaves no delivery and a committed one cannot lose its event. A merchant-scoped endpoint
-receives only events of its merchant (``DomainEvent.merchant``); a platform endpoint receives all.
+Outbox: ``event_publish`` runs ``outbox_write`` (subscribed to every event in
+``aftersales/subscriptions.py``) inside the transaction of the change; it writes one
+``WebhookDelivery`` per matching active endpoint, so a rolled-back change leaves no delivery and a
+committed one cannot lose its event. A merchant-scoped endpoint receives only events of its
+merchant (``DomainEvent.merchant``); a platform endpoint receives all.
 
 Delivery (at least once): after commit a task tries at once; the beat task
 ``aftersales.deliver_webhooks`` (every 30 s) retries what is due. Each try claims rows with
@@ -51,7 +52,6 @@ from django.db.models.functions import Coalesce
 from . import clock
 from .actors import SYSTEM
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from .events import subscribe
 from .models import (
     DomainEvent,
     MerchantMember,
@@ -139,13 +139,12 @@ def _endpoints(merchants):
     )
 
 
-@subscribe("*")
-def _outbox(event):
+def outbox_write(event):
     """One delivery per matching active endpoint, in the publisher's transaction."""
-    _outbox_many([event])
+    outbox_write_many([event])
 
 
-def _outbox_many(events):
+def outbox_write_many(events):
     """Deliveries for events written together (one event, or a deadline-sweep batch): one per
     event and matching active endpoint; a merchant endpoint gets only its merchant's events."""
     merchant_ids = [m for m in {e.merchant_id for e in events} if m is not None]
@@ -172,7 +171,7 @@ def _outbox_many(events):
         transaction.on_commit(lambda: [enqueue("deliver_webhook", pk) for pk in ids])
 
 
-_outbox.many = _outbox_many
+outbox_write.many = outbox_write_many
 
 
 # -- endpoints ---------------------------------------------------------------------------------

@@ -9,4 +9,4 @@ class OrdersConfig(AppConfig):
     verbose_name = "订单与物流"
 
     def ready(self):
-        from . import logistics  # noqa: F401  (subscribes the logistics alert)
+        from . import events  # noqa: F401  (subscriptions; logistics' deadline kind)

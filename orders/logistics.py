@@ -2,7 +2,8 @@
 ``logistics.stale_tracking_hours``) after pickup, or with an exception event, raises an alert to
 the consumer, the merchant and the platform's logistics queue.
 
-Driven by the domain event ``shipment.tracking_event`` (payload: shipment id, kind, occurred_at):
+Driven by the domain event ``shipment.tracking_event`` (payload: shipment id, kind, occurred_at;
+subscribed in ``orders/events.py``):
 a movement (re)schedules the ``logistics.stale`` deadline, a sign-off cancels it, an exception
 raises the alert at once. The first real user of the deadline engine.
 
@@ -30,7 +31,6 @@ from aftersales.deadlines import (
     deadline_schedule,
     notify_quietly,
 )
-from aftersales.events import subscribe
 from aftersales.models import LogisticsAlert
 from aftersales.notifications import merchant_staff
 from aftersales.policies import policy_get
@@ -67,7 +67,6 @@ def stale_due_at(*, last_event_at, merchant_id):
     return last_event_at + timedelta(hours=int(ref.value)), ref
 
 
-@subscribe("shipment.tracking_event")
 def on_tracking_event(event):
     """React to one tracking node, inside the transaction that recorded it."""
     shipment_id = _shipment_id(event)

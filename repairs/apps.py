@@ -13,7 +13,7 @@ class RepairsConfig(AppConfig):
 
         from aftersales.actors import actor_role_register
 
-        from . import deadlines, events  # noqa: F401  (deadline kinds, status rules, subscribers)
+        from . import deadlines, events  # noqa: F401  (deadline kinds, status rules, subscriptions)
         from .selectors import provider_actor
         from .services import reveal_register
 

@@ -20,9 +20,10 @@ staff (listing their repairs).
 
 The sweep must act on thousands of repairs a second, so the work is done per sweep batch, not
 per row: the registered handlers only mark the row, and ``on_deadlines_fired`` (a ``many``
-subscriber of the sweep's ``deadline.fired`` events, run in the same transaction as the rows'
-move to ``done``) locks the batch's repairs in pk order with one query, re-checks each against
-``repairs.rules`` and writes escalations, timeline, events and notifications in bulk.
+subscriber of the sweep's ``deadline.fired`` events, subscribed in ``repairs/events.py``, run in
+the same transaction as the rows' move to ``done``) locks the batch's repairs in pk order with
+one query, re-checks each against ``repairs.rules`` and writes escalations, timeline, events and
+notifications in bulk.
 """
 
 from datetime import timedelta
@@ -42,7 +43,7 @@ from aftersales.deadlines import (
     deadline_schedule,
     deadline_status_rules,
 )
-from aftersales.events import events_dispatch, subscribe
+from aftersales.events import events_dispatch
 from aftersales.models import ConsumerProfile, Deadline, DomainEvent, TimelineEvent
 from aftersales.notifications import notify_many
 from aftersales.rules import window_closes_at
@@ -269,7 +270,6 @@ def _lock_repairs(ids):
     return {row[0]: SweptRepair((*row, row[2] in open_cards)) for row in rows}
 
 
-@subscribe("deadline.fired")
 def on_deadline_fired(event):
     on_deadlines_fired([event])
 

@@ -1,9 +1,18 @@
-"""Domain-event subscribers of the repairs app.
+"""Every domain-event subscription of the repairs app (STYLE.md rule 14; the generated map of
+all apps is ``docs/events.md``). Its status → deadline rules are the one table in
+``repairs/deadlines.py`` (``deadline_status_rules(RepairOrder, ...)``).
 
-``shipment.signed`` (orders): the first delivery of a line in a 三包 category was signed for, so
-its warranty cards are created (one per unit, G9). It runs in the transaction that recorded the
-sign-off; a line outside the catalog, or a replacement parcel (its card is made by
-``warranty_card_exchange``), is skipped.
+- ``shipment.signed`` (orders): the first delivery of a line in a 三包 category was signed for,
+  so its warranty cards are created (one per unit, G9). A line outside the catalog, or a
+  replacement parcel (its card is made by ``warranty_card_exchange``), is skipped.
+- ``return.completed`` / ``return.refunded`` (returns): a 三包 exchange restarts the card, a 三包
+  refund ends it.
+- ``return.cancelled`` / ``.rejected`` / ``.closed`` (returns): the remedy the card held for
+  the request is released.
+- ``deadline.fired`` (the deadline sweep): the G5/G6 limits and their reminders, one sweep batch
+  at a time (``repairs.deadlines.on_deadlines_fired``; its logic lives with the deadlines).
+
+All run inside the transaction that published the event.
 """
 
 import logging
@@ -11,6 +20,8 @@ import logging
 from aftersales.actors import SYSTEM
 from aftersales.errors import DomainError
 from aftersales.events import subscribe
+
+from .deadlines import on_deadline_fired
 
 log = logging.getLogger(__name__)
 
@@ -83,3 +94,5 @@ def _released(event):
 
 for _name in ("return.cancelled", "return.rejected", "return.closed"):
     subscribe(_name)(_released)
+
+subscribe("deadline.fired")(on_deadline_fired)  # with its ``many``: a sweep batch in one call

@@ -1,4 +1,7 @@
-"""Subscribers of returns to the domain events of ``orders`` (ARCHITECTURE.md "Apps").
+"""Every domain-event subscription of the returns app: its subscribers to the domain events of
+``orders`` (ARCHITECTURE.md "Apps"; STYLE.md rule 14; the generated map of all apps is
+``docs/events.md``). Its status → deadline rules are the one table in ``returns/deadlines.py``
+(``deadline_status_rules(ReturnRequest, ...)``).
 
 - ``refund.succeeded`` / ``refund.failed`` (a gateway refund of one tender settled): the
   matching ``RefundPart`` and its ``Refund`` settle (``services.refund_part_settled``).

@@ -9,7 +9,7 @@ from aftersales import deadlines as engine
 from aftersales.actors import SYSTEM
 from aftersales.models import ConsumerProfile, Deadline, LogisticsAlert, Merchant, TimelineEvent
 from aftersales.policies import policy_set
-from orders import logistics  # noqa: F401 - registers the handler and the subscriber
+from orders import logistics  # noqa: F401 - registers the handler
 from orders import services as order_services
 from orders.tests.factories_pages import page_order
 
