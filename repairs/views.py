@@ -34,6 +34,8 @@ from aftersales.decorators import _role_required, consumer_required, merchant_re
 from aftersales.errors import DomainError, NotFound
 from aftersales.models import Deadline
 from aftersales.rules import SHANGHAI
+from aftersales.templatetags.components import deadline_rows
+from aftersales.templatetags.components import deadline_time as deadline_text
 from aftersales.timeline import timeline_for
 
 from . import forms, rules, selectors, services
@@ -49,86 +51,8 @@ provider_required = _role_required(lambda a: getattr(a, "is_provider", False))
 # -- presentation helpers -------------------------------------------------------------------------
 
 
-def deadline_text(instant):
-    """An instant as Shanghai people read a deadline: a window closing at 00:00 is "24:00" of
-    the day before (RULES.md "Time": day N ends at 24:00)."""
-    local = instant.astimezone(SHANGHAI)
-    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
-        day = local.date() - timedelta(days=1)
-        return f"{day:%Y-%m-%d} 24:00"
-    return f"{local:%Y-%m-%d %H:%M}"
-
-
 def _day_text(day):
     return f"{day:%Y-%m-%d}"
-
-
-@dataclass(frozen=True)
-class Countdown:
-    """Time left until ``due_at`` (or past it), rendered on the server from the platform clock
-    (the sandbox clock may run ahead of the browser's); ``repairs.js`` keeps it ticking."""
-
-    due_at: datetime
-    now: datetime
-    paused_left: timedelta | None = None
-
-    @property
-    def ticking(self):
-        """A paused deadline (parts wait, G6) keeps what was left: nothing to tick."""
-        return self.paused_left is None
-
-    @property
-    def overdue(self):
-        return self.paused_left is None and self.due_at <= self.now
-
-    @property
-    def soon(self):
-        return not self.overdue and self.left <= SOON
-
-    @property
-    def left(self):
-        return self.paused_left if self.paused_left is not None else self.due_at - self.now
-
-    @property
-    def text(self):
-        left = self.left
-        span = abs(left)
-        minutes = int(span.total_seconds() // 60)
-        days, hours, mins = minutes // 1440, (minutes % 1440) // 60, minutes % 60
-        if days:
-            amount = _("%(d)s 天 %(h)s 小时") % {"d": days, "h": hours}
-        elif hours:
-            amount = _("%(h)s 小时 %(m)s 分") % {"h": hours, "m": mins}
-        else:
-            amount = _("%(m)s 分") % {"m": mins}
-        if self.paused_left is not None:
-            return _("已暂停，剩余 %(t)s") % {"t": amount}
-        return (_("已超时 %(t)s") if left.total_seconds() <= 0 else _("剩余 %(t)s")) % {"t": amount}
-
-
-@dataclass(frozen=True)
-class DeadlineRow:
-    deadline: Deadline
-    now: datetime
-
-    @property
-    def description(self):
-        return self.deadline.description or self.deadline.kind
-
-    @property
-    def paused(self):
-        return self.deadline.state == Deadline.State.PAUSED
-
-    @property
-    def due_text(self):
-        if self.paused:
-            return _("等待配件期间不计时")
-        return deadline_text(self.deadline.due_at)
-
-    @property
-    def countdown(self):
-        left = self.deadline.remaining if self.paused else None
-        return Countdown(self.deadline.due_at, self.now, paused_left=left)
 
 
 DATE_LABELS = {
@@ -352,11 +276,11 @@ def _timeline(repair, *, masked):
             who = _("消费者")
         else:
             who = {"system": _("系统"), "platform": _("平台")}.get(e.actor_kind, e.actor_label)
-        e.label = VERB_LABELS.get(e.verb, e.verb)
+        e.title = VERB_LABELS.get(e.verb, e.verb)
         if e.verb.startswith("deadline."):
             # The engine's technical reason ("status a → b") says less than the kind's text.
             e.reason = deadline_description((e.data or {}).get("kind", "")) or ""
-        e.to_label = STATUS_LABELS.get(e.to_status, "") if e.to_status else ""
+        e.status_label = STATUS_LABELS.get(e.to_status, "") if e.to_status else ""
         e.who = who
         events.append(e)
     events.reverse()
@@ -366,10 +290,11 @@ def _timeline(repair, *, masked):
 def _deadline_rows(subjects, now, *, include_reminders=False):
     from aftersales.deadlines import deadlines_for_many
 
-    return [
-        DeadlineRow(d, now)
-        for d in deadlines_for_many(subjects, include_reminders=include_reminders)
-    ]
+    return deadline_rows(
+        deadlines_for_many(subjects, include_reminders=include_reminders),
+        now=now,
+        urgent_within=SOON,
+    )
 
 
 def _remedy_label(kind):

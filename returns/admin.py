@@ -447,7 +447,7 @@ class ReturnRequestAdmin(RequestScopedAdmin):
     def deadlines_table(self, obj):
         rows = pending_deadlines([obj]).get(obj.pk, [])
         return render_to_string(
-            "admin/returns/_deadlines.html", {"deadlines": rows, "now": clock.now()}
+            "components/_deadlines.html", {"deadlines": rows, "layout": "table"}
         )
 
     @admin.display(description=_("退款分项（原路退回 R7）"))
@@ -473,7 +473,7 @@ class ReturnRequestAdmin(RequestScopedAdmin):
     @admin.display(description=_("完整时间线"))
     def timeline_table(self, obj):
         events = case_timeline([obj]).get(obj.pk, [])
-        return render_to_string("admin/returns/_timeline.html", {"events": events})
+        return render_to_string("components/_timeline.html", {"events": events, "layout": "table"})
 
     # -- actions ------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from aftersales.deadlines import deadline_description, deadlines_for_many
 from aftersales.decorators import consumer_required, merchant_required
 from aftersales.errors import DomainError, NotFound
 from aftersales.models import Deadline
+from aftersales.templatetags.components import DeadlineRow, deadline_rows
 from aftersales.timeline import timeline_for, timeline_verb_label
 from orders import selectors as order_selectors
 from orders import services as order_services
@@ -96,36 +97,6 @@ def _get_request(request, pk):
     return r
 
 
-def countdown_text(seconds):
-    """What is left until a deadline, as people read it: 1 天 3 小时, 2 小时 5 分, 已到期."""
-    if seconds <= 0:
-        return _("已到期")
-    days, rest = divmod(int(seconds), 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = max(1, rest // 60) if not (days or hours) else rest // 60
-    if days:
-        return _("剩余 %(d)s 天 %(h)s 小时") % {"d": days, "h": hours}
-    if hours:
-        return _("剩余 %(h)s 小时 %(m)s 分") % {"h": hours, "m": minutes}
-    return _("剩余 %(m)s 分钟") % {"m": minutes}
-
-
-def with_countdown(deadline, now):
-    """A deadline as its countdown shows it: what happens, when, and how long is left."""
-    seconds = int((deadline.due_at - now).total_seconds())
-    return SimpleNamespace(
-        kind=deadline.kind,
-        due_at=deadline.due_at,
-        due_display=rules.display_instant(deadline.due_at),
-        state=deadline.state,
-        description=deadline.description,
-        remaining_seconds=max(seconds, 0),
-        overdue=seconds <= 0,
-        urgent=0 < seconds <= 24 * 3600,
-        remaining_text=countdown_text(seconds),
-    )
-
-
 def _timeline(events):
     """The request's steps as people follow them, newest first: its own events and the
     deadlines that acted on it (scheduling and notification bookkeeping stays in the admin).
@@ -164,7 +135,7 @@ def _list_page(request, *, portal):
     nearest = {}
     for deadline in deadlines_for_many(requests):  # soonest first: keep each request's first
         if deadline.state == Deadline.State.PENDING:  # a paused one is not counting down
-            nearest.setdefault(deadline.subject_id, with_countdown(deadline, now))
+            nearest.setdefault(deadline.subject_id, DeadlineRow(deadline, now))
     for r in requests:
         r.next_due = nearest.get(r.pk)
     query = request.GET.copy()
@@ -188,7 +159,7 @@ def _list_page(request, *, portal):
 def _detail_page(request, r, *, portal, actions, status=200):
     masked = portal == "merchant"
     now = clock.now()
-    deadlines = [with_countdown(d, now) for d in selectors.return_request_deadlines(r)]
+    deadlines = deadline_rows(selectors.return_request_deadlines(r), now=now)
     evidence = list(r.evidence.all())
     for item in evidence:
         item.filename = basename(item.file.name) if item.file else ""

@@ -101,7 +101,7 @@ def test_case_partial_lists_pending_deadlines(deadlines):
 
     overdue, soon, later = deadlines
     shop = Merchant.objects.get(code="adm1")
-    html = render_to_string("aftersales/_deadlines.html", {"deadlines": engine.deadlines_for(shop)})
+    html = render_to_string("components/_deadlines.html", {"deadlines": engine.deadlines_for(shop)})
     assert "测试：后台看板" in html
     assert clock.local(soon.due_at).strftime("%Y-%m-%d %H:%M") in html
 

@@ -763,25 +763,6 @@ def test_a_service_error_lands_on_the_field_it_concerns(code, fields, where):
     assert form.errors[where].as_data()[0].code == code
 
 
-@pytest.mark.parametrize(
-    ("seconds", "shown"),
-    [
-        (0, "已到期"),
-        (-5, "已到期"),
-        (1, "剩余 1 分钟"),
-        (59 * 60 + 59, "剩余 59 分钟"),
-        (3600, "剩余 1 小时 0 分"),
-        (86399, "剩余 23 小时 59 分"),
-        (86400, "剩余 1 天 0 小时"),
-        (2 * 86400 - 1, "剩余 1 天 23 小时"),
-    ],
-)
-def test_countdown_text_at_its_boundaries(seconds, shown):
-    from returns.views import countdown_text
-
-    assert countdown_text(seconds) == shown
-
-
 def test_spec_exchange_without_another_spec_in_stock_says_so(client_as, alice, merchant_a):
     line = signed_line(consumer=alice, merchant=merchant_a, extra_specs=[("白色", "199.00", 0)])
     body = text(client_as("consumer_a").get(f"/my/lines/{line.pk}/after-sales/"))

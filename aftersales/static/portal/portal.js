@@ -31,28 +31,34 @@
     });
   });
 
-  // Deadline countdowns (returns pages) tick down from the seconds left when the server rendered
-  // them, so a moved sandbox clock is respected; formats come translated in data-fmt-*.
+  // Deadline countdowns (components/_countdown.html) tick on from the seconds left when the
+  // server rendered them (negative once overdue), so a moved sandbox clock is respected; the
+  // formats come translated in data-fmt-*. A paused countdown has no data-countdown.
   function fill(format, values) {
-    return format.replace(/%\((\w)\)s/g, function (_, key) { return values[key]; });
+    return (format || "").replace(/%\((\w)\)s/g, function (_, key) { return values[key]; });
+  }
+  function amount(el, seconds) {
+    var d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600);
+    var m = Math.floor((seconds % 3600) / 60);
+    return d > 0 ? fill(el.dataset.fmtDays, { d: d, h: h })
+      : h > 0 ? fill(el.dataset.fmtHours, { h: h, m: m })
+      : fill(el.dataset.fmtMinutes, { m: Math.max(1, m) });
   }
   function tickCountdowns() {
     var now = Date.now();
     document.querySelectorAll("time[data-countdown]").forEach(function (el) {
       if (!el.dataset.countdownAt) el.dataset.countdownAt = String(now);
       var left = Number(el.dataset.countdown) - (now - Number(el.dataset.countdownAt)) / 1000;
-      var d = Math.floor(left / 86400), h = Math.floor((left % 86400) / 3600);
-      var m = Math.max(1, Math.floor((left % 3600) / 60));
-      var text = left <= 0 ? el.dataset.fmtOver
-        : d > 0 ? fill(el.dataset.fmtDays, { d: d, h: h })
-        : h > 0 ? fill(el.dataset.fmtHours, { h: h, m: Math.floor((left % 3600) / 60) })
-        : fill(el.dataset.fmtMinutes, { m: m });
+      var over = left <= 0;
+      var text = fill(over ? el.dataset.fmtOver : el.dataset.fmtLeft, { t: amount(el, Math.abs(left)) });
       if (text && el.textContent !== text) el.textContent = text;
       var box = el.closest(".countdown");
       if (box) {
-        box.classList.toggle("is-overdue", left <= 0);
-        box.classList.toggle("is-urgent", left > 0 && left <= 86400);
+        box.classList.toggle("is-overdue", over);
+        box.classList.toggle("is-urgent", !over && left <= Number(el.dataset.urgent || 86400));
       }
+      var row = el.closest("tr");
+      if (row && over) row.classList.add("is-overdue");
     });
   }
   if (document.querySelector("time[data-countdown]")) window.setInterval(tickCountdowns, 30000);
