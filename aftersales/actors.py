@@ -120,11 +120,15 @@ def _other_role(user):
 ROLE_SEPARATOR = "\x1f"
 
 
+# Where ``actor_for_user`` keeps a user's actor for the rest of the request.
+ACTOR_ATTRIBUTE = "aftersales_actor"
+
+
 def actor_for_user(user):
     """The actor of a signed-in user (cached on the user object for the request)."""
     if user is None or not user.is_authenticated:
         return ANONYMOUS
-    cached = getattr(user, "_actor", None)
+    cached = getattr(user, ACTOR_ATTRIBUTE, None)
     if cached is not None:
         return cached
     api_key = getattr(user, "api_key", None)
@@ -154,10 +158,18 @@ def actor_for_user(user):
         else:
             actor = _other_role(user)
     try:
-        user._actor = actor
+        setattr(user, ACTOR_ATTRIBUTE, actor)
     except AttributeError:
         pass
     return actor
+
+
+def actor_forget(user):
+    """Drop the actor cached on ``user`` (its roles changed within the request)."""
+    try:
+        delattr(user, ACTOR_ATTRIBUTE)
+    except AttributeError:
+        pass
 
 
 def _has(user, relation):

@@ -377,26 +377,9 @@ def _batch_recipients(user_ids):
     """``{user_id: (email, language, email_enabled, sms_enabled)}`` of ``notify_many``'s
     recipients in one query: the user's address, their consumer profile's language and the
     channels they chose (``NotificationPreference``; its defaults when they never chose)."""
-    from django.db import connection
-
     from .models import User
 
-    if connection.vendor == "postgresql":
-        qn = connection.ops.quote_name
-        profile, pref = ConsumerProfile._meta, NotificationPreference._meta
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT u.id, u.email, p.preferred_language, n.email_enabled, n.sms_enabled "
-                f"FROM {qn(User._meta.db_table)} u "
-                f"LEFT JOIN {qn(profile.db_table)} p "
-                f"ON p.{qn(profile.get_field('user').column)} = u.id "
-                f"LEFT JOIN {qn(pref.db_table)} n ON n.{qn(pref.get_field('user').column)} = u.id "
-                f"WHERE u.id = ANY(%s::bigint[])",
-                [list(user_ids)],
-            )
-            found = cursor.fetchall()
-    else:
-        found = User.objects.filter(pk__in=user_ids).values_list("pk", "email", *_FACT_LOOKUPS)
+    found = User.objects.filter(pk__in=user_ids).values_list("pk", "email", *_FACT_LOOKUPS)
     return {
         user_id: (email, *_channel_facts(language, email_enabled, sms_enabled))
         for user_id, email, language, email_enabled, sms_enabled in found

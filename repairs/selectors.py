@@ -11,11 +11,8 @@
 show ("why can I only repair?").
 """
 
-import json
 from decimal import Decimal
-from types import SimpleNamespace
 
-from django.db import connection
 from django.db.models import Prefetch, Q
 
 from aftersales import clock
@@ -99,12 +96,17 @@ REPAIR_FACT_FIELDS = (
 
 
 def _loaded_for_facts(card):
-    cache = getattr(getattr(card, "_state", None), "fields_cache", {})
+    """``card`` came with its catalog entry, catalog version and SKU (``warranty_card_get``)."""
+    if not isinstance(card, WarrantyCard) or card.get_deferred_fields():
+        return False
+    cached = {
+        name: WarrantyCard._meta.get_field(name).is_cached(card)
+        for name in ("catalog_entry", "sku", "catalog_change")
+    }
     return (
-        isinstance(card, WarrantyCard)
-        and {"catalog_entry", "sku"} <= cache.keys()
-        and (card.catalog_change_id is None or "catalog_change" in cache)
-        and not card.get_deferred_fields()
+        cached["catalog_entry"]
+        and cached["sku"]
+        and (card.catalog_change_id is None or cached["catalog_change"])
     )
 
 
@@ -132,86 +134,11 @@ def _facts_card(card):
     )
 
 
-# One round trip for the usual card (no exchange): the card with its catalog entry, the version
-# in force at sale and the SKU's stock, and its repairs as one array per column (ordered by
-# receipt) — no model instances, no ORM query compilation per call.
-_FACTS_SQL = None
-
-
-def _facts_sql():
-    global _FACTS_SQL
-    if _FACTS_SQL is None:
-        from orders.models import Sku
-
-        from .models import SanbaoCatalogChange, SanbaoCatalogEntry
-
-        order = "ORDER BY r.received_at, r.id"
-        arrays = ", ".join(
-            f"array_agg(r.{RepairOrder._meta.get_field(f).column} {order})"
-            for f in REPAIR_FACT_FIELDS
-        )
-        _FACTS_SQL = (
-            "SELECT c.id, c.root_id, c.status, c.starts_at, c.signed_at, c.unit_price, "
-            "c.misuse_reasons, c.alternative_refused, c.catalog_change_id, e.code, "
-            "e.whole_unit_months, e.main_parts, e.daily_depreciation_rate, "
-            f"e.parts_shortage_limit_days, ch.snapshot, s.stock, rr.* "
-            f'FROM "{WarrantyCard._meta.db_table}" c '
-            f'JOIN "{SanbaoCatalogEntry._meta.db_table}" e ON e.id = c.catalog_entry_id '
-            f'LEFT JOIN "{SanbaoCatalogChange._meta.db_table}" ch ON ch.id = c.catalog_change_id '
-            f'JOIN "{Sku._meta.db_table}" s ON s.id = c.sku_id '
-            f"LEFT JOIN LATERAL (SELECT {arrays} "
-            f'FROM "{RepairOrder._meta.db_table}" r '
-            "WHERE r.card_id = c.id AND r.received_at IS NOT NULL) rr ON true "
-            "WHERE c.id = %s"
-        )
-    return _FACTS_SQL
-
-
-def _json_value(value):
-    return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _fetch_facts_card(pk):
-    """The card's facts row: ``(card, repair rows)``; ``card`` a light namespace with what
-    ``card_facts`` reads, repair rows as ``values_list`` gives them (this card's only)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_facts_sql(), [pk])
-        row = cursor.fetchone()
-    if row is None:
-        raise WarrantyCard.DoesNotExist("WarrantyCard matching query does not exist.")
-    (pk, root_id, status, starts_at, signed_at, price, misuse, refused, change_id, code,
-     months, main_parts, rate, limit_days, snapshot, stock, *arrays) = row  # fmt: skip
-    entry = SimpleNamespace(
-        code=code,
-        whole_unit_months=months,
-        main_parts=_json_value(main_parts),
-        daily_depreciation_rate=rate,
-        parts_shortage_limit_days=limit_days,
-    )
-    card = SimpleNamespace(
-        pk=pk,
-        root_id=root_id,
-        status=status,
-        starts_at=starts_at,
-        signed_at=signed_at,
-        unit_price=price,
-        misuse_reasons=_json_value(misuse),
-        alternative_refused=refused,
-        catalog_change_id=change_id,
-        catalog_entry=entry,
-        catalog_change=SimpleNamespace(snapshot=_json_value(snapshot)),
-        sku=SimpleNamespace(stock=stock),
-        chain_root_id=root_id or pk,
-    )
-    repairs = list(zip(*arrays, strict=True)) if arrays[0] is not None else []
-    return card, repairs
-
-
 def card_facts(card):
     """``rules.CardFacts`` of ``card`` — its chain's start (sign-off or installation, G9), the
     exchanges (G10), every repair received (days in repair and waiting for parts, results, G12
-    reopenings), G11 findings, the price paid, the same model's stock (G7) — in one query for a
-    card never exchanged (card, catalog, stock and repairs together), at most three after an
+    reopenings), G11 findings, the price paid, the same model's stock (G7) — in two queries for
+    a card never exchanged (card with catalog and stock; its repairs), at most three after an
     exchange (card; chain; the chain's repairs).
 
     A card awaiting installation counts from sign-off until installation is recorded. A card
@@ -221,9 +148,7 @@ def card_facts(card):
     own_repairs = None
     if _loaded_for_facts(card):
         pass
-    elif connection.vendor == "postgresql":
-        card, own_repairs = _fetch_facts_card(card.pk)
-    else:  # the embedded SQLite default: no LATERAL / array_agg
+    else:
         card = _facts_card(card)
     if card.root_id is None and card.status != WarrantyCard.Status.EXCHANGED:
         chain = [(card.pk, card.starts_at, card.signed_at, False)]

@@ -12,6 +12,8 @@ from aftersales.models import Deadline, DomainEvent, Merchant, TimelineEvent
 from aftersales.policies import policy_get
 from aftersales.statuses import status_move
 
+pytestmark = pytest.mark.backends
+
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 EFFECT = "test.effect"
 

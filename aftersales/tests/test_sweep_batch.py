@@ -31,7 +31,7 @@ from aftersales.notifications import (
 )
 from aftersales.tests import factories as f
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.backends]
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 

@@ -22,7 +22,7 @@ from repairs.tests.factories import (
     signed_card,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.backends]
 
 RECEIVED = sh(2026, 3, 1, 10)
 
