@@ -439,6 +439,10 @@ def in_process_queries(headers, signed_item, unshipped_item, failures):
         if problem:
             failures.append(f"in-process {name}: {problem}")
         out[name] = len(ctx.captured_queries)
+        if os.environ.get("BENCH_SHOW_QUERIES"):
+            print(f"\n## the {len(ctx.captured_queries)} statements of one {name}")
+            for q in ctx.captured_queries:
+                print("  " + q["sql"][:110])
     return out
 
 
@@ -510,6 +514,9 @@ def main(argv=None):
     signed, paid = work("delivered"), work("paid")
     failures = []
     queries = in_process_queries(headers, signed.pop(), paid.pop(), failures)
+    if os.environ.get("BENCH_SHOW_QUERIES") == "only":
+        print(queries)
+        return 0
     n = args.in_process
     cost = in_process_cost(
         headers, [signed.pop() for _ in range(n)], [paid.pop() for _ in range(n)]
