@@ -4,12 +4,12 @@ import pytest
 from django.test import Client
 
 from aftersales.auth import api_key_lookup
-from aftersales.matrix import KEY_ROLES, ROLES, Side, World
+from tests.matrix import KEY_ROLES, ROLES, Side, World
 
 
 @pytest.fixture
 def world(roles, merchant_a, merchant_b):
-    """Both tenants and every role of ``aftersales.matrix.ROLES``."""
+    """Both tenants and every role of ``tests.matrix.ROLES``."""
     users = dict(roles)
     sides = {}
     for code, merchant in (("a", merchant_a), ("b", merchant_b)):

@@ -1,6 +1,6 @@
 """Conventions every API endpoint inherits (ARCHITECTURE.md "API conventions").
 
-The endpoints come from the permission-matrix registry (``aftersales.matrix``), so a new
+The endpoints come from the permission-matrix registry (``tests.matrix``), so a new
 endpoint is checked here as soon as it registers itself: the error body, 404 for unknown ids,
 cursor pagination with a constant number of queries, and its place in the OpenAPI schema.
 """
@@ -16,8 +16,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from aftersales import clock, matrix
-from aftersales.matrix import REGISTRY, Read, mirror
+from aftersales import clock
+from tests import matrix
+from tests.matrix import REGISTRY, Read, mirror
 
 matrix.load()
 ROUTES = matrix.discover()

@@ -1,7 +1,7 @@
 """The permission matrix (issue 2): every endpoint and page, as every role.
 
-Routes come from the URL resolver; their access rules from ``<app>/access.py``
-(``aftersales.matrix``). One test per (endpoint, method) builds the world once and sends the
+Routes come from the URL resolver; their access rules from ``tests/matrix/<app>.py``
+(``tests.matrix``). One test per (endpoint, method) builds the world once and sends the
 request as each role inside a savepoint that is rolled back, so roles never see each other's
 writes.
 """
@@ -13,8 +13,9 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
-from aftersales import clock, matrix
-from aftersales.matrix import REGISTRY, ROLES, Endpoint, Read, Route, Write, mirror
+from aftersales import clock
+from tests import matrix
+from tests.matrix import REGISTRY, ROLES, Endpoint, Read, Route, Write, mirror
 
 matrix.load()
 ROUTES = matrix.discover()
@@ -22,7 +23,7 @@ CASES = sorted((name, method) for name, ep in REGISTRY.items() for method in ep.
 
 
 def test_every_route_and_method_is_registered():
-    """A new endpoint cannot skip the matrix: register it in ``<app>/access.py``."""
+    """A new endpoint cannot skip the matrix: register it in ``tests/matrix/<app>.py``."""
     missing = sorted(f"{name} ({ROUTES[name].route})" for name in set(ROUTES) - set(REGISTRY))
     stale = sorted(set(REGISTRY) - set(ROUTES))
     methods = []
@@ -30,7 +31,7 @@ def test_every_route_and_method_is_registered():
         served, declared = ROUTES[name].methods, set(REGISTRY[name].ops)
         if served is not None and served != declared:
             methods.append(f"{name}: serves {sorted(served)}, registered {sorted(declared)}")
-    assert not missing, f"routes not registered in any <app>/access.py: {missing}"
+    assert not missing, f"routes not registered in any tests/matrix/<app>.py: {missing}"
     assert not stale, f"registered but no such route: {stale}"
     assert not methods, "methods differ: " + "; ".join(methods)
 

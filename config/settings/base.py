@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "complaints",
     "pricing_guard",
     "invoices",
+    "demo",  # last: the demo data of every app above (manage.py seed_demo)
 ]
 
 MIDDLEWARE = [

@@ -13,13 +13,13 @@ from aftersales.actors import SYSTEM, actor_for_user
 from aftersales.errors import InvalidInput, PermissionDenied
 from aftersales.models import PlatformGroup, TimelineEvent
 from aftersales.tests import factories as af
-from orders.demo import CATEGORIES
+from demo.orders import CATEGORIES
 from repairs import rules, services
 from repairs.models import SanbaoCatalogChange, SanbaoCatalogEntry, catalog_facts
 from repairs.seed import CATALOG_SEED, seed_catalog
 
 RULES_MD = Path(settings.BASE_DIR).parent / "shared" / "RULES.md"
-ROW_CODES = {  # RULES.md row label → catalog code (orders/demo.py sanbao codes)
+ROW_CODES = {  # RULES.md row label → catalog code (demo/orders.py sanbao codes)
     "bicycle": "bicycle",
     "CRT colour TV": "crt_tv",
     "LCD / plasma TV": "lcd_tv",

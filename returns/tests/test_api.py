@@ -16,9 +16,9 @@ from aftersales.tests import factories as af
 from orders.models import OrderLine
 from orders.tests import factories as of
 from returns import rules
-from returns.access import case
 from returns.models import Refund, ReturnEvidence, ReturnRequest
 from returns.tests import factories as rf
+from returns.tests.cases import case
 from returns.tests.conftest import settle_refunds
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ from django.test import Client
 
 from aftersales.tests import factories as af
 from orders.models import GatewayRefund
-from returns.access import case
 from returns.models import Refund, RefundPart
+from returns.tests.cases import case
 from returns.tests.test_services_concurrency import run_parallel
 
 pytestmark = pytest.mark.django_db(transaction=True)

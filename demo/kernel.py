@@ -1,36 +1,13 @@
-"""Demo data, so that every page has something real to show on a fresh machine.
+"""The kernel's demo rows: platform staff, the demo merchants with an owner and an agent each,
+and 50 consumers with Chinese names, phones, addresses and credit scores.
 
-``seed_all`` creates a ``DemoContext`` and calls ``<app>.demo.seed(ctx)`` for every installed
-app that has a ``demo`` module, in ``INSTALLED_APPS`` order, all in one transaction. An app
-reads what the apps above it left in ``ctx.data`` (``merchants``, ``consumers``, ``orders``…)
-and adds its own rows; the kernel never imports the apps below it.
-
-Demo rows are loaded in bulk, like a data import from the shop's systems, not through the
-services: 500 orders through the services would take minutes on SQLite. Everything is
-deterministic (a seeded ``random.Random``); dates are relative to ``clock.now()``.
-
-Every demo login shares one password (``DEMO_PASSWORD``), printed by ``manage.py serve``.
+Loaded in bulk, like a data import from the shop's systems (see ``demo.seed``); the merchants
+and consumers are left in ``ctx.data`` for the apps' demo modules.
 """
 
-import importlib
-import importlib.util
-import json
-import random
-import sys
-import time
-from dataclasses import dataclass, field
-from datetime import datetime
-
-from django.apps import apps
-from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.db import transaction
 
-from . import clock
-from .actors import SYSTEM
-from .models import (
-    ApiKey,
+from aftersales.models import (
     ConsumerAddress,
     ConsumerProfile,
     Merchant,
@@ -38,10 +15,6 @@ from .models import (
     PlatformGroup,
     User,
 )
-from .timeline import timeline_record
-
-DEMO_PASSWORD = "demo1234"
-SEED = 20261128
 
 # (code, name, contact) of the demo merchants; their presence marks the demo as loaded.
 MERCHANTS = [
@@ -140,64 +113,6 @@ STREETS = [
     "幸福里",
 ]
 PHONE_PREFIXES = ["138", "139", "135", "136", "150", "151", "158", "186", "187", "177", "199"]
-
-
-@dataclass
-class DemoContext:
-    """What the demo modules share: the random source, the time, the logins and the rows."""
-
-    rng: random.Random
-    now: datetime
-    password_hash: str
-    out: object = sys.stdout
-    data: dict = field(default_factory=dict)
-    counts: dict = field(default_factory=dict)
-
-    def log(self, message):
-        self.out.write(message + "\n")
-
-    def count(self, name, n):
-        self.counts[name] = self.counts.get(name, 0) + n
-
-
-def is_loaded():
-    """Whether the demo merchants exist (the demo is loaded once per database)."""
-    return Merchant.objects.filter(code__in=[code for code, _n, _c in MERCHANTS]).exists()
-
-
-def demo_modules():
-    """``<app>.demo`` for every installed app that has one, in ``INSTALLED_APPS`` order."""
-    modules = []
-    for config in apps.get_app_configs():
-        name = f"{config.name}.demo"
-        if importlib.util.find_spec(name) is not None:
-            modules.append(importlib.import_module(name))
-    return modules
-
-
-def seed_all(*, out=sys.stdout, seed=SEED):
-    """Load the demo data of every app in one transaction; returns the context (with counts)."""
-    ctx = DemoContext(
-        rng=random.Random(seed),
-        now=clock.now(),
-        password_hash=make_password(DEMO_PASSWORD),
-        out=out,
-    )
-    with transaction.atomic():
-        for module in demo_modules():
-            started = time.monotonic()
-            module.seed(ctx)
-            ctx.log(f"  {module.__name__}: {time.monotonic() - started:.1f}s")
-        timeline_record(
-            subject=ctx.data["merchants"][0],
-            verb="demo.seeded",
-            actor=SYSTEM,
-            data={"counts": ctx.counts},
-        )
-    return ctx
-
-
-# -- the kernel's own demo rows ---------------------------------------------------------------
 
 
 def seed(ctx):
@@ -324,76 +239,3 @@ def _seed_consumers(ctx, rng):
         profile.demo_addresses = by_consumer[profile.pk]
     ctx.count("addresses", len(addresses))
     return profiles
-
-
-# -- logins and keys printed by ``manage.py serve`` ------------------------------------------
-
-
-def demo_logins():
-    """``[(role label, username)]`` of every demo login that exists, for the serve banner."""
-    rows = [(label, username) for username, _g, label in PLATFORM_STAFF]
-    members = (
-        MerchantMember.objects.filter(merchant__code__in=[m[0] for m in MERCHANTS])
-        .select_related("merchant", "user")
-        .order_by("merchant_id", "-role")  # owner, then agent
-    )
-    for member in members:
-        role = "店主 owner" if member.role == MerchantMember.Role.OWNER else "客服 agent"
-        rows.append((f"{member.merchant.name} {role}", member.user.username))
-    consumers = list(
-        User.objects.filter(username__startswith="consumer", consumer__isnull=False)
-        .order_by("username")
-        .values_list("username", flat=True)
-    )
-    if consumers:
-        rows.append(("消费者 consumer", consumers[0]))
-    if len(consumers) > 1:
-        rows.append((f"消费者 consumer (… {consumers[-1]})", consumers[1]))
-    existing = set(
-        User.objects.filter(username__in=[u for _l, u in rows]).values_list("username", flat=True)
-    )
-    return [(label, username) for label, username in rows if username in existing]
-
-
-def demo_api_keys():
-    """A platform-scoped and a merchant-scoped demo key: ``[(label, raw key)]``.
-
-    Raw keys are never stored in the database, so the ones issued for the demo are kept in
-    ``var/demo_api_keys.json`` (development only) and reissued if they no longer work.
-    """
-    from .auth import api_key_lookup
-    from .services import api_key_create, api_key_revoke
-
-    path = settings.VAR_DIR / "demo_api_keys.json"
-    try:
-        saved = json.loads(path.read_text())
-    except (OSError, ValueError):
-        saved = {}
-    merchant = Merchant.objects.filter(code=MERCHANTS[0][0]).first()
-    wanted = [("platform", "演示平台密钥 demo platform key", None)]
-    if merchant is not None:
-        wanted.append(("merchant", f"演示商家密钥 demo key of {merchant.code}", merchant))
-    result = []
-    for scope, name, scope_merchant in wanted:
-        raw = saved.get(scope)
-        key = api_key_lookup(raw) if raw else None
-        if (
-            key is None
-            or not key.is_active
-            or key.merchant_id != getattr(scope_merchant, "pk", None)
-        ):
-            for old in ApiKey.objects.filter(name=name, revoked_at__isnull=True):
-                api_key_revoke(api_key=old, actor=SYSTEM, reason="demo key reissued")
-            _key, raw = api_key_create(
-                name=name, scope=scope, merchant=scope_merchant, actor=SYSTEM
-            )
-            saved[scope] = raw
-        label = (
-            "平台范围 platform scope"
-            if scope == "platform"
-            else f"商家范围 merchant scope ({merchant.name})"
-        )
-        result.append((label, raw))
-    path.write_text(json.dumps(saved, indent=2))
-    path.chmod(0o600)
-    return result

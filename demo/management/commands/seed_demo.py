@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from aftersales import demo
+from demo import seed as demo
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Who may read and change the repairs pages under /my/ and /merchant/ (``aftersales.matrix``).
+"""Who may read and change the repairs pages under /my/ and /merchant/ (``tests.matrix``).
 
 A consumer's cards, repairs and remedies are theirs alone; the merchant portal shows the
 merchant's own repairs, cards and escalations to its staff. The /provider/ pages are outside the
@@ -10,9 +10,7 @@ from decimal import Decimal
 
 from aftersales import clock
 from aftersales.actors import SYSTEM
-from aftersales.matrix import CONSUMER_A, MERCHANT_A_STAFF, Read, Target, Write, register
-
-from .models import (
+from repairs.models import (
     RepairOrder,
     RepairProvider,
     SanbaoCatalogChange,
@@ -20,6 +18,7 @@ from .models import (
     WarrantyCard,
     WarrantyEscalation,
 )
+from tests.matrix import CONSUMER_A, MERCHANT_A_STAFF, Read, Target, Write, register
 
 CATALOG_CODE = "lcd_tv"
 PAGE_POST = (302,)  # a page's successful form post redirects (post/redirect/get)
@@ -28,8 +27,7 @@ PAGE_POST = (302,)  # a page's successful form post redirects (post/redirect/get
 def _line(side):
     """A paid order line of an LCD TV (a 三包 category) of side's consumer at side's merchant."""
     from orders.models import Category, Order, OrderLine, Product, Sku
-
-    from .seed import seed_catalog
+    from repairs.seed import seed_catalog
 
     seed_catalog(SanbaoCatalogEntry, SanbaoCatalogChange, now=clock.now())
     category, _ = Category.objects.get_or_create(
@@ -63,7 +61,7 @@ def _line(side):
 
 def _card(side, *, signed_days_ago=10):
     """Side's card, signed 10 days ago: repair (G3) and exchange (G2) are open."""
-    from . import services
+    from repairs import services
 
     line = _line(side)
     signed_at = clock.now() - timedelta(days=signed_days_ago)
@@ -71,7 +69,7 @@ def _card(side, *, signed_days_ago=10):
 
 
 def _repair(side):
-    from . import services
+    from repairs import services
 
     return services.repair_request(
         card=_card(side), fault_description="矩阵：开机黑屏", actor=SYSTEM
@@ -95,7 +93,7 @@ def _repair_page(w, side):
 
 def _returned_page(w, side):
     """Side's repair, done and returned to the consumer (who may confirm its end)."""
-    from . import services
+    from repairs import services
 
     repair = _repair(side)
     repair = services.repair_assign(repair=repair, provider=_provider(), actor=SYSTEM)
@@ -107,7 +105,7 @@ def _returned_page(w, side):
 
 
 def _provider():
-    from . import services
+    from repairs import services
 
     found = RepairProvider.objects.filter(licence_number="MATRIX-LIC").first()
     if found is not None:

@@ -1,26 +1,25 @@
-"""Who may open and post the return pages (``aftersales.matrix``): the consumer pages under
+"""Who may open and post the return pages (``tests.matrix``): the consumer pages under
 /my/ belong to the request's (or the line's) consumer, the merchant portal under /merchant/ to
 the merchant's staff. Everyone else gets 404 (a signed-in other role) or the login page.
 
 Each write answers a redirect to the request's page (302) when it succeeds.
 """
 
-from aftersales.matrix import CONSUMER_A, MERCHANT_A_STAFF, Read, Target, Write, register
-
-from .models import (
+from returns.models import (
     Arbitration,
     ExchangeDifferencePayment,
     Refund,
     ReturnEvidence,
     ReturnRequest,
 )
+from tests.matrix import CONSUMER_A, MERCHANT_A_STAFF, Read, Target, Write, register
 
 DONE = (302,)
 CHANGES = (ReturnRequest,)
 
 
 def _line(side):
-    from .tests.factories_pages import signed_line
+    from returns.tests.factories_pages import signed_line
 
     return signed_line(
         consumer=side.consumer,
@@ -32,7 +31,7 @@ def _line(side):
 
 def _request_in(status, **kw):
     def setup(w, side):
-        from .tests.factories_pages import page_request
+        from returns.tests.factories_pages import page_request
 
         request = page_request(
             _line(side), status=status, number=f"TH-MATRIX-{side.code.upper()}", **kw
@@ -49,7 +48,7 @@ def _line_target(w, side):
 
 def _evidence_target(party):
     def setup(w, side):
-        from .tests.factories_pages import page_evidence
+        from returns.tests.factories_pages import page_evidence
 
         target = _request_in("requested")(w, side)
         item = page_evidence(target.obj, party=party, name=f"matrix-{side.code}.jpg")
@@ -61,13 +60,13 @@ def _evidence_target(party):
 def _photo(w, t):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from .tests.factories_pages import JPEG
+    from returns.tests.factories_pages import JPEG
 
     return {"evidence": SimpleUploadedFile("more.jpg", JPEG, content_type="image/jpeg")}
 
 
 def _slot(w, t):
-    from .forms import pickup_slot_choices
+    from returns.forms import pickup_slot_choices
 
     return {"slot": pickup_slot_choices()[0][0]}
 

@@ -7,18 +7,19 @@ import pytest
 from django.contrib.auth.hashers import make_password
 
 from aftersales import clock
-from aftersales import demo as kernel_demo
 from aftersales.models import Deadline
-from orders import demo as orders_demo
-from returns import demo as returns_demo
+from demo import kernel as kernel_demo
+from demo import orders as orders_demo
+from demo import returns as returns_demo
+from demo.seed import SEED, DemoContext
 from returns.models import Arbitration, Refund, ReturnRequest
 
 
 @pytest.mark.django_db
 def test_demo_has_cases_in_every_main_state():
     # The kernel's and orders' demo rows, then ours (other apps' demos are not needed).
-    ctx = kernel_demo.DemoContext(
-        rng=random.Random(kernel_demo.SEED),
+    ctx = DemoContext(
+        rng=random.Random(SEED),
         now=clock.now(),
         password_hash=make_password("x"),
         out=StringIO(),

@@ -1,4 +1,4 @@
-"""Who may read and change the repairs (三包) endpoints (``aftersales.matrix``).
+"""Who may read and change the repairs (三包) endpoints (``tests.matrix``).
 
 The catalog is shared reference data: everyone signed in reads it, platform writers change it.
 Warranty cards, repair orders and escalations belong to their merchant and consumer; repair
@@ -10,7 +10,15 @@ from datetime import timedelta
 
 from aftersales import clock
 from aftersales.actors import SYSTEM
-from aftersales.matrix import (
+from repairs.models import (
+    RepairOrder,
+    RepairProvider,
+    SanbaoCatalogChange,
+    SanbaoCatalogEntry,
+    WarrantyCard,
+    WarrantyEscalation,
+)
+from tests.matrix import (
     CONSUMER_A,
     MERCHANT_A,
     NOBODY,
@@ -21,15 +29,6 @@ from aftersales.matrix import (
     Target,
     Write,
     register,
-)
-
-from .models import (
-    RepairOrder,
-    RepairProvider,
-    SanbaoCatalogChange,
-    SanbaoCatalogEntry,
-    WarrantyCard,
-    WarrantyEscalation,
 )
 
 CATALOG_TOUCHES = (SanbaoCatalogEntry, SanbaoCatalogChange)
@@ -85,7 +84,7 @@ REPAIR_GRANT = "repairs.view_repairorder"
 
 
 def _card(side, *, days_ago=20, install=False):
-    from .tests.factories import signed_card
+    from repairs.tests.factories import signed_card
 
     return signed_card(
         side.merchant, side.consumer, signed_at=clock.now() - days_ago * DAY, install=install
@@ -93,7 +92,7 @@ def _card(side, *, days_ago=20, install=False):
 
 
 def _provider(code="matrix", status="approved"):
-    from .services import provider_apply, provider_review, provider_suspend
+    from repairs.services import provider_apply, provider_review, provider_suspend
 
     licence = f"MATRIX-{code}"
     provider = RepairProvider.objects.filter(licence_number=licence).first()
@@ -110,7 +109,7 @@ def _provider(code="matrix", status="approved"):
 
 def _repair(side, upto="requested"):
     """A repair of side's consumer moved through the steps up to ``upto``."""
-    from . import services as s
+    from repairs import services as s
 
     card = _card(side)
     at = clock.now() - 5 * DAY
@@ -163,7 +162,7 @@ def _card_target(w, side):
 
 
 def _unsigned_line(side):
-    from .tests.factories import sanbao_line
+    from repairs.tests.factories import sanbao_line
 
     return sanbao_line(side.merchant, side.consumer)
 
@@ -397,5 +396,3 @@ register(
         body={"resolution": "repair", "note": "消费者同意继续维修"},
     ),
 )
-
-from . import access_pages  # noqa: E402,F401

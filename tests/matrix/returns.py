@@ -1,4 +1,4 @@
-"""Who may read and change the returns endpoints and pages (``aftersales.matrix``).
+"""Who may read and change the returns endpoints and pages (``tests.matrix``).
 
 A request belongs to its consumer and its merchant: both read it (so do platform readers, and a
 mediator granted ``returns.view_returnrequest``). The consumer asks, cancels, ships back, books a
@@ -7,15 +7,25 @@ ships the replacement, pushes return-parcel scans and answers in arbitration; pl
 may do all of that and alone override, ask for an inspection and decide. A side that sees the
 request but may not act gets 403 (``consumer_only``, ``platform_only``, ``read_only_role``).
 
-``case()`` builds a request in a given status through the services, as the flow would; the
-API tests use it too.
+``case()`` (``returns/tests/cases.py``, shared with the API tests) builds a request in a given
+status through the services, as the flow would.
 """
 
 import base64
 from datetime import datetime, time, timedelta
 
 from aftersales import clock
-from aftersales.matrix import (
+from orders.models import PickupBooking, Shipment
+from returns.models import (
+    Arbitration,
+    ExchangeDifferencePayment,
+    InspectionRequest,
+    Refund,
+    ReturnEvidence,
+    ReturnRequest,
+)
+from returns.tests.cases import case
+from tests.matrix import (
     CONSUMER_A,
     MERCHANT_A,
     PLATFORM_READ,
@@ -25,16 +35,6 @@ from aftersales.matrix import (
     Write,
     register,
 )
-from orders.models import PickupBooking, Shipment
-
-from .models import (
-    Arbitration,
-    ExchangeDifferencePayment,
-    InspectionRequest,
-    Refund,
-    ReturnEvidence,
-    ReturnRequest,
-)
 
 OWNERS_READ = CONSUMER_A | MERCHANT_A | PLATFORM_READ
 CONSUMER_WRITE = CONSUMER_A | PLATFORM_WRITE
@@ -42,54 +42,10 @@ MERCHANT_WRITE = MERCHANT_A | PLATFORM_WRITE
 GRANT = "returns.view_returnrequest"
 JPEG = base64.b64encode(b"\xff\xd8\xff" + b"0" * 64).decode()
 
-STEPS = {
-    "requested": (),
-    "approved": ("approve",),
-    "rejected": ("reject",),
-    "return_shipped": ("approve", "ship_back"),
-    "received": ("approve", "ship_back", "receive"),
-    "arbitration": ("reject", "escalate"),
-}
-
-
-def case(merchant, consumer, *, to="requested", kind="return_refund", reason="no_reason", **kw):
-    """A request of ``consumer`` at ``merchant`` on a line signed yesterday, taken to status
-    ``to`` (a key of ``STEPS``) by the services. ``kw`` go to the line (``price``,
-    ``quantity``, ``tenders``); ``evidence=True`` attaches a photo to the request."""
-    from aftersales.actors import SYSTEM
-
-    from . import services
-    from .tests import factories as rf
-
-    evidence = [rf.photo()] if kw.pop("evidence", False) else []
-    line = rf.signed_line(
-        signed_at=clock.now() - timedelta(days=1), merchant=merchant, consumer=consumer, **kw
-    )
-    asker = rf.consumer_actor(consumer)
-    request = services.return_request_create(
-        line=line, kind=kind, reason=reason, quantity=1, actor=asker, evidence=evidence
-    )
-    steps = {
-        "approve": lambda r: services.return_request_approve(request=r, actor=SYSTEM),
-        "reject": lambda r: services.return_request_reject(
-            request=r, actor=SYSTEM, reason="商品已使用，不符合退货条件"
-        ),
-        "ship_back": lambda r: services.return_ship_back(
-            request=r, actor=asker, carrier="SF", tracking_number=f"SFR{r.pk:010d}"
-        ),
-        "receive": lambda r: services.return_receive(request=r, actor=SYSTEM, intact=True),
-        "escalate": lambda r: services.return_escalate(
-            request=r, actor=asker, statement="商品确有质量问题"
-        ),
-    }
-    for step in STEPS[to]:
-        steps[step](request)
-    return ReturnRequest.objects.get(pk=request.pk)
-
 
 def fresh_line(side):
     """Another line of ``side``'s consumer at ``side``'s merchant, signed yesterday."""
-    from .tests import factories as rf
+    from returns.tests import factories as rf
 
     return rf.signed_line(
         signed_at=clock.now() - timedelta(days=1), merchant=side.merchant, consumer=side.consumer
@@ -218,9 +174,8 @@ def _difference_due(w, side):
     from decimal import Decimal
 
     from orders.tests import factories as of
-
-    from . import services
-    from .tests import factories as rf
+    from returns import services
+    from returns.tests import factories as rf
 
     line = fresh_line(side)
     dearer = of.SkuFactory(product=line.sku.product, price=line.unit_price + Decimal("20"))
@@ -320,8 +275,3 @@ register(
         body={"decision": "reject", "reason": "消费者未能证明质量问题"},
     ),
 )
-
-# The app's other registrations (analytics API, pages).
-# isort: off
-from . import access_analytics  # noqa: E402,F401
-from . import access_pages  # noqa: E402,F401

@@ -8,9 +8,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Sum
 
-from aftersales import clock, demo
+from aftersales import clock
 from aftersales.auth import api_key_lookup
 from aftersales.models import ApiKey, ConsumerProfile, Merchant, MerchantMember, PlatformGroup, User
+from demo import seed as demo
 from orders.models import (
     Category,
     NoReasonClass,
@@ -42,9 +43,11 @@ def seeded(db):
     return out.getvalue()
 
 
-def test_demo_modules_follow_installed_apps():
-    names = [m.__name__ for m in demo.demo_modules()]
-    assert names[:2] == ["aftersales.demo", "orders.demo"]
+def test_demo_modules_run_in_dependency_order(seeded):
+    names = [m.__name__ for m in demo.MODULES]
+    assert names == ["demo.kernel", "demo.orders", "demo.returns", "demo.repairs"]
+    logged = [line.split(":")[0].strip() for line in seeded.splitlines() if line.startswith("  ")]
+    assert logged[: len(names)] == names
 
 
 def test_people_and_logins(seeded):

@@ -1,7 +1,9 @@
 """The permission matrix registry (issue 2): every endpoint says who may read and change what.
 
 Every URL under ``/api/v1/``, ``/my/`` and ``/merchant/`` must be registered here, by its URL
-name, from a module ``<app>/access.py`` (imported by ``load()``). The test
+name, from a module of this package, ``tests/matrix/<app>.py`` (``<app>_pages.py`` and the like
+when an app's declarations outgrow one module; ``load()`` imports every module of the
+package). These declarations are test code: nothing in the product imports them. The test
 ``tests/test_permission_matrix.py`` discovers the routes from the URL resolver, fails on any
 route that is not registered (or any HTTP method of a route that is not), and then requests each
 registered method as every role of ``ROLES``, checking that allowed roles succeed and that
@@ -9,7 +11,7 @@ nobody else reads or changes anything.
 
 Registering an endpoint::
 
-    from aftersales.matrix import (
+    from tests.matrix import (
         CONSUMER_A, MERCHANT_A, PLATFORM_READ, PLATFORM_WRITE, Read, Target, Write, register,
     )
 
@@ -39,6 +41,7 @@ that object (without the grant, the mediator is an ordinary role of the matrix).
 """
 
 import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,16 +243,9 @@ def register(
 
 
 def load():
-    """Import ``<app>.access`` of every project app; return the registry."""
-    from django.apps import apps
-
-    for config in apps.get_app_configs():
-        module = f"{config.name}.access"
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    """Import every module of this package (``tests/matrix/<app>.py``…); return the registry."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
     return REGISTRY
 
 

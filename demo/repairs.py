@@ -22,9 +22,8 @@ from aftersales.actors import SYSTEM, actor_for_user
 from aftersales.errors import DomainError
 from aftersales.models import User
 from orders.models import Shipment
-
-from . import services
-from .models import SanbaoCatalogChange, SanbaoCatalogEntry, WarrantyCard
+from repairs import services
+from repairs.models import SanbaoCatalogChange, SanbaoCatalogEntry, WarrantyCard
 
 # (username, provider key, role)
 PROVIDER_STAFF = [

@@ -1,4 +1,4 @@
-"""Demo catalog and orders (called by ``aftersales.demo.seed_all`` after the kernel's rows).
+"""Demo catalog and orders (called by ``demo.seed.seed_all`` after the kernel's rows).
 
 Categories in every no-reason class (RULES.md R1–R4) and in the 三包 catalog, products with
 SKUs and price history (some with a price-protection badge), and 500 orders spread over every
@@ -12,8 +12,7 @@ from decimal import Decimal
 
 from aftersales import clock
 from aftersales.money import ZERO, split_pro_rata, yuan
-
-from .models import (
+from orders.models import (
     Category,
     NoReasonClass,
     Order,

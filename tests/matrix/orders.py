@@ -1,4 +1,4 @@
-"""Who may read and change the orders endpoints and pages (``aftersales.matrix``).
+"""Who may read and change the orders endpoints and pages (``tests.matrix``).
 
 Catalog rows are shared reference data (categories) or a merchant's (products, SKUs; consumers
 see the active catalog). Orders, payments and parcels belong to their merchant and consumer.
@@ -8,20 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from aftersales import clock
-from aftersales.matrix import (
-    CONSUMER_A,
-    CONSUMERS,
-    MERCHANT_A,
-    PLATFORM_READ,
-    PLATFORM_WRITE,
-    SIGNED_IN,
-    Read,
-    Target,
-    Write,
-    register,
-)
-
-from .models import (
+from orders.models import (
     Category,
     Order,
     OrderLine,
@@ -33,6 +20,18 @@ from .models import (
     Sku,
     Tender,
     TrackingEvent,
+)
+from tests.matrix import (
+    CONSUMER_A,
+    CONSUMERS,
+    MERCHANT_A,
+    PLATFORM_READ,
+    PLATFORM_WRITE,
+    SIGNED_IN,
+    Read,
+    Target,
+    Write,
+    register,
 )
 
 OWNERS_READ = CONSUMER_A | MERCHANT_A | PLATFORM_READ  # an order's consumer, merchant, platform

@@ -1,4 +1,4 @@
-"""Who may read the return analytics (``aftersales.matrix``; standard 6.4.2.1).
+"""Who may read the return analytics (``tests.matrix``; standard 6.4.2.1).
 
 Platform readers see every merchant's rows, merchant staff and merchant keys their own merchant's
 (the matrix checks that merchant A's row is shown exactly to A's readers and B's row exactly to
@@ -7,7 +7,7 @@ B's); consumers and mediators see none. Pages: the merchant portal only.
 
 from decimal import Decimal
 
-from aftersales.matrix import (
+from tests.matrix import (
     MERCHANT_A,
     MERCHANT_A_STAFF,
     MERCHANTS,
@@ -24,8 +24,7 @@ def _sold_and_returned(w, side):
     """Three units of a product of ``side``'s merchant sold today, all three asked back for a
     quality reason: a row in every report, and a problem product under the default policy."""
     from orders.tests.factories import paid_order
-
-    from .models import ReturnRequest
+    from returns.models import ReturnRequest
 
     order = paid_order(side.merchant, side.consumer, prices=("50.00",), quantity=3)
     line = order.lines.select_related("sku__product").get()

@@ -15,8 +15,7 @@ from aftersales import clock
 from aftersales.actors import SYSTEM
 from orders.models import GatewayRefund, OrderLine, Shipment
 from orders.services import gateway_refund_attempt_record
-
-from . import services
+from returns import services
 
 # A 1×1 PNG: evidence of the quality and dispute cases.
 PNG = bytes.fromhex(
