@@ -5,6 +5,9 @@ worker and Celery beat as child processes, waits until the web server answers an
 to sign in. On the embedded default (no ``DATABASE_URL`` / ``CELERY_BROKER_URL``) that is SQLite
 and Celery's filesystem broker under ``var/``; with them set, PostgreSQL and Redis, unchanged.
 
+It lives in the ``demo`` app, the top layer, because the one-command run loads the demo data
+and prints its logins (``--no-demo`` skips both).
+
 Ctrl-C or SIGTERM stops every child; if one child dies, the others are stopped and the command
 exits non-zero, so a supervisor sees the failure.
 """
@@ -24,7 +27,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from demo import seed as demo  # the one-command run loads the demo and prints its logins
+from demo import seed as demo
 
 STOP_TIMEOUT = 15
 READY_TIMEOUT = 90
