@@ -25,9 +25,10 @@ def day_start(day):
     return datetime.combine(day, time.min, tzinfo=SHANGHAI)
 
 
-def _instant_or_none(day, *, next_day=False):
-    # A day at either end of the calendar (0001-01-01, 9999-12-31) has no UTC instant to
-    # compare with: that bound is open rather than a 500.
+def day_instant_or_none(day, *, next_day=False):
+    """The UTC instant calendar day ``day`` (with ``next_day``, the day after) starts in
+    Shanghai; ``None`` for a day at either end of the calendar (0001-01-01, 9999-12-31), which
+    has no UTC instant to compare with: that bound is open rather than a 500."""
     try:
         return day_start(day + timedelta(days=1) if next_day else day).astimezone(UTC)
     except OverflowError:
@@ -36,8 +37,8 @@ def _instant_or_none(day, *, next_day=False):
 
 def placed_between(qs, *, placed_from=None, placed_to=None):
     """Orders placed on calendar days ``placed_from`` … ``placed_to`` (inclusive, Shanghai)."""
-    start = _instant_or_none(placed_from) if placed_from else None
-    end = _instant_or_none(placed_to, next_day=True) if placed_to else None
+    start = day_instant_or_none(placed_from) if placed_from else None
+    end = day_instant_or_none(placed_to, next_day=True) if placed_to else None
     if start is not None:
         qs = qs.filter(placed_at__gte=start)
     if end is not None:

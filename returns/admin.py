@@ -36,7 +36,7 @@ from aftersales.models import Deadline, TimelineEvent
 from aftersales.scope import scoped
 from aftersales.timeline import subject_label, timeline_verb_label
 
-from . import analytics, payments, selectors, services
+from . import analytics, selectors, services
 from .models import (
     Arbitration,
     ExchangeDifferencePayment,
@@ -48,6 +48,7 @@ from .models import (
     ReturnRequest,
     ShippingReimbursement,
 )
+from .services import payments
 from .views_analytics import analytics_page
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
@@ -828,7 +829,7 @@ class RefundPartAdmin(RequestScopedAdmin):
 
 
 class ExtraPaymentAdmin(RequestScopedAdmin):
-    """Money of a return besides its refund (``returns.payments``); read only, with a retry
+    """Money of a return besides its refund (``returns.services.payments``); read only, with a retry
     of failed payouts through the service."""
 
     list_display = ["request", "merchant_name", "amount", "status", "attempts", "failure_reason"]

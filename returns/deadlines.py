@@ -8,7 +8,7 @@
   (``returns.close_unshipped.reminder``).
 - ``returns.refund_after_receipt`` (R6): 24:00 Shanghai of day ``returns.refund_after_receipt_days``
   (7, law maximum) after receipt the platform refunds, unless a dispute or arbitration is open.
-  Scheduled by the receipt (``services._received``) for refund kinds only.
+  Scheduled by the receipt (``services.receipt.mark_received``) for refund kinds only.
 - ``returns.express_clawback`` (R12): ``returns.express_clawback_days`` (15) days after the first
   scan of an express-refunded parcel that has not arrived, the advance is clawed back from the
   consumer. Scheduled by the express refund.

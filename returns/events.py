@@ -58,7 +58,7 @@ def on_shipment_signed(event):
 @subscribe("payout.succeeded")
 @subscribe("payout.failed")
 def on_gateway_transfer_settled(event):
-    from .payments import transfer_settled
+    from .services.payments import transfer_settled
 
     transfer_id = (event.payload or {}).get("gateway_transfer_id") or event.subject_id
     transfer = GatewayTransfer.objects.filter(pk=transfer_id).first()

@@ -1,7 +1,7 @@
 """Return, exchange and refund requests, refunds, express-refund ledger and arbitration
 (standard 6.3; RULES.md R1–R19).
 
-Workflow lives in ``services.py``; these models hold fields, constraints and cheap properties.
+Workflow lives in ``returns.services``; these models hold fields, constraints and cheap properties.
 
 Design notes for the code built on top (API, pages, admin, analytics):
 
@@ -432,10 +432,10 @@ class RefundPart(models.Model):
 
 
 class ExtraPayment(models.Model):
-    """Money of a return besides its refund (``returns.payments``), moved through the gateway
-    as one ``GatewayTransfer`` per attempt: the fields and methods its kinds share. Each kind
-    declares its own ``request`` (one per request), amount, status, attempts and constraints,
-    and the prefix of its gateway request ids (``request_id_prefix``)."""
+    """Money of a return besides its refund (``returns.services.payments``), moved through the
+    gateway as one ``GatewayTransfer`` per attempt: the fields and methods its kinds share. Each
+    kind declares its own ``request`` (one per request), amount, status, attempts and
+    constraints, and the prefix of its gateway request ids (``request_id_prefix``)."""
 
     request_id_prefix = ""
 

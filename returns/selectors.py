@@ -16,7 +16,7 @@ from aftersales.errors import NotFound
 from aftersales.models import Deadline
 from aftersales.scope import access, scoped
 from orders.models import OrderLine
-from orders.selectors import _instant_or_none
+from orders.selectors import day_instant_or_none
 
 from . import rules
 from .models import (
@@ -65,7 +65,7 @@ def return_request_list(*, actor, filters=None):
     if filters.get("merchant") and actor.platform_read:
         qs = qs.filter(merchant_id=filters["merchant"])
     if filters.get("requested_from") or filters.get("requested_to"):
-        qs = _requested_between(qs, filters.get("requested_from"), filters.get("requested_to"))
+        qs = requested_between(qs, filters.get("requested_from"), filters.get("requested_to"))
     return qs.order_by("-id")
 
 
@@ -103,10 +103,10 @@ def return_request_queue(*, actor, filters=None):
     )
 
 
-def _requested_between(qs, start_day, end_day):
+def requested_between(qs, start_day, end_day):
     """Requests made on calendar days ``start_day`` … ``end_day`` (inclusive, Shanghai)."""
-    start = _instant_or_none(start_day) if start_day else None
-    end = _instant_or_none(end_day, next_day=True) if end_day else None
+    start = day_instant_or_none(start_day) if start_day else None
+    end = day_instant_or_none(end_day, next_day=True) if end_day else None
     if start is not None:
         qs = qs.filter(requested_at__gte=start)
     if end is not None:

@@ -35,7 +35,7 @@ def sandbox_return_step(self, request_id, step):
 def retry_failed_refunds():
     """Beat: ask the gateway again for refunds that failed (in part), a few times each, and
     for failed payouts of shipping reimbursements and exchange price differences given back."""
-    from .payments import extra_payouts_retry_failed
     from .services import refunds_retry_failed
+    from .services.payments import extra_payouts_retry_failed
 
     return refunds_retry_failed() + extra_payouts_retry_failed()

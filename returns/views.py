@@ -40,8 +40,9 @@ from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import OrderLine
 
-from . import forms, payments, rules, selectors, services
+from . import forms, rules, selectors, services
 from .models import ExchangeDifferencePayment, ReturnRequest
+from .services import payments
 
 PAGE_SIZE = 20
 

@@ -7,7 +7,7 @@ from aftersales.models import Deadline
 
 from .. import rules
 from ..models import Arbitration, ReturnRequest
-from ..selectors import _requested_between
+from ..selectors import requested_between
 
 SUBJECT_TYPE = ReturnRequest._meta.label_lower
 
@@ -56,10 +56,10 @@ class ReturnRequestFilter(django_filters.FilterSet):
         return qs.filter(Q(number__icontains=term) | Q(order__number__icontains=term))
 
     def filter_created_from(self, qs, name, value):
-        return _requested_between(qs, value, None)
+        return requested_between(qs, value, None)
 
     def filter_created_to(self, qs, name, value):
-        return _requested_between(qs, None, value)
+        return requested_between(qs, None, value)
 
     def filter_open(self, qs, name, value):
         statuses = sorted(rules.OPEN_STATUSES)

@@ -33,8 +33,9 @@ from aftersales.scope import access
 from orders import services as order_services
 from orders.models import OrderLine
 
-from .. import payments, rules, selectors, services
+from .. import rules, selectors, services
 from ..models import Arbitration, RefundPart, ReturnEvidence, ReturnRequest
+from ..services import payments
 from . import filters
 from .serializers import (
     ArbitrationDecideSerializer,

@@ -9,8 +9,9 @@ import pytest
 from aftersales import clock
 from orders.models import GatewayTransfer
 from orders.tests import factories as of
-from returns import payments, services
+from returns import services
 from returns.models import ExchangeDifferencePayment, ReturnRequest, ShippingReimbursement
+from returns.services import payments
 from returns.tests import factories as rf
 from returns.tests.test_services_exchange_difference import settle_transfers
 

@@ -3,8 +3,8 @@
 import pytest
 
 from orders.models import GatewayTransfer
-from returns import payments
 from returns.models import ExchangeDifferencePayment
+from returns.services import payments
 from returns.tests.test_services_concurrency import run_parallel
 from returns.tests.test_services_exchange_difference import spec_exchange
 

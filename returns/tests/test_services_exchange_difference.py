@@ -14,8 +14,9 @@ from aftersales.models import DomainEvent, TimelineEvent
 from orders import tasks as order_tasks
 from orders.models import GatewayTransfer, Tender
 from orders.tests import factories as of
-from returns import payments, services
+from returns import services
 from returns.models import ExchangeDifferencePayment
+from returns.services import payments
 from returns.tests import factories as rf
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,9 @@ from aftersales.errors import InvalidInput
 from aftersales.models import DomainEvent
 from aftersales.policies import policy_set
 from orders.models import GatewayTransfer, Tender
-from returns import payments, services
+from returns import services
 from returns.models import ShippingReimbursement
+from returns.services import payments
 from returns.tests import factories as rf
 from returns.tests.conftest import settle_refunds
 from returns.tests.test_services_exchange_difference import settle_transfers

@@ -9,7 +9,7 @@ timeouts, idempotent by request id), and are settled by the ``charge.*`` / ``pay
 - **Price difference (R18).** ``exchange_difference_pay`` charges a positive
   ``ReturnRequest.price_difference`` once (``ExchangeDifferencePayment``, one per request; the
   request row lock makes repeated or concurrent calls return the same payment; a failed charge
-  is paid again as a new attempt ``xd-<request>-a<n>``). ``services.exchange_ship`` refuses with
+  is paid again as a new attempt ``xd-<request>-a<n>``). ``exchanges.exchange_ship`` refuses with
   ``price_difference_unpaid`` until it has succeeded. If the request ends without the exchange
   (cancelled, rejected, closed, or refunded instead), a paid difference is given back at once
   as a payout ``refund_of`` the charge (never above it); a charge still pending then is given
@@ -41,8 +41,18 @@ from aftersales.policies import policy_register
 from orders.adapters import get_payment_gateway
 from orders.models import GatewayTransfer, Tender
 
-from . import rules
-from .models import ExchangeDifferencePayment, ReturnRequest, ShippingReimbursement
+from .. import rules
+from ..models import ExchangeDifferencePayment, ReturnRequest, ShippingReimbursement
+from .common import (
+    check_scope,
+    locked_request,
+    money,
+    notify_parties,
+    publish,
+    record,
+    request_policy,
+    require_consumer,
+)
 
 REIMBURSEMENT_MAX = "returns.shipping_reimbursement_max"
 policy_register(
@@ -61,12 +71,6 @@ Difference = ExchangeDifferencePayment
 MAX_PAYOUT_RETRIES = 3
 
 
-def _services():
-    from . import services
-
-    return services
-
-
 # -- price difference (R18) ---------------------------------------------------------------------
 
 
@@ -79,7 +83,7 @@ def difference_due(request):
 
 
 def require_difference_paid(request):
-    """``services.exchange_ship``: refuse until the consumer has paid the difference (R18)."""
+    """``exchanges.exchange_ship``: refuse until the consumer has paid the difference (R18)."""
     due = difference_due(request)
     if due > 0:
         raise RuleViolation(
@@ -96,10 +100,9 @@ def exchange_difference_pay(*, request, actor, method="card"):
     pending or paid ``ExchangeDifferencePayment``; after a failed charge a call charges again
     (new attempt). Refuses ``price_difference_not_due`` (nothing to pay) and
     ``return_not_open`` (the request has ended or was rejected)."""
-    s = _services()
     with transaction.atomic():
-        request = s._lock(request)
-        s._require_consumer(actor, request)
+        request = locked_request(request)
+        require_consumer(actor, request)
         if not request.is_exchange or request.price_difference <= 0:
             raise RuleViolation("该申请无需补差价（R18）。", code="price_difference_not_due")
         payment = Difference.objects.select_for_update().filter(request_id=request.pk).first()
@@ -137,20 +140,20 @@ def exchange_difference_pay(*, request, actor, method="card"):
             reason=f"换货差价 {request.number}",
         )
         payment.save(update_fields=["transfer"])
-        s._record(
+        record(
             request,
             "return.difference_payment_started",
             actor,
             data={"amount": str(payment.amount), "method": method, "attempt": payment.attempts},
         )
-        s._publish(
+        publish(
             "return.difference_payment_started",
             request,
             price_difference=str(payment.amount),
             method=method,
             attempt=payment.attempts,
         )
-        s._check_scope(request, actor)
+        check_scope(request, actor)
     return payment
 
 
@@ -169,18 +172,17 @@ def _difference_give_back(payment, request, actor):
     payment.status = Difference.Status.REFUNDING
     payment.failure_reason = ""
     payment.save(update_fields=["refund_transfer", "status", "failure_reason"])
-    s = _services()
-    s._record(
+    record(
         request,
         "return.difference_refund_started",
         actor,
         data={"amount": str(payment.amount), "status": request.status},
     )
-    s._publish("return.difference_refund_started", request, price_difference=str(payment.amount))
+    publish("return.difference_refund_started", request, price_difference=str(payment.amount))
 
 
 def difference_give_back_if_paid(request, actor):
-    """``services._move`` into a status that ends the exchange: a paid difference goes back; a
+    """``moves.move`` into a status that ends the exchange: a paid difference goes back; a
     charge that failed is cancelled (a pending one is given back when it succeeds)."""
     if not request.is_exchange or request.price_difference <= 0:
         return None
@@ -200,15 +202,14 @@ def _difference_ended(request):
 
 
 def _difference_charge_settled(payment, transfer, request, actor):
-    s = _services()
     if transfer.status == GatewayTransfer.Status.SUCCEEDED:
         payment.status = Difference.Status.SUCCEEDED
         payment.paid_at = transfer.settled_at
         payment.gateway_ref = transfer.gateway_ref
         payment.save(update_fields=["status", "paid_at", "gateway_ref"])
-        s._record(request, "return.difference_paid", actor, data={"amount": str(payment.amount)})
-        s._publish("return.difference_paid", request, price_difference=str(payment.amount))
-        s._notify(
+        record(request, "return.difference_paid", actor, data={"amount": str(payment.amount)})
+        publish("return.difference_paid", request, price_difference=str(payment.amount))
+        notify_parties(
             request,
             "return.difference_paid",
             f"换货差价已支付 {request.number}",
@@ -223,20 +224,20 @@ def _difference_charge_settled(payment, transfer, request, actor):
     )
     payment.failure_reason = transfer.failure_reason
     payment.save(update_fields=["status", "failure_reason"])
-    s._record(
+    record(
         request,
         "return.difference_payment_failed",
         actor,
         reason=transfer.failure_reason,
         data={"amount": str(payment.amount), "attempt": payment.attempts},
     )
-    s._publish(
+    publish(
         "return.difference_payment_failed",
         request,
         price_difference=str(payment.amount),
         failure_reason=transfer.failure_reason,
     )
-    s._notify(
+    notify_parties(
         request,
         "return.difference_payment_failed",
         f"换货差价支付失败 {request.number}",
@@ -249,7 +250,6 @@ def _difference_charge_settled(payment, transfer, request, actor):
 
 
 def _difference_refund_settled(payment, transfer, request, actor):
-    s = _services()
     if transfer.status == GatewayTransfer.Status.SUCCEEDED:
         payment.status = Difference.Status.REFUNDED
         payment.refunded_at = transfer.settled_at
@@ -263,9 +263,9 @@ def _difference_refund_settled(payment, transfer, request, actor):
         payment.save(update_fields=["status", "failure_reason"])
         verb, title = "return.difference_refund_failed", f"换货差价退还失败 {request.number}"
         body = "差价退还未成功，平台将重试。"
-    s._record(request, verb, actor, reason=transfer.failure_reason)
-    s._publish(verb, request, price_difference=str(payment.amount))
-    s._notify(request, verb, title, body, to=("consumer",), actor=actor)
+    record(request, verb, actor, reason=transfer.failure_reason)
+    publish(verb, request, price_difference=str(payment.amount))
+    notify_parties(request, verb, title, body, to=("consumer",), actor=actor)
     return payment
 
 
@@ -273,14 +273,14 @@ def _difference_refund_settled(payment, transfer, request, actor):
 
 
 def reimbursement_cap(request):
-    return yuan(_services().request_policy(request, REIMBURSEMENT_MAX).value)
+    return yuan(request_policy(request, REIMBURSEMENT_MAX).value)
 
 
 def shipping_fee_clean(value):
     """The declared return shipping fee: an amount ≥ 0 (``None``/"": not declared, ``None``)."""
     if value in (None, ""):
         return None
-    fee = _services()._money(value, "shipping_fee")
+    fee = money(value, "shipping_fee")
     if fee < 0 or fee >= 1000:
         raise InvalidInput(
             "退货运费应在 0 与 999.99 元之间。",
@@ -297,7 +297,7 @@ def shipping_fee_declare(request, fee, actor):
         return request
     request.return_shipping_fee = fee
     ReturnRequest.objects.filter(pk=request.pk).update(return_shipping_fee=fee)
-    _services()._record(
+    record(
         request,
         "return.shipping_fee_declared",
         actor,
@@ -341,7 +341,6 @@ def shipping_reimburse(request, actor):
         request=request, merchant_id=request.merchant_id, amount=amount, tender=tender
     )
     _reimbursement_submit(row, request)
-    s = _services()
     data = {
         "amount": str(amount),
         "declared": str(request.return_shipping_fee),
@@ -349,8 +348,8 @@ def shipping_reimburse(request, actor):
         "rule": request.shipping_rule,
         "tender": tender.kind if tender is not None else "balance",
     }
-    s._record(request, "return.shipping_reimbursement_started", actor, data=data)
-    s._publish("return.shipping_reimbursement_started", request, reimbursement=data)
+    record(request, "return.shipping_reimbursement_started", actor, data=data)
+    publish("return.shipping_reimbursement_started", request, reimbursement=data)
     return row
 
 
@@ -369,15 +368,14 @@ def _reimbursement_submit(row, request):
 
 
 def _reimbursement_settled(row, transfer, request, actor):
-    s = _services()
     row.status = transfer.status
     row.failure_reason = transfer.failure_reason
     row.settled_at = transfer.settled_at
     row.save(update_fields=["status", "failure_reason", "settled_at"])
     if row.status == ShippingReimbursement.Status.SUCCEEDED:
-        s._record(request, "return.shipping_reimbursed", actor, data={"amount": str(row.amount)})
-        s._publish("return.shipping_reimbursed", request, reimbursement_amount=str(row.amount))
-        s._notify(
+        record(request, "return.shipping_reimbursed", actor, data={"amount": str(row.amount)})
+        publish("return.shipping_reimbursed", request, reimbursement_amount=str(row.amount))
+        notify_parties(
             request,
             "return.shipping_reimbursed",
             f"退货运费已报销 ¥{row.amount}",
@@ -387,8 +385,8 @@ def _reimbursement_settled(row, transfer, request, actor):
             actor=actor,
         )
     else:
-        s._record(request, "return.shipping_reimbursement_failed", actor, reason=row.failure_reason)
-        s._publish(
+        record(request, "return.shipping_reimbursement_failed", actor, reason=row.failure_reason)
+        publish(
             "return.shipping_reimbursement_failed",
             request,
             reimbursement_amount=str(row.amount),
@@ -404,7 +402,6 @@ def transfer_settled(*, transfer, actor=SYSTEM):
     """A charge or payout of a return settled (``charge.*`` / ``payout.*`` of ``orders``):
     the difference payment, its give-back or the shipping reimbursement follows. Repeats
     change nothing."""
-    s = _services()
     for model, field, settle in (
         (Difference, "transfer_id", _difference_charge_settled),
         (Difference, "refund_transfer_id", _difference_refund_settled),
@@ -413,7 +410,7 @@ def transfer_settled(*, transfer, actor=SYSTEM):
         row = model.objects.filter(**{field: transfer.pk}).first()
         if row is None:
             continue
-        request = s._lock(ReturnRequest(pk=row.request_id))
+        request = locked_request(ReturnRequest(pk=row.request_id))
         row = model.objects.select_for_update().get(pk=row.pk)
         if getattr(row, field) != transfer.pk or row.status not in ("pending", "refunding"):
             return row
@@ -424,7 +421,6 @@ def transfer_settled(*, transfer, actor=SYSTEM):
 def extra_payouts_retry_failed(*, actor=SYSTEM, max_retries=MAX_PAYOUT_RETRIES):
     """Beat: pay again failed shipping reimbursements (new attempt, up to ``max_retries``)
     and paid differences of ended requests whose give-back failed. Returns how many."""
-    s = _services()
     done = 0
     failed = ShippingReimbursement.objects.filter(status="failed", attempts__lte=max_retries)
     stuck = Difference.objects.filter(status="succeeded").exclude(failure_reason="")
@@ -434,12 +430,12 @@ def extra_payouts_retry_failed(*, actor=SYSTEM, max_retries=MAX_PAYOUT_RETRIES):
     ):
         for row_id, request_id in list(pairs):
             with transaction.atomic():
-                request = s._lock(ReturnRequest(pk=request_id))
+                request = locked_request(ReturnRequest(pk=request_id))
                 row = model.objects.select_for_update().get(pk=row_id)
                 if model is ShippingReimbursement and row.status == "failed":
                     row.attempts += 1
                     _reimbursement_submit(row, request)
-                    s._record(
+                    record(
                         request,
                         "return.shipping_reimbursement_retried",
                         actor,

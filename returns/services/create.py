@@ -1,0 +1,399 @@
+"""A request comes in: the consumer asks to return, exchange or get a refund (standard 6.3.1;
+RULES.md R1–R4, R8–R11, R15, R17, R18), or the 三包 engine grants a return or an exchange
+(repairs; G1, G4–G8). A refund-only request on a line not shipped yet is refunded at once (R11).
+"""
+
+import uuid
+
+from django.db import transaction
+
+from aftersales import clock
+from aftersales.actors import SYSTEM
+from aftersales.deadlines import deadline_status_enter
+from aftersales.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
+from aftersales.money import ZERO
+from aftersales.policies import policies_cached
+from orders import services as order_services
+from orders.models import Order, OrderLine, Sku
+
+from .. import rules
+from ..models import Refund, ReturnRequest
+from .common import (
+    KIND_REFUND_ONLY,
+    KINDS,
+    check_scope,
+    iso,
+    money,
+    notify_parties,
+    publish,
+    record,
+    request_policy,
+    required_text,
+)
+from .entitlement import line_facts, line_held_quantities, line_shipping_payer, line_window_settings
+from .evidence import evidence_clean, evidence_save
+from .refunds import refund_start
+
+
+def _option_kind(kind, reason_kind, shipped):
+    """Which option of ``rules.return_options`` a request of ``kind`` for a reason of
+    ``reason_kind`` needs (R1–R4, R10, R11, R18)."""
+    if kind == KIND_REFUND_ONLY and not shipped:
+        return rules.REFUND_ONLY_UNSHIPPED
+    quality = reason_kind == rules.QUALITY
+    if kind in (ReturnRequest.Kind.EXCHANGE, ReturnRequest.Kind.SPEC_EXCHANGE):
+        return rules.QUALITY_EXCHANGE if quality else rules.SPEC_EXCHANGE
+    return rules.QUALITY_RETURN if quality else rules.NO_REASON_RETURN
+
+
+def _refuse(option):
+    raise RuleViolation(
+        option.message,
+        code=option.code,
+        fields={"rule": option.rule, "decided_by": iso(option.decided_by)},
+    )
+
+
+def _exchange_terms(line, exchange_sku, units, amount, kind):
+    """R18: the new spec must be of the same product and in stock; the difference is charged
+    (positive) or refunded (negative)."""
+    if exchange_sku is None:
+        if kind == ReturnRequest.Kind.SPEC_EXCHANGE:
+            raise InvalidInput(
+                "换规格需要选择新的规格。",
+                code="exchange_sku_required",
+                fields={"exchange_sku": "required"},
+            )
+        exchange_sku = line.sku
+    sku = Sku.objects.select_for_update().get(pk=exchange_sku.pk)
+    code = rules.exchange_refusal(
+        same_product=sku.product_id == line.sku.product_id, stock=sku.stock, units=units
+    )
+    if code == "exchange_other_product":
+        raise RuleViolation(
+            "只能换成同一商品的其他规格或型号（R18）。", code=code, fields={"exchange_sku": sku.pk}
+        )
+    if code:
+        raise RuleViolation(
+            f"所选规格库存不足（剩余 {sku.stock} 件），请选择其他规格或申请退货（R18）。",
+            code=code,
+            fields={"exchange_sku": sku.pk, "stock": sku.stock},
+        )
+    difference = ZERO
+    if sku.pk != line.sku_id:
+        difference = rules.exchange_price_difference(amount, sku.price, units)
+    return sku, difference
+
+
+def _locked_line(line):
+    """Lock order then line (the order ``orders.services.shipment_create`` uses), so a refund
+    before shipping and the merchant's shipment are settled by the line lock (R11)."""
+    # of=self: not the joined merchant, consumer, SKU, product and category rows (shared by
+    # every order and line); they come along for the request's answer and notifications.
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("merchant", "consumer__user")
+        .get(pk=line.order_id)
+    )
+    line = (
+        OrderLine.objects.select_for_update(of=("self",))
+        .select_related("sku__product__category")
+        .get(pk=line.pk)
+    )
+    line.order = order
+    return order, line
+
+
+def _insert(request):
+    """Write the new request with its number ``TH<date><id>`` (the Shanghai date it was asked
+    on, the id zero-padded to 5 digits; never cut beyond): the row is written with a
+    placeholder number, then numbered once its id is known."""
+    request.category_id_cached = request.line.sku.product.category_id
+    day = f"TH{clock.local(request.requested_at):%Y%m%d}"
+    request.number = f"{day}-{uuid.uuid4().hex[:24]}"
+    request.save(force_insert=True)
+    request.number = f"{day}{request.pk:05d}"
+    ReturnRequest.objects.filter(pk=request.pk).update(number=request.number)
+    return request
+
+
+def _initial_deadlines(request, actor):
+    deadline_status_enter(request, actor)
+
+
+def return_request_create(
+    *,
+    line,
+    kind,
+    reason,
+    quantity,
+    actor,
+    description="",
+    evidence=(),
+    exchange_sku=None,
+    pickup=None,
+):
+    """The consumer asks to return, exchange or get a refund for ``quantity`` units of ``line``
+    (standard 6.3.1; RULES.md R1–R4, R8–R11, R15, R17, R18).
+
+    The entitlement check is ``rules.return_options`` for the line now; a closed option refuses
+    with its code (``no_reason_window_closed``, ``no_reason_excluded_by_law``,
+    ``quality_window_closed``, ``already_shipped``, ``not_shipped``, ``line_cancelled`` ...).
+    Quantities are checked against open and completed requests under the line's row lock (R15,
+    ``quantity_exceeds_refundable``). Quality reasons need photos or video
+    (``evidence_required``). ``kind`` ``refund_only`` on a line not shipped yet (R11) is approved
+    and refunded at once and the line cancelled; a shipment created at the same moment either
+    wins (``already_shipped``) or is refused (``line_cancelled``). ``exchange_sku`` chooses the
+    new spec of a ``spec_exchange`` (R18). ``pickup``: ``{"slot_start", "slot_end"}`` (aware
+    datetimes) books a pickup at the order's address once the request is approved (R16; a slot
+    already past by then is left for ``return_pickup_book``). Returns the request.
+    """
+    if kind not in KINDS:
+        raise InvalidInput("售后类型无效。", code="kind_invalid", fields={"kind": KINDS})
+    if reason not in rules.REASONS:
+        raise InvalidInput(
+            "售后原因无效。", code="reason_invalid", fields={"reason": sorted(rules.REASONS)}
+        )
+    try:
+        quantity = int(quantity)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            "数量无效。", code="quantity_invalid", fields={"quantity": "int"}
+        ) from None
+    reason_kind = rules.reason_kind(reason)
+    items = evidence_clean(evidence)
+    if rules.reason_needs_evidence(reason) and not items:
+        raise RuleViolation(
+            "质量问题、破损或与描述不符的申请需要上传照片或视频。",
+            code="evidence_required",
+            fields={"evidence": "required"},
+        )
+    if actor.consumer_id is None and not actor.platform_write:
+        if actor.merchant_id is not None or actor.platform_read:
+            raise PermissionDenied("售后申请由消费者提交。Only consumers ask for returns.")
+        raise NotFound()
+    with transaction.atomic(), policies_cached():
+        order, line = _locked_line(line)
+        if actor.consumer_id is not None and actor.consumer_id != order.consumer_id:
+            raise NotFound()
+        if order.status == Order.Status.PENDING_PAYMENT:
+            raise RuleViolation("订单未付款，不能申请售后。", code="order_not_paid")
+        now = clock.now()
+        open_units, completed, allocated = held = line_held_quantities(line)
+        facts = line_facts(line, held=held)
+        options = rules.return_options(facts, now=now, windows=line_window_settings(line))
+        option = rules.option_for(
+            options, _option_kind(kind, reason_kind, facts.shipped_at is not None)
+        )
+        if not option.available:
+            if kind == KIND_REFUND_ONLY and facts.shipped_at and facts.signed_at is None:
+                # A refund-only request on a parcel under way: it shipped, no instant refund.
+                option = rules.option_for(options, rules.REFUND_ONLY_UNSHIPPED)
+            _refuse(option)
+        refundable = rules.refundable_quantity(line.quantity, open_units, completed)
+        code = rules.quantity_refusal(quantity, refundable)
+        if option.instant and not code and quantity != refundable:
+            code = "instant_refund_whole_line"
+        if code:
+            raise RuleViolation(
+                f"可申请数量为 {refundable} 件（R15）。"
+                if code != "instant_refund_whole_line"
+                else f"未发货秒退须退整行剩余的 {refundable} 件（R11）。",
+                code=code,
+                fields={"quantity": refundable},
+            )
+        amount = rules.amount_for_units(
+            line.paid_amount, line.quantity, quantity, open_units + completed, allocated
+        )
+        sku, difference = None, ZERO
+        if kind in (ReturnRequest.Kind.EXCHANGE, ReturnRequest.Kind.SPEC_EXCHANGE):
+            sku, difference = _exchange_terms(line, exchange_sku, quantity, amount, kind)
+        payer = line_shipping_payer(line, reason_kind)
+        request = ReturnRequest(
+            order=order,
+            line=line,
+            merchant_id=order.merchant_id,
+            consumer_id=order.consumer_id,
+            kind=kind,
+            reason=reason,
+            reason_kind=reason_kind,
+            option=option.kind,
+            rule=option.rule,
+            explanation=option.message,
+            quantity=quantity,
+            description=description or "",
+            amount=amount,
+            shipping_payer="" if option.instant or kind == KIND_REFUND_ONLY else payer.payer,
+            shipping_rule="" if option.instant or kind == KIND_REFUND_ONLY else payer.rule,
+            shipping_explanation=""
+            if option.instant or kind == KIND_REFUND_ONLY
+            else payer.message,
+            insured=rules.is_insured(
+                line.unit_paid_price, order_services.high_value_threshold(line)
+            ),
+            exchange_sku=sku,
+            price_difference=difference,
+            requested_at=now,
+        )
+        if option.instant:
+            request.status = ReturnRequest.Status.REFUNDING
+            request.approved_at = request.refunding_at = now
+            request.status_reason = "R11"
+        _insert(request)
+        request.order, request.line = order, line
+        request.merchant, request.consumer = order.merchant, order.consumer
+        record(
+            request,
+            "return.requested",
+            actor,
+            data={
+                "kind": kind,
+                "reason": reason,
+                "quantity": quantity,
+                "amount": str(amount),
+                "rule": option.rule,
+                "option": option.kind,
+            },
+        )
+        if items:
+            evidence_save(request, items, actor=actor, stage="request", party="consumer")
+        publish("return.requested", request, reason=reason, rule=option.rule)
+        if option.instant:
+            _instant_refund(request, actor)
+        else:
+            _initial_deadlines(request, actor)
+            notify_parties(
+                request,
+                "return.requested",
+                f"新的售后申请 {request.number}",
+                f"订单 {order.number} 的 {line.product_name} ×{quantity} 申请"
+                f"{request.get_kind_display()}（{request.get_reason_display()}）。"
+                f"请在 {rules.display_instant(_auto_approve_at(request))} 前处理，"
+                "逾期将自动同意（R13）。",
+                to=("merchant",),
+                actor=actor,
+            )
+        if pickup and not option.instant and request.needs_return_parcel:
+            request.pickup_slot_start = pickup.get("slot_start")
+            request.pickup_slot_end = pickup.get("slot_end")
+            if not request.pickup_slot_start or not request.pickup_slot_end:
+                raise InvalidInput(
+                    "上门取件需要预约时段。",
+                    code="pickup_slot_invalid",
+                    fields={"pickup": ["slot_start", "slot_end"]},
+                )
+            request.save(update_fields=["pickup_slot_start", "pickup_slot_end"])
+        check_scope(request, actor)
+    return request
+
+
+def _auto_approve_at(request):
+    hours = request_policy(request, "returns.auto_approve_hours").value
+    return rules.auto_approve_due(request.requested_at, hours)
+
+
+def _instant_refund(request, actor):
+    """R11: approved without review, the line cancelled (it can no longer ship) and refunded."""
+    record(
+        request,
+        "return.approved",
+        actor,
+        reason="R11",
+        data={"to": "refunding", "instant": True},
+    )
+    publish("return.approved", request, instant=True, rule="R11")
+    order_services.line_cancel(
+        line=request.line, actor=SYSTEM, reason=f"未发货仅退款 {request.number}（R11）"
+    )
+    refund_start(request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT)
+    notify_parties(
+        request,
+        "return.approved",
+        f"已为您极速退款 {request.number}",
+        f"商品尚未发货，您的仅退款申请已自动同意，¥{request.amount} 将原路退回（R11）。",
+        to=("consumer", "merchant"),
+        actor=actor,
+    )
+
+
+def return_request_create_from_warranty(
+    *, line, kind, amount, rule, explanation, actor, quantity=1
+):
+    """A return or exchange granted by the 三包 engine (repairs app; RULES.md G1, G4–G8):
+    ``kind`` ``return_refund`` (refund of ``amount``, e.g. after G8 depreciation) or
+    ``exchange``; ``rule``/``explanation`` say which guarantee granted it. The no-reason and
+    quality windows do not apply; quantities still do (R15). Starts ``approved`` (the goods come
+    back, R14 applies). Platform writers only (the repairs services act as the platform)."""
+    if not actor.platform_write:
+        raise PermissionDenied("三包退换由平台发起。Only the platform records 三包 remedies.")
+    if kind not in (ReturnRequest.Kind.RETURN_REFUND, ReturnRequest.Kind.EXCHANGE):
+        raise InvalidInput(
+            "三包只能退货或换货。",
+            code="kind_invalid",
+            fields={"kind": ["return_refund", "exchange"]},
+        )
+    rule = required_text(rule, "rule", "需要三包规则编号。")
+    amount = money(amount, "amount")
+    with transaction.atomic():
+        order, line = _locked_line(line)
+        open_units, completed, allocated = line_held_quantities(line)
+        refundable = rules.refundable_quantity(line.quantity, open_units, completed)
+        code = rules.quantity_refusal(int(quantity), refundable)
+        if code:
+            raise RuleViolation(
+                f"可申请数量为 {refundable} 件（R15）。", code=code, fields={"quantity": refundable}
+            )
+        left = line.paid_amount - allocated
+        if amount < 0 or amount > left:
+            raise RuleViolation(
+                f"退款金额超出该商品可退余额 {left}。",
+                code="amount_exceeds_paid",
+                fields={"amount": str(left)},
+            )
+        now = clock.now()
+        payer = rules.return_shipping_payer(rules.QUALITY)
+        request = ReturnRequest(
+            order=order,
+            line=line,
+            merchant_id=order.merchant_id,
+            consumer_id=order.consumer_id,
+            origin=ReturnRequest.Origin.WARRANTY,
+            kind=kind,
+            reason=ReturnRequest.Reason.WARRANTY,
+            reason_kind=rules.QUALITY,
+            option="warranty",
+            rule=rule,
+            explanation=explanation or "",
+            quantity=int(quantity),
+            amount=amount,
+            shipping_payer=payer.payer,
+            shipping_rule=payer.rule,
+            shipping_explanation=payer.message,
+            insured=rules.is_insured(
+                line.unit_paid_price, order_services.high_value_threshold(line)
+            ),
+            exchange_sku=line.sku if kind == ReturnRequest.Kind.EXCHANGE else None,
+            status=ReturnRequest.Status.APPROVED,
+            requested_at=now,
+            approved_at=now,
+            status_reason=rule,
+        )
+        _insert(request)
+        record(
+            request,
+            "return.requested",
+            actor,
+            reason=explanation,
+            data={"kind": kind, "origin": "warranty", "rule": rule, "amount": str(amount)},
+        )
+        publish("return.requested", request, origin="warranty", rule=rule)
+        publish("return.approved", request, origin="warranty", rule=rule)
+        _initial_deadlines(request, actor)
+        notify_parties(
+            request,
+            "return.approved",
+            f"三包{request.get_kind_display()}已受理 {request.number}",
+            f"依据 {rule}：{explanation}。请在规定时间内寄回商品。",
+            actor=actor,
+        )
+    return request

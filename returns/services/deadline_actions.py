@@ -1,0 +1,79 @@
+"""What happens when a deadline of a request falls due (called by ``returns.deadlines``): R13
+auto-approval, R14 close of an unshipped request and its reminder, R6 refund by the platform.
+"""
+
+from aftersales.actors import SYSTEM
+
+from ..models import Arbitration, Refund, ReturnRequest
+from .common import locked_request, notify_parties, publish
+from .express import follow_express_refund
+from .moves import move
+from .parcel import pickup_cancel
+from .refunds import refund_start
+from .review import approve_locked
+
+
+def return_auto_approve(*, request, actor=SYSTEM):
+    """R13: the merchant did not answer in time; the request is approved. Nothing happens if it
+    was answered meanwhile."""
+    request = locked_request(request)
+    if request.status != "requested":
+        return None
+    return approve_locked(request, actor=actor, reason="R13 商家超时未处理，系统自动同意")
+
+
+def return_close_unshipped(*, request, actor=SYSTEM):
+    """R14: the consumer did not ship the goods back in time; the request closes."""
+    request = locked_request(request)
+    if request.status != "approved" or not request.needs_return_parcel:
+        return None
+    request = move(request, to="closed", actor=actor, reason="R14 买家超时未寄回，系统自动关闭")
+    pickup_cancel(request, actor)
+    publish("return.closed", request, rule="R14")
+    notify_parties(
+        request,
+        "return.closed",
+        f"售后申请 {request.number} 已关闭",
+        "您未在规定时间内寄回商品，申请已自动关闭（R14）。如仍需售后，可在期限内重新申请。",
+        actor=actor,
+    )
+    return request
+
+
+def return_close_reminder(*, request, actor=SYSTEM):
+    """R14: remind the consumer 24 h before an unshipped request closes."""
+    request = ReturnRequest.objects.select_related("consumer__user").get(pk=request.pk)
+    if request.status != "approved":
+        return None
+    notify_parties(
+        request,
+        "return.close_reminder",
+        f"请尽快寄回商品 {request.number}",
+        "您的退货申请即将因未寄回而关闭（R14），请尽快寄回或预约上门取件。",
+        to=("consumer",),
+        actor=actor,
+    )
+    return request
+
+
+def return_refund_after_receipt(*, request, actor=SYSTEM):
+    """R6: the merchant has not refunded within the days after receipt; the platform refunds,
+    unless a dispute or arbitration is open."""
+    request = locked_request(request)
+    if request.status != "received" or request.inspection_intact is False or request.is_exchange:
+        return None
+    if Arbitration.objects.filter(request_id=request.pk).exclude(status="decided").exists():
+        return None
+    existing = Refund.objects.filter(request_id=request.pk).first()
+    if existing is not None:
+        return follow_express_refund(request, actor=actor)
+    request = move(request, to="refunding", actor=actor, reason="R6 收货后逾期未退款，平台自动退款")
+    refund_start(request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT)
+    notify_parties(
+        request,
+        "return.refund_started",
+        f"平台已自动退款 {request.number}",
+        f"商家收货后未在规定时间内退款，平台已自动发起退款 ¥{request.amount}（R6）。",
+        actor=actor,
+    )
+    return request

@@ -1,0 +1,315 @@
+"""Refunds (R7): one refund per request, split pro rata over the order's original tenders and asked
+of the gateway per tender; settled asynchronously by the gateway's events, a failed part retried
+with a new request id.
+"""
+
+from django.db import transaction
+from django.db.models import Sum
+
+from aftersales import clock
+from aftersales.actors import SYSTEM
+from aftersales.errors import Conflict, RuleViolation
+from aftersales.money import ZERO, split_pro_rata, yuan
+from aftersales.policies import policies_cached
+from orders import services as order_services
+from orders.models import GatewayRefund, Tender
+
+from .. import rules
+from ..models import Refund, RefundPart, ReturnRequest
+from . import payments
+from .common import (
+    KIND_REFUND_ONLY,
+    check_scope,
+    iso,
+    locked_request,
+    money,
+    notify_parties,
+    publish,
+    record,
+    require_merchant,
+    require_platform,
+)
+from .moves import move
+
+MAX_REFUND_RETRIES = 3
+
+
+def _order_tenders(order):
+    return list(
+        Tender.objects.select_for_update()
+        .filter(payment__order_id=order.pk, payment__status="succeeded")
+        .order_by("pk")
+    )
+
+
+def refund_plan(request, amount, tenders):
+    """How ``amount`` splits over the order's ``tenders`` for this request's line (R7):
+    pro rata to what each tender paid for the line, never above what is left of the line's share
+    on a tender nor of the tender itself. Returns ``[(tender, share), ...]``."""
+    line = request.line
+    line_shares = split_pro_rata(line.paid_amount, [t.amount for t in tenders])
+    held = dict(
+        RefundPart.objects.filter(line_id=line.pk, status__in=["pending", "succeeded"])
+        .values_list("tender_id")
+        .annotate(s=Sum("amount"))
+    )
+    pending = dict(
+        GatewayRefund.objects.filter(tender__in=tenders, status="pending")
+        .values_list("tender_id")
+        .annotate(s=Sum("amount"))
+    )
+    refunded_for_rule = []
+    for tender, share in zip(tenders, line_shares, strict=True):
+        tender_left = tender.amount - tender.refunded_amount - pending.get(tender.pk, ZERO)
+        left = max(min(share - held.get(tender.pk, ZERO), tender_left), ZERO)
+        refunded_for_rule.append(share - left)
+    try:
+        shares = rules.split_refund_over_tenders(amount, line_shares, refunded_for_rule)
+    except ValueError:
+        left = sum(s - r for s, r in zip(line_shares, refunded_for_rule, strict=True))
+        raise RuleViolation(
+            f"退款金额超出该商品原支付方式可退余额 {left}（R7）。",
+            code="refund_exceeds_tenders",
+            fields={"amount": str(left)},
+        ) from None
+    return [(t, s) for t, s in zip(tenders, shares, strict=True) if s > 0]
+
+
+def refund_start(request, *, amount, actor, source):
+    """Create the request's one refund (or return the existing one) and ask the gateway for
+    each tender's share; the request row is locked by the caller."""
+    existing = Refund.objects.filter(request_id=request.pk).first()
+    if existing is not None:
+        return existing
+    amount = yuan(amount)
+    if amount <= 0:
+        raise RuleViolation("退款金额必须大于零。", code="refund_amount_not_positive")
+    tenders = _order_tenders(request.order)
+    if not tenders:
+        raise RuleViolation("订单没有可退的支付记录。", code="order_not_paid")
+    plan = refund_plan(request, amount, tenders)
+    now = clock.now()
+    refund = Refund.objects.create(
+        request=request,
+        order_id=request.order_id,
+        merchant_id=request.merchant_id,
+        consumer_id=request.consumer_id,
+        amount=amount,
+        source=source,
+        requested_at=now,
+    )
+    parts = RefundPart.objects.bulk_create(
+        [
+            RefundPart(refund=refund, tender=t, line_id=request.line_id, amount=share)
+            for t, share in plan
+        ]
+    )
+    for part in parts:
+        _part_submit(part, request)
+    payments.shipping_reimburse(request, actor)
+    record(
+        request,
+        "return.refund_started",
+        actor,
+        data={
+            "refund_id": refund.pk,
+            "amount": str(amount),
+            "source": source,
+            "parts": [[p.tender.kind, str(p.amount)] for p in parts],
+        },
+    )
+    publish(
+        "return.refund_started",
+        request,
+        refund_id=refund.pk,
+        refund_amount=str(amount),
+        source=source,
+        parts=[{"tender_id": p.tender_id, "amount": str(p.amount)} for p in parts],
+    )
+    return refund
+
+
+def _part_submit(part, request):
+    gateway_refund = order_services.gateway_refund_request(
+        tender=part.tender,
+        amount=part.amount,
+        request_id=part.request_id(),
+        actor=SYSTEM,
+        reason=f"售后退款 {request.number}",
+    )
+    part.gateway_refund = gateway_refund
+    part.status = RefundPart.Status.PENDING
+    part.failure_reason = ""
+    part.save(update_fields=["gateway_refund", "status", "failure_reason", "attempt"])
+
+
+def return_refund(*, request, actor, amount=None):
+    """Refund a request back to the original tenders, pro rata (R7), through the gateway.
+
+    Idempotent: a request is refunded only once — a repeat (or 50 at once) returns the same
+    ``Refund``. Allowed once the goods are received intact, for an approved refund-only request,
+    or after a dispute the merchant gives up. ``amount`` defaults to the request's amount and
+    never exceeds it. The refund settles asynchronously (``Refund.status``); the request is
+    ``refunded`` when every part succeeded. Returns the ``Refund``.
+    """
+    with transaction.atomic(), policies_cached():
+        request = locked_request(request)
+        require_merchant(actor, request)
+        existing = Refund.objects.filter(request_id=request.pk).first()
+        if existing is not None:
+            return existing
+        amount = request.amount if amount is None else money(amount, "amount")
+        if amount > request.amount or amount <= 0:
+            raise RuleViolation(
+                f"退款金额应在 0 与申请金额 {request.amount} 之间。",
+                code="refund_amount_invalid",
+                fields={"amount": str(request.amount)},
+            )
+        if request.status == "received" and request.inspection_intact is False:
+            raise Conflict("验货有异议的申请须经仲裁。", code="return_disputed")
+        allowed = request.status in ("received", "disputed") or (
+            request.status == "approved" and request.kind == KIND_REFUND_ONLY
+        )
+        if not allowed or request.is_exchange:
+            raise Conflict(
+                "当前状态不能退款。",
+                code="invalid_status_transition",
+                fields={"status": request.status, "to": "refunding"},
+            )
+        request = move(request, to="refunding", actor=actor)
+        refund = refund_start(request, amount=amount, actor=actor, source=Refund.Source.MERCHANT)
+        notify_parties(
+            request,
+            "return.refund_started",
+            f"退款 ¥{amount} 已发起 {request.number}",
+            "退款将原路退回您的支付方式，请留意到账。",
+            to=("consumer",),
+            actor=actor,
+        )
+        check_scope(request, actor)
+    return refund
+
+
+def publish_refunded(request, refund):
+    """``return.refunded``: the request's refund has reached every original tender (invoices
+    listen for it to issue the red-letter invoice, RULES.md I4)."""
+    parts = refund.parts.select_related("tender").order_by("pk")
+    return publish(
+        "return.refunded",
+        request,
+        refund_id=refund.pk,
+        refund_amount=str(refund.amount),
+        source=refund.source,
+        parts=[
+            {"tender_id": p.tender_id, "tender_kind": p.tender.kind, "amount": str(p.amount)}
+            for p in parts
+        ],
+        settled_at=iso(refund.settled_at),
+    )
+
+
+def _refund_status(parts):
+    statuses = {p.status for p in parts}
+    if statuses == {"succeeded"}:
+        return Refund.Status.SUCCEEDED
+    if "pending" in statuses:
+        return Refund.Status.PENDING
+    if "succeeded" in statuses:
+        return Refund.Status.PARTLY_FAILED
+    return Refund.Status.FAILED
+
+
+def refund_part_settled(*, gateway_refund, actor=SYSTEM):
+    """The gateway settled one tender's share (``refund.succeeded`` / ``refund.failed`` of
+    ``orders``): record it on the part and settle the refund; a refund whose parts all
+    succeeded finishes the request (``refunded``). Repeats change nothing."""
+    part = (
+        RefundPart.objects.select_related("refund")
+        .filter(gateway_refund_id=gateway_refund.pk)
+        .first()
+    )
+    if part is None:
+        return None
+    refund = Refund.objects.select_for_update().get(pk=part.refund_id)
+    part = RefundPart.objects.select_for_update().get(pk=part.pk)
+    if part.gateway_refund_id != gateway_refund.pk or part.status != RefundPart.Status.PENDING:
+        return refund
+    part.status = gateway_refund.status
+    part.failure_reason = gateway_refund.failure_reason
+    part.save(update_fields=["status", "failure_reason"])
+    before = refund.status
+    refund.status = _refund_status(list(refund.parts.all()))
+    if refund.status != Refund.Status.PENDING:
+        refund.settled_at = clock.now()
+    refund.save(update_fields=["status", "settled_at"])
+    if refund.status == before:
+        return refund
+    request = ReturnRequest.objects.select_related("consumer__user", "merchant").get(
+        pk=refund.request_id
+    )
+    record(
+        request,
+        f"return.refund_{refund.status}",
+        actor,
+        data={"refund_id": refund.pk, "amount": str(refund.amount), "source": refund.source},
+    )
+    if refund.status == Refund.Status.SUCCEEDED:
+        if request.status == "refunding":
+            request = move(request, to="refunded", actor=actor)
+        publish_refunded(request, refund)
+        notify_parties(
+            request,
+            "return.refunded",
+            f"退款成功 ¥{refund.amount}",
+            f"售后单 {request.number} 的退款已原路退回。",
+            actor=actor,
+        )
+    elif refund.status in (Refund.Status.FAILED, Refund.Status.PARTLY_FAILED):
+        publish(
+            "return.refund_failed",
+            request,
+            refund_id=refund.pk,
+            refund_status=refund.status,
+            retries=refund.retries,
+        )
+    return refund
+
+
+def refund_retry(*, refund, actor):
+    """Ask the gateway again for the failed parts of a refund, each with a new request id
+    (``attempt`` + 1): a part that failed paid nothing, so a new attempt cannot pay twice;
+    parts that succeeded or are pending are left alone. Returns the refund."""
+    with transaction.atomic():
+        request = locked_request(ReturnRequest(pk=refund.request_id))
+        require_platform(actor, request)
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        failed = list(refund.parts.filter(status="failed").select_related("tender").order_by("pk"))
+        if not failed:
+            return refund
+        for part in failed:
+            part.attempt += 1
+            _part_submit(part, request)
+        refund.retries += 1
+        refund.status = Refund.Status.PENDING
+        refund.settled_at = None
+        refund.save(update_fields=["retries", "status", "settled_at"])
+        record(
+            request,
+            "return.refund_retried",
+            actor,
+            data={"refund_id": refund.pk, "parts": [p.pk for p in failed], "retry": refund.retries},
+        )
+    return refund
+
+
+def refunds_retry_failed(*, actor=SYSTEM, max_retries=MAX_REFUND_RETRIES):
+    """Beat: retry refunds that failed (in part), up to ``max_retries`` times each; returns how
+    many were retried. After that they wait for platform staff (admin)."""
+    refunds = list(
+        Refund.objects.filter(
+            status__in=[Refund.Status.FAILED, Refund.Status.PARTLY_FAILED], retries__lt=max_retries
+        ).only("pk", "request_id")
+    )
+    for refund in refunds:
+        refund_retry(refund=refund, actor=actor)
+    return len(refunds)
