@@ -137,4 +137,3 @@ def test_set_based_writes_only_to_models_without_save_or_signals():
         assert model.save is models.Model.save, f"{label} overrides save(): no COPY for it"
         for signal in (signals.pre_save, signals.post_save, signals.pre_init, signals.post_init):
             assert not signal.has_listeners(model), f"{label} has a {signal} receiver"
-
