@@ -160,6 +160,16 @@ def actor_for_user(user):
     return actor
 
 
+def actor_forget(user):
+    """Drop the actor cached on ``user`` by ``actor_for_user``: call it after the user's role
+    changed (an app below the kernel made them repair-provider staff, or removed them), so the
+    next ``actor_for_user`` sees the new role."""
+    try:
+        del user._actor
+    except AttributeError:
+        pass
+
+
 def _has(user, relation):
     try:
         getattr(user, relation)
