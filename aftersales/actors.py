@@ -165,7 +165,9 @@ def actor_for_user(user):
 
 
 def actor_forget(user):
-    """Drop the actor cached on ``user`` (its roles changed within the request)."""
+    """Drop the actor cached on ``user`` by ``actor_for_user``: call it after the user's role
+    changed (an app below the kernel made them repair-provider staff, or removed them), so the
+    next ``actor_for_user`` sees the new role."""
     try:
         delattr(user, ACTOR_ATTRIBUTE)
     except AttributeError:

@@ -8,7 +8,10 @@ from django.http import Http404
 from .actors import actor_from_request
 
 
-def _role_required(check):
+def role_required(check):
+    """A page guard admitting the actors for whom ``check(actor)`` is true (``request.actor`` is
+    set for the view); anyone else signed in gets a 404, an anonymous visitor the login page."""
+
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
@@ -25,5 +28,5 @@ def _role_required(check):
     return decorator
 
 
-consumer_required = _role_required(lambda a: a.is_consumer)
-merchant_required = _role_required(lambda a: a.kind == "merchant")
+consumer_required = role_required(lambda a: a.is_consumer)
+merchant_required = role_required(lambda a: a.kind == "merchant")

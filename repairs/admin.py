@@ -578,9 +578,10 @@ class WarrantyCardAdmin(ServiceWrittenAdmin):
         return obj.consumer.masked_name
 
     def _answer(self, obj):
-        if getattr(obj, "_answer", None) is None:
-            obj._answer = selectors.card_entitlements(card=obj)
-        return obj._answer
+        # Both panels show the same answer: computed once per card shown.
+        if getattr(obj, "admin_entitlements", None) is None:
+            obj.admin_entitlements = selectors.card_entitlements(card=obj)
+        return obj.admin_entitlements
 
     @admin.display(description=_("三包期（整机与主要部件）"))
     def coverage_panel(self, obj):

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_POST
 from aftersales import clock
 from aftersales.api.base import no_store
 from aftersales.deadlines import deadline_description
-from aftersales.decorators import _role_required, consumer_required, merchant_required
+from aftersales.decorators import consumer_required, merchant_required, role_required
 from aftersales.errors import DomainError, NotFound
 from aftersales.models import Deadline
 from aftersales.rules import SHANGHAI
@@ -45,7 +45,7 @@ from .models import RepairOrder, WarrantyCard, WarrantyEscalation
 PAGE_SIZE = 20
 SOON = timedelta(days=3)
 
-provider_required = _role_required(lambda a: getattr(a, "is_provider", False))
+provider_required = role_required(lambda a: getattr(a, "is_provider", False))
 
 
 # -- presentation helpers -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from aftersales.tests import factories as af
 from aftersales.timeline import timeline_for
 from repairs import rules, services
 from repairs.models import WarrantyCard
+from repairs.services.common import card_move
 from repairs.tests.factories import sh, signed_card
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +79,7 @@ def test_an_ended_card_cannot_move_again(merchant_a, to):
         services.warranty_card_return(card=card, actor=SYSTEM)
         before = _moves(card)
         with pytest.raises(Conflict) as err:
-            services._card_move(card, to=to, actor=SYSTEM)
+            card_move(card, to=to, actor=SYSTEM)
     assert err.value.code == "invalid_status_transition"
     assert err.value.fields == {"status": "returned", "to": to}
     card.refresh_from_db()

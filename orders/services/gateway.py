@@ -1,0 +1,325 @@
+"""Requests to the payment gateway and its answers: refunds of tenders (R7), charges and payouts
+of price differences and shipping reimbursements (R9, R18), each idempotent by request id.
+"""
+
+from django.db import transaction
+from django.db.models import Sum
+
+from aftersales import clock
+from aftersales.actors import SYSTEM
+from aftersales.errors import Conflict, InvalidInput, RuleViolation
+from aftersales.events import event_publish
+from aftersales.money import ZERO
+from aftersales.timeline import timeline_record
+
+from .. import rules
+from ..models import GatewayRefund, GatewayTransfer, Order, Tender
+from .common import clean_money, iso, require_merchant_write
+
+
+def _payment_gateway():
+    from ..adapters import get_payment_gateway
+
+    return get_payment_gateway()
+
+
+# -- gateway refunds ----------------------------------------------------------------------------
+
+
+def gateway_refund_request(*, tender, amount, request_id, actor, reason=""):
+    """Ask the payment gateway to refund ``amount`` to ``tender`` (RULES.md R7).
+
+    Idempotent by ``request_id``: a repeat returns the same request. The answer arrives
+    asynchronously (``gateway_refund_attempt_record``); the tender's refunded amount grows only
+    on success, and pending plus refunded never exceed what the tender paid.
+    """
+    amount = clean_money(amount, "amount")
+    if not request_id:
+        raise InvalidInput(
+            "需要请求号。", code="request_id_required", fields={"request_id": "required"}
+        )
+    gateway = _payment_gateway()
+    with transaction.atomic():
+        tender = (
+            Tender.objects.select_for_update().select_related("payment__order").get(pk=tender.pk)
+        )
+        order = tender.payment.order
+        require_merchant_write(actor, order.merchant_id)
+        existing = GatewayRefund.objects.filter(request_id=request_id).first()
+        if existing is not None:
+            if existing.tender_id != tender.pk or existing.amount != amount:
+                raise Conflict(
+                    "该请求号已用于另一笔退款。",
+                    code="refund_request_id_reused",
+                    fields={"request_id": request_id},
+                )
+            return existing
+        pending = (
+            tender.gateway_refunds.filter(status="pending").aggregate(s=Sum("amount"))["s"] or ZERO
+        )
+        if not rules.refundable(
+            tender_amount=tender.amount,
+            refunded=tender.refunded_amount,
+            pending=pending,
+            amount=amount,
+        ):
+            left = tender.amount - tender.refunded_amount - pending
+            raise RuleViolation(
+                f"退款金额超出该支付方式可退余额 {left}。",
+                code="refund_exceeds_tender",
+                fields={"amount": str(left)},
+            )
+        refund = GatewayRefund.objects.create(
+            tender=tender,
+            order=order,
+            merchant_id=order.merchant_id,
+            request_id=request_id,
+            amount=amount,
+            gateway=gateway.name,
+            reason=reason or "",
+            requested_at=clock.now(),
+        )
+        timeline_record(
+            subject=order,
+            verb="refund.requested",
+            actor=actor,
+            reason=reason,
+            data={
+                "gateway_refund_id": refund.pk,
+                "tender": tender.kind,
+                "amount": str(amount),
+                "request_id": request_id,
+            },
+        )
+        refund_id = refund.pk
+        transaction.on_commit(lambda: gateway.submit_refund(refund_id), robust=True)
+    return refund
+
+
+def _attempt_retry(row, *, verb, id_field, reason, actor):
+    """The gateway said "try again" for a pending refund or transfer (its ``attempts`` already
+    counted): keep the error and record the attempt on the order's timeline."""
+    row.last_error = reason[:200]
+    row.save(update_fields=["attempts", "last_error"])
+    timeline_record(
+        subject=row.order,
+        verb=f"{verb}.attempt_failed",
+        actor=actor,
+        reason=reason,
+        data={id_field: row.pk, "attempt": row.attempts},
+    )
+
+
+def _attempt_settle(row, outcome, *, reason, gateway_ref, now):
+    """The gateway settled a pending refund or transfer: ``succeeded`` or ``failed`` (with the
+    reason), its reference kept when this answer has none."""
+    row.status = outcome
+    row.settled_at = now
+    row.gateway_ref = gateway_ref or row.gateway_ref
+    if outcome == "failed":
+        row.failure_reason = reason[:200]
+    row.save(update_fields=["attempts", "status", "settled_at", "gateway_ref", "failure_reason"])
+
+
+def gateway_refund_attempt_record(*, refund, outcome, actor=SYSTEM, reason="", gateway_ref=""):
+    """Record one answer of the gateway: ``succeeded``, ``failed`` or ``retry`` (try again).
+
+    Only a pending refund changes, so a repeated callback changes nothing. Success adds to the
+    tender's refunded amount (never above what it paid) and publishes ``refund.succeeded``;
+    failure publishes ``refund.failed``.
+    """
+    if outcome not in ("succeeded", "failed", "retry"):
+        raise InvalidInput("结果无效。", code="refund_outcome_invalid")
+    with transaction.atomic():
+        tender = Tender.objects.select_for_update().get(pk=refund.tender_id)
+        refund = GatewayRefund.objects.select_for_update().select_related("order").get(pk=refund.pk)
+        if refund.status != GatewayRefund.Status.PENDING:
+            return refund
+        refund.attempts += 1
+        if outcome == "retry":
+            _attempt_retry(
+                refund, verb="refund", id_field="gateway_refund_id", reason=reason, actor=actor
+            )
+            return refund
+        if outcome == "succeeded" and tender.refunded_amount + refund.amount > tender.amount:
+            outcome, reason = "failed", "exceeds_tender"
+        now = clock.now()
+        if outcome == "succeeded":
+            tender.refunded_amount += refund.amount
+            tender.save(update_fields=["refunded_amount"])
+        _attempt_settle(refund, outcome, reason=reason, gateway_ref=gateway_ref, now=now)
+        timeline_record(
+            subject=refund.order,
+            verb=f"refund.{outcome}",
+            actor=actor,
+            reason=reason,
+            data={
+                "gateway_refund_id": refund.pk,
+                "amount": str(refund.amount),
+                "tender": tender.kind,
+            },
+        )
+        event_publish(
+            f"refund.{outcome}",
+            subject=refund,
+            payload={
+                "gateway_refund_id": refund.pk,
+                "request_id": refund.request_id,
+                "tender_id": tender.pk,
+                "tender_kind": tender.kind,
+                "payment_id": tender.payment_id,
+                "order_id": refund.order_id,
+                "amount": str(refund.amount),
+                "gateway_ref": refund.gateway_ref,
+                "failure_reason": refund.failure_reason,
+                "settled_at": iso(now),
+            },
+        )
+    return refund
+
+
+# -- gateway charges and payouts ----------------------------------------------------------------
+
+
+TRANSFER_METHODS = ("card", "balance")
+
+
+def gateway_transfer_request(
+    *,
+    direction,
+    order,
+    amount,
+    request_id,
+    actor,
+    tender=None,
+    method="",
+    refund_of=None,
+    reason="",
+):
+    """Ask the payment gateway to collect (``charge``) or pay (``payout``) ``amount`` for
+    ``order``: an exchange's price difference (R18), a return shipping reimbursement (R9), the
+    refund of a charge (``refund_of``, never above it). Not a refund of a tender: the tender's
+    refunded amount does not change (R7).
+
+    Idempotent by ``request_id``: a repeat returns the same row. The answer arrives
+    asynchronously (``gateway_transfer_attempt_record``).
+    """
+    amount = clean_money(amount, "amount")
+    if direction not in GatewayTransfer.Direction.values:
+        raise InvalidInput("方向无效。", code="transfer_direction_invalid")
+    if not request_id:
+        raise InvalidInput(
+            "需要请求号。", code="request_id_required", fields={"request_id": "required"}
+        )
+    method = method or (tender.kind if tender is not None else "card")
+    if method not in TRANSFER_METHODS:
+        raise InvalidInput(
+            "只能通过银行卡或余额收付款。",
+            code="transfer_method_invalid",
+            fields={"method": list(TRANSFER_METHODS)},
+        )
+    gateway = _payment_gateway()
+    with transaction.atomic():
+        order = Order.objects.get(pk=order.pk)
+        require_merchant_write(actor, order.merchant_id, consumer_id=order.consumer_id)
+        if tender is not None and tender.payment.order_id != order.pk:
+            raise InvalidInput("支付方式不属于该订单。", code="tender_not_of_order")
+        existing = GatewayTransfer.objects.filter(request_id=request_id).first()
+        if existing is not None:
+            if existing.amount != amount or existing.direction != direction:
+                raise Conflict(
+                    "该请求号已用于另一笔收付款。",
+                    code="transfer_request_id_reused",
+                    fields={"request_id": request_id},
+                )
+            return existing
+        if refund_of is not None:
+            # No row lock: the caller serializes give-backs of one charge (returns locks the
+            # request), and locking here would invert the settle order (transfer → request).
+            refund_of = GatewayTransfer.objects.get(pk=refund_of.pk)
+            given_back = (
+                refund_of.refunds.exclude(status="failed").aggregate(s=Sum("amount"))["s"] or ZERO
+            )
+            if refund_of.status != "succeeded" or given_back + amount > refund_of.amount:
+                raise RuleViolation(
+                    f"退还金额超出原收款可退余额 {refund_of.amount - given_back}。",
+                    code="transfer_refund_exceeds_charge",
+                    fields={"amount": str(refund_of.amount - given_back)},
+                )
+        transfer = GatewayTransfer.objects.create(
+            direction=direction,
+            order=order,
+            merchant_id=order.merchant_id,
+            tender=tender,
+            method=method,
+            refund_of=refund_of,
+            request_id=request_id,
+            amount=amount,
+            gateway=gateway.name,
+            reason=(reason or "")[:200],
+            requested_at=clock.now(),
+        )
+        timeline_record(
+            subject=order,
+            verb=f"{direction}.requested",
+            actor=actor,
+            reason=reason,
+            data={
+                "gateway_transfer_id": transfer.pk,
+                "method": method,
+                "amount": str(amount),
+                "request_id": request_id,
+            },
+        )
+        transfer_id = transfer.pk
+        transaction.on_commit(lambda: gateway.submit_transfer(transfer_id), robust=True)
+    return transfer
+
+
+def gateway_transfer_attempt_record(*, transfer, outcome, actor=SYSTEM, reason="", gateway_ref=""):
+    """Record one answer of the gateway to a charge or payout: ``succeeded``, ``failed`` or
+    ``retry``. Only a pending row changes (a repeated callback changes nothing); a settlement
+    publishes ``charge.succeeded`` / ``charge.failed`` / ``payout.succeeded`` /
+    ``payout.failed``."""
+    if outcome not in ("succeeded", "failed", "retry"):
+        raise InvalidInput("结果无效。", code="transfer_outcome_invalid")
+    with transaction.atomic():
+        transfer = (
+            GatewayTransfer.objects.select_for_update().select_related("order").get(pk=transfer.pk)
+        )
+        if transfer.status != GatewayTransfer.Status.PENDING:
+            return transfer
+        transfer.attempts += 1
+        verb = transfer.direction
+        if outcome == "retry":
+            _attempt_retry(
+                transfer, verb=verb, id_field="gateway_transfer_id", reason=reason, actor=actor
+            )
+            return transfer
+        now = clock.now()
+        _attempt_settle(transfer, outcome, reason=reason, gateway_ref=gateway_ref, now=now)
+        timeline_record(
+            subject=transfer.order,
+            verb=f"{verb}.{outcome}",
+            actor=actor,
+            reason=reason,
+            data={"gateway_transfer_id": transfer.pk, "amount": str(transfer.amount)},
+        )
+        event_publish(
+            f"{verb}.{outcome}",
+            subject=transfer,
+            payload={
+                "gateway_transfer_id": transfer.pk,
+                "direction": transfer.direction,
+                "request_id": transfer.request_id,
+                "order_id": transfer.order_id,
+                "tender_id": transfer.tender_id,
+                "method": transfer.method,
+                "refund_of_id": transfer.refund_of_id,
+                "amount": str(transfer.amount),
+                "gateway_ref": transfer.gateway_ref,
+                "failure_reason": transfer.failure_reason,
+                "settled_at": iso(now),
+            },
+        )
+    return transfer
