@@ -1,7 +1,7 @@
 """Admin for deadlines, calendar and sandbox clock (issue 3).
 
 A board of what is overdue and due soon, the deadline list with filters, the holiday calendar
-with a CSV import, and the logistics queue. Actions call the services.
+with a CSV import. Actions call the services (the logistics queue is in orders/admin.py).
 """
 
 from datetime import timedelta
@@ -24,7 +24,7 @@ from .calendar import (
 )
 from .deadlines import SubjectRef, deadline_cancel
 from .errors import DomainError
-from .models import Deadline, Holiday, LogisticsAlert
+from .models import Deadline, Holiday
 
 
 class DueFilter(admin.SimpleListFilter):
@@ -196,39 +196,3 @@ class HolidayAdmin(admin.ModelAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/aftersales/holiday/import.html", context)
-
-
-@admin.register(LogisticsAlert)
-class LogisticsAlertAdmin(admin.ModelAdmin):
-    """The platform's logistics queue (standard 6.2.1.2)."""
-
-    list_display = [
-        "raised_at",
-        "reason",
-        "status",
-        "merchant",
-        "carrier",
-        "tracking_number",
-        "order_id",
-        "last_event_at",
-    ]
-    list_filter = ["status", "reason", "merchant"]
-    search_fields = ["tracking_number", "=order_id", "=shipment_id"]
-    list_select_related = ["merchant"]
-    readonly_fields = [f.name for f in LogisticsAlert._meta.fields]
-    actions = ["resolve_selected"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.action(description=_("标记为已解决"))
-    def resolve_selected(self, request, queryset):
-        from orders.logistics import logistics_alert_resolve
-
-        actor = actor_for_user(request.user)
-        for alert in queryset.filter(status=LogisticsAlert.Status.OPEN):
-            logistics_alert_resolve(alert=alert, actor=actor, note="平台物流专员已处理")
-        self.message_user(request, _("已处理。"), messages.SUCCESS)

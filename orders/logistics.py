@@ -31,12 +31,11 @@ from aftersales.deadlines import (
     deadline_schedule,
     notify_quietly,
 )
-from aftersales.models import LogisticsAlert
 from aftersales.notifications import merchant_staff
 from aftersales.policies import policy_get
 from aftersales.timeline import timeline_record
 
-from .models import Order, Shipment
+from .models import LogisticsAlert, Order, Shipment
 
 STALE_KIND = "logistics.stale"
 MOVEMENT_KINDS = {"picked_up", "in_transit", "out_for_delivery"}

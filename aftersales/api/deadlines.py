@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from .. import clock
 from ..deadlines import deadline_description, sandbox_clock_move
 from ..errors import InvalidInput, NotFound
-from ..models import Deadline, LogisticsAlert
+from ..models import Deadline
 from ..scope import scoped
 from .base import (
     IDEMPOTENCY_PARAMETER,
@@ -152,55 +152,6 @@ class DeadlineViewSet(
         return qs
 
 
-class LogisticsAlertSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = LogisticsAlert
-        fields = [
-            "id",
-            "shipment_id",
-            "order_id",
-            "merchant",
-            "reason",
-            "status",
-            "carrier",
-            "tracking_number",
-            "last_event_at",
-            "detail",
-            "raised_at",
-            "resolved_at",
-        ]
-        read_only_fields = fields
-
-
-@extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=LogisticsAlert.Status.values),
-            OpenApiParameter("reason", str, enum=LogisticsAlert.Reason.values),
-            OpenApiParameter("order_id", int),
-        ]
-    )
-)
-class LogisticsAlertViewSet(
-    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
-    """Logistics alerts (standard 6.2.1.2): consumers see theirs, merchants theirs, platform
-    staff the whole logistics queue."""
-
-    serializer_class = LogisticsAlertSerializer
-    pagination_class = IdCursorPagination
-
-    def get_queryset(self):
-        qs = scoped(LogisticsAlert.objects.all(), self.actor)
-        params = self.request.query_params
-        for name in ("status", "reason"):
-            if params.get(name):
-                qs = qs.filter(**{name: params[name]})
-        if params.get("order_id", "").isdigit():
-            qs = qs.filter(order_id=int(params["order_id"]))
-        return qs
-
-
 class ClockSerializer(serializers.Serializer):
     now = serializers.DateTimeField()
     real_now = serializers.DateTimeField()
@@ -280,7 +231,6 @@ class SandboxClockView(ActorViewMixin, APIView):
 
 ROUTES = [
     resource("deadlines", DeadlineViewSet, basename="deadline"),
-    resource("logistics-alerts", LogisticsAlertViewSet, basename="logistics-alert"),
 ]
 
 urlpatterns = [*ROUTES]

@@ -326,7 +326,8 @@ def test_run_deadlines_command(shop, frozen, capsys):
 
 def test_status_rules_schedule_and_cancel(db, frozen):
     # Any model with a status will do: LogisticsAlert with a small table of moves.
-    from aftersales.models import ConsumerProfile, LogisticsAlert, User
+    from aftersales.models import ConsumerProfile, User
+    from orders.models import LogisticsAlert
 
     shop = Merchant.objects.create(code="st", name="st")
     consumer = ConsumerProfile.objects.create(user=User.objects.create(username="c-st"))
@@ -357,7 +358,7 @@ def test_status_rules_schedule_and_cancel(db, frozen):
         assert engine.deadlines_for(alert) == []
         assert Deadline.objects.get().state == "cancelled"
     finally:
-        engine._status_tables.pop("aftersales.logisticsalert", None)
+        engine._status_tables.pop("orders.logisticsalert", None)
 
 
 @pytest.mark.parametrize("by", [timedelta(hours=-2), timedelta(0)])

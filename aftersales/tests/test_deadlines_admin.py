@@ -85,7 +85,7 @@ def test_no_banner_outside_sandbox(staff_client, settings):
 
 
 def test_logistics_queue_admin(staff_client, db):
-    res = staff_client.get("/admin/aftersales/logisticsalert/")
+    res = staff_client.get("/admin/orders/logisticsalert/")
     assert res.status_code == 200
 
 

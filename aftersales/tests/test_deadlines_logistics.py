@@ -7,10 +7,11 @@ import time_machine
 
 from aftersales import deadlines as engine
 from aftersales.actors import SYSTEM
-from aftersales.models import ConsumerProfile, Deadline, LogisticsAlert, Merchant, TimelineEvent
+from aftersales.models import ConsumerProfile, Deadline, Merchant, TimelineEvent
 from aftersales.policies import policy_set
 from orders import logistics  # noqa: F401 - registers the handler
 from orders import services as order_services
+from orders.models import LogisticsAlert
 from orders.tests.factories_pages import page_order
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

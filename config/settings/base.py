@@ -214,7 +214,7 @@ SPECTACULAR_SETTINGS = {
         "InboundCallbackStatusEnum": "aftersales.models_messaging.InboundCallback.Status",
         "DeadlineStateEnum": "aftersales.models_deadlines.Deadline.State",
         "HolidayKindEnum": "aftersales.models_deadlines.Holiday.Kind",
-        "LogisticsAlertStatusEnum": "aftersales.models_deadlines.LogisticsAlert.Status",
+        "LogisticsAlertStatusEnum": "orders.models.LogisticsAlert.Status",
         "OrderStatusEnum": "orders.models.Order.Status",
         # pending / succeeded / failed: payments and gateway refunds
         "PaymentStatusEnum": "orders.models.Payment.Status",
