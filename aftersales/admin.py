@@ -30,7 +30,7 @@ from .models import (
     TimelineEvent,
     User,
 )
-from .policies import DEFAULTS, policy_set
+from .policies import policy_keys, policy_set, policy_value_clean
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -426,17 +426,17 @@ class PolicyVersionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["key"].choices = [(k, f"{k} — {d}") for k, (_v, d) in sorted(DEFAULTS.items())]
+        self.fields["key"].choices = [
+            (k, f"{k} — {spec.description}") for k, spec in sorted(policy_keys().items())
+        ]
 
     def clean(self):
         """The service's own checks (type, range, law cap) shown as form errors."""
         data = super().clean()
         self._clean_scope(data)
         if "key" in data and "value" in data:
-            from .policies import _coerce
-
             try:
-                data["value"] = _coerce(data["key"], data["value"])
+                data["value"] = policy_value_clean(data["key"], data["value"])
             except DomainError as exc:
                 self.add_error("value", exc.message)
         return data

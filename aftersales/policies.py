@@ -1,13 +1,16 @@
 """Versioned policies: the RULES.md values marked **policy**, changeable without a deploy.
 
-A value is looked up merchant first, then category, then platform, then the default below.
+Each app declares its keys with their defaults and bounds (``policy_keys_register``, in the
+app's ``policies.py``); the kernel declares only its own. A value is looked up merchant first,
+then category, then platform, then the key's default.
 Every change is a new ``PolicyVersion`` row with who and when; the version that decided a
 deadline is kept on the deadline (``PolicyRef``).
 """
 
+from collections.abc import Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
@@ -17,27 +20,77 @@ from .errors import Conflict, InvalidInput
 from .models import PolicyVersion
 from .timeline import timeline_record
 
-# key: (default, description). Values are JSON: numbers, booleans, strings, objects.
-DEFAULTS = {
-    "returns.auto_approve_hours": (48, "商家未处理退货申请自动同意（小时）RULES.md R13"),
-    "returns.close_unshipped_days": (7, "同意退货后买家未寄回自动关闭（天）R14"),
-    "returns.close_reminder_hours": (24, "关闭前提醒买家（小时）R14"),
-    "returns.refund_after_receipt_days": (7, "商家收货后退款期限（天）R6，法定上限"),
-    "returns.express_refund_credit_threshold": (600, "极速退款信用分门槛（0–1000）R12"),
-    "returns.high_value_threshold": ("5000.00", "高价值商品保价门槛（元）R17"),
-    "complaints.first_response_hours": (
-        {"P1": 2, "P2": 8, "P3": 24, "P4": 48},
-        "投诉首次响应时限（小时）C2",
-    ),
-    "complaints.resolution_working_days": (10, "协商解决期限（工作日）C3"),
-    "pricing.protection_window_days": (7, "价格保护期（天，7/15/30）P2"),
-    "pricing.auto_claims": (False, "降价自动补差 P6"),
-    "calendar.holiday_extension": (False, "节假日顺延日历期限（民法典 203 条）"),
-    "logistics.stale_tracking_hours": (72, "揽收后无物流更新预警（小时）标准 6.2.1.2"),
-}
+# -- the registry of keys -----------------------------------------------------------------------
 
-# Floors set by law: a policy may be more generous, never stricter.
-LAW_MAXIMA = {"returns.refund_after_receipt_days": 7}
+
+@dataclass(frozen=True)
+class PolicyKey:
+    """A policy an app declares: its built-in default (JSON: a number, boolean, amount string or
+    object), what it means, and its bounds: an allowed ``value_range`` (low, high; ``None`` is
+    open), an allowed set of ``choices``, or a ``law_max`` (a floor set by law: a policy may be
+    more generous, never stricter)."""
+
+    default: object
+    description: str
+    value_range: tuple | None = None
+    choices: tuple | None = None
+    law_max: int | None = None
+
+
+_keys: dict[str, PolicyKey] = {}
+
+
+def policy_keys_register(keys):
+    """Declare an app's policies, ``{key: PolicyKey(default, description, ...)}``, once, from the
+    app's ``policies.py`` (imported by its ``AppConfig.ready``). Registering a key again with
+    the same default is harmless (module reloads); another default is an error."""
+    for key, spec in keys.items():
+        if not isinstance(spec, PolicyKey):
+            spec = PolicyKey(*spec)
+        if spec.choices is not None:
+            spec = replace(spec, choices=tuple(spec.choices))
+        known = _keys.get(key)
+        if known is not None and known.default != spec.default:
+            raise ValueError(f"policy {key} is already registered with another default")
+        _keys[key] = spec
+
+
+def policy_register(key, default, description, *, law_max=None, value_range=None, choices=None):
+    """One key of ``policy_keys_register``."""
+    policy_keys_register(
+        {
+            key: PolicyKey(
+                default, description, value_range=value_range, choices=choices, law_max=law_max
+            )
+        }
+    )
+
+
+def policy_keys():
+    """Every registered policy, ``{key: PolicyKey}``, in the order they were registered."""
+    return dict(_keys)
+
+
+class _Defaults(Mapping):
+    """``{key: (default, description)}`` of the registered policies, read only."""
+
+    def __getitem__(self, key):
+        spec = _keys[key]
+        return (spec.default, spec.description)
+
+    def __iter__(self):
+        return iter(list(_keys))
+
+    def __len__(self):
+        return len(_keys)
+
+
+DEFAULTS = _Defaults()
+
+# The kernel's own policy; every app registers its own in its ``policies.py``.
+policy_keys_register(
+    {"calendar.holiday_extension": PolicyKey(False, "节假日顺延日历期限（民法典 203 条）")}
+)
 
 
 @dataclass(frozen=True)
@@ -48,34 +101,6 @@ class PolicyRef:
 
     def __str__(self):
         return f"{self.key}=v{self.version_id or 'default'}"
-
-
-# Further limits per key: an allowed range or an allowed set of values.
-RANGES = {
-    "returns.express_refund_credit_threshold": (0, 1000),
-    "returns.auto_approve_hours": (1, None),
-    "returns.close_unshipped_days": (1, None),
-    "returns.refund_after_receipt_days": (1, None),
-    "complaints.resolution_working_days": (1, None),
-    # At most a year: the hours are added to every tracking node's time (orders.logistics).
-    "logistics.stale_tracking_hours": (1, 24 * 366),
-}
-CHOICES = {"pricing.protection_window_days": (7, 15, 30)}
-
-
-def policy_register(key, default, description, *, law_max=None, value_range=None, choices=None):
-    """Declare a policy of another app (``returns.pickup_slot_hours``) with its default.
-
-    Registering the same key again with the same default is harmless (module reloads)."""
-    if key in DEFAULTS and DEFAULTS[key][0] != default:
-        raise ValueError(f"policy {key} is already registered with another default")
-    DEFAULTS[key] = (default, description)
-    if law_max is not None:
-        LAW_MAXIMA[key] = law_max
-    if value_range is not None:
-        RANGES[key] = value_range
-    if choices is not None:
-        CHOICES[key] = tuple(choices)
 
 
 def _invalid(message, expected):
@@ -97,26 +122,27 @@ def _int(value):
 
 
 def _check_int(key, number):
+    spec = _keys[key]
     if number < 0:
         raise _invalid("取值不能为负数。The value must not be negative.", "≥ 0")
-    low, high = RANGES.get(key, (None, None))
+    low, high = spec.value_range or (None, None)
     if (low is not None and number < low) or (high is not None and number > high):
         raise _invalid(f"取值应在 {low}–{high if high is not None else '∞'} 之间。", [low, high])
-    if key in CHOICES and number not in CHOICES[key]:
-        raise _invalid(f"取值只能是 {'/'.join(map(str, CHOICES[key]))}。", list(CHOICES[key]))
-    if key in LAW_MAXIMA and number > LAW_MAXIMA[key]:
+    if spec.choices is not None and number not in spec.choices:
+        raise _invalid(f"取值只能是 {'/'.join(map(str, spec.choices))}。", list(spec.choices))
+    if spec.law_max is not None and number > spec.law_max:
         raise InvalidInput(
-            f"法定上限为 {LAW_MAXIMA[key]}，平台只能更宽松。"
-            f"The law caps this at {LAW_MAXIMA[key]}.",
+            f"法定上限为 {spec.law_max}，平台只能更宽松。The law caps this at {spec.law_max}.",
             code="policy_stricter_than_law",
-            fields={"value": LAW_MAXIMA[key]},
+            fields={"value": spec.law_max},
         )
     return number
 
 
-def _coerce(key, value):
-    """``value`` checked against the type of the key's default, its range and the law."""
-    default = DEFAULTS[key][0]
+def policy_value_clean(key, value):
+    """``value`` checked against the type of the key's default, its range and the law; returns
+    the value as it is stored (``InvalidInput`` when it does not fit)."""
+    default = _keys[key].default
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise _invalid("该策略取值必须是 true/false。The value must be a boolean.", "boolean")
@@ -161,7 +187,7 @@ def _coerce(key, value):
 
 def policy_get(key, *, merchant_id=None, category_id=None) -> PolicyRef:
     """The value in force for ``key``: merchant, then category, then platform, then default."""
-    if key not in DEFAULTS:
+    if key not in _keys:
         raise KeyError(key)
     scopes = []
     if merchant_id is not None:
@@ -176,7 +202,7 @@ def policy_get(key, *, merchant_id=None, category_id=None) -> PolicyRef:
             row = cache[scope].get(key)
             if row is not None:
                 return PolicyRef(key, row.value, row.pk)
-        return PolicyRef(key, DEFAULTS[key][0], None)
+        return PolicyRef(key, _keys[key].default, None)
     rows = {}
     for row in PolicyVersion.objects.filter(_scopes_q(scopes), key=key).order_by("-version"):
         rows.setdefault((row.scope, row.scope_id), row)
@@ -184,7 +210,7 @@ def policy_get(key, *, merchant_id=None, category_id=None) -> PolicyRef:
         row = rows.get(scope)
         if row is not None:
             return PolicyRef(key, row.value, row.pk)
-    return PolicyRef(key, DEFAULTS[key][0], None)
+    return PolicyRef(key, _keys[key].default, None)
 
 
 # {(scope, scope_id): {key: newest PolicyVersion}} while ``policies_cached`` is active.
@@ -234,11 +260,11 @@ def policy_value(key, **scope):
 
 def policy_set(*, key, value, actor, scope=PolicyVersion.Scope.PLATFORM, scope_id=None, note=""):
     """Record a new version of ``key`` for the scope; returns the new ``PolicyVersion``."""
-    if key not in DEFAULTS:
+    if key not in _keys:
         raise InvalidInput(
             f"未知策略 {key}。Unknown policy.",
             code="policy_unknown",
-            fields={"key": sorted(DEFAULTS)},
+            fields={"key": sorted(_keys)},
         )
     if scope not in PolicyVersion.Scope.values:
         raise InvalidInput(
@@ -250,7 +276,7 @@ def policy_set(*, key, value, actor, scope=PolicyVersion.Scope.PLATFORM, scope_i
         raise InvalidInput(
             "平台范围不能指定对象；类目/商家范围必须指定对象。", code="policy_scope_invalid"
         )
-    value = _coerce(key, value)
+    value = policy_value_clean(key, value)
     cache = _cache.get()
     if cache is not None:
         cache.clear()

@@ -12,7 +12,7 @@ class ReturnsConfig(AppConfig):
         # Deadline handlers, status rules and policies; subscribers to orders' events.
         from aftersales.timeline import timeline_verbs_register
 
-        from . import deadlines, events  # noqa: F401
+        from . import deadlines, events, policies  # noqa: F401
         from .labels import timeline_verb_labels
 
         timeline_verbs_register(timeline_verb_labels())

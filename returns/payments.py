@@ -37,19 +37,12 @@ from aftersales import clock
 from aftersales.actors import SYSTEM
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.money import ZERO, yuan
-from aftersales.policies import policy_register
 from orders.adapters import get_payment_gateway
 from orders.models import GatewayTransfer, Tender
 
 from . import rules
 from .models import ExchangeDifferencePayment, ReturnRequest, ShippingReimbursement
-
-REIMBURSEMENT_MAX = "returns.shipping_reimbursement_max"
-policy_register(
-    REIMBURSEMENT_MAX,
-    "30.00",
-    "商家承担退货运费时随退款报销的运费上限（元）R9",
-)
+from .policies import REIMBURSEMENT_MAX
 
 DIFFERENCE_PAYABLE_STATUSES = frozenset(rules.OPEN_STATUSES - {"rejected"})
 """A difference is paid while the exchange can still happen."""

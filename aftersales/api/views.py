@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 
 from .. import selectors, services
 from ..models import PolicyVersion
-from ..policies import DEFAULTS, policy_set
+from ..policies import policy_keys, policy_set
 from .base import ActorViewMixin, no_store, require_platform_read, require_platform_write
 from .serializers import (
     ApiKeyCreatedSerializer,
@@ -191,4 +191,9 @@ class PolicyViewSet(
     @action(detail=False, methods=["get"])
     def defaults(self, request):
         require_platform_read(self.actor)
-        return Response({k: {"default": v, "description": d} for k, (v, d) in DEFAULTS.items()})
+        return Response(
+            {
+                key: {"default": spec.default, "description": spec.description}
+                for key, spec in policy_keys().items()
+            }
+        )
