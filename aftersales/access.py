@@ -1,7 +1,6 @@
 """Who may read and change the kernel's endpoints and pages (``aftersales.matrix``)."""
 
-from .actors import SYSTEM
-from .matrix import (
+from aftersales.matrix import (
     CONSUMER_A,
     MERCHANT_A,
     NOBODY,
@@ -16,7 +15,9 @@ from .matrix import (
     Write,
     register,
 )
-from .models import ApiKey, ConsumerProfile, Merchant, PolicyVersion
+from aftersales.policies.models import PolicyVersion
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import ApiKey, ConsumerProfile, Merchant
 
 register("me", get=Read(SIGNED_IN))
 
@@ -75,7 +76,7 @@ def _api_key(w, side):
     if side.code == "a":
         key = w.api_keys["merchant_key_a"]
     else:
-        from .tests.factories import api_key
+        from aftersales.tests.factories import api_key
 
         key = api_key("merchant", side.merchant, name="shop-b key")[0]
     return Target(kwargs={"pk": key.pk}, row=key.pk)
@@ -103,7 +104,7 @@ register(
 
 # Policies: platform roles read; writers add versions.
 def _policy(w, side):
-    from .policies import policy_set
+    from aftersales.policies import policy_set
 
     version = policy_set(
         key="returns.auto_approve_hours",
@@ -149,8 +150,8 @@ register(
 def _deadline(w, side):
     from datetime import timedelta
 
-    from . import clock
-    from .models import Deadline
+    from aftersales import clock
+    from aftersales.deadlines.models import Deadline
 
     deadline = Deadline.objects.create(
         subject_type="orders.order",
@@ -193,7 +194,7 @@ register(
 
 # -- notifications and webhooks (aftersales/api/messaging.py) ---------------------------------
 def _notification(w, side):
-    from .models import Notification
+    from aftersales.messaging.models import Notification
 
     note = Notification.objects.create(
         user=side.consumer_user, event="matrix.check", title=f"通知 {side.code}", body="正文"
@@ -218,7 +219,7 @@ register(
 
 
 def _preference_of_consumer_a(w, target):
-    from .models import NotificationPreference
+    from aftersales.messaging.models import NotificationPreference
 
     return list(
         NotificationPreference.objects.filter(user=w.a.consumer_user).values_list(
@@ -237,7 +238,7 @@ register(
 
 
 def _webhook_endpoint(w, side):
-    from .models import WebhookEndpoint
+    from aftersales.messaging.models import WebhookEndpoint
 
     endpoint = WebhookEndpoint.objects.create(
         scope="merchant",
@@ -284,7 +285,8 @@ register(
 
 
 def _webhook_delivery(w, side):
-    from .models import DomainEvent, WebhookDelivery
+    from aftersales.casefile.models import DomainEvent
+    from aftersales.messaging.models import WebhookDelivery
 
     endpoint = _webhook_endpoint(w, side).extra["endpoint"]
     event = DomainEvent.objects.create(

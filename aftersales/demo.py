@@ -27,9 +27,10 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from . import clock
-from .actors import SYSTEM
-from .models import (
+from aftersales import clock
+from aftersales.casefile.timeline import timeline_record
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import (
     ApiKey,
     ConsumerAddress,
     ConsumerProfile,
@@ -38,7 +39,6 @@ from .models import (
     PlatformGroup,
     User,
 )
-from .timeline import timeline_record
 
 DEMO_PASSWORD = "demo1234"
 SEED = 20261128
@@ -361,8 +361,8 @@ def demo_api_keys():
     Raw keys are never stored in the database, so the ones issued for the demo are kept in
     ``var/demo_api_keys.json`` (development only) and reissued if they no longer work.
     """
-    from .auth import api_key_lookup
-    from .services import api_key_create, api_key_revoke
+    from aftersales.tenancy.auth import api_key_lookup
+    from aftersales.tenancy.services import api_key_create, api_key_revoke
 
     path = settings.VAR_DIR / "demo_api_keys.json"
     try:

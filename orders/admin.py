@@ -5,8 +5,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.actors import actor_for_user
 from aftersales.errors import DomainError
+from aftersales.tenancy.actors import actor_for_user
 
 from . import rules, services
 from .logistics import logistics_alert_resolve

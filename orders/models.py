@@ -11,8 +11,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
-from aftersales.models import ConsumerProfile, Merchant, User
 from aftersales.pii import EncryptedTextField, mask_address, mask_name, mask_phone
+from aftersales.tenancy.models import ConsumerProfile, Merchant, User
 
 
 class NoReasonClass(models.TextChoices):

@@ -12,14 +12,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.casefile.events import event_publish
+from aftersales.casefile.statuses import status_move
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
-from aftersales.events import event_publish
-from aftersales.models import ConsumerAddress
 from aftersales.money import ZERO, yuan
 from aftersales.policies import policy_value
-from aftersales.statuses import status_move
-from aftersales.timeline import timeline_record
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import ConsumerAddress
 
 from . import rules
 from .models import (

@@ -9,7 +9,6 @@ matrix has no provider role: ``repairs/tests/test_api_provider.py`` checks them)
 from datetime import timedelta
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
 from aftersales.matrix import (
     CONSUMER_A,
     MERCHANT_A,
@@ -22,6 +21,7 @@ from aftersales.matrix import (
     Write,
     register,
 )
+from aftersales.tenancy.actors import SYSTEM
 
 from .models import (
     RepairOrder,

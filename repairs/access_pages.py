@@ -9,8 +9,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
 from aftersales.matrix import CONSUMER_A, MERCHANT_A_STAFF, Read, Target, Write, register
+from aftersales.tenancy.actors import SYSTEM
 
 from .models import (
     RepairOrder,

@@ -5,7 +5,7 @@ Every function is keyword-only, takes ``actor``, owns its transaction, locks row
 order (card → repair → escalation, each by pk), records a timeline event, publishes a domain
 event (``repair.requested``, ``repair.assigned``, ``repair.received`` …; the webhook outbox
 follows) and notifies the people concerned. Status moves go through
-``aftersales.statuses.status_move`` with the tables of ``repairs.rules`` (``REPAIR_MOVES``,
+``aftersales.casefile.statuses.status_move`` with the tables of ``repairs.rules`` (``REPAIR_MOVES``,
 ``PROVIDER_MOVES``, ``CARD_MOVES``);
 the deadlines those moves imply (G5, G6) are declared in ``repairs.deadlines``.
 
@@ -31,14 +31,14 @@ from django.db import transaction
 from django.db.models import Q
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
-from aftersales.deadlines import deadline_pause, notify_quietly
+from aftersales.casefile.events import event_publish
+from aftersales.casefile.statuses import status_move
+from aftersales.casefile.timeline import timeline_record
+from aftersales.deadlines.engine import deadline_pause
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
-from aftersales.events import event_publish
+from aftersales.messaging.notifications import merchant_staff, notify_quietly
 from aftersales.money import yuan
-from aftersales.notifications import merchant_staff
-from aftersales.statuses import status_move
-from aftersales.timeline import timeline_record
+from aftersales.tenancy.actors import SYSTEM
 
 from . import rules
 from .models import (
@@ -786,7 +786,7 @@ def provider_apply(
 
 
 def _applicant_actor(user):
-    from aftersales.actors import Actor
+    from aftersales.tenancy.actors import Actor
 
     return Actor(kind="provider", user=user)
 
@@ -908,7 +908,7 @@ def provider_member_add(*, provider, user, actor, role=RepairProviderMember.Role
         raise InvalidInput(
             "角色无效。", code="role_invalid", fields={"role": RepairProviderMember.Role.values}
         )
-    from aftersales.actors import actor_for_user
+    from aftersales.tenancy.actors import actor_for_user
 
     other = actor_for_user(user)
     if other.is_consumer or other.is_merchant or other.is_platform_staff:
@@ -2031,7 +2031,7 @@ def repair_consumer_reveal_allowed(actor, repair):
     """May ``actor`` see the consumer's full phone and address of ``repair`` (RULES.md D2)?
     Only staff of the provider the repair is assigned to (holding its grant), only for an
     on-site repair (上门维修: they must call and visit) and only while it is open. Registered
-    with ``aftersales.services.pii_reveal_register``, so the kernel applies the same rule."""
+    with ``aftersales.tenancy.reveal.pii_reveal_register``, so the kernel applies the same rule."""
     if not actor.is_provider or repair.provider_id is None:
         return False
     if actor.provider_id != repair.provider_id:
@@ -2048,7 +2048,7 @@ def repair_consumer_reveal(*, repair, actor, fields=REPAIR_REVEAL_FIELDS, reason
     ``PiiAccessLog`` by ``pii_reveal`` (who, what, when, why; RULES.md D3) and recorded on the
     repair's timeline (``repair.consumer_revealed``: the fields and the reason, never the
     values). Returns ``{field: value}``; callers must not store it."""
-    from aftersales.services import pii_reveal
+    from aftersales.tenancy.reveal import pii_reveal
 
     with transaction.atomic():
         locked = (
@@ -2072,7 +2072,7 @@ def repair_consumer_reveal(*, repair, actor, fields=REPAIR_REVEAL_FIELDS, reason
 def reveal_register():
     """Tell the kernel's ``pii_reveal`` which consumer fields of a repair order may be revealed
     and to whom (``RepairsConfig.ready``)."""
-    from aftersales.services import pii_reveal_register
+    from aftersales.tenancy.reveal import pii_reveal_register
 
     pii_reveal_register(
         RepairOrder._meta.label_lower,

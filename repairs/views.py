@@ -29,12 +29,12 @@ from django.views.decorators.http import require_POST
 
 from aftersales import clock
 from aftersales.api.base import no_store
-from aftersales.deadlines import deadline_description
-from aftersales.decorators import _role_required, consumer_required, merchant_required
+from aftersales.casefile.timeline import timeline_for
+from aftersales.deadlines.models import Deadline
+from aftersales.deadlines.registry import deadline_description
+from aftersales.deadlines.rules import SHANGHAI
 from aftersales.errors import DomainError, NotFound
-from aftersales.models import Deadline
-from aftersales.rules import SHANGHAI
-from aftersales.timeline import timeline_for
+from aftersales.tenancy.decorators import _role_required, consumer_required, merchant_required
 
 from . import forms, rules, selectors, services
 from .deadlines import parts_limit_days
@@ -364,7 +364,7 @@ def _timeline(repair, *, masked):
 
 
 def _deadline_rows(subjects, now, *, include_reminders=False):
-    from aftersales.deadlines import deadlines_for_many
+    from aftersales.deadlines.engine import deadlines_for_many
 
     return [
         DeadlineRow(d, now)

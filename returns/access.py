@@ -56,7 +56,7 @@ def case(merchant, consumer, *, to="requested", kind="return_refund", reason="no
     """A request of ``consumer`` at ``merchant`` on a line signed yesterday, taken to status
     ``to`` (a key of ``STEPS``) by the services. ``kw`` go to the line (``price``,
     ``quantity``, ``tenders``); ``evidence=True`` attaches a photo to the request."""
-    from aftersales.actors import SYSTEM
+    from aftersales.tenancy.actors import SYSTEM
 
     from . import services
     from .tests import factories as rf

@@ -52,8 +52,8 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
 from aftersales.errors import InvalidInput, NotFound
-from aftersales.models import Merchant
 from aftersales.policies import policy_value
+from aftersales.tenancy.models import Merchant
 from orders.models import Category, OrderLine
 from orders.selectors import day_start
 

@@ -10,7 +10,7 @@ class ReturnsConfig(AppConfig):
 
     def ready(self):
         # Deadline handlers, status rules and policies; subscribers to orders' events.
-        from aftersales.timeline import timeline_verbs_register
+        from aftersales.casefile.timeline import timeline_verbs_register
 
         from . import deadlines, events, policies  # noqa: F401
         from .labels import timeline_verb_labels

@@ -1,4 +1,4 @@
-"""Deadlines of return requests (through ``aftersales.deadlines``; RULES.md R6, R12–R14).
+"""Deadlines of return requests (through ``aftersales.deadlines.engine``; RULES.md R6, R12–R14).
 
 - ``returns.auto_approve`` (R13): a request the merchant has not answered is approved
   ``returns.auto_approve_hours`` (48 h) after it was made.
@@ -20,8 +20,9 @@ and notifies; the sweep adds ``deadline.fired`` to the timeline and the outbox.
 
 from datetime import timedelta
 
-from aftersales.actors import SYSTEM
-from aftersales.deadlines import Cancels, Schedules, deadline_register, deadline_status_rules
+from aftersales.deadlines.engine import Cancels, Schedules, deadline_status_rules
+from aftersales.deadlines.registry import deadline_register
+from aftersales.tenancy.actors import SYSTEM
 
 from . import rules
 from .models import ReturnRequest

@@ -34,9 +34,9 @@ Domain events: ``return.difference_payment_started``, ``return.difference_paid``
 from django.db import transaction
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.money import ZERO, yuan
+from aftersales.tenancy.actors import SYSTEM
 from orders.adapters import get_payment_gateway
 from orders.models import GatewayTransfer, Tender
 

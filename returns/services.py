@@ -2,7 +2,7 @@
 
 Every function is keyword-only, takes ``actor``, owns its transaction, locks rows in a fixed
 order (order → line → request → refund → tender), moves statuses through
-``aftersales.statuses.status_move`` with ``rules.RETURN_MOVES``, records a timeline event,
+``aftersales.casefile.statuses.status_move`` with ``rules.RETURN_MOVES``, records a timeline event,
 publishes a domain event (``return.<verb>``, fed to the webhook outbox) and notifies the people
 concerned. After a write the request must still be inside the actor's scope.
 
@@ -43,17 +43,17 @@ from django.db import transaction
 from django.db.models import Q, Sum
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
-from aftersales.deadlines import deadline_cancel, deadline_schedule, deadline_status_enter
+from aftersales.casefile.events import event_publish
+from aftersales.casefile.models import TimelineEvent
+from aftersales.casefile.statuses import status_move
+from aftersales.casefile.timeline import timeline_record
+from aftersales.deadlines.engine import deadline_cancel, deadline_schedule, deadline_status_enter
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
-from aftersales.events import event_publish
-from aftersales.models import TimelineEvent
+from aftersales.messaging.notifications import merchant_staff
 from aftersales.money import ZERO, split_pro_rata, yuan
-from aftersales.notifications import merchant_staff
 from aftersales.policies import policies_cached, policy_get, policy_value
-from aftersales.scope import ensure_in_scope
-from aftersales.statuses import status_move
-from aftersales.timeline import timeline_record
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.scope import ensure_in_scope
 from orders import services as order_services
 from orders.models import GatewayRefund, Order, OrderLine, PickupBooking, Shipment, Sku, Tender
 
@@ -224,7 +224,7 @@ def _recipients(request, to):
 def _notify(request, event, title, body, *, to=("consumer", "merchant"), actor=SYSTEM):
     """Tell the consumer and/or the merchant's staff; a failed notification never fails the
     write (the timeline already records what happened)."""
-    from aftersales.deadlines import notify_quietly
+    from aftersales.messaging.notifications import notify_quietly
 
     context = {
         "title": title,
@@ -421,7 +421,7 @@ def _window_settings(line):
     )
     exceptions = None
     if extension:
-        from aftersales.calendar import calendar_exceptions
+        from aftersales.deadlines.calendar import calendar_exceptions
 
         exceptions = calendar_exceptions()
     return rules.WindowSettings(holiday_extension=extension, exceptions=exceptions)

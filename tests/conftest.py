@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
-from aftersales.auth import api_key_lookup
 from aftersales.matrix import KEY_ROLES, ROLES, Side, World
+from aftersales.tenancy.auth import api_key_lookup
 
 
 @pytest.fixture

@@ -9,25 +9,27 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.urls import path
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import clock
-from ..deadlines import deadline_description, sandbox_clock_move
-from ..errors import InvalidInput, NotFound
-from ..models import Deadline
-from ..scope import scoped
-from .base import (
+from aftersales import clock
+from aftersales.api.base import (
     IDEMPOTENCY_PARAMETER,
     ActorViewMixin,
     require_platform_read,
     require_platform_write,
 )
-from .pagination import IdCursorPagination
-from .routes import resource
+from aftersales.api.pagination import IdCursorPagination
+from aftersales.api.routes import resource
+from aftersales.deadlines.models import ClockOffset, Deadline
+from aftersales.deadlines.registry import deadline_description
+from aftersales.deadlines.sandbox import sandbox_clock_move
+from aftersales.errors import InvalidInput, NotFound
+from aftersales.tenancy.scope import scoped
 
 
 class DeadlineSerializer(serializers.ModelSerializer):
@@ -169,10 +171,6 @@ class ClockMoveSerializer(serializers.Serializer):
 
 
 def _clock_state():
-    from django.utils import timezone
-
-    from ..models import ClockOffset
-
     clock.invalidate()
     offset = ClockOffset.current()
     real = timezone.now()

@@ -4,9 +4,10 @@ import pytest
 import time_machine
 
 from aftersales import policies
-from aftersales.actors import SYSTEM, actor_for_user
+from aftersales.casefile.models import TimelineEvent
 from aftersales.errors import InvalidInput
-from aftersales.models import PolicyVersion, TimelineEvent
+from aftersales.policies.models import PolicyVersion
+from aftersales.tenancy.actors import SYSTEM, actor_for_user
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from rest_framework import mixins, serializers, viewsets
 
 from aftersales.api.base import ActorViewMixin
 from aftersales.api.pagination import IdCursorPagination
-from aftersales.scope import scoped
+from aftersales.tenancy.scope import scoped
 
 from ..models import LogisticsAlert
 

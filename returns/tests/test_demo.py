@@ -8,7 +8,7 @@ from django.contrib.auth.hashers import make_password
 
 from aftersales import clock
 from aftersales import demo as kernel_demo
-from aftersales.models import Deadline
+from aftersales.deadlines.models import Deadline
 from orders import demo as orders_demo
 from returns import demo as returns_demo
 from returns.models import Arbitration, Refund, ReturnRequest
