@@ -36,9 +36,11 @@ bench: install
 	bin/ensure-services
 	$(PY) bench/api_list.py $(ARGS)
 
+## Lint, format and the import layers of ARCHITECTURE.md ([tool.importlinter] in pyproject.toml).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 ## Regenerate the committed OpenAPI schema (CI fails when the code drifts from it). Generated
 ## with the test settings on PostgreSQL, as CI checks it (integer ranges depend on the backend).

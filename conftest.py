@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from aftersales.models import PlatformGroup
+from aftersales.tenancy.models import PlatformGroup
 from aftersales.tests import factories as f
 
 

@@ -1,10 +1,11 @@
 """Staff console for the kernel's models (Chinese by default).
 
 Personal data shows masked everywhere (RULES.md D2); "查看完整信息" asks for a reason and goes
-through ``services.pii_reveal``, which logs the access (D3). Writes go through services.
+through ``reveal.pii_reveal``, which logs the access (D3). Writes go through services.
 """
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -14,23 +15,23 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from . import services
-from .actors import actor_for_user
-from .errors import DomainError
-from .models import (
+from aftersales.api.models import IdempotencyRecord
+from aftersales.casefile.models import DomainEvent, TimelineEvent
+from aftersales.errors import DomainError
+from aftersales.pii import blind_index
+from aftersales.policies import policy_keys, policy_set, policy_value_clean
+from aftersales.policies.models import PolicyVersion
+from aftersales.tenancy import reveal, services
+from aftersales.tenancy.actors import actor_for_user
+from aftersales.tenancy.models import (
     ApiKey,
     ConsumerAddress,
     ConsumerProfile,
-    DomainEvent,
-    IdempotencyRecord,
     Merchant,
     MerchantMember,
     PiiAccessLog,
-    PolicyVersion,
-    TimelineEvent,
     User,
 )
-from .policies import DEFAULTS, policy_set
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -239,8 +240,6 @@ class ConsumerAdmin(admin.ModelAdmin):
         queryset, distinct = super().get_search_results(request, queryset, search_term)
         digits = "".join(c for c in search_term if c.isdigit())
         if len(digits) >= 7:
-            from .pii import blind_index
-
             queryset |= self.model.objects.filter(phone_index=blind_index(search_term))
         return queryset, distinct
 
@@ -259,7 +258,7 @@ class ConsumerAdmin(admin.ModelAdmin):
         results = []
         for consumer in consumers:
             try:
-                values = services.pii_reveal(
+                values = reveal.pii_reveal(
                     actor=actor,
                     subject=consumer,
                     fields=form.cleaned_data["fields_"],
@@ -426,17 +425,17 @@ class PolicyVersionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["key"].choices = [(k, f"{k} — {d}") for k, (_v, d) in sorted(DEFAULTS.items())]
+        self.fields["key"].choices = [
+            (k, f"{k} — {spec.description}") for k, spec in sorted(policy_keys().items())
+        ]
 
     def clean(self):
         """The service's own checks (type, range, law cap) shown as form errors."""
         data = super().clean()
         self._clean_scope(data)
         if "key" in data and "value" in data:
-            from .policies import _coerce
-
             try:
-                data["value"] = _coerce(data["key"], data["value"])
+                data["value"] = policy_value_clean(data["key"], data["value"])
             except DomainError as exc:
                 self.add_error("value", exc.message)
         return data
@@ -444,8 +443,6 @@ class PolicyVersionForm(forms.ModelForm):
     def _clean_scope(self, data):
         """Platform versions name no object; category and merchant versions name one that
         exists (a form error, not a refused save)."""
-        from django.apps import apps
-
         scope, scope_id = data.get("scope"), data.get("scope_id")
         if scope == PolicyVersion.Scope.PLATFORM:
             if scope_id is not None:
@@ -544,4 +541,5 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
     exclude = ["response_body"]
 
 
-from . import admin_deadlines, admin_messaging  # noqa: E402,F401
+import aftersales.deadlines.admin  # noqa: E402,F401
+import aftersales.messaging.admin  # noqa: E402,F401

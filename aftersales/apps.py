@@ -11,7 +11,11 @@ class AftersalesConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from . import deadlines, subscriptions  # noqa: F401  (deadline engine; the outbox)
-        from .groups import on_post_migrate
+        # The engine's status listener, the outbox's subscription, and the kernel's Celery tasks
+        # (the engine and notifications send them by name).
+        from aftersales import tasks  # noqa: F401
+        from aftersales.deadlines import engine  # noqa: F401
+        from aftersales.messaging import subscriptions  # noqa: F401
+        from aftersales.tenancy.groups import on_post_migrate
 
         post_migrate.connect(on_post_migrate, sender=self)

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from . import clock
+from aftersales import clock
 
 
 def platform(request):

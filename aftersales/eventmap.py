@@ -1,8 +1,9 @@
 """The map of what happens after an event (STYLE.md rule 14), built from the live registries.
 
 ``event_map()`` reads what the apps registered when they were loaded: the domain-event
-subscriptions (``aftersales.events``), the status listeners (``aftersales.statuses``), the
-status → deadline tables and the deadline kinds (``aftersales.deadlines``).
+subscriptions (``aftersales.casefile.events``), the status listeners
+(``aftersales.casefile.statuses``), the status → deadline tables (``aftersales.deadlines.engine``)
+and the deadline kinds (``aftersales.deadlines.registry``).
 ``event_map_markdown()`` renders it; ``manage.py eventmap`` writes it to ``docs/events.md``,
 which is committed and checked for drift by ``bin/run-tests`` and
 ``aftersales/tests/test_eventmap.py``. Sorted by name, functions by dotted path (never a
@@ -11,7 +12,9 @@ which is committed and checked for drift by ``bin/run-tests`` and
 
 from functools import partial
 
-from . import deadlines, events, statuses
+from aftersales.casefile import events, statuses
+from aftersales.deadlines import engine as deadlines
+from aftersales.deadlines import registry
 
 HEADER = """\
 # What happens after an event
@@ -20,7 +23,7 @@ HEADER = """\
 registries; do not edit by hand. `bin/run-tests` fails when it drifts from the code. -->
 
 Each app declares its domain-event subscriptions in one module, `<app>/events.py` (the kernel's in
-`aftersales/subscriptions.py`), and its status → deadline rules in one table in
+`aftersales/messaging/subscriptions.py`), and its status → deadline rules in one table in
 `<app>/deadlines.py` (STYLE.md rule 14). Functions are named by dotted path `module.function`.
 """
 
@@ -80,7 +83,7 @@ def event_map():
         },
         "deadline_kinds": [
             {"kind": kind, "handler": dotted(h.fn), "description_zh": h.description_zh}
-            for kind, h in deadlines.deadline_handlers().items()
+            for kind, h in registry.deadline_handlers().items()
         ],
     }
 
@@ -96,10 +99,10 @@ def event_map_markdown(data=None):
     out += [
         "## Domain events → subscribers",
         "",
-        "`aftersales.events.event_publish` runs an event's own subscribers in the order listed,",
-        "then the `*` ones, inside the publisher's transaction. *batch*: for events written in",
-        "bulk (a deadline-sweep batch, `events_dispatch`) that function gets all the events of",
-        "a name in one call instead.",
+        "`aftersales.casefile.events.event_publish` runs an event's own subscribers in the order",
+        "listed, then the `*` ones, inside the publisher's transaction. *batch*: for events",
+        "written in bulk (a deadline-sweep batch, `events_dispatch`) that function gets all the",
+        "events of a name in one call instead.",
         "",
     ]
     for name, handlers in data["events"].items():
@@ -111,7 +114,8 @@ def event_map_markdown(data=None):
     out += [
         "## Status moves → listeners",
         "",
-        "`aftersales.statuses.status_move` calls these, in order, inside the move's transaction:",
+        "`aftersales.casefile.statuses.status_move` calls these, in order, inside the move's",
+        "transaction:",
         "",
     ]
     out += [f"{i}. `{path}`" for i, path in enumerate(data["status_listeners"], 1)]
@@ -121,7 +125,7 @@ def event_map_markdown(data=None):
         "",
         "On entering a status the case's deadlines of these kinds are scheduled (moved if open)",
         "or cancelled with their reminders; a new case's first status is applied by",
-        "`aftersales.deadlines.deadline_status_enter`.",
+        "`aftersales.deadlines.engine.deadline_status_enter`.",
         "",
     ]
     for label, rows in data["status_rules"].items():

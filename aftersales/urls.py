@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from aftersales import views
 
 my_urlpatterns = [path("", views.my_home, name="home")]
 merchant_urlpatterns = [path("", views.merchant_home, name="home")]

@@ -2,8 +2,8 @@
 
 from django.shortcuts import redirect, render
 
-from .actors import actor_from_request
-from .decorators import consumer_required, merchant_required
+from aftersales.tenancy.actors import actor_from_request
+from aftersales.tenancy.decorators import consumer_required, merchant_required
 
 
 def home(request):

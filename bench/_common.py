@@ -173,8 +173,8 @@ def load_data(*, orders, merchant_orders, merchants=10, consumers=None):
     from django.db import connection, transaction
 
     from aftersales import clock
-    from aftersales.models import ConsumerProfile, Merchant, User
     from aftersales.pii import blind_index, encrypt
+    from aftersales.tenancy.models import ConsumerProfile, Merchant, User
     from orders.models import Category, Order, OrderLine, Product, Sku
 
     consumers = consumers or max(1000, orders // 5)
@@ -340,7 +340,7 @@ def load_data(*, orders, merchant_orders, merchants=10, consumers=None):
 
 def merchant_api_key(merchant):
     """A new merchant-scoped key (stored hashed, like any integrator's); returns the raw key."""
-    from aftersales.models import ApiKey
+    from aftersales.tenancy.models import ApiKey
 
     prefix, raw = ApiKey.new_raw_key()
     ApiKey.objects.create(

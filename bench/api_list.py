@@ -97,7 +97,7 @@ def main(argv=None):
     from django.db import connection
     from django.urls import Resolver404, resolve
 
-    from aftersales.models import Merchant
+    from aftersales.tenancy.models import Merchant
     from orders.models import Order
 
     if args.reuse_data:

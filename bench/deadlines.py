@@ -79,7 +79,9 @@ def load(*, pending, due, merchants):
     """``pending`` open deadlines of which ``due`` are past due, with generate_series."""
     from django.db import connection, transaction
 
-    from aftersales.models import Deadline, DomainEvent, Merchant, TimelineEvent
+    from aftersales.casefile.models import DomainEvent, TimelineEvent
+    from aftersales.deadlines.models import Deadline
+    from aftersales.tenancy.models import Merchant
 
     with transaction.atomic():
         cursor = connection.cursor()
@@ -126,7 +128,7 @@ def load(*, pending, due, merchants):
 
 
 def sweep_all(batch_size):
-    from aftersales.deadlines import deadline_sweep
+    from aftersales.deadlines.engine import deadline_sweep
 
     started = time.perf_counter()
     stats = deadline_sweep(batch_size=batch_size)
@@ -134,7 +136,8 @@ def sweep_all(batch_size):
 
 
 def check_effects(expected):
-    from aftersales.models import Deadline, DomainEvent, TimelineEvent
+    from aftersales.casefile.models import DomainEvent, TimelineEvent
+    from aftersales.deadlines.models import Deadline
 
     done = Deadline.objects.filter(state="done").count()
     timeline = TimelineEvent.objects.filter(verb="deadline.fired").count()
@@ -164,8 +167,8 @@ def steady_state(*, seconds, rate, beat, batch_size):
     from django.db import connection, connections, transaction
 
     from aftersales import clock
-    from aftersales.deadlines import deadline_sweep
-    from aftersales.models import Deadline
+    from aftersales.deadlines.engine import deadline_sweep
+    from aftersales.deadlines.models import Deadline
 
     with transaction.atomic():
         connection.cursor().execute(f'TRUNCATE "{Deadline._meta.db_table}" CASCADE')
@@ -253,10 +256,10 @@ def main(argv=None):
     import django
 
     django.setup()
-    from aftersales.deadlines import deadline_register
+    from aftersales.deadlines.registry import deadline_register
 
     deadline_register(KIND, _handler, "基准测试：执行一次")
-    from aftersales import events
+    from aftersales.casefile import events
 
     if args.without_subscribers:
         events._handlers.clear()

@@ -6,7 +6,7 @@
    timed INCLUDING its queries, many iterations; mean and p95 per call, queries per call.
 2. The timeout sweep: 100,000 open repair orders at their repairers (each with its pending G6
    deadline, ``repairs.g6_repairer_limit``) of which 10,000 are past the 30-day limit;
-   ``aftersales.deadlines.deadline_sweep`` in ``--sweepers`` (2) processes at once acts on
+   ``aftersales.deadlines.engine.deadline_sweep`` in ``--sweepers`` (2) processes at once acts on
    the due ones (each: the re-check against the rules, an escalation in the platform's queue,
    a timeline event, a ``repair.timeout`` outbox event, notifications to the consumer and the
    merchant's staff, the deadline's own move to done with its timeline and outbox rows).
@@ -92,7 +92,7 @@ def entitlement_card(repairs):
     """A signed LCD TV bought 200 days ago with ``repairs`` finished repairs (some waited for
     parts), the last one 20 days ago: the engine walks every rule (G3 extension, G4, G8, G12)."""
     from aftersales import clock
-    from aftersales.models import ConsumerProfile, Merchant, User
+    from aftersales.tenancy.models import ConsumerProfile, Merchant, User
     from orders.models import Category, Order, OrderLine, Product, Sku
     from repairs.models import RepairOrder, WarrantyCard
 
@@ -226,7 +226,7 @@ def load_open_repairs(*, repairs, past, provider, skip=0):
     from django.db import connection, transaction
 
     from aftersales import clock
-    from aftersales.models import Deadline
+    from aftersales.deadlines.models import Deadline
     from orders.models import Order, OrderLine, Sku
     from repairs.deadlines import G6_KIND
     from repairs.models import RepairOrder, WarrantyCard
@@ -340,7 +340,8 @@ def load_open_repairs(*, repairs, past, provider, skip=0):
 
 
 def effect_counts():
-    from aftersales.models import Deadline, DomainEvent, TimelineEvent
+    from aftersales.casefile.models import DomainEvent, TimelineEvent
+    from aftersales.deadlines.models import Deadline
     from repairs.models import WarrantyEscalation
 
     return {
@@ -355,7 +356,7 @@ def effect_counts():
 
 def check_sweep_effects(past, before):
     from aftersales import clock
-    from aftersales.models import Deadline
+    from aftersales.deadlines.models import Deadline
 
     after = effect_counts()
     delta = {k: after[k] - before[k] for k in after}
@@ -392,7 +393,7 @@ def count_statements():
 
 
 def bench_sweep(*, repairs, past, batch_size, warmup, sweepers):
-    from aftersales.deadlines import deadline_sweep
+    from aftersales.deadlines.engine import deadline_sweep
 
     provider = _provider_for_sweep()
     # Warm-up on other rows: imports, template compilation, query plans out of the measure;
@@ -425,7 +426,7 @@ def bench_sweep(*, repairs, past, batch_size, warmup, sweepers):
 def _sweeper(go, out, batch_size):
     """One sweeper process (forked with Django loaded, its own connection): waits for the
     start, sweeps until nothing is due, reports (done, batches, CPU seconds)."""
-    from aftersales.deadlines import deadline_sweep
+    from aftersales.deadlines.engine import deadline_sweep
 
     go.wait()
     cpu = time.process_time()
@@ -434,9 +435,10 @@ def _sweeper(go, out, batch_size):
 
 
 def sweep_in_processes(sweepers, batch_size):
-    """The measured sweep as the workers run a backlog (``aftersales.tasks.sweep_deadlines``
-    with ``DEADLINE_SWEEPERS``): ``sweepers`` processes at once, each claiming batches with
-    ``FOR UPDATE SKIP LOCKED``; wall time from the common start to the last one's end."""
+    """The measured sweep as the workers run a backlog
+    (``aftersales.deadlines.tasks.sweep_deadlines`` with ``DEADLINE_SWEEPERS``): ``sweepers``
+    processes at once, each claiming batches with ``FOR UPDATE SKIP LOCKED``; wall time from the
+    common start to the last one's end."""
     import multiprocessing
 
     from django.db import connections

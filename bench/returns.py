@@ -92,8 +92,8 @@ def load(*, signed, unshipped, background, merchants, consumers):
     from django.db import connection, transaction
 
     from aftersales import clock
-    from aftersales.models import ConsumerProfile, Merchant, MerchantMember, User
     from aftersales.pii import blind_index, encrypt
+    from aftersales.tenancy.models import ConsumerProfile, Merchant, MerchantMember, User
     from orders.models import Category, Order, OrderLine, Payment, Product, Shipment, Sku, Tender
 
     now = clock.now()
@@ -286,7 +286,7 @@ def sessions():
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
-    from aftersales.models import ConsumerProfile
+    from aftersales.tenancy.models import ConsumerProfile
 
     out = {}
     for profile in ConsumerProfile.objects.filter(

@@ -14,9 +14,10 @@ import json
 from django.db import transaction
 from django.http import JsonResponse
 
-from aftersales.auth import parse_raw_key
-from aftersales.models import ApiKey, TimelineEvent
+from aftersales.casefile.models import TimelineEvent
 from aftersales.pii import mask_name
+from aftersales.tenancy.auth import parse_raw_key
+from aftersales.tenancy.models import ApiKey
 from orders.models import Order, OrderLine
 
 # The columns behind the API's list row (orders/api/serializers.py OrderListSerializer).

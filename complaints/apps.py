@@ -7,3 +7,6 @@ class ComplaintsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "complaints"
     verbose_name = "投诉"
+
+    def ready(self):
+        from . import policies  # noqa: F401  (registers the app's policy keys)

@@ -7,7 +7,7 @@ and consumers are left in ``ctx.data`` for the apps' demo modules.
 
 from django.contrib.auth.models import Group
 
-from aftersales.models import (
+from aftersales.tenancy.models import (
     ConsumerAddress,
     ConsumerProfile,
     Merchant,

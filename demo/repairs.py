@@ -18,9 +18,9 @@ from datetime import timedelta
 
 from django.db import transaction
 
-from aftersales.actors import SYSTEM, actor_for_user
 from aftersales.errors import DomainError
-from aftersales.models import User
+from aftersales.tenancy.actors import SYSTEM, actor_for_user
+from aftersales.tenancy.models import User
 from orders.models import Shipment
 from repairs import services
 from repairs.models import SanbaoCatalogChange, SanbaoCatalogEntry, WarrantyCard

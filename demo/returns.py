@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.core.files.base import ContentFile
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 from orders.models import GatewayRefund, OrderLine, Shipment
 from orders.services import gateway_refund_attempt_record
 from returns import services

@@ -5,13 +5,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.actors import actor_for_user
 from aftersales.errors import DomainError
+from aftersales.tenancy.actors import actor_for_user
 
 from . import rules, services
+from .logistics import logistics_alert_resolve
 from .models import (
     Category,
     GatewayRefund,
+    LogisticsAlert,
     Order,
     OrderLine,
     Payment,
@@ -550,3 +552,37 @@ class PickupBookingAdmin(ServiceWrittenAdmin):
     @admin.display(description=_("地址"))
     def address_masked(self, obj):
         return obj.masked_address
+
+
+@admin.register(LogisticsAlert)
+class LogisticsAlertAdmin(admin.ModelAdmin):
+    """The platform's logistics queue (standard 6.2.1.2)."""
+
+    list_display = [
+        "raised_at",
+        "reason",
+        "status",
+        "merchant",
+        "carrier",
+        "tracking_number",
+        "order_id",
+        "last_event_at",
+    ]
+    list_filter = ["status", "reason", "merchant"]
+    search_fields = ["tracking_number", "=order_id", "=shipment_id"]
+    list_select_related = ["merchant"]
+    readonly_fields = [f.name for f in LogisticsAlert._meta.fields]
+    actions = ["resolve_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("标记为已解决"))
+    def resolve_selected(self, request, queryset):
+        actor = actor_for_user(request.user)
+        for alert in queryset.filter(status=LogisticsAlert.Status.OPEN):
+            logistics_alert_resolve(alert=alert, actor=actor, note="平台物流专员已处理")
+        self.message_user(request, _("已处理。"), messages.SUCCESS)

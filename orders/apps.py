@@ -9,4 +9,4 @@ class OrdersConfig(AppConfig):
     verbose_name = "订单与物流"
 
     def ready(self):
-        from . import events  # noqa: F401  (subscriptions; logistics' deadline kind)
+        from . import events, policies  # noqa: F401  (subscriptions; logistics' deadline kind)

@@ -11,7 +11,7 @@ orders declares no status → deadline rules. All run inside the transaction tha
 event.
 """
 
-from aftersales.events import subscribe
+from aftersales.casefile.events import subscribe
 
 from . import logistics
 

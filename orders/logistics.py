@@ -24,19 +24,14 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
-from aftersales.deadlines import (
-    deadline_cancel,
-    deadline_register,
-    deadline_schedule,
-    notify_quietly,
-)
-from aftersales.models import LogisticsAlert
-from aftersales.notifications import merchant_staff
+from aftersales.casefile.timeline import timeline_record
+from aftersales.deadlines.engine import deadline_cancel, deadline_schedule
+from aftersales.deadlines.registry import deadline_register
+from aftersales.messaging.notifications import merchant_staff, notify_quietly
 from aftersales.policies import policy_get
-from aftersales.timeline import timeline_record
+from aftersales.tenancy.actors import SYSTEM
 
-from .models import Order, Shipment
+from .models import LogisticsAlert, Order, Shipment
 
 STALE_KIND = "logistics.stale"
 MOVEMENT_KINDS = {"picked_up", "in_transit", "out_for_delivery"}

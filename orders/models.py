@@ -11,8 +11,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
-from aftersales.models import ConsumerProfile, Merchant, User
 from aftersales.pii import EncryptedTextField, mask_address, mask_name, mask_phone
+from aftersales.tenancy.models import ConsumerProfile, Merchant, User
 
 
 class NoReasonClass(models.TextChoices):
@@ -652,3 +652,59 @@ class PickupBooking(models.Model):
         return mask_address(
             province=self.province, city=self.city, district=self.district, street=self.street
         )
+
+
+class LogisticsAlert(models.Model):
+    """A parcel that needs attention (standard 6.2.1.2): no tracking update for too long after
+    pickup, or an exception event. Seen by the consumer, the merchant and the platform's
+    logistics queue. Its table keeps the name it had in the kernel (``aftersales_logisticsalert``);
+    the shipment and order are referenced by id, as they were there.
+    """
+
+    class Reason(models.TextChoices):
+        STALE = "stale", _("物流长时间未更新")
+        EXCEPTION = "exception", _("物流异常")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待处理")
+        RESOLVED = "resolved", _("已解决")
+
+    shipment_id = models.BigIntegerField(_("包裹"))
+    order_id = models.BigIntegerField(_("订单"))
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
+    )
+    consumer = models.ForeignKey(
+        ConsumerProfile, on_delete=models.PROTECT, related_name="+", verbose_name=_("消费者")
+    )
+    reason = models.CharField(_("原因"), max_length=10, choices=Reason.choices)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    carrier = models.CharField(_("承运商"), max_length=40, blank=True)
+    tracking_number = models.CharField(_("运单号"), max_length=64, blank=True)
+    last_event_at = models.DateTimeField(_("最近轨迹时间"), null=True, blank=True)
+    detail = models.CharField(_("说明"), max_length=300, blank=True)
+    raised_at = models.DateTimeField(_("预警时间"), default=clock.now)
+    resolved_at = models.DateTimeField(_("解决时间"), null=True, blank=True)
+
+    class Meta:
+        db_table = "aftersales_logisticsalert"
+        verbose_name = _("物流预警")
+        verbose_name_plural = _("物流预警")
+        ordering = ["-raised_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-raised_at"], name="logistics_alert_queue"),
+            models.Index(fields=["merchant", "-id"], name="logistics_alert_merchant"),
+            models.Index(fields=["consumer", "-id"], name="logistics_alert_consumer"),
+            models.Index(fields=["shipment_id"], name="logistics_alert_shipment"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reason__in=["stale", "exception"]), name="logistics_alert_reason_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "resolved"]), name="logistics_alert_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_reason_display()} {self.carrier} {self.tracking_number}"

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, time, timedelta
 from django.db.models import Exists, OuterRef, Prefetch, Q
 
 from aftersales.clock import SHANGHAI
-from aftersales.scope import access, scoped
+from aftersales.tenancy.scope import access, scoped
 
 from .models import (
     Category,

@@ -13,10 +13,10 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.deadlines import deadlines_for_many
-from aftersales.decorators import consumer_required, merchant_required
+from aftersales.deadlines.engine import deadlines_for_many
 from aftersales.errors import NotFound
 from aftersales.pii import mask_name
+from aftersales.tenancy.decorators import consumer_required, merchant_required
 
 from . import selectors
 from .models import Order

@@ -7,3 +7,6 @@ class PricingGuardConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "pricing_guard"
     verbose_name = "价格保护"
+
+    def ready(self):
+        from . import policies  # noqa: F401  (registers the app's policy keys)

@@ -10,10 +10,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
-from aftersales.actors import actor_for_user
-from aftersales.deadlines import deadline_description, deadlines_for_many
+from aftersales.casefile.timeline import timeline_for
+from aftersales.deadlines.engine import deadlines_for_many
+from aftersales.deadlines.registry import deadline_description
 from aftersales.errors import DomainError
-from aftersales.timeline import timeline_for
+from aftersales.tenancy.actors import actor_for_user
 
 from . import rules, selectors, services
 from .api.filters import overdue_condition

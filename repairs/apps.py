@@ -11,7 +11,7 @@ class RepairsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from aftersales.actors import actor_role_register
+        from aftersales.tenancy.actors import actor_role_register
 
         from . import deadlines, events  # noqa: F401  (deadline kinds, status rules, subscriptions)
         from .selectors import provider_actor

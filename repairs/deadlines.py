@@ -32,21 +32,22 @@ from types import SimpleNamespace
 from django.db import connection, transaction
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
 from aftersales.bulk import actor_columns, insert_rows, instances
-from aftersales.deadlines import (
-    REMINDER_SUFFIX,
+from aftersales.casefile.events import events_dispatch
+from aftersales.casefile.models import DomainEvent, TimelineEvent
+from aftersales.deadlines.engine import (
     Cancels,
     Schedules,
     SubjectRef,
-    deadline_register,
     deadline_schedule,
     deadline_status_rules,
 )
-from aftersales.events import events_dispatch
-from aftersales.models import ConsumerProfile, Deadline, DomainEvent, TimelineEvent
-from aftersales.notifications import notify_many
-from aftersales.rules import window_closes_at
+from aftersales.deadlines.models import Deadline
+from aftersales.deadlines.registry import REMINDER_SUFFIX, deadline_register
+from aftersales.deadlines.rules import window_closes_at
+from aftersales.messaging.notifications import notify_many
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import ConsumerProfile
 
 from . import rules
 from .models import RepairOrder, WarrantyEscalation
@@ -399,7 +400,7 @@ def timeout_text(repair, rule):
 
 
 def _merchant_staff(merchant_ids):
-    from aftersales.models import MerchantMember
+    from aftersales.tenancy.models import MerchantMember
 
     staff = {}
     for merchant_id, user_id in MerchantMember.objects.filter(

@@ -17,9 +17,9 @@ All run inside the transaction that published the event.
 
 import logging
 
-from aftersales.actors import SYSTEM
+from aftersales.casefile.events import subscribe
 from aftersales.errors import DomainError
-from aftersales.events import subscribe
+from aftersales.tenancy.actors import SYSTEM
 
 from .deadlines import on_deadline_fired
 

@@ -2,9 +2,9 @@
 《部分商品修理更换退货责任规定》 (cited as "art. N").
 
 No ORM here: callers build a ``CardFacts`` from a warranty card (issue 5) and pass "now".
-Days count in Shanghai with the window rule of ``aftersales.rules`` (RULES.md "Time"): the day of
-the event is not counted, day N ends at 24:00 Shanghai. A "day in repair" is one calendar day
-between 送修 (receipt by the repairer) and the repair's end, the day of receipt not counted.
+Days count in Shanghai with the window rule of ``aftersales.deadlines.rules`` (RULES.md "Time"):
+the day of the event is not counted, day N ends at 24:00 Shanghai. A "day in repair" is one calendar
+day between 送修 (receipt by the repairer) and the repair's end, the day of receipt not counted.
 """
 
 import calendar
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from aftersales import rules as time_rules
+from aftersales.deadlines import rules as time_rules
 from aftersales.errors import InvalidInput, RuleViolation
 from aftersales.money import ZERO, yuan
 
@@ -26,7 +26,7 @@ window_closes_at = functools.lru_cache(maxsize=4096)(time_rules.window_closes_at
 
 
 def window_is_open(*, event_at: datetime, days: int, at: datetime) -> bool:
-    """``aftersales.rules.window_is_open`` over the memoised ``window_closes_at``."""
+    """``aftersales.deadlines.rules.window_is_open`` over the memoised ``window_closes_at``."""
     return at < window_closes_at(event_at, days)
 
 

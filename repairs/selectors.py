@@ -16,9 +16,9 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q
 
 from aftersales import clock
-from aftersales.actors import Actor
 from aftersales.errors import NotFound
-from aftersales.scope import access, scoped
+from aftersales.tenancy.actors import Actor
+from aftersales.tenancy.scope import access, scoped
 
 from . import rules
 from .models import (
@@ -42,7 +42,7 @@ FAULT_G11 = ("misuse", "force_majeure")
 
 def provider_actor(user):
     """The actor of a repair provider's staff member (registered with
-    ``aftersales.actors.actor_role_register`` in ``RepairsConfig.ready``), else ``None``."""
+    ``aftersales.tenancy.actors.actor_role_register`` in ``RepairsConfig.ready``), else ``None``."""
     member = (
         RepairProviderMember.objects.filter(user_id=user.pk).values_list("provider_id", flat=True)
     ).first()

@@ -1,12 +1,12 @@
 """Thin Celery tasks of the repairs app: they take ids and call one service.
 
 The G5/G6 limits need no task of their own: they are deadlines, acted on by the kernel's
-minute sweep (``aftersales.tasks.sweep_deadlines``, see ``repairs.deadlines``).
+minute sweep (``aftersales.deadlines.tasks.sweep_deadlines``, see ``repairs.deadlines``).
 """
 
 from celery import shared_task
 
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 
 
 @shared_task(name="repairs.expire_warranty_cards")

@@ -29,14 +29,14 @@ from django.views.decorators.http import require_POST
 
 from aftersales import clock
 from aftersales.api.base import no_store
-from aftersales.deadlines import deadline_description
-from aftersales.decorators import consumer_required, merchant_required, role_required
+from aftersales.casefile.timeline import timeline_for
+from aftersales.deadlines.models import Deadline
+from aftersales.deadlines.registry import deadline_description
+from aftersales.deadlines.rules import SHANGHAI
 from aftersales.errors import DomainError, NotFound
-from aftersales.models import Deadline
-from aftersales.rules import SHANGHAI
 from aftersales.templatetags.components import deadline_rows
 from aftersales.templatetags.components import deadline_time as deadline_text
-from aftersales.timeline import timeline_for
+from aftersales.tenancy.decorators import consumer_required, merchant_required, role_required
 
 from . import forms, rules, selectors, services
 from .deadlines import parts_limit_days
@@ -288,7 +288,7 @@ def _timeline(repair, *, masked):
 
 
 def _deadline_rows(subjects, now, *, include_reminders=False):
-    from aftersales.deadlines import deadlines_for_many
+    from aftersales.deadlines.engine import deadlines_for_many
 
     return deadline_rows(
         deadlines_for_many(subjects, include_reminders=include_reminders),

@@ -29,12 +29,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
-from aftersales.actors import actor_for_user
-from aftersales.deadlines import REMINDER_SUFFIX, deadline_description, deadlines_for_many
+from aftersales.casefile.models import TimelineEvent
+from aftersales.casefile.timeline import subject_label, timeline_verb_label
+from aftersales.deadlines.engine import deadlines_for_many
+from aftersales.deadlines.models import Deadline
+from aftersales.deadlines.registry import REMINDER_SUFFIX, deadline_description
 from aftersales.errors import DomainError
-from aftersales.models import Deadline, TimelineEvent
-from aftersales.scope import scoped
-from aftersales.timeline import subject_label, timeline_verb_label
+from aftersales.tenancy.actors import actor_for_user
+from aftersales.tenancy.scope import scoped
 
 from . import analytics, selectors, services
 from .models import (

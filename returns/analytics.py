@@ -52,26 +52,13 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
 from aftersales.errors import InvalidInput, NotFound
-from aftersales.models import Merchant
-from aftersales.policies import policy_register, policy_value
+from aftersales.policies import policy_value
+from aftersales.tenancy.models import Merchant
 from orders.models import Category, OrderLine
 from orders.selectors import day_start
 
 from . import rules
 from .models import ReturnRequest
-
-policy_register(
-    "returns.problem_min_quality_units",
-    3,
-    "高频问题商品：期间内质量原因退货件数下限 标准 6.4.2.1",
-    value_range=(1, None),
-)
-policy_register(
-    "returns.problem_quality_rate_percent",
-    5,
-    "高频问题商品：质量原因退货率下限（%）标准 6.4.2.1",
-    value_range=(0, 100),
-)
 
 STATUS_SCOPES = {
     "all": frozenset(set(ReturnRequest.Status.values) - rules.QUANTITY_FREE_STATUSES),

@@ -10,9 +10,9 @@ class ReturnsConfig(AppConfig):
 
     def ready(self):
         # Deadline handlers, status rules and policies; subscribers to orders' events.
-        from aftersales.timeline import timeline_verbs_register
+        from aftersales.casefile.timeline import timeline_verbs_register
 
-        from . import deadlines, events  # noqa: F401
+        from . import deadlines, events, policies  # noqa: F401
         from .labels import timeline_verb_labels
 
         timeline_verbs_register(timeline_verb_labels())

@@ -1,4 +1,4 @@
-"""Deadlines of return requests (through ``aftersales.deadlines``; RULES.md R6, R12–R14).
+"""Deadlines of return requests (through ``aftersales.deadlines.engine``; RULES.md R6, R12–R14).
 
 - ``returns.auto_approve`` (R13): a request the merchant has not answered is approved
   ``returns.auto_approve_hours`` (48 h) after it was made.
@@ -20,9 +20,9 @@ and notifies; the sweep adds ``deadline.fired`` to the timeline and the outbox.
 
 from datetime import timedelta
 
-from aftersales.actors import SYSTEM
-from aftersales.deadlines import Cancels, Schedules, deadline_register, deadline_status_rules
-from aftersales.policies import policy_register
+from aftersales.deadlines.engine import Cancels, Schedules, deadline_status_rules
+from aftersales.deadlines.registry import deadline_register
+from aftersales.tenancy.actors import SYSTEM
 
 from . import rules
 from .models import ReturnRequest
@@ -32,18 +32,6 @@ CLOSE_UNSHIPPED = "returns.close_unshipped"
 REFUND_AFTER_RECEIPT = "returns.refund_after_receipt"
 EXPRESS_CLAWBACK = "returns.express_clawback"
 KINDS = (AUTO_APPROVE, CLOSE_UNSHIPPED, REFUND_AFTER_RECEIPT, EXPRESS_CLAWBACK)
-
-policy_register(
-    "returns.express_clawback_days",
-    15,
-    "极速退款后退货包裹未送达，向消费者追回垫付款（天）R12",
-    value_range=(1, 365),
-)
-policy_register(
-    "returns.free_return_shipping",
-    False,
-    "商家承诺退货免运费（R8）",
-)
 
 
 def _policy(request, key):

@@ -14,7 +14,7 @@
 All run inside the transaction that published the event.
 """
 
-from aftersales.events import subscribe
+from aftersales.casefile.events import subscribe
 from orders.models import GatewayRefund, GatewayTransfer, PickupBooking, Shipment
 
 SUBJECT = "returns.returnrequest"

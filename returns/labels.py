@@ -1,5 +1,5 @@
 """What the steps of a return request are called for people: the consumer's and the merchant's
-pages, and the admin's timelines (``aftersales.timeline.timeline_verbs_register``)."""
+pages, and the admin's timelines (``aftersales.casefile.timeline.timeline_verbs_register``)."""
 
 from django.utils.translation import gettext_lazy
 

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
-from aftersales.models import ConsumerProfile, Merchant, User
+from aftersales.tenancy.models import ConsumerProfile, Merchant, User
 from orders.models import (
     GatewayRefund,
     GatewayTransfer,

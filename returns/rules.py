@@ -4,7 +4,7 @@ Inputs are plain values and the frozen dataclasses below; services read the rows
 policies (``returns.*`` in ``aftersales.policies``), call these, and turn a refusal code into a
 ``RuleViolation``. Time follows RULES.md "Time": instants are aware, calendar days count in
 Shanghai, and an N-day window after E closes at 24:00 Shanghai of day N
-(``aftersales.rules.window_closes_at``).
+(``aftersales.deadlines.rules.window_closes_at``).
 """
 
 from dataclasses import dataclass
@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from aftersales import rules as time_rules
+from aftersales.deadlines import rules as time_rules
 from aftersales.money import ZERO, split_pro_rata, yuan
 from orders.rules import EXCLUSION_REASONS, is_high_value
 

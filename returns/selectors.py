@@ -11,10 +11,11 @@ from datetime import datetime
 from django.db.models import F, OuterRef, Prefetch, Q, Subquery
 
 from aftersales import clock
-from aftersales.deadlines import REMINDER_SUFFIX, deadline_description, deadlines_for
+from aftersales.deadlines.engine import deadlines_for
+from aftersales.deadlines.models import Deadline
+from aftersales.deadlines.registry import REMINDER_SUFFIX, deadline_description
 from aftersales.errors import NotFound
-from aftersales.models import Deadline
-from aftersales.scope import access, scoped
+from aftersales.tenancy.scope import access, scoped
 from orders.models import OrderLine
 from orders.selectors import day_instant_or_none
 
@@ -172,7 +173,7 @@ class PendingDeadline:
 
 def return_request_deadlines(request, *, include_reminders=False):
     """The request's pending deadlines, soonest first, each with its Chinese description
-    (``aftersales.deadlines.deadlines_for``)."""
+    (``aftersales.deadlines.engine.deadlines_for``)."""
     rows = deadlines_for(request, include_reminders=include_reminders)
     return [
         PendingDeadline(d.kind, d.due_at, deadline_description(d.kind), d.state, d.pk) for d in rows

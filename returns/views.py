@@ -30,12 +30,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from aftersales import clock
-from aftersales.deadlines import deadline_description, deadlines_for_many
-from aftersales.decorators import consumer_required, merchant_required
+from aftersales.casefile.timeline import timeline_for, timeline_verb_label
+from aftersales.deadlines.engine import deadlines_for_many
+from aftersales.deadlines.models import Deadline
+from aftersales.deadlines.registry import deadline_description
 from aftersales.errors import DomainError, NotFound
-from aftersales.models import Deadline
 from aftersales.templatetags.components import DeadlineRow, deadline_rows
-from aftersales.timeline import timeline_for, timeline_verb_label
+from aftersales.tenancy.decorators import consumer_required, merchant_required
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import OrderLine

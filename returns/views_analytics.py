@@ -9,8 +9,8 @@ there, whatever the query string says. ``analytics_page`` also serves the admin 
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
-from aftersales.decorators import merchant_required
 from aftersales.errors import DomainError
+from aftersales.tenancy.decorators import merchant_required
 
 from . import analytics
 

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from aftersales.auth import api_key_lookup
+from aftersales.tenancy.auth import api_key_lookup
 from tests.matrix import KEY_ROLES, ROLES, Side, World
 
 

@@ -200,7 +200,7 @@ def test_a_repeated_query_runs_as_a_prepared_statement():
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only")
-    from aftersales.models import Merchant
+    from aftersales.tenancy.models import Merchant
 
     for _ in range(3):
         list(Merchant.objects.filter(pk=-1))

@@ -25,9 +25,11 @@ import pytest
 from django.db import connection, connections
 
 from aftersales import clock
-from aftersales import deadlines as engine
-from aftersales.actors import SYSTEM
-from aftersales.models import Deadline, Merchant, TimelineEvent
+from aftersales.casefile.models import TimelineEvent
+from aftersales.deadlines import engine, registry
+from aftersales.deadlines.models import Deadline
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import Merchant
 from tests.celery_workers import wait_until_answering
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,8 +53,8 @@ def _slow_effect(deadline):
     return _effect(deadline)
 
 
-engine.deadline_register("test.rel.fast", _effect, "测试：立即记录效果")
-engine.deadline_register("test.rel.slow", _slow_effect, "测试：慢处理后记录效果")
+registry.deadline_register("test.rel.fast", _effect, "测试：立即记录效果")
+registry.deadline_register("test.rel.slow", _slow_effect, "测试：慢处理后记录效果")
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -140,7 +142,7 @@ class Workers:
         wait_until_answering({self._name(i): proc for i, proc in enumerate(self.procs)})
 
     def sweep(self, **kwargs):
-        from aftersales.tasks import sweep_deadlines
+        from aftersales.deadlines.tasks import sweep_deadlines
 
         sweep_deadlines.apply_async(kwargs=kwargs, queue=self.queue)
 
@@ -279,7 +281,7 @@ from datetime import timedelta
 from django.db import transaction
 from aftersales import clock
 from aftersales import deadlines as engine
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 from aftersales.models import Merchant
 import tests.test_reliability_deadlines  # registers the test kinds
 with transaction.atomic():

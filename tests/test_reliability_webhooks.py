@@ -19,13 +19,16 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
-from aftersales import clock, messaging_tasks
-from aftersales.actors import SYSTEM
-from aftersales.events import event_publish
-from aftersales.models import ClockOffset, DomainEvent, WebhookAttempt, WebhookDelivery
+from aftersales import clock
+from aftersales.casefile.events import event_publish
+from aftersales.casefile.models import DomainEvent
+from aftersales.deadlines.models import ClockOffset
+from aftersales.messaging import tasks as messaging_tasks
+from aftersales.messaging.models import WebhookAttempt, WebhookDelivery
+from aftersales.messaging.webhooks import webhook_endpoint_create
+from aftersales.tenancy.actors import SYSTEM
 from aftersales.tests import factories as f
 from aftersales.tests.test_webhooks import Receiver, expected_signature
-from aftersales.webhooks import webhook_endpoint_create
 from config.celery import app as celery_app
 from tests.celery_workers import wait_until_answering
 

@@ -3,8 +3,8 @@
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import permissions
 
-from ..actors import actor_from_request
-from ..errors import NotFound, PermissionDenied
+from aftersales.errors import NotFound, PermissionDenied
+from aftersales.tenancy.actors import actor_from_request
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     name="Idempotency-Key",
@@ -48,6 +48,6 @@ def require_platform_read(actor):
 def no_store(response):
     """Mark a response that carries a secret (a raw API key, a webhook signing secret) or
     unmasked personal data: no cache keeps it, and the idempotency store does not write its
-    body to the database (``aftersales.idempotency``); a retry runs again instead."""
+    body to the database (``aftersales.api.idempotency``); a retry runs again instead."""
     response["Cache-Control"] = "no-store"
     return response

@@ -9,25 +9,27 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.urls import path
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import clock
-from ..deadlines import deadline_description, sandbox_clock_move
-from ..errors import InvalidInput, NotFound
-from ..models import Deadline, LogisticsAlert
-from ..scope import scoped
-from .base import (
+from aftersales import clock
+from aftersales.api.base import (
     IDEMPOTENCY_PARAMETER,
     ActorViewMixin,
     require_platform_read,
     require_platform_write,
 )
-from .pagination import IdCursorPagination
-from .routes import resource
+from aftersales.api.pagination import IdCursorPagination
+from aftersales.api.routes import resource
+from aftersales.deadlines.models import ClockOffset, Deadline
+from aftersales.deadlines.registry import deadline_description
+from aftersales.deadlines.sandbox import sandbox_clock_move
+from aftersales.errors import InvalidInput, NotFound
+from aftersales.tenancy.scope import scoped
 
 
 class DeadlineSerializer(serializers.ModelSerializer):
@@ -152,55 +154,6 @@ class DeadlineViewSet(
         return qs
 
 
-class LogisticsAlertSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = LogisticsAlert
-        fields = [
-            "id",
-            "shipment_id",
-            "order_id",
-            "merchant",
-            "reason",
-            "status",
-            "carrier",
-            "tracking_number",
-            "last_event_at",
-            "detail",
-            "raised_at",
-            "resolved_at",
-        ]
-        read_only_fields = fields
-
-
-@extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=LogisticsAlert.Status.values),
-            OpenApiParameter("reason", str, enum=LogisticsAlert.Reason.values),
-            OpenApiParameter("order_id", int),
-        ]
-    )
-)
-class LogisticsAlertViewSet(
-    ActorViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
-    """Logistics alerts (standard 6.2.1.2): consumers see theirs, merchants theirs, platform
-    staff the whole logistics queue."""
-
-    serializer_class = LogisticsAlertSerializer
-    pagination_class = IdCursorPagination
-
-    def get_queryset(self):
-        qs = scoped(LogisticsAlert.objects.all(), self.actor)
-        params = self.request.query_params
-        for name in ("status", "reason"):
-            if params.get(name):
-                qs = qs.filter(**{name: params[name]})
-        if params.get("order_id", "").isdigit():
-            qs = qs.filter(order_id=int(params["order_id"]))
-        return qs
-
-
 class ClockSerializer(serializers.Serializer):
     now = serializers.DateTimeField()
     real_now = serializers.DateTimeField()
@@ -218,10 +171,6 @@ class ClockMoveSerializer(serializers.Serializer):
 
 
 def _clock_state():
-    from django.utils import timezone
-
-    from ..models import ClockOffset
-
     clock.invalidate()
     offset = ClockOffset.current()
     real = timezone.now()
@@ -280,7 +229,6 @@ class SandboxClockView(ActorViewMixin, APIView):
 
 ROUTES = [
     resource("deadlines", DeadlineViewSet, basename="deadline"),
-    resource("logistics-alerts", LogisticsAlertViewSet, basename="logistics-alert"),
 ]
 
 urlpatterns = [*ROUTES]

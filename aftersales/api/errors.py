@@ -6,10 +6,12 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions
+from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from ..errors import DomainError
+from aftersales.errors import DomainError
 
 _DRF = {
     exceptions.NotAuthenticated: (
@@ -34,8 +36,6 @@ def error_body(code, message, fields=None):
 
 
 def exception_handler(exc, context):
-    from rest_framework.response import Response
-
     if isinstance(exc, DomainError):
         set_rollback()
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
@@ -77,7 +77,6 @@ def json_404(request, exception=None):
     """Django-level 404 for paths that no view matched: JSON under /api/, HTML elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("not_found", "没有这个接口。No such endpoint."), status=404)
-    from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
 
@@ -88,6 +87,5 @@ def json_500(request):
             error_body("server_error", "服务器内部错误，请稍后重试。Internal error; retry later."),
             status=500,
         )
-    from django.views.defaults import server_error
 
     return server_error(request)

@@ -10,10 +10,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import notifications, webhooks
-from ..adapters import callbacks
-from ..errors import NotFound
-from ..models import (
+from aftersales.api.base import ActorViewMixin, no_store
+from aftersales.api.routes import resource
+from aftersales.errors import NotFound
+from aftersales.messaging import callbacks, notifications, webhooks
+from aftersales.messaging.models import (
     Notification,
     NotificationDelivery,
     NotificationPreference,
@@ -21,9 +22,7 @@ from ..models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from ..scope import access
-from .base import ActorViewMixin, no_store
-from .routes import resource
+from aftersales.tenancy.scope import access
 
 # -- serializers -------------------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 from rest_framework import serializers
 
-from ..models import ApiKey, ConsumerProfile, Merchant, PolicyVersion, TimelineEvent
+from aftersales.casefile.models import TimelineEvent
+from aftersales.policies.models import PolicyVersion
+from aftersales.tenancy.models import ApiKey, ConsumerProfile, Merchant
 
 
 class MerchantSerializer(serializers.ModelSerializer):

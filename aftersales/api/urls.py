@@ -1,7 +1,7 @@
 from django.urls import path
 
-from . import views
-from .routes import resource
+from aftersales.api import views
+from aftersales.api.routes import resource
 
 ROUTES = [
     resource("merchants", views.MerchantViewSet, basename="merchant"),

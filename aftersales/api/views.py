@@ -4,11 +4,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import selectors, services
-from ..models import PolicyVersion
-from ..policies import DEFAULTS, policy_set
-from .base import ActorViewMixin, no_store, require_platform_read, require_platform_write
-from .serializers import (
+from aftersales.api.base import (
+    ActorViewMixin,
+    no_store,
+    require_platform_read,
+    require_platform_write,
+)
+from aftersales.api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
@@ -21,6 +23,9 @@ from .serializers import (
     PiiRevealSerializer,
     PolicyVersionSerializer,
 )
+from aftersales.policies import policy_keys, policy_set
+from aftersales.policies.models import PolicyVersion
+from aftersales.tenancy import reveal, selectors, services
 
 
 class MeView(ActorViewMixin, APIView):
@@ -125,7 +130,7 @@ class ConsumerViewSet(
         consumer = selectors.consumer_get(actor=self.actor, pk=pk)
         s = PiiRevealSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        values = services.pii_reveal(actor=self.actor, subject=consumer, **s.validated_data)
+        values = reveal.pii_reveal(actor=self.actor, subject=consumer, **s.validated_data)
         return no_store(Response({"id": consumer.pk, "values": values}))
 
 
@@ -191,4 +196,9 @@ class PolicyViewSet(
     @action(detail=False, methods=["get"])
     def defaults(self, request):
         require_platform_read(self.actor)
-        return Response({k: {"default": v, "description": d} for k, (v, d) in DEFAULTS.items()})
+        return Response(
+            {
+                key: {"default": spec.default, "description": spec.description}
+                for key, spec in policy_keys().items()
+            }
+        )

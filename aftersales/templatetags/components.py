@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales import clock
-from aftersales.rules import SHANGHAI
+from aftersales.deadlines.rules import SHANGHAI
 
 register = template.Library()
 

@@ -1,7 +1,7 @@
 import factory
 from django.contrib.auth.models import Group
 
-from aftersales.models import ApiKey, ConsumerProfile, Merchant, MerchantMember, User
+from aftersales.tenancy.models import ApiKey, ConsumerProfile, Merchant, MerchantMember, User
 
 
 class UserFactory(factory.django.DjangoModelFactory):

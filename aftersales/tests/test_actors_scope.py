@@ -2,11 +2,11 @@
 
 import pytest
 
-from aftersales.actors import ANONYMOUS, SYSTEM, actor_for_user
-from aftersales.auth import IntegratorUser, api_key_lookup
 from aftersales.errors import NotFound
-from aftersales.models import ConsumerProfile, Merchant
-from aftersales.scope import access, ensure_in_scope, scoped
+from aftersales.tenancy.actors import ANONYMOUS, SYSTEM, actor_for_user
+from aftersales.tenancy.auth import IntegratorUser, api_key_lookup
+from aftersales.tenancy.models import ConsumerProfile, Merchant
+from aftersales.tenancy.scope import access, ensure_in_scope, scoped
 
 pytestmark = pytest.mark.django_db
 

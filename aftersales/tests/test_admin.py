@@ -2,7 +2,9 @@
 
 import pytest
 
-from aftersales.models import ApiKey, Merchant, PolicyVersion, TimelineEvent
+from aftersales.casefile.models import TimelineEvent
+from aftersales.policies.models import PolicyVersion
+from aftersales.tenancy.models import ApiKey, Merchant
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +121,7 @@ def test_admin_changes_credit_score_through_the_service(admin_client, roles):
 
 def test_admin_member_changes_go_through_services(admin_client, merchant_a):
     """Adding, re-roling and removing a merchant's staff leaves timeline events (STYLE 2–3)."""
-    from aftersales.models import MerchantMember, User
+    from aftersales.tenancy.models import MerchantMember, User
 
     user = User.objects.create(username="new-agent")
     r = admin_client.post(

@@ -8,9 +8,11 @@ import time_machine
 from django.db import connection
 from django.test import Client
 
-from aftersales import clock, services
-from aftersales.actors import SYSTEM
-from aftersales.models import ApiKey, Merchant, TimelineEvent
+from aftersales import clock
+from aftersales.casefile.models import TimelineEvent
+from aftersales.tenancy import services
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import ApiKey, Merchant
 from aftersales.tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import call_command
 
-from aftersales import calendar, rules
-from aftersales.actors import SYSTEM
+from aftersales.deadlines import calendar, rules
+from aftersales.deadlines.models import Holiday
 from aftersales.errors import InvalidInput
-from aftersales.models import Holiday
 from aftersales.policies import policy_set
+from aftersales.tenancy.actors import SYSTEM
 
 SH = ZoneInfo("Asia/Shanghai")
 SIGNED = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)  # 2026-11-21 00:30 Shanghai
@@ -122,8 +122,8 @@ def test_import_holidays_command(db, capsys):
 
 
 def test_holiday_save_and_delete_record_timeline(db):
+    from aftersales.casefile.models import TimelineEvent
     from aftersales.errors import Conflict
-    from aftersales.models import TimelineEvent
 
     row = calendar.holiday_save(day=date(2027, 2, 6), kind="holiday", name="春节", actor=SYSTEM)
     assert calendar.is_working_day(date(2027, 2, 6)) is False

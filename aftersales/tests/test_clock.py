@@ -7,7 +7,7 @@ import time_machine
 from django.test import override_settings
 
 from aftersales import clock
-from aftersales.models import ClockOffset
+from aftersales.deadlines.models import ClockOffset
 
 pytestmark = pytest.mark.django_db
 

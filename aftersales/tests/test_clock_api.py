@@ -8,7 +8,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from aftersales import clock
-from aftersales.models import ClockOffset, TimelineEvent
+from aftersales.casefile.models import TimelineEvent
+from aftersales.deadlines.models import ClockOffset
 
 URL = "/api/v1/sandbox/clock/"
 

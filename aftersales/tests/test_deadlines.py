@@ -6,11 +6,14 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from aftersales import deadlines as engine
-from aftersales.actors import SYSTEM
-from aftersales.models import Deadline, DomainEvent, Merchant, TimelineEvent
+from aftersales.casefile.models import DomainEvent, TimelineEvent
+from aftersales.casefile.statuses import status_move
+from aftersales.deadlines import engine, registry, sandbox
+from aftersales.deadlines import tasks as deadlines_tasks
+from aftersales.deadlines.models import Deadline
 from aftersales.policies import policy_get
-from aftersales.statuses import status_move
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import Merchant
 
 pytestmark = pytest.mark.backends
 
@@ -34,8 +37,8 @@ def _boom(deadline):
     raise RuntimeError("handler failed")
 
 
-engine.deadline_register("test.effect", _effect, "测试：记录一次效果")
-engine.deadline_register("test.boom", _boom, "测试：总是失败")
+registry.deadline_register("test.effect", _effect, "测试：记录一次效果")
+registry.deadline_register("test.boom", _boom, "测试：总是失败")
 
 
 def effects(deadline_id=None):
@@ -141,7 +144,8 @@ def _due(n, prefix):
 
 
 def test_a_backlog_asks_for_helpers_after_a_full_first_batch_and_sweeps_on(frozen, db):
-    """The beat task's fan-out (aftersales.tasks.sweep_deadlines → deadline_sweep_backlog)."""
+    """The beat task's fan-out (``aftersales.deadlines.tasks.sweep_deadlines`` →
+    ``deadline_sweep_backlog``)."""
     _due(7, "k")
     asked = []
     stats = engine.deadline_sweep_backlog(
@@ -315,7 +319,7 @@ def test_sweep_uses_the_sandbox_clock(shop, frozen):
         subject=shop, kind="test.effect", due_at=T0 + timedelta(hours=48), actor=SYSTEM
     )
     assert engine.deadline_sweep().done == 0
-    engine.sandbox_clock_move(actor=SYSTEM, advance=timedelta(hours=48))
+    sandbox.sandbox_clock_move(actor=SYSTEM, advance=timedelta(hours=48))
     assert engine.deadline_sweep().done == 1
 
 
@@ -328,7 +332,8 @@ def test_run_deadlines_command(shop, frozen, capsys):
 
 def test_status_rules_schedule_and_cancel(db, frozen):
     # Any model with a status will do: LogisticsAlert with a small table of moves.
-    from aftersales.models import ConsumerProfile, LogisticsAlert, User
+    from aftersales.tenancy.models import ConsumerProfile, User
+    from orders.models import LogisticsAlert
 
     shop = Merchant.objects.create(code="st", name="st")
     consumer = ConsumerProfile.objects.create(user=User.objects.create(username="c-st"))
@@ -359,7 +364,7 @@ def test_status_rules_schedule_and_cancel(db, frozen):
         assert engine.deadlines_for(alert) == []
         assert Deadline.objects.get().state == "cancelled"
     finally:
-        engine._status_tables.pop("aftersales.logisticsalert", None)
+        engine._status_tables.pop("orders.logisticsalert", None)
 
 
 @pytest.mark.parametrize("by", [timedelta(hours=-2), timedelta(0)])
@@ -390,10 +395,11 @@ def test_extend_refuses_an_earlier_due_at(shop, frozen):
 def test_extend_due_within_the_minute_queues_a_sweep(
     shop, frozen, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from aftersales import tasks
 
     kicks = []
-    monkeypatch.setattr(tasks.sweep_deadlines, "apply_async", lambda **kw: kicks.append(kw))
+    monkeypatch.setattr(
+        deadlines_tasks.sweep_deadlines, "apply_async", lambda **kw: kicks.append(kw)
+    )
     engine.deadline_schedule(
         subject=shop, kind="test.effect", due_at=T0 - timedelta(minutes=5), actor=SYSTEM
     )

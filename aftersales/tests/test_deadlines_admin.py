@@ -6,11 +6,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from aftersales import clock
-from aftersales import deadlines as engine
-from aftersales.actors import SYSTEM
-from aftersales.models import Deadline, Holiday, Merchant, TimelineEvent
+from aftersales.casefile.models import TimelineEvent
+from aftersales.deadlines import engine, registry
+from aftersales.deadlines.models import Deadline, Holiday
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import Merchant
 
-engine.deadline_register("test.admin", lambda d: None, "测试：后台看板")
+registry.deadline_register("test.admin", lambda d: None, "测试：后台看板")
 
 
 @pytest.fixture
@@ -85,7 +87,7 @@ def test_no_banner_outside_sandbox(staff_client, settings):
 
 
 def test_logistics_queue_admin(staff_client, db):
-    res = staff_client.get("/admin/aftersales/logisticsalert/")
+    res = staff_client.get("/admin/orders/logisticsalert/")
     assert res.status_code == 200
 
 

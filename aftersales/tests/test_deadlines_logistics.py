@@ -5,12 +5,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from aftersales import deadlines as engine
-from aftersales.actors import SYSTEM
-from aftersales.models import ConsumerProfile, Deadline, LogisticsAlert, Merchant, TimelineEvent
+from aftersales.casefile.models import TimelineEvent
+from aftersales.deadlines import engine, registry
+from aftersales.deadlines.models import Deadline
 from aftersales.policies import policy_set
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import ConsumerProfile, Merchant
 from orders import logistics  # noqa: F401 - registers the handler
 from orders import services as order_services
+from orders.models import LogisticsAlert
 from orders.tests.factories_pages import page_order
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -83,8 +86,8 @@ def test_exception_raises_alert_at_once(shipment, frozen):
     track(shipment, "exception", T0 + timedelta(hours=2))
     alert = LogisticsAlert.objects.get()  # one open alert per reason
     assert alert.reason == "exception"
-    notification = pytest.importorskip("aftersales.notifications")
-    from aftersales.models import Notification
+    notification = pytest.importorskip("aftersales.messaging.notifications")
+    from aftersales.messaging.models import Notification
 
     assert notification.notify
     sent = Notification.objects.filter(event="logistics.alert")
@@ -125,7 +128,7 @@ def test_alert_visible_by_role(api, shipment, frozen):
 def test_deadlines_api_filters(
     api, roles, merchant_a, merchant_b, frozen, django_assert_max_num_queries
 ):
-    engine.deadline_register("test.api", lambda d: None, "测试")
+    registry.deadline_register("test.api", lambda d: None, "测试")
     shops = [Merchant.objects.create(code=f"api{i}", name=str(i)) for i in range(4)]
     engine.deadline_schedule(
         subject=shops[0],
@@ -253,8 +256,8 @@ def test_scans_resuming_resolve_the_stale_alert_and_a_later_stall_raises_a_new_o
         ).count()
         == 2
     )
-    pytest.importorskip("aftersales.notifications")
-    from aftersales.models import Notification
+    pytest.importorskip("aftersales.messaging.notifications")
+    from aftersales.messaging.models import Notification
 
     sent = Notification.objects.filter(event="logistics.alert")
     # Both parties are told of each stall: consumer and merchant staff, twice.

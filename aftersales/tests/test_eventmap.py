@@ -13,11 +13,14 @@ from types import SimpleNamespace
 from django.apps import apps
 from django.conf import settings
 
-from aftersales import deadlines, eventmap, events, statuses
+from aftersales import eventmap
+from aftersales.casefile import events, statuses
+from aftersales.deadlines import engine as deadlines
+from aftersales.deadlines import registry
 
 REPO = Path(settings.BASE_DIR)
 COMMITTED = REPO / "docs" / "events.md"
-KERNEL_SUBSCRIPTIONS = "aftersales/subscriptions.py"
+KERNEL_SUBSCRIPTIONS = "aftersales/messaging/subscriptions.py"
 
 
 def test_the_committed_map_matches_the_code():
@@ -75,7 +78,7 @@ def test_status_deadline_rules_are_declared_only_in_each_apps_deadlines_module()
     offenders = [
         path
         for label, path, tree in _product_modules()
-        if path not in {f"{label}/deadlines.py", "aftersales/deadlines.py"}
+        if path not in {f"{label}/deadlines.py", "aftersales/deadlines/engine.py"}
         and _uses(tree, "deadline_status_rules")
     ]
     assert offenders == [], f"deadline_status_rules in {offenders}: use <app>/deadlines.py"
@@ -96,14 +99,14 @@ def _dummy_deadline(deadline):
 def test_the_map_lists_registered_handlers_rules_and_kinds_by_dotted_path(monkeypatch):
     monkeypatch.setattr(events, "_handlers", defaultdict(list))
     monkeypatch.setattr(deadlines, "_status_tables", {})
-    monkeypatch.setattr(deadlines, "_registry", {})
+    monkeypatch.setattr(registry, "_registry", {})
     monkeypatch.setattr(statuses, "_listeners", [])
     monkeypatch.setattr(_dummy_handler, "many", _dummy_batch, raising=False)
     events.subscribe("test.b_happened")(_dummy_handler)
     events.subscribe("test.a_happened")(_dummy_deadline)
     events.subscribe("test.a_happened")(_dummy_handler)
     events.subscribers("test.unheard")  # a look-up leaves no empty entry in the map
-    deadlines.deadline_register("test.kind", _dummy_deadline, "测试：到期 | 执行")
+    registry.deadline_register("test.kind", _dummy_deadline, "测试：到期 | 执行")
     deadlines.deadline_status_rules(
         SimpleNamespace(_meta=SimpleNamespace(label_lower="test.case")),
         {

@@ -3,10 +3,11 @@
 import pytest
 from django.db import connection, transaction
 
-from aftersales import events
-from aftersales.actors import SYSTEM
-from aftersales.models import DomainEvent, Merchant, TimelineEvent
-from aftersales.timeline import timeline_for, timeline_record
+from aftersales.casefile import events
+from aftersales.casefile.models import DomainEvent, TimelineEvent
+from aftersales.casefile.timeline import timeline_for, timeline_record
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import Merchant
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +82,7 @@ def test_subscribe_twice_registers_once(handlers):
 
 
 def test_timeline_record_and_read(merchant_a, roles):
-    from aftersales.actors import actor_for_user
+    from aftersales.tenancy.actors import actor_for_user
 
     actor = actor_for_user(roles["merchant_a"])
     timeline_record(subject=merchant_a, verb="a", actor=actor)

@@ -1,4 +1,4 @@
-"""Platform staff groups and their model permissions (aftersales.groups)."""
+"""Platform staff groups and their model permissions (aftersales.tenancy.groups)."""
 
 import io
 
@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
-from aftersales.groups import platform_groups_ensure
-from aftersales.models import PlatformGroup
+from aftersales.tenancy.groups import platform_groups_ensure
+from aftersales.tenancy.models import PlatformGroup
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def test_rerun_is_data_safe_and_reset_restores_defaults():
 def test_post_migrate_receiver_runs(django_db_setup):
     from django.apps import apps
 
-    from aftersales.groups import on_post_migrate
+    from aftersales.tenancy.groups import on_post_migrate
 
     Group.objects.filter(name__in=PlatformGroup.values).delete()
     on_post_migrate(sender=apps.get_app_config("aftersales"), using="default")

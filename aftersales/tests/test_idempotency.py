@@ -6,7 +6,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from aftersales.models import IdempotencyRecord, Merchant
+from aftersales.api.models import IdempotencyRecord
+from aftersales.tenancy.models import Merchant
 from aftersales.tests import factories as f
 
 

@@ -7,17 +7,17 @@ import time_machine
 from django.core import mail
 from django.db import transaction
 
-from aftersales import messaging_tasks
-from aftersales.actors import SYSTEM
-from aftersales.adapters.sms import SANDBOX_FAILING_PHONE
-from aftersales.models import (
-    ConsumerProfile,
+from aftersales.messaging import tasks as messaging_tasks
+from aftersales.messaging.models import (
     Notification,
     NotificationDelivery,
     NotificationPreference,
     SandboxSmsMessage,
 )
-from aftersales.notifications import notification_render, notify
+from aftersales.messaging.notifications import notification_render, notify
+from aftersales.messaging.sms import SANDBOX_FAILING_PHONE
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import ConsumerProfile
 from aftersales.tests import factories as f
 
 
@@ -208,8 +208,8 @@ def test_merchant_staff_come_with_their_channels_and_are_notified_without_a_read
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from aftersales.models import User
-    from aftersales.notifications import merchant_staff
+    from aftersales.messaging.notifications import merchant_staff
+    from aftersales.tenancy.models import User
 
     quiet = f.MerchantMemberFactory(
         merchant=merchant_a, user=f.UserFactory(username="s-quiet", email="q@example.test")

@@ -1,8 +1,8 @@
 """Notification API: own inbox only, unread filter, mark read, channel preferences."""
 
-from aftersales.actors import SYSTEM
-from aftersales.models import Notification, NotificationPreference
-from aftersales.notifications import notify
+from aftersales.messaging.models import Notification, NotificationPreference
+from aftersales.messaging.notifications import notify
+from aftersales.tenancy.actors import SYSTEM
 
 
 def _notify(user, n=1):

@@ -5,9 +5,10 @@ from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aftersales import pii, services
-from aftersales.actors import SYSTEM
-from aftersales.models import ConsumerAddress, ConsumerProfile
+from aftersales import pii
+from aftersales.tenancy import services
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import ConsumerAddress, ConsumerProfile
 from aftersales.tests import factories as f
 
 

@@ -3,7 +3,8 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from aftersales.models import ConsumerAddress, ConsumerProfile, PiiAccessLog
+from aftersales.tenancy import reveal
+from aftersales.tenancy.models import ConsumerAddress, ConsumerProfile, PiiAccessLog
 from aftersales.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -253,7 +254,7 @@ def test_pii_access_log_admin_is_read_only(admin_client, consumer_a, api):
 def test_revealed_values_are_never_stored_by_idempotency(consumer_a):
     from django.test import Client
 
-    from aftersales.models import IdempotencyRecord
+    from aftersales.api.models import IdempotencyRecord
 
     session = Client()
     session.force_login(consumer_a.user)
@@ -283,11 +284,9 @@ def test_admin_search_finds_consumer_by_phone(admin_client, consumer_a):
 @pytest.fixture
 def registry(monkeypatch):
     """Registrations made by a test go away with it."""
-    from aftersales import services
-
-    monkeypatch.setattr(services, "_REVEAL_EXTRA", dict(services._REVEAL_EXTRA))
-    monkeypatch.setattr(services, "_REVEAL_GRANTS", dict(services._REVEAL_GRANTS))
-    return services
+    monkeypatch.setattr(reveal, "_REVEAL_EXTRA", dict(reveal._REVEAL_EXTRA))
+    monkeypatch.setattr(reveal, "_REVEAL_GRANTS", dict(reveal._REVEAL_GRANTS))
+    return reveal
 
 
 def _grant_staff_of(merchant):
@@ -300,8 +299,8 @@ def _grant_staff_of(merchant):
 def test_a_registered_grant_lets_its_actor_see_the_extra_fields_with_a_reason(
     registry, roles, consumer_a, merchant_a
 ):
-    from aftersales.actors import actor_for_user
     from aftersales.errors import InvalidInput
+    from aftersales.tenancy.actors import actor_for_user
 
     address = ConsumerAddress.objects.get(consumer=consumer_a)
     registry.pii_reveal_register(
@@ -336,8 +335,8 @@ def test_without_a_grant_merchants_get_not_found_for_the_same_model(registry, ro
 
 
 def _refused(registry, user, address):
-    from aftersales.actors import actor_for_user
     from aftersales.errors import NotFound
+    from aftersales.tenancy.actors import actor_for_user
 
     with pytest.raises(NotFound):
         registry.pii_reveal(

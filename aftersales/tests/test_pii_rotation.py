@@ -8,9 +8,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 
-from aftersales import pii, services
-from aftersales.actors import SYSTEM
-from aftersales.models import ConsumerAddress, ConsumerProfile
+from aftersales import pii
+from aftersales.pii import rotation
+from aftersales.tenancy import services
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import ConsumerAddress, ConsumerProfile
 from aftersales.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +67,7 @@ def test_rotation_reseals_everything_under_a_new_key(ring_file):
     assert {pii.key_id_of(v) for v in _raw_values()} == {ring.active}
     assert "aftersales.consumerprofile.name: resealed=3" in out
     assert "aftersales.consumeraddress.unit: resealed=3" in out
-    assert services.pii_stale_count() == 0
+    assert rotation.pii_stale_count() == 0
     profile = ConsumerProfile.objects.get(user__username="rot1")
     assert (profile.name, profile.phone) == ("赵1号", "13800000001")
     assert ConsumerAddress.objects.get(consumer=profile).unit == "1单元"

@@ -4,9 +4,10 @@ import pytest
 import time_machine
 
 from aftersales import policies
-from aftersales.actors import SYSTEM, actor_for_user
+from aftersales.casefile.models import TimelineEvent
 from aftersales.errors import InvalidInput
-from aftersales.models import PolicyVersion, TimelineEvent
+from aftersales.policies.models import PolicyVersion
+from aftersales.tenancy.actors import SYSTEM, actor_for_user
 
 pytestmark = pytest.mark.django_db
 
@@ -167,14 +168,15 @@ def test_other_apps_register_their_policies():
     policies.policy_register("test.widget_days", 5, "测试", value_range=(1, 9))
     try:
         assert policies.policy_value("test.widget_days") == 5
+        assert policies.policy_keys()["test.widget_days"].value_range == (1, 9)
         with pytest.raises(InvalidInput):
             policies.policy_set(key="test.widget_days", value=10, actor=SYSTEM)
         policies.policy_register("test.widget_days", 5, "测试")  # same default again: fine
         with pytest.raises(ValueError):
             policies.policy_register("test.widget_days", 6, "测试")
+        assert policies.DEFAULTS["test.widget_days"] == (5, "测试")
     finally:
-        policies.DEFAULTS.pop("test.widget_days", None)
-        policies.RANGES.pop("test.widget_days", None)
+        policies._keys.pop("test.widget_days", None)
 
 
 def test_policy_api(api):
@@ -193,3 +195,25 @@ def test_policy_api(api):
     assert api("merchant_a").get("/api/v1/policies/").status_code == 404
     defaults = api("auditor").get("/api/v1/policies/defaults/").json()
     assert defaults[KEY]["default"] == 48
+
+
+def test_each_app_registers_its_own_keys():
+    """The kernel declares only its own policy; each app's keys come from its policies.py."""
+    from complaints import policies as complaints_policies
+    from orders import policies as orders_policies
+    from pricing_guard import policies as pricing_policies
+    from returns import policies as returns_policies
+
+    keys = policies.policy_keys()
+    owners = {
+        "calendar.": policies,
+        "returns.": returns_policies,
+        "logistics.": orders_policies,
+        "complaints.": complaints_policies,
+        "pricing.": pricing_policies,
+    }
+    assert {key.split(".")[0] + "." for key in keys} == set(owners)
+    assert keys["returns.refund_after_receipt_days"].law_max == 7
+    assert keys["pricing.protection_window_days"].choices == (7, 15, 30)
+    assert keys["logistics.stale_tracking_hours"].value_range == (1, 24 * 366)
+    assert dict(policies.DEFAULTS)["complaints.resolution_working_days"][0] == 10

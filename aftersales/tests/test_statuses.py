@@ -3,10 +3,11 @@
 import pytest
 import time_machine
 
-from aftersales import clock, statuses
-from aftersales.actors import SYSTEM, actor_for_user
+from aftersales import clock
+from aftersales.casefile import statuses
+from aftersales.casefile.models import TimelineEvent
 from aftersales.errors import Conflict
-from aftersales.models import TimelineEvent
+from aftersales.tenancy.actors import SYSTEM, actor_for_user
 from aftersales.tests import factories as f
 from orders.models import Order
 

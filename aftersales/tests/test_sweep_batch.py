@@ -8,20 +8,12 @@ import pytest
 import time_machine
 from django.conf import settings
 
-from aftersales import deadlines as engine
-from aftersales.actors import SYSTEM
 from aftersales.bulk import insert_rows, instances, json_text
-from aftersales.models import (
-    ConsumerProfile,
-    Deadline,
-    DomainEvent,
-    Merchant,
-    Notification,
-    NotificationDelivery,
-    NotificationPreference,
-    TimelineEvent,
-)
-from aftersales.notifications import (
+from aftersales.casefile.models import DomainEvent, TimelineEvent
+from aftersales.deadlines import engine, registry
+from aftersales.deadlines.models import Deadline
+from aftersales.messaging.models import Notification, NotificationDelivery, NotificationPreference
+from aftersales.messaging.notifications import (
     _plain_fill,
     _plain_template,
     _render,
@@ -29,6 +21,8 @@ from aftersales.notifications import (
     notify,
     notify_many,
 )
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import ConsumerProfile, Merchant
 from aftersales.tests import factories as f
 
 pytestmark = [pytest.mark.django_db, pytest.mark.backends]
@@ -45,7 +39,7 @@ MESSAGES = [
 ]
 
 
-engine.deadline_register("test.batch", lambda deadline: {"ok": True}, "测试：批处理")
+registry.deadline_register("test.batch", lambda deadline: {"ok": True}, "测试：批处理")
 
 
 @pytest.fixture
@@ -185,10 +179,10 @@ def test_a_batch_cancels_only_the_reminders_it_leaves_open(frozen):
 def test_swept_events_reach_the_webhook_outbox(frozen, monkeypatch):
     """The batch's ``deadline.fired`` events, built from the rows written in bulk, get one
     delivery per matching endpoint, as ``event_publish`` gives one event."""
-    from aftersales import webhooks
-    from aftersales.models import WebhookDelivery
+    from aftersales.messaging import webhooks
+    from aftersales.messaging.models import WebhookDelivery
 
-    monkeypatch.setattr("aftersales.notifications.enqueue", lambda *args: None)
+    monkeypatch.setattr("aftersales.messaging.notifications.enqueue", lambda *args: None)
     shops = [Merchant.objects.create(code=f"wh{i}", name=str(i)) for i in range(3)]
     webhooks.webhook_endpoint_create(
         actor=SYSTEM, url="http://127.0.0.1:9/all", event_types=["deadline.fired"]
@@ -214,7 +208,7 @@ def test_the_collector_is_paused_per_batch_and_restored(frozen):
     import gc
 
     seen = []
-    engine.deadline_register("test.gc", lambda d: seen.append(gc.isenabled()) or {}, "测试：回收")
+    registry.deadline_register("test.gc", lambda d: seen.append(gc.isenabled()) or {}, "测试：回收")
     shop = Merchant.objects.create(code="gc", name="GC")
     engine.deadline_schedule(subject=shop, kind="test.gc", due_at=T0, actor=SYSTEM)
     assert gc.isenabled()

@@ -12,16 +12,18 @@ import time_machine
 from django.core import mail
 from django.db import transaction
 
-from aftersales import clock, messaging_tasks, webhooks
-from aftersales.actors import SYSTEM, actor_for_user
-from aftersales.events import event_publish
-from aftersales.models import (
+from aftersales import clock
+from aftersales.casefile.events import event_publish
+from aftersales.messaging import tasks as messaging_tasks
+from aftersales.messaging import webhooks
+from aftersales.messaging.models import (
     Notification,
     NotificationDelivery,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
 )
+from aftersales.tenancy.actors import SYSTEM, actor_for_user
 from aftersales.tests import factories as f
 
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from aftersales.actors import SYSTEM
-from aftersales.events import event_publish
-from aftersales.models import WebhookDelivery, WebhookEndpoint
-from aftersales.webhooks import webhook_endpoint_create
+from aftersales.casefile.events import event_publish
+from aftersales.messaging.models import WebhookDelivery, WebhookEndpoint
+from aftersales.messaging.webhooks import webhook_endpoint_create
+from aftersales.tenancy.actors import SYSTEM
 
 
 def _create(client, url="https://hooks.example/a", **extra):
@@ -152,7 +152,7 @@ def test_private_addresses_are_refused_outside_the_sandbox(api, settings, url):
 
 
 def test_delivery_to_a_repointed_private_address_is_refused(settings):
-    from aftersales import webhooks
+    from aftersales.messaging import webhooks
 
     settings.SANDBOX = False
     status, _, error = webhooks._post("https://127.0.0.1:9/hook", b"{}", {}, 1)
@@ -165,7 +165,7 @@ def test_delivery_to_a_repointed_private_address_is_refused(settings):
 def test_merchant_agent_may_read_but_not_manage(roles):
     from rest_framework.test import APIClient
 
-    from aftersales.models import MerchantMember, User
+    from aftersales.tenancy.models import MerchantMember, User
 
     MerchantMember.objects.filter(user=roles["merchant_a"]).update(role="agent")
     client = APIClient()

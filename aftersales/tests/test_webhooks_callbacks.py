@@ -8,8 +8,8 @@ import time
 import pytest
 from rest_framework.test import APIClient
 
-from aftersales.adapters import callbacks
-from aftersales.models import InboundCallback
+from aftersales.messaging import callbacks
+from aftersales.messaging.models import InboundCallback
 
 
 @pytest.fixture

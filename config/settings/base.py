@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "aftersales.idempotency.IdempotencyMiddleware",
+    "aftersales.api.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -134,8 +134,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "aftersales.User"
 AUTHENTICATION_BACKENDS = [
-    # ModelBackend, plus the user's roles in the same query (aftersales.actors).
-    "aftersales.auth.RoleLoadingBackend",
+    # ModelBackend, plus the user's roles in the same query (aftersales.tenancy.actors).
+    "aftersales.tenancy.auth.RoleLoadingBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -178,7 +178,7 @@ SECURE_CSP = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "aftersales.auth.ApiKeyAuthentication",
+        "aftersales.tenancy.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -209,13 +209,13 @@ SPECTACULAR_SETTINGS = {
     # when a new model's choices share a field name with another's.
     "ENUM_NAME_OVERRIDES": {
         # platform / merchant: API keys and webhook endpoints
-        "PlatformOrMerchantScopeEnum": "aftersales.models.ApiKey.Scope",
-        "PolicyScopeEnum": "aftersales.models.PolicyVersion.Scope",
-        "WebhookDeliveryStatusEnum": "aftersales.models_messaging.WebhookDelivery.Status",
-        "InboundCallbackStatusEnum": "aftersales.models_messaging.InboundCallback.Status",
-        "DeadlineStateEnum": "aftersales.models_deadlines.Deadline.State",
-        "HolidayKindEnum": "aftersales.models_deadlines.Holiday.Kind",
-        "LogisticsAlertStatusEnum": "aftersales.models_deadlines.LogisticsAlert.Status",
+        "PlatformOrMerchantScopeEnum": "aftersales.tenancy.models.ApiKey.Scope",
+        "PolicyScopeEnum": "aftersales.policies.models.PolicyVersion.Scope",
+        "WebhookDeliveryStatusEnum": "aftersales.messaging.models.WebhookDelivery.Status",
+        "InboundCallbackStatusEnum": "aftersales.messaging.models.InboundCallback.Status",
+        "DeadlineStateEnum": "aftersales.deadlines.models.Deadline.State",
+        "HolidayKindEnum": "aftersales.deadlines.models.Holiday.Kind",
+        "LogisticsAlertStatusEnum": "orders.models.LogisticsAlert.Status",
         "OrderStatusEnum": "orders.models.Order.Status",
         # pending / succeeded / failed: payments and gateway refunds
         "PaymentStatusEnum": "orders.models.Payment.Status",
@@ -277,8 +277,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-# Worker processes that sweep a deadline backlog together (aftersales.tasks.sweep_deadlines):
-# the default worker runs one process per core.
+# Worker processes that sweep a deadline backlog together
+# (aftersales.deadlines.tasks.sweep_deadlines): the default worker runs one process per core.
 DEADLINE_SWEEPERS = int(env("DEADLINE_SWEEPERS", "2"))
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -316,14 +316,14 @@ SPECTACULAR_SETTINGS.update(
 CALLBACK_SECRETS = json.loads(env("CALLBACK_SECRETS", "{}"))
 CALLBACK_SECRETS_FILE = VAR_DIR / "callback_secrets.json"
 CALLBACK_MAX_AGE_SECONDS = 300
-SMS_PROVIDER = env("SMS_PROVIDER", "aftersales.adapters.sms.SandboxSmsProvider")
+SMS_PROVIDER = env("SMS_PROVIDER", "aftersales.messaging.sms.SandboxSmsProvider")
 WEBHOOK_TIMEOUT_SECONDS = int(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
 # WEBHOOK_ALLOW_HTTP defaults to SANDBOX (production requires https endpoints).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
-        "NotificationChannelEnum": "aftersales.models_messaging.NotificationChannel",
-        "NotificationDeliveryStatusEnum": "aftersales.models_messaging.DeliveryStatus",
-        "WebhookDeliveryStatusEnum": "aftersales.models_messaging.WebhookDelivery.Status",
+        "NotificationChannelEnum": "aftersales.messaging.models.NotificationChannel",
+        "NotificationDeliveryStatusEnum": "aftersales.messaging.models.DeliveryStatus",
+        "WebhookDeliveryStatusEnum": "aftersales.messaging.models.WebhookDelivery.Status",
     }
 )
 

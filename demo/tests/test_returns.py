@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.hashers import make_password
 
 from aftersales import clock
-from aftersales.models import Deadline
+from aftersales.deadlines.models import Deadline
 from demo import kernel as kernel_demo
 from demo import orders as orders_demo
 from demo import returns as returns_demo

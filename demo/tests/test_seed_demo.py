@@ -9,8 +9,15 @@ from django.db import connection
 from django.db.models import Count, Sum
 
 from aftersales import clock
-from aftersales.auth import api_key_lookup
-from aftersales.models import ApiKey, ConsumerProfile, Merchant, MerchantMember, PlatformGroup, User
+from aftersales.tenancy.auth import api_key_lookup
+from aftersales.tenancy.models import (
+    ApiKey,
+    ConsumerProfile,
+    Merchant,
+    MerchantMember,
+    PlatformGroup,
+    User,
+)
 from demo import seed as demo
 from orders.models import (
     Category,

@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from django.conf import settings
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 
 from . import sandbox_delay, sandbox_queue_options
 

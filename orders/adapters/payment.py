@@ -27,7 +27,7 @@ from abc import ABC, abstractmethod
 from django.conf import settings
 from django.db import transaction
 
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 
 from .. import rules
 from . import sandbox_delay, sandbox_queue_options

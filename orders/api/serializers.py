@@ -7,13 +7,13 @@ from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aftersales.actors import actor_from_request
 from aftersales.api.deadlines import DeadlineSerializer
 from aftersales.api.serializers import AddressInputSerializer
-from aftersales.deadlines import deadlines_for_many
+from aftersales.deadlines.engine import deadlines_for_many
 from aftersales.errors import NotFound
-from aftersales.models import ConsumerProfile, Merchant
-from aftersales.scope import scoped
+from aftersales.tenancy.actors import actor_from_request
+from aftersales.tenancy.models import ConsumerProfile, Merchant
+from aftersales.tenancy.scope import scoped
 
 from .. import selectors
 from ..models import (
@@ -41,8 +41,8 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """An id in a request body, looked up only among the rows the caller may see.
 
     A foreign id answers exactly like a nonexistent one: 404 ``not_found`` with the same
-    message and ``fields`` (no id echoed), as ``aftersales.scope.access`` does for URLs, so the
-    API does not tell which ids exist (ARCHITECTURE.md "Tenancy"). ``visible(actor)`` returns
+    message and ``fields`` (no id echoed), as ``aftersales.tenancy.scope.access`` does for URLs,
+    so the API does not tell which ids exist (ARCHITECTURE.md "Tenancy"). ``visible(actor)`` returns
     the caller's queryset; ``queryset`` only names the model (for the schema).
 
     """

@@ -2,7 +2,7 @@
 
 from aftersales.api.routes import resource
 
-from . import views
+from . import logistics, views
 
 urlpatterns = [
     resource("categories", views.CategoryViewSet, basename="category"),
@@ -11,4 +11,5 @@ urlpatterns = [
     resource("orders", views.OrderViewSet, basename="order"),
     resource("payments", views.PaymentViewSet, basename="payment"),
     resource("shipments", views.ShipmentViewSet, basename="shipment"),
+    resource("logistics-alerts", logistics.LogisticsAlertViewSet, basename="logistics-alert"),
 ]

@@ -39,7 +39,7 @@ def _merchant_for(actor, merchant):
     if merchant is not None:
         return merchant
     if actor.merchant_id is not None:
-        from aftersales.models import Merchant
+        from aftersales.tenancy.models import Merchant
 
         return Merchant.objects.get(pk=actor.merchant_id)
     raise InvalidInput("请指定商家。", code="merchant_required", fields={"merchant": "required"})

@@ -5,9 +5,9 @@ price history.
 from django.db import transaction
 
 from aftersales import clock
+from aftersales.casefile.events import event_publish
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from aftersales.events import event_publish
-from aftersales.timeline import timeline_record
 
 from .. import rules
 from ..models import Category, NoReasonClass, PriceChange, Product, Sku

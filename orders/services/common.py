@@ -7,11 +7,11 @@ from datetime import timedelta
 from decimal import InvalidOperation
 
 from aftersales import clock
+from aftersales.casefile.events import event_publish
+from aftersales.casefile.statuses import status_move
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied
-from aftersales.events import event_publish
 from aftersales.money import yuan
 from aftersales.policies import policy_value
-from aftersales.statuses import status_move
 
 from .. import rules
 from ..models import Order, Shipment, SignOff

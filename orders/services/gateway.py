@@ -6,11 +6,11 @@ from django.db import transaction
 from django.db.models import Sum
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.casefile.events import event_publish
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
-from aftersales.events import event_publish
 from aftersales.money import ZERO
-from aftersales.timeline import timeline_record
+from aftersales.tenancy.actors import SYSTEM
 
 from .. import rules
 from ..models import GatewayRefund, GatewayTransfer, Order, Tender

@@ -5,11 +5,11 @@ cancelling a line that has not shipped.
 from django.db import IntegrityError, transaction
 
 from aftersales import clock
+from aftersales.casefile.events import event_publish
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
-from aftersales.events import event_publish
-from aftersales.models import ConsumerAddress
 from aftersales.money import ZERO
-from aftersales.timeline import timeline_record
+from aftersales.tenancy.models import ConsumerAddress
 
 from .. import rules
 from ..models import Order, OrderLine

@@ -4,10 +4,10 @@ from django.db import transaction
 from django.db.models import Sum
 
 from aftersales import clock
+from aftersales.casefile.events import event_publish
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
-from aftersales.events import event_publish
 from aftersales.money import ZERO
-from aftersales.timeline import timeline_record
 
 from .. import rules
 from ..models import Order, Payment, Tender

@@ -5,10 +5,10 @@ or refusal.
 from django.db import transaction
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.casefile.events import event_publish
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import InvalidInput, NotFound
-from aftersales.events import event_publish
-from aftersales.timeline import timeline_record
+from aftersales.tenancy.actors import SYSTEM
 
 from ..models import PickupBooking
 from .common import carrier_adapter, iso, require_merchant_write

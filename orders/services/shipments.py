@@ -5,9 +5,9 @@ trajectory events, who signed, and the order's delivery they lead to.
 from django.db import transaction
 
 from aftersales import clock
+from aftersales.casefile.events import event_publish
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
-from aftersales.events import event_publish
-from aftersales.timeline import timeline_record
 
 from .. import rules
 from ..models import Order, OrderLine, Shipment, SignOff, TrackingEvent

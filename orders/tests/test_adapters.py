@@ -5,9 +5,9 @@ import pytest
 from django.test import override_settings
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.casefile.models import DomainEvent
 from aftersales.errors import Conflict, RuleViolation
-from aftersales.models import DomainEvent
+from aftersales.tenancy.actors import SYSTEM
 from aftersales.tests import factories as af
 from orders import services, tasks
 from orders.adapters import get_carrier, get_payment_gateway

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 from aftersales.tests import factories as af
 from orders import services
 from orders.models import (
@@ -122,7 +122,7 @@ def test_category_admin_save_goes_through_service(staff_client):
         },
     )
     assert r.status_code == 302
-    from aftersales.models import TimelineEvent
+    from aftersales.casefile.models import TimelineEvent
 
     category = Category.objects.get(code="fresh")
     assert TimelineEvent.objects.filter(

@@ -4,8 +4,8 @@ from decimal import Decimal as D
 import pytest
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
-from aftersales.models import ConsumerProfile, Merchant
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import ConsumerProfile, Merchant
 from orders import services
 from orders.api.serializers import REFERENCE_NOT_FOUND
 from orders.models import Order, OrderLine, Product, Shipment, Sku, TrackingEvent

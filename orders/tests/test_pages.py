@@ -340,7 +340,7 @@ def test_order_pages_show_pending_deadlines(client_as, orders):
     from datetime import timedelta
 
     from aftersales import clock
-    from aftersales.actors import SYSTEM
+    from aftersales.tenancy.actors import SYSTEM
     from orders import services
 
     order = orders["a_at_a"]

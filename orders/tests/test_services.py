@@ -4,11 +4,11 @@ from decimal import Decimal as D
 import pytest
 
 from aftersales import clock
-from aftersales.actors import SYSTEM, Actor, actor_for_user
+from aftersales.casefile.events import subscribe
+from aftersales.casefile.models import ActorKind, DomainEvent, TimelineEvent
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
-from aftersales.events import subscribe
-from aftersales.models import ActorKind, DomainEvent, TimelineEvent
 from aftersales.policies import policy_set
+from aftersales.tenancy.actors import SYSTEM, Actor, actor_for_user
 from aftersales.tests import factories as af
 from orders import services
 from orders.models import Order, PriceChange, Shipment, TrackingEvent
@@ -316,7 +316,7 @@ def test_merchant_cannot_ship_other_merchants_line(merchant, consumer):
 
 @pytest.fixture
 def tracking_events_seen():
-    from aftersales import events
+    from aftersales.casefile import events
 
     seen = []
     subscribe("shipment.tracking_event")(seen.append)

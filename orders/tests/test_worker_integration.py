@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 from aftersales.tests import factories as af
 from orders import services
 from orders.models import GatewayRefund, Tender

@@ -5,7 +5,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 
 from aftersales import clock
-from aftersales.models import Deadline
+from aftersales.deadlines.models import Deadline
 
 from ..deadlines import KINDS
 from ..models import RepairOrder, RepairProvider, WarrantyCard, WarrantyEscalation

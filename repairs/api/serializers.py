@@ -12,9 +12,9 @@ from rest_framework import serializers
 
 from aftersales.api.deadlines import DeadlineSerializer
 from aftersales.api.serializers import TimelineEventSerializer
-from aftersales.deadlines import deadlines_for_many
-from aftersales.scope import scoped
-from aftersales.timeline import timeline_for
+from aftersales.casefile.timeline import timeline_for
+from aftersales.deadlines.engine import deadlines_for_many
+from aftersales.tenancy.scope import scoped
 from orders.api.serializers import ScopedPrimaryKeyRelatedField
 from orders.models import OrderLine
 

@@ -5,7 +5,7 @@ Every function is keyword-only, takes ``actor``, owns its transaction, locks row
 order (card → repair → escalation, each by pk), records a timeline event, publishes a domain
 event (``repair.requested``, ``repair.assigned``, ``repair.received`` …; the webhook outbox
 follows) and notifies the people concerned. Status moves go through
-``aftersales.statuses.status_move`` with the tables of ``repairs.rules`` (``REPAIR_MOVES``,
+``aftersales.casefile.statuses.status_move`` with the tables of ``repairs.rules`` (``REPAIR_MOVES``,
 ``PROVIDER_MOVES``, ``CARD_MOVES``);
 the deadlines those moves imply (G5, G6) are declared in ``repairs.deadlines``.
 

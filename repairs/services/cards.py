@@ -7,8 +7,8 @@ from datetime import timedelta
 from django.db import transaction
 
 from aftersales import clock
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
-from aftersales.timeline import timeline_record
 
 from .. import rules
 from ..models import (

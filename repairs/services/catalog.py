@@ -5,8 +5,8 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 
 from aftersales import clock
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import InvalidInput, PermissionDenied
-from aftersales.timeline import timeline_record
 
 from ..models import SanbaoCatalogChange, SanbaoCatalogEntry
 from ..seed import snapshot_of

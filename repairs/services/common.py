@@ -7,12 +7,11 @@ import secrets
 from datetime import timedelta
 
 from aftersales import clock
-from aftersales.deadlines import notify_quietly
+from aftersales.casefile.events import event_publish
+from aftersales.casefile.statuses import status_move
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied
-from aftersales.events import event_publish
-from aftersales.notifications import merchant_staff
-from aftersales.statuses import status_move
-from aftersales.timeline import timeline_record
+from aftersales.messaging.notifications import merchant_staff, notify_quietly
 
 from .. import rules
 from ..models import RepairOrder, RepairProviderMember, WarrantyCard, WarrantyEscalation

@@ -5,8 +5,8 @@ kernel's ``pii_reveal``.
 
 from django.db import transaction
 
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import NotFound
-from aftersales.timeline import timeline_record
 
 from ..models import RepairOrder
 from .common import VIEW_PERM
@@ -42,7 +42,7 @@ def repair_consumer_reveal_allowed(actor, repair):
     """May ``actor`` see the consumer's full phone and address of ``repair`` (RULES.md D2)?
     Only staff of the provider the repair is assigned to (holding its grant), only for an
     on-site repair (上门维修: they must call and visit) and only while it is open. Registered
-    with ``aftersales.services.pii_reveal_register``, so the kernel applies the same rule."""
+    with ``aftersales.tenancy.reveal.pii_reveal_register``, so the kernel applies the same rule."""
     if not actor.is_provider or repair.provider_id is None:
         return False
     if actor.provider_id != repair.provider_id:
@@ -59,7 +59,7 @@ def repair_consumer_reveal(*, repair, actor, fields=REPAIR_REVEAL_FIELDS, reason
     ``PiiAccessLog`` by ``pii_reveal`` (who, what, when, why; RULES.md D3) and recorded on the
     repair's timeline (``repair.consumer_revealed``: the fields and the reason, never the
     values). Returns ``{field: value}``; callers must not store it."""
-    from aftersales.services import pii_reveal
+    from aftersales.tenancy.reveal import pii_reveal
 
     with transaction.atomic():
         locked = (
@@ -83,7 +83,7 @@ def repair_consumer_reveal(*, repair, actor, fields=REPAIR_REVEAL_FIELDS, reason
 def reveal_register():
     """Tell the kernel's ``pii_reveal`` which consumer fields of a repair order may be revealed
     and to whom (``RepairsConfig.ready``)."""
-    from aftersales.services import pii_reveal_register
+    from aftersales.tenancy.reveal import pii_reveal_register
 
     pii_reveal_register(
         RepairOrder._meta.label_lower,

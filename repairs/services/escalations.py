@@ -8,9 +8,9 @@ from decimal import Decimal
 from django.db import transaction
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
-from aftersales.timeline import timeline_record
+from aftersales.tenancy.actors import SYSTEM
 
 from .. import rules
 from ..models import RepairOrder, WarrantyCard, WarrantyEscalation

@@ -5,10 +5,10 @@ reinstatement by the platform, and the provider's staff with their grants.
 from django.db import transaction
 
 from aftersales import clock
-from aftersales.actors import actor_forget
+from aftersales.casefile.statuses import status_move
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from aftersales.statuses import status_move
-from aftersales.timeline import timeline_record
+from aftersales.tenancy.actors import actor_forget
 
 from .. import rules
 from ..models import RepairOrder, RepairProvider, RepairProviderMember, SanbaoCatalogEntry
@@ -130,7 +130,7 @@ def provider_apply(
 
 
 def _applicant_actor(user):
-    from aftersales.actors import Actor
+    from aftersales.tenancy.actors import Actor
 
     return Actor(kind="provider", user=user)
 
@@ -236,7 +236,7 @@ def provider_member_add(*, provider, user, actor, role=RepairProviderMember.Role
         raise InvalidInput(
             "角色无效。", code="role_invalid", fields={"role": RepairProviderMember.Role.values}
         )
-    from aftersales.actors import actor_for_user
+    from aftersales.tenancy.actors import actor_for_user
 
     other = actor_for_user(user)
     if other.is_consumer or other.is_merchant or other.is_platform_staff:

@@ -7,9 +7,9 @@ from django.db import transaction
 from django.db.models import Q
 
 from aftersales import clock
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
-from aftersales.notifications import merchant_staff
-from aftersales.timeline import timeline_record
+from aftersales.messaging.notifications import merchant_staff
 
 from .. import rules
 from ..models import RepairEvidence, RepairOrder, WarrantyCard

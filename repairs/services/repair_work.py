@@ -8,10 +8,10 @@ from decimal import InvalidOperation
 from django.db import transaction
 
 from aftersales import clock
-from aftersales.deadlines import deadline_pause
+from aftersales.casefile.timeline import timeline_record
+from aftersales.deadlines.engine import deadline_pause
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.money import yuan
-from aftersales.timeline import timeline_record
 
 from .. import rules
 from ..models import PartsWait, RepairOrder, RepairProvider, WarrantyCard

@@ -72,7 +72,7 @@ def sanbao_line(merchant, consumer, *, code="lcd_tv", price="3000.00", quantity=
 
 def signed_card(merchant, consumer, *, signed_at, code="lcd_tv", price="3000.00", **kwargs):
     """The warranty card of a unit signed for at ``signed_at`` (the clock must be past it)."""
-    from aftersales.actors import SYSTEM
+    from aftersales.tenancy.actors import SYSTEM
     from repairs.services import warranty_card_create
 
     line = sanbao_line(merchant, consumer, code=code, price=price, **kwargs)
@@ -81,7 +81,7 @@ def signed_card(merchant, consumer, *, signed_at, code="lcd_tv", price="3000.00"
 
 def provider_with_staff(*, codes=("lcd_tv",), regions=(), staff=("tech-1",), name=None):
     """An approved provider of ``codes`` with technicians ``staff`` (usernames)."""
-    from aftersales.actors import SYSTEM
+    from aftersales.tenancy.actors import SYSTEM
     from aftersales.tests.factories import UserFactory
     from repairs.services import provider_apply, provider_member_add, provider_review
 
@@ -110,7 +110,7 @@ def at(when):
 def received_repair(card, provider, tech, *, reported_at, received_at, fault="开机黑屏"):
     """A repair of ``card`` requested by its consumer at ``reported_at``, assigned to
     ``provider`` and received (送修) by its technician ``tech`` at ``received_at``."""
-    from aftersales.actors import SYSTEM, actor_for_user
+    from aftersales.tenancy.actors import SYSTEM, actor_for_user
     from repairs import services
 
     with at(reported_at):
@@ -126,7 +126,7 @@ def received_repair(card, provider, tech, *, reported_at, received_at, fault="�
 
 def finished_repair(card, provider, tech, *, received_at, finished_at, result="fixed"):
     """A repair received at ``received_at`` and finished (and returned) at ``finished_at``."""
-    from aftersales.actors import actor_for_user
+    from aftersales.tenancy.actors import actor_for_user
     from repairs import services
 
     repair = received_repair(card, provider, tech, reported_at=received_at, received_at=received_at)

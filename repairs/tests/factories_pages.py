@@ -7,7 +7,7 @@ from decimal import Decimal
 import time_machine
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 from aftersales.tests import factories as kernel
 from orders.models import OrderLine
 from orders.tests import factories as orders

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
-from aftersales.models import TimelineEvent
+from aftersales.casefile.models import TimelineEvent
+from aftersales.tenancy.actors import SYSTEM
 from repairs import services
 from repairs.models import RepairOrder, RepairProvider, SanbaoCatalogEntry, WarrantyEscalation
 from repairs.tests.factories import provider_with_staff, signed_card

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from aftersales import clock
-from aftersales.deadlines import deadline_sweep
-from aftersales.models import WebhookDelivery, WebhookEndpoint
+from aftersales.deadlines.engine import deadline_sweep
+from aftersales.messaging.models import WebhookDelivery, WebhookEndpoint
 from repairs.models import WarrantyEscalation
 from repairs.tests.factories import at, provider_with_staff, received_repair, signed_card
 

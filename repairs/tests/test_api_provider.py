@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 from repairs import services
 from repairs.models import RepairOrder
 from repairs.tests.factories import provider_with_staff, signed_card

@@ -10,8 +10,9 @@ import pytest
 from django.test import Client
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
-from aftersales.models import Deadline, WebhookDelivery, WebhookEndpoint
+from aftersales.deadlines.models import Deadline
+from aftersales.messaging.models import WebhookDelivery, WebhookEndpoint
+from aftersales.tenancy.actors import SYSTEM
 from repairs import deadlines, services
 from repairs.models import RepairOrder, WarrantyEscalation
 from repairs.tests.factories import provider_with_staff, signed_card

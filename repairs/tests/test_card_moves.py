@@ -1,14 +1,14 @@
-"""Warranty card status moves go through ``aftersales.statuses.status_move`` with
+"""Warranty card status moves go through ``aftersales.casefile.statuses.status_move`` with
 ``rules.CARD_MOVES``: an active card ends once (exchanged, returned, expired), keeps its
 timeline verbs and timestamps, and an ended card never moves again."""
 
 import pytest
 import time_machine
 
-from aftersales.actors import SYSTEM
+from aftersales.casefile.timeline import timeline_for
 from aftersales.errors import Conflict
+from aftersales.tenancy.actors import SYSTEM
 from aftersales.tests import factories as af
-from aftersales.timeline import timeline_for
 from repairs import rules, services
 from repairs.models import WarrantyCard
 from repairs.services.common import card_move

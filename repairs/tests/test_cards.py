@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from aftersales.actors import SYSTEM, actor_for_user
+from aftersales.casefile.models import DomainEvent
 from aftersales.errors import Conflict, NotFound, RuleViolation
-from aftersales.models import DomainEvent
+from aftersales.tenancy.actors import SYSTEM, actor_for_user
 from aftersales.tests import factories as af
 from orders import services as order_services
 from orders.tests.factories import CategoryFactory, paid_order

@@ -9,9 +9,10 @@ import pytest
 import time_machine
 from django.conf import settings
 
-from aftersales.actors import SYSTEM, actor_for_user
+from aftersales.casefile.models import TimelineEvent
 from aftersales.errors import InvalidInput, PermissionDenied
-from aftersales.models import PlatformGroup, TimelineEvent
+from aftersales.tenancy.actors import SYSTEM, actor_for_user
+from aftersales.tenancy.models import PlatformGroup
 from aftersales.tests import factories as af
 from demo.orders import CATEGORIES
 from repairs import rules, services

@@ -1,6 +1,7 @@
 """G5 and G6 through the deadline engine: they fire at the boundary minute through
-``aftersales.deadlines.deadline_sweep``, open an escalation, publish ``repair.timeout`` and notify
-the consumer and the merchant; parts waits stop the G6 clock; reminders reach the provider.
+``aftersales.deadlines.engine.deadline_sweep``, open an escalation, publish ``repair.timeout``
+and notify the consumer and the merchant; parts waits stop the G6 clock; reminders reach the
+provider.
 
 Received (送修) 2026-03-01 10:00 Shanghai: day 1 is 03-02; the 30th repairer day ends at
 03-31 24:00, so G6 is due 04-01 00:00 Shanghai; the 90th day after 送修 ends 05-30 24:00.
@@ -8,9 +9,11 @@ Received (送修) 2026-03-01 10:00 Shanghai: day 1 is 03-02; the 30th repairer d
 
 import pytest
 
-from aftersales.actors import SYSTEM, actor_for_user
-from aftersales.deadlines import deadline_sweep
-from aftersales.models import Deadline, DomainEvent, Notification
+from aftersales.casefile.models import DomainEvent
+from aftersales.deadlines.engine import deadline_sweep
+from aftersales.deadlines.models import Deadline
+from aftersales.messaging.models import Notification
+from aftersales.tenancy.actors import SYSTEM, actor_for_user
 from aftersales.tests import factories as af
 from repairs import deadlines, rules, selectors, services
 from repairs.models import WarrantyEscalation
@@ -214,7 +217,7 @@ def test_escalation_resolved_by_staff(merchant_a, world, roles):
 def test_timeout_notifications_follow_each_users_channels(merchant_a, world):
     """The batch writes the same inbox and delivery rows as ``notify``: in-app sent, email and
     SMS pending for the sender sweep, on the channels each user chose."""
-    from aftersales.models import NotificationDelivery, NotificationPreference
+    from aftersales.messaging.models import NotificationDelivery, NotificationPreference
 
     consumer, shop, _provider, _tech = world
     consumer.user.email = "buyer@example.com"

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from aftersales.actors import SYSTEM, actor_for_user
 from aftersales.errors import Conflict, RuleViolation
-from aftersales.models import Notification
+from aftersales.messaging.models import Notification
+from aftersales.tenancy.actors import SYSTEM, actor_for_user
 from aftersales.tests import factories as af
 from repairs import rules, selectors, services
 from repairs.models import RepairOrder, WarrantyEscalation
@@ -342,7 +342,7 @@ def test_g8_refused_while_the_rate_is_unknown(merchant_a, consumer, repairer):
 
 def test_completed_exchange_restarts_the_card(card, repairer):
     """The returns flow completes the exchange: the card ends and a new one starts (G10)."""
-    from aftersales.events import event_publish
+    from aftersales.casefile.events import event_publish
 
     card = choose(card, rules.EXCHANGE, sh(2026, 12, 1, 10))
     request = ReturnRequest.objects.get(pk=card.return_request_id)
@@ -361,7 +361,7 @@ def test_completed_exchange_restarts_the_card(card, repairer):
 def test_refunded_return_ends_the_card_and_a_cancelled_one_frees_the_choice(
     merchant_a, consumer, card
 ):
-    from aftersales.events import event_publish
+    from aftersales.casefile.events import event_publish
 
     card = choose(card, rules.RETURN, sh(2026, 11, 25, 10))
     request = ReturnRequest.objects.get(pk=card.return_request_id)

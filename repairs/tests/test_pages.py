@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from aftersales import clock
-from aftersales.rules import SHANGHAI
+from aftersales.deadlines.rules import SHANGHAI
 from repairs.models import RepairOrder, WarrantyEscalation
 
 from . import factories_pages as fp
@@ -307,7 +307,7 @@ def test_merchant_list_highlights_overdue_with_countdown(client_as, tv, shops):
 def test_g6_timeout_reaches_every_page(client_as, people, merchant_a, shops):
     """Past 30 repairer days the sweep opens the escalation: the consumer is offered the
     exchange, the merchant sees it in the portal's queue, the row is marked escalated."""
-    from aftersales.deadlines import deadline_sweep
+    from aftersales.deadlines.engine import deadline_sweep
 
     tv = fp.card(consumer=people["a"], merchant=merchant_a, signed_days_ago=60)
     late = fp.repair(card=tv, provider=shops["p1"], received_days_ago=31)

@@ -8,10 +8,11 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from aftersales.actors import SYSTEM, actor_for_user
+from aftersales.casefile.models import TimelineEvent
 from aftersales.errors import NotFound
-from aftersales.models import PiiAccessLog, TimelineEvent
-from aftersales.services import pii_reveal
+from aftersales.tenancy.actors import SYSTEM, actor_for_user
+from aftersales.tenancy.models import PiiAccessLog
+from aftersales.tenancy.reveal import pii_reveal
 from repairs import services
 
 from . import factories_pages as fp
@@ -240,7 +241,7 @@ def _api_reveal(client, repair, body):
 
 
 def test_api_reveal_by_the_assigned_provider_is_logged_and_not_stored(client, techs, on_site):
-    from aftersales.models import IdempotencyRecord
+    from aftersales.api.models import IdempotencyRecord
 
     client.force_login(techs["p1"])
     r = client.post(

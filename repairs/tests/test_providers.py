@@ -4,8 +4,8 @@ orders granted to them (django-guardian)."""
 
 import pytest
 
-from aftersales.actors import SYSTEM, actor_for_user
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from aftersales.tenancy.actors import SYSTEM, actor_for_user
 from aftersales.tests import factories as af
 from repairs import selectors, services
 from repairs.models import RepairProvider

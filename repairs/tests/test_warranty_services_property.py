@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aftersales.actors import SYSTEM, actor_for_user
-from aftersales.rules import local_date
+from aftersales.deadlines.rules import local_date
+from aftersales.tenancy.actors import SYSTEM, actor_for_user
 from aftersales.tests import factories as af
 from repairs import rules, selectors, services
 from repairs.tests.factories import at, provider_with_staff, sh, signed_card

@@ -10,7 +10,7 @@ ending in ``LOST`` stops after the first scan: the parcel never arrives (express
 from django.conf import settings
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 from orders.adapters import sandbox_queue_options
 
 CODE = "SANDBOX"

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from django.conf import settings
 from django.db import transaction
 
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 from orders.adapters import sandbox_delay, sandbox_queue_options
 
 NOT_INTACT_MARKERS = ("破损", "不完好", "damaged")

@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 
-from aftersales.models import Deadline
+from aftersales.deadlines.models import Deadline
 
 from .. import rules
 from ..models import Arbitration, ReturnRequest

@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aftersales.api.serializers import TimelineEventSerializer
-from aftersales.timeline import timeline_events
+from aftersales.casefile.timeline import timeline_events
 from orders.api.serializers import ScopedPrimaryKeyRelatedField
 from orders.models import OrderLine, Sku
 from orders.selectors import sku_list
@@ -36,7 +36,7 @@ from ..services import SCAN_KINDS
 
 
 def _lines(actor):
-    from aftersales.scope import scoped
+    from aftersales.tenancy.scope import scoped
 
     return scoped(
         OrderLine.objects.all(),

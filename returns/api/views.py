@@ -26,10 +26,10 @@ from rest_framework.views import APIView
 
 from aftersales.api.base import IDEMPOTENCY_PARAMETER, ActorViewMixin
 from aftersales.api.pagination import IdCursorPagination
-from aftersales.deadlines import deadlines_for_many
+from aftersales.deadlines.engine import deadlines_for_many
+from aftersales.deadlines.models import Deadline
 from aftersales.errors import InvalidInput, NotFound
-from aftersales.models import Deadline
-from aftersales.scope import access
+from aftersales.tenancy.scope import access
 from orders import services as order_services
 from orders.models import OrderLine
 

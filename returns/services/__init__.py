@@ -2,7 +2,7 @@
 
 Every function is keyword-only, takes ``actor``, owns its transaction, locks rows in a fixed
 order (order → line → request → refund → tender), moves statuses through
-``aftersales.statuses.status_move`` with ``rules.RETURN_MOVES``, records a timeline event,
+``aftersales.casefile.statuses.status_move`` with ``rules.RETURN_MOVES``, records a timeline event,
 publishes a domain event (``return.<verb>``, fed to the webhook outbox) and notifies the people
 concerned. After a write the request must still be inside the actor's scope.
 

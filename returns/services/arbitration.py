@@ -6,9 +6,9 @@ granted the request) decides.
 from django.db import transaction
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.casefile.statuses import status_move
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
-from aftersales.statuses import status_move
+from aftersales.tenancy.actors import SYSTEM
 
 from ..models import (
     ARBITRATION_MOVES,

@@ -6,14 +6,14 @@ cleaning (``money``, ``required_text``) and the policies in force for a request
 (``request_policy``).
 """
 
-from aftersales.actors import SYSTEM
+from aftersales.casefile.events import event_publish
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied
-from aftersales.events import event_publish
+from aftersales.messaging.notifications import merchant_staff
 from aftersales.money import yuan
-from aftersales.notifications import merchant_staff
 from aftersales.policies import policy_get
-from aftersales.scope import ensure_in_scope
-from aftersales.timeline import timeline_record
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.scope import ensure_in_scope
 from orders import services as order_services
 
 from ..models import ReturnEvidence, ReturnRequest
@@ -161,7 +161,7 @@ def _recipients(request, to):
 def notify_parties(request, event, title, body, *, to=("consumer", "merchant"), actor=SYSTEM):
     """Tell the consumer and/or the merchant's staff; a failed notification never fails the
     write (the timeline already records what happened)."""
-    from aftersales.deadlines import notify_quietly
+    from aftersales.messaging.notifications import notify_quietly
 
     context = {
         "title": title,

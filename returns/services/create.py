@@ -8,11 +8,11 @@ import uuid
 from django.db import transaction
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
-from aftersales.deadlines import deadline_status_enter
+from aftersales.deadlines.engine import deadline_status_enter
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from aftersales.money import ZERO
 from aftersales.policies import policies_cached
+from aftersales.tenancy.actors import SYSTEM
 from orders import services as order_services
 from orders.models import Order, OrderLine, Sku
 

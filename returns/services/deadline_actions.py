@@ -2,7 +2,7 @@
 auto-approval, R14 close of an unshipped request and its reminder, R6 refund by the platform.
 """
 
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 
 from ..models import Arbitration, Refund, ReturnRequest
 from .common import locked_request, notify_parties, publish

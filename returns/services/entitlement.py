@@ -32,7 +32,7 @@ def line_window_settings(line):
     )
     exceptions = None
     if extension:
-        from aftersales.calendar import calendar_exceptions
+        from aftersales.deadlines.calendar import calendar_exceptions
 
         exceptions = calendar_exceptions()
     return rules.WindowSettings(holiday_extension=extension, exceptions=exceptions)

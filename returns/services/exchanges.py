@@ -4,8 +4,8 @@ price difference is paid); the exchange completes when the replacement is signed
 
 from django.db import transaction
 
-from aftersales.actors import SYSTEM
 from aftersales.errors import Conflict, RuleViolation
+from aftersales.tenancy.actors import SYSTEM
 from orders import services as order_services
 from orders.models import Shipment, Sku
 

@@ -7,8 +7,8 @@ it back from the consumer when they never do. Every step is a row of the express
 from django.db import transaction
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
-from aftersales.deadlines import deadline_cancel, deadline_schedule
+from aftersales.deadlines.engine import deadline_cancel, deadline_schedule
+from aftersales.tenancy.actors import SYSTEM
 
 from .. import rules
 from ..models import ExpressRefundLedgerEntry, Refund, ReturnRequest

@@ -1,9 +1,9 @@
 """The one helper that moves a request's status (``rules.RETURN_MOVES`` through
-``aftersales.statuses.status_move``) with what every move implies: the reason kept on the row,
-and a paid exchange difference given back when the exchange ends (``payments``, R18).
+``aftersales.casefile.statuses.status_move``) with what every move implies: the reason kept on
+the row, and a paid exchange difference given back when the exchange ends (``payments``, R18).
 """
 
-from aftersales.statuses import status_move
+from aftersales.casefile.statuses import status_move
 
 from .. import rules
 from ..models import ReturnRequest

@@ -6,10 +6,10 @@ and ``signed`` makes the request received.
 from django.db import transaction
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.casefile.models import TimelineEvent
+from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput
-from aftersales.models import TimelineEvent
-from aftersales.timeline import timeline_record
+from aftersales.tenancy.actors import SYSTEM
 from orders import services as order_services
 from orders.models import PickupBooking
 

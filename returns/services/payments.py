@@ -34,15 +34,15 @@ Domain events: ``return.difference_payment_started``, ``return.difference_paid``
 from django.db import transaction
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.money import ZERO, yuan
-from aftersales.policies import policy_register
+from aftersales.tenancy.actors import SYSTEM
 from orders.adapters import get_payment_gateway
 from orders.models import GatewayTransfer, Tender
 
 from .. import rules
 from ..models import ExchangeDifferencePayment, ReturnRequest, ShippingReimbursement
+from ..policies import REIMBURSEMENT_MAX
 from .common import (
     check_scope,
     locked_request,
@@ -52,13 +52,6 @@ from .common import (
     record,
     request_policy,
     require_consumer,
-)
-
-REIMBURSEMENT_MAX = "returns.shipping_reimbursement_max"
-policy_register(
-    REIMBURSEMENT_MAX,
-    "30.00",
-    "商家承担退货运费时随退款报销的运费上限（元）R9",
 )
 
 DIFFERENCE_PAYABLE_STATUSES = frozenset(rules.OPEN_STATUSES - {"rejected"})

@@ -4,7 +4,7 @@ intact; an intact return starts the R6 refund deadline, one not intact is disput
 
 from django.db import transaction
 
-from aftersales.deadlines import deadline_cancel, deadline_schedule
+from aftersales.deadlines.engine import deadline_cancel, deadline_schedule
 from aftersales.errors import Conflict, RuleViolation
 
 from .. import rules

@@ -7,10 +7,10 @@ from django.db import transaction
 from django.db.models import Sum
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
 from aftersales.errors import Conflict, RuleViolation
 from aftersales.money import ZERO, split_pro_rata, yuan
 from aftersales.policies import policies_cached
+from aftersales.tenancy.actors import SYSTEM
 from orders import services as order_services
 from orders.models import GatewayRefund, Tender
 

@@ -5,8 +5,8 @@ withdrawal. An approval books the pickup the consumer chose when asking (R16).
 from django.db import transaction
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
 from aftersales.errors import Conflict
+from aftersales.tenancy.actors import SYSTEM
 from orders import services as order_services
 
 from ..models import Refund

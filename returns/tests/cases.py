@@ -4,7 +4,7 @@ tests and the permission matrix (``tests/matrix/returns.py``)."""
 from datetime import timedelta
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 from returns import services
 from returns.models import ReturnRequest
 from returns.tests import factories as rf

@@ -7,8 +7,8 @@ from decimal import Decimal
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from aftersales import clock
-from aftersales.actors import SYSTEM, Actor
-from aftersales.models import ActorKind
+from aftersales.casefile.models import ActorKind
+from aftersales.tenancy.actors import SYSTEM, Actor
 from aftersales.tests import factories as af
 from orders.models import OrderLine, Payment, Shipment, Tender
 from orders.tests import factories as of

@@ -10,7 +10,9 @@ from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
 from aftersales import clock
-from aftersales.models import Deadline, PolicyVersion, TimelineEvent
+from aftersales.casefile.models import TimelineEvent
+from aftersales.deadlines.models import Deadline
+from aftersales.policies.models import PolicyVersion
 from returns import services, tasks
 from returns.models import Arbitration, InspectionRequest, Refund, ReturnRequest
 from returns.tests import factories as rf

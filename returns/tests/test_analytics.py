@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from aftersales.actors import SYSTEM, actor_for_user
 from aftersales.clock import SHANGHAI
 from aftersales.errors import NotFound
 from aftersales.policies import policy_set
+from aftersales.tenancy.actors import SYSTEM, actor_for_user
 from aftersales.tests import factories as af
 from orders.tests import factories as of
 from returns import analytics

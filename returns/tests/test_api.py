@@ -10,8 +10,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from aftersales import clock
+from aftersales.casefile.models import DomainEvent
 from aftersales.clock import SHANGHAI
-from aftersales.models import DomainEvent, PlatformGroup, WebhookDelivery, WebhookEndpoint
+from aftersales.messaging.models import WebhookDelivery, WebhookEndpoint
+from aftersales.tenancy.models import PlatformGroup
 from aftersales.tests import factories as af
 from orders.models import OrderLine
 from orders.tests import factories as of

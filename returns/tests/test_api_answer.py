@@ -81,7 +81,7 @@ def test_create_with_a_pickup_slot_answer_equals_the_request_read_back(api, merc
 def test_an_instance_kept_after_its_create_reads_what_later_steps_wrote(merchant_a):
     """The rows kept for the answer are never read by anything else: a later service on the
     same instance (the demo, tests) sees the database."""
-    from aftersales.timeline import timeline_events
+    from aftersales.casefile.timeline import timeline_events
     from returns import selectors
 
     line = rf.signed_line(signed_at=clock.now() - timedelta(days=1), merchant=merchant_a)

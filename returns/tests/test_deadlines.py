@@ -7,8 +7,11 @@ from decimal import Decimal as D
 import pytest
 import time_machine
 
-from aftersales.deadlines import deadline_description, deadline_sweep
-from aftersales.models import Deadline, DomainEvent, Notification, TimelineEvent
+from aftersales.casefile.models import DomainEvent, TimelineEvent
+from aftersales.deadlines.engine import deadline_sweep
+from aftersales.deadlines.models import Deadline
+from aftersales.deadlines.registry import deadline_description
+from aftersales.messaging.models import Notification
 from aftersales.policies import policy_set
 from returns import services
 from returns.models import ExpressRefundLedgerEntry, Refund

@@ -14,7 +14,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from aftersales import clock
-from aftersales.models import Deadline
+from aftersales.deadlines.models import Deadline
 from orders.models import Category, Order, PickupBooking, Shipment
 from orders.tests.factories_pages import page_order
 from returns import services

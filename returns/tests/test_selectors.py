@@ -8,9 +8,9 @@ import time_machine
 from guardian.shortcuts import assign_perm
 
 from aftersales import clock
-from aftersales.actors import SYSTEM, actor_for_user
 from aftersales.errors import NotFound
-from aftersales.models import PlatformGroup
+from aftersales.tenancy.actors import SYSTEM, actor_for_user
+from aftersales.tenancy.models import PlatformGroup
 from aftersales.tests import factories as af
 from returns import selectors, services
 from returns.tests import factories as rf

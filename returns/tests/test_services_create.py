@@ -7,8 +7,8 @@ from decimal import Decimal as D
 import pytest
 import time_machine
 
+from aftersales.deadlines.models import Deadline
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
-from aftersales.models import Deadline
 from aftersales.policies import policy_set
 from aftersales.tests import factories as af
 from orders import services as order_services

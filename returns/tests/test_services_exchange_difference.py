@@ -9,8 +9,8 @@ import pytest
 from django.test import override_settings
 
 from aftersales import clock
+from aftersales.casefile.models import DomainEvent, TimelineEvent
 from aftersales.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from aftersales.models import DomainEvent, TimelineEvent
 from orders import tasks as order_tasks
 from orders.models import GatewayTransfer, Tender
 from orders.tests import factories as of

@@ -8,8 +8,8 @@ from decimal import Decimal as D
 import pytest
 
 from aftersales import clock
+from aftersales.casefile.models import TimelineEvent
 from aftersales.errors import Conflict
-from aftersales.models import TimelineEvent
 from returns import services
 from returns.models import ExpressRefundLedgerEntry, Refund
 from returns.tests import factories as rf

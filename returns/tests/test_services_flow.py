@@ -8,9 +8,12 @@ import pytest
 from django.test import override_settings
 
 from aftersales import clock
-from aftersales.actors import actor_for_user
+from aftersales.casefile.models import DomainEvent, TimelineEvent
+from aftersales.deadlines.models import Deadline
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
-from aftersales.models import Deadline, DomainEvent, Notification, PlatformGroup, TimelineEvent
+from aftersales.messaging.models import Notification
+from aftersales.tenancy.actors import actor_for_user
+from aftersales.tenancy.models import PlatformGroup
 from aftersales.tests import factories as af
 from orders import services as order_services
 from orders.adapters.carrier import SandboxCarrier

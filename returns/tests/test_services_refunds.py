@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aftersales import clock
+from aftersales.casefile.models import DomainEvent
 from aftersales.errors import PermissionDenied, RuleViolation
-from aftersales.models import DomainEvent
 from aftersales.money import split_pro_rata
 from orders import tasks as order_tasks
 from orders.models import GatewayRefund, OrderLine, Tender

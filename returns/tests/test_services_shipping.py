@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aftersales import clock
+from aftersales.casefile.models import DomainEvent
 from aftersales.errors import InvalidInput
-from aftersales.models import DomainEvent
 from aftersales.policies import policy_set
 from orders.models import GatewayTransfer, Tender
 from returns import services

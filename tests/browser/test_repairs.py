@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from aftersales import clock
-from aftersales.rules import SHANGHAI
+from aftersales.deadlines.rules import SHANGHAI
 from aftersales.tests import factories as kernel
 from repairs.models import RepairOrder
 from repairs.tests import factories_pages as fp

@@ -1,7 +1,8 @@
 """Who may read and change the kernel's endpoints and pages (``tests.matrix``)."""
 
-from aftersales.actors import SYSTEM
-from aftersales.models import ApiKey, ConsumerProfile, Merchant, PolicyVersion
+from aftersales.policies.models import PolicyVersion
+from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.models import ApiKey, ConsumerProfile, Merchant
 from tests.matrix import (
     CONSUMER_A,
     MERCHANT_A,
@@ -150,7 +151,7 @@ def _deadline(w, side):
     from datetime import timedelta
 
     from aftersales import clock
-    from aftersales.models import Deadline
+    from aftersales.deadlines.models import Deadline
 
     deadline = Deadline.objects.create(
         subject_type="orders.order",
@@ -193,7 +194,7 @@ register(
 
 # -- notifications and webhooks (aftersales/api/messaging.py) ---------------------------------
 def _notification(w, side):
-    from aftersales.models import Notification
+    from aftersales.messaging.models import Notification
 
     note = Notification.objects.create(
         user=side.consumer_user, event="matrix.check", title=f"通知 {side.code}", body="正文"
@@ -218,7 +219,7 @@ register(
 
 
 def _preference_of_consumer_a(w, target):
-    from aftersales.models import NotificationPreference
+    from aftersales.messaging.models import NotificationPreference
 
     return list(
         NotificationPreference.objects.filter(user=w.a.consumer_user).values_list(
@@ -237,7 +238,7 @@ register(
 
 
 def _webhook_endpoint(w, side):
-    from aftersales.models import WebhookEndpoint
+    from aftersales.messaging.models import WebhookEndpoint
 
     endpoint = WebhookEndpoint.objects.create(
         scope="merchant",
@@ -284,7 +285,8 @@ register(
 
 
 def _webhook_delivery(w, side):
-    from aftersales.models import DomainEvent, WebhookDelivery
+    from aftersales.casefile.models import DomainEvent
+    from aftersales.messaging.models import WebhookDelivery
 
     endpoint = _webhook_endpoint(w, side).extra["endpoint"]
     event = DomainEvent.objects.create(

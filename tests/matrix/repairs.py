@@ -9,7 +9,7 @@ matrix has no provider role: ``repairs/tests/test_api_provider.py`` checks them)
 from datetime import timedelta
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 from repairs.models import (
     RepairOrder,
     RepairProvider,

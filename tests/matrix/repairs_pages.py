@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from aftersales import clock
-from aftersales.actors import SYSTEM
+from aftersales.tenancy.actors import SYSTEM
 from repairs.models import (
     RepairOrder,
     RepairProvider,

@@ -5,9 +5,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from aftersales.actors import SYSTEM
-from aftersales.calendar import BUNDLED_CSV, holidays_import_csv
+from aftersales.deadlines.calendar import BUNDLED_CSV, holidays_import_csv
+from aftersales.deadlines.models import Holiday
 from aftersales.errors import DomainError
+from aftersales.tenancy.actors import SYSTEM
 
 
 class Command(BaseCommand):
@@ -23,8 +24,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, path, if_empty=False, **options):
-        from aftersales.models import Holiday
-
         if if_empty and Holiday.objects.exists():
             self.stdout.write("calendar already loaded; nothing imported")
             return

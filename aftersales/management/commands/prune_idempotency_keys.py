@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 
 from aftersales import clock
-from aftersales.models import IdempotencyRecord
+from aftersales.api.models import IdempotencyRecord
 
 
 class Command(BaseCommand):

@@ -15,7 +15,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from aftersales import pii, services
+from aftersales import pii
+from aftersales.pii import rotation
 
 
 class Command(BaseCommand):
@@ -63,7 +64,7 @@ class Command(BaseCommand):
                 f"新密钥 {ring.active} 已写入 {settings.PII_KEYS_FILE}。"
                 f"New active key {ring.active}."
             )
-        report = services.pii_reencrypt(ring=ring, batch_size=batch_size, dry_run=dry_run)
+        report = rotation.pii_reencrypt(ring=ring, batch_size=batch_size, dry_run=dry_run)
         totals = {"resealed": 0, "current": 0, "plaintext": 0}
         for name, counts in sorted(report.items()):
             for k in totals:
@@ -79,7 +80,7 @@ class Command(BaseCommand):
             f"already_current={totals['current']}" + (" (dry run)" if dry_run else "")
         )
         if not dry_run:
-            left = services.pii_stale_count(ring=ring)
+            left = rotation.pii_stale_count(ring=ring)
             if left:
                 self.stderr.write(
                     f"{left} 个值仍未使用密钥 {ring.active}（并发写入？）；"

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from aftersales.deadlines import deadline_sweep
+from aftersales.deadlines.engine import deadline_sweep
 
 
 class Command(BaseCommand):

@@ -1,8 +1,9 @@
-"""Create the platform staff groups with their permissions (data-safe; see aftersales.groups)."""
+"""Create the platform staff groups with their permissions (data-safe; see
+aftersales.tenancy.groups)."""
 
 from django.core.management.base import BaseCommand
 
-from aftersales.groups import platform_groups_ensure
+from aftersales.tenancy.groups import platform_groups_ensure
 
 
 class Command(BaseCommand):

@@ -1,1 +1,0 @@
-"""Adapters to outside providers: SMS out (``sms``), signed callbacks in (``callbacks``)."""

@@ -1,0 +1,643 @@
+"""Notifications (standard 5.3.2): in-app inbox, email and SMS, in the recipient's language.
+
+``notify(recipient_user=..., event="return.approved", context={...}, subject=case, actor=...)``
+renders ``notifications/<language>/<event>/{title,body,sms}.txt`` (falling back to zh-hans,
+then to ``notifications/<language>/generic/``, which prints ``context["title"]`` and
+``context["body"]``), stores the inbox row and one ``NotificationDelivery`` per channel the user
+chose (``NotificationPreference``: in-app always; email; SMS). Email and SMS are sent by a
+Celery task after commit; a failed send is retried with back-off by the periodic sweep
+(``aftersales.deliver_webhooks``, every 30 s) up to ``NotificationDelivery.MAX_ATTEMPTS``. If the
+broker is down the caller's write still commits and the sweep sends the message later.
+"""
+
+import functools
+import logging
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.template import Context, Engine, TemplateDoesNotExist, defaultfilters
+from django.template.base import TextNode, Variable, VariableNode
+from django.utils import translation
+
+from aftersales import clock
+from aftersales.bulk import actor_columns, insert_rows
+from aftersales.casefile.models import TimelineEvent
+from aftersales.casefile.timeline import timeline_record
+from aftersales.errors import NotFound
+from aftersales.messaging.models import (
+    DeliveryStatus,
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationPreference,
+)
+from aftersales.messaging.sms import sms_provider
+from aftersales.pii import mask_phone
+from aftersales.tenancy.models import ConsumerProfile, MerchantMember, User
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LANGUAGE = "zh-hans"
+LANGUAGES = ("zh-hans", "en")
+LEASE = timedelta(minutes=5)
+# Plain-text messages: no HTML escaping (an "&" in a URL stays "&").
+_engine = Engine(app_dirs=True, autoescape=False)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back-off after ``attempts`` failed sends: 1, 2, 4, 8 … minutes."""
+    return timedelta(minutes=2 ** max(attempts - 1, 0))
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1024)
+def _template(language, event, part):
+    """The first template of the fallback chain that exists, or ``None``. Resolved once per
+    (language, event, part): a sweep batch renders thousands of messages of one event."""
+    names = [f"notifications/{language}/{event}/{part}.txt"]
+    if language != DEFAULT_LANGUAGE:
+        names.append(f"notifications/{DEFAULT_LANGUAGE}/{event}/{part}.txt")
+    names.append(f"notifications/{language}/generic/{part}.txt")
+    for name in names:
+        try:
+            return _engine.get_template(name)
+        except TemplateDoesNotExist:
+            continue
+    return None
+
+
+def _render(language, event, part, context):
+    template = _template(language, event, part)
+    if template is None:
+        raise TemplateDoesNotExist(f"notifications/{language}/{event}/{part}.txt")
+    with translation.override(language):
+        return template.render(Context(context, autoescape=False)).strip()
+
+
+def notification_render(*, event, language, context):
+    """``(title, body, sms_text)`` of ``event`` in ``language``: templates that are only text
+    and plain variables (the generic ones most messages use) are filled in directly, as Django
+    renders them (``_plain_fill``; aftersales/tests/test_sweep_batch.py compares the two), the
+    others rendered by Django; no SMS template: the title."""
+    ctx = {"platform_url": getattr(settings, "PLATFORM_URL", ""), "event": event, **(context or {})}
+    parts = []
+    for part in ("title", "body", "sms"):
+        pieces = _plain_template(language, event, part)
+        text = _plain_fill(pieces, ctx) if pieces else None
+        if text is None:
+            try:
+                text = _render(language, event, part, ctx)
+            except TemplateDoesNotExist:
+                if part != "sms":
+                    raise
+                text = parts[0]
+        parts.append(text)
+    title, body, sms = parts
+    return title[:200], body, sms
+
+
+# -- writes ------------------------------------------------------------------------------------
+
+
+def preference_for(user) -> NotificationPreference:
+    pref = NotificationPreference.objects.filter(user_id=user.pk).first()
+    return pref or NotificationPreference(user=user)
+
+
+def _phone_of(user):
+    profile = ConsumerProfile.objects.filter(user_id=user.pk).first()
+    return profile.phone if profile is not None else ""
+
+
+def _notification_insert(*, user_id, event, language, rendered, subject, actor, now):
+    title, body, sms_text = rendered
+    return Notification.objects.create(
+        user_id=user_id,
+        event=event,
+        language=language,
+        title=title,
+        body=body,
+        sms_text=sms_text[:500],
+        subject_type=subject._meta.label_lower if subject is not None else "",
+        subject_id=getattr(subject, "pk", None),
+        merchant_id=getattr(subject, "merchant_id", None),
+        actor_label=actor.label,
+        created_at=now,
+    )
+
+
+def _delivery_specs(*, email_enabled, sms_enabled, email, phone, now):
+    """The delivery rows of one message, as field values: in-app (sent at once), plus email
+    and SMS when the user chose them."""
+    rows = [
+        {
+            "channel": NotificationChannel.IN_APP,
+            "status": DeliveryStatus.SENT,
+            "attempts": 1,
+            "sent_at": now,
+            "created_at": now,
+        }
+    ]
+    pending = {"status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": now}
+    if email_enabled and email:
+        rows.append(
+            {"channel": NotificationChannel.EMAIL, "recipient": email, "created_at": now, **pending}
+        )
+    if sms_enabled and phone:
+        rows.append(
+            {
+                "channel": NotificationChannel.SMS,
+                "recipient": mask_phone(phone),
+                "created_at": now,
+                **pending,
+            }
+        )
+    return rows
+
+
+# What a message needs of its recipient, as lookups from the user: their consumer profile's
+# language and the channels they chose (NotificationPreference; NULL when they never chose).
+_FACT_LOOKUPS = (
+    "consumer__preferred_language",
+    "notification_preference__email_enabled",
+    "notification_preference__sms_enabled",
+)
+
+
+def _channel_facts(language, email_enabled, sms_enabled):
+    """``(language, email_enabled, sms_enabled)`` as a message uses them: a known language
+    (else the default) and the preference's defaults for a user who never chose."""
+    language = (language or DEFAULT_LANGUAGE).lower()
+    return (
+        language if language in LANGUAGES else DEFAULT_LANGUAGE,
+        _DEFAULT_EMAIL if email_enabled is None else email_enabled,
+        _DEFAULT_SMS if sms_enabled is None else sms_enabled,
+    )
+
+
+_DEFAULT_EMAIL = NotificationPreference._meta.get_field("email_enabled").default
+_DEFAULT_SMS = NotificationPreference._meta.get_field("sms_enabled").default
+
+
+def _recipient_row(pk):
+    return User.objects.filter(pk=pk).values_list(*_FACT_LOOKUPS).first()
+
+
+def _staff_rows(merchant_id):
+    return (
+        MerchantMember.objects.filter(merchant_id=merchant_id)
+        .select_related("user")
+        .annotate(**{f"notify_{i}": F(f"user__{name}") for i, name in enumerate(_FACT_LOOKUPS)})
+    )
+
+
+def merchant_staff(merchant_id):
+    """The users of ``merchant_id``'s staff, in one query, each carrying what ``notify`` reads
+    of a recipient (language and channels): notifying them reads nothing more."""
+    users = []
+    for member in _staff_rows(merchant_id):
+        user = member.user
+        user.notification_facts = tuple(
+            getattr(member, f"notify_{i}") for i in range(len(_FACT_LOOKUPS))
+        )
+        users.append(user)
+    return users
+
+
+def _recipient_facts(user):
+    """``(language, email_enabled, sms_enabled, phone)`` of a recipient in one query: the
+    language and phone of their consumer profile (if any) and the channels they chose
+    (``NotificationPreference``; email on and SMS off when they never chose)."""
+    row = getattr(user, "notification_facts", None)  # loaded with the user (merchant_staff)
+    if row is None:
+        row = _recipient_row(user.pk) or (None, None, None)
+    language, email_enabled, sms_enabled = _channel_facts(*row)
+    phone = _phone_of(user) if sms_enabled else ""
+    return language, email_enabled, sms_enabled, phone
+
+
+def notify(*, recipient_user, event, context=None, subject=None, actor):
+    """Put a message in ``recipient_user``'s inbox and send it on the channels they chose.
+
+    Call inside the service's transaction: nothing is sent unless it commits. One read of the
+    recipient's language and channels, then the inbox row, its deliveries and the subject's
+    timeline event.
+    """
+    language, email_enabled, sms_enabled, phone = _recipient_facts(recipient_user)
+    rendered = notification_render(event=event, language=language, context=context)
+    now = clock.now()
+    # No savepoint of its own: a caller that must survive a failed notification wraps it in
+    # one (``notify_quietly``); otherwise the caller's transaction fails.
+    with transaction.atomic(savepoint=False):
+        notification = _notification_insert(
+            user_id=recipient_user.pk,
+            event=event,
+            language=language,
+            rendered=rendered,
+            subject=subject,
+            actor=actor,
+            now=now,
+        )
+        specs = _delivery_specs(
+            email_enabled=email_enabled,
+            sms_enabled=sms_enabled,
+            email=recipient_user.email,
+            phone=phone,
+            now=now,
+        )
+        rows = NotificationDelivery.objects.bulk_create(
+            [NotificationDelivery(notification=notification, **spec) for spec in specs]
+        )
+        if subject is not None:
+            timeline_record(
+                subject=subject,
+                verb="notification.sent",
+                actor=actor,
+                data={
+                    "event": event,
+                    "user_id": recipient_user.pk,
+                    "channels": [r.channel for r in rows],
+                },
+            )
+        for row in rows:
+            if row.status == DeliveryStatus.PENDING:
+                transaction.on_commit(lambda pk=row.pk: enqueue("send_notification", pk))
+    return notification
+
+
+def notify_many(*, messages, actor):
+    """``notify`` for a batch (a deadline-sweep batch): ``messages`` is a list of
+    ``(user or user id, event, context, subject)``; returns the ids of the inbox rows.
+
+    A fixed number of queries whatever the number of messages (one read of the recipients'
+    addresses, languages and channels, the phones of those who chose SMS, then one insert each
+    for inbox rows, deliveries and timeline events — one event per case and message, naming
+    every recipient; ``aftersales.bulk.insert_rows``). The same inbox rows as ``notify``:
+    templates that are only text and plain variables are filled in directly, the others
+    rendered by Django; a context shared by several messages is rendered once. Email and SMS
+    deliveries are not enqueued one broker message each: the periodic sender sweep
+    (``notification_sweep``, every 30 s) sends them. Call inside the caller's transaction.
+    """
+    if not messages:
+        return []
+    ids = [m[0] if isinstance(m[0], int) else m[0].pk for m in messages]
+    recipients = _batch_recipients(set(ids))
+    sms_users = [uid for uid, (_e, _l, _email_on, sms_on) in recipients.items() if sms_on]
+    phones = (
+        {p.user_id: p.phone for p in ConsumerProfile.objects.filter(user_id__in=sms_users)}
+        if sms_users
+        else {}
+    )
+    now = clock.now()
+    default = NotificationPreference()
+    unknown = (None, None, default.email_enabled, default.sms_enabled)
+    rendered = {}
+    rows = []
+    actor_label = actor.label
+    for user_id, (_user, event, context, subject) in zip(ids, messages, strict=True):
+        language = recipients.get(user_id, unknown)[1]
+        key = (id(context), event, language)
+        texts = rendered.get(key)
+        if texts is None:
+            texts = rendered[key] = notification_render(
+                event=event, language=language, context=context
+            )
+        title, body, sms_text = texts
+        rows.append(
+            {
+                "user_id": user_id,
+                "event": event,
+                "language": language,
+                "title": title,
+                "body": body,
+                "sms_text": sms_text[:500],
+                "subject_type": subject._meta.label_lower if subject is not None else "",
+                "subject_id": getattr(subject, "pk", None),
+                "merchant_id": getattr(subject, "merchant_id", None),
+                "actor_label": actor_label,
+                "read_at": None,
+                "created_at": now,
+            }
+        )
+    notification_ids = insert_rows(Notification, rows, returning=True)
+    deliveries, sent = [], {}
+    for user_id, pk, (_user, event, _context, subject) in zip(
+        ids, notification_ids, messages, strict=True
+    ):
+        email, _language, email_enabled, sms_enabled = recipients.get(user_id, unknown)
+        specs = _delivery_specs(
+            email_enabled=email_enabled,
+            sms_enabled=sms_enabled,
+            email=email,
+            phone=phones.get(user_id),
+            now=now,
+        )
+        for spec in specs:
+            spec["notification_id"] = pk
+        deliveries += specs
+        if subject is not None:
+            key = (subject._meta.label_lower, subject.pk, event)
+            entry = sent.setdefault(key, (subject, {}))
+            entry[1][user_id] = [spec["channel"] for spec in specs]
+    insert_rows(NotificationDelivery, deliveries)
+    # One timeline event per case and message: who was told, on which channels.
+    fields = actor_columns(actor)
+    insert_rows(
+        TimelineEvent,
+        [
+            {
+                "subject_type": label,
+                "subject_id": pk,
+                "merchant_id": getattr(subject, "merchant_id", None),
+                "verb": "notification.sent",
+                "data": {
+                    "event": event,
+                    "user_ids": list(users),
+                    "channels": {str(u): c for u, c in users.items()},
+                },
+                "occurred_at": now,
+                **fields,
+            }
+            for (label, pk, event), (subject, users) in sent.items()
+        ],
+    )
+    return notification_ids
+
+
+def _batch_recipients(user_ids):
+    """``{user_id: (email, language, email_enabled, sms_enabled)}`` of ``notify_many``'s
+    recipients in one query: the user's address, their consumer profile's language and the
+    channels they chose (``NotificationPreference``; its defaults when they never chose)."""
+    found = User.objects.filter(pk__in=user_ids).values_list("pk", "email", *_FACT_LOOKUPS)
+    return {
+        user_id: (email, *_channel_facts(language, email_enabled, sms_enabled))
+        for user_id, email, language, email_enabled, sms_enabled in found
+    }
+
+
+_FILL = object()
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain_template(language, event, part):
+    """The template of ``_template`` as pieces when it is only text and ``{{ name }}`` or
+    ``{{ name|default:other }}`` (``other`` a name or a literal), as the generic templates are;
+    ``None`` otherwise (and when there is no template). A piece is a text, or
+    ``(name, fallback name, fallback literal)``."""
+    template = _template(language, event, part)
+    if template is None:
+        return None
+    pieces = []
+    for node in template.nodelist:
+        if type(node) is TextNode:
+            pieces.append(str(node.s))
+            continue
+        if type(node) is not VariableNode:
+            return None
+        expression = node.filter_expression
+        var = expression.var
+        if not isinstance(var, Variable) or var.translate or len(var.lookups or ()) != 1:
+            return None
+        other = literal = None
+        if expression.filters:
+            if len(expression.filters) != 1:
+                return None
+            func, args = expression.filters[0]
+            if func is not defaultfilters.default or len(args) != 1:
+                return None
+            lookup, arg = args[0]
+            if not lookup:
+                literal = str(arg)
+            elif arg.translate or len(arg.lookups or ()) != 1:
+                return None
+            else:
+                other = arg.lookups[0]
+            if literal is None and other is None:
+                return None
+        pieces.append((var.lookups[0], other, literal))
+    return tuple(pieces)
+
+
+def _plain_fill(pieces, ctx):
+    """The pieces of ``_plain_template`` filled from ``ctx`` and stripped, as Django renders
+    them without autoescaping (a string is printed as is, ``default`` takes the other value
+    when the first is empty); ``None`` when a value is missing or not a plain string, so that
+    Django renders it."""
+    out = []
+    for piece in pieces:
+        if type(piece) is str:
+            out.append(piece)
+            continue
+        name, other, literal = piece
+        value = ctx.get(name, _FILL)
+        if type(value) is not str:
+            return None
+        if not value and (other is not None or literal is not None):
+            value = literal if other is None else ctx.get(other, _FILL)
+            if type(value) is not str:
+                return None
+        out.append(value)
+    return "".join(out).strip()
+
+
+def enqueue(task_name, *args):
+    """Send a task to the broker; if it is unreachable, log it and let the sweep catch up."""
+    # By name, from Celery's registry: the tasks (aftersales.messaging.tasks) call this module.
+    task = current_app.tasks[f"aftersales.{task_name}"]
+    try:
+        task.apply_async(args=args, retry=False)
+    except Exception:  # broker down: the row stays pending and the periodic sweep sends it
+        log.warning(
+            "could not enqueue %s%r; the sweep will pick it up", task_name, args, exc_info=True
+        )
+
+
+def notification_mark_read(*, notification, actor):
+    """Mark one of the caller's own notifications read (idempotent)."""
+    if notification.user_id != getattr(actor.user, "pk", None):
+        raise NotFound()
+    if notification.read_at is None:
+        notification.read_at = clock.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+            read_at=notification.read_at
+        )
+    return notification
+
+
+def notification_mark_all_read(*, actor):
+    user_id = getattr(actor.user, "pk", None)
+    if user_id is None:
+        return 0
+    return Notification.objects.filter(user_id=user_id, read_at__isnull=True).update(
+        read_at=clock.now()
+    )
+
+
+def notification_preference_update(*, actor, email_enabled=None, sms_enabled=None):
+    """Choose channels (in-app is always on)."""
+    user = actor.user
+    if getattr(user, "pk", None) is None:
+        raise NotFound()
+    with transaction.atomic():
+        pref, _ = NotificationPreference.objects.select_for_update().get_or_create(user=user)
+        if email_enabled is not None:
+            pref.email_enabled = email_enabled
+        if sms_enabled is not None:
+            pref.sms_enabled = sms_enabled
+        pref.updated_at = clock.now()
+        pref.save()
+        timeline_record(
+            subject=pref,
+            verb="notification_preference.updated",
+            actor=actor,
+            data={"email": pref.email_enabled, "sms": pref.sms_enabled},
+        )
+    return pref
+
+
+# -- sending -----------------------------------------------------------------------------------
+
+
+def lease_due_rows(qs, *, limit, **filters):
+    """Lock pending rows of ``qs`` that are due (skipping rows another worker holds) and lease
+    them for ``LEASE``, so a worker that dies mid-send leaves them to be retried. Shared by the
+    notification and webhook senders."""
+    now = clock.now()
+    with transaction.atomic():
+        rows = list(
+            qs.select_for_update(skip_locked=True, of=("self",))
+            .filter(status="pending", next_attempt_at__lte=now, **filters)
+            .order_by("next_attempt_at")[:limit]
+        )
+        if rows:
+            qs.model.objects.filter(pk__in=[r.pk for r in rows]).update(next_attempt_at=now + LEASE)
+    return rows
+
+
+def _send(delivery):
+    notification = delivery.notification
+    if delivery.channel == NotificationChannel.EMAIL:
+        send_mail(
+            notification.title,
+            notification.body,
+            settings.DEFAULT_FROM_EMAIL,
+            [notification.user.email],
+            fail_silently=False,
+        )
+        return ""
+    if delivery.channel == NotificationChannel.SMS:
+        phone = _phone_of(notification.user)
+        text = notification.sms_text or notification.title
+        return sms_provider().send(phone=phone, text=text).message_id
+    return ""
+
+
+def notification_delivery_attempt(*, delivery_id):
+    """Send one pending delivery if it is due; record the result and the next attempt."""
+    rows = lease_due_rows(NotificationDelivery.objects.filter(pk=delivery_id), limit=1)
+    for row in rows:
+        _attempt(row)
+    return bool(rows)
+
+
+def _attempt(delivery):
+    delivery = NotificationDelivery.objects.select_related("notification__user").get(pk=delivery.pk)
+    try:
+        message_id = _send(delivery)
+        error = ""
+    except Exception as exc:  # any provider/backend failure is retried
+        message_id, error = "", f"{type(exc).__name__}: {exc}"[:2000]
+    now = clock.now()
+    delivery.attempts += 1
+    if not error:
+        delivery.status, delivery.sent_at, delivery.next_attempt_at = DeliveryStatus.SENT, now, None
+        delivery.provider_message_id, delivery.error = message_id or "", ""
+    else:
+        delivery.error = error
+        if delivery.attempts >= NotificationDelivery.MAX_ATTEMPTS:
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+        else:
+            delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+        log.info(
+            "notification delivery %s failed (attempt %s): %s",
+            delivery.pk,
+            delivery.attempts,
+            error,
+        )
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "status",
+            "sent_at",
+            "next_attempt_at",
+            "provider_message_id",
+            "error",
+        ]
+    )
+    return delivery
+
+
+def notification_sweep(*, batch=20, max_batches=10):
+    """Send every due pending email/SMS delivery (first tries the broker lost, and retries)."""
+    done = 0
+    channels = [NotificationChannel.EMAIL, NotificationChannel.SMS]
+    for _ in range(max_batches):
+        rows = lease_due_rows(
+            NotificationDelivery.objects.filter(channel__in=channels), limit=batch
+        )
+        if not rows:
+            break
+        for row in rows:
+            _attempt(row)
+            done += 1
+    return done
+
+
+def notification_delivery_retry(*, delivery, actor):
+    """Staff: send a failed or pending delivery again now."""
+    with transaction.atomic():
+        row = NotificationDelivery.objects.select_for_update().get(pk=delivery.pk)
+        if row.channel == NotificationChannel.IN_APP:
+            return row
+        row.status, row.next_attempt_at = DeliveryStatus.PENDING, clock.now()
+        row.save(update_fields=["status", "next_attempt_at"])
+        timeline_record(
+            subject=row.notification,
+            verb="notification.retry",
+            actor=actor,
+            data={"delivery_id": row.pk, "channel": row.channel},
+        )
+        transaction.on_commit(lambda: enqueue("send_notification", row.pk))
+    return row
+
+
+# -- reads -------------------------------------------------------------------------------------
+
+
+def notification_list(*, actor, unread=None):
+    """The caller's own inbox, newest first."""
+    user_id = getattr(actor.user, "pk", None)
+    qs = Notification.objects.filter(user_id=user_id) if user_id else Notification.objects.none()
+    if unread is True:
+        qs = qs.filter(read_at__isnull=True)
+    elif unread is False:
+        qs = qs.filter(read_at__isnull=False)
+    return qs.prefetch_related("deliveries")
+
+
+def notify_quietly(**kwargs):
+    """``notify`` for deadline handlers; returns whether it was sent.
+    Failures to notify never fail the deadline: the timeline already records what happened."""
+    try:
+        with transaction.atomic():
+            notify(**kwargs)
+        return True
+    except Exception:  # noqa: BLE001
+        log.warning("notification %s failed", kwargs.get("event"), exc_info=True)
+        return False
