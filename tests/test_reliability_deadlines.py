@@ -280,7 +280,7 @@ django.setup()
 from datetime import timedelta
 from django.db import transaction
 from aftersales import clock
-from aftersales import deadlines as engine
+from aftersales.deadlines import engine
 from aftersales.tenancy.actors import SYSTEM
 from aftersales.models import Merchant
 import tests.test_reliability_deadlines  # registers the test kinds
