@@ -168,7 +168,7 @@ register("deadline-detail", setup=_deadline, get=Read(MERCHANT_A | PLATFORM_READ
 
 
 def _logistics_alert(w, side):
-    from aftersales.models import LogisticsAlert
+    from orders.models import LogisticsAlert
 
     alert = LogisticsAlert.objects.create(
         shipment_id=1,
