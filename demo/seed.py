@@ -26,7 +26,9 @@ from django.db import transaction
 from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
 from aftersales.tenancy.actors import SYSTEM
+from aftersales.tenancy.auth import api_key_lookup
 from aftersales.tenancy.models import ApiKey, Merchant, MerchantMember, User
+from aftersales.tenancy.services import api_key_create, api_key_revoke
 
 from . import kernel, orders, repairs, returns
 from .kernel import MERCHANTS, PLATFORM_STAFF
@@ -118,9 +120,6 @@ def demo_api_keys():
     Raw keys are never stored in the database, so the ones issued for the demo are kept in
     ``var/demo_api_keys.json`` (development only) and reissued if they no longer work.
     """
-    from aftersales.tenancy.auth import api_key_lookup
-    from aftersales.tenancy.services import api_key_create, api_key_revoke
-
     path = settings.VAR_DIR / "demo_api_keys.json"
     try:
         saved = json.loads(path.read_text())

@@ -9,6 +9,8 @@ from aftersales.errors import DomainError
 from aftersales.tenancy.actors import actor_for_user
 
 from . import rules, services
+from .adapters import get_payment_gateway
+from .adapters.carrier import SandboxCarrier
 from .logistics import logistics_alert_resolve
 from .models import (
     Category,
@@ -461,8 +463,6 @@ class ShipmentAdmin(ServiceWrittenAdmin):
 
     @admin.action(description=_("沙箱：模拟物流轨迹"))
     def simulate_journey(self, request, queryset):
-        from .adapters.carrier import SandboxCarrier
-
         carrier = SandboxCarrier()
         for shipment in queryset.exclude(status="signed"):
             carrier.schedule_step(shipment.pk, shipment.events.count())
@@ -519,8 +519,6 @@ class GatewayRefundAdmin(ServiceWrittenAdmin):
 
     @admin.action(description=_("重新提交处理中的退款"))
     def resubmit(self, request, queryset):
-        from .adapters import get_payment_gateway
-
         gateway = get_payment_gateway()
         for refund in queryset.filter(status="pending"):
             gateway.submit_refund(refund.pk)

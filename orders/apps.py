@@ -9,4 +9,6 @@ class OrdersConfig(AppConfig):
     verbose_name = "订单与物流"
 
     def ready(self):
-        from . import events, policies  # noqa: F401  (subscriptions; logistics' deadline kind)
+        # Imported here, once the app registry is ready (they import models), to register
+        # them: subscriptions and logistics' deadline kind; policy keys.
+        from . import events, policies  # noqa: F401

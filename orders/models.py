@@ -14,6 +14,8 @@ from aftersales import clock
 from aftersales.pii import EncryptedTextField, mask_address, mask_name, mask_phone
 from aftersales.tenancy.models import ConsumerProfile, Merchant, User
 
+from . import rules
+
 
 class NoReasonClass(models.TextChoices):
     """How a category stands towards the 7-day no-reason return (RULES.md R1–R4)."""
@@ -255,9 +257,7 @@ class OrderLine(models.Model):
     @property
     def unit_paid_price(self):
         """What one unit actually cost after discounts (R15, R17)."""
-        from .rules import unit_paid_price
-
-        return unit_paid_price(self.paid_amount, self.quantity)
+        return rules.unit_paid_price(self.paid_amount, self.quantity)
 
 
 class Payment(models.Model):

@@ -1,7 +1,24 @@
-"""Celery tasks of orders: thin wrappers that take ids and call the adapters' sandbox parties."""
+"""Celery tasks of orders: thin wrappers that take ids, ask the adapters' sandbox parties for
+their answer and record it through services, as the real party's callback would."""
 
 from celery import shared_task
 from django.db import transaction
+
+from aftersales import clock
+from aftersales.tenancy.actors import SYSTEM
+
+from .adapters.carrier import SandboxCarrier
+from .adapters.payment import SandboxPaymentGateway
+from .adapters.payment import resubmit_stale_refunds as resubmit
+from .models import GatewayRefund, GatewayTransfer, PickupBooking, Shipment
+from .services import (
+    gateway_refund_attempt_record,
+    gateway_transfer_attempt_record,
+    pickup_confirm,
+    pickup_fail,
+    sign_off_record,
+    tracking_event_record,
+)
 
 
 def _queue_of(task):
@@ -11,47 +28,83 @@ def _queue_of(task):
 
 @shared_task(name="orders.sandbox_refund_process", bind=True)
 def sandbox_refund_process(self, refund_id):
-    """The sandbox gateway answers one attempt of a refund."""
-    from .adapters.payment import SandboxPaymentGateway
-
-    refund = SandboxPaymentGateway().process(refund_id, queue=_queue_of(self))
-    return refund.status if refund is not None else None
+    """The sandbox gateway answers one attempt of a refund; the next one is scheduled on a
+    timeout."""
+    refund = GatewayRefund.objects.filter(pk=refund_id).first()
+    if refund is None or refund.status != GatewayRefund.Status.PENDING:
+        return refund.status if refund is not None else None
+    gateway = SandboxPaymentGateway()
+    attempt, outcome, reason, gateway_ref = gateway.answer(refund)
+    refund = gateway_refund_attempt_record(
+        refund=refund, outcome=outcome, reason=reason, gateway_ref=gateway_ref, actor=SYSTEM
+    )
+    if outcome == "retry":
+        queue = _queue_of(self)
+        transaction.on_commit(
+            lambda: gateway.submit_refund(refund_id, attempt=attempt, queue=queue)
+        )
+    return refund.status
 
 
 @shared_task(name="orders.sandbox_transfer_process", bind=True)
 def sandbox_transfer_process(self, transfer_id):
-    """The sandbox gateway answers one attempt of a charge or payout."""
-    from .adapters.payment import SandboxPaymentGateway
-
-    transfer = SandboxPaymentGateway().process_transfer(transfer_id, queue=_queue_of(self))
-    return transfer.status if transfer is not None else None
+    """The sandbox gateway answers one attempt of a charge or payout; the next one is scheduled
+    on a timeout."""
+    transfer = GatewayTransfer.objects.filter(pk=transfer_id).first()
+    if transfer is None or transfer.status != GatewayTransfer.Status.PENDING:
+        return transfer.status if transfer is not None else None
+    gateway = SandboxPaymentGateway()
+    attempt, outcome, reason, gateway_ref = gateway.answer(transfer)
+    transfer = gateway_transfer_attempt_record(
+        transfer=transfer, outcome=outcome, reason=reason, gateway_ref=gateway_ref, actor=SYSTEM
+    )
+    if outcome == "retry":
+        queue = _queue_of(self)
+        transaction.on_commit(
+            lambda: gateway.submit_transfer(transfer_id, attempt=attempt, queue=queue)
+        )
+    return transfer.status
 
 
 @shared_task(name="orders.sandbox_pickup_confirm")
 def sandbox_pickup_confirm(booking_id):
     """The sandbox carrier answers a pickup booking."""
-    from .adapters.carrier import SandboxCarrier
-
-    booking = SandboxCarrier().answer_pickup(booking_id)
-    return booking.status if booking is not None else None
+    booking = PickupBooking.objects.filter(pk=booking_id).first()
+    if booking is None or booking.status != PickupBooking.Status.REQUESTED:
+        return booking.status if booking is not None else None
+    outcome, detail = SandboxCarrier().pickup_answer(booking)
+    if outcome == "failed":
+        booking = pickup_fail(booking=booking, reason=detail, actor=SYSTEM)
+    else:
+        booking = pickup_confirm(booking=booking, tracking_number=detail, actor=SYSTEM)
+    return booking.status
 
 
 @shared_task(name="orders.sandbox_journey_step", bind=True)
 def sandbox_journey_step(self, shipment_id, step):
-    """The sandbox carrier pushes one tracking event and schedules the next."""
-    from .adapters.carrier import SandboxCarrier
-
+    """The sandbox carrier pushes tracking event number ``step`` (then, once signed, the
+    sign-off) and schedules the next; returns the next step or None."""
     carrier = SandboxCarrier()
-    next_step = carrier.journey_step(shipment_id, step)
-    if next_step is not None:
-        queue = _queue_of(self)
-        transaction.on_commit(lambda: carrier.schedule_step(shipment_id, next_step, queue=queue))
+    shipment = Shipment.objects.select_related("order").filter(pk=shipment_id).first()
+    if shipment is None or step >= len(carrier.JOURNEY) or shipment.status == "signed":
+        return None
+    event = carrier.journey_event(shipment, step)
+    now = clock.now()
+    tracking_event_record(shipment=shipment, occurred_at=now, actor=SYSTEM, **event)
+    if event["kind"] == "exception":
+        return None
+    if event["kind"] == "signed":
+        shipment.refresh_from_db()
+        if not hasattr(shipment, "sign_off"):
+            sign_off_record(shipment=shipment, actor=SYSTEM, **carrier.sign_off(shipment, now))
+        return None
+    next_step = step + 1
+    queue = _queue_of(self)
+    transaction.on_commit(lambda: carrier.schedule_step(shipment_id, next_step, queue=queue))
     return next_step
 
 
 @shared_task(name="orders.resubmit_stale_refunds")
 def resubmit_stale_refunds():
     """Beat: resend refunds still pending after five minutes (a lost enqueue)."""
-    from .adapters.payment import resubmit_stale_refunds as resubmit
-
     return resubmit(older_than_seconds=300)

@@ -1,6 +1,11 @@
 """Three-guarantee repairs (standard 6.5)."""
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+from aftersales import clock
+
+from .seed import seed_catalog
 
 
 class RepairsConfig(AppConfig):
@@ -9,11 +14,12 @@ class RepairsConfig(AppConfig):
     verbose_name = "三包维修"
 
     def ready(self):
-        from django.db.models.signals import post_migrate
-
+        # Imported here, once the app registry is ready (each of them imports models): the
+        # deadline kinds, status rules and subscriptions register on import; the provider role
+        # and the revealable fields are registered with the kernel below.
         from aftersales.tenancy.actors import actor_role_register
 
-        from . import deadlines, events  # noqa: F401  (deadline kinds, status rules, subscriptions)
+        from . import deadlines, events  # noqa: F401
         from .selectors import provider_actor
         from .services import reveal_register
 
@@ -26,10 +32,8 @@ def _seed_empty_catalog(sender, using="default", **kwargs):
     """Every install has the RULES.md catalog (migration 0002). A database emptied by
     ``flush`` (which re-sends ``post_migrate``, e.g. after a transactional test) gets it again;
     a catalog that has entries is left alone."""
-    from aftersales import clock
-
+    # Not at the top: apps.py is imported before the app registry is ready.
     from .models import SanbaoCatalogChange, SanbaoCatalogEntry
-    from .seed import seed_catalog
 
     if SanbaoCatalogEntry.objects.using(using).exists():
         return

@@ -47,10 +47,10 @@ from aftersales.deadlines.registry import REMINDER_SUFFIX, deadline_register
 from aftersales.deadlines.rules import window_closes_at
 from aftersales.messaging.notifications import notify_many
 from aftersales.tenancy.actors import SYSTEM
-from aftersales.tenancy.models import ConsumerProfile
+from aftersales.tenancy.models import ConsumerProfile, MerchantMember
 
 from . import rules
-from .models import RepairOrder, WarrantyEscalation
+from .models import RepairOrder, RepairProviderMember, WarrantyEscalation
 
 G6_KIND = "repairs.g6_repairer_limit"
 G5_KIND = "repairs.g5_parts_limit"
@@ -400,8 +400,6 @@ def timeout_text(repair, rule):
 
 
 def _merchant_staff(merchant_ids):
-    from aftersales.tenancy.models import MerchantMember
-
     staff = {}
     for merchant_id, user_id in MerchantMember.objects.filter(
         merchant_id__in=merchant_ids
@@ -460,8 +458,6 @@ def _reschedule_late(swept, kind, limit):
 
 
 def _provider_staff(provider_ids):
-    from .models import RepairProviderMember
-
     staff = {}
     for provider_id, user_id in RepairProviderMember.objects.filter(
         provider_id__in=provider_ids

@@ -17,23 +17,27 @@ All run inside the transaction that published the event.
 
 import logging
 
+from django.utils.dateparse import parse_datetime
+
 from aftersales.casefile.events import subscribe
 from aftersales.errors import DomainError
 from aftersales.tenancy.actors import SYSTEM
+from orders.models import Shipment
 
 from .deadlines import on_deadline_fired
+from .models import WarrantyCard
+from .services import (
+    warranty_card_create,
+    warranty_card_exchange,
+    warranty_card_return,
+    warranty_remedy_release,
+)
 
 log = logging.getLogger(__name__)
 
 
 @subscribe("shipment.signed")
 def on_shipment_signed(event):
-    from django.utils.dateparse import parse_datetime
-
-    from orders.models import Shipment
-
-    from .services import warranty_card_create
-
     payload = event.payload or {}
     shipment = (
         Shipment.objects.select_related("line__sku__product__category")
@@ -56,8 +60,6 @@ def on_shipment_signed(event):
 
 
 def _card_of_request(event):
-    from .models import WarrantyCard
-
     request_id = (event.payload or {}).get("return_request_id")
     if request_id is None:
         return None
@@ -67,8 +69,6 @@ def _card_of_request(event):
 @subscribe("return.completed")
 def on_return_completed(event):
     """An exchange the 三包 engine granted was delivered: the card restarts (G10)."""
-    from .services import warranty_card_exchange
-
     card = _card_of_request(event)
     if card is not None and (event.payload or {}).get("kind") == "exchange":
         warranty_card_exchange(card=card, actor=SYSTEM, note="换货完成（退换货流程）")
@@ -77,16 +77,12 @@ def on_return_completed(event):
 @subscribe("return.refunded")
 def on_return_refunded(event):
     """A 三包 refund was paid: the unit went back, the card ends."""
-    from .services import warranty_card_return
-
     card = _card_of_request(event)
     if card is not None and (event.payload or {}).get("kind") == "return_refund":
         warranty_card_return(card=card, actor=SYSTEM, note="三包退货已退款")
 
 
 def _released(event):
-    from .services import warranty_remedy_release
-
     card = _card_of_request(event)
     if card is not None:
         warranty_remedy_release(card=card, actor=SYSTEM, reason=event.name)

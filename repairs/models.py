@@ -28,6 +28,8 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
 
+from .rules import CatalogFacts, PartPeriod
+
 
 class SanbaoCatalogEntry(models.Model):
     """One 三包 category with its real periods (部分商品修理更换退货责任规定, annex)."""
@@ -131,8 +133,6 @@ class SanbaoCatalogChange(models.Model):
 
 def catalog_facts(entry):
     """The pure-rule view (``repairs.rules.CatalogFacts``) of a catalog entry."""
-    from .rules import CatalogFacts, PartPeriod
-
     return CatalogFacts(
         code=entry.code,
         whole_unit_months=entry.whole_unit_months,

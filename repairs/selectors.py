@@ -29,6 +29,7 @@ from .models import (
     RepairProviderMember,
     WarrantyCard,
     WarrantyEscalation,
+    catalog_facts,
 )
 
 REPAIR_GRANT = "repairs.view_repairorder"
@@ -66,8 +67,6 @@ def _catalog(card):
     entry = card.catalog_entry
     snap = card.catalog_change.snapshot if card.catalog_change_id else None
     if not snap:
-        from .models import catalog_facts
-
         return catalog_facts(entry)
     rate = snap.get("daily_depreciation_rate")
     rate = Decimal(rate) if rate is not None else entry.daily_depreciation_rate

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_POST
 from aftersales import clock
 from aftersales.api.base import no_store
 from aftersales.casefile.timeline import timeline_for
+from aftersales.deadlines.engine import deadlines_for_many
 from aftersales.deadlines.models import Deadline
 from aftersales.deadlines.registry import deadline_description
 from aftersales.deadlines.rules import SHANGHAI
@@ -288,8 +289,6 @@ def _timeline(repair, *, masked):
 
 
 def _deadline_rows(subjects, now, *, include_reminders=False):
-    from aftersales.deadlines.engine import deadlines_for_many
-
     return deadline_rows(
         deadlines_for_many(subjects, include_reminders=include_reminders),
         now=now,

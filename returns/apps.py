@@ -9,7 +9,9 @@ class ReturnsConfig(AppConfig):
     verbose_name = "退货退款"
 
     def ready(self):
-        # Deadline handlers, status rules and policies; subscribers to orders' events.
+        # Imported here, once the app registry is ready (each of them imports models):
+        # deadline handlers, status rules and policies; subscribers to orders' events; the
+        # labels of the timeline's verbs.
         from aftersales.casefile.timeline import timeline_verbs_register
 
         from . import deadlines, events, policies  # noqa: F401

@@ -26,6 +26,14 @@ from aftersales.tenancy.actors import SYSTEM
 
 from . import rules
 from .models import ReturnRequest
+from .services import (
+    express_clawback,
+    request_policy,
+    return_auto_approve,
+    return_close_reminder,
+    return_close_unshipped,
+    return_refund_after_receipt,
+)
 
 AUTO_APPROVE = "returns.auto_approve"
 CLOSE_UNSHIPPED = "returns.close_unshipped"
@@ -35,8 +43,6 @@ KINDS = (AUTO_APPROVE, CLOSE_UNSHIPPED, REFUND_AFTER_RECEIPT, EXPRESS_CLAWBACK)
 
 
 def _policy(request, key):
-    from .services import request_policy
-
     return request_policy(request, key)
 
 
@@ -93,33 +99,23 @@ def _result(request, action):
 
 
 def on_auto_approve(deadline):
-    from .services import return_auto_approve
-
     return _result(return_auto_approve(request=_request(deadline), actor=SYSTEM), "approved")
 
 
 def on_close_unshipped(deadline):
-    from .services import return_close_unshipped
-
     return _result(return_close_unshipped(request=_request(deadline), actor=SYSTEM), "closed")
 
 
 def on_close_reminder(deadline):
-    from .services import return_close_reminder
-
     return _result(return_close_reminder(request=_request(deadline), actor=SYSTEM), "reminded")
 
 
 def on_refund_after_receipt(deadline):
-    from .services import return_refund_after_receipt
-
     request = return_refund_after_receipt(request=_request(deadline), actor=SYSTEM)
     return _result(request, "refunded")
 
 
 def on_express_clawback(deadline):
-    from .services import express_clawback
-
     entry = express_clawback(request=_request(deadline), actor=SYSTEM)
     if entry is None:
         return {"skipped": True}

@@ -17,14 +17,15 @@ All run inside the transaction that published the event.
 from aftersales.casefile.events import subscribe
 from orders.models import GatewayRefund, GatewayTransfer, PickupBooking, Shipment
 
+from .services import exchange_delivered, refund_part_settled, return_pickup_settled
+from .services.payments import transfer_settled
+
 SUBJECT = "returns.returnrequest"
 
 
 @subscribe("refund.succeeded")
 @subscribe("refund.failed")
 def on_gateway_refund_settled(event):
-    from .services import refund_part_settled
-
     refund_id = (event.payload or {}).get("gateway_refund_id") or event.subject_id
     gateway_refund = GatewayRefund.objects.filter(pk=refund_id).first()
     if gateway_refund is not None:
@@ -34,8 +35,6 @@ def on_gateway_refund_settled(event):
 @subscribe("pickup.confirmed")
 @subscribe("pickup.failed")
 def on_pickup_settled(event):
-    from .services import return_pickup_settled
-
     if (event.payload or {}).get("subject_type") != SUBJECT:
         return
     booking = PickupBooking.objects.filter(pk=event.subject_id).first()
@@ -45,8 +44,6 @@ def on_pickup_settled(event):
 
 @subscribe("shipment.signed")
 def on_shipment_signed(event):
-    from .services import exchange_delivered
-
     shipment_id = (event.payload or {}).get("shipment_id") or event.subject_id
     shipment = Shipment.objects.filter(pk=shipment_id, purpose=Shipment.Purpose.REPLACEMENT).first()
     if shipment is not None:
@@ -58,8 +55,6 @@ def on_shipment_signed(event):
 @subscribe("payout.succeeded")
 @subscribe("payout.failed")
 def on_gateway_transfer_settled(event):
-    from .services.payments import transfer_settled
-
     transfer_id = (event.payload or {}).get("gateway_transfer_id") or event.subject_id
     transfer = GatewayTransfer.objects.filter(pk=transfer_id).first()
     if transfer is not None:

@@ -1,7 +1,22 @@
-"""Celery tasks of returns: thin wrappers that take ids and call a service or a sandbox party."""
+"""Celery tasks of returns: thin wrappers that take ids and call a service, or ask a sandbox
+party for its answer and record it through services, as the real party's callback would."""
 
 from celery import shared_task
 from django.db import transaction
+
+from aftersales import clock
+from aftersales.tenancy.actors import SYSTEM
+
+from .adapters.carrier import JOURNEY, SandboxReturnJourney
+from .adapters.inspection import SandboxInspectionProvider
+from .models import InspectionRequest, ReturnRequest
+from .services import (
+    inspection_attempt_failed,
+    inspection_report_record,
+    refunds_retry_failed,
+    return_parcel_scan_record,
+)
+from .services.payments import extra_payouts_retry_failed
 
 
 def _queue_of(task):
@@ -11,23 +26,52 @@ def _queue_of(task):
 
 @shared_task(name="returns.sandbox_inspection_process", bind=True)
 def sandbox_inspection_process(self, inspection_id):
-    """The sandbox inspector answers one attempt of an inspection."""
-    from .adapters.inspection import SandboxInspectionProvider
-
-    inspection = SandboxInspectionProvider().process(inspection_id, queue=_queue_of(self))
-    return inspection.status if inspection is not None else None
+    """The sandbox inspector answers one attempt of an inspection; the next one is scheduled on
+    a timeout."""
+    inspection = (
+        InspectionRequest.objects.select_related("arbitration__request")
+        .filter(pk=inspection_id)
+        .first()
+    )
+    if inspection is None or inspection.status != InspectionRequest.Status.REQUESTED:
+        return inspection.status if inspection is not None else None
+    provider = SandboxInspectionProvider()
+    attempt, outcome, text, final = provider.answer(inspection)
+    if outcome == "retry":
+        inspection = inspection_attempt_failed(
+            inspection=inspection, reason=text, final=final, actor=SYSTEM
+        )
+        if not final:
+            queue = _queue_of(self)
+            transaction.on_commit(
+                lambda: provider.submit(inspection_id, attempt=attempt, queue=queue)
+            )
+        return inspection.status
+    inspection = inspection_report_record(
+        inspection=inspection,
+        result=outcome,
+        report=text,
+        external_ref=f"SBXI{inspection.pk:010d}",
+        actor=SYSTEM,
+    )
+    return inspection.status
 
 
 @shared_task(name="returns.sandbox_return_step", bind=True)
 def sandbox_return_step(self, request_id, step):
-    """The sandbox carrier scans a return parcel once and schedules the next scan."""
-    from .adapters.carrier import SandboxReturnJourney
-
+    """The sandbox carrier scans a return parcel once and schedules the next scan; returns the
+    next step or None."""
     journey = SandboxReturnJourney()
-    next_step = journey.step(request_id, step)
-    if next_step is not None:
-        queue = _queue_of(self)
-        transaction.on_commit(lambda: journey.schedule_step(request_id, next_step, queue=queue))
+    request = ReturnRequest.objects.filter(pk=request_id).first()
+    if request is None or step >= len(JOURNEY) or request.return_signed_at is not None:
+        return None
+    scan = journey.scan(request, step)
+    return_parcel_scan_record(request=request, occurred_at=clock.now(), actor=SYSTEM, **scan)
+    if journey.last_step(request, scan["kind"]):
+        return None
+    next_step = step + 1
+    queue = _queue_of(self)
+    transaction.on_commit(lambda: journey.schedule_step(request_id, next_step, queue=queue))
     return next_step
 
 
@@ -35,7 +79,4 @@ def sandbox_return_step(self, request_id, step):
 def retry_failed_refunds():
     """Beat: ask the gateway again for refunds that failed (in part), a few times each, and
     for failed payouts of shipping reimbursements and exchange price differences given back."""
-    from .services import refunds_retry_failed
-    from .services.payments import extra_payouts_retry_failed
-
     return refunds_retry_failed() + extra_payouts_retry_failed()

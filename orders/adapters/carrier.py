@@ -3,9 +3,11 @@
 ``Carrier`` is the interface services use: ``book_pickup`` sends a booking (the carrier
 confirms later with ``services.pickup_confirm`` or refuses with ``services.pickup_fail``), and
 ``shipment_registered`` tells the carrier about a new parcel so it pushes tracking events
-(``services.tracking_event_record``, deduplicated by the carrier's event id).
+(``services.tracking_events_push``, deduplicated by the carrier's event id). Services call the
+carrier, never the other way round.
 
-``SandboxCarrier`` (code ``SANDBOX``) does both from Celery tasks:
+``SandboxCarrier`` (code ``SANDBOX``) does both from Celery tasks (``orders.tasks``), which
+record its answers through those services:
 
 - a pickup is confirmed ``SANDBOX_ADAPTER_DELAY_SECONDS`` later with a tracking number, except
   a slot starting before 08:00 or from 20:00 (Shanghai) is refused (``no_courier_in_slot``);
@@ -20,12 +22,18 @@ confirms later with ``services.pickup_confirm`` or refuses with ``services.picku
 import hashlib
 from abc import ABC, abstractmethod
 
+from celery import current_app
 from django.conf import settings
 
 from aftersales import clock
-from aftersales.tenancy.actors import SYSTEM
 
+from ..models import Shipment
 from . import sandbox_delay, sandbox_queue_options
+
+# By name, from Celery's registry: the tasks (orders.tasks) call the services that record the
+# answers, and the services call this carrier, so the carrier does not import the tasks.
+PICKUP_TASK = "orders.sandbox_pickup_confirm"
+JOURNEY_TASK = "orders.sandbox_journey_step"
 
 
 class Carrier(ABC):
@@ -41,18 +49,6 @@ class Carrier(ABC):
     @abstractmethod
     def shipment_registered(self, shipment_id):
         """A parcel was registered; the carrier will push its tracking events."""
-
-    def push_tracking(self, *, shipment, events, actor=SYSTEM):
-        """Record events the carrier pushed (a callback): dicts with ``kind``, ``occurred_at``,
-        ``location``, ``description`` and the carrier's ``external_id``. Repeats change nothing.
-        Returns how many events were new."""
-        from ..services import tracking_event_record
-
-        created = 0
-        for event in sorted(events, key=lambda e: e["occurred_at"]):
-            _, new = tracking_event_record(shipment=shipment, actor=actor, **event)
-            created += int(new)
-        return created
 
 
 class SandboxCarrier(Carrier):
@@ -75,83 +71,56 @@ class SandboxCarrier(Carrier):
     # -- pickups --------------------------------------------------------------------------------
 
     def book_pickup(self, booking_id, *, queue=None):
-        from ..tasks import sandbox_pickup_confirm
-
-        sandbox_pickup_confirm.apply_async(
+        current_app.tasks[PICKUP_TASK].apply_async(
             args=[booking_id], countdown=sandbox_delay(), **sandbox_queue_options(queue)
         )
 
-    def answer_pickup(self, booking_id):
-        from ..models import PickupBooking
-        from ..services import pickup_confirm, pickup_fail
-
-        booking = PickupBooking.objects.filter(pk=booking_id).first()
-        if booking is None or booking.status != PickupBooking.Status.REQUESTED:
-            return booking
+    def pickup_answer(self, booking):
+        """The sandbox's answer to a requested ``PickupBooking``: ``("failed", reason)`` for a
+        slot starting before 08:00 or from 20:00 (Shanghai), else ``("confirmed", tracking
+        number)``; the task records it (``services.pickup_fail`` / ``pickup_confirm``)."""
         hour = clock.local(booking.slot_start).hour
         if hour < 8 or hour >= 20:
-            return pickup_fail(booking=booking, reason="no_courier_in_slot", actor=SYSTEM)
-        return pickup_confirm(
-            booking=booking, tracking_number=f"SBX{booking.pk:010d}", actor=SYSTEM
-        )
+            return "failed", "no_courier_in_slot"
+        return "confirmed", f"SBX{booking.pk:010d}"
 
     # -- tracking -------------------------------------------------------------------------------
 
     def shipment_registered(self, shipment_id, *, queue=None):
-        from ..models import Shipment
-
         if Shipment.objects.filter(pk=shipment_id, carrier=self.code).exists():
             self.schedule_step(shipment_id, 0, queue=queue)
 
     def schedule_step(self, shipment_id, step, *, queue=None):
-        from ..tasks import sandbox_journey_step
-
-        sandbox_journey_step.apply_async(
+        current_app.tasks[JOURNEY_TASK].apply_async(
             args=[shipment_id, step], countdown=self.step_seconds(), **sandbox_queue_options(queue)
         )
 
-    def journey_step(self, shipment_id, step):
-        """Push event number ``step`` of the parcel's journey; returns the next step or None.
-
-        The event id is ``sbx-<shipment>-<step>``, so a repeated task changes nothing.
-        """
-        from ..models import Shipment
-        from ..services import sign_off_record, tracking_event_record
-
-        shipment = Shipment.objects.select_related("order").filter(pk=shipment_id).first()
-        if shipment is None or step >= len(self.JOURNEY) or shipment.status == "signed":
-            return None
+    def journey_event(self, shipment, step):
+        """Event number ``step`` of the parcel's journey, as ``services.tracking_event_record``
+        takes it (without the time): a tracking number ending in ``EX`` gets an ``exception``
+        at the destination hub. The event id is ``sbx-<shipment>-<step>``, so a repeated task
+        changes nothing."""
         kind, location, description = self.JOURNEY[step]
-        exception = shipment.tracking_number.upper().endswith("EX") and step == self.EXCEPTION_STEP
-        if exception:
+        if shipment.tracking_number.upper().endswith("EX") and step == self.EXCEPTION_STEP:
             kind, description = "exception", "包裹破损，暂停派送"
-        now = clock.now()
-        tracking_event_record(
-            shipment=shipment,
-            kind=kind,
-            occurred_at=now,
-            location=location,
-            description=description,
-            external_id=f"sbx-{shipment_id}-{step}",
-            actor=SYSTEM,
+        return {
+            "kind": kind,
+            "location": location,
+            "description": description,
+            "external_id": f"sbx-{shipment.pk}-{step}",
+        }
+
+    def sign_off(self, shipment, signed_at):
+        """The sign-off of a parcel signed for, as ``services.sign_off_record`` takes it: the
+        recipient signs with an electronic signature (which high-value lines require)."""
+        name = shipment.order.ship_name or "本人"
+        signature = (
+            "sandbox-esign:sha256:"
+            + hashlib.sha256(f"{shipment.pk}:{name}:{signed_at.isoformat()}".encode()).hexdigest()
         )
-        if exception:
-            return None
-        if kind == "signed":
-            shipment.refresh_from_db()
-            if not hasattr(shipment, "sign_off"):
-                name = shipment.order.ship_name or "本人"
-                signature = (
-                    "sandbox-esign:sha256:"
-                    + hashlib.sha256(f"{shipment.pk}:{name}:{now.isoformat()}".encode()).hexdigest()
-                )
-                sign_off_record(
-                    shipment=shipment,
-                    signer_name=name,
-                    signer_relation="self",
-                    signed_at=now,
-                    e_signature=signature,
-                    actor=SYSTEM,
-                )
-            return None
-        return step + 1
+        return {
+            "signer_name": name,
+            "signer_relation": "self",
+            "signed_at": signed_at,
+            "e_signature": signature,
+        }

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from aftersales.api.base import IDEMPOTENCY_PARAMETER, ActorViewMixin
 from aftersales.errors import InvalidInput
+from aftersales.tenancy.models import Merchant
 
 from .. import selectors, services
 from . import filters
@@ -39,8 +40,6 @@ def _merchant_for(actor, merchant):
     if merchant is not None:
         return merchant
     if actor.merchant_id is not None:
-        from aftersales.tenancy.models import Merchant
-
         return Merchant.objects.get(pk=actor.merchant_id)
     raise InvalidInput("请指定商家。", code="merchant_required", fields={"merchant": "required"})
 

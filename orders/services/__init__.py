@@ -26,6 +26,8 @@ from .common import (
 )
 from .gateway import (
     TRANSFER_METHODS,
+    gateway_charge_request,
+    gateway_payout_request,
     gateway_refund_attempt_record,
     gateway_refund_request,
     gateway_transfer_attempt_record,
@@ -49,6 +51,7 @@ from .shipments import (
     shipment_create,
     sign_off_record,
     tracking_event_record,
+    tracking_events_push,
 )
 
 __all__ = [
@@ -66,8 +69,11 @@ __all__ = [
     "TRANSFER_METHODS",
     "gateway_transfer_request",
     "gateway_transfer_attempt_record",
+    "gateway_charge_request",
+    "gateway_payout_request",
     "shipment_create",
     "tracking_event_record",
+    "tracking_events_push",
     "sign_off_record",
     "pickup_book",
     "pickup_confirm",

@@ -14,6 +14,7 @@ from aftersales.money import yuan
 from aftersales.policies import policy_value
 
 from .. import rules
+from ..adapters import get_carrier
 from ..models import Order, Shipment, SignOff
 
 # Carriers' clocks drift; an event further in the future than this is a data error.
@@ -82,8 +83,6 @@ def iso(dt):
 
 def carrier_adapter():
     """The carrier adapter in use (``orders.adapters.get_carrier``)."""
-    from ..adapters import get_carrier
-
     return get_carrier()
 
 

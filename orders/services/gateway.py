@@ -13,13 +13,12 @@ from aftersales.money import ZERO
 from aftersales.tenancy.actors import SYSTEM
 
 from .. import rules
+from ..adapters import get_payment_gateway
 from ..models import GatewayRefund, GatewayTransfer, Order, Tender
 from .common import clean_money, iso, require_merchant_write
 
 
 def _payment_gateway():
-    from ..adapters import get_payment_gateway
-
     return get_payment_gateway()
 
 
@@ -323,3 +322,39 @@ def gateway_transfer_attempt_record(*, transfer, outcome, actor=SYSTEM, reason="
             },
         )
     return transfer
+
+
+def gateway_charge_request(*, order, amount, request_id, actor, method="card", reason=""):
+    """Collect ``amount`` from the consumer of ``order`` by ``method`` (card, balance);
+    idempotent by ``request_id``; returns the pending ``GatewayTransfer``
+    (``gateway_transfer_request`` with direction ``charge``)."""
+    return gateway_transfer_request(
+        direction="charge",
+        order=order,
+        amount=amount,
+        request_id=request_id,
+        actor=actor,
+        method=method,
+        reason=reason,
+    )
+
+
+def gateway_payout_request(
+    *, order, amount, request_id, actor, tender=None, refund_of=None, reason=""
+):
+    """Pay ``amount`` to the consumer of ``order`` through the channel of ``tender`` (or
+    back to the channel of the charge ``refund_of``; without either, to the consumer's
+    platform balance); idempotent by ``request_id`` (``gateway_transfer_request`` with
+    direction ``payout``)."""
+    return gateway_transfer_request(
+        direction="payout",
+        order=order,
+        amount=amount,
+        request_id=request_id,
+        actor=actor,
+        tender=tender,
+        # a payout without a tender goes to the consumer's platform balance
+        method=refund_of.method if refund_of is not None else ("" if tender else "balance"),
+        refund_of=refund_of,
+        reason=reason,
+    )

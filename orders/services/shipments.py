@@ -235,6 +235,17 @@ def tracking_event_record(
     return event, created
 
 
+def tracking_events_push(*, shipment, events, actor):
+    """Record events a carrier pushed (its callback): dicts with ``kind``, ``occurred_at``,
+    ``location``, ``description`` and the carrier's ``external_id``, oldest first. Repeats
+    change nothing. Returns how many events were new."""
+    created = 0
+    for event in sorted(events, key=lambda e: e["occurred_at"]):
+        _, new = tracking_event_record(shipment=shipment, actor=actor, **event)
+        created += int(new)
+    return created
+
+
 def sign_off_record(
     *, shipment, signer_name, signed_at, actor, signer_relation="self", e_signature=""
 ):

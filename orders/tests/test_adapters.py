@@ -12,7 +12,7 @@ from aftersales.tests import factories as af
 from orders import services, tasks
 from orders.adapters import get_carrier, get_payment_gateway
 from orders.adapters.carrier import SandboxCarrier
-from orders.adapters.payment import SandboxPaymentGateway
+from orders.adapters.payment import SandboxPaymentGateway, resubmit_stale_refunds
 from orders.models import GatewayRefund, Shipment, Tender
 from orders.tests import factories as of
 
@@ -145,7 +145,7 @@ def test_sandbox_journey_pushes_realistic_events(django_capture_on_commit_callba
     )
     step = 0
     while step is not None:
-        step = SandboxCarrier().journey_step(shipment.pk, step)
+        step = tasks.sandbox_journey_step(shipment.pk, step)
     shipment.refresh_from_db()
     kinds = list(shipment.events.values_list("kind", flat=True))
     assert kinds == ["picked_up", "in_transit", "in_transit", "out_for_delivery", "signed"]
@@ -154,7 +154,7 @@ def test_sandbox_journey_pushes_realistic_events(django_capture_on_commit_callba
     order.refresh_from_db()
     assert order.status == "delivered"
     # a repeated step (redelivered task) is deduplicated by the carrier event id
-    SandboxCarrier().journey_step(shipment.pk, 1)
+    tasks.sandbox_journey_step(shipment.pk, 1)
     assert shipment.events.count() == 5
 
 
@@ -218,11 +218,11 @@ def test_sandbox_pickup_booking():
 
 
 def test_stale_pending_refunds_are_resubmitted(tender):
-    from orders.adapters.payment import resubmit_stale_refunds
-
     with override_settings(PAYMENT_GATEWAY="orders.tests.test_adapters.RecordingGateway"):
         RecordingGateway.submitted.clear()
-        refund = RecordingGateway().refund(tender=tender, amount=D("5.00"), request_id="lost")
+        refund = services.gateway_refund_request(
+            tender=tender, amount=D("5.00"), request_id="lost", actor=SYSTEM
+        )
         assert resubmit_stale_refunds(older_than_seconds=300) == 0
         GatewayRefund.objects.filter(pk=refund.pk).update(
             requested_at=clock.now() - timedelta(minutes=10)
@@ -255,7 +255,7 @@ def test_carrier_push_tracking_batch_is_idempotent():
             "external_id": "y1",
         },
     ]
-    assert SandboxCarrier().push_tracking(shipment=shipment, events=events) == 2
-    assert SandboxCarrier().push_tracking(shipment=shipment, events=events) == 0
+    assert services.tracking_events_push(shipment=shipment, events=events, actor=SYSTEM) == 2
+    assert services.tracking_events_push(shipment=shipment, events=events, actor=SYSTEM) == 0
     shipment.refresh_from_db()
     assert shipment.status == "in_transit"

@@ -9,6 +9,7 @@ from django.db import transaction
 from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
+from orders.models import OrderLine, Shipment
 
 from .. import rules
 from ..models import (
@@ -18,6 +19,7 @@ from ..models import (
     WarrantyCard,
     WarrantyEscalation,
 )
+from ..selectors import card_facts, repair_order_list
 from .common import (
     card_move,
     card_payload,
@@ -57,8 +59,6 @@ def warranty_card_create(*, line, actor, signed_at=None, serial_numbers=None):
     ``serial_numbers``: optional list, one per unit. Platform writers, the line's merchant and
     the system (the ``shipment.signed`` subscriber) may create cards.
     """
-    from orders.models import OrderLine, Shipment
-
     line = OrderLine.objects.select_related("order", "sku__product__category").get(pk=line.pk)
     order = line.order
     require_writer(actor, merchant_id=order.merchant_id, consumer_id=order.consumer_id)
@@ -167,8 +167,6 @@ def warranty_installation_complete(*, card, actor, installed_at=None):
 
 
 def _provider_has_card(actor, card):
-    from ..selectors import repair_order_list
-
     return repair_order_list(actor=actor).filter(card_id=card.pk).exists()
 
 
@@ -318,8 +316,6 @@ def warranty_cards_expire(*, actor, now=None, limit=1000):
 
     Cheap candidates first (started longer ago than their longest period), then the engine's
     exact end dates per candidate. Run daily by ``repairs.tasks.expire_warranty_cards``."""
-    from ..selectors import card_facts
-
     require_platform_write(actor)
     now = now or clock.now()
     longest = max(

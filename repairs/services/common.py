@@ -6,6 +6,8 @@ provider staff's django-guardian grants; escalations opened and closed from seve
 import secrets
 from datetime import timedelta
 
+from guardian.shortcuts import assign_perm, remove_perm
+
 from aftersales import clock
 from aftersales.casefile.events import event_publish
 from aftersales.casefile.statuses import status_move
@@ -240,8 +242,6 @@ def repair_move(repair, *, to, actor, reason="", occurred_at=None, data=None):
 
 def grant_repairs(users, repairs):
     """Grant ``users`` view and change on ``repairs`` (django-guardian)."""
-    from guardian.shortcuts import assign_perm
-
     for user in users:
         for perm in (VIEW_PERM, CHANGE_PERM):
             assign_perm(perm, user, RepairOrder.objects.filter(pk__in=[r.pk for r in repairs]))
@@ -249,8 +249,6 @@ def grant_repairs(users, repairs):
 
 def revoke_repairs(users, repairs):
     """Remove the grants of ``grant_repairs``."""
-    from guardian.shortcuts import remove_perm
-
     for user in users:
         for perm in (VIEW_PERM, CHANGE_PERM):
             remove_perm(perm, user, RepairOrder.objects.filter(pk__in=[r.pk for r in repairs]))

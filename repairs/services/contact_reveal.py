@@ -7,6 +7,8 @@ from django.db import transaction
 
 from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import NotFound
+from aftersales.pii import mask_phone
+from aftersales.tenancy.reveal import pii_reveal, pii_reveal_register
 
 from ..models import RepairOrder
 from .common import VIEW_PERM
@@ -30,8 +32,6 @@ def _visit_address(repair):
 def repair_consumer_contact_masked(repair):
     """The consumer's phone and address as merchants and providers see them (D2; the name is
     ``repair.consumer.masked_name``)."""
-    from aftersales.pii import mask_phone
-
     return {
         "phone": mask_phone(_visit_phone(repair)),
         "address": repair.order_line.order.masked_ship_address,
@@ -59,8 +59,6 @@ def repair_consumer_reveal(*, repair, actor, fields=REPAIR_REVEAL_FIELDS, reason
     ``PiiAccessLog`` by ``pii_reveal`` (who, what, when, why; RULES.md D3) and recorded on the
     repair's timeline (``repair.consumer_revealed``: the fields and the reason, never the
     values). Returns ``{field: value}``; callers must not store it."""
-    from aftersales.tenancy.reveal import pii_reveal
-
     with transaction.atomic():
         locked = (
             RepairOrder.objects.select_for_update(of=("self",))
@@ -83,8 +81,6 @@ def repair_consumer_reveal(*, repair, actor, fields=REPAIR_REVEAL_FIELDS, reason
 def reveal_register():
     """Tell the kernel's ``pii_reveal`` which consumer fields of a repair order may be revealed
     and to whom (``RepairsConfig.ready``)."""
-    from aftersales.tenancy.reveal import pii_reveal_register
-
     pii_reveal_register(
         RepairOrder._meta.label_lower,
         fields={"phone": _visit_phone, "address": _visit_address},

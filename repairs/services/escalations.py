@@ -11,9 +11,11 @@ from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.tenancy.actors import SYSTEM
+from returns import services as returns_services
 
 from .. import rules
 from ..models import RepairOrder, WarrantyCard, WarrantyEscalation
+from ..selectors import card_facts
 from .common import (
     card_payload,
     escalation_close,
@@ -47,10 +49,6 @@ def escalation_resolve(*, escalation, actor, resolution, note=""):
 
 
 def _returns_entry():
-    try:
-        from returns import services as returns_services
-    except ImportError:
-        return None
     return getattr(returns_services, "return_request_create_from_warranty", None)
 
 
@@ -71,8 +69,6 @@ def warranty_remedy_choose(*, card, remedy, actor, note=""):
     open) records the choice. When the returns flow completes, ``repairs.events`` ends the card:
     exchange → ``warranty_card_exchange`` (G10), refund → ``warranty_card_return``.
     """
-    from ..selectors import card_facts
-
     if remedy not in (rules.EXCHANGE, rules.RETURN):
         raise InvalidInput(
             "请选择换货或退货。",

@@ -8,7 +8,7 @@ from aftersales import clock
 from aftersales.casefile.statuses import status_move
 from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from aftersales.tenancy.actors import actor_forget
+from aftersales.tenancy.actors import Actor, actor_for_user, actor_forget
 
 from .. import rules
 from ..models import RepairOrder, RepairProvider, RepairProviderMember, SanbaoCatalogEntry
@@ -130,8 +130,6 @@ def provider_apply(
 
 
 def _applicant_actor(user):
-    from aftersales.tenancy.actors import Actor
-
     return Actor(kind="provider", user=user)
 
 
@@ -236,8 +234,6 @@ def provider_member_add(*, provider, user, actor, role=RepairProviderMember.Role
         raise InvalidInput(
             "角色无效。", code="role_invalid", fields={"role": RepairProviderMember.Role.values}
         )
-    from aftersales.tenancy.actors import actor_for_user
-
     other = actor_for_user(user)
     if other.is_consumer or other.is_merchant or other.is_platform_staff:
         raise Conflict("该用户已有其他身份。", code="account_has_role")

@@ -13,6 +13,7 @@ from aftersales.messaging.notifications import merchant_staff
 
 from .. import rules
 from ..models import RepairEvidence, RepairOrder, WarrantyCard
+from ..selectors import card_facts
 from .common import (
     CHANGE_PERM,
     PARTS_ONLY_RULE,
@@ -91,8 +92,6 @@ def repair_request(
 
     ``evidence``: uploaded files (photos). One open repair per card.
     """
-    from ..selectors import card_facts
-
     fault_description = (fault_description or "").strip()
     if not fault_description:
         raise InvalidInput(

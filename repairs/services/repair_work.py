@@ -13,7 +13,7 @@ from aftersales.deadlines.engine import deadline_pause
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.money import yuan
 
-from .. import rules
+from .. import deadlines, rules
 from ..models import PartsWait, RepairOrder, RepairProvider, WarrantyCard
 from .common import (
     PARTS_ONLY_RULE,
@@ -242,8 +242,6 @@ def repair_parts_wait_start(*, repair, actor, parts="", note="", occurred_at=Non
     """The repair waits for manufacturer parts from ``occurred_at``: the G6 clock stops (those
     days are not the repairer's) and the G5 limit (90 days from 送修; mobile phones 60) is
     scheduled once."""
-    from .. import deadlines
-
     repair = RepairOrder.objects.get(pk=repair.pk)
     require_repairer(actor, repair)
     with transaction.atomic():
@@ -299,8 +297,6 @@ def repair_parts_wait_end(*, repair, actor, occurred_at=None, note=""):
     """The parts arrived at ``occurred_at``: the repair goes on (``repairing``); the waited
     calendar days (Shanghai, the day the wait began not counted) are added to the repair's parts
     days and G6 is due again 30 repairer days after 送修."""
-    from .. import deadlines
-
     repair = RepairOrder.objects.get(pk=repair.pk)
     require_repairer(actor, repair)
     with transaction.atomic():

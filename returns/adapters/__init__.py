@@ -9,6 +9,8 @@ The inspector is chosen by setting, as a dotted path, like ``orders.adapters``::
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from .carrier import SandboxReturnJourney
+
 DEFAULT_INSPECTION_PROVIDER = "returns.adapters.inspection.SandboxInspectionProvider"
 
 
@@ -22,6 +24,4 @@ def return_parcel_registered(request_id):
     """After commit of a shipped-back request: a parcel with the sandbox carrier travels back to
     the merchant by itself (``returns.adapters.carrier``); other carriers push their scans
     through ``services.return_parcel_scan_record``."""
-    from .carrier import SandboxReturnJourney
-
     SandboxReturnJourney().registered(request_id)

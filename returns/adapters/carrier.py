@@ -5,13 +5,16 @@ parcel shipped back with carrier ``SANDBOX`` (or picked up by it) travels by its
 every ``SANDBOX_CARRIER_STEP_SECONDS``: picked up (the first scan, which may trigger the express
 refund) → in transit → signed by the merchant (the request is received). A tracking number
 ending in ``LOST`` stops after the first scan: the parcel never arrives (express clawback).
+Each scan is recorded by the task (``returns.tasks.sandbox_return_step``) through
+``services.return_parcel_scan_record``.
 """
 
+from celery import current_app
 from django.conf import settings
 
-from aftersales import clock
-from aftersales.tenancy.actors import SYSTEM
 from orders.adapters import sandbox_queue_options
+
+from ..models import ReturnRequest
 
 CODE = "SANDBOX"
 JOURNEY = [
@@ -19,6 +22,9 @@ JOURNEY = [
     ("in_transit", "转运中心", "退货运输中"),
     ("signed", "商家仓库", "商家已签收退货"),
 ]
+# By name, from Celery's registry: the task calls the services that record the scans, and the
+# services call this journey, so the journey does not import the tasks.
+STEP_TASK = "returns.sandbox_return_step"
 
 
 class SandboxReturnJourney:
@@ -26,36 +32,27 @@ class SandboxReturnJourney:
         return float(getattr(settings, "SANDBOX_CARRIER_STEP_SECONDS", 5))
 
     def registered(self, request_id, *, queue=None):
-        from ..models import ReturnRequest
-
         if ReturnRequest.objects.filter(pk=request_id, return_carrier=CODE).exists():
             self.schedule_step(request_id, 0, queue=queue)
 
     def schedule_step(self, request_id, step, *, queue=None):
-        from ..tasks import sandbox_return_step
-
-        sandbox_return_step.apply_async(
+        current_app.tasks[STEP_TASK].apply_async(
             args=[request_id, step], countdown=self.step_seconds(), **sandbox_queue_options(queue)
         )
 
-    def step(self, request_id, step):
-        """Push scan number ``step``; returns the next step or ``None``."""
-        from ..models import ReturnRequest
-        from ..services import return_parcel_scan_record
-
-        request = ReturnRequest.objects.filter(pk=request_id).first()
-        if request is None or step >= len(JOURNEY) or request.return_signed_at is not None:
-            return None
+    def scan(self, request, step):
+        """Scan number ``step`` of the parcel of ``request``, as
+        ``services.return_parcel_scan_record`` takes it (without the time); the event id is
+        ``sbxr-<request>-<step>``, so a repeated task changes nothing."""
         kind, location, description = JOURNEY[step]
-        return_parcel_scan_record(
-            request=request,
-            kind=kind,
-            occurred_at=clock.now(),
-            location=location,
-            description=description,
-            external_id=f"sbxr-{request_id}-{step}",
-            actor=SYSTEM,
-        )
-        if request.return_tracking_number.upper().endswith("LOST") or kind == "signed":
-            return None
-        return step + 1
+        return {
+            "kind": kind,
+            "location": location,
+            "description": description,
+            "external_id": f"sbxr-{request.pk}-{step}",
+        }
+
+    def last_step(self, request, kind):
+        """Whether the journey stops after this scan: signed, or a lost parcel (tracking number
+        ending in ``LOST``) after its first scan."""
+        return request.return_tracking_number.upper().endswith("LOST") or kind == "signed"

@@ -5,7 +5,8 @@
 ``services.inspection_report_record`` (a report) or ``services.inspection_attempt_failed``.
 
 ``SandboxInspectionProvider`` (name ``sandbox-inspect``) answers from a Celery task after
-``SANDBOX_ADAPTER_DELAY_SECONDS`` and is deterministic:
+``SANDBOX_ADAPTER_DELAY_SECONDS`` (``returns.tasks.sandbox_inspection_process``, which records
+the answer through those services) and is deterministic:
 
 - the merchant's inspection note containing "破损", "不完好" or "damaged" → ``not_intact``;
   anything else → ``intact``;
@@ -18,13 +19,15 @@ Timeouts are retried with exponential back-off up to ``SANDBOX_INSPECTION_MAX_AT
 
 from abc import ABC, abstractmethod
 
+from celery import current_app
 from django.conf import settings
-from django.db import transaction
 
-from aftersales.tenancy.actors import SYSTEM
 from orders.adapters import sandbox_delay, sandbox_queue_options
 
 NOT_INTACT_MARKERS = ("破损", "不完好", "damaged")
+# By name, from Celery's registry: the task calls the services that record the answer, and the
+# services call this provider, so the provider does not import the tasks.
+PROCESS_TASK = "returns.sandbox_inspection_process"
 
 
 class InspectionProvider(ABC):
@@ -54,46 +57,24 @@ class SandboxInspectionProvider(InspectionProvider):
     name = "sandbox-inspect"
 
     def submit(self, inspection_id, *, attempt=0, queue=None):
-        from ..tasks import sandbox_inspection_process
-
-        sandbox_inspection_process.apply_async(
+        current_app.tasks[PROCESS_TASK].apply_async(
             args=[inspection_id],
             countdown=sandbox_delay() * (2**attempt),
             **sandbox_queue_options(queue),
         )
 
-    def process(self, inspection_id, *, queue=None):
-        """Answer one attempt; schedules the next one on a timeout."""
-        from ..models import InspectionRequest
-        from ..services import inspection_attempt_failed, inspection_report_record
-
-        inspection = (
-            InspectionRequest.objects.select_related("arbitration__request")
-            .filter(pk=inspection_id)
-            .first()
-        )
-        if inspection is None or inspection.status != InspectionRequest.Status.REQUESTED:
-            return inspection
+    def answer(self, inspection):
+        """The sandbox's answer to the next attempt of the requested ``InspectionRequest``
+        ``inspection`` (its arbitration and request loaded): ``(attempt, outcome, text,
+        final)``, where ``outcome`` is ``retry`` (``text`` the reason; ``final`` once the
+        attempts are used up) or the result (``text`` the report)."""
         attempt = inspection.attempts + 1
         outcome, text = sandbox_outcome(
             note=inspection.arbitration.request.inspection_note,
             attempt=attempt,
             fail_mode=getattr(settings, "SANDBOX_INSPECTION_FAIL", "") or "",
         )
-        if outcome == "retry":
-            final = attempt >= int(getattr(settings, "SANDBOX_INSPECTION_MAX_ATTEMPTS", 3))
-            inspection = inspection_attempt_failed(
-                inspection=inspection, reason=text, final=final, actor=SYSTEM
-            )
-            if not final:
-                transaction.on_commit(
-                    lambda: self.submit(inspection_id, attempt=attempt, queue=queue)
-                )
-            return inspection
-        return inspection_report_record(
-            inspection=inspection,
-            result=outcome,
-            report=text,
-            external_ref=f"SBXI{inspection.pk:010d}",
-            actor=SYSTEM,
+        final = outcome == "retry" and attempt >= int(
+            getattr(settings, "SANDBOX_INSPECTION_MAX_ATTEMPTS", 3)
         )
+        return attempt, outcome, text, final

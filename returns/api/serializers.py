@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from aftersales.api.serializers import TimelineEventSerializer
 from aftersales.casefile.timeline import timeline_events
+from aftersales.tenancy.scope import scoped
 from orders.api.serializers import ScopedPrimaryKeyRelatedField
 from orders.models import OrderLine, Sku
 from orders.selectors import sku_list
@@ -36,8 +37,6 @@ from ..services import SCAN_KINDS
 
 
 def _lines(actor):
-    from aftersales.tenancy.scope import scoped
-
     return scoped(
         OrderLine.objects.all(),
         actor,

@@ -10,6 +10,7 @@ from aftersales.casefile.statuses import status_move
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.tenancy.actors import SYSTEM
 
+from ..adapters import get_inspection_provider
 from ..models import (
     ARBITRATION_MOVES,
     Arbitration,
@@ -105,8 +106,6 @@ def arbitration_answer(*, request, actor, statement, evidence=()):
 def arbitration_inspection_request(*, request, actor, provider=None):
     """Platform staff ask a third party to inspect the goods (R19; inspection adapter). The
     provider answers asynchronously (``inspection_report_record``)."""
-    from ..adapters import get_inspection_provider
-
     inspector = get_inspection_provider() if provider is None else provider
     with transaction.atomic():
         request = locked_request(request)

@@ -6,10 +6,12 @@ cleaning (``money``, ``required_text``) and the policies in force for a request
 (``request_policy``).
 """
 
+from guardian.shortcuts import get_perms
+
 from aftersales.casefile.events import event_publish
 from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied
-from aftersales.messaging.notifications import merchant_staff
+from aftersales.messaging.notifications import merchant_staff, notify_quietly
 from aftersales.money import yuan
 from aftersales.policies import policy_get
 from aftersales.tenancy.actors import SYSTEM
@@ -67,8 +69,6 @@ def _has_grant(actor, request):
     user = actor_user(actor)
     if user is None or not actor.is_mediator:
         return False
-    from guardian.shortcuts import get_perms
-
     return "view_returnrequest" in get_perms(user, request)
 
 
@@ -161,8 +161,6 @@ def _recipients(request, to):
 def notify_parties(request, event, title, body, *, to=("consumer", "merchant"), actor=SYSTEM):
     """Tell the consumer and/or the merchant's staff; a failed notification never fails the
     write (the timeline already records what happened)."""
-    from aftersales.messaging.notifications import notify_quietly
-
     context = {
         "title": title,
         "body": body,

@@ -6,6 +6,7 @@ creation of a request, by selectors and by pages.
 from django.db.models import Q
 
 from aftersales import clock
+from aftersales.deadlines.calendar import calendar_exceptions
 from aftersales.money import ZERO
 from aftersales.policies import policy_value
 from orders.models import Shipment
@@ -32,8 +33,6 @@ def line_window_settings(line):
     )
     exceptions = None
     if extension:
-        from aftersales.deadlines.calendar import calendar_exceptions
-
         exceptions = calendar_exceptions()
     return rules.WindowSettings(holiday_extension=extension, exceptions=exceptions)
 

@@ -13,6 +13,7 @@ from aftersales.tenancy.actors import SYSTEM
 from orders import services as order_services
 from orders.models import PickupBooking
 
+from ..adapters import return_parcel_registered
 from ..models import ReturnRequest
 from . import payments
 from .common import (
@@ -79,8 +80,6 @@ def _shipped_back(request, *, actor, carrier, tracking_number, via):
         to=("merchant",),
         actor=actor,
     )
-    from ..adapters import return_parcel_registered
-
     request_id = request.pk
     transaction.on_commit(lambda: return_parcel_registered(request_id), robust=True)
     return request

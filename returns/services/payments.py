@@ -37,8 +37,8 @@ from aftersales import clock
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.money import ZERO, yuan
 from aftersales.tenancy.actors import SYSTEM
-from orders.adapters import get_payment_gateway
 from orders.models import GatewayTransfer, Tender
+from orders.services import gateway_charge_request, gateway_payout_request
 
 from .. import rules
 from ..models import ExchangeDifferencePayment, ReturnRequest, ShippingReimbursement
@@ -124,7 +124,7 @@ def exchange_difference_pay(*, request, actor, method="card"):
         payment.refund_transfer = None
         payment.requested_at = clock.now()
         payment.save()
-        payment.transfer = get_payment_gateway().charge(
+        payment.transfer = gateway_charge_request(
             order=request.order,
             amount=payment.amount,
             request_id=payment.request_id_for(),
@@ -154,7 +154,7 @@ def _difference_give_back(payment, request, actor):
     """Pay a succeeded difference back to the channel it was charged on."""
     transfer = payment.transfer
     n = GatewayTransfer.objects.filter(refund_of_id=transfer.pk).count() + 1
-    payment.refund_transfer = get_payment_gateway().payout(
+    payment.refund_transfer = gateway_payout_request(
         order=request.order,
         amount=payment.amount,
         request_id=f"xd-{request.pk}-refund-{n}",
@@ -347,7 +347,7 @@ def shipping_reimburse(request, actor):
 
 
 def _reimbursement_submit(row, request):
-    row.transfer = get_payment_gateway().payout(
+    row.transfer = gateway_payout_request(
         order=request.order,
         amount=row.amount,
         request_id=row.request_id_for(),

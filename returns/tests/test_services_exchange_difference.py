@@ -11,8 +11,10 @@ from django.test import override_settings
 from aftersales import clock
 from aftersales.casefile.models import DomainEvent, TimelineEvent
 from aftersales.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from aftersales.tenancy.actors import SYSTEM
 from orders import tasks as order_tasks
 from orders.models import GatewayTransfer, Tender
+from orders.services import gateway_payout_request
 from orders.tests import factories as of
 from returns import services
 from returns.models import ExchangeDifferencePayment
@@ -249,12 +251,11 @@ def test_failed_give_back_is_retried_by_the_beat_and_paid_once(settings):
     assert [p.status for p in payouts.order_by("pk")] == ["failed", "succeeded"]
     # never more back than was charged
     with pytest.raises(RuleViolation) as e:
-        from orders.adapters import get_payment_gateway
-
-        get_payment_gateway().payout(
+        gateway_payout_request(
             order=request.order,
             amount="0.01",
             request_id="extra",
+            actor=SYSTEM,
             refund_of=payment.transfer,
         )
     assert e.value.code == "transfer_refund_exceeds_charge"

@@ -16,7 +16,7 @@ from aftersales.tenancy.actors import actor_for_user
 from aftersales.tenancy.models import PlatformGroup
 from aftersales.tests import factories as af
 from orders import services as order_services
-from orders.adapters.carrier import SandboxCarrier
+from orders import tasks as order_tasks
 from orders.models import PickupBooking
 from orders.tests import factories as of
 from returns import services, tasks
@@ -243,7 +243,7 @@ def test_pickup_booked_then_confirmed_ships_back(case, django_capture_on_commit_
             slot_end=tomorrow + timedelta(hours=2),
         )
     assert e.value.code == "pickup_already_booked"
-    SandboxCarrier().answer_pickup(booking.pk)
+    order_tasks.sandbox_pickup_confirm(booking.pk)
     request.refresh_from_db()
     assert request.status == "return_shipped"
     assert request.return_tracking_number == f"SBX{booking.pk:010d}"
@@ -256,7 +256,7 @@ def test_pickup_refused_slot_asks_to_book_again(case):
     booking = services.return_pickup_book(
         request=request, actor=consumer, slot_start=night, slot_end=night + timedelta(hours=1)
     )
-    SandboxCarrier().answer_pickup(booking.pk)
+    order_tasks.sandbox_pickup_confirm(booking.pk)
     request.refresh_from_db()
     assert request.status == "approved"
     assert Notification.objects.filter(event="return.pickup_failed").exists()

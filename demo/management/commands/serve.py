@@ -36,6 +36,7 @@ READY_TIMEOUT = 90
 def _die_with_parent():
     """Linux: a child gets SIGTERM if ``serve`` is killed outright (no orphans left behind)."""
     try:
+        # Here, inside the try: Linux only, and best effort (a Python without ctypes is fine).
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
