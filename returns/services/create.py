@@ -30,7 +30,13 @@ from .common import (
     request_policy,
     required_text,
 )
-from .entitlement import line_facts, line_held_quantities, line_shipping_payer, line_window_settings
+from .entitlement import (
+    line_facts,
+    line_held_quantities,
+    line_shipping_payer,
+    line_window_settings,
+    with_line_facts,
+)
 from .evidence import evidence_clean, evidence_save
 from .refunds import refund_start
 
@@ -95,11 +101,11 @@ def _locked_line(line):
         .select_related("merchant", "consumer__user")
         .get(pk=line.order_id)
     )
-    line = (
-        OrderLine.objects.select_for_update(of=("self",))
-        .select_related("sku__product__category")
-        .get(pk=line.pk)
-    )
+    # Its held units and outbound parcel come along (with_line_facts): both are written under
+    # the order's lock, taken above, so this statement sees them all.
+    line = with_line_facts(
+        OrderLine.objects.select_for_update(of=("self",)).select_related("sku__product__category")
+    ).get(pk=line.pk)
     line.order = order
     return order, line
 
