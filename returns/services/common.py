@@ -6,17 +6,23 @@ cleaning (``money``, ``required_text``) and the policies in force for a request
 (``request_policy``).
 """
 
+import logging
+
+from django.db import transaction
+
 from aftersales.actors import SYSTEM
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied
 from aftersales.events import event_publish
 from aftersales.money import yuan
-from aftersales.notifications import merchant_staff
+from aftersales.notifications import notify_users
 from aftersales.policies import policy_get
 from aftersales.scope import ensure_in_scope
 from aftersales.timeline import timeline_record
 from orders import services as order_services
 
 from ..models import ReturnEvidence, ReturnRequest
+
+log = logging.getLogger(__name__)
 
 RETURN_GRANT = "returns.view_returnrequest"
 """The django-guardian permission that grants one request to a mediator."""
@@ -149,20 +155,10 @@ def publish(name, request, **extra):
     return event_publish(name, subject=request, payload=_payload(request, **extra))
 
 
-def _recipients(request, to):
-    users = []
-    if "consumer" in to:
-        users.append(request.consumer.user)
-    if "merchant" in to:
-        users += merchant_staff(request.merchant_id)
-    return users
-
-
 def notify_parties(request, event, title, body, *, to=("consumer", "merchant"), actor=SYSTEM):
-    """Tell the consumer and/or the merchant's staff; a failed notification never fails the
-    write (the timeline already records what happened)."""
-    from aftersales.deadlines import notify_quietly
-
+    """Tell the consumer and/or the merchant's staff, all in one go (``notify_users``); a failed
+    notification never fails the write (the timeline already records what happened): the
+    messages are written under one savepoint, rolled back alone if they fail."""
     context = {
         "title": title,
         "body": body,
@@ -170,10 +166,18 @@ def notify_parties(request, event, title, body, *, to=("consumer", "merchant"), 
         "return_request_id": request.pk,
         "status": request.status,
     }
-    for user in _recipients(request, to):
-        notify_quietly(
-            recipient_user=user, event=event, context=context, subject=request, actor=actor
-        )
+    try:
+        with transaction.atomic():
+            notify_users(
+                users=[request.consumer.user_id] if "consumer" in to else [],
+                merchant_staff_of=request.merchant_id if "merchant" in to else None,
+                event=event,
+                context=context,
+                subject=request,
+                actor=actor,
+            )
+    except Exception:  # noqa: BLE001 - as aftersales.deadlines.notify_quietly
+        log.warning("notification %s of %s failed", event, request.number, exc_info=True)
 
 
 def record(request, verb, actor, *, reason="", data=None):
