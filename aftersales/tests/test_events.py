@@ -90,3 +90,32 @@ def test_timeline_record_and_read(merchant_a, roles):
     assert [r.verb for r in rows] == ["a", "b"]
     assert rows[0].actor_kind == "merchant" and rows[0].actor_label == "staff-a"
     assert rows[1].actor_kind == "system" and rows[1].reason == "why"
+
+
+def test_timeline_batched_writes_the_events_at_the_end_in_one_insert(merchant_a):
+    """``timeline_batched``: the events recorded in the block are written in order, with one
+    insert, when it ends; an error in the block writes none of them."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from aftersales.actors import SYSTEM
+    from aftersales.models import TimelineEvent
+    from aftersales.timeline import timeline_batched, timeline_record
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+        with timeline_batched():
+            for verb in ("a.one", "a.two", "a.three"):
+                timeline_record(subject=merchant_a, verb=verb, actor=SYSTEM)
+            with timeline_batched():  # nested: the outer block writes
+                timeline_record(subject=merchant_a, verb="a.four", actor=SYSTEM)
+            assert not TimelineEvent.objects.filter(verb__startswith="a.").exists()
+    inserts = [q for q in ctx.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    rows = TimelineEvent.objects.filter(verb__startswith="a.").order_by("pk")
+    assert [r.verb for r in rows] == ["a.one", "a.two", "a.three", "a.four"]
+    with pytest.raises(RuntimeError), transaction.atomic(), timeline_batched():
+        timeline_record(subject=merchant_a, verb="b.one", actor=SYSTEM)
+        raise RuntimeError
+    assert not TimelineEvent.objects.filter(verb="b.one").exists()
+    timeline_record(subject=merchant_a, verb="c.one", actor=SYSTEM)  # no block: at once
+    assert TimelineEvent.objects.filter(verb="c.one").exists()

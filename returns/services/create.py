@@ -13,6 +13,8 @@ from aftersales.deadlines import deadline_status_enter
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
 from aftersales.money import ZERO
 from aftersales.policies import policies_cached
+from aftersales.timeline import timeline_batched
+from aftersales.webhooks import webhook_endpoints_cached
 from orders import services as order_services
 from orders.models import Order, OrderLine, Sku
 
@@ -178,7 +180,13 @@ def return_request_create(
         if actor.merchant_id is not None or actor.platform_read:
             raise PermissionDenied("售后申请由消费者提交。Only consumers ask for returns.")
         raise NotFound()
-    with transaction.atomic(), policies_cached():
+    # One read of the webhook endpoints and one insert of the timeline for the whole create.
+    with (
+        transaction.atomic(),
+        policies_cached(),
+        webhook_endpoints_cached(),
+        timeline_batched(),
+    ):
         order, line = _locked_line(line)
         if actor.consumer_id is not None and actor.consumer_id != order.consumer_id:
             raise NotFound()
