@@ -141,9 +141,11 @@ def _open_line_ids(order):
     return set(order.lines.filter(cancelled_at__isnull=True).values_list("pk", flat=True))
 
 
-def sync_order_progress(order, *, actor, occurred_at=None):
-    """After shipping, signing or cancelling a line: move the order if its lines say so."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
+def sync_order_progress(order, *, actor, occurred_at=None, locked=False):
+    """After shipping, signing or cancelling a line: move the order if its lines say so
+    (``locked``: ``order`` is this transaction's locked row, not read again)."""
+    if not locked:
+        order = Order.objects.select_for_update().get(pk=order.pk)
     open_ids = _open_line_ids(order)
     outbound = Shipment.objects.filter(order=order, purpose="outbound", line_id__in=open_ids)
     shipped = set(outbound.values_list("line_id", flat=True))

@@ -316,10 +316,16 @@ def _instant_refund(request, actor):
         data={"to": "refunding", "instant": True},
     )
     publish("return.approved", request, instant=True, rule="R11")
+    # The order and the line are locked by the create, which found no outbound parcel.
     order_services.line_cancel(
-        line=request.line, actor=SYSTEM, reason=f"未发货仅退款 {request.number}（R11）"
+        line=request.line,
+        actor=SYSTEM,
+        reason=f"未发货仅退款 {request.number}（R11）",
+        locked=True,
     )
-    refund_start(request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT)
+    refund_start(
+        request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT, fresh=True
+    )
     notify_parties(
         request,
         "return.approved",
