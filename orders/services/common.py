@@ -107,9 +107,9 @@ def line_is_high_value(line):
 # -- the order's status moves -------------------------------------------------------------------
 
 
-def order_move(order, *, to, actor, reason="", occurred_at=None):
+def order_move(order, *, to, actor, reason="", occurred_at=None, held=False):
     """Move ``order`` to ``to`` through ``status_move`` with ``rules.ORDER_MOVES`` and publish
-    ``order.status_changed``; returns the moved order."""
+    ``order.status_changed``; returns the moved order (``held``: see ``status_move``)."""
     before = order.status
     moved = status_move(
         order,
@@ -121,6 +121,7 @@ def order_move(order, *, to, actor, reason="", occurred_at=None):
         verb="order.status_changed",
         occurred_at=occurred_at,
         data={"number": order.number},
+        held=held,
     )
     event_publish(
         "order.status_changed",
@@ -158,17 +159,21 @@ def sync_order_progress(order, *, actor, occurred_at=None, locked=False):
             delivered[shipment.line_id] = at
     if order.status in ("paid", "partially_shipped") and not open_ids:
         if order.status == "paid":
-            return order_move(order, to="cancelled", actor=actor, reason="all_lines_cancelled")
+            return order_move(
+                order, to="cancelled", actor=actor, reason="all_lines_cancelled", held=locked
+            )
         return order
     target = rules.order_status_after_shipping(
         current=order.status, open_lines=len(open_ids), shipped_lines=len(shipped)
     )
     if target != order.status:
-        order = order_move(order, to=target, actor=actor, occurred_at=occurred_at)
+        order = order_move(order, to=target, actor=actor, occurred_at=occurred_at, held=locked)
     if order.status in ("shipped", "partially_shipped") and rules.order_delivered(
         open_lines=len(open_ids), signed_lines=len(delivered)
     ):
-        order = order_move(order, to="delivered", actor=actor, occurred_at=max(delivered.values()))
+        order = order_move(
+            order, to="delivered", actor=actor, occurred_at=max(delivered.values()), held=locked
+        )
     return order
 
 

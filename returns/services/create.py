@@ -11,6 +11,7 @@ from aftersales import clock
 from aftersales.actors import SYSTEM
 from aftersales.deadlines import deadline_status_enter
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
+from aftersales.events import events_batched
 from aftersales.money import ZERO
 from aftersales.policies import policies_cached
 from aftersales.timeline import timeline_batched
@@ -180,12 +181,14 @@ def return_request_create(
         if actor.merchant_id is not None or actor.platform_read:
             raise PermissionDenied("售后申请由消费者提交。Only consumers ask for returns.")
         raise NotFound()
-    # One read of the webhook endpoints and one insert of the timeline for the whole create.
+    # One read of the webhook endpoints, one insert of the timeline and one of the domain events
+    # (whose only subscriber is the outbox) for the whole create.
     with (
         transaction.atomic(),
         policies_cached(),
         webhook_endpoints_cached(),
         timeline_batched(),
+        events_batched(),
     ):
         order, line = _locked_line(line)
         if actor.consumer_id is not None and actor.consumer_id != order.consumer_id:
