@@ -271,9 +271,13 @@ def notify(*, recipient_user, event, context=None, subject=None, actor):
     return notification
 
 
-def notify_users(*, users=(), merchant_staff_of=None, event, context=None, subject=None, actor):
+def notify_users(
+    *, users=(), merchant_staff_of=None, event, context=None, subject=None, actor, quiet=False
+):
     """``notify`` for the recipients of one message: ``users`` (users or ids) and, with
-    ``merchant_staff_of``, the staff of that merchant after them.
+    ``merchant_staff_of``, the staff of that merchant after them. ``quiet``: a message that
+    cannot be rendered is logged and nobody is told, instead of failing the caller (its rows,
+    once rendered, are written as the caller's other rows are).
 
     A fixed number of statements whatever the number of recipients: one read of every
     recipient's address, language and channels (the phones of those who chose SMS, if any, in
@@ -312,12 +316,18 @@ def notify_users(*, users=(), merchant_staff_of=None, event, context=None, subje
     now = clock.now()
     rendered = {}
     notifications = []
-    for pk in recipients:
-        language = facts[pk][0]
-        if language not in rendered:
+    try:
+        for language in sorted({facts[pk][0] for pk in recipients}):
             rendered[language] = notification_render(
                 event=event, language=language, context=context
             )
+    except Exception:
+        if not quiet:
+            raise
+        log.warning("notification %s not rendered", event, exc_info=True)
+        return []
+    for pk in recipients:
+        language = facts[pk][0]
         title, body, sms_text = rendered[language]
         notifications.append(
             Notification(

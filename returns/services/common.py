@@ -6,10 +6,6 @@ cleaning (``money``, ``required_text``) and the policies in force for a request
 (``request_policy``).
 """
 
-import logging
-
-from django.db import transaction
-
 from aftersales.actors import SYSTEM
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied
 from aftersales.events import event_publish
@@ -21,8 +17,6 @@ from aftersales.timeline import timeline_record
 from orders import services as order_services
 
 from ..models import ReturnEvidence, ReturnRequest
-
-log = logging.getLogger(__name__)
 
 RETURN_GRANT = "returns.view_returnrequest"
 """The django-guardian permission that grants one request to a mediator."""
@@ -156,9 +150,10 @@ def publish(name, request, **extra):
 
 
 def notify_parties(request, event, title, body, *, to=("consumer", "merchant"), actor=SYSTEM):
-    """Tell the consumer and/or the merchant's staff, all in one go (``notify_users``); a failed
-    notification never fails the write (the timeline already records what happened): the
-    messages are written under one savepoint, rolled back alone if they fail."""
+    """Tell the consumer and/or the merchant's staff, all in one go (``notify_users``). A
+    message that cannot be rendered never fails the write (the timeline already records what
+    happened); its rows are written like the write's own, with no savepoint: inserts of new
+    rows in the write's transaction, which fail only when the transaction itself does."""
     context = {
         "title": title,
         "body": body,
@@ -166,18 +161,15 @@ def notify_parties(request, event, title, body, *, to=("consumer", "merchant"), 
         "return_request_id": request.pk,
         "status": request.status,
     }
-    try:
-        with transaction.atomic():
-            notify_users(
-                users=[request.consumer.user_id] if "consumer" in to else [],
-                merchant_staff_of=request.merchant_id if "merchant" in to else None,
-                event=event,
-                context=context,
-                subject=request,
-                actor=actor,
-            )
-    except Exception:  # noqa: BLE001 - as aftersales.deadlines.notify_quietly
-        log.warning("notification %s of %s failed", event, request.number, exc_info=True)
+    notify_users(
+        users=[request.consumer.user_id] if "consumer" in to else [],
+        merchant_staff_of=request.merchant_id if "merchant" in to else None,
+        event=event,
+        context=context,
+        subject=request,
+        actor=actor,
+        quiet=True,
+    )
 
 
 def record(request, verb, actor, *, reason="", data=None):

@@ -296,3 +296,25 @@ def test_locked_line_carries_the_same_facts_as_separate_reads():
     )
     assert line_held_quantities(unshipped) == (0, 0, 0)
     assert line_facts(unshipped).shipped_at is None
+
+
+def test_a_message_that_cannot_be_rendered_does_not_fail_the_create(monkeypatch):
+    """notify_parties is quiet about rendering: the request is created, its timeline written,
+    and nobody is told."""
+    from aftersales import notifications
+    from aftersales.models import Notification, TimelineEvent
+
+    def broken(**kwargs):
+        raise ValueError("template broken")
+
+    monkeypatch.setattr(notifications, "notification_render", broken)
+    line = rf.signed_line()
+    request, _consumer, _merchant = rf.request_at(line, "requested")
+    assert request.status == "requested"
+    verbs = set(
+        TimelineEvent.objects.filter(
+            subject_id=request.pk, subject_type="returns.returnrequest"
+        ).values_list("verb", flat=True)
+    )
+    assert "return.requested" in verbs and "notification.sent" not in verbs
+    assert not Notification.objects.filter(subject_id=request.pk).exists()
