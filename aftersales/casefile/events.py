@@ -6,6 +6,8 @@ the same transaction, so an app lower in the dependency list (invoices) reacts t
 """
 
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from aftersales.casefile.models import DomainEvent
 
@@ -35,8 +37,9 @@ def subscriptions():
 
 
 def event_publish(name, *, subject, payload=None, merchant_id=None):
-    """Record the event and run its handlers; call inside the service's transaction."""
-    event = DomainEvent.objects.create(
+    """Record the event and run its handlers; call inside the service's transaction. Inside
+    ``events_batched`` both happen when the block ends."""
+    event = DomainEvent(
         name=name,
         subject_type=subject._meta.label_lower,
         subject_id=subject.pk,
@@ -45,9 +48,52 @@ def event_publish(name, *, subject, payload=None, merchant_id=None):
         ),
         payload=payload or {},
     )
+    batch = _batch.get()
+    if batch is not None:
+        batch.append(event)
+        return event
+    event.save(force_insert=True)
     for handler in subscribers(name):
         handler(event)
     return event
+
+
+# The events published inside ``events_batched``, not written yet.
+_batch = ContextVar("aftersales_events_batch", default=None)
+
+
+@contextmanager
+def events_batched():
+    """Within the block (one service's transaction: enter it inside ``transaction.atomic()``)
+    ``event_publish`` keeps its events; when the block ends without an error they are written
+    with one ``bulk_create`` and their handlers run, still in the transaction: each event's own
+    subscribers event by event in the order published, then the ``*`` ones (the outbox) with
+    all the events at once where they take a batch. Nested blocks share the outer one; events
+    published by the handlers are written at once. Only around code that reads none of the
+    events it publishes and whose events' own subscribers may run after the rest of the block
+    (``docs/events.md``)."""
+    if _batch.get() is not None:
+        yield
+        return
+    events = []
+    token = _batch.set(events)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if not events:
+        return
+    DomainEvent.objects.bulk_create(events)
+    for event in events:
+        for handler in _handlers.get(event.name, ()):
+            handler(event)
+    for handler in _handlers.get("*", ()):
+        many = getattr(handler, "many", None)
+        if many is not None:
+            many(events)
+        else:
+            for event in events:
+                handler(event)
 
 
 def events_dispatch(events):

@@ -42,16 +42,18 @@ def status_move(
     status_field="status",
     verb=None,
     occurred_at=None,
+    held=False,
 ):
     """Move ``obj`` to status ``to`` if ``moves[from]`` allows it; returns the locked object.
 
     ``moves`` maps each status to the set of statuses it may move to. A forbidden move raises
     ``Conflict`` (409 ``invalid_status_transition``). ``obj`` itself is updated too, so callers
-    holding it do not keep a stale status.
+    holding it do not keep a stale status. ``held``: ``obj`` is the caller's row, locked in this
+    transaction: it is not read again, and no savepoint is taken (an error fails the caller).
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=not held):
         model = type(obj)
-        locked = model._default_manager.select_for_update().get(pk=obj.pk)
+        locked = obj if held else model._default_manager.select_for_update().get(pk=obj.pk)
         current = getattr(locked, status_field)
         if to not in moves.get(current, ()):
             raise Conflict(

@@ -1,5 +1,8 @@
 """The case timeline: every change records who did what, when and why (STYLE.md rule 3)."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.utils.translation import gettext_lazy
 
 from aftersales import clock
@@ -13,8 +16,9 @@ def subject_label(obj):
 def timeline_record(
     *, subject, verb, actor, from_status="", to_status="", reason="", data=None, occurred_at=None
 ):
-    """Append one event to ``subject``'s timeline; call it inside the service's transaction."""
-    return TimelineEvent.objects.create(
+    """Append one event to ``subject``'s timeline; call it inside the service's transaction.
+    Inside ``timeline_batched`` the event is written when the block ends."""
+    event = TimelineEvent(
         subject_type=subject_label(subject),
         subject_id=subject.pk,
         merchant_id=getattr(subject, "merchant_id", None),
@@ -26,6 +30,36 @@ def timeline_record(
         occurred_at=occurred_at or clock.now(),
         **actor.timeline_fields(),
     )
+    batch = _batch.get()
+    if batch is not None:
+        batch.append(event)
+        return event
+    event.save(force_insert=True)
+    return event
+
+
+# The events recorded inside ``timeline_batched``, not written yet.
+_batch = ContextVar("aftersales_timeline_batch", default=None)
+
+
+@contextmanager
+def timeline_batched():
+    """Within the block (one service's transaction: enter it inside ``transaction.atomic()``)
+    ``timeline_record`` keeps its events, and they are written, in the order recorded, with one
+    ``bulk_create`` when the block ends without an error; nested blocks share the outer one.
+    Nothing inside may read the timeline it writes, nor roll back a savepoint and carry on
+    (events recorded inside the savepoint would still be written)."""
+    if _batch.get() is not None:
+        yield
+        return
+    events = []
+    token = _batch.set(events)
+    try:
+        yield
+        if events:
+            TimelineEvent.objects.bulk_create(events)
+    finally:
+        _batch.reset(token)
 
 
 def timeline_events(subject):

@@ -271,6 +271,108 @@ def notify(*, recipient_user, event, context=None, subject=None, actor):
     return notification
 
 
+def notify_users(
+    *, users=(), merchant_staff_of=None, event, context=None, subject=None, actor, quiet=False
+):
+    """``notify`` for the recipients of one message: ``users`` (users or ids) and, with
+    ``merchant_staff_of``, the staff of that merchant after them. ``quiet``: a message that
+    cannot be rendered is logged and nobody is told, instead of failing the caller (its rows,
+    once rendered, are written as the caller's other rows are).
+
+    A fixed number of statements whatever the number of recipients: one read of every
+    recipient's address, language and channels (the phones of those who chose SMS, if any, in
+    one more), one insert each for the inbox rows and their deliveries, and one timeline event
+    of the subject naming every recipient and their channels. No savepoint of its own (see
+    ``notify``). Returns the inbox rows."""
+    from django.db.models import Q
+
+    from .models import User
+
+    ids = [u if isinstance(u, int) else u.pk for u in users]
+    who = Q(pk__in=ids)
+    if merchant_staff_of is not None:
+        who |= Q(merchant_member__merchant_id=merchant_staff_of)
+    found = {
+        row[0]: row
+        for row in User.objects.filter(who)
+        .order_by("pk")
+        .values_list("pk", "email", "merchant_member__merchant_id", *_FACT_LOOKUPS)
+    }
+    staff = [
+        pk
+        for pk, row in found.items()
+        if merchant_staff_of is not None and row[2] == merchant_staff_of
+    ]
+    recipients = [pk for pk in ids if pk in found] + staff
+    if not recipients:
+        return []
+    facts = {pk: _channel_facts(*found[pk][3:]) for pk in set(recipients)}
+    sms_users = [pk for pk, (_language, _email, sms) in facts.items() if sms]
+    phones = (
+        dict(ConsumerProfile.objects.filter(user_id__in=sms_users).values_list("user_id", "phone"))
+        if sms_users
+        else {}
+    )
+    now = clock.now()
+    rendered = {}
+    notifications = []
+    try:
+        for language in sorted({facts[pk][0] for pk in recipients}):
+            rendered[language] = notification_render(
+                event=event, language=language, context=context
+            )
+    except Exception:
+        if not quiet:
+            raise
+        log.warning("notification %s not rendered", event, exc_info=True)
+        return []
+    for pk in recipients:
+        language = facts[pk][0]
+        title, body, sms_text = rendered[language]
+        notifications.append(
+            Notification(
+                user_id=pk,
+                event=event,
+                language=language,
+                title=title,
+                body=body,
+                sms_text=sms_text[:500],
+                subject_type=subject._meta.label_lower if subject is not None else "",
+                subject_id=getattr(subject, "pk", None),
+                merchant_id=getattr(subject, "merchant_id", None),
+                actor_label=actor.label,
+                created_at=now,
+            )
+        )
+    with transaction.atomic(savepoint=False):
+        notifications = Notification.objects.bulk_create(notifications)
+        deliveries, channels = [], {}
+        for notification in notifications:
+            pk = notification.user_id
+            _language, email_enabled, sms_enabled = facts[pk]
+            specs = _delivery_specs(
+                email_enabled=email_enabled,
+                sms_enabled=sms_enabled,
+                email=found[pk][1],
+                phone=phones.get(pk, ""),
+                now=now,
+            )
+            deliveries += [NotificationDelivery(notification=notification, **s) for s in specs]
+            channels.setdefault(str(pk), []).extend(s["channel"] for s in specs)
+        deliveries = NotificationDelivery.objects.bulk_create(deliveries)
+        if subject is not None:
+            timeline_record(
+                subject=subject,
+                verb="notification.sent",
+                actor=actor,
+                data={"event": event, "user_ids": recipients, "channels": channels},
+            )
+        for row in deliveries:
+            if row.status == DeliveryStatus.PENDING:
+                transaction.on_commit(lambda pk=row.pk: enqueue("send_notification", pk))
+    return notifications
+
+
 def notify_many(*, messages, actor):
     """``notify`` for a batch (a deadline-sweep batch): ``messages`` is a list of
     ``(user or user id, event, context, subject)``; returns the ids of the inbox rows.

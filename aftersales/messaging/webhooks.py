@@ -41,6 +41,8 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from urllib.parse import urlparse
 
@@ -133,6 +135,47 @@ def _endpoints(merchants):
     )
 
 
+# {merchant id or None (the platform): [active endpoints]} while ``webhook_endpoints_cached``.
+_endpoint_cache = ContextVar("aftersales_webhook_endpoints", default=None)
+
+
+@contextmanager
+def webhook_endpoints_cached():
+    """Within the block (one service's transaction) the outbox reads the active endpoints of
+    the platform and of each merchant once, not once per event; nested blocks share the outer
+    cache; a change of an endpoint empties it."""
+    if _endpoint_cache.get() is not None:
+        yield
+        return
+    token = _endpoint_cache.set({})
+    try:
+        yield
+    finally:
+        _endpoint_cache.reset(token)
+
+
+def _endpoints_forget():
+    cache = _endpoint_cache.get()
+    if cache is not None:
+        cache.clear()
+
+
+def _endpoints_of(merchant_ids):
+    """``_endpoints`` of the platform and ``merchant_ids``, from the block's cache if any."""
+    cache = _endpoint_cache.get()
+    if cache is None:
+        return list(_endpoints(Q(merchant_id__in=merchant_ids)))
+    missing = [m for m in merchant_ids if m not in cache]
+    if missing or None not in cache:
+        platform = None not in cache
+        for m in [*missing, *([None] if platform else [])]:
+            cache[m] = []
+        for endpoint in _endpoints(Q(merchant_id__in=missing)):
+            if endpoint.merchant_id in missing or (platform and endpoint.merchant_id is None):
+                cache[endpoint.merchant_id].append(endpoint)
+    return [e for m in [None, *merchant_ids] for e in cache[m]]
+
+
 def outbox_write(event):
     """One delivery per matching active endpoint, in the publisher's transaction."""
     outbox_write_many([event])
@@ -142,7 +185,7 @@ def outbox_write_many(events):
     """Deliveries for events written together (one event, or a deadline-sweep batch): one per
     event and matching active endpoint; a merchant endpoint gets only its merchant's events."""
     merchant_ids = [m for m in {e.merchant_id for e in events} if m is not None]
-    endpoints = list(_endpoints(Q(merchant_id__in=merchant_ids)))
+    endpoints = _endpoints_of(merchant_ids)
     if not endpoints:
         return
     now = clock.now()
@@ -253,6 +296,7 @@ def webhook_endpoint_create(*, actor, url, event_types, description="", merchant
     else:
         merchant_id = getattr(merchant, "pk", merchant)
     secret = "whsec_" + secrets.token_urlsafe(32)
+    _endpoints_forget()
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(
             scope=WebhookEndpoint.Scope.MERCHANT if merchant_id else WebhookEndpoint.Scope.PLATFORM,
@@ -279,6 +323,7 @@ def webhook_endpoint_update(
 ):
     """Change an endpoint; ``is_active=True`` re-enables a disabled one (counters reset)."""
     _require_write(actor)
+    _endpoints_forget()
     with transaction.atomic():
         row = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         changed = {}
@@ -315,6 +360,7 @@ def webhook_endpoint_rotate_secret(*, endpoint, actor):
 def webhook_endpoint_delete(*, endpoint, actor):
     """Delete an endpoint with its delivery log (the events themselves stay)."""
     _require_write(actor)
+    _endpoints_forget()
     with transaction.atomic():
         timeline_record(
             subject=endpoint,
@@ -343,6 +389,7 @@ def _owners(endpoint):
 
 def webhook_endpoint_disable(*, endpoint, reason, actor=SYSTEM):
     """Disable a failing endpoint once, fail its pending deliveries and tell its owners."""
+    _endpoints_forget()
     with transaction.atomic():
         row = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         if not row.is_active:

@@ -91,3 +91,61 @@ def test_timeline_record_and_read(merchant_a, roles):
     assert [r.verb for r in rows] == ["a", "b"]
     assert rows[0].actor_kind == "merchant" and rows[0].actor_label == "staff-a"
     assert rows[1].actor_kind == "system" and rows[1].reason == "why"
+
+
+def test_timeline_batched_writes_the_events_at_the_end_in_one_insert(merchant_a):
+    """``timeline_batched``: the events recorded in the block are written in order, with one
+    insert, when it ends; an error in the block writes none of them."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from aftersales.casefile.models import TimelineEvent
+    from aftersales.casefile.timeline import timeline_batched, timeline_record
+    from aftersales.tenancy.actors import SYSTEM
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+        with timeline_batched():
+            for verb in ("a.one", "a.two", "a.three"):
+                timeline_record(subject=merchant_a, verb=verb, actor=SYSTEM)
+            with timeline_batched():  # nested: the outer block writes
+                timeline_record(subject=merchant_a, verb="a.four", actor=SYSTEM)
+            assert not TimelineEvent.objects.filter(verb__startswith="a.").exists()
+    inserts = [q for q in ctx.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    rows = TimelineEvent.objects.filter(verb__startswith="a.").order_by("pk")
+    assert [r.verb for r in rows] == ["a.one", "a.two", "a.three", "a.four"]
+    with pytest.raises(RuntimeError), transaction.atomic(), timeline_batched():
+        timeline_record(subject=merchant_a, verb="b.one", actor=SYSTEM)
+        raise RuntimeError
+    assert not TimelineEvent.objects.filter(verb="b.one").exists()
+    timeline_record(subject=merchant_a, verb="c.one", actor=SYSTEM)  # no block: at once
+    assert TimelineEvent.objects.filter(verb="c.one").exists()
+
+
+def test_events_batched_writes_the_events_at_the_end_then_runs_their_handlers(handlers, merchant_a):
+    """``events_batched``: the block's events written with one insert when it ends, then each
+    event's own subscribers in the order published, then the ``*`` ones with every event at once
+    (the outbox's batch); an error in the block writes none and runs no handler."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    seen = []
+    handlers("batch.one", lambda e: seen.append(("one", e.pk)))
+    handlers("batch.two", lambda e: seen.append(("two", e.pk)))
+    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+        with events.events_batched():
+            first = events.event_publish("batch.two", subject=merchant_a)
+            second = events.event_publish("batch.one", subject=merchant_a)
+            with events.events_batched():  # nested: the outer block writes
+                third = events.event_publish("batch.two", subject=merchant_a)
+            assert seen == [] and first.pk is None
+            assert not DomainEvent.objects.filter(name__startswith="batch.").exists()
+    inserts = [q for q in ctx.captured_queries if "INSERT" in q["sql"]]
+    assert len(inserts) == 1
+    assert seen == [("two", first.pk), ("one", second.pk), ("two", third.pk)]
+    assert first.pk < second.pk < third.pk
+    seen.clear()
+    with pytest.raises(RuntimeError), transaction.atomic(), events.events_batched():
+        events.event_publish("batch.one", subject=merchant_a, payload={"failed": True})
+        raise RuntimeError
+    assert seen == [] and not DomainEvent.objects.filter(payload__failed=True).exists()

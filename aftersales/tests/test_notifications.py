@@ -243,3 +243,47 @@ def test_merchant_staff_come_with_their_channels_and_are_notified_without_a_read
         assert channels(loaded) == channels(fresh)
     assert channels(Notification.objects.filter(user=quiet).first()) == ["in_app"]
     assert channels(Notification.objects.filter(user=loud).first()) == ["email", "in_app"]
+
+
+def test_notify_users_writes_for_every_recipient_in_a_fixed_number_of_statements(
+    consumer, merchant_a
+):
+    """``notify_users``: the consumer, then the merchant's staff, each in their language and on
+    their channels, with one read, one insert each for inbox rows and deliveries (the phones
+    read once when someone chose SMS) and one timeline event naming them all."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from aftersales.casefile.models import TimelineEvent
+    from aftersales.messaging.notifications import notify_users
+
+    NotificationPreference.objects.create(user=consumer.user, email_enabled=False, sms_enabled=True)
+    ConsumerProfile.objects.filter(pk=consumer.pk).update(preferred_language="en")
+    staff = [
+        f.MerchantMemberFactory(
+            merchant=merchant_a, user=f.UserFactory(username=f"s{i}", email=f"s{i}@example.test")
+        ).user
+        for i in range(3)
+    ]
+    f.MerchantMemberFactory(user=f.UserFactory(username="elsewhere"))  # another merchant's
+    subject = f.MerchantMemberFactory(merchant=merchant_a)
+    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+        rows = notify_users(
+            users=[consumer.user],
+            merchant_staff_of=merchant_a.pk,
+            event="notification.test",
+            context={"name": "A"},
+            subject=subject,
+            actor=SYSTEM,
+        )
+    assert len(ctx.captured_queries) == 5  # recipients, phones, inbox, deliveries, timeline
+    expected = [consumer.user.pk] + sorted([u.pk for u in staff] + [subject.user_id])
+    assert [n.user_id for n in rows] == expected
+    assert rows[0].language == "en" and rows[0].title == "Test notification: A"
+    assert channels(rows[0]) == ["in_app", "sms"]
+    assert rows[1].title == "测试通知：A" and channels(rows[1]) == ["email", "in_app"]
+    assert rows[0].deliveries.get(channel="sms").recipient == "138******78"
+    (event,) = TimelineEvent.objects.filter(verb="notification.sent", subject_id=subject.pk)
+    assert event.data["user_ids"] == expected
+    assert event.data["channels"][str(consumer.user.pk)] == ["in_app", "sms"]
+    assert notify_users(users=[], event="notification.test", actor=SYSTEM) == []

@@ -97,3 +97,22 @@ def test_listeners_run_inside_the_transaction_and_can_veto(order):
     ]
     assert Order.objects.get(pk=order.pk).status == "paid"
     assert list(TimelineEvent.objects.values_list("verb", flat=True)) == ["order.paid"]
+
+
+def test_a_held_row_is_moved_without_reading_it_again(order):
+    """``held=True``: the caller's locked row is moved as it is — no re-read, no savepoint —
+    and a forbidden move still raises."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        with CaptureQueriesContext(connection) as ctx:
+            moved = statuses.status_move(
+                locked, to="paid", actor=SYSTEM, moves=MOVES, timestamp_field="paid_at", held=True
+            )
+        assert moved is locked and moved.status == "paid"
+        assert [q["sql"].split()[0] for q in ctx.captured_queries] == ["UPDATE", "INSERT"]
+        with pytest.raises(Conflict):
+            statuses.status_move(locked, to="delivered", actor=SYSTEM, moves=MOVES, held=True)
+    assert Order.objects.get(pk=order.pk).status == "pending_payment"  # the Conflict failed it

@@ -375,3 +375,35 @@ def test_concurrent_sweepers_claim_disjoint_rows(monkeypatch):
     assert len(claims) == 2
     assert not claims[0] & claims[1]
     assert len(claims[0] | claims[1]) == 20
+
+
+def test_endpoints_read_once_per_block_with_the_same_deliveries(merchant_a, merchant_b):
+    """``webhook_endpoints_cached``: the events of one service's transaction read the endpoints
+    once per merchant (the platform's once), and each event is delivered to the endpoints that
+    match it, as without the cache; an endpoint created inside the block is seen at once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    platform, _ = make_endpoint("http://127.0.0.1:9/all")
+    shop_a, _ = make_endpoint("http://127.0.0.1:9/a", merchant=merchant_a)
+    refunds_a, _ = make_endpoint(
+        "http://127.0.0.1:9/ra", merchant=merchant_a, event_types=["refund.*"]
+    )
+    with transaction.atomic(), webhooks.webhook_endpoints_cached():
+        with CaptureQueriesContext(connection) as ctx:
+            publish(merchant_a, "order.updated")
+            publish(merchant_a, "refund.succeeded")
+            publish(merchant_a, "order.updated")
+        reads = [q for q in ctx.captured_queries if "aftersales_webhookendpoint" in q["sql"]]
+        assert len(reads) == 1
+        publish(merchant_b, "order.updated")  # another merchant: its endpoints read then
+        shop_b, _ = make_endpoint("http://127.0.0.1:9/b", merchant=merchant_b)
+        publish(merchant_b, "refund.succeeded")
+
+    def names(endpoint):
+        return sorted(endpoint.deliveries.values_list("event_type", flat=True))
+
+    assert names(platform) == ["order.updated"] * 3 + ["refund.succeeded"] * 2
+    assert names(shop_a) == ["order.updated", "order.updated", "refund.succeeded"]
+    assert names(refunds_a) == ["refund.succeeded"]
+    assert names(shop_b) == ["refund.succeeded"]

@@ -30,8 +30,10 @@ from .gateway import (
     gateway_payout_request,
     gateway_refund_attempt_record,
     gateway_refund_request,
+    gateway_refunds_request,
     gateway_transfer_attempt_record,
     gateway_transfer_request,
+    tenders_for_refund,
 )
 from .orders import (
     SHIPPING_FIELDS,
@@ -65,6 +67,8 @@ __all__ = [
     "line_cancel",
     "payment_record",
     "gateway_refund_request",
+    "gateway_refunds_request",
+    "tenders_for_refund",
     "gateway_refund_attempt_record",
     "TRANSFER_METHODS",
     "gateway_transfer_request",

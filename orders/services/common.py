@@ -106,9 +106,9 @@ def line_is_high_value(line):
 # -- the order's status moves -------------------------------------------------------------------
 
 
-def order_move(order, *, to, actor, reason="", occurred_at=None):
+def order_move(order, *, to, actor, reason="", occurred_at=None, held=False):
     """Move ``order`` to ``to`` through ``status_move`` with ``rules.ORDER_MOVES`` and publish
-    ``order.status_changed``; returns the moved order."""
+    ``order.status_changed``; returns the moved order (``held``: see ``status_move``)."""
     before = order.status
     moved = status_move(
         order,
@@ -120,6 +120,7 @@ def order_move(order, *, to, actor, reason="", occurred_at=None):
         verb="order.status_changed",
         occurred_at=occurred_at,
         data={"number": order.number},
+        held=held,
     )
     event_publish(
         "order.status_changed",
@@ -140,9 +141,11 @@ def _open_line_ids(order):
     return set(order.lines.filter(cancelled_at__isnull=True).values_list("pk", flat=True))
 
 
-def sync_order_progress(order, *, actor, occurred_at=None):
-    """After shipping, signing or cancelling a line: move the order if its lines say so."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
+def sync_order_progress(order, *, actor, occurred_at=None, locked=False):
+    """After shipping, signing or cancelling a line: move the order if its lines say so
+    (``locked``: ``order`` is this transaction's locked row, not read again)."""
+    if not locked:
+        order = Order.objects.select_for_update().get(pk=order.pk)
     open_ids = _open_line_ids(order)
     outbound = Shipment.objects.filter(order=order, purpose="outbound", line_id__in=open_ids)
     shipped = set(outbound.values_list("line_id", flat=True))
@@ -155,17 +158,21 @@ def sync_order_progress(order, *, actor, occurred_at=None):
             delivered[shipment.line_id] = at
     if order.status in ("paid", "partially_shipped") and not open_ids:
         if order.status == "paid":
-            return order_move(order, to="cancelled", actor=actor, reason="all_lines_cancelled")
+            return order_move(
+                order, to="cancelled", actor=actor, reason="all_lines_cancelled", held=locked
+            )
         return order
     target = rules.order_status_after_shipping(
         current=order.status, open_lines=len(open_ids), shipped_lines=len(shipped)
     )
     if target != order.status:
-        order = order_move(order, to=target, actor=actor, occurred_at=occurred_at)
+        order = order_move(order, to=target, actor=actor, occurred_at=occurred_at, held=locked)
     if order.status in ("shipped", "partially_shipped") and rules.order_delivered(
         open_lines=len(open_ids), signed_lines=len(delivered)
     ):
-        order = order_move(order, to="delivered", actor=actor, occurred_at=max(delivered.values()))
+        order = order_move(
+            order, to="delivered", actor=actor, occurred_at=max(delivered.values()), held=locked
+        )
     return order
 
 

@@ -3,11 +3,12 @@ of price differences and shipping reimbursements (R9, R18), each idempotent by r
 """
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from aftersales import clock
 from aftersales.casefile.events import event_publish
-from aftersales.casefile.timeline import timeline_record
+from aftersales.casefile.timeline import timeline_batched, timeline_record
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.money import ZERO
 from aftersales.tenancy.actors import SYSTEM
@@ -25,6 +26,36 @@ def _payment_gateway():
 # -- gateway refunds ----------------------------------------------------------------------------
 
 
+def tenders_for_refund(order_id):
+    """The paid tenders of order ``order_id``, locked in pk order (with their payment and order
+    rows, as a gateway refund request locks them), each with ``pending_refunds``: the sum of its
+    pending gateway refunds. One statement; a queryset, so a caller may annotate more."""
+    return _locked_with_pending(
+        Tender.objects.filter(payment__order_id=order_id, payment__status="succeeded")
+    )
+
+
+def _locked_with_pending(tenders):
+    pending = (
+        GatewayRefund.objects.filter(tender_id=OuterRef("pk"), status="pending")
+        .order_by()
+        .values("tender_id")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    money = DecimalField(max_digits=12, decimal_places=2)
+    return (
+        tenders.select_for_update()
+        .select_related("payment__order")
+        .annotate(
+            pending_refunds=Coalesce(
+                Subquery(pending, output_field=money), Value(ZERO), output_field=money
+            )
+        )
+        .order_by("pk")
+    )
+
+
 def gateway_refund_request(*, tender, amount, request_id, actor, reason=""):
     """Ask the payment gateway to refund ``amount`` to ``tender`` (RULES.md R7).
 
@@ -32,67 +63,108 @@ def gateway_refund_request(*, tender, amount, request_id, actor, reason=""):
     asynchronously (``gateway_refund_attempt_record``); the tender's refunded amount grows only
     on success, and pending plus refunded never exceed what the tender paid.
     """
-    amount = clean_money(amount, "amount")
-    if not request_id:
-        raise InvalidInput(
-            "需要请求号。", code="request_id_required", fields={"request_id": "required"}
-        )
-    gateway = _payment_gateway()
-    with transaction.atomic():
-        tender = (
-            Tender.objects.select_for_update().select_related("payment__order").get(pk=tender.pk)
-        )
-        order = tender.payment.order
-        require_merchant_write(actor, order.merchant_id)
-        existing = GatewayRefund.objects.filter(request_id=request_id).first()
-        if existing is not None:
-            if existing.tender_id != tender.pk or existing.amount != amount:
-                raise Conflict(
-                    "该请求号已用于另一笔退款。",
-                    code="refund_request_id_reused",
-                    fields={"request_id": request_id},
-                )
-            return existing
-        pending = (
-            tender.gateway_refunds.filter(status="pending").aggregate(s=Sum("amount"))["s"] or ZERO
-        )
-        if not rules.refundable(
-            tender_amount=tender.amount,
-            refunded=tender.refunded_amount,
-            pending=pending,
-            amount=amount,
-        ):
-            left = tender.amount - tender.refunded_amount - pending
-            raise RuleViolation(
-                f"退款金额超出该支付方式可退余额 {left}。",
-                code="refund_exceeds_tender",
-                fields={"amount": str(left)},
-            )
-        refund = GatewayRefund.objects.create(
-            tender=tender,
-            order=order,
-            merchant_id=order.merchant_id,
-            request_id=request_id,
-            amount=amount,
-            gateway=gateway.name,
-            reason=reason or "",
-            requested_at=clock.now(),
-        )
-        timeline_record(
-            subject=order,
-            verb="refund.requested",
-            actor=actor,
-            reason=reason,
-            data={
-                "gateway_refund_id": refund.pk,
-                "tender": tender.kind,
-                "amount": str(amount),
-                "request_id": request_id,
-            },
-        )
-        refund_id = refund.pk
-        transaction.on_commit(lambda: gateway.submit_refund(refund_id), robust=True)
+    (refund,) = gateway_refunds_request(
+        refunds=[(tender, amount, request_id)], actor=actor, reason=reason
+    )
     return refund
+
+
+def gateway_refunds_request(*, refunds, actor, reason="", locked=False):
+    """``gateway_refund_request`` for several tenders at once (one refund split over an
+    order's tenders, R7): ``refunds`` is ``[(tender, amount, request_id), ...]``; returns the
+    ``GatewayRefund`` of each, in the same order. A fixed number of statements: the tenders
+    locked, the request ids looked up, the new requests and their timeline events inserted
+    together.
+
+    ``locked``: the tenders come from ``tenders_for_refund`` in the caller's transaction (locked,
+    with ``pending_refunds``), so they are not read again, and no savepoint is taken: an error
+    fails the caller's transaction."""
+    asked = []
+    for tender, amount, request_id in refunds:
+        if not request_id:
+            raise InvalidInput(
+                "需要请求号。", code="request_id_required", fields={"request_id": "required"}
+            )
+        asked.append((tender, clean_money(amount, "amount"), request_id))
+    gateway = _payment_gateway()
+    with transaction.atomic(savepoint=not locked), timeline_batched():
+        if locked:
+            tenders = {tender.pk: tender for tender, _a, _r in asked}
+        else:
+            tenders = {
+                t.pk: t
+                for t in _locked_with_pending(
+                    Tender.objects.filter(pk__in=[t.pk for t, _a, _r in asked])
+                )
+            }
+        for order_id in sorted({t.payment.order_id for t in tenders.values()}):
+            order = next(
+                t.payment.order for t in tenders.values() if t.payment.order_id == order_id
+            )
+            require_merchant_write(actor, order.merchant_id)
+        existing = {
+            r.request_id: r
+            for r in GatewayRefund.objects.filter(request_id__in=[r for _t, _a, r in asked])
+        }
+        now = clock.now()
+        answer, new, pending = [], [], {}
+        for given, amount, request_id in asked:
+            tender = tenders[given.pk]
+            found = existing.get(request_id)
+            if found is not None:
+                if found.tender_id != tender.pk or found.amount != amount:
+                    raise Conflict(
+                        "该请求号已用于另一笔退款。",
+                        code="refund_request_id_reused",
+                        fields={"request_id": request_id},
+                    )
+                answer.append(found)
+                continue
+            held = tender.pending_refunds + pending.get(tender.pk, ZERO)
+            if not rules.refundable(
+                tender_amount=tender.amount,
+                refunded=tender.refunded_amount,
+                pending=held,
+                amount=amount,
+            ):
+                left = tender.amount - tender.refunded_amount - held
+                raise RuleViolation(
+                    f"退款金额超出该支付方式可退余额 {left}。",
+                    code="refund_exceeds_tender",
+                    fields={"amount": str(left)},
+                )
+            pending[tender.pk] = pending.get(tender.pk, ZERO) + amount
+            order = tender.payment.order
+            row = GatewayRefund(
+                tender=tender,
+                order=order,
+                merchant_id=order.merchant_id,
+                request_id=request_id,
+                amount=amount,
+                gateway=gateway.name,
+                reason=reason or "",
+                requested_at=now,
+            )
+            new.append(row)
+            answer.append(row)
+        GatewayRefund.objects.bulk_create(new)
+        for row in new:
+            timeline_record(
+                subject=row.order,
+                verb="refund.requested",
+                actor=actor,
+                reason=reason,
+                data={
+                    "gateway_refund_id": row.pk,
+                    "tender": row.tender.kind,
+                    "amount": str(row.amount),
+                    "request_id": row.request_id,
+                },
+            )
+            transaction.on_commit(
+                lambda refund_id=row.pk: gateway.submit_refund(refund_id), robust=True
+            )
+    return answer
 
 
 def _attempt_retry(row, *, verb, id_field, reason, actor):

@@ -251,20 +251,26 @@ def order_update(*, order, actor, status=None, reason="", shipping=None, occurre
     return order
 
 
-def line_cancel(*, line, actor, reason=""):
+def line_cancel(*, line, actor, reason="", locked=False):
     """Cancel a line that has not shipped (e.g. refund-only before shipping, RULES.md R11).
 
     A cancelled line can no longer be shipped. When every line is cancelled, a paid order is
     cancelled; when the others are all shipped or signed, the order moves on.
+
+    ``locked``: the caller holds this transaction's row locks of ``line.order`` and ``line``
+    (taken in that order) and has read under them that the line has no outbound parcel
+    (returns' R11 refund): neither is read again. No savepoint of its own: its errors fail the
+    caller's transaction, and no caller carries on after one.
     """
     order = line.order
     require_merchant_write(actor, order.merchant_id)
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
-        line = OrderLine.objects.select_for_update().get(pk=line.pk)
+    with transaction.atomic(savepoint=False):
+        if not locked:
+            order = Order.objects.select_for_update().get(pk=order.pk)
+            line = OrderLine.objects.select_for_update().get(pk=line.pk)
         if line.cancelled_at is not None:
             raise Conflict("该订单行已取消。", code="line_already_cancelled")
-        if line.shipments.filter(purpose="outbound").exists():
+        if not locked and line.shipments.filter(purpose="outbound").exists():
             raise Conflict("该订单行已发货。", code="line_already_shipped")
         line.cancelled_at = clock.now()
         line.cancel_reason = reason
@@ -281,5 +287,5 @@ def line_cancel(*, line, actor, reason=""):
             subject=order,
             payload={"order_id": order.pk, "line_id": line.pk, "reason": reason},
         )
-        sync_order_progress(order, actor=actor)
+        sync_order_progress(order, actor=actor, locked=True)
     return line

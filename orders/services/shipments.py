@@ -110,7 +110,7 @@ def shipment_create(
             },
         )
         if purpose == "outbound":
-            sync_order_progress(order, actor=actor, occurred_at=shipped_at)
+            sync_order_progress(order, actor=actor, occurred_at=shipped_at, locked=True)
         shipment_id = shipment.pk
         transaction.on_commit(
             lambda: carrier_adapter().shipment_registered(shipment_id), robust=True

@@ -68,6 +68,51 @@ def test_refund_request_is_idempotent_and_bounded(tender, django_capture_on_comm
     assert tender.refunded_amount == D("0.00")  # nothing refunded until the gateway answers
 
 
+def test_refunds_requested_together_in_a_fixed_number_of_statements(
+    django_capture_on_commit_callbacks,
+):
+    """``gateway_refunds_request``: several tenders at once, each checked against what it paid
+    less what is pending (the batch's own requests included), a known request id answered with
+    its refund; one lock, one lookup, one insert whatever the number of tenders."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    order = of.paid_order(af.MerchantFactory(), af.ConsumerFactory(), prices=("100.00",))
+    card = Tender.objects.get(payment__order=order)
+    card.amount = D("70.00")
+    card.save(update_fields=["amount"])
+    balance = of.TenderFactory(payment=card.payment, kind="balance", amount=D("30.00"))
+    earlier = services.gateway_refund_request(
+        tender=card, amount=D("20.00"), request_id="r-0", actor=SYSTEM
+    )
+    asked = [(card, "20.00", "r-0"), (card, "50.00", "r-1"), (balance, "10.00", "r-2")]
+    with CaptureQueriesContext(connection) as ctx:
+        refunds = services.gateway_refunds_request(refunds=asked, actor=SYSTEM, reason="x")
+    writes = [q for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(writes) == 4  # tenders locked, request ids, refunds, timeline events
+    assert refunds[0].pk == earlier.pk
+    assert [(r.tender_id, r.amount, r.status) for r in refunds[1:]] == [
+        (card.pk, D("50.00"), "pending"),
+        (balance.pk, D("10.00"), "pending"),
+    ]
+    # 10 pending on the balance, 10 + 10.01 more in one batch: the second exceeds the 30
+    with pytest.raises(RuleViolation) as e:
+        services.gateway_refunds_request(
+            refunds=[(balance, "10.00", "r-3"), (balance, "10.01", "r-4")], actor=SYSTEM
+        )
+    assert e.value.code == "refund_exceeds_tender"
+    assert not GatewayRefund.objects.filter(request_id="r-3").exists()
+    with transaction.atomic():
+        locked = list(services.tenders_for_refund(order.pk))
+        assert [t.pending_refunds for t in locked] == [D("70.00"), D("10.00")]
+        with CaptureQueriesContext(connection) as ctx:
+            services.gateway_refunds_request(
+                refunds=[(locked[1], "20.00", "r-5")], actor=SYSTEM, locked=True
+            )
+        assert not any("FOR UPDATE" in q["sql"] for q in ctx.captured_queries)
+        assert not any(q["sql"].startswith("SAVEPOINT") for q in ctx.captured_queries)
+
+
 def test_sandbox_refund_succeeds(tender):
     refund = services.gateway_refund_request(
         tender=tender, amount=D("30.00"), request_id="ok", actor=SYSTEM

@@ -343,7 +343,7 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
     arbitration."""
 
     spec = serializers.CharField(source="line.spec", read_only=True)
-    evidence = ReturnEvidenceSerializer(many=True, read_only=True)
+    evidence = ReturnEvidenceSerializer(source="evidence_rows", many=True, read_only=True)
     refund = serializers.SerializerMethodField()
     difference_payment = serializers.SerializerMethodField(
         help_text="换货差价支付（R18，仅差价为正的换规格申请）"

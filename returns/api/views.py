@@ -9,7 +9,7 @@ merchant keys their merchant's, platform staff and platform keys all, a mediator
 
 from os.path import basename
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.http import FileResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
@@ -73,6 +73,15 @@ def attach_countdowns(requests):
     for request in requests:
         request.next_deadline = soonest.get(request.pk)
     return requests
+
+
+def attach_evidence(request):
+    """The case's evidence, oldest first: read only when its row says it has some
+    (``has_evidence``, annotated by ``_detail_queryset``)."""
+    request.evidence_rows = (
+        list(request.evidence.order_by("created_at", "id")) if request.has_evidence else []
+    )
+    return request
 
 
 def attach_deadlines(request):
@@ -241,12 +250,12 @@ class ReturnRequestViewSet(
         return self._detail_queryset()
 
     def _detail_queryset(self):
-        # Few joins (the planner's time grows with them); evidence and refund parts come
-        # prefetched; the ledger and the arbitration are read only by cases that have them.
+        # Few joins (the planner's time grows with them); refund parts come prefetched; the
+        # evidence, the ledger and the arbitration are read only by cases that have them.
         return (
             selectors.return_request_list(actor=self.actor)
+            .annotate(has_evidence=Exists(ReturnEvidence.objects.filter(request_id=OuterRef("pk"))))
             .prefetch_related(
-                Prefetch("evidence", queryset=ReturnEvidence.objects.order_by("created_at", "id")),
                 Prefetch(
                     "refund__parts",
                     queryset=RefundPart.objects.select_related("tender", "gateway_refund"),
@@ -261,7 +270,7 @@ class ReturnRequestViewSet(
         return self.get_paginated_response(ReturnRequestListSerializer(page, many=True).data)
 
     def retrieve(self, request, pk=None):
-        obj = attach_deadlines(self.get_object())
+        obj = attach_evidence(attach_deadlines(self.get_object()))
         return Response(ReturnRequestDetailSerializer(obj).data)
 
     def get_serializer_class(self):
@@ -283,7 +292,8 @@ class ReturnRequestViewSet(
         fresh = self._detail_queryset().filter(pk=request_obj.pk).first()
         if fresh is None:  # the service's scope check makes this unreachable
             raise NotFound()
-        return Response(ReturnRequestDetailSerializer(attach_deadlines(fresh)).data, status=code)
+        fresh = attach_evidence(attach_deadlines(fresh))
+        return Response(ReturnRequestDetailSerializer(fresh).data, status=code)
 
     @_post(
         ReturnCreateSerializer,

@@ -11,7 +11,7 @@ from guardian.shortcuts import get_perms
 from aftersales.casefile.events import event_publish
 from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied
-from aftersales.messaging.notifications import merchant_staff, notify_quietly
+from aftersales.messaging.notifications import notify_users
 from aftersales.money import yuan
 from aftersales.policies import policy_get
 from aftersales.tenancy.actors import SYSTEM
@@ -149,18 +149,11 @@ def publish(name, request, **extra):
     return event_publish(name, subject=request, payload=_payload(request, **extra))
 
 
-def _recipients(request, to):
-    users = []
-    if "consumer" in to:
-        users.append(request.consumer.user)
-    if "merchant" in to:
-        users += merchant_staff(request.merchant_id)
-    return users
-
-
 def notify_parties(request, event, title, body, *, to=("consumer", "merchant"), actor=SYSTEM):
-    """Tell the consumer and/or the merchant's staff; a failed notification never fails the
-    write (the timeline already records what happened)."""
+    """Tell the consumer and/or the merchant's staff, all in one go (``notify_users``). A
+    message that cannot be rendered never fails the write (the timeline already records what
+    happened); its rows are written like the write's own, with no savepoint: inserts of new
+    rows in the write's transaction, which fail only when the transaction itself does."""
     context = {
         "title": title,
         "body": body,
@@ -168,10 +161,15 @@ def notify_parties(request, event, title, body, *, to=("consumer", "merchant"), 
         "return_request_id": request.pk,
         "status": request.status,
     }
-    for user in _recipients(request, to):
-        notify_quietly(
-            recipient_user=user, event=event, context=context, subject=request, actor=actor
-        )
+    notify_users(
+        users=[request.consumer.user_id] if "consumer" in to else [],
+        merchant_staff_of=request.merchant_id if "merchant" in to else None,
+        event=event,
+        context=context,
+        subject=request,
+        actor=actor,
+        quiet=True,
+    )
 
 
 def record(request, verb, actor, *, reason="", data=None):

@@ -8,8 +8,11 @@ import uuid
 from django.db import transaction
 
 from aftersales import clock
+from aftersales.casefile.events import events_batched
+from aftersales.casefile.timeline import timeline_batched
 from aftersales.deadlines.engine import deadline_status_enter
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
+from aftersales.messaging.webhooks import webhook_endpoints_cached
 from aftersales.money import ZERO
 from aftersales.policies import policies_cached
 from aftersales.tenancy.actors import SYSTEM
@@ -30,7 +33,13 @@ from .common import (
     request_policy,
     required_text,
 )
-from .entitlement import line_facts, line_held_quantities, line_shipping_payer, line_window_settings
+from .entitlement import (
+    line_facts,
+    line_held_quantities,
+    line_shipping_payer,
+    line_window_settings,
+    with_line_facts,
+)
 from .evidence import evidence_clean, evidence_save
 from .refunds import refund_start
 
@@ -95,11 +104,11 @@ def _locked_line(line):
         .select_related("merchant", "consumer__user")
         .get(pk=line.order_id)
     )
-    line = (
-        OrderLine.objects.select_for_update(of=("self",))
-        .select_related("sku__product__category")
-        .get(pk=line.pk)
-    )
+    # Its held units and outbound parcel come along (with_line_facts): both are written under
+    # the order's lock, taken above, so this statement sees them all.
+    line = with_line_facts(
+        OrderLine.objects.select_for_update(of=("self",)).select_related("sku__product__category")
+    ).get(pk=line.pk)
     line.order = order
     return order, line
 
@@ -172,7 +181,15 @@ def return_request_create(
         if actor.merchant_id is not None or actor.platform_read:
             raise PermissionDenied("售后申请由消费者提交。Only consumers ask for returns.")
         raise NotFound()
-    with transaction.atomic(), policies_cached():
+    # One read of the webhook endpoints, one insert of the timeline and one of the domain events
+    # (whose only subscriber is the outbox) for the whole create.
+    with (
+        transaction.atomic(),
+        policies_cached(),
+        webhook_endpoints_cached(),
+        timeline_batched(),
+        events_batched(),
+    ):
         order, line = _locked_line(line)
         if actor.consumer_id is not None and actor.consumer_id != order.consumer_id:
             raise NotFound()
@@ -302,10 +319,16 @@ def _instant_refund(request, actor):
         data={"to": "refunding", "instant": True},
     )
     publish("return.approved", request, instant=True, rule="R11")
+    # The order and the line are locked by the create, which found no outbound parcel.
     order_services.line_cancel(
-        line=request.line, actor=SYSTEM, reason=f"未发货仅退款 {request.number}（R11）"
+        line=request.line,
+        actor=SYSTEM,
+        reason=f"未发货仅退款 {request.number}（R11）",
+        locked=True,
     )
-    refund_start(request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT)
+    refund_start(
+        request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT, fresh=True
+    )
     notify_parties(
         request,
         "return.approved",

@@ -3,7 +3,8 @@ return options, the units its requests hold and who pays the return shipping. Re
 creation of a request, by selectors and by pages.
 """
 
-from django.db.models import Q
+from django.db.models import DecimalField, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from aftersales import clock
 from aftersales.deadlines.calendar import calendar_exceptions
@@ -25,6 +26,43 @@ def _held_rows(line_id):
     )
 
 
+def _held_sum(field, output_field, *, completed=None):
+    """The sum of ``field`` over the outer line's requests that hold units (R15) as a subquery,
+    0 when there are none: all of them, or (``completed`` true/false) the completed/open ones."""
+    rows = ReturnRequest.objects.filter(QUANTITY_HELD, line_id=OuterRef("pk"))
+    if completed is True:
+        rows = rows.filter(status__in=COMPLETED_STATUSES)
+    elif completed is False:
+        rows = rows.exclude(status__in=COMPLETED_STATUSES)
+    total = rows.order_by().values("line_id").annotate(s=Sum(field)).values("s")
+    return Coalesce(Subquery(total, output_field=output_field), Value(0), output_field=output_field)
+
+
+def _outbound(field):
+    return Subquery(
+        Shipment.objects.filter(line_id=OuterRef("pk"), purpose=Shipment.Purpose.OUTBOUND)
+        .order_by("pk")
+        .values(field)[:1]
+    )
+
+
+def with_line_facts(lines):
+    """``lines`` (an ``OrderLine`` queryset) carrying what ``line_held_quantities`` and
+    ``line_facts`` read besides the line itself, in the same statement: the units and amount its
+    requests hold (R15) and the dates of its outbound parcel. Used under the order's row lock
+    (``create._locked_line``): requests and shipments of a line are written under that lock, so
+    the line's statement, run once the lock is held, sees them all."""
+    money = DecimalField(max_digits=12, decimal_places=2)
+    return lines.annotate(
+        held_open_units=_held_sum("quantity", IntegerField(), completed=False),
+        held_completed_units=_held_sum("quantity", IntegerField(), completed=True),
+        held_amount=_held_sum("amount", money),
+        outbound_shipped_at=_outbound("shipped_at"),
+        outbound_signed_at=_outbound("signed_at"),
+        outbound_found=_outbound("pk"),
+    )
+
+
 def line_window_settings(line):
     """The ``rules.WindowSettings`` of a line: the holiday extension its policy grants."""
     merchant_id, category_id = line.order.merchant_id, line.sku.product.category_id
@@ -39,7 +77,9 @@ def line_window_settings(line):
 
 def line_held_quantities(line, *, exclude=None):
     """``(open_units, completed_units, allocated_amount)`` of the line's requests that hold
-    units (RULES.md R15)."""
+    units (RULES.md R15); read with the line when it comes from ``with_line_facts``."""
+    if exclude is None and hasattr(line, "held_amount"):
+        return line.held_open_units, line.held_completed_units, line.held_amount
     rows = _held_rows(line.pk)
     if exclude is not None:
         rows = rows.exclude(pk=exclude)
@@ -58,12 +98,19 @@ def line_facts(line, *, held=None):
     """The ``rules.LineFacts`` of an order line, read from its parcel, category and requests
     (``held``: the line's ``line_held_quantities`` when the caller already has them)."""
     category = line.sku.product.category
-    outbound = (
-        Shipment.objects.filter(line_id=line.pk, purpose=Shipment.Purpose.OUTBOUND)
-        .only("shipped_at", "signed_at")
-        .order_by("pk")
-        .first()
-    )
+    if hasattr(line, "outbound_found"):  # with_line_facts
+        outbound = None
+        if line.outbound_found is not None:
+            outbound = Shipment(
+                shipped_at=line.outbound_shipped_at, signed_at=line.outbound_signed_at
+            )
+    else:
+        outbound = (
+            Shipment.objects.filter(line_id=line.pk, purpose=Shipment.Purpose.OUTBOUND)
+            .only("shipped_at", "signed_at")
+            .order_by("pk")
+            .first()
+        )
     open_units, completed, _amount = held or line_held_quantities(line)
     return rules.LineFacts(
         no_reason_class=category.no_reason_class,

@@ -323,12 +323,12 @@ def _payout_tender(request):
 def shipping_reimburse(request, actor):
     """With the refund (or the replacement of an exchange), pay the reimbursable return
     shipping once (locked request). Returns the ``ShippingReimbursement`` or ``None``."""
+    amount = shipping_reimbursement_amount(request)
+    if amount <= 0:  # nothing due (an R11 refund, a consumer-paid return): nothing to read
+        return None
     existing = ShippingReimbursement.objects.filter(request_id=request.pk).first()
     if existing is not None:
         return existing
-    amount = shipping_reimbursement_amount(request)
-    if amount <= 0:
-        return None
     (tender,) = _payout_tender(request)
     row = ShippingReimbursement.objects.create(
         request=request, merchant_id=request.merchant_id, amount=amount, tender=tender

@@ -4,7 +4,8 @@ with a new request id.
 """
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from aftersales import clock
 from aftersales.errors import Conflict, RuleViolation
@@ -12,7 +13,6 @@ from aftersales.money import ZERO, split_pro_rata, yuan
 from aftersales.policies import policies_cached
 from aftersales.tenancy.actors import SYSTEM
 from orders import services as order_services
-from orders.models import GatewayRefund, Tender
 
 from .. import rules
 from ..models import Refund, RefundPart, ReturnRequest
@@ -34,34 +34,38 @@ from .moves import move
 MAX_REFUND_RETRIES = 3
 
 
-def _order_tenders(order):
+def _order_tenders(request):
+    """The order's paid tenders, locked (``tenders_for_refund``: with their pending gateway
+    refunds), each with ``line_held``: what this request's line holds on it in pending or
+    succeeded refund parts. One statement."""
+    held = (
+        RefundPart.objects.filter(
+            tender_id=OuterRef("pk"), line_id=request.line_id, status__in=["pending", "succeeded"]
+        )
+        .order_by()
+        .values("tender_id")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    money = DecimalField(max_digits=12, decimal_places=2)
     return list(
-        Tender.objects.select_for_update()
-        .filter(payment__order_id=order.pk, payment__status="succeeded")
-        .order_by("pk")
+        order_services.tenders_for_refund(request.order_id).annotate(
+            line_held=Coalesce(Subquery(held, output_field=money), Value(ZERO), output_field=money)
+        )
     )
 
 
 def refund_plan(request, amount, tenders):
-    """How ``amount`` splits over the order's ``tenders`` for this request's line (R7):
-    pro rata to what each tender paid for the line, never above what is left of the line's share
-    on a tender nor of the tender itself. Returns ``[(tender, share), ...]``."""
+    """How ``amount`` splits over the order's ``tenders`` (``_order_tenders``) for this
+    request's line (R7): pro rata to what each tender paid for the line, never above what is
+    left of the line's share on a tender nor of the tender itself. Returns
+    ``[(tender, share), ...]``."""
     line = request.line
     line_shares = split_pro_rata(line.paid_amount, [t.amount for t in tenders])
-    held = dict(
-        RefundPart.objects.filter(line_id=line.pk, status__in=["pending", "succeeded"])
-        .values_list("tender_id")
-        .annotate(s=Sum("amount"))
-    )
-    pending = dict(
-        GatewayRefund.objects.filter(tender__in=tenders, status="pending")
-        .values_list("tender_id")
-        .annotate(s=Sum("amount"))
-    )
     refunded_for_rule = []
     for tender, share in zip(tenders, line_shares, strict=True):
-        tender_left = tender.amount - tender.refunded_amount - pending.get(tender.pk, ZERO)
-        left = max(min(share - held.get(tender.pk, ZERO), tender_left), ZERO)
+        tender_left = tender.amount - tender.refunded_amount - tender.pending_refunds
+        left = max(min(share - tender.line_held, tender_left), ZERO)
         refunded_for_rule.append(share - left)
     try:
         shares = rules.split_refund_over_tenders(amount, line_shares, refunded_for_rule)
@@ -75,16 +79,18 @@ def refund_plan(request, amount, tenders):
     return [(t, s) for t, s in zip(tenders, shares, strict=True) if s > 0]
 
 
-def refund_start(request, *, amount, actor, source):
+def refund_start(request, *, amount, actor, source, fresh=False):
     """Create the request's one refund (or return the existing one) and ask the gateway for
-    each tender's share; the request row is locked by the caller."""
-    existing = Refund.objects.filter(request_id=request.pk).first()
-    if existing is not None:
-        return existing
+    each tender's share, all tenders at once; the request row is locked by the caller
+    (``fresh``: created in the caller's transaction, so it has no refund yet)."""
+    if not fresh:
+        existing = Refund.objects.filter(request_id=request.pk).first()
+        if existing is not None:
+            return existing
     amount = yuan(amount)
     if amount <= 0:
         raise RuleViolation("退款金额必须大于零。", code="refund_amount_not_positive")
-    tenders = _order_tenders(request.order)
+    tenders = _order_tenders(request)
     if not tenders:
         raise RuleViolation("订单没有可退的支付记录。", code="order_not_paid")
     plan = refund_plan(request, amount, tenders)
@@ -98,14 +104,20 @@ def refund_start(request, *, amount, actor, source):
         source=source,
         requested_at=now,
     )
-    parts = RefundPart.objects.bulk_create(
-        [
-            RefundPart(refund=refund, tender=t, line_id=request.line_id, amount=share)
-            for t, share in plan
-        ]
+    parts = [
+        RefundPart(refund=refund, tender=t, line_id=request.line_id, amount=share)
+        for t, share in plan
+    ]
+    asked = order_services.gateway_refunds_request(
+        refunds=[(p.tender, p.amount, p.request_id()) for p in parts],
+        actor=SYSTEM,
+        reason=f"售后退款 {request.number}",
+        locked=True,
     )
-    for part in parts:
-        _part_submit(part, request)
+    for part, gateway_refund in zip(parts, asked, strict=True):
+        part.gateway_refund = gateway_refund
+        part.status = RefundPart.Status.PENDING
+    parts = RefundPart.objects.bulk_create(parts)
     payments.shipping_reimburse(request, actor)
     record(
         request,

@@ -269,3 +269,53 @@ def test_r11_after_the_instant_refund_the_line_can_no_longer_ship():
     order_services.shipment_create(line=other, carrier="SF", tracking_number="N2", actor=merchant)
     err = refused(line, at=LAST_MINUTE, kind="refund_only", reason="changed_mind")
     assert err.code == "line_cancelled"
+
+
+def test_locked_line_carries_the_same_facts_as_separate_reads():
+    """``with_line_facts`` (one statement under the order lock) gives what the separate reads of
+    ``line_held_quantities`` and ``line_facts`` give: held units split open/completed, the held
+    amount and the outbound parcel's dates."""
+    from orders.models import OrderLine
+    from returns.services.entitlement import line_facts, line_held_quantities, with_line_facts
+
+    line = rf.signed_line(quantity=4)
+    for quantity, status in ((1, "refunded"), (2, "requested"), (1, "cancelled")):
+        request, _consumer, _merchant = rf.request_at(line, "requested", quantity=quantity)
+        ReturnRequest.objects.filter(pk=request.pk).update(status=status)
+    plain = OrderLine.objects.select_related("order", "sku__product__category").get(pk=line.pk)
+    annotated = with_line_facts(
+        OrderLine.objects.select_related("order", "sku__product__category")
+    ).get(pk=line.pk)
+    assert line_held_quantities(annotated) == line_held_quantities(plain)
+    assert line_held_quantities(annotated)[:2] == (2, 1)
+    assert line_facts(annotated) == line_facts(plain)
+    assert line_facts(annotated).signed_at is not None
+
+    unshipped = with_line_facts(OrderLine.objects.select_related("sku__product__category")).get(
+        pk=rf.order_line().pk
+    )
+    assert line_held_quantities(unshipped) == (0, 0, 0)
+    assert line_facts(unshipped).shipped_at is None
+
+
+def test_a_message_that_cannot_be_rendered_does_not_fail_the_create(monkeypatch):
+    """notify_parties is quiet about rendering: the request is created, its timeline written,
+    and nobody is told."""
+    from aftersales.casefile.models import TimelineEvent
+    from aftersales.messaging import notifications
+    from aftersales.messaging.models import Notification
+
+    def broken(**kwargs):
+        raise ValueError("template broken")
+
+    monkeypatch.setattr(notifications, "notification_render", broken)
+    line = rf.signed_line()
+    request, _consumer, _merchant = rf.request_at(line, "requested")
+    assert request.status == "requested"
+    verbs = set(
+        TimelineEvent.objects.filter(
+            subject_id=request.pk, subject_type="returns.returnrequest"
+        ).values_list("verb", flat=True)
+    )
+    assert "return.requested" in verbs and "notification.sent" not in verbs
+    assert not Notification.objects.filter(subject_id=request.pk).exists()
