@@ -267,7 +267,7 @@ def main(argv=None):
     subscribers = [
         f"{getattr(h, '__module__', '?')}.{getattr(h, '__qualname__', h)}"
         f"{' (batched)' if getattr(h, 'many', None) else ''}"
-        for h in [*events._handlers.get("deadline.fired", []), *events._handlers.get("*", [])]
+        for h in events.subscribers("deadline.fired")
     ]
     print(f"subscribers of deadline.fired: {', '.join(subscribers) or 'none'}")
 
