@@ -18,7 +18,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template import Context, Engine, TemplateDoesNotExist, defaultfilters
 from django.template.base import TextNode, Variable, VariableNode
 from django.utils import translation
@@ -284,10 +284,6 @@ def notify_users(
     one more), one insert each for the inbox rows and their deliveries, and one timeline event
     of the subject naming every recipient and their channels. No savepoint of its own (see
     ``notify``). Returns the inbox rows."""
-    from django.db.models import Q
-
-    from .models import User
-
     ids = [u if isinstance(u, int) else u.pk for u in users]
     who = Q(pk__in=ids)
     if merchant_staff_of is not None:
