@@ -10,5 +10,6 @@ class OrdersConfig(AppConfig):
 
     def ready(self):
         # Imported here, once the app registry is ready (they import models), to register
-        # them: subscriptions and logistics' deadline kind; policy keys.
-        from . import events, policies  # noqa: F401
+        # them: subscriptions and logistics' deadline kind; policy keys; the Celery tasks the
+        # sandbox adapters send by name, in every process (web as well as worker).
+        from . import events, policies, tasks  # noqa: F401

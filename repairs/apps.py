@@ -16,10 +16,10 @@ class RepairsConfig(AppConfig):
     def ready(self):
         # Imported here, once the app registry is ready (each of them imports models): the
         # deadline kinds, status rules and subscriptions register on import; the provider role
-        # and the revealable fields are registered with the kernel below.
+        # and the revealable fields are registered with the kernel below; its Celery tasks.
         from aftersales.tenancy.actors import actor_role_register
 
-        from . import deadlines, events  # noqa: F401
+        from . import deadlines, events, tasks  # noqa: F401
         from .selectors import provider_actor
         from .services import reveal_register
 

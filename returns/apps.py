@@ -11,10 +11,11 @@ class ReturnsConfig(AppConfig):
     def ready(self):
         # Imported here, once the app registry is ready (each of them imports models):
         # deadline handlers, status rules and policies; subscribers to orders' events; the
-        # labels of the timeline's verbs.
+        # labels of the timeline's verbs; the Celery tasks the sandbox adapters send by name,
+        # in every process (web as well as worker).
         from aftersales.casefile.timeline import timeline_verbs_register
 
-        from . import deadlines, events, policies  # noqa: F401
+        from . import deadlines, events, policies, tasks  # noqa: F401
         from .labels import timeline_verb_labels
 
         timeline_verbs_register(timeline_verb_labels())
