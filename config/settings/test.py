@@ -1,5 +1,7 @@
 """Test settings: PostgreSQL and Redis when their URLs are set (CI always sets them)."""
 
+import os
+
 from .base import *  # noqa: F401,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -10,5 +12,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Uploads of each pytest worker apart: the two workers' databases hand out the same ids, and an
+# upload path holds the case's id (bin/run-tests empties the folder before a run).
+MEDIA_ROOT = MEDIA_ROOT / os.environ.get("PYTEST_XDIST_WORKER", "main")  # noqa: F405
 SANDBOX_ADAPTER_DELAY_SECONDS = 0.5
 SANDBOX_CARRIER_STEP_SECONDS = 0.5
