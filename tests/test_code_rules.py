@@ -119,7 +119,10 @@ def _insert_rows_targets():
                 yield where, node.args[0].id
 
 
+# Models written set-based: COPY (``insert_rows``) or a raw ``UPDATE … FROM unnest`` (the
+# sweep's ``_mark_done`` on deadlines).
 SET_BASED = {
+    "aftersales.Deadline",
     "aftersales.TimelineEvent",
     "aftersales.DomainEvent",
     "aftersales.Notification",
