@@ -275,15 +275,59 @@ def notify_users(
     *, users=(), merchant_staff_of=None, event, context=None, subject=None, actor, quiet=False
 ):
     """``notify`` for the recipients of one message: ``users`` (users or ids) and, with
-    ``merchant_staff_of``, the staff of that merchant after them. ``quiet``: a message that
-    cannot be rendered is logged and nobody is told, instead of failing the caller (its rows,
-    once rendered, are written as the caller's other rows are).
+    ``merchant_staff_of``, the staff of that merchant after them. ``quiet``: when the message
+    cannot be prepared (the recipients read, their phones decrypted and masked, the templates
+    rendered) it is logged and nobody is told, instead of failing the caller; the rows, once
+    prepared, are written as the caller's other rows are.
 
     A fixed number of statements whatever the number of recipients: one read of every
     recipient's address, language and channels (the phones of those who chose SMS, if any, in
     one more), one insert each for the inbox rows and their deliveries, and one timeline event
     of the subject naming every recipient and their channels. No savepoint of its own (see
     ``notify``). Returns the inbox rows."""
+    try:
+        prepared = _messages_prepare(
+            users=users,
+            merchant_staff_of=merchant_staff_of,
+            event=event,
+            context=context,
+            subject=subject,
+            actor=actor,
+        )
+    except Exception:
+        if not quiet:
+            raise
+        log.warning("notification %s not prepared", event, exc_info=True)
+        return []
+    if not prepared:
+        return []
+    with transaction.atomic(savepoint=False):
+        notifications = Notification.objects.bulk_create([n for n, _specs in prepared])
+        deliveries, channels = [], {}
+        for notification, (_n, specs) in zip(notifications, prepared, strict=True):
+            deliveries += [NotificationDelivery(notification=notification, **s) for s in specs]
+            channels.setdefault(str(notification.user_id), []).extend(s["channel"] for s in specs)
+        deliveries = NotificationDelivery.objects.bulk_create(deliveries)
+        if subject is not None:
+            timeline_record(
+                subject=subject,
+                verb="notification.sent",
+                actor=actor,
+                data={
+                    "event": event,
+                    "user_ids": [n.user_id for n in notifications],
+                    "channels": channels,
+                },
+            )
+        for row in deliveries:
+            if row.status == DeliveryStatus.PENDING:
+                transaction.on_commit(lambda pk=row.pk: enqueue("send_notification", pk))
+    return notifications
+
+
+def _messages_prepare(*, users, merchant_staff_of, event, context, subject, actor):
+    """``notify_users``'s reads and rendering, before anything is written: ``[(Notification,
+    delivery field values), ...]`` in recipient order (``[]`` when there is nobody to tell)."""
     ids = [u if isinstance(u, int) else u.pk for u in users]
     who = Q(pk__in=ids)
     if merchant_staff_of is not None:
@@ -309,64 +353,37 @@ def notify_users(
         if sms_users
         else {}
     )
+    rendered = {
+        language: notification_render(event=event, language=language, context=context)
+        for language in sorted({facts[pk][0] for pk in recipients})
+    }
     now = clock.now()
-    rendered = {}
-    notifications = []
-    try:
-        for language in sorted({facts[pk][0] for pk in recipients}):
-            rendered[language] = notification_render(
-                event=event, language=language, context=context
-            )
-    except Exception:
-        if not quiet:
-            raise
-        log.warning("notification %s not rendered", event, exc_info=True)
-        return []
+    prepared = []
     for pk in recipients:
-        language = facts[pk][0]
+        language, email_enabled, sms_enabled = facts[pk]
         title, body, sms_text = rendered[language]
-        notifications.append(
-            Notification(
-                user_id=pk,
-                event=event,
-                language=language,
-                title=title,
-                body=body,
-                sms_text=sms_text[:500],
-                subject_type=subject._meta.label_lower if subject is not None else "",
-                subject_id=getattr(subject, "pk", None),
-                merchant_id=getattr(subject, "merchant_id", None),
-                actor_label=actor.label,
-                created_at=now,
-            )
+        notification = Notification(
+            user_id=pk,
+            event=event,
+            language=language,
+            title=title,
+            body=body,
+            sms_text=sms_text[:500],
+            subject_type=subject._meta.label_lower if subject is not None else "",
+            subject_id=getattr(subject, "pk", None),
+            merchant_id=getattr(subject, "merchant_id", None),
+            actor_label=actor.label,
+            created_at=now,
         )
-    with transaction.atomic(savepoint=False):
-        notifications = Notification.objects.bulk_create(notifications)
-        deliveries, channels = [], {}
-        for notification in notifications:
-            pk = notification.user_id
-            _language, email_enabled, sms_enabled = facts[pk]
-            specs = _delivery_specs(
-                email_enabled=email_enabled,
-                sms_enabled=sms_enabled,
-                email=found[pk][1],
-                phone=phones.get(pk, ""),
-                now=now,
-            )
-            deliveries += [NotificationDelivery(notification=notification, **s) for s in specs]
-            channels.setdefault(str(pk), []).extend(s["channel"] for s in specs)
-        deliveries = NotificationDelivery.objects.bulk_create(deliveries)
-        if subject is not None:
-            timeline_record(
-                subject=subject,
-                verb="notification.sent",
-                actor=actor,
-                data={"event": event, "user_ids": recipients, "channels": channels},
-            )
-        for row in deliveries:
-            if row.status == DeliveryStatus.PENDING:
-                transaction.on_commit(lambda pk=row.pk: enqueue("send_notification", pk))
-    return notifications
+        specs = _delivery_specs(
+            email_enabled=email_enabled,
+            sms_enabled=sms_enabled,
+            email=found[pk][1],
+            phone=phones.get(pk, ""),
+            now=now,
+        )
+        prepared.append((notification, specs))
+    return prepared
 
 
 def notify_many(*, messages, actor):

@@ -287,3 +287,25 @@ def test_notify_users_writes_for_every_recipient_in_a_fixed_number_of_statements
     assert event.data["user_ids"] == expected
     assert event.data["channels"][str(consumer.user.pk)] == ["in_app", "sms"]
     assert notify_users(users=[], event="notification.test", actor=SYSTEM) == []
+
+
+def test_a_quiet_message_that_cannot_be_prepared_tells_nobody_and_fails_nothing(
+    consumer, monkeypatch
+):
+    """``notify_users(quiet=True)``: a failure anywhere before the rows are written (here the
+    phone of an SMS recipient cannot be masked, as with an undecryptable phone) is logged and
+    nothing is written; without ``quiet`` it fails the caller."""
+    from aftersales.messaging import notifications
+    from aftersales.messaging.notifications import notify_users
+
+    NotificationPreference.objects.create(user=consumer.user, email_enabled=False, sms_enabled=True)
+
+    def broken(phone):
+        raise ValueError("cannot read the phone")
+
+    monkeypatch.setattr(notifications, "mask_phone", broken)
+    kwargs = {"users": [consumer.user], "event": "notification.test", "actor": SYSTEM}
+    assert notify_users(quiet=True, **kwargs) == []
+    assert not Notification.objects.filter(user=consumer.user).exists()
+    with pytest.raises(ValueError):
+        notify_users(**kwargs)
