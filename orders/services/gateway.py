@@ -29,13 +29,25 @@ def _payment_gateway():
 def tenders_for_refund(order_id):
     """The paid tenders of order ``order_id``, locked in pk order (with their payment and order
     rows, as a gateway refund request locks them), each with ``pending_refunds``: the sum of its
-    pending gateway refunds. One statement; a queryset, so a caller may annotate more."""
-    return _locked_with_pending(
-        Tender.objects.filter(payment__order_id=order_id, payment__status="succeeded")
+    pending gateway refunds. A queryset read after the locks are held, so a caller may annotate
+    more (``returns``: what a line holds on each tender)."""
+    return _with_pending(
+        _locked(Tender.objects.filter(payment__order_id=order_id, payment__status="succeeded"))
     )
 
 
-def _locked_with_pending(tenders):
+def _locked(tenders):
+    """Lock ``tenders`` with their payment and order rows, in pk order; their ids."""
+    return [
+        t.pk for t in tenders.select_for_update().select_related("payment__order").order_by("pk")
+    ]
+
+
+def _with_pending(ids):
+    """The tenders ``ids`` with ``pending_refunds``, read in a statement of its own, after they
+    were locked: under READ COMMITTED a statement sees the data as it was when it began, before
+    it waited for a lock, so sums read in the locking statement itself could miss a refund that
+    another transaction committed while it held the lock (and R7's ceiling would not hold)."""
     pending = (
         GatewayRefund.objects.filter(tender_id=OuterRef("pk"), status="pending")
         .order_by()
@@ -45,7 +57,7 @@ def _locked_with_pending(tenders):
     )
     money = DecimalField(max_digits=12, decimal_places=2)
     return (
-        tenders.select_for_update()
+        Tender.objects.filter(pk__in=ids)
         .select_related("payment__order")
         .annotate(
             pending_refunds=Coalesce(
@@ -91,12 +103,8 @@ def gateway_refunds_request(*, refunds, actor, reason="", locked=False):
         if locked:
             tenders = {tender.pk: tender for tender, _a, _r in asked}
         else:
-            tenders = {
-                t.pk: t
-                for t in _locked_with_pending(
-                    Tender.objects.filter(pk__in=[t.pk for t, _a, _r in asked])
-                )
-            }
+            ids = _locked(Tender.objects.filter(pk__in=[t.pk for t, _a, _r in asked]))
+            tenders = {t.pk: t for t in _with_pending(ids)}
         for order_id in sorted({t.payment.order_id for t in tenders.values()}):
             order = next(
                 t.payment.order for t in tenders.values() if t.payment.order_id == order_id

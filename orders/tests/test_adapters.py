@@ -89,7 +89,8 @@ def test_refunds_requested_together_in_a_fixed_number_of_statements(
     with CaptureQueriesContext(connection) as ctx:
         refunds = services.gateway_refunds_request(refunds=asked, actor=SYSTEM, reason="x")
     writes = [q for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
-    assert len(writes) == 4  # tenders locked, request ids, refunds, timeline events
+    # tenders locked, their pending refunds read, request ids, refunds, timeline events
+    assert len(writes) == 5
     assert refunds[0].pk == earlier.pk
     assert [(r.tender_id, r.amount, r.status) for r in refunds[1:]] == [
         (card.pk, D("50.00"), "pending"),
@@ -304,3 +305,52 @@ def test_carrier_push_tracking_batch_is_idempotent():
     assert services.tracking_events_push(shipment=shipment, events=events, actor=SYSTEM) == 0
     shipment.refresh_from_db()
     assert shipment.status == "in_transit"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pending_refunds_are_read_after_the_tender_lock_is_held():
+    """R7 under concurrency: a refund request that waits for another's tender lock sees the
+    refund the other committed meanwhile (its sums are read after the lock, in a statement of
+    their own), so pending plus refunded never exceed what the tender paid."""
+    import threading
+
+    from django.db import connection, transaction
+
+    order = of.paid_order(af.MerchantFactory(), af.ConsumerFactory(), prices=("100.00",))
+    tender = Tender.objects.get(payment__order=order)
+    holding, seen = threading.Event(), {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                list(services.tenders_for_refund(order.pk))
+                holding.set()
+                services.gateway_refund_request(
+                    tender=tender, amount="60.00", request_id="c-1", actor=SYSTEM
+                )
+                threading.Event().wait(0.5)  # the second asks meanwhile and waits
+        finally:
+            connection.close()
+
+    def second():
+        try:
+            holding.wait(10)
+            with transaction.atomic():
+                (locked,) = services.tenders_for_refund(order.pk)
+                seen["pending"] = locked.pending_refunds
+                try:
+                    services.gateway_refunds_request(
+                        refunds=[(locked, "60.00", "c-2")], actor=SYSTEM, locked=True
+                    )
+                except RuleViolation as e:
+                    seen["refused"] = e.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert seen == {"pending": D("60.00"), "refused": "refund_exceeds_tender"}
+    assert list(GatewayRefund.objects.values_list("request_id", flat=True)) == ["c-1"]

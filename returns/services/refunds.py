@@ -37,7 +37,7 @@ MAX_REFUND_RETRIES = 3
 def _order_tenders(request):
     """The order's paid tenders, locked (``tenders_for_refund``: with their pending gateway
     refunds), each with ``line_held``: what this request's line holds on it in pending or
-    succeeded refund parts. One statement."""
+    succeeded refund parts, read after the locks are held (two statements)."""
     held = (
         RefundPart.objects.filter(
             tender_id=OuterRef("pk"), line_id=request.line_id, status__in=["pending", "succeeded"]
