@@ -18,7 +18,6 @@ Prints ``instructions per create: N``. Exit 0, 1 on a failed create, 2 when valg
 """
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -47,39 +46,9 @@ def child(args):
     import django
 
     django.setup()
-    from django.test import Client
-
     from bench import returns as bench_returns
-    from orders.models import OrderLine
 
-    headers = bench_returns.sessions()
-    items = list(
-        OrderLine.objects.filter(
-            order__status="delivered",
-            order__number__startswith="RB",
-            return_requests__isnull=True,
-        )
-        .order_by("-id")
-        .values_list("order__consumer_id", "id")[: args.warmup + args.creates]
-    )
-    if len(items) < args.warmup + args.creates:
-        raise SystemExit("not enough unused signed lines: run bench/returns.py again")
-    handler = Client().handler  # one handler, as a worker process has
-    clients = {}
-    for consumer_id, h in headers.items():
-        c = Client(HTTP_COOKIE=h["Cookie"], HTTP_X_CSRFTOKEN=h["X-CSRFToken"])
-        c.handler = handler
-        clients[consumer_id] = c
-
-    def run(batch):
-        for consumer_id, line_id in batch:
-            body = {"line": line_id, "kind": "return_refund", "reason": "no_reason", "quantity": 1}
-            r = clients[consumer_id].post(
-                bench_returns.PATH, json.dumps(body), content_type="application/json"
-            )
-            if r.status_code != 201:
-                raise SystemExit(f"create answered {r.status_code}: {r.content[:300]!r}")
-
+    items, run = bench_returns.unused_signed_creator(args.warmup + args.creates)
     run(items[: args.warmup])
     control = args.child
     open(os.path.join(control, "ready"), "w").close()

@@ -8,7 +8,6 @@ behind: the test client with one handler and the bench's signed-in sessions, as
 
 import argparse
 import cProfile
-import json
 import os
 import pstats
 import sys
@@ -31,39 +30,9 @@ def main(argv=None):
     import django
 
     django.setup()
-    from django.test import Client
-
     from bench import returns as bench_returns
-    from orders.models import OrderLine
 
-    headers = bench_returns.sessions()
-    items = list(
-        OrderLine.objects.filter(
-            order__status="delivered",
-            order__number__startswith="RB",
-            return_requests__isnull=True,
-        )
-        .order_by("-id")
-        .values_list("order__consumer_id", "id")[: args.warmup + args.creates]
-    )
-    if len(items) < args.warmup + args.creates:
-        raise SystemExit("not enough unused signed lines: run bench/returns.py again")
-    handler = Client().handler
-    clients = {}
-    for consumer_id, h in headers.items():
-        client = Client(HTTP_COOKIE=h["Cookie"], HTTP_X_CSRFTOKEN=h["X-CSRFToken"])
-        client.handler = handler
-        clients[consumer_id] = client
-
-    def run(batch):
-        for consumer_id, line_id in batch:
-            body = {"line": line_id, "kind": "return_refund", "reason": "no_reason", "quantity": 1}
-            response = clients[consumer_id].post(
-                bench_returns.PATH, json.dumps(body), content_type="application/json"
-            )
-            if response.status_code != 201:
-                raise SystemExit(f"create answered {response.status_code}: {response.content!r}")
-
+    items, run = bench_returns.unused_signed_creator(args.warmup + args.creates)
     run(items[: args.warmup])
     profile = cProfile.Profile()
     profile.enable()

@@ -319,6 +319,47 @@ def work(status, limit=None):
     return list(qs[:limit] if limit else qs)
 
 
+def unused_signed_creator(count):
+    """For the in-process measurements (``bench/instructions.py``, ``bench/profile_create.py``,
+    after a run of this script): the ``(consumer_id, line_id)`` of ``count`` signed lines no
+    request was made for yet, and ``run(items)`` that asks for a no-reason return of each through
+    Django's test client, every client sharing one handler (as a worker process has)."""
+    from django.test import Client
+
+    from orders.models import OrderLine
+
+    headers = sessions()
+    items = list(
+        OrderLine.objects.filter(
+            order__status="delivered",
+            order__number__startswith="RB",
+            return_requests__isnull=True,
+        )
+        .order_by("-id")
+        .values_list("order__consumer_id", "id")[:count]
+    )
+    if len(items) < count:
+        raise SystemExit("not enough unused signed lines: run bench/returns.py again")
+    handler = Client().handler
+    clients = {}
+    for consumer_id, h in headers.items():
+        clients[consumer_id] = Client(HTTP_COOKIE=h["Cookie"], HTTP_X_CSRFTOKEN=h["X-CSRFToken"])
+        clients[consumer_id].handler = handler
+
+    def run(batch):
+        for consumer_id, line_id in batch:
+            body = {"line": line_id, "kind": "return_refund", "reason": "no_reason", "quantity": 1}
+            response = clients[consumer_id].post(
+                PATH, json.dumps(body), content_type="application/json"
+            )
+            if response.status_code != 201:
+                raise SystemExit(
+                    f"create answered {response.status_code}: {response.content[:300]!r}"
+                )
+
+    return items, run
+
+
 # -- load ---------------------------------------------------------------------------------------
 
 
