@@ -227,10 +227,6 @@ class SandboxClockView(ActorViewMixin, APIView):
         return Response(ClockSerializer(_clock_state()).data)
 
 
-ROUTES = [
-    resource("deadlines", DeadlineViewSet, basename="deadline"),
-]
-
-urlpatterns = [*ROUTES]
+urlpatterns = [resource("deadlines", DeadlineViewSet, basename="deadline")]
 if settings.SANDBOX:
     urlpatterns.append(path("sandbox/clock/", SandboxClockView.as_view(), name="sandbox-clock"))

@@ -340,12 +340,6 @@ class CallbackView(APIView):
         return Response({"status": "accepted" if created else "duplicate", "id": callback.event_id})
 
 
-ROUTES = [
-    resource("notifications", NotificationViewSet, basename="notification"),
-    resource("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint"),
-    resource("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery"),
-]
-
 urlpatterns = [
     path(
         "notification-preferences/",
@@ -353,5 +347,7 @@ urlpatterns = [
         name="notification-preferences",
     ),
     path("callbacks/<slug:provider>/", CallbackView.as_view(), name="callback"),
-    *ROUTES,
+    resource("notifications", NotificationViewSet, basename="notification"),
+    resource("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint"),
+    resource("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery"),
 ]

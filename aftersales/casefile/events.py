@@ -88,12 +88,18 @@ def events_batched():
         for handler in _handlers.get(event.name, ()):
             handler(event)
     for handler in _handlers.get("*", ()):
-        many = getattr(handler, "many", None)
-        if many is not None:
-            many(events)
-        else:
-            for event in events:
-                handler(event)
+        _run(handler, events)
+
+
+def _run(handler, events):
+    """``handler`` over ``events``: in one call when it takes a batch (its ``many``), else one
+    event at a time."""
+    many = getattr(handler, "many", None)
+    if many is not None:
+        many(events)
+    else:
+        for event in events:
+            handler(event)
 
 
 def events_dispatch(events):
@@ -103,9 +109,4 @@ def events_dispatch(events):
     for name in sorted({event.name for event in events}):
         named = [e for e in events if e.name == name]
         for handler in subscribers(name):
-            many = getattr(handler, "many", None)
-            if many is not None:
-                many(named)
-            else:
-                for event in named:
-                    handler(event)
+            _run(handler, named)

@@ -65,16 +65,16 @@ def timeline_batched():
 def timeline_events(subject):
     """The subject's events, oldest first, as a list: ``timeline_for``'s rows without their
     actors' user and key rows (the API's timeline shows ``actor_kind`` and ``actor_label``)."""
-    return list(
-        TimelineEvent.objects.filter(subject_type=subject_label(subject), subject_id=subject.pk)
-    )
+    return list(_events_of(subject))
 
 
 def timeline_for(subject):
-    """The subject's events, oldest first."""
-    return TimelineEvent.objects.filter(
-        subject_type=subject_label(subject), subject_id=subject.pk
-    ).select_related("actor_user", "actor_api_key")
+    """The subject's events, oldest first, with their actors' user and key rows."""
+    return _events_of(subject).select_related("actor_user", "actor_api_key")
+
+
+def _events_of(subject):
+    return TimelineEvent.objects.filter(subject_type=subject_label(subject), subject_id=subject.pk)
 
 
 # -- what a step is called ----------------------------------------------------------------------

@@ -29,11 +29,6 @@ def deadline_register(kind, handler, description_zh):
     return handler
 
 
-def deadline_handler(kind, description_zh):
-    """Decorator form of ``deadline_register``."""
-    return lambda fn: deadline_register(kind, fn, description_zh)
-
-
 def deadline_description(kind):
     """What a deadline of ``kind`` does when it falls due, in Chinese."""
     handler = _registry.get(kind)
@@ -43,10 +38,6 @@ def deadline_description(kind):
         base = _registry.get(kind[: -len(REMINDER_SUFFIX)])
         return f"到期提醒：{base.description_zh}" if base else "到期提醒"
     return ""
-
-
-def deadline_kinds():
-    return sorted(_registry)
 
 
 def deadline_handlers():

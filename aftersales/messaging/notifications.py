@@ -115,9 +115,10 @@ def _phone_of(user):
     return profile.phone if profile is not None else ""
 
 
-def _notification_insert(*, user_id, event, language, rendered, subject, actor, now):
+def _notification(*, user_id, event, language, rendered, subject, actor, now):
+    """The inbox row of one message to ``user_id``, not saved yet."""
     title, body, sms_text = rendered
-    return Notification.objects.create(
+    return Notification(
         user_id=user_id,
         event=event,
         language=language,
@@ -235,7 +236,7 @@ def notify(*, recipient_user, event, context=None, subject=None, actor):
     # No savepoint of its own: a caller that must survive a failed notification wraps it in
     # one (``notify_quietly``); otherwise the caller's transaction fails.
     with transaction.atomic(savepoint=False):
-        notification = _notification_insert(
+        notification = _notification(
             user_id=recipient_user.pk,
             event=event,
             language=language,
@@ -244,6 +245,7 @@ def notify(*, recipient_user, event, context=None, subject=None, actor):
             actor=actor,
             now=now,
         )
+        notification.save(force_insert=True)
         specs = _delivery_specs(
             email_enabled=email_enabled,
             sms_enabled=sms_enabled,
@@ -361,19 +363,14 @@ def _messages_prepare(*, users, merchant_staff_of, event, context, subject, acto
     prepared = []
     for pk in recipients:
         language, email_enabled, sms_enabled = facts[pk]
-        title, body, sms_text = rendered[language]
-        notification = Notification(
+        notification = _notification(
             user_id=pk,
             event=event,
             language=language,
-            title=title,
-            body=body,
-            sms_text=sms_text[:500],
-            subject_type=subject._meta.label_lower if subject is not None else "",
-            subject_id=getattr(subject, "pk", None),
-            merchant_id=getattr(subject, "merchant_id", None),
-            actor_label=actor.label,
-            created_at=now,
+            rendered=rendered[language],
+            subject=subject,
+            actor=actor,
+            now=now,
         )
         specs = _delivery_specs(
             email_enabled=email_enabled,

@@ -231,12 +231,8 @@ def _cache_fill(cache, scopes):
         return
     for scope in missing:
         cache[scope] = {}
-    for row in _fill_query(missing):
+    for row in PolicyVersion.objects.filter(_scopes_q(missing)).order_by("-version"):
         cache[(row.scope, row.scope_id)].setdefault(row.key, row)
-
-
-def _fill_query(scopes):
-    return PolicyVersion.objects.filter(_scopes_q(scopes)).order_by("-version")
 
 
 @contextmanager
