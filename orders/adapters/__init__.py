@@ -10,6 +10,7 @@ The sandbox implementations behave like the real parties: they answer asynchrono
 Celery tasks, after a delay, and fail on documented triggers.
 """
 
+from celery import current_app
 from django.conf import settings
 from django.utils.module_loading import import_string
 
@@ -32,8 +33,12 @@ def sandbox_delay():
     return float(getattr(settings, "SANDBOX_ADAPTER_DELAY_SECONDS", 3))
 
 
-def sandbox_queue_options(queue=None):
-    """``apply_async`` options that route sandbox tasks (``SANDBOX_TASK_QUEUE``, default the
-    default queue); a retry stays on the queue it came from."""
+def sandbox_send(task_name, args, *, countdown, queue=None):
+    """Send a sandbox party's answer task ``task_name`` after ``countdown`` seconds, by name
+    (``current_app.tasks``: the adapters sit below the tasks that record the answer through
+    services, and every app registers its tasks in ``ready()``), routed to
+    ``SANDBOX_TASK_QUEUE`` (default: the default queue); a retry stays on the queue it came
+    from (``queue``)."""
     queue = queue or getattr(settings, "SANDBOX_TASK_QUEUE", None)
-    return {"queue": queue} if queue else {}
+    options = {"queue": queue} if queue else {}
+    current_app.tasks[task_name].apply_async(args=args, countdown=countdown, **options)

@@ -22,16 +22,14 @@ record its answers through those services:
 import hashlib
 from abc import ABC, abstractmethod
 
-from celery import current_app
 from django.conf import settings
 
 from aftersales import clock
 
 from ..models import Shipment
-from . import sandbox_delay, sandbox_queue_options
+from . import sandbox_delay, sandbox_send
 
-# By name, from Celery's registry: the tasks (orders.tasks) call the services that record the
-# answers, and the services call this carrier, so the carrier does not import the tasks.
+# Sent by name (``sandbox_send``).
 PICKUP_TASK = "orders.sandbox_pickup_confirm"
 JOURNEY_TASK = "orders.sandbox_journey_step"
 
@@ -71,9 +69,7 @@ class SandboxCarrier(Carrier):
     # -- pickups --------------------------------------------------------------------------------
 
     def book_pickup(self, booking_id, *, queue=None):
-        current_app.tasks[PICKUP_TASK].apply_async(
-            args=[booking_id], countdown=sandbox_delay(), **sandbox_queue_options(queue)
-        )
+        sandbox_send(PICKUP_TASK, [booking_id], countdown=sandbox_delay(), queue=queue)
 
     def pickup_answer(self, booking):
         """The sandbox's answer to a requested ``PickupBooking``: ``("failed", reason)`` for a
@@ -91,9 +87,7 @@ class SandboxCarrier(Carrier):
             self.schedule_step(shipment_id, 0, queue=queue)
 
     def schedule_step(self, shipment_id, step, *, queue=None):
-        current_app.tasks[JOURNEY_TASK].apply_async(
-            args=[shipment_id, step], countdown=self.step_seconds(), **sandbox_queue_options(queue)
-        )
+        sandbox_send(JOURNEY_TASK, [shipment_id, step], countdown=self.step_seconds(), queue=queue)
 
     def journey_event(self, shipment, step):
         """Event number ``step`` of the parcel's journey, as ``services.tracking_event_record``

@@ -28,17 +28,15 @@ sandbox triggers (``.44`` declined, ``.43`` twice a timeout, ``SANDBOX_PAYMENT_F
 from abc import ABC, abstractmethod
 from datetime import timedelta
 
-from celery import current_app
 from django.conf import settings
 
 from aftersales import clock
 
 from .. import rules
 from ..models import GatewayRefund, GatewayTransfer
-from . import get_payment_gateway, sandbox_delay, sandbox_queue_options
+from . import get_payment_gateway, sandbox_delay, sandbox_send
 
-# By name, from Celery's registry: the tasks (orders.tasks) call the services that record the
-# answers, and the services call this gateway, so the gateway does not import the tasks.
+# Sent by name (``sandbox_send``).
 REFUND_TASK = "orders.sandbox_refund_process"
 TRANSFER_TASK = "orders.sandbox_transfer_process"
 
@@ -85,15 +83,11 @@ class SandboxPaymentGateway(PaymentGateway):
 
     def submit_refund(self, refund_id, *, attempt=0, queue=None):
         countdown = sandbox_delay() * (2**attempt)
-        current_app.tasks[REFUND_TASK].apply_async(
-            args=[refund_id], countdown=countdown, **sandbox_queue_options(queue)
-        )
+        sandbox_send(REFUND_TASK, [refund_id], countdown=countdown, queue=queue)
 
     def submit_transfer(self, transfer_id, *, attempt=0, queue=None):
         countdown = sandbox_delay() * (2**attempt)
-        current_app.tasks[TRANSFER_TASK].apply_async(
-            args=[transfer_id], countdown=countdown, **sandbox_queue_options(queue)
-        )
+        sandbox_send(TRANSFER_TASK, [transfer_id], countdown=countdown, queue=queue)
 
     def answer(self, row):
         """The sandbox's answer to the next attempt of the pending ``GatewayRefund`` or

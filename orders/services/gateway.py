@@ -105,11 +105,9 @@ def gateway_refunds_request(*, refunds, actor, reason="", locked=False):
         else:
             ids = _locked(Tender.objects.filter(pk__in=[t.pk for t, _a, _r in asked]))
             tenders = {t.pk: t for t in _with_pending(ids)}
-        for order_id in sorted({t.payment.order_id for t in tenders.values()}):
-            order = next(
-                t.payment.order for t in tenders.values() if t.payment.order_id == order_id
-            )
-            require_merchant_write(actor, order.merchant_id)
+        orders = {t.payment.order_id: t.payment.order for t in tenders.values()}
+        for order_id in sorted(orders):
+            require_merchant_write(actor, orders[order_id].merchant_id)
         existing = {
             r.request_id: r
             for r in GatewayRefund.objects.filter(request_id__in=[r for _t, _a, r in asked])

@@ -9,10 +9,9 @@ Each scan is recorded by the task (``returns.tasks.sandbox_return_step``) throug
 ``services.return_parcel_scan_record``.
 """
 
-from celery import current_app
 from django.conf import settings
 
-from orders.adapters import sandbox_queue_options
+from orders.adapters import sandbox_send
 
 from ..models import ReturnRequest
 
@@ -22,8 +21,7 @@ JOURNEY = [
     ("in_transit", "转运中心", "退货运输中"),
     ("signed", "商家仓库", "商家已签收退货"),
 ]
-# By name, from Celery's registry: the task calls the services that record the scans, and the
-# services call this journey, so the journey does not import the tasks.
+# Sent by name (``sandbox_send``).
 STEP_TASK = "returns.sandbox_return_step"
 
 
@@ -36,9 +34,7 @@ class SandboxReturnJourney:
             self.schedule_step(request_id, 0, queue=queue)
 
     def schedule_step(self, request_id, step, *, queue=None):
-        current_app.tasks[STEP_TASK].apply_async(
-            args=[request_id, step], countdown=self.step_seconds(), **sandbox_queue_options(queue)
-        )
+        sandbox_send(STEP_TASK, [request_id, step], countdown=self.step_seconds(), queue=queue)
 
     def scan(self, request, step):
         """Scan number ``step`` of the parcel of ``request``, as

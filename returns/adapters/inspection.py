@@ -19,14 +19,12 @@ Timeouts are retried with exponential back-off up to ``SANDBOX_INSPECTION_MAX_AT
 
 from abc import ABC, abstractmethod
 
-from celery import current_app
 from django.conf import settings
 
-from orders.adapters import sandbox_delay, sandbox_queue_options
+from orders.adapters import sandbox_delay, sandbox_send
 
 NOT_INTACT_MARKERS = ("破损", "不完好", "damaged")
-# By name, from Celery's registry: the task calls the services that record the answer, and the
-# services call this provider, so the provider does not import the tasks.
+# Sent by name (``sandbox_send``).
 PROCESS_TASK = "returns.sandbox_inspection_process"
 
 
@@ -57,10 +55,8 @@ class SandboxInspectionProvider(InspectionProvider):
     name = "sandbox-inspect"
 
     def submit(self, inspection_id, *, attempt=0, queue=None):
-        current_app.tasks[PROCESS_TASK].apply_async(
-            args=[inspection_id],
-            countdown=sandbox_delay() * (2**attempt),
-            **sandbox_queue_options(queue),
+        sandbox_send(
+            PROCESS_TASK, [inspection_id], countdown=sandbox_delay() * (2**attempt), queue=queue
         )
 
     def answer(self, inspection):

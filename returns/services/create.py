@@ -196,8 +196,8 @@ def return_request_create(
         if order.status == Order.Status.PENDING_PAYMENT:
             raise RuleViolation("订单未付款，不能申请售后。", code="order_not_paid")
         now = clock.now()
-        open_units, completed, allocated = held = line_held_quantities(line)
-        facts = line_facts(line, held=held)
+        open_units, completed, allocated = line_held_quantities(line)
+        facts = line_facts(line)
         options = rules.return_options(facts, now=now, windows=line_window_settings(line))
         option = rules.option_for(
             options, _option_kind(kind, reason_kind, facts.shipped_at is not None)

@@ -59,7 +59,6 @@ def with_line_facts(lines):
         held_amount=_held_sum("amount", money),
         outbound_shipped_at=_outbound("shipped_at"),
         outbound_signed_at=_outbound("signed_at"),
-        outbound_found=_outbound("pk"),
     )
 
 
@@ -75,17 +74,14 @@ def line_window_settings(line):
     return rules.WindowSettings(holiday_extension=extension, exceptions=exceptions)
 
 
-def line_held_quantities(line, *, exclude=None):
+def line_held_quantities(line):
     """``(open_units, completed_units, allocated_amount)`` of the line's requests that hold
     units (RULES.md R15); read with the line when it comes from ``with_line_facts``."""
-    if exclude is None and hasattr(line, "held_amount"):
+    if hasattr(line, "held_amount"):
         return line.held_open_units, line.held_completed_units, line.held_amount
-    rows = _held_rows(line.pk)
-    if exclude is not None:
-        rows = rows.exclude(pk=exclude)
     open_units = completed = 0
     amount = ZERO
-    for status, quantity, value in rows:
+    for status, quantity, value in _held_rows(line.pk):
         if status in COMPLETED_STATUSES:
             completed += quantity
         else:
@@ -94,13 +90,13 @@ def line_held_quantities(line, *, exclude=None):
     return open_units, completed, amount
 
 
-def line_facts(line, *, held=None):
+def line_facts(line):
     """The ``rules.LineFacts`` of an order line, read from its parcel, category and requests
-    (``held``: the line's ``line_held_quantities`` when the caller already has them)."""
+    (read with the line when it comes from ``with_line_facts``)."""
     category = line.sku.product.category
-    if hasattr(line, "outbound_found"):  # with_line_facts
+    if hasattr(line, "outbound_shipped_at"):  # with_line_facts; a parcel always has shipped_at
         outbound = None
-        if line.outbound_found is not None:
+        if line.outbound_shipped_at is not None:
             outbound = Shipment(
                 shipped_at=line.outbound_shipped_at, signed_at=line.outbound_signed_at
             )
@@ -111,7 +107,7 @@ def line_facts(line, *, held=None):
             .order_by("pk")
             .first()
         )
-    open_units, completed, _amount = held or line_held_quantities(line)
+    open_units, completed, _amount = line_held_quantities(line)
     return rules.LineFacts(
         no_reason_class=category.no_reason_class,
         exclusion_reason=category.exclusion_reason,
