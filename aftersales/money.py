@@ -2,8 +2,22 @@
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import DecimalField, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
+MONEY_FIELD = DecimalField(max_digits=12, decimal_places=2)
+"""The output field of a computed amount (the models' money columns: 12 digits, 2 places)."""
+
+
+def money_sum(rows, field="amount", *, by):
+    """A subquery for annotations: the sum of ``field`` over ``rows`` (a queryset filtered on an
+    ``OuterRef``, grouped ``by`` that column), ``0.00`` when there are none."""
+    total = rows.order_by().values(by).annotate(total=Sum(field)).values("total")
+    return Coalesce(
+        Subquery(total, output_field=MONEY_FIELD), Value(ZERO), output_field=MONEY_FIELD
+    )
 
 
 def yuan(value) -> Decimal:

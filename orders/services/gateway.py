@@ -3,14 +3,13 @@ of price differences and shipping reimbursements (R9, R18), each idempotent by r
 """
 
 from django.db import transaction
-from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, Sum
 
 from aftersales import clock
 from aftersales.casefile.events import event_publish
 from aftersales.casefile.timeline import timeline_batched, timeline_record
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
-from aftersales.money import ZERO
+from aftersales.money import ZERO, money_sum
 from aftersales.tenancy.actors import SYSTEM
 
 from .. import rules
@@ -48,22 +47,11 @@ def _with_pending(ids):
     were locked: under READ COMMITTED a statement sees the data as it was when it began, before
     it waited for a lock, so sums read in the locking statement itself could miss a refund that
     another transaction committed while it held the lock (and R7's ceiling would not hold)."""
-    pending = (
-        GatewayRefund.objects.filter(tender_id=OuterRef("pk"), status="pending")
-        .order_by()
-        .values("tender_id")
-        .annotate(s=Sum("amount"))
-        .values("s")
-    )
-    money = DecimalField(max_digits=12, decimal_places=2)
+    pending = GatewayRefund.objects.filter(tender_id=OuterRef("pk"), status="pending")
     return (
         Tender.objects.filter(pk__in=ids)
         .select_related("payment__order")
-        .annotate(
-            pending_refunds=Coalesce(
-                Subquery(pending, output_field=money), Value(ZERO), output_field=money
-            )
-        )
+        .annotate(pending_refunds=money_sum(pending, by="tender_id"))
         .order_by("pk")
     )
 

@@ -3,12 +3,12 @@ return options, the units its requests hold and who pays the return shipping. Re
 creation of a request, by selectors and by pages.
 """
 
-from django.db.models import DecimalField, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from aftersales import clock
 from aftersales.deadlines.calendar import calendar_exceptions
-from aftersales.money import ZERO
+from aftersales.money import MONEY_FIELD, ZERO
 from aftersales.policies import policy_value
 from orders.models import Shipment
 
@@ -52,11 +52,10 @@ def with_line_facts(lines):
     requests hold (R15) and the dates of its outbound parcel. Used under the order's row lock
     (``create._locked_line``): requests and shipments of a line are written under that lock, so
     the line's statement, run once the lock is held, sees them all."""
-    money = DecimalField(max_digits=12, decimal_places=2)
     return lines.annotate(
         held_open_units=_held_sum("quantity", IntegerField(), completed=False),
         held_completed_units=_held_sum("quantity", IntegerField(), completed=True),
-        held_amount=_held_sum("amount", money),
+        held_amount=_held_sum("amount", MONEY_FIELD),
         outbound_shipped_at=_outbound("shipped_at"),
         outbound_signed_at=_outbound("signed_at"),
     )

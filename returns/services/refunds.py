@@ -4,12 +4,11 @@ with a new request id.
 """
 
 from django.db import transaction
-from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef
 
 from aftersales import clock
 from aftersales.errors import Conflict, RuleViolation
-from aftersales.money import ZERO, split_pro_rata, yuan
+from aftersales.money import ZERO, money_sum, split_pro_rata, yuan
 from aftersales.policies import policies_cached
 from aftersales.tenancy.actors import SYSTEM
 from orders import services as order_services
@@ -38,19 +37,12 @@ def _order_tenders(request):
     """The order's paid tenders, locked (``tenders_for_refund``: with their pending gateway
     refunds), each with ``line_held``: what this request's line holds on it in pending or
     succeeded refund parts, read after the locks are held (two statements)."""
-    held = (
-        RefundPart.objects.filter(
-            tender_id=OuterRef("pk"), line_id=request.line_id, status__in=["pending", "succeeded"]
-        )
-        .order_by()
-        .values("tender_id")
-        .annotate(s=Sum("amount"))
-        .values("s")
+    held = RefundPart.objects.filter(
+        tender_id=OuterRef("pk"), line_id=request.line_id, status__in=["pending", "succeeded"]
     )
-    money = DecimalField(max_digits=12, decimal_places=2)
     return list(
         order_services.tenders_for_refund(request.order_id).annotate(
-            line_held=Coalesce(Subquery(held, output_field=money), Value(ZERO), output_field=money)
+            line_held=money_sum(held, by="tender_id")
         )
     )
 
