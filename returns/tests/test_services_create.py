@@ -247,6 +247,32 @@ def test_refund_only_on_a_parcel_under_way_is_already_shipped():
     assert (err.code, err.fields["rule"]) == ("already_shipped", "R11")
 
 
+def test_r11_an_instant_refund_takes_the_whole_remaining_line():
+    """R11: an unshipped line is refunded whole (what is left of it), never in part."""
+    line = rf.order_line(quantity=2, price="30.00")
+    err = refused(line, at=LAST_MINUTE, kind="refund_only", reason="changed_mind", quantity=1)
+    assert (err.code, err.fields["quantity"]) == ("instant_refund_whole_line", 2)
+    assert not ReturnRequest.objects.filter(line=line).exists()
+
+
+def test_r11_an_instant_refund_over_mixed_tenders_pays_each_its_share():
+    """R11 with R7: the instant refund goes back to every tender of the order, pro rata to what
+    each paid, one refund part and one gateway request per tender, adding up to the request."""
+    from orders.models import GatewayRefund
+
+    line = rf.order_line(quantity=1, price="100.00", tenders=(("card", "70.00"), ("balance", None)))
+    request = create(line, at=LAST_MINUTE, kind="refund_only", reason="changed_mind")
+    parts = sorted(
+        (p.tender.kind, p.amount, p.status) for p in request.refund.parts.select_related("tender")
+    )
+    assert parts == [("balance", D("30.00"), "pending"), ("card", D("70.00"), "pending")]
+    gateway = sorted(
+        (g.tender.kind, g.amount) for g in GatewayRefund.objects.select_related("tender")
+    )
+    assert gateway == [("balance", D("30.00")), ("card", D("70.00"))]
+    assert sum(p[1] for p in parts) == request.amount == D("100.00")
+
+
 def test_r11_after_the_instant_refund_the_line_can_no_longer_ship():
     line = rf.order_line(quantity=2, price="30.00")
     other = OrderLine.objects.create(
