@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales.deadlines import rules as time_rules
+from aftersales.deadlines.rules import display_instant
 from aftersales.money import ZERO, split_pro_rata, yuan
 from orders.rules import EXCLUSION_REASONS, is_high_value
 
@@ -76,18 +77,6 @@ EXCLUSION_LABELS = {
 
 
 # -- time helpers ------------------------------------------------------------------------------
-
-
-def display_instant(instant: datetime) -> str:
-    """An instant as shown to people, in Shanghai; a window's end reads ``2026-11-28 24:00``.
-
-    RULES.md "Time": a window closes at 24:00 of its last day, which is 00:00 of the next day;
-    the explanation names the last day, as the law counts it.
-    """
-    local = instant.astimezone(time_rules.SHANGHAI)
-    if local.hour == local.minute == local.second == local.microsecond == 0:
-        return f"{(local.date() - timedelta(days=1)):%Y-%m-%d} 24:00"
-    return f"{local:%Y-%m-%d %H:%M}"
 
 
 def calendar_window_closes_at(

@@ -12,6 +12,18 @@ HOLIDAY = "holiday"
 WORKDAY = "workday"
 
 
+def display_instant(instant: datetime) -> str:
+    """An instant as shown to people, in Shanghai; a window's end reads ``2026-11-28 24:00``.
+
+    RULES.md "Time": a window closes at 24:00 of its last day, which is 00:00 of the next day;
+    the explanation names the last day, as the law counts it.
+    """
+    local = instant.astimezone(SHANGHAI)
+    if local.hour == local.minute == local.second == local.microsecond == 0:
+        return f"{(local.date() - timedelta(days=1)):%Y-%m-%d} 24:00"
+    return f"{local:%Y-%m-%d %H:%M}"
+
+
 def local_date(instant: datetime) -> date:
     """The Shanghai calendar date of an aware instant (RULES.md "Time": days count in Shanghai)."""
     if instant.tzinfo is None:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales import clock
-from aftersales.deadlines.rules import SHANGHAI
+from aftersales.deadlines.rules import display_instant
 
 register = template.Library()
 
@@ -33,12 +33,7 @@ PAUSED = gettext_noop("已暂停，剩余 %(t)s")
 def deadline_time(instant):
     """An instant as Shanghai people read a deadline: a window closing at 00:00 is "24:00" of
     the day before (RULES.md "Time": day N ends at 24:00)."""
-    if not instant:
-        return ""
-    local = instant.astimezone(SHANGHAI)
-    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
-        return f"{local.date() - timedelta(days=1):%Y-%m-%d} 24:00"
-    return f"{local:%Y-%m-%d %H:%M}"
+    return display_instant(instant) if instant else ""
 
 
 def duration_text(span):
