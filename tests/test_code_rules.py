@@ -17,18 +17,9 @@ from django.apps import apps
 from django.db import models
 from django.db.models import signals
 
+from tests import PRODUCT
+
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = [
-    "aftersales",
-    "orders",
-    "returns",
-    "repairs",
-    "complaints",
-    "pricing_guard",
-    "invoices",
-    "config",
-    "demo",
-]
 
 # Underscore names that are documented public API of Django's models.
 DOCUMENTED = {

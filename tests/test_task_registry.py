@@ -9,13 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import PRODUCT
+
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["aftersales", "orders", "returns", "repairs", "complaints", "pricing_guard", "invoices"]
 
 
 def _declared_task_names():
     names = set()
-    for app in APPS:
+    for app in PRODUCT:
         for path in (ROOT / app).rglob("tasks.py"):
             if "tests" in path.parts:
                 continue
