@@ -22,6 +22,15 @@ def _fresh_clock(monkeypatch):
     clock.invalidate()
 
 
+@pytest.fixture(autouse=True)
+def _empty_shared_cache():
+    """Each test starts with an empty shared cache (``aftersales.shared_cache``, sessions):
+    what an earlier test cached came from rows its rollback removed."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def merchant_a(db):
     return f.MerchantFactory(code="shop-a", name="甲商家")

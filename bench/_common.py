@@ -20,6 +20,9 @@ import dj_database_url
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
+# The shared cache, as in production in a Redis database of its own (bench/settings.py); emptied
+# with the benchmark's database so that no result of an earlier run is read.
+CACHE_URL = os.environ.get("CACHE_URL") or "redis://127.0.0.1:6379/12"
 
 
 def log(message):
@@ -48,6 +51,9 @@ def recreate_database(url):
         ident = '"' + name.replace('"', '""') + '"'
         conn.execute(f"DROP DATABASE IF EXISTS {ident} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {ident}")
+    import redis
+
+    redis.Redis.from_url(CACHE_URL).flushdb()
 
 
 def migrate(env, syncdb=False):

@@ -6,6 +6,7 @@ never part of the product. ``BENCH_SYNCDB=1`` builds the project's tables from t
 being regenerated; the default is the normal ``migrate``.
 """
 
+from bench._common import CACHE_URL as BENCH_CACHE_URL
 from config.settings.base import *  # noqa: F401,F403
 from config.settings.base import INSTALLED_APPS, env_bool
 
@@ -14,6 +15,14 @@ DEBUG = False
 SANDBOX = env_bool("SANDBOX", False)
 ROOT_URLCONF = "bench.urls"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+# As in production: the shared cache (sessions, policies, webhook endpoints) in Redis.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": BENCH_CACHE_URL,
+        "KEY_PREFIX": "aftersales",
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -120,6 +120,14 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             description=obj.description,
         )
 
+    def delete_model(self, request, obj):
+        webhooks.webhook_endpoint_delete(endpoint=obj, actor=actor_for_user(request.user))
+
+    def delete_queryset(self, request, queryset):
+        actor = actor_for_user(request.user)
+        for endpoint in queryset:
+            webhooks.webhook_endpoint_delete(endpoint=endpoint, actor=actor)
+
     @admin.action(description=_("启用所选端点"))
     def enable(self, request, queryset):
         actor = actor_for_user(request.user)

@@ -41,9 +41,8 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import timedelta
+from typing import NamedTuple
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -51,7 +50,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
-from aftersales import clock
+from aftersales import clock, shared_cache
 from aftersales.casefile.models import DomainEvent
 from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -125,55 +124,46 @@ def event_body(event: DomainEvent) -> bytes:
 # -- outbox ------------------------------------------------------------------------------------
 
 
-def _endpoints(merchants):
-    """Active endpoints of the platform and of the merchants ``merchants`` matches (a ``Q`` on
-    ``merchant_id``)."""
-    return (
-        WebhookEndpoint.objects.filter(is_active=True)
-        .filter(Q(merchant__isnull=True) | merchants)
-        .only("id", "event_types", "merchant_id")
-    )
+class _Target(NamedTuple):
+    """What the outbox reads of an active endpoint."""
+
+    pk: int
+    merchant_id: int | None
+    event_types: list
 
 
-# {merchant id or None (the platform): [active endpoints]} while ``webhook_endpoints_cached``.
-_endpoint_cache = ContextVar("aftersales_webhook_endpoints", default=None)
+def _endpoint_key(merchant_id):
+    return f"webhooks:endpoints:{merchant_id or 'platform'}"
 
 
-@contextmanager
-def webhook_endpoints_cached():
-    """Within the block (one service's transaction) the outbox reads the active endpoints of
-    the platform and of each merchant once, not once per event; nested blocks share the outer
-    cache; a change of an endpoint empties it."""
-    if _endpoint_cache.get() is not None:
-        yield
-        return
-    token = _endpoint_cache.set({})
-    try:
-        yield
-    finally:
-        _endpoint_cache.reset(token)
-
-
-def _endpoints_forget():
-    cache = _endpoint_cache.get()
-    if cache is not None:
-        cache.clear()
+def _read_endpoints(wanted):
+    """``{shared key: [targets]}`` of the active endpoints of ``wanted`` (``{shared key:
+    merchant id or None}``), in one query."""
+    merchant_ids = [m for m in wanted.values() if m is not None]
+    by_owner = {m: [] for m in wanted.values()}
+    merchants = Q(merchant_id__in=merchant_ids)
+    if None in by_owner:
+        merchants |= Q(merchant__isnull=True)
+    rows = WebhookEndpoint.objects.filter(merchants, is_active=True).order_by("pk")
+    for pk, merchant_id, event_types in rows.values_list("pk", "merchant_id", "event_types"):
+        by_owner[merchant_id].append(_Target(pk, merchant_id, event_types))
+    return {k: by_owner[m] for k, m in wanted.items()}
 
 
 def _endpoints_of(merchant_ids):
-    """``_endpoints`` of the platform and ``merchant_ids``, from the block's cache if any."""
-    cache = _endpoint_cache.get()
-    if cache is None:
-        return list(_endpoints(Q(merchant_id__in=merchant_ids)))
-    missing = [m for m in merchant_ids if m not in cache]
-    if missing or None not in cache:
-        platform = None not in cache
-        for m in [*missing, *([None] if platform else [])]:
-            cache[m] = []
-        for endpoint in _endpoints(Q(merchant_id__in=missing)):
-            if endpoint.merchant_id in missing or (platform and endpoint.merchant_id is None):
-                cache[endpoint.merchant_id].append(endpoint)
-    return [e for m in [None, *merchant_ids] for e in cache[m]]
+    """The active endpoints of the platform and of ``merchant_ids``: from the shared cache
+    (``aftersales.shared_cache``), reading the owners it does not hold in one query."""
+    wanted = {_endpoint_key(m): m for m in [None, *merchant_ids]}
+    found = shared_cache.cached_many(
+        list(wanted), lambda missing: _read_endpoints({k: wanted[k] for k in missing})
+    )
+    return [target for key in wanted for target in found[key]]
+
+
+def _endpoints_forget(merchant_id):
+    """Call in the transaction that changes an endpoint of ``merchant_id`` (None: the
+    platform's)."""
+    shared_cache.forget_after_commit(_endpoint_key(merchant_id))
 
 
 def outbox_write(event):
@@ -296,8 +286,8 @@ def webhook_endpoint_create(*, actor, url, event_types, description="", merchant
     else:
         merchant_id = getattr(merchant, "pk", merchant)
     secret = "whsec_" + secrets.token_urlsafe(32)
-    _endpoints_forget()
     with transaction.atomic():
+        _endpoints_forget(merchant_id)
         endpoint = WebhookEndpoint.objects.create(
             scope=WebhookEndpoint.Scope.MERCHANT if merchant_id else WebhookEndpoint.Scope.PLATFORM,
             merchant_id=merchant_id,
@@ -323,9 +313,9 @@ def webhook_endpoint_update(
 ):
     """Change an endpoint; ``is_active=True`` re-enables a disabled one (counters reset)."""
     _require_write(actor)
-    _endpoints_forget()
     with transaction.atomic():
         row = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        _endpoints_forget(row.merchant_id)
         changed = {}
         if url is not None:
             row.url = changed["url"] = _clean_url(url)
@@ -360,8 +350,8 @@ def webhook_endpoint_rotate_secret(*, endpoint, actor):
 def webhook_endpoint_delete(*, endpoint, actor):
     """Delete an endpoint with its delivery log (the events themselves stay)."""
     _require_write(actor)
-    _endpoints_forget()
     with transaction.atomic():
+        _endpoints_forget(endpoint.merchant_id)
         timeline_record(
             subject=endpoint,
             verb="webhook_endpoint.deleted",
@@ -389,11 +379,11 @@ def _owners(endpoint):
 
 def webhook_endpoint_disable(*, endpoint, reason, actor=SYSTEM):
     """Disable a failing endpoint once, fail its pending deliveries and tell its owners."""
-    _endpoints_forget()
     with transaction.atomic():
         row = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         if not row.is_active:
             return row
+        _endpoints_forget(row.merchant_id)
         now = clock.now()
         row.is_active, row.disabled_at, row.disabled_reason = False, now, reason[:200]
         row.save(update_fields=["is_active", "disabled_at", "disabled_reason"])

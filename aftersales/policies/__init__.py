@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 
+from aftersales import shared_cache
 from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput
 from aftersales.policies.models import PolicyVersion
@@ -195,44 +196,51 @@ def policy_get(key, *, merchant_id=None, category_id=None) -> PolicyRef:
     if category_id is not None:
         scopes.append((PolicyVersion.Scope.CATEGORY, category_id))
     scopes.append((PolicyVersion.Scope.PLATFORM, None))
-    cache = _cache.get()
-    if cache is not None:
-        _cache_fill(cache, scopes)
-        for scope in scopes:
-            row = cache[scope].get(key)
-            if row is not None:
-                return PolicyRef(key, row.value, row.pk)
-        return PolicyRef(key, _keys[key].default, None)
-    rows = {}
-    for row in PolicyVersion.objects.filter(_scopes_q(scopes), key=key).order_by("-version"):
-        rows.setdefault((row.scope, row.scope_id), row)
+    rows = _scope_rows(scopes)
     for scope in scopes:
-        row = rows.get(scope)
-        if row is not None:
-            return PolicyRef(key, row.value, row.pk)
+        found = rows[scope].get(key)
+        if found is not None:
+            value, version_id = found
+            return PolicyRef(key, value, version_id)
     return PolicyRef(key, _keys[key].default, None)
 
 
-# {(scope, scope_id): {key: newest PolicyVersion}} while ``policies_cached`` is active.
+# {(scope, scope_id): {key: (value, version id)}} while ``policies_cached`` is active.
 _cache = ContextVar("aftersales_policy_cache", default=None)
 
 
-def _scopes_q(scopes):
+def policies_shared_key(scope):
+    """The shared cache's key of a scope's values, ``(scope, scope_id)``."""
+    return f"policies:{str(scope[0])}:{scope[1]}"
+
+
+def _scope_rows(scopes):
+    """``{(scope, scope_id): {key: (value, version id)}}`` of the newest versions of every key
+    of ``scopes``: from the block's cache (``policies_cached``), else the shared cache, else
+    one query for the scopes neither holds."""
+    local = _cache.get()
+    wanted = {policies_shared_key(s): s for s in scopes if local is None or s not in local}
+    if not wanted:
+        return local
+    found = shared_cache.cached_many(
+        list(wanted), lambda missing: _read_scopes({k: wanted[k] for k in missing})
+    )
+    rows = {wanted[k]: v for k, v in found.items()}
+    if local is None:
+        return rows
+    local.update(rows)
+    return local
+
+
+def _read_scopes(wanted):
+    """``{shared key: {key: (value, version id)}}`` for ``wanted`` (``{shared key: scope}``)."""
+    by_scope = {scope: {} for scope in wanted.values()}
     q = Q()
-    for scope, scope_id in scopes:
+    for scope, scope_id in by_scope:
         q |= Q(scope=scope, scope_id=scope_id)
-    return q
-
-
-def _cache_fill(cache, scopes):
-    """Read every key of the scopes not cached yet, in one query."""
-    missing = [s for s in scopes if s not in cache]
-    if not missing:
-        return
-    for scope in missing:
-        cache[scope] = {}
-    for row in PolicyVersion.objects.filter(_scopes_q(missing)).order_by("-version"):
-        cache[(row.scope, row.scope_id)].setdefault(row.key, row)
+    for row in PolicyVersion.objects.filter(q).order_by("-version"):
+        by_scope[(row.scope, row.scope_id)].setdefault(row.key, (row.value, row.pk))
+    return {k: by_scope[scope] for k, scope in wanted.items()}
 
 
 @contextmanager
@@ -305,6 +313,7 @@ def _policy_insert(*, key, value, actor, scope, scope_id, note):
         note=note,
         created_by=actor.user if getattr(actor.user, "pk", None) else None,
     )
+    shared_cache.forget_after_commit(policies_shared_key((scope, scope_id)))
     timeline_record(
         subject=row,
         verb="policy.changed",

@@ -67,6 +67,30 @@ def test_the_cached_lookup_answers_as_the_direct_one_for_every_shape_of_scopes(
     assert [value for value, _v in direct] == [72, 7, 36, 5, 24, 5, 72, 7, 36, 7, 24, 7, 24, 7]
 
 
+def test_values_in_force_come_from_the_shared_cache_until_a_change_commits(
+    merchant_a, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """A scope's values are read once, then from the shared cache by every later lookup (any
+    request, any process); a change drops them at once and again when it commits, so what
+    another process cached in between (the old values) is not read after the commit."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    policies.policy_set(key=KEY, value=24, actor=SYSTEM)
+    with django_assert_num_queries(1):
+        assert policies.policy_value(KEY, merchant_id=merchant_a.pk) == 24
+    with django_assert_num_queries(0):
+        assert policies.policy_value(KEY, merchant_id=merchant_a.pk) == 24
+        assert policies.policy_value(KEY) == 24
+    platform = policies.policies_shared_key(("platform", None))
+    stale = cache.get(platform)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        policies.policy_set(key=KEY, value=30, actor=SYSTEM)
+        assert policies.policy_value(KEY) == 30  # this transaction reads its own change
+        cache.set(platform, stale)  # another process caches the rows before the commit
+    assert policies.policy_value(KEY, merchant_id=merchant_a.pk) == 30
+
+
 def test_versions_increment_with_who_and_when(roles):
     actor = actor_for_user(roles["after_sales_manager"])
     with time_machine.travel("2026-11-01 02:00:00+00:00", tick=False):

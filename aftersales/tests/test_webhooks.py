@@ -377,10 +377,10 @@ def test_concurrent_sweepers_claim_disjoint_rows(monkeypatch):
     assert len(claims[0] | claims[1]) == 20
 
 
-def test_endpoints_read_once_per_block_with_the_same_deliveries(merchant_a, merchant_b):
-    """``webhook_endpoints_cached``: the events of one service's transaction read the endpoints
-    once per merchant (the platform's once), and each event is delivered to the endpoints that
-    match it, as without the cache; an endpoint created inside the block is seen at once."""
+def test_endpoints_read_once_with_the_same_deliveries(merchant_a, merchant_b):
+    """The outbox reads the endpoints of the platform and a merchant once, then from the shared
+    cache (``aftersales.shared_cache``), and each event is delivered to the endpoints that
+    match it, as without the cache; an endpoint created in between is seen at once."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -389,7 +389,7 @@ def test_endpoints_read_once_per_block_with_the_same_deliveries(merchant_a, merc
     refunds_a, _ = make_endpoint(
         "http://127.0.0.1:9/ra", merchant=merchant_a, event_types=["refund.*"]
     )
-    with transaction.atomic(), webhooks.webhook_endpoints_cached():
+    with transaction.atomic():
         with CaptureQueriesContext(connection) as ctx:
             publish(merchant_a, "order.updated")
             publish(merchant_a, "refund.succeeded")

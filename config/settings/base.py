@@ -138,7 +138,9 @@ AUTHENTICATION_BACKENDS = [
     "aftersales.tenancy.auth.RoleLoadingBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions in the database, read through the shared cache (CACHES): a request with a session
+# reads no session row while the cache holds it.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -281,7 +283,26 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # (aftersales.deadlines.tasks.sweep_deadlines): the default worker runs one process per core.
 DEADLINE_SWEEPERS = int(env("DEADLINE_SWEEPERS", "2"))
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The shared cache of results every process reads (sessions, policies in force, webhook
+# endpoints; see aftersales/shared_cache.py): Redis when CACHE_URL is set (production: its own
+# Redis database, never the broker's, since clearing a cache flushes its database), else files
+# under var/ so that the embedded default's web, worker and beat processes share it.
+CACHE_URL = env("CACHE_URL")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "aftersales",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 # Personal data (RULES.md D1): keys live apart from SECRET_KEY. PII_KEYS is a JSON object
 # {"keys": {"<key id>": "<base64 32 bytes>"}, "active": "<key id>", "index_key": "<base64>"};

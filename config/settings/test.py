@@ -15,5 +15,8 @@ STORAGES = {
 # Uploads of each pytest worker apart: the two workers' databases hand out the same ids, and an
 # upload path holds the case's id (bin/run-tests empties the folder before a run).
 MEDIA_ROOT = MEDIA_ROOT / os.environ.get("PYTEST_XDIST_WORKER", "main")  # noqa: F405
+# One cache per test process (two pytest workers must not see each other's policies); the
+# conftest empties it before every test, as each test's database is rolled back.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SANDBOX_ADAPTER_DELAY_SECONDS = 0.5
 SANDBOX_CARRIER_STEP_SECONDS = 0.5

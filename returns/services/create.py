@@ -12,7 +12,6 @@ from aftersales.casefile.events import events_batched
 from aftersales.casefile.timeline import timeline_batched
 from aftersales.deadlines.engine import deadline_status_enter
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation
-from aftersales.messaging.webhooks import webhook_endpoints_cached
 from aftersales.money import ZERO
 from aftersales.policies import policies_cached
 from aftersales.tenancy.actors import SYSTEM
@@ -181,12 +180,11 @@ def return_request_create(
         if actor.merchant_id is not None or actor.platform_read:
             raise PermissionDenied("售后申请由消费者提交。Only consumers ask for returns.")
         raise NotFound()
-    # One read of the webhook endpoints, one insert of the timeline and one of the domain events
-    # (whose only subscriber is the outbox) for the whole create.
+    # One insert of the timeline and one of the domain events (whose only subscriber is the
+    # outbox) for the whole create; policies and webhook endpoints come from the shared cache.
     with (
         transaction.atomic(),
         policies_cached(),
-        webhook_endpoints_cached(),
         timeline_batched(),
         events_batched(),
     ):
