@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
@@ -123,6 +124,9 @@ class Command(BaseCommand):
 
     def _prepare(self, no_demo):
         """Migrate, collect static files, load the demo once; the logins and keys to print."""
+        # Every process starts here: nothing cached by an earlier run (perhaps of a database
+        # since deleted) is read.
+        cache.clear()
         self.stdout.write("Migrating…")
         call_command("migrate", interactive=False, verbosity=0)
         self._ensure_holiday_calendar()
