@@ -29,7 +29,7 @@ from django.views.decorators.http import require_POST
 
 from aftersales import clock
 from aftersales.api.base import no_store
-from aftersales.casefile.timeline import timeline_for
+from aftersales.casefile.timeline import timeline_for, timeline_verb_label
 from aftersales.deadlines.engine import deadlines_for_many
 from aftersales.deadlines.models import Deadline
 from aftersales.deadlines.registry import deadline_description
@@ -241,29 +241,10 @@ def _card_answer(card, now):
     return entitlement_answer(ent, start_at=facts.start_at, facts=facts)
 
 
-VERB_LABELS = {
-    "repair.requested": _lazy("提交维修申请"),
-    "repair.assigned": _lazy("已派单给维修服务商"),
-    "repair.reassigned": _lazy("改派维修服务商"),
-    "repair.received": _lazy("维修服务商已收到商品（送修）"),
-    "repair.diagnosing": _lazy("完成检测"),
-    "repair.waiting_parts": _lazy("开始等待配件"),
-    "repair.repairing": _lazy("开始维修"),
-    "repair.fixed": _lazy("维修完成：已修好"),
-    "repair.not_fixed": _lazy("维修完成：未修好"),
-    "repair.returned": _lazy("商品已返还"),
-    "repair.closed": _lazy("维修单关闭"),
-    "repair.cancelled": _lazy("维修申请已取消"),
-    "repair.reopened": _lazy("30 日内再次故障，视为未修好（G12）"),
-    "repair.timeout": _lazy("维修超期，转平台升级处理"),
-    "repair.evidence_added": _lazy("上传凭证"),
-    "repair.consumer_revealed": _lazy("维修服务商查看了完整电话与地址（上门服务）"),
-    "deadline.scheduled": _lazy("设定期限"),
-    "deadline.rescheduled": _lazy("期限重新计算"),
-    "deadline.cancelled": _lazy("期限取消"),
+# The repair page's own names of the deadline steps; every other verb by its registered label
+# (repairs/labels.py and the kernel's).
+DEADLINE_LABELS = {
     "deadline.paused": _lazy("期限暂停（等待配件不计时）"),
-    "deadline.resumed": _lazy("期限恢复计时"),
-    "deadline.extended": _lazy("期限顺延"),
 }
 STATUS_LABELS = dict(RepairOrder.Status.choices)
 
@@ -277,7 +258,7 @@ def _timeline(repair, *, masked):
             who = _("消费者")
         else:
             who = {"system": _("系统"), "platform": _("平台")}.get(e.actor_kind, e.actor_label)
-        e.title = VERB_LABELS.get(e.verb, e.verb)
+        e.title = DEADLINE_LABELS.get(e.verb) or timeline_verb_label(e.verb) or e.verb
         if e.verb.startswith("deadline."):
             # The engine's technical reason ("status a → b") says less than the kind's text.
             e.reason = deadline_description((e.data or {}).get("kind", "")) or ""

@@ -3,7 +3,13 @@ pages, and the admin's timelines (``aftersales.casefile.timeline.timeline_verbs_
 
 from django.utils.translation import gettext_lazy
 
-from .models import ArbitrationStatus, RefundStatus, ReturnRequestStatus
+from .models import (
+    ArbitrationStatus,
+    ExchangeDifferencePaymentStatus,
+    RefundStatus,
+    ReturnRequestStatus,
+    ShippingReimbursementStatus,
+)
 
 VERB_LABELS = {
     "return.requested": gettext_lazy("提交售后申请"),
@@ -19,6 +25,26 @@ VERB_LABELS = {
     "return.refund_failed": gettext_lazy("退款失败"),
     "return.express_advanced": gettext_lazy("平台极速退款垫付"),
     "return.overridden": gettext_lazy("平台处理"),
+    "return.refund_succeeded": gettext_lazy("退款成功"),
+    "return.refund_partly_failed": gettext_lazy("部分退款失败"),
+    "return.refund_retried": gettext_lazy("重新发起退款"),
+    "return.express_advance": gettext_lazy("平台极速退款垫付"),
+    "return.express_recovery": gettext_lazy("向商家追回极速退款垫付款"),
+    "return.express_clawback": gettext_lazy("向消费者追回极速退款"),
+    "return.express_clawback_cancelled": gettext_lazy("取消向消费者追回极速退款"),
+    "return.inspection_failed": gettext_lazy("第三方检测失败"),
+    "return.inspection_attempt_failed": gettext_lazy("第三方检测申请失败，将重试"),
+    "return.shipping_fee_declared": gettext_lazy("消费者申报退货运费"),
+    "return.shipping_reimbursement_started": gettext_lazy("发起退货运费报销"),
+    "return.shipping_reimbursement_retried": gettext_lazy("重新发起退货运费报销"),
+    "return.shipping_reimbursed": gettext_lazy("退货运费已报销"),
+    "return.shipping_reimbursement_failed": gettext_lazy("退货运费报销失败"),
+    "return.difference_payment_started": gettext_lazy("发起换货差价支付"),
+    "return.difference_paid": gettext_lazy("换货差价已支付"),
+    "return.difference_payment_failed": gettext_lazy("换货差价支付失败"),
+    "return.difference_refund_started": gettext_lazy("发起差价退还"),
+    "return.difference_refunded": gettext_lazy("差价已退还"),
+    "return.difference_refund_failed": gettext_lazy("差价退还失败"),
 }
 
 
@@ -27,7 +53,12 @@ def timeline_verb_labels():
     named steps above, and each status move — ``return.<status>`` by the request's services,
     ``status.<status>`` by the kernel's status move for the arbitration and the refund."""
     labels = {f"return.{value}": label for value, label in ReturnRequestStatus.choices}
-    for choices in (ArbitrationStatus.choices, RefundStatus.choices):
+    for choices in (
+        ExchangeDifferencePaymentStatus.choices,
+        ShippingReimbursementStatus.choices,
+        ArbitrationStatus.choices,
+        RefundStatus.choices,
+    ):
         labels |= {f"status.{value}": label for value, label in choices}
     labels |= {
         "return.inspected": gettext_lazy("商家验收退货"),

@@ -3,6 +3,7 @@
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy
 
 from aftersales import clock
@@ -17,7 +18,11 @@ def timeline_record(
     *, subject, verb, actor, from_status="", to_status="", reason="", data=None, occurred_at=None
 ):
     """Append one event to ``subject``'s timeline; call it inside the service's transaction.
-    Inside ``timeline_batched`` the event is written when the block ends."""
+    Inside ``timeline_batched`` the event is written when the block ends. With
+    ``TIMELINE_VERBS_STRICT`` (the test settings) a verb without a registered label
+    (``timeline_verbs_register``) is refused, so that no page shows a raw verb."""
+    if settings.TIMELINE_VERBS_STRICT and verb not in _VERB_LABELS:
+        raise LookupError(f"timeline verb {verb!r} has no label: add it to timeline_verbs_register")
     event = TimelineEvent(
         subject_type=subject_label(subject),
         subject_id=subject.pk,
@@ -91,6 +96,29 @@ _VERB_LABELS = {
     "deadline.failed": gettext_lazy("期限自动处理失败"),
     "notification.sent": gettext_lazy("发送通知"),
     "notification.retry": gettext_lazy("重发通知"),
+    "handler.ran": gettext_lazy("后续处理已执行"),
+    "calendar.imported": gettext_lazy("导入节假日日历"),
+    "calendar.holiday_added": gettext_lazy("新增节假日"),
+    "calendar.holiday_changed": gettext_lazy("修改节假日"),
+    "calendar.holiday_deleted": gettext_lazy("删除节假日"),
+    "clock.moved": gettext_lazy("沙箱时钟调整"),
+    "policy.changed": gettext_lazy("策略变更"),
+    "api_key.created": gettext_lazy("创建 API 密钥"),
+    "api_key.revoked": gettext_lazy("吊销 API 密钥"),
+    "merchant.created": gettext_lazy("创建商家"),
+    "merchant.updated": gettext_lazy("修改商家信息"),
+    "member.added": gettext_lazy("添加商家员工"),
+    "member.removed": gettext_lazy("移除商家员工"),
+    "member.role_changed": gettext_lazy("调整员工角色"),
+    "consumer.created": gettext_lazy("创建消费者"),
+    "consumer.updated": gettext_lazy("修改消费者信息"),
+    "notification_preference.updated": gettext_lazy("修改通知设置"),
+    "webhook_endpoint.created": gettext_lazy("创建 Webhook 端点"),
+    "webhook_endpoint.updated": gettext_lazy("修改 Webhook 端点"),
+    "webhook_endpoint.secret_rotated": gettext_lazy("更换 Webhook 签名密钥"),
+    "webhook_endpoint.deleted": gettext_lazy("删除 Webhook 端点"),
+    "webhook_endpoint.disabled": gettext_lazy("Webhook 端点因连续失败停用"),
+    "webhook_delivery.replayed": gettext_lazy("重新投递 Webhook"),
 }
 
 

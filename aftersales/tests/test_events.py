@@ -12,6 +12,25 @@ from aftersales.tenancy.models import Merchant
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _made_up_verbs(settings):
+    """These tests record made-up verbs (``a``, ``b.one``): no label needed."""
+    settings.TIMELINE_VERBS_STRICT = False
+
+
+def test_a_verb_without_a_label_is_refused_where_labels_are_required(settings, merchant_a):
+    """``TIMELINE_VERBS_STRICT`` (the test settings): recording a verb no app named for people
+    fails, so every test that records an unnamed verb fails; every named one is recorded."""
+    from aftersales.casefile.timeline import timeline_verb_label
+
+    settings.TIMELINE_VERBS_STRICT = True
+    with pytest.raises(LookupError, match="no label"):
+        timeline_record(subject=merchant_a, verb="merchant.renamed_by_nobody", actor=SYSTEM)
+    assert str(timeline_verb_label("merchant.updated")) == "修改商家信息"
+    timeline_record(subject=merchant_a, verb="merchant.updated", actor=SYSTEM)
+    assert TimelineEvent.objects.filter(verb="merchant.updated").count() == 1
+
+
 @pytest.fixture
 def handlers():
     added = []

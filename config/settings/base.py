@@ -288,6 +288,9 @@ DEADLINE_SWEEPERS = int(env("DEADLINE_SWEEPERS", "2"))
 # Redis database, never the broker's, since clearing a cache flushes its database), else files
 # under var/ so that the embedded default's web, worker and beat processes share it.
 CACHE_URL = env("CACHE_URL")
+# Refuse a timeline verb no app has named for people (aftersales.casefile.timeline); the tests
+# turn it on.
+TIMELINE_VERBS_STRICT = env_bool("TIMELINE_VERBS_STRICT", False)
 if CACHE_URL:
     CACHES = {
         "default": {

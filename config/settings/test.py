@@ -6,6 +6,8 @@ from .base import *  # noqa: F401,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SANDBOX = True
+# Every test that records a timeline verb no app named for people fails (no raw verb on a page).
+TIMELINE_VERBS_STRICT = True
 DEBUG = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
