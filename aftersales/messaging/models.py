@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from aftersales import clock
+from aftersales import clock, shared_cache
 from aftersales.pii import EncryptedTextField
 
 
@@ -192,6 +192,22 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self):
         return self.url
+
+    # The outbox reads each owner's active endpoints from the shared cache
+    # (aftersales.messaging.webhooks); every save and delete drops the owner's entry.
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        shared_cache.forget_after_commit(self.cache_key(self.merchant_id))
+
+    def delete(self, *args, **kwargs):
+        shared_cache.forget_after_commit(self.cache_key(self.merchant_id))
+        return super().delete(*args, **kwargs)
+
+    @staticmethod
+    def cache_key(merchant_id):
+        """The shared cache's key of the active endpoints of ``merchant_id`` (None: the
+        platform's)."""
+        return f"webhooks:endpoints:{merchant_id or 'platform'}"
 
 
 class WebhookDelivery(models.Model):

@@ -132,10 +132,6 @@ class _Target(NamedTuple):
     event_types: list
 
 
-def _endpoint_key(merchant_id):
-    return f"webhooks:endpoints:{merchant_id or 'platform'}"
-
-
 def _read_endpoints(wanted):
     """``{shared key: [targets]}`` of the active endpoints of ``wanted`` (``{shared key:
     merchant id or None}``), in one query."""
@@ -152,18 +148,13 @@ def _read_endpoints(wanted):
 
 def _endpoints_of(merchant_ids):
     """The active endpoints of the platform and of ``merchant_ids``: from the shared cache
-    (``aftersales.shared_cache``), reading the owners it does not hold in one query."""
-    wanted = {_endpoint_key(m): m for m in [None, *merchant_ids]}
+    (``aftersales.shared_cache``; ``WebhookEndpoint.save`` and ``delete`` drop an owner's
+    entry), reading the owners it does not hold in one query."""
+    wanted = {WebhookEndpoint.cache_key(m): m for m in [None, *merchant_ids]}
     found = shared_cache.cached_many(
         list(wanted), lambda missing: _read_endpoints({k: wanted[k] for k in missing})
     )
     return [target for key in wanted for target in found[key]]
-
-
-def _endpoints_forget(merchant_id):
-    """Call in the transaction that changes an endpoint of ``merchant_id`` (None: the
-    platform's)."""
-    shared_cache.forget_after_commit(_endpoint_key(merchant_id))
 
 
 def outbox_write(event):
@@ -287,7 +278,6 @@ def webhook_endpoint_create(*, actor, url, event_types, description="", merchant
         merchant_id = getattr(merchant, "pk", merchant)
     secret = "whsec_" + secrets.token_urlsafe(32)
     with transaction.atomic():
-        _endpoints_forget(merchant_id)
         endpoint = WebhookEndpoint.objects.create(
             scope=WebhookEndpoint.Scope.MERCHANT if merchant_id else WebhookEndpoint.Scope.PLATFORM,
             merchant_id=merchant_id,
@@ -315,7 +305,6 @@ def webhook_endpoint_update(
     _require_write(actor)
     with transaction.atomic():
         row = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-        _endpoints_forget(row.merchant_id)
         changed = {}
         if url is not None:
             row.url = changed["url"] = _clean_url(url)
@@ -351,7 +340,6 @@ def webhook_endpoint_delete(*, endpoint, actor):
     """Delete an endpoint with its delivery log (the events themselves stay)."""
     _require_write(actor)
     with transaction.atomic():
-        _endpoints_forget(endpoint.merchant_id)
         timeline_record(
             subject=endpoint,
             verb="webhook_endpoint.deleted",
@@ -383,7 +371,6 @@ def webhook_endpoint_disable(*, endpoint, reason, actor=SYSTEM):
         row = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         if not row.is_active:
             return row
-        _endpoints_forget(row.merchant_id)
         now = clock.now()
         row.is_active, row.disabled_at, row.disabled_reason = False, now, reason[:200]
         row.save(update_fields=["is_active", "disabled_at", "disabled_reason"])
