@@ -16,7 +16,7 @@ from django.utils.translation import gettext_noop
 
 from aftersales.deadlines import rules as time_rules
 from aftersales.deadlines.rules import display_instant
-from aftersales.money import ZERO, split_pro_rata, yuan
+from aftersales.money import ZERO, split_pro_rata, units_share, yuan
 from orders.rules import EXCLUSION_REASONS, is_high_value
 
 # -- constants ---------------------------------------------------------------------------------
@@ -179,31 +179,31 @@ def quantity_refusal(units: int, refundable: int) -> str:
 
 
 def unit_amounts(line_paid, quantity_bought: int) -> list[Decimal]:
-    """What each unit of a line is worth: the paid amount pro rata, rounded to the fen, the last
-    unit absorbing the remainder, so the units add up to the paid amount exactly (RULES.md R15)."""
+    """What each unit of a line is worth, taken in order: cumulative rounding
+    (``aftersales.money.units_share``), so the units add up to the paid amount exactly
+    (RULES.md R15)."""
     quantity = int(quantity_bought)
     if quantity < 1:
         raise ValueError("quantity_bought must be positive")
     if yuan(line_paid) < 0:
         raise ValueError("line_paid must not be negative")
-    return split_pro_rata(line_paid, [1] * quantity)
+    return [units_share(line_paid, quantity, 1, i) for i in range(quantity)]
 
 
 def refund_amount_for_units(
     line_paid, quantity_bought: int, units: int, units_already_refunded: int = 0
 ) -> Decimal:
     """The refund for ``units`` more units of a line of which ``units_already_refunded`` were
-    refunded before (RULES.md R15).
-
-    Units are refunded in order; the last unit of the line absorbs the rounding remainder, so
-    refunding every unit, in any number of requests, returns exactly ``line_paid``.
+    refunded before (RULES.md R15): round_half_up(P×(u+k)/q) − round_half_up(P×u/q), so each
+    part is the nearest fen to pro rata and refunding every unit, in any number of requests,
+    returns exactly ``line_paid`` (¥100.00 for 3 units: 2 → 66.67, then 1 → 33.33).
     """
     units, before = int(units), int(units_already_refunded)
     if units < 1 or before < 0:
         raise ValueError("units must be positive and units_already_refunded not negative")
-    if before + units > int(quantity_bought):
-        raise ValueError("quantity_exceeds_refundable")
-    return sum(unit_amounts(line_paid, quantity_bought)[before : before + units], ZERO)
+    if yuan(line_paid) < 0:
+        raise ValueError("line_paid must not be negative")
+    return units_share(line_paid, quantity_bought, units, before)
 
 
 # -- refund path (R7) --------------------------------------------------------------------------
@@ -707,20 +707,16 @@ def amount_for_units(
     """The refund for a new request of ``units`` units when other requests already hold
     ``allocated_units`` units worth ``allocated_amount`` (RULES.md R15).
 
-    Each unit is worth the regular pro-rata unit amount and the request that takes the last unit
-    of the line also takes the rounding remainder (``unit_amounts``); the amount is capped at
-    what the other requests left of ``line_paid``. So all requests together never exceed the
-    paid amount, in whatever order requests are made, cancelled and made again, and a request
-    after a smaller (e.g. depreciated) one still gets no more than its units are worth.
+    The units are worth their cumulative-rounding part (``refund_amount_for_units``: the
+    ``allocated_units`` held before them come first), capped at what the other requests left of
+    ``line_paid``. So all requests together never exceed the paid amount, in whatever order
+    requests are made, cancelled and made again, and a request after a smaller (e.g.
+    depreciated) one still gets no more than its units are worth.
     """
     units, allocated_units = int(units), int(allocated_units)
     quantity = int(quantity_bought)
     if units < 1 or allocated_units < 0 or allocated_units + units > quantity:
         raise ValueError("quantity_exceeds_refundable")
-    regular = unit_amounts(line_paid, quantity)[0]
-    if allocated_units + units == quantity:
-        nominal = yuan(line_paid) - regular * allocated_units
-    else:
-        nominal = regular * units
+    nominal = refund_amount_for_units(line_paid, quantity, units, allocated_units)
     left = yuan(line_paid) - yuan(allocated_amount)
     return max(min(nominal, left), ZERO)

@@ -722,3 +722,14 @@ def test_return_and_refund_events_reach_subscribed_webhooks(
     assert event.payload["return_request_id"] == request.pk
     assert event.payload["number"] == request.number
     assert not WebhookDelivery.objects.filter(endpoint=theirs).exists()
+
+
+def test_r15_partial_returns_use_cumulative_rounding(api, merchant_a, consumer_a):
+    line = _line(merchant_a, consumer_a, quantity=3, price="33.34", paid="100.00")
+    client = api("consumer_a")
+    body = {"line": line.pk, "kind": "return_refund", "reason": "no_reason"}
+    first = _post(client, RETURNS, {**body, "quantity": 2})
+    assert first.status_code == 201, first.content
+    last = _post(client, RETURNS, {**body, "quantity": 1})
+    assert last.status_code == 201, last.content
+    assert (first.json()["amount"], last.json()["amount"]) == ("66.67", "33.33")

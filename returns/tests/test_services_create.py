@@ -132,6 +132,15 @@ def test_r15_quantity_and_amounts_add_up_exactly(line):
     assert refused(line, at=LAST_MINUTE, quantity=1).code == "quantity_exhausted"
 
 
+def test_r15_cumulative_rounding_the_rules_example():
+    # RULES.md R15: ¥100.00 for 3 units: 2 units → 66.67, then 1 unit → 33.33
+    with time_machine.travel(SIGNED - timedelta(days=2), tick=False):
+        line = rf.signed_line(signed_at=SIGNED, quantity=3, paid="100.00", price="33.34")
+    first = create(line, at=LAST_MINUTE, quantity=2)
+    last = create(line, at=LAST_MINUTE, quantity=1)
+    assert (first.amount, last.amount) == (D("66.67"), D("33.33"))
+
+
 def test_r15_cancelled_requests_free_their_units_without_overpaying():
     with time_machine.travel(SIGNED - timedelta(days=2), tick=False):
         line = rf.signed_line(signed_at=SIGNED, quantity=3, paid="1.00", price="1.00")
