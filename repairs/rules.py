@@ -205,6 +205,23 @@ def current_repairs(card: CardFacts, at: datetime) -> list:
     )
 
 
+def is_sanbao_repair(repair: RepairFacts, at: datetime) -> bool:
+    """Whether a repair is a 三包 repair at ``at`` (G13, art. 8–12): not paid (G11, or outside
+    the 三包 period) and not closed without a result. Only 三包 repairs count towards G4's two
+    repairs, extend the period (G9), count as days in repair for G8 and are escalated under
+    G5/G6; an open free repair counts while it runs."""
+    if repair.paid:
+        return False
+    ended = repair.finished_at is not None and repair.finished_at <= at
+    return not (ended and repair.fixed is None)
+
+
+def sanbao_repairs(card: CardFacts, at: datetime) -> list:
+    """The 三包 repairs of the current period up to ``at`` (``current_repairs`` without the paid
+    ones and those closed without a result, G13), oldest first."""
+    return [r for r in current_repairs(card, at) if is_sanbao_repair(r, at)]
+
+
 def repair_end(repair: RepairFacts, at: datetime) -> datetime:
     """The instant a repair stops counting: its end, or ``at`` while it is open."""
     if repair.finished_at is not None and repair.finished_at <= at:
@@ -232,9 +249,10 @@ def repairer_days(repair: RepairFacts, at: datetime) -> int:
 
 
 def _repair_walk(card: CardFacts, at: datetime) -> tuple:
-    """``(Shanghai day of 送修, days in repair)`` of each repair of the current period, oldest
-    first: what every coverage walks (computed once for the whole unit and all main parts)."""
-    return tuple((local_date(r.received_at), repair_days(r, at)) for r in current_repairs(card, at))
+    """``(Shanghai day of 送修, days in repair)`` of each 三包 repair of the current period,
+    oldest first: what every coverage walks (computed once for the whole unit and all main
+    parts). A paid repair or one closed without a result extends nothing (G13)."""
+    return tuple((local_date(r.received_at), repair_days(r, at)) for r in sanbao_repairs(card, at))
 
 
 def coverage_of(
@@ -244,7 +262,8 @@ def coverage_of(
 
     It starts at the current period start (sign-off/installation, or the latest exchange), runs
     ``months`` calendar months (last day = start day + months, the window rule), and is extended
-    by every day in repair or waiting for parts of each repair received while it still ran.
+    by every day in repair or waiting for parts of each 三包 repair received while it still ran
+    (G13: not by a paid repair nor one closed without a result).
     """
     months = card.catalog.whole_unit_months if part is None else part.months
     start = period_start(card, at)
@@ -279,8 +298,8 @@ def not_fixed_repairs(card: CardFacts, fault_at: datetime) -> tuple:
     ``fault_at``) within 30 days after the repair ended (G12, art. 6–7)."""
     out = []
     for repair in current_repairs(card, fault_at):
-        if repair.finished_at is None or repair.finished_at > fault_at:
-            continue
+        if repair.finished_at is None or repair.finished_at > fault_at or repair.fixed is None:
+            continue  # open, or closed without a result: nothing was repaired (G13)
         if repair.fixed is False or window_is_open(
             event_at=repair.finished_at, days=RECURRENCE_DAYS, at=fault_at
         ):
@@ -328,7 +347,9 @@ def _day_phrase(day: int) -> str:
 
 
 def _exchange_grants(card, at, repairs, whole):
-    """Exchange grants of G4, G5 and G6 inside the current period: (rule, text, dates, payer)."""
+    """Exchange grants of G4, G5 and G6 inside the current period: (rule, text, dates, payer).
+    ``repairs`` are the 三包 repairs only (G13: paid ones and those closed without a result
+    neither count towards G4 nor escalate under G5/G6)."""
     grants = []
     in_period = at < whole.ends_at
     done = [r for r in repairs if r.finished_at is not None and r.finished_at <= at]
@@ -385,7 +406,8 @@ def entitlements(card: CardFacts, now: datetime) -> Entitlements:
     when the same model is unavailable and an alternative is refused (G7, art. 13), else with
     depreciation (G8, art. 13). A fault within 30 days after a repair makes that repair not fixed
     and its redo free (G12, art. 6–7). After the period, main parts still covered are repaired
-    free (G3, G9); everything else is a paid repair.
+    free (G3, G9); everything else is a paid repair. Paid repairs and repairs closed without a
+    result are not 三包 repairs: they count towards none of G4–G6, G8 or G9 (G13).
     """
     if now.tzinfo is None:
         raise ValueError("naive datetime: instants must be aware")
@@ -436,7 +458,7 @@ def entitlements(card: CardFacts, now: datetime) -> Entitlements:
                 "seller",
             )
         )
-    exchange_grants += _exchange_grants(card, now, current_repairs(card, now), whole)
+    exchange_grants += _exchange_grants(card, now, sanbao_repairs(card, now), whole)
 
     for rule, text, dates, payer in exchange_grants:
         remedies.append(Remedy(EXCHANGE, rule, text, dates, cost_borne_by=payer))
@@ -513,7 +535,7 @@ def _refund_instead_of_exchange(card, now, start, grants):
             cost_borne_by="seller",
         )
     days = days_between(start, now)
-    in_repair = sum(repair_days(r, now) for r in current_repairs(card, now))
+    in_repair = sum(repair_days(r, now) for r in sanbao_repairs(card, now))
     dates |= {"days_since_start": days, "days_in_repair": in_repair}
     refund, error = None, ""
     if card.price is not None:

@@ -371,6 +371,58 @@ def test_g12_repairer_result_not_fixed_counts():
     assert rules.not_fixed_repairs(facts, sh(2028, 6, 1)) == (late_repair(fixed=False),)
 
 
+# -- G13 -----------------------------------------------------------------------------------------
+
+
+def test_g13_paid_repairs_do_not_count_towards_g4():
+    first, second = two_repairs()
+    paid = RepairFacts(
+        received_at=second.received_at, finished_at=second.finished_at, fixed=True, paid=True
+    )
+    answer = entitlements(card(repairs=(first, paid)), sh(2027, 6, 1))
+    assert EXCHANGE not in answer.kinds and answer.kinds == [FREE_REPAIR]
+    # the same two repairs free: G4
+    assert entitlements(card(repairs=(first, second)), sh(2027, 6, 1)).rules_for(EXCHANGE) == ["G4"]
+
+
+def test_g13_a_repair_closed_without_a_result_is_no_repair():
+    first, second = two_repairs()
+    closed = RepairFacts(received_at=second.received_at, finished_at=second.finished_at)
+    answer = entitlements(card(repairs=(first, closed)), sh(2027, 6, 1))
+    assert EXCHANGE not in answer.kinds
+    coverage = rules.warranty_ends(card(repairs=(first, closed)), sh(2027, 6, 1))[0]
+    assert coverage.extension_days == 5  # only the first repair's days
+    # nor is it a repair that "failed again within 30 days" (G12)
+    assert rules.not_fixed_repairs(card(repairs=(closed,)), sh(2027, 3, 7)) == ()
+
+
+def test_g13_paid_repair_days_do_not_extend_the_period():
+    paid = RepairFacts(
+        received_at=sh(2027, 1, 10), finished_at=sh(2027, 1, 20), fixed=True, paid=True
+    )
+    whole = rules.warranty_ends(card(repairs=(paid,)), sh(2027, 6, 1))[0]
+    assert whole.extension_days == 0 and whole.last_day == sh(2027, 11, 21).date()
+    assert entitlements(card(repairs=(paid,)), sh(2027, 11, 22, 0, 0)).remedy(FREE_REPAIR).rule == (
+        "G3"  # main parts only
+    )
+    # G8 counts only the 三包 repairs' days
+    free, _second = two_repairs()
+    facts = card(repairs=(free, _second, paid))
+    assert entitlements(facts, sh(2027, 6, 1)).remedy(RETURN).dates["days_in_repair"] == 10
+
+
+def test_g13_paid_repair_over_the_limits_is_never_escalated():
+    waiting = RepairFacts(received_at=RECEIVED, parts_wait_since=RECEIVED + timedelta(days=1))
+    paid_waiting = RepairFacts(
+        received_at=RECEIVED, parts_wait_since=RECEIVED + timedelta(days=1), paid=True
+    )
+    at_91 = day_start(91, RECEIVED)
+    assert entitlements(card(repairs=(waiting,)), at_91).rules_for(EXCHANGE) == ["G5"]
+    assert EXCHANGE not in entitlements(card(repairs=(paid_waiting,)), at_91).kinds
+    paid_open = RepairFacts(received_at=RECEIVED, paid=True)
+    assert EXCHANGE not in entitlements(card(repairs=(paid_open,)), day_start(31, RECEIVED)).kinds
+
+
 def test_naive_now_is_refused():
     with pytest.raises(ValueError):
         entitlements(card(), datetime(2026, 12, 1))
