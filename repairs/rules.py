@@ -147,6 +147,8 @@ class Remedy:
     refund: Decimal | None = None
     refund_error: str = ""
     cost_borne_by: str = ""
+    alternative: bool = False
+    """An exchange to another model or spec: the same one is unavailable (G7)."""
 
 
 @dataclass(frozen=True)
@@ -402,12 +404,14 @@ def entitlements(card: CardFacts, now: datetime) -> Entitlements:
     within the extended 三包 period free repair (G3); two repairs done and a new fault → exchange
     or return with depreciation (G4, art. 11); parts shortage past 90 days (mobile phones 60) →
     exchange by the seller (G5, art. 12); more than 30 repairer-attributable days → exchange at
-    the repairer's cost (G6, art. 12). Where an exchange is due, a refund is also open: in full
-    when the same model is unavailable and an alternative is refused (G7, art. 13), else with
-    depreciation (G8, art. 13). A fault within 30 days after a repair makes that repair not fixed
-    and its redo free (G12, art. 6–7). After the period, main parts still covered are repaired
-    free (G3, G9); everything else is a paid repair. Paid repairs and repairs closed without a
-    result are not 三包 repairs: they count towards none of G4–G6, G8 or G9 (G13).
+    the repairer's cost (G6, art. 12). Where an exchange is due (G1, G2, G4–G6) and the
+    same model and spec is available, a refund with depreciation is also open (G8, art. 13;
+    in the G1 week the G1 return refunds in full); where it is unavailable, no such exchange is
+    offered but an alternative model or, refusing it, a full refund (G7, art. 13). A fault
+    within 30 days after a repair makes that repair not fixed and its redo free (G12, art. 6–7).
+    After the period, main parts still covered are repaired free (G3, G9); everything else is a
+    paid repair. Paid repairs and repairs closed without a result are not 三包 repairs: they
+    count towards none of G4–G6, G8 or G9 (G13).
     """
     if now.tzinfo is None:
         raise ValueError("naive datetime: instants must be aware")
@@ -460,11 +464,9 @@ def entitlements(card: CardFacts, now: datetime) -> Entitlements:
         )
     exchange_grants += _exchange_grants(card, now, sanbao_repairs(card, now), whole)
 
-    for rule, text, dates, payer in exchange_grants:
-        remedies.append(Remedy(EXCHANGE, rule, text, dates, cost_borne_by=payer))
-    repair_grants = [g for g in exchange_grants if g[0] in ("G4", "G5", "G6")]
-    if repair_grants and now >= return_closes:
-        remedies.append(_refund_instead_of_exchange(card, now, start, repair_grants))
+    remedies += _exchange_remedies(
+        card, now, start, exchange_grants, has_return=now < return_closes
+    )
 
     if in_period:
         remedies.append(
@@ -522,18 +524,59 @@ def _full(card):
     return None if card.price is None else yuan(card.price)
 
 
+def _exchange_remedies(card, now, start, grants, *, has_return):
+    """What an exchange due under ``grants`` (G1, G2, G4–G6) opens (G7, G8, art. 13).
+
+    Same model and spec available: the exchange of each grant, and — outside the G1 week, where
+    the G1 return already refunds in full — a refund with depreciation instead (G8). Same model
+    unavailable: no such exchange; an alternative (another model or spec, ``alternative``)
+    until the consumer refuses one, and a full refund without depreciation (G7; taking it is the
+    refusal of the alternative).
+    """
+    if not grants:
+        return []
+    if card.same_model_available:
+        out = [Remedy(EXCHANGE, r, text, d, cost_borne_by=payer) for r, text, d, payer in grants]
+        refund_grants = [g for g in grants if g[0] != "G1"]
+        if refund_grants and not has_return:
+            out.append(_refund_instead_of_exchange(card, now, start, refund_grants))
+        return out
+    rules = "、".join(dict.fromkeys(g[0] for g in grants))
+    rule, _text, first_dates, payer = grants[0]
+    dates = {**first_dates, "period_start": start, "exchange_rules": rules}
+    out = []
+    if not card.alternative_refused:
+        out.append(
+            Remedy(
+                EXCHANGE,
+                "G7",
+                f"应换货（{rules}），但同型号同规格产品无货：可换其他型号或规格（差价多退少补）；"
+                "不接受的，可全额退货不计折旧（G7）",
+                dates,
+                cost_borne_by=payer,
+                alternative=True,
+            )
+        )
+    if not has_return:
+        out.append(
+            Remedy(
+                RETURN,
+                "G7",
+                f"应换货（{rules}），但同型号同规格产品无货"
+                + ("，且您不接受其他型号" if card.alternative_refused else "")
+                + "：全额退货不计折旧（G7）",
+                dates,
+                refund=_full(card),
+                cost_borne_by="seller",
+            )
+        )
+    return out
+
+
 def _refund_instead_of_exchange(card, now, start, grants):
+    """G8: the same model is available, the consumer wants a refund instead of the exchange."""
     rules = "、".join(dict.fromkeys(g[0] for g in grants))
     dates = {"period_start": start, "exchange_rules": rules}
-    if not card.same_model_available and card.alternative_refused:
-        return Remedy(
-            RETURN,
-            "G7",
-            f"应换货（{rules}）但无同型号同规格产品，且您不接受其他型号，全额退货不计折旧（G7）",
-            dates,
-            refund=_full(card),
-            cost_borne_by="seller",
-        )
     days = days_between(start, now)
     in_repair = sum(repair_days(r, now) for r in sanbao_repairs(card, now))
     dates |= {"days_since_start": days, "days_in_repair": in_repair}

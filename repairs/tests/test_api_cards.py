@@ -200,3 +200,29 @@ def test_g13_a_paid_repair_is_not_one_of_g4s_two_repairs(merchant_a, roles, api,
         f"{URL}{card.pk}/choose-remedy/", {"remedy": "exchange"}, format="json"
     )
     assert refused.status_code == 400 and refused.json()["code"] == "remedy_not_granted"
+
+
+def test_g7_out_of_stock_on_day_10_alternative_or_full_refund_over_the_api(merchant_a, roles, api):
+    from orders.tests.factories import SkuFactory
+
+    card = signed_card(merchant_a, roles["consumer_a"].consumer, signed_at=clock.now() - 10 * DAY)
+    card.sku.stock = 0
+    card.sku.save(update_fields=["stock"])
+    other = SkuFactory(product=card.sku.product, price=card.unit_price, stock=2, spec="另一规格")
+    answer = api("consumer_a").get(f"{URL}{card.pk}/entitlements/").json()
+    assert answer["kinds"] == ["return", "exchange", "free_repair"]
+    exchange = next(r for r in answer["remedies"] if r["kind"] == "exchange")
+    refund = next(r for r in answer["remedies"] if r["kind"] == "return")
+    assert exchange["rule"] == "G7" and exchange["alternative"] is True
+    assert refund["rule"] == "G7" and refund["refund"] == "3000.00"
+    missing = api("consumer_a").post(
+        f"{URL}{card.pk}/choose-remedy/", {"remedy": "exchange"}, format="json"
+    )
+    assert missing.status_code == 400 and missing.json()["code"] == "exchange_sku_required"
+    chosen = api("consumer_a").post(
+        f"{URL}{card.pk}/choose-remedy/",
+        {"remedy": "exchange", "exchange_sku": other.pk},
+        format="json",
+    )
+    assert chosen.status_code == 200, chosen.content
+    assert chosen.json()["pending_remedy"] == "exchange"

@@ -45,27 +45,31 @@ def test_g1_day_7_return_exchange_repair():
     assert answer.remedy(RETURN).dates["closes_at"] == sh(2026, 11, 29, 0, 0)
 
 
-def test_g1_closes_on_day_8_only_exchange_or_repair():
+def test_g1_closes_on_day_8_exchange_repair_or_depreciated_refund():
     answer = entitlements(card(), day_start(8))
     assert answer.day == 8
-    assert answer.kinds == [EXCHANGE, FREE_REPAIR]
+    assert answer.kinds == [RETURN, EXCHANGE, FREE_REPAIR]
     assert answer.rules_for(EXCHANGE) == ["G2"]
-    assert answer.summary.startswith("签收后第 8 天：只能换货或免费维修")
+    # G8 under G2: the same model is available, a refund instead is with depreciation
+    refund = answer.remedy(RETURN)
+    assert refund.rule == "G8" and refund.with_depreciation
+    assert refund.refund == Decimal("3000.00") - Decimal("3000") * Decimal("0.001") * 8
+    assert answer.summary.startswith("签收后第 8 天：可退货或换货或免费维修")
     assert "G2" in answer.summary
 
 
 def test_g1_shanghai_midnight_is_16_utc():
     before = datetime(2026, 11, 28, 15, 59, 59, 999999, tzinfo=UTC)
     after = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
-    assert RETURN in entitlements(card(), before).kinds
-    assert RETURN not in entitlements(card(), after).kinds
+    assert entitlements(card(), before).rules_for(RETURN) == ["G1"]
+    assert entitlements(card(), after).rules_for(RETURN) == ["G8"]
 
 
 def test_g1_signed_late_utc_evening_counts_in_shanghai():
     # 2026-11-20 17:00 UTC is already 2026-11-21 01:00 Shanghai: day 7 ends 2026-11-29 00:00.
     start = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
-    assert RETURN in entitlements(card(start), sh(2026, 11, 28, 23, 59)).kinds
-    assert RETURN not in entitlements(card(start), sh(2026, 11, 29, 0, 0)).kinds
+    assert entitlements(card(start), sh(2026, 11, 28, 23, 59)).rules_for(RETURN) == ["G1"]
+    assert entitlements(card(start), sh(2026, 11, 29, 0, 0)).rules_for(RETURN) == ["G8"]
 
 
 def test_g2_day_15_and_16():
@@ -267,9 +271,39 @@ def test_g7_no_same_model_and_alternative_refused_full_refund():
     assert refund.refund == Decimal("3000.00")
 
 
-def test_g7_needs_the_refusal():
+def test_g7_same_model_unavailable_offers_an_alternative_or_a_full_refund():
     facts = card(repairs=two_repairs(), same_model_available=False, alternative_refused=False)
-    assert entitlements(facts, sh(2027, 6, 1)).remedy(RETURN).rule == "G8"
+    answer = entitlements(facts, sh(2027, 6, 1))
+    exchange, refund = answer.remedy(EXCHANGE), answer.remedy(RETURN)
+    assert exchange.rule == "G7" and exchange.alternative and "其他型号" in exchange.explanation
+    assert refund.rule == "G7" and not refund.with_depreciation
+    assert refund.refund == Decimal("3000.00")
+    # the alternative refused: the full refund only
+    refused = card(repairs=two_repairs(), same_model_available=False, alternative_refused=True)
+    assert entitlements(refused, sh(2027, 6, 1)).kinds == [RETURN, FREE_REPAIR]
+
+
+@pytest.mark.parametrize(
+    "day,rule,kinds",
+    [
+        (7, "G1", [RETURN, EXCHANGE, FREE_REPAIR]),
+        (8, "G2", [RETURN, EXCHANGE, FREE_REPAIR]),
+        (15, "G2", [RETURN, EXCHANGE, FREE_REPAIR]),
+    ],
+)
+def test_g7_whenever_an_exchange_is_due_out_of_stock_no_same_model_exchange(day, rule, kinds):
+    out = card(same_model_available=False)
+    answer = entitlements(out, day_end(day))
+    assert answer.kinds == kinds
+    exchange = answer.remedy(EXCHANGE)
+    assert exchange.alternative and exchange.rule == "G7" and rule in exchange.explanation
+    refund = answer.remedy(RETURN)
+    assert refund.refund == Decimal("3000.00") and not refund.with_depreciation
+    assert refund.rule == ("G1" if day <= 7 else "G7")
+    # in stock: the same-model exchange of G1/G2, never an alternative
+    assert not entitlements(card(), day_end(day)).remedy(EXCHANGE).alternative
+    # day 16: no exchange is due, so G7 opens nothing
+    assert entitlements(out, day_start(16)).kinds == [FREE_REPAIR]
 
 
 def test_g8_worked_example():
