@@ -12,6 +12,7 @@ VERB_LABELS = {
     "return.pickup_failed": gettext_lazy("上门取件预约失败"),
     "return.parcel_scanned": gettext_lazy("退货包裹物流更新"),
     "return.arbitration_answered": gettext_lazy("商家提交仲裁答辩"),
+    "return.arbitration_answer_overdue": gettext_lazy("商家仲裁答辩期满"),
     "return.inspection_requested": gettext_lazy("平台申请第三方检测"),
     "return.inspection_reported": gettext_lazy("第三方检测出具报告"),
     "return.arbitration_decided": gettext_lazy("平台作出仲裁裁决"),

@@ -626,6 +626,12 @@ class Arbitration(models.Model):
     consumer_statement = models.TextField(_("消费者陈述"), blank=True)
     merchant_statement = models.TextField(_("商家陈述"), blank=True)
     merchant_answered_at = models.DateTimeField(_("商家答辩时间"), null=True, blank=True)
+    answer_due_at = models.DateTimeField(
+        _("商家答辩期限"),
+        null=True,
+        blank=True,
+        help_text=_("商家在此之前答辩；平台在答辩后或此时之后裁决（R21）"),
+    )
     decision = models.CharField(_("裁决"), max_length=16, choices=Decision.choices, blank=True)
     decided_amount = models.DecimalField(
         _("裁决退款金额"), max_digits=12, decimal_places=2, null=True, blank=True
@@ -655,6 +661,15 @@ class Arbitration(models.Model):
 
     def __str__(self):
         return f"{self.request_id} {self.status}"
+
+    def decidable_at(self, now):
+        """Whether the platform may decide at ``now`` (RULES.md R21): after the merchant's
+        answer or the end of the answer window, never before."""
+        return (
+            self.merchant_answered_at is not None
+            or self.answer_due_at is None
+            or now >= self.answer_due_at
+        )
 
 
 ARBITRATION_MOVES = {

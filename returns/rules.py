@@ -30,6 +30,17 @@ QUALITY_RETURN_DAYS = 7
 REFUND_AFTER_RECEIPT_MAX_DAYS = 7
 """R6: the merchant refunds within 7 days of receiving the goods (a ceiling)."""
 
+RECEIPT_CONFIRM_DAYS = 10
+"""R20: the merchant confirms receipt within 10 days of the ship-back (policy
+``returns.receipt_confirm_days``)."""
+
+RECEIPT_AFTER_SCAN_DAYS = 3
+"""R20: while the carrier reports the parcel moving, the window runs at least until 3 days
+after its latest scan (its delivery scan included)."""
+
+MOVING_SCAN_KINDS = frozenset({"picked_up", "in_transit", "out_for_delivery", "signed"})
+"""Carrier scans that say the parcel is moving or delivered (R20); ``exception`` is not one."""
+
 # Option kinds offered on an order line (what the consumer can ask for).
 REFUND_ONLY_UNSHIPPED = "refund_only_unshipped"  # R11
 NO_REASON_RETURN = "no_reason_return"  # R1–R4
@@ -125,6 +136,46 @@ def refund_due_after_receipt(
     if not 1 <= days <= REFUND_AFTER_RECEIPT_MAX_DAYS:
         raise ValueError("refund days must lie in 1..7 (law maximum)")
     return calendar_window_closes_at(received_at, days, **extension)
+
+
+def receipt_confirm_due(
+    shipped_at: datetime,
+    days: int = RECEIPT_CONFIRM_DAYS,
+    *,
+    last_scan_at: datetime | None = None,
+    **extension,
+) -> datetime:
+    """When the merchant's time to confirm receipt of a parcel shipped back ends (RULES.md R20):
+    24:00 Shanghai of day ``days`` (policy ``returns.receipt_confirm_days``, default 10) after the
+    ship-back, counted as in RULES.md "Time"; while the carrier reports the parcel moving it runs
+    at least until 24:00 of day 3 after the latest such scan (``last_scan_at``: a moving or
+    delivery scan). At that instant the platform refunds as if the goods were received.
+    Shipped back 2026-11-21 00:30 Shanghai → open until 2026-12-01 24:00 Shanghai."""
+    days = int(days)
+    if days < 1:
+        raise ValueError("days must be positive")
+    due = calendar_window_closes_at(shipped_at, days, **extension)
+    if last_scan_at is not None:
+        due = max(
+            due, calendar_window_closes_at(last_scan_at, RECEIPT_AFTER_SCAN_DAYS, **extension)
+        )
+    return due
+
+
+ARBITRATION_ANSWER_DAYS = 3
+"""R21: the merchant answers an arbitration within 3 days (policy
+``returns.arbitration_answer_days``)."""
+
+
+def arbitration_answer_due(escalated_at: datetime, days: int = ARBITRATION_ANSWER_DAYS) -> datetime:
+    """When the merchant's time to answer an arbitration ends, and from when the platform may
+    decide without the answer (RULES.md R21): 24:00 Shanghai of day ``days`` (policy, default 3)
+    after the escalation, counted as in RULES.md "Time". Escalated 2026-11-21 00:30 Shanghai →
+    answer until 2026-11-24 24:00 Shanghai."""
+    days = int(days)
+    if days < 1:
+        raise ValueError("days must be positive")
+    return calendar_window_closes_at(escalated_at, days)
 
 
 def auto_approve_due(requested_at: datetime, hours: int = 48) -> datetime:

@@ -231,6 +231,7 @@ ARBITRATION_FIELDS = [
     "consumer_statement",
     "merchant_statement",
     "merchant_answered_at",
+    "answer_due_at",
     "decision",
     "decided_amount",
     "decided_by_label",

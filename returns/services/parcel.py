@@ -13,6 +13,7 @@ from aftersales.tenancy.actors import SYSTEM
 from orders import services as order_services
 from orders.models import PickupBooking
 
+from .. import rules
 from ..adapters import return_parcel_registered
 from ..models import ReturnRequest
 from . import payments
@@ -28,7 +29,7 @@ from .common import (
 )
 from .express import express_refund_maybe
 from .moves import move
-from .receipt import mark_received
+from .receipt import mark_received, receipt_confirm_follow_scan
 
 
 def pickup_cancel(request, actor):
@@ -230,7 +231,8 @@ def return_parcel_scan_record(
     reaches the policy threshold, triggers the express refund: the platform pays at once (R12,
     ``Refund.source = platform_express`` and a ledger ``advance``). A ``signed`` scan means the
     merchant has the goods: the request is received (awaiting inspection) and the R6 refund
-    deadline starts. Scans of a parcel in another state are only recorded."""
+    deadline starts. A moving or delivery scan keeps the merchant's receipt window (R20) open
+    until at least 3 days after it. Scans of a parcel in another state are only recorded."""
     if kind not in SCAN_KINDS:
         raise InvalidInput(
             "轨迹节点无效。", code="tracking_kind_invalid", fields={"kind": SCAN_KINDS}
@@ -283,6 +285,11 @@ def return_parcel_scan_record(
         )
         if first and request.status == ReturnRequest.Status.RETURN_SHIPPED:
             express_refund_maybe(request, actor=actor)
+        if (
+            kind in rules.MOVING_SCAN_KINDS
+            and request.status == ReturnRequest.Status.RETURN_SHIPPED
+        ):
+            receipt_confirm_follow_scan(request, scan_at=occurred_at, actor=actor)
         if kind == "signed" and request.return_signed_at is None:
             request.return_signed_at = occurred_at
             request.save(update_fields=["return_signed_at"])

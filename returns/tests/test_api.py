@@ -365,6 +365,11 @@ def test_merchant_key_runs_the_whole_return(api, merchant_a, consumer_a):
         {"carrier": "SF", "tracking_number": "SF900001"},
     )
     assert r.status_code == 200 and r.json()["status"] == "return_shipped"
+    # R20: the merchant's receipt window, whatever the carrier reports
+    (receipt,) = r.json()["deadlines"]
+    assert receipt["kind"] == "returns.receipt_confirm" and "R20" in receipt["description"]
+    shipped = clock.local(ReturnRequest.objects.get(pk=request).return_shipped_at).date()
+    assert receipt["due_display"] == f"{shipped + timedelta(days=10):%Y-%m-%d} 24:00"
     _error(_post(key, f"{RETURNS}{request}/refund/"), 409, "invalid_status_transition")
     r = _post(key, f"{RETURNS}{request}/receive/", {"intact": True, "note": "完好"})
     assert r.status_code == 200 and r.json()["status"] == "received"
@@ -521,6 +526,22 @@ def test_reject_escalate_answer_inspect_decide(api, roles, merchant_a, consumer_
     )
     assert r.status_code == 200 and r.json()["status"] == "arbitration"
     arbitration = r.json()["arbitration"]["id"]
+    # R21: the merchant has 3 days to answer; the platform decides after the answer or then
+    due = r.json()["arbitration"]["answer_due_at"]
+    opened = ReturnRequest.objects.get(pk=request.pk).escalated_at
+    assert datetime.fromisoformat(due) == rules.arbitration_answer_due(opened)
+    assert api("merchant_a").get(f"{url}/").json()["arbitration"]["answer_due_at"] == due
+    assert "returns.arbitration_answer" in {d["kind"] for d in r.json()["deadlines"]}
+    body = _error(
+        _post(
+            api("after_sales_agent"),
+            f"{ARBITRATIONS}{arbitration}/decide/",
+            {"decision": "reject", "reason": "x"},
+        ),
+        409,
+        "arbitration_answer_pending",
+    )
+    assert datetime.fromisoformat(body["fields"]["answer_due_at"]) == datetime.fromisoformat(due)
 
     queue = api("after_sales_agent").get(ARBITRATIONS).json()["results"]
     assert [a["id"] for a in queue] == [arbitration]

@@ -17,7 +17,7 @@ from aftersales import clock
 from aftersales.deadlines.models import Deadline
 from orders.models import Category, Order, PickupBooking, Shipment
 from orders.tests.factories_pages import page_order
-from returns import services
+from returns import rules, services
 from returns.models import Arbitration, ReturnEvidence, ReturnRequest
 from returns.tests.factories import consumer_actor
 
@@ -455,6 +455,11 @@ def test_escalate_a_rejection_to_arbitration(client_as, alice, merchant_a):
     body = text(client.get(response.url))
     assert "平台仲裁中" in section(body, "return-status")
     assert "商家拒绝理由不成立" in section(body, "arbitration")
+    # R21: both parties see the date after which the platform decides
+    until = rules.display_instant(arbitration.answer_due_at)
+    assert until in section(body, "answer-due") and "R21" in section(body, "answer-due")
+    merchant = text(client_as("merchant_a").get(f"/merchant/returns/{request.pk}/"))
+    assert until in section(merchant, "answer-due")
 
 
 # -- merchant portal ----------------------------------------------------------------------------
