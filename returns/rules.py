@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 from aftersales.deadlines import rules as time_rules
 from aftersales.deadlines.rules import display_instant
 from aftersales.money import ZERO, split_pro_rata, units_share, yuan
-from orders.rules import EXCLUSION_REASONS, is_high_value
+from orders.rules import EXCLUSION_REASONS, is_high_value, unseal_matters
 
 # -- constants ---------------------------------------------------------------------------------
 
@@ -434,6 +434,7 @@ class LineFacts:
     ``no_reason_class``/``exclusion_reason`` come from the line's category (R1–R4);
     ``exclusion_confirmed_at`` is the consumer's checkout confirmation (R3); ``signed_at`` is the
     sign-off of its parcel (R1) and ``received_at`` the receipt (R10, defaults to sign-off).
+    ``unsealed_at``: digital goods downloaded or unsealed (R2 excludes them only from then on).
     """
 
     no_reason_class: str = "allowed"
@@ -446,6 +447,7 @@ class LineFacts:
     quantity_open: int = 0
     quantity_completed: int = 0
     cancelled_at: datetime | None = None
+    unsealed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -489,7 +491,21 @@ def _no_reason(facts, now, cfg, refundable):
     cls = facts.no_reason_class
     if cls not in EXCLUSION_REASONS:
         raise ValueError(f"unknown no-reason class {cls!r}")
-    if cls == "excluded_by_law":
+    digital = unseal_matters(cls, facts.exclusion_reason)
+    if digital and facts.unsealed_at is not None:
+        return ReturnOption(
+            NO_REASON_RETURN,
+            False,
+            "R2",
+            "no_reason_excluded_by_law",
+            _(
+                "数字化商品已于 %(at)s 下载或拆封，依法不适用七天无理由退货（R2）；"
+                "质量问题仍可申请退换货"
+            )
+            % {"at": display_instant(facts.unsealed_at)},
+            facts.unsealed_at,
+        )
+    if cls == "excluded_by_law" and not digital:
         label = _exclusion_label(facts.exclusion_reason)
         return ReturnOption(
             NO_REASON_RETURN,
@@ -540,6 +556,12 @@ def _no_reason(facts, now, cfg, refundable):
             "但下单时未记录您的不适用确认；签收于 %(signed)s）"
         ) % {"until": until, "signed": signed, "label": _exclusion_label(facts.exclusion_reason)}
         code = "no_reason_open_not_confirmed"
+    elif digital:
+        message = _(
+            "七天无理由退货可申请至 %(until)s（R1，签收于 %(signed)s）；"
+            "数字化商品一经下载或拆封即不再适用（R2）"
+        ) % {"until": until, "signed": signed}
+        code = "no_reason_open_sealed"
     else:
         message = _("七天无理由退货可申请至 %(until)s（R1，签收于 %(signed)s）") % {
             "until": until,

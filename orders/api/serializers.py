@@ -243,10 +243,21 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "paid_amount",
             "no_reason_class",
             "exclusion_confirmed_at",
+            "unsealed_at",
+            "unsealed_via",
             "cancelled_at",
             "cancel_reason",
         ]
         read_only_fields = fields
+
+
+class LineUnsealedSerializer(serializers.Serializer):
+    """RULES.md R2: digital goods of a line were downloaded or unsealed."""
+
+    line = serializers.IntegerField(help_text="订单行 id（须为数字化商品类目）")
+    occurred_at = serializers.DateTimeField(
+        required=False, help_text="下载或拆封的时间（默认为现在）"
+    )
 
 
 class TenderSerializer(serializers.ModelSerializer):

@@ -259,6 +259,10 @@ class ReturnPickupSerializer(serializers.Serializer):
     tracking_number = serializers.CharField()
     failure_reason = serializers.CharField()
     contact_name = serializers.CharField(source="masked_contact_name", help_text="脱敏")
+    insured = serializers.BooleanField(help_text="保价取件（高价值商品，R17）")
+    declared_value = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True, help_text="保价声明价值（元）"
+    )
 
 
 class ReturnReplacementShipmentSerializer(serializers.Serializer):

@@ -118,6 +118,7 @@ def line_facts(line):
         quantity_open=open_units,
         quantity_completed=completed,
         cancelled_at=line.cancelled_at,
+        unsealed_at=line.unsealed_at,
     )
 
 

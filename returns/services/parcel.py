@@ -9,6 +9,7 @@ from aftersales import clock
 from aftersales.casefile.models import TimelineEvent
 from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput
+from aftersales.money import units_share
 from aftersales.tenancy.actors import SYSTEM
 from orders import services as order_services
 from orders.models import PickupBooking
@@ -116,6 +117,16 @@ def return_ship_back(*, request, actor, carrier, tracking_number, shipping_fee=N
     return request
 
 
+def pickup_insurance(request):
+    """R17: a high-value return's pickup is insured (保价) for what the returned units were paid
+    (their R15 part of the line); ``{"insured", "declared_value"}`` for ``pickup_book``."""
+    if not request.insured:
+        return {"insured": False, "declared_value": None}
+    line = request.line
+    value = units_share(line.paid_amount, line.quantity, request.quantity)
+    return {"insured": True, "declared_value": value}
+
+
 def order_contact(order):
     """The order's shipping address as a pickup contact."""
     return {
@@ -134,7 +145,8 @@ def return_pickup_book(*, request, actor, slot_start, slot_end, contact=None, sh
     order's shipping address. The carrier confirms later with a tracking number (the request
     then counts as shipped back) or refuses the slot (the consumer books another). The fee
     follows R8/R9 (``shipping_payer``); ``shipping_fee`` is the pickup's fee, reimbursed with the
-    refund when the merchant pays (R9)."""
+    refund when the merchant pays (R9). A high-value return's pickup is insured for the value of
+    its units (R17, ``pickup_insurance``)."""
     fee = payments.shipping_fee_clean(shipping_fee)
     with transaction.atomic():
         request = locked_request(request)
@@ -160,6 +172,7 @@ def return_pickup_book(*, request, actor, slot_start, slot_end, contact=None, sh
             actor=SYSTEM,
             merchant=request.merchant,
             subject=request,
+            **pickup_insurance(request),
         )
         request.pickup = booking
         request.save(update_fields=["pickup"])
@@ -173,6 +186,8 @@ def return_pickup_book(*, request, actor, slot_start, slot_end, contact=None, sh
                 "slot_start": iso(slot_start),
                 "slot_end": iso(slot_end),
                 "shipping_payer": request.shipping_payer,
+                "insured": booking.insured,
+                "declared_value": str(booking.declared_value) if booking.insured else None,
             },
         )
         publish(

@@ -754,3 +754,59 @@ def test_r15_partial_returns_use_cumulative_rounding(api, merchant_a, consumer_a
     last = _post(client, RETURNS, {**body, "quantity": 1})
     assert last.status_code == 201, last.content
     assert (first.json()["amount"], last.json()["amount"]) == ("66.67", "33.33")
+
+
+def test_r2_digital_goods_unsealed_through_the_orders_api(api, merchant_a, consumer_a):
+    category = of.CategoryFactory(no_reason_class="excluded_by_law", exclusion_reason="digital")
+    line = _line(merchant_a, consumer_a, category=category)
+    options_url = f"/api/v1/order-lines/{line.pk}/return-options/"
+    no_reason = next(
+        o
+        for o in api("consumer_a").get(options_url).json()["options"]
+        if o["kind"] == rules.NO_REASON_RETURN
+    )
+    assert no_reason["available"] and no_reason["code"] == "no_reason_open_sealed"
+    r = _post(api("consumer_a"), f"/api/v1/orders/{line.order_id}/unsealed/", {"line": line.pk})
+    assert r.status_code == 200, r.content
+    (shown,) = r.json()["lines"]
+    assert shown["unsealed_via"] == "consumer_confirmation" and shown["unsealed_at"]
+    no_reason = next(
+        o
+        for o in api("consumer_a").get(options_url).json()["options"]
+        if o["kind"] == rules.NO_REASON_RETURN
+    )
+    assert (no_reason["available"], no_reason["rule"]) == (False, "R2")
+    _error(
+        _post(
+            api("consumer_a"),
+            RETURNS,
+            {"line": line.pk, "kind": "return_refund", "reason": "no_reason"},
+        ),
+        400,
+        "no_reason_excluded_by_law",
+    )
+    other = _line(merchant_a, consumer_a)
+    _error(
+        _post(api("merchant_a"), f"/api/v1/orders/{other.order_id}/unsealed/", {"line": other.pk}),
+        400,
+        "unseal_not_applicable",
+    )
+
+
+def test_r17_a_high_value_returns_pickup_is_insured(api, merchant_a, consumer_a):
+    request = case(merchant_a, consumer_a, to="approved", price="6000.00")
+    day = clock.local(clock.now()).date() + timedelta(days=1)
+    r = _post(
+        api("consumer_a"),
+        f"{RETURNS}{request.pk}/book-pickup/",
+        {
+            "slot_start": f"{day.isoformat()}T10:00:00+08:00",
+            "slot_end": f"{day.isoformat()}T12:00:00+08:00",
+        },
+    )
+    assert r.status_code == 200, r.content
+    assert r.json()["insured"] is True
+    assert (r.json()["pickup"]["insured"], r.json()["pickup"]["declared_value"]) == (
+        True,
+        "6000.00",
+    )

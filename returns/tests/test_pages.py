@@ -424,6 +424,22 @@ def test_book_a_pickup_slot(client_as, alice, merchant_a):
     assert response.status_code == 400 and "已有进行中的上门取件预约" in text(response)
 
 
+def test_r17_consumer_sees_the_insured_pickup(client_as, alice, merchant_a):
+    from returns.forms import pickup_slot_choices
+
+    line = signed_line(consumer=alice, merchant=merchant_a)
+    request = page_request(line, status="approved", insured=True)
+    client = client_as("consumer_a")
+    response = client.post(
+        f"/my/returns/{request.pk}/pickup/", {"slot": pickup_slot_choices()[0][0]}
+    )
+    assert response.status_code == 302
+    booking = PickupBooking.objects.get()
+    assert booking.insured and booking.declared_value == line.paid_amount / line.quantity
+    body = text(client.get(response.url))
+    assert f"保价 ¥{booking.declared_value}（R17）" in section(body, "return-parcel")
+
+
 def test_pickup_slots_are_shanghai_hours_and_skip_the_past():
     from returns.forms import parse_slot, pickup_slot_choices
 

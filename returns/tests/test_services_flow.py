@@ -250,6 +250,34 @@ def test_pickup_booked_then_confirmed_ships_back(case, django_capture_on_commit_
     assert request.return_tracking_number == f"SBX{booking.pk:010d}"
 
 
+def test_r17_high_value_return_pickup_is_insured_for_the_units_value():
+    line = rf.signed_line(signed_at=clock.now() - timedelta(days=1), price="6000.00", quantity=2)
+    consumer = rf.consumer_actor(line.order.consumer)
+    request = services.return_request_create(
+        line=line, kind="return_refund", reason="no_reason", quantity=1, actor=consumer
+    )
+    assert request.insured
+    services.return_request_approve(request=request, actor=rf.merchant_actor(line.order.merchant))
+    tomorrow = clock.local(clock.now() + timedelta(days=1)).replace(hour=10, minute=0)
+    booking = services.return_pickup_book(
+        request=request, actor=consumer, slot_start=tomorrow, slot_end=tomorrow + timedelta(hours=2)
+    )
+    assert (booking.insured, booking.declared_value) == (True, D("6000.00"))
+    order_tasks.sandbox_pickup_confirm(booking.pk)
+    request.refresh_from_db()
+    assert request.return_tracking_number.startswith("SBXV")  # the carrier took it insured
+
+
+def test_pickup_of_an_ordinary_return_is_not_insured(case):
+    _line, consumer, merchant, make = case
+    request = services.return_request_approve(request=make(), actor=merchant)
+    tomorrow = clock.local(clock.now() + timedelta(days=1)).replace(hour=10, minute=0)
+    booking = services.return_pickup_book(
+        request=request, actor=consumer, slot_start=tomorrow, slot_end=tomorrow + timedelta(hours=2)
+    )
+    assert (booking.insured, booking.declared_value) == (False, None)
+
+
 def test_pickup_refused_slot_asks_to_book_again(case):
     _line, consumer, merchant, make = case
     request = services.return_request_approve(request=make(), actor=merchant)
