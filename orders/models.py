@@ -242,6 +242,11 @@ class OrderLine(models.Model):
     )
     paid_amount = models.DecimalField(_("实付金额"), max_digits=12, decimal_places=2)
     exclusion_confirmed_at = models.DateTimeField(_("确认不适用无理由退货"), null=True, blank=True)
+    return_shipping_insured = models.BooleanField(
+        _("运费险"),
+        default=False,
+        help_text=_("下单时购买的退货运费险：无理由退货运费由保险赔付（R8）"),
+    )
     unsealed_at = models.DateTimeField(_("已下载或拆封"), null=True, blank=True)
     unsealed_via = models.CharField(
         _("下载或拆封的记录来源"), max_length=24, choices=UnsealedVia.choices, blank=True

@@ -20,6 +20,11 @@ VERB_LABELS = {
     "return.refund_failed": gettext_lazy("退款失败"),
     "return.express_advanced": gettext_lazy("平台极速退款垫付"),
     "return.overridden": gettext_lazy("平台处理"),
+    "return.insurance_claimed": gettext_lazy("向保险公司申请运费险理赔"),
+    "return.insurance_paid": gettext_lazy("运费险已赔付"),
+    "return.insurance_rejected": gettext_lazy("运费险拒赔"),
+    "return.insurance_attempt_failed": gettext_lazy("运费险理赔请求超时，将重试"),
+    "return.insurance_failed": gettext_lazy("运费险理赔失败"),
 }
 
 

@@ -243,6 +243,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "paid_amount",
             "no_reason_class",
             "exclusion_confirmed_at",
+            "return_shipping_insured",
             "unsealed_at",
             "unsealed_via",
             "cancelled_at",
@@ -405,6 +406,11 @@ class OrderLineInputSerializer(serializers.Serializer):
         help_text="消费者下单时确认该商品不适用七天无理由退货（RULES.md R3）",
     )
     exclusion_confirmed_at = serializers.DateTimeField(required=False)
+    return_shipping_insured = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="消费者下单时购买了退货运费险：无理由退货的运费由保险公司赔付（RULES.md R8）",
+    )
 
 
 class OrderCreateSerializer(serializers.Serializer):

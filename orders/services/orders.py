@@ -60,7 +60,8 @@ def order_create(
 
     ``lines``: dicts with ``sku``, ``quantity``, optional ``unit_price`` (default: the SKU's
     price), ``discount_amount``, ``paid_amount`` (checked: quantity × unit price − discount)
-    and ``exclusion_confirmed`` / ``exclusion_confirmed_at`` (RULES.md R3). An
+    and ``exclusion_confirmed`` / ``exclusion_confirmed_at`` (RULES.md R3), and
+    ``return_shipping_insured`` (return-shipping insurance 运费险 bought at checkout, R8). An
     ``order_discount`` is allocated to lines pro rata instead. ``shipping`` is snapshotted and
     encrypted (D1); without it the consumer's default address is used.
 
@@ -180,6 +181,7 @@ def order_create(
                     discount_amount=p["discount"],
                     paid_amount=p["paid"],
                     exclusion_confirmed_at=p["confirmed_at"],
+                    return_shipping_insured=bool(p["raw"].get("return_shipping_insured")),
                 )
                 for p in prepared
             ]

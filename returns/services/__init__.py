@@ -16,7 +16,7 @@ Domain events (payload: ``return_request_id``, ``number``, ``order_id``, ``line_
 ``return.exchange_shipped``, ``return.completed``, ``return.overridden``,
 ``return.express_advanced``, ``return.express_recovered``, ``return.express_clawback``,
 ``return.express_clawback_cancelled``, ``return.evidence_added``, ``return.receipt_timeout``
-(R20), and those of
+(R20), those of ``returns.services.insurance`` (``return.insurance_*``, R8), and those of
 ``returns.services.payments`` (``return.difference_*``, ``return.shipping_reimburs*``,
 ``return.shipping_fee_declared`` in the timeline). (``refund.succeeded`` / ``refund.failed``
 stay the gateway-level events of ``orders``, one per tender.)
@@ -77,6 +77,11 @@ from .entitlement import (
 from .evidence import evidence_add
 from .exchanges import exchange_delivered, exchange_ship
 from .express import express_clawback, express_clawback_due
+from .insurance import (
+    insurance_claim_attempt_failed,
+    insurance_claim_open,
+    insurance_claim_settle,
+)
 from .override import OVERRIDE_MOVES, return_override
 from .parcel import (
     SCAN_KINDS,
@@ -115,6 +120,9 @@ __all__ = [
     "express_clawback",
     "express_clawback_due",
     "inspection_attempt_failed",
+    "insurance_claim_attempt_failed",
+    "insurance_claim_open",
+    "insurance_claim_settle",
     "inspection_report_record",
     "line_facts",
     "line_held_quantities",

@@ -29,6 +29,7 @@ from .common import (
     require_merchant,
 )
 from .express import express_refund_maybe
+from .insurance import insurance_claim_open
 from .moves import move
 from .receipt import mark_received, receipt_confirm_follow_scan
 
@@ -73,6 +74,7 @@ def _shipped_back(request, *, actor, carrier, tracking_number, via):
     publish(
         "return.shipped_back", request, carrier=carrier, tracking_number=tracking_number, via=via
     )
+    insurance_claim_open(request, actor=actor)
     notify_parties(
         request,
         "return.shipped_back",

@@ -810,3 +810,25 @@ def test_r17_a_high_value_returns_pickup_is_insured(api, merchant_a, consumer_a)
         True,
         "6000.00",
     )
+
+
+def test_r8_insured_line_claim_shown_on_the_request(api, merchant_a, consumer_a):
+    from returns import tasks
+    from returns.models import ShippingInsuranceClaim
+
+    line = _line(merchant_a, consumer_a)
+    OrderLine.objects.filter(pk=line.pk).update(return_shipping_insured=True)
+    options = api("consumer_a").get(f"/api/v1/order-lines/{line.pk}/return-options/").json()
+    assert options["shipping"][rules.NO_REASON]["payer"] == "insurance"
+    request = case_from(api, line)
+    _post(api("merchant_a"), f"{RETURNS}{request}/approve/")
+    r = _post(
+        api("consumer_a"),
+        f"{RETURNS}{request}/ship-back/",
+        {"carrier": "SF", "tracking_number": "SF-INS-1", "shipping_fee": "15.00"},
+    )
+    assert r.status_code == 200, r.content
+    assert r.json()["insurance_claim"]["status"] == "requested"
+    tasks.sandbox_insurance_process(ShippingInsuranceClaim.objects.get().pk)
+    claim = api("consumer_a").get(f"{RETURNS}{request}/").json()["insurance_claim"]
+    assert (claim["status"], claim["paid_amount"]) == ("paid", "15.00")
