@@ -1,4 +1,4 @@
-"""Pure rules of the three guarantees (三包) — standard 6.5, RULES.md "Three guarantees" G1–G12,
+"""Pure rules of the three guarantees (三包) — standard 6.5, RULES.md "Three guarantees" G1–G13,
 《部分商品修理更换退货责任规定》 (cited as "art. N").
 
 No ORM here: callers build a ``CardFacts`` from a warranty card (issue 5) and pass "now".

@@ -1,4 +1,4 @@
-"""Pure rules of returns, exchanges and refunds (standard 6.3; RULES.md R1–R19). No ORM here.
+"""Pure rules of returns, exchanges and refunds (standard 6.3; RULES.md R1–R21). No ORM here.
 
 Inputs are plain values and the frozen dataclasses below; services read the rows and the
 policies (``returns.*`` in ``aftersales.policies``), call these, and turn a refusal code into a
