@@ -19,6 +19,7 @@ from orders.models import Category, Order, PickupBooking, Shipment
 from orders.tests.factories_pages import page_order
 from returns import rules, services
 from returns.models import Arbitration, ReturnEvidence, ReturnRequest
+from returns.tests import factories as rf
 from returns.tests.factories import consumer_actor
 
 from .factories_pages import JPEG, page_evidence, page_request, signed_line
@@ -438,6 +439,31 @@ def test_r17_consumer_sees_the_insured_pickup(client_as, alice, merchant_a):
     assert booking.insured and booking.declared_value == line.paid_amount / line.quantity
     body = text(client.get(response.url))
     assert f"保价 ¥{booking.declared_value}（R17）" in section(body, "return-parcel")
+
+
+def test_r8_consumer_sees_the_insurer_pay_the_return_shipping(client_as, alice, merchant_a):
+    from orders.models import OrderLine
+    from returns import tasks
+    from returns.models import ShippingInsuranceClaim
+
+    line = signed_line(consumer=alice, merchant=merchant_a)
+    OrderLine.objects.filter(pk=line.pk).update(return_shipping_insured=True)
+    line.refresh_from_db()
+    request = create(line)
+    services.return_request_approve(request=request, actor=rf.SYSTEM)
+    services.return_ship_back(
+        request=request,
+        actor=consumer_actor(alice),
+        carrier="SF",
+        tracking_number="SF-R8-PAGE",
+        shipping_fee="14.00",
+    )
+    client = client_as("consumer_a")
+    body = text(client.get(f"/my/returns/{request.pk}/"))
+    assert "订单含运费险，退货运费由保险赔付（R8）" in body and "运费险理赔：理赔中" in body
+    tasks.sandbox_insurance_process(ShippingInsuranceClaim.objects.get().pk)
+    body = text(client.get(f"/my/returns/{request.pk}/"))
+    assert "运费险已赔付 ¥14.00" in body
 
 
 def test_pickup_slots_are_shanghai_hours_and_skip_the_past():
