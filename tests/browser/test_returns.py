@@ -196,3 +196,46 @@ def test_phone_width_has_no_horizontal_overflow(new_page, returns_shop):
         page.goto(path)
         assert no_horizontal_overflow(page), path
     page.screenshot(path=SCREENSHOTS / "returns_merchant_detail_375.png", full_page=True)
+
+
+def test_untracked_return_is_refunded_when_the_merchant_never_confirms(new_page, returns_shop):
+    """R20 (issue 13): a parcel shipped back with a carrier that reports nothing still has a
+    deadline; both sides see it, and at its end the platform refunds as if received."""
+    from aftersales.deadlines.engine import deadline_sweep
+    from aftersales.deadlines.models import Deadline
+    from aftersales.tenancy.actors import SYSTEM
+    from returns import services
+    from returns.tests.factories import consumer_actor
+
+    line = returns_shop["line"]
+    request = services.return_request_create(
+        line=line,
+        kind="return_refund",
+        reason="no_reason",
+        quantity=1,
+        actor=consumer_actor(line.order.consumer),
+    )
+    services.return_request_approve(request=request, actor=SYSTEM)
+    consumer = new_page()
+    sign_in(consumer, "alice")
+    consumer.goto(f"/my/returns/{request.pk}/")
+    consumer.select_option("#id_carrier", "中通快递")
+    consumer.fill("#id_tracking_number", "ZT7700112233")
+    consumer.click("[data-testid=ship-submit]")
+    expect(consumer.locator("[data-testid=return-status]")).to_have_text("买家已寄回")
+    due = Deadline.objects.get(subject_id=request.pk, kind="returns.receipt_confirm").due_at
+    expect(consumer.locator("[data-testid=deadlines]")).to_contain_text("R20")
+    expect(consumer.locator("[data-testid=deadlines]")).to_contain_text(rules.display_instant(due))
+    merchant = new_page()
+    sign_in(merchant, "shop-staff")
+    merchant.goto(f"/merchant/returns/{request.pk}/")
+    expect(merchant.locator("[data-testid=deadlines]")).to_contain_text("R20")
+
+    deadline_sweep(now=due - timedelta(minutes=1))
+    consumer.reload()
+    expect(consumer.locator("[data-testid=return-status]")).to_have_text("买家已寄回")
+    deadline_sweep(now=due)
+    consumer.reload()
+    expect(consumer.locator("[data-testid=return-status]")).to_have_text("退款中")
+    consumer.screenshot(path=SCREENSHOTS / "returns_r20_refunded.png", full_page=True)
+    assert consumer.csp_errors == [] and merchant.csp_errors == []
