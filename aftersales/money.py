@@ -27,10 +27,29 @@ def yuan(value) -> Decimal:
     return Decimal(value).quantize(FEN, rounding=ROUND_HALF_UP)
 
 
+def units_share(total, quantity: int, units: int, before: int = 0) -> Decimal:
+    """The part of ``total`` (paid for ``quantity`` units) that ``units`` more units are worth
+    after ``before`` units were taken: cumulative rounding (RULES.md R15),
+    round_half_up(P×(u+k)/q) − round_half_up(P×u/q) to the fen.
+
+    Every part is the nearest fen to pro rata and the parts of a whole line, taken in any
+    batches, add up to ``total`` exactly (¥100.00 for 3 units: 2 units → 66.67, then 1 unit →
+    33.33). The one helper for every place that splits a line's money by units.
+    """
+    quantity, units, before = int(quantity), int(units), int(before)
+    if quantity < 1 or units < 0 or before < 0:
+        raise ValueError("quantity must be positive, units and before not negative")
+    if before + units > quantity:
+        raise ValueError("quantity_exceeds_refundable")
+    total = yuan(total)
+    return yuan(total * (before + units) / quantity) - yuan(total * before / quantity)
+
+
 def split_pro_rata(total, weights):
     """Split ``total`` in proportion to ``weights``; the last share absorbs the remainder.
 
-    Used for mixed tenders (RULES.md R7) and per-unit amounts (R15). Returns a list of
+    Used for mixed tenders (RULES.md R7) and order discounts over lines; units of one line use
+    ``units_share`` (R15, cumulative rounding). Returns a list of
     Decimals that sums exactly to ``total``. Each share but the last is the proportional amount
     rounded half-up to the fen, capped at what is left, so with many tiny shares the rounding
     can never push the last share below zero. Weights must not be negative.

@@ -222,7 +222,14 @@ class OrderLine(models.Model):
 
     ``exclusion_confirmed_at`` records that the consumer confirmed at checkout that this line
     is excluded from the no-reason return (RULES.md R3); without it, R4 applies.
+    ``unsealed_at`` records that digital goods (音像制品、软件) were downloaded or unsealed, by the
+    consumer's confirmation or a download event (``unsealed_via``): only then does R2 exclude
+    the line from the no-reason return.
     """
+
+    class UnsealedVia(models.TextChoices):
+        CONSUMER = "consumer_confirmation", _("消费者确认已拆封")
+        DOWNLOAD = "download", _("下载记录")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="order_lines")
@@ -235,6 +242,15 @@ class OrderLine(models.Model):
     )
     paid_amount = models.DecimalField(_("实付金额"), max_digits=12, decimal_places=2)
     exclusion_confirmed_at = models.DateTimeField(_("确认不适用无理由退货"), null=True, blank=True)
+    return_shipping_insured = models.BooleanField(
+        _("运费险"),
+        default=False,
+        help_text=_("下单时购买的退货运费险：无理由退货运费由保险赔付（R8）"),
+    )
+    unsealed_at = models.DateTimeField(_("已下载或拆封"), null=True, blank=True)
+    unsealed_via = models.CharField(
+        _("下载或拆封的记录来源"), max_length=24, choices=UnsealedVia.choices, blank=True
+    )
     cancelled_at = models.DateTimeField(
         _("取消时间"),
         null=True,
@@ -621,6 +637,10 @@ class PickupBooking(models.Model):
     failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
     requested_at = models.DateTimeField(_("申请时间"), default=clock.now)
     confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    insured = models.BooleanField(_("保价"), default=False, help_text=_("高价值商品保价（R17）"))
+    declared_value = models.DecimalField(
+        _("声明价值"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("上门取件预约")

@@ -180,6 +180,12 @@ def exclusion_reason_valid(no_reason_class, reason) -> bool:
     return (reason or "") in EXCLUSION_REASONS.get(no_reason_class, frozenset())
 
 
+def unseal_matters(no_reason_class, reason) -> bool:
+    """Digital goods (音像制品、计算机软件) are excluded from the no-reason return only once
+    downloaded or unsealed (RULES.md R2): only their lines record it."""
+    return no_reason_class == "excluded_by_law" and reason == "digital"
+
+
 def exclusion_confirmation_allowed(no_reason_class) -> bool:
     """Only lines of an ``excludable`` category carry the consumer's checkout confirmation
     (RULES.md R3); for the others it would mean nothing (R1, R2)."""

@@ -11,7 +11,9 @@ Kinds (with their reminders ``<kind>.reminder``):
   parts-shortage limit; mobile phones 60) once the repair has waited for parts (G5, art. 12);
   its reminder tells the provider 10 days before.
 
-Both are cancelled when the repair ends (fixed, not fixed, closed, cancelled).
+Both are cancelled when the repair ends (fixed, not fixed, closed, cancelled) and when it is or
+becomes a paid repair (G11, or outside the 三包 period): a paid repair is not a 三包 repair and
+is never escalated (G13; the sweep re-checks it too).
 
 When a limit passes with the repair not finished, the consumer is granted a free exchange: an
 open ``WarrantyEscalation`` (the platform's queue), a ``repair.timeout`` domain event (webhooks),
@@ -39,6 +41,7 @@ from aftersales.deadlines.engine import (
     Cancels,
     Schedules,
     SubjectRef,
+    deadline_cancel,
     deadline_schedule,
     deadline_status_rules,
 )
@@ -141,8 +144,9 @@ def g6_reschedule(repair, *, actor):
 
 
 def g5_schedule_once(repair, *, actor):
-    """On the first parts wait: the G5 limit from 送修 (once per repair)."""
-    if ever_scheduled(repair, G5_KIND):
+    """On the first parts wait: the G5 limit from 送修 (once per repair; never for a paid
+    repair, G13)."""
+    if repair.is_paid or ever_scheduled(repair, G5_KIND):
         return None
     limit = parts_limit_days(repair)
     return deadline_schedule(
@@ -153,6 +157,13 @@ def g5_schedule_once(repair, *, actor):
         reminders=[timedelta(days=G5_REMIND_DAYS_BEFORE)],
         data={"limit_days": limit},
     )
+
+
+def sanbao_limits_cancel(repair, *, actor, reason):
+    """A paid repair (G11, or outside the 三包 period) is not a 三包 repair: G5/G6 never
+    escalate it (G13), so its limits are cancelled."""
+    for kind in KINDS:
+        deadline_cancel(subject=repair, kind=kind, actor=actor, reason=reason)
 
 
 # -- handlers -------------------------------------------------------------------------------------
@@ -212,6 +223,7 @@ SWEEP_FIELDS = (
     "finished_at",
     "parts_wait_days",
     "parts_wait_since",
+    "is_paid",
     "consumer__user_id",
 )
 
@@ -304,6 +316,8 @@ def _timeouts(pairs, now):
         kind = event.payload["kind"]
         result = event.payload.get("result") or {}
         limit = result.get("limit_days") or rules.DEFAULT_PARTS_LIMIT_DAYS
+        if repair.is_paid:
+            continue  # G13: a paid repair is never escalated under G5/G6
         passed, passed_at = limit_passed(repair, kind, now, limit)
         if not passed:
             if repair.status in RepairOrder.AT_REPAIRER_STATUSES:

@@ -158,11 +158,22 @@ class RemedyChoiceForm(forms.Form):
     """The consumer chooses one of the remedies an escalation granted (exchange or refund)."""
 
     remedy = forms.ChoiceField(label=_("您的选择"), widget=forms.RadioSelect)
+    exchange_sku = forms.TypedChoiceField(
+        label=_("换成的型号或规格"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=_("同型号同规格无货时换货须选择（G7），差价多退少补"),
+    )
     confirm = ConfirmField(_("我确认选择此方案，提交后将按此方案处理"))
 
-    def __init__(self, *args, remedies=(), **kwargs):
+    def __init__(self, *args, remedies=(), alternatives=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["remedy"].choices = list(remedies)
+        if alternatives:
+            self.fields["exchange_sku"].choices = [("", "—"), *alternatives]
+        else:
+            del self.fields["exchange_sku"]
 
 
 # -- lists ----------------------------------------------------------------------------------------

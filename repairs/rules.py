@@ -1,4 +1,4 @@
-"""Pure rules of the three guarantees (三包) — standard 6.5, RULES.md "Three guarantees" G1–G12,
+"""Pure rules of the three guarantees (三包) — standard 6.5, RULES.md "Three guarantees" G1–G13,
 《部分商品修理更换退货责任规定》 (cited as "art. N").
 
 No ORM here: callers build a ``CardFacts`` from a warranty card (issue 5) and pass "now".
@@ -147,6 +147,8 @@ class Remedy:
     refund: Decimal | None = None
     refund_error: str = ""
     cost_borne_by: str = ""
+    alternative: bool = False
+    """An exchange to another model or spec: the same one is unavailable (G7)."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,23 @@ def current_repairs(card: CardFacts, at: datetime) -> list:
     )
 
 
+def is_sanbao_repair(repair: RepairFacts, at: datetime) -> bool:
+    """Whether a repair is a 三包 repair at ``at`` (G13, art. 8–12): not paid (G11, or outside
+    the 三包 period) and not closed without a result. Only 三包 repairs count towards G4's two
+    repairs, extend the period (G9), count as days in repair for G8 and are escalated under
+    G5/G6; an open free repair counts while it runs."""
+    if repair.paid:
+        return False
+    ended = repair.finished_at is not None and repair.finished_at <= at
+    return not (ended and repair.fixed is None)
+
+
+def sanbao_repairs(card: CardFacts, at: datetime) -> list:
+    """The 三包 repairs of the current period up to ``at`` (``current_repairs`` without the paid
+    ones and those closed without a result, G13), oldest first."""
+    return [r for r in current_repairs(card, at) if is_sanbao_repair(r, at)]
+
+
 def repair_end(repair: RepairFacts, at: datetime) -> datetime:
     """The instant a repair stops counting: its end, or ``at`` while it is open."""
     if repair.finished_at is not None and repair.finished_at <= at:
@@ -232,9 +251,10 @@ def repairer_days(repair: RepairFacts, at: datetime) -> int:
 
 
 def _repair_walk(card: CardFacts, at: datetime) -> tuple:
-    """``(Shanghai day of 送修, days in repair)`` of each repair of the current period, oldest
-    first: what every coverage walks (computed once for the whole unit and all main parts)."""
-    return tuple((local_date(r.received_at), repair_days(r, at)) for r in current_repairs(card, at))
+    """``(Shanghai day of 送修, days in repair)`` of each 三包 repair of the current period,
+    oldest first: what every coverage walks (computed once for the whole unit and all main
+    parts). A paid repair or one closed without a result extends nothing (G13)."""
+    return tuple((local_date(r.received_at), repair_days(r, at)) for r in sanbao_repairs(card, at))
 
 
 def coverage_of(
@@ -244,7 +264,8 @@ def coverage_of(
 
     It starts at the current period start (sign-off/installation, or the latest exchange), runs
     ``months`` calendar months (last day = start day + months, the window rule), and is extended
-    by every day in repair or waiting for parts of each repair received while it still ran.
+    by every day in repair or waiting for parts of each 三包 repair received while it still ran
+    (G13: not by a paid repair nor one closed without a result).
     """
     months = card.catalog.whole_unit_months if part is None else part.months
     start = period_start(card, at)
@@ -279,8 +300,8 @@ def not_fixed_repairs(card: CardFacts, fault_at: datetime) -> tuple:
     ``fault_at``) within 30 days after the repair ended (G12, art. 6–7)."""
     out = []
     for repair in current_repairs(card, fault_at):
-        if repair.finished_at is None or repair.finished_at > fault_at:
-            continue
+        if repair.finished_at is None or repair.finished_at > fault_at or repair.fixed is None:
+            continue  # open, or closed without a result: nothing was repaired (G13)
         if repair.fixed is False or window_is_open(
             event_at=repair.finished_at, days=RECURRENCE_DAYS, at=fault_at
         ):
@@ -328,7 +349,9 @@ def _day_phrase(day: int) -> str:
 
 
 def _exchange_grants(card, at, repairs, whole):
-    """Exchange grants of G4, G5 and G6 inside the current period: (rule, text, dates, payer)."""
+    """Exchange grants of G4, G5 and G6 inside the current period: (rule, text, dates, payer).
+    ``repairs`` are the 三包 repairs only (G13: paid ones and those closed without a result
+    neither count towards G4 nor escalate under G5/G6)."""
     grants = []
     in_period = at < whole.ends_at
     done = [r for r in repairs if r.finished_at is not None and r.finished_at <= at]
@@ -381,11 +404,14 @@ def entitlements(card: CardFacts, now: datetime) -> Entitlements:
     within the extended 三包 period free repair (G3); two repairs done and a new fault → exchange
     or return with depreciation (G4, art. 11); parts shortage past 90 days (mobile phones 60) →
     exchange by the seller (G5, art. 12); more than 30 repairer-attributable days → exchange at
-    the repairer's cost (G6, art. 12). Where an exchange is due, a refund is also open: in full
-    when the same model is unavailable and an alternative is refused (G7, art. 13), else with
-    depreciation (G8, art. 13). A fault within 30 days after a repair makes that repair not fixed
-    and its redo free (G12, art. 6–7). After the period, main parts still covered are repaired
-    free (G3, G9); everything else is a paid repair.
+    the repairer's cost (G6, art. 12). Where an exchange is due (G1, G2, G4–G6) and the
+    same model and spec is available, a refund with depreciation is also open (G8, art. 13;
+    in the G1 week the G1 return refunds in full); where it is unavailable, no such exchange is
+    offered but an alternative model or, refusing it, a full refund (G7, art. 13). A fault
+    within 30 days after a repair makes that repair not fixed and its redo free (G12, art. 6–7).
+    After the period, main parts still covered are repaired free (G3, G9); everything else is a
+    paid repair. Paid repairs and repairs closed without a result are not 三包 repairs: they
+    count towards none of G4–G6, G8 or G9 (G13).
     """
     if now.tzinfo is None:
         raise ValueError("naive datetime: instants must be aware")
@@ -436,13 +462,11 @@ def entitlements(card: CardFacts, now: datetime) -> Entitlements:
                 "seller",
             )
         )
-    exchange_grants += _exchange_grants(card, now, current_repairs(card, now), whole)
+    exchange_grants += _exchange_grants(card, now, sanbao_repairs(card, now), whole)
 
-    for rule, text, dates, payer in exchange_grants:
-        remedies.append(Remedy(EXCHANGE, rule, text, dates, cost_borne_by=payer))
-    repair_grants = [g for g in exchange_grants if g[0] in ("G4", "G5", "G6")]
-    if repair_grants and now >= return_closes:
-        remedies.append(_refund_instead_of_exchange(card, now, start, repair_grants))
+    remedies += _exchange_remedies(
+        card, now, start, exchange_grants, has_return=now < return_closes
+    )
 
     if in_period:
         remedies.append(
@@ -500,20 +524,61 @@ def _full(card):
     return None if card.price is None else yuan(card.price)
 
 
+def _exchange_remedies(card, now, start, grants, *, has_return):
+    """What an exchange due under ``grants`` (G1, G2, G4–G6) opens (G7, G8, art. 13).
+
+    Same model and spec available: the exchange of each grant, and — outside the G1 week, where
+    the G1 return already refunds in full — a refund with depreciation instead (G8). Same model
+    unavailable: no such exchange; an alternative (another model or spec, ``alternative``)
+    until the consumer refuses one, and a full refund without depreciation (G7; taking it is the
+    refusal of the alternative).
+    """
+    if not grants:
+        return []
+    if card.same_model_available:
+        out = [Remedy(EXCHANGE, r, text, d, cost_borne_by=payer) for r, text, d, payer in grants]
+        refund_grants = [g for g in grants if g[0] != "G1"]
+        if refund_grants and not has_return:
+            out.append(_refund_instead_of_exchange(card, now, start, refund_grants))
+        return out
+    rules = "、".join(dict.fromkeys(g[0] for g in grants))
+    rule, _text, first_dates, payer = grants[0]
+    dates = {**first_dates, "period_start": start, "exchange_rules": rules}
+    out = []
+    if not card.alternative_refused:
+        out.append(
+            Remedy(
+                EXCHANGE,
+                "G7",
+                f"应换货（{rules}），但同型号同规格产品无货：可换其他型号或规格（差价多退少补）；"
+                "不接受的，可全额退货不计折旧（G7）",
+                dates,
+                cost_borne_by=payer,
+                alternative=True,
+            )
+        )
+    if not has_return:
+        out.append(
+            Remedy(
+                RETURN,
+                "G7",
+                f"应换货（{rules}），但同型号同规格产品无货"
+                + ("，且您不接受其他型号" if card.alternative_refused else "")
+                + "：全额退货不计折旧（G7）",
+                dates,
+                refund=_full(card),
+                cost_borne_by="seller",
+            )
+        )
+    return out
+
+
 def _refund_instead_of_exchange(card, now, start, grants):
+    """G8: the same model is available, the consumer wants a refund instead of the exchange."""
     rules = "、".join(dict.fromkeys(g[0] for g in grants))
     dates = {"period_start": start, "exchange_rules": rules}
-    if not card.same_model_available and card.alternative_refused:
-        return Remedy(
-            RETURN,
-            "G7",
-            f"应换货（{rules}）但无同型号同规格产品，且您不接受其他型号，全额退货不计折旧（G7）",
-            dates,
-            refund=_full(card),
-            cost_borne_by="seller",
-        )
     days = days_between(start, now)
-    in_repair = sum(repair_days(r, now) for r in current_repairs(card, now))
+    in_repair = sum(repair_days(r, now) for r in sanbao_repairs(card, now))
     dates |= {"days_since_start": days, "days_in_repair": in_repair}
     refund, error = None, ""
     if card.price is not None:

@@ -19,6 +19,7 @@ from aftersales import clock
 from aftersales.errors import NotFound
 from aftersales.tenancy.actors import Actor
 from aftersales.tenancy.scope import access, scoped
+from orders.models import Sku
 
 from . import rules
 from .models import (
@@ -211,6 +212,16 @@ def _repair_facts(row):
         parts_wait_since=since,
         fixed=None if not result else result == "fixed",
         paid=paid,
+    )
+
+
+def alternative_skus(card):
+    """The other models and specs of the card's product in stock: what the consumer may take
+    when the same model and spec is unavailable (G7)."""
+    return (
+        Sku.objects.filter(product_id=card.product_id, stock__gt=0)
+        .exclude(pk=card.sku_id)
+        .order_by("pk")
     )
 
 

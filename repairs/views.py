@@ -165,7 +165,7 @@ def _why_only(ent, start_at, facts):
         if facts is not None:
             done = sum(
                 1
-                for r in rules.current_repairs(facts, ent.at)
+                for r in rules.sanbao_repairs(facts, ent.at)
                 if r.finished_at is not None and r.finished_at <= ent.at
             )
         reasons.append(
@@ -220,6 +220,7 @@ def entitlement_answer(ent, *, start_at, facts=None):
                     else ""
                 ),
                 "cost_label": COST_LABELS.get(r.cost_borne_by, ""),
+                "alternative": r.alternative,
             }
         )
     why_title, why = _why_only(ent, start_at, facts)
@@ -617,14 +618,30 @@ def my_warranty_remedy(request, pk):
         if r["kind"] == rules.RETURN and r["refund"] is None:
             continue  # no amount yet (G8 rate unknown): the answer below says why
         label = f"{_remedy_label(r['kind'])}（{r['rule']}）"
+        if r["alternative"]:
+            label = _("同型号同规格无货，换其他型号或规格（%(rule)s）") % {"rule": r["rule"]}
         if r["kind"] == rules.RETURN and r["refund"] is not None:
             label += _("，可退 ¥%(a)s") % {"a": r["refund"]}
         choices.append((r["kind"], label))
-    form = forms.RemedyChoiceForm(request.POST or None, remedies=choices) if choices else None
+    alternatives = []
+    if any(r["alternative"] for r in open_remedies):
+        # G7: the other models and specs of the same product in stock, with the difference
+        alternatives = [
+            (sku.pk, f"{sku.spec or sku.code} · ¥{sku.price}")
+            for sku in selectors.alternative_skus(card)
+        ]
+    form = (
+        forms.RemedyChoiceForm(request.POST or None, remedies=choices, alternatives=alternatives)
+        if choices
+        else None
+    )
     if request.method == "POST" and form is not None and form.is_valid():
         try:
             services.warranty_remedy_choose(
-                card=card, remedy=form.cleaned_data["remedy"], actor=request.actor
+                card=card,
+                remedy=form.cleaned_data["remedy"],
+                actor=request.actor,
+                exchange_sku=form.cleaned_data.get("exchange_sku") or None,
             )
         except NotFound:
             raise Http404 from None

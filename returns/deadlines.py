@@ -9,6 +9,16 @@
 - ``returns.refund_after_receipt`` (R6): 24:00 Shanghai of day ``returns.refund_after_receipt_days``
   (7, law maximum) after receipt the platform refunds, unless a dispute or arbitration is open.
   Scheduled by the receipt (``services.receipt.mark_received``) for refund kinds only.
+- ``returns.receipt_confirm`` (R20): the merchant confirms receipt of a parcel shipped back by
+  24:00 Shanghai of day ``returns.receipt_confirm_days`` (10) after the ship-back, however it
+  was shipped (an untracked carrier included); each moving or delivery scan keeps it open until
+  at least 3 days after that scan. At the end the platform takes the goods as received and
+  refunds (not after an express refund: R12 settles that parcel). Scheduled on entering
+  ``return_shipped``.
+- ``returns.arbitration_answer`` (R21): the merchant answers an arbitration by 24:00 Shanghai
+  of day ``returns.arbitration_answer_days`` (3) after the escalation; cancelled by the answer.
+  At the end both parties are told the platform decides now (it may not decide before).
+  Scheduled by the escalation (``services.arbitration.return_escalate``).
 - ``returns.express_clawback`` (R12): ``returns.express_clawback_days`` (15) days after the first
   scan of an express-refunded parcel that has not arrived, the advance is clawed back from the
   consumer. Scheduled by the express refund.
@@ -27,19 +37,30 @@ from aftersales.tenancy.actors import SYSTEM
 from . import rules
 from .models import ReturnRequest
 from .services import (
+    arbitration_answer_window_end,
     express_clawback,
     request_policy,
     return_auto_approve,
     return_close_reminder,
     return_close_unshipped,
+    return_receipt_timeout,
     return_refund_after_receipt,
 )
+from .services.arbitration import ANSWER_DUE
+from .services.receipt import RECEIPT_CONFIRM, receipt_confirm_due
 
 AUTO_APPROVE = "returns.auto_approve"
 CLOSE_UNSHIPPED = "returns.close_unshipped"
 REFUND_AFTER_RECEIPT = "returns.refund_after_receipt"
 EXPRESS_CLAWBACK = "returns.express_clawback"
-KINDS = (AUTO_APPROVE, CLOSE_UNSHIPPED, REFUND_AFTER_RECEIPT, EXPRESS_CLAWBACK)
+KINDS = (
+    AUTO_APPROVE,
+    CLOSE_UNSHIPPED,
+    REFUND_AFTER_RECEIPT,
+    EXPRESS_CLAWBACK,
+    RECEIPT_CONFIRM,
+    ANSWER_DUE,
+)
 
 
 def _policy(request, key):
@@ -65,6 +86,7 @@ def close_reminders(request):
 
 
 _END = [Cancels(AUTO_APPROVE), Cancels(CLOSE_UNSHIPPED), Cancels(REFUND_AFTER_RECEIPT)]
+_RECEIVED_OR_ENDED = Cancels(RECEIPT_CONFIRM)
 
 deadline_status_rules(
     ReturnRequest,
@@ -75,14 +97,18 @@ deadline_status_rules(
             Schedules(CLOSE_UNSHIPPED, due=close_unshipped_due, reminders=close_reminders),
         ],
         "rejected": [Cancels(AUTO_APPROVE)],
-        "return_shipped": [Cancels(CLOSE_UNSHIPPED)],
-        "disputed": [Cancels(REFUND_AFTER_RECEIPT)],
+        "return_shipped": [
+            Cancels(CLOSE_UNSHIPPED),
+            Schedules(RECEIPT_CONFIRM, due=receipt_confirm_due),
+        ],
+        "received": [_RECEIVED_OR_ENDED],
+        "disputed": [Cancels(REFUND_AFTER_RECEIPT), _RECEIVED_OR_ENDED],
         "arbitration": [Cancels(REFUND_AFTER_RECEIPT)],
         "refunding": _END,
         "refunded": [*_END, Cancels(EXPRESS_CLAWBACK)],
         "exchange_shipped": _END,
         "completed": [*_END, Cancels(EXPRESS_CLAWBACK)],
-        "closed": _END,
+        "closed": [*_END, _RECEIVED_OR_ENDED, Cancels(ANSWER_DUE)],
         "cancelled": [*_END, Cancels(EXPRESS_CLAWBACK)],
     },
 )
@@ -115,6 +141,15 @@ def on_refund_after_receipt(deadline):
     return _result(request, "refunded")
 
 
+def on_receipt_confirm(deadline):
+    return _result(return_receipt_timeout(request=_request(deadline), actor=SYSTEM), "received")
+
+
+def on_arbitration_answer(deadline):
+    arbitration = arbitration_answer_window_end(request=_request(deadline), actor=SYSTEM)
+    return {"skipped": True} if arbitration is None else {"action": "answer_overdue"}
+
+
 def on_express_clawback(deadline):
     entry = express_clawback(request=_request(deadline), actor=SYSTEM)
     if entry is None:
@@ -133,6 +168,16 @@ deadline_register(
     REFUND_AFTER_RECEIPT,
     on_refund_after_receipt,
     "商家收货后逾期未退款，平台自动退款（有争议或仲裁时除外，R6）",
+)
+deadline_register(
+    RECEIPT_CONFIRM,
+    on_receipt_confirm,
+    "商家逾期未确认收到寄回的商品，平台视为已收货并退款（R20）",
+)
+deadline_register(
+    ANSWER_DUE,
+    on_arbitration_answer,
+    "商家仲裁答辩期满，平台可根据现有证据裁决（R21）",
 )
 deadline_register(
     EXPRESS_CLAWBACK, on_express_clawback, "极速退款的退货包裹逾期未送达，向消费者追回垫付款（R12）"

@@ -18,6 +18,7 @@ VERB_LABELS = {
     "return.pickup_failed": gettext_lazy("上门取件预约失败"),
     "return.parcel_scanned": gettext_lazy("退货包裹物流更新"),
     "return.arbitration_answered": gettext_lazy("商家提交仲裁答辩"),
+    "return.arbitration_answer_overdue": gettext_lazy("商家仲裁答辩期满"),
     "return.inspection_requested": gettext_lazy("平台申请第三方检测"),
     "return.inspection_reported": gettext_lazy("第三方检测出具报告"),
     "return.arbitration_decided": gettext_lazy("平台作出仲裁裁决"),
@@ -45,6 +46,11 @@ VERB_LABELS = {
     "return.difference_refund_started": gettext_lazy("发起差价退还"),
     "return.difference_refunded": gettext_lazy("差价已退还"),
     "return.difference_refund_failed": gettext_lazy("差价退还失败"),
+    "return.insurance_claimed": gettext_lazy("向保险公司申请运费险理赔"),
+    "return.insurance_paid": gettext_lazy("运费险已赔付"),
+    "return.insurance_rejected": gettext_lazy("运费险拒赔"),
+    "return.insurance_attempt_failed": gettext_lazy("运费险理赔请求超时，将重试"),
+    "return.insurance_failed": gettext_lazy("运费险理赔失败"),
 }
 
 

@@ -626,6 +626,12 @@ class Arbitration(models.Model):
     consumer_statement = models.TextField(_("消费者陈述"), blank=True)
     merchant_statement = models.TextField(_("商家陈述"), blank=True)
     merchant_answered_at = models.DateTimeField(_("商家答辩时间"), null=True, blank=True)
+    answer_due_at = models.DateTimeField(
+        _("商家答辩期限"),
+        null=True,
+        blank=True,
+        help_text=_("商家在此之前答辩；平台在答辩后或此时之后裁决（R21）"),
+    )
     decision = models.CharField(_("裁决"), max_length=16, choices=Decision.choices, blank=True)
     decided_amount = models.DecimalField(
         _("裁决退款金额"), max_digits=12, decimal_places=2, null=True, blank=True
@@ -655,6 +661,15 @@ class Arbitration(models.Model):
 
     def __str__(self):
         return f"{self.request_id} {self.status}"
+
+    def decidable_at(self, now):
+        """Whether the platform may decide at ``now`` (RULES.md R21): after the merchant's
+        answer or the end of the answer window, never before."""
+        return (
+            self.merchant_answered_at is not None
+            or self.answer_due_at is None
+            or now >= self.answer_due_at
+        )
 
 
 ARBITRATION_MOVES = {
@@ -714,3 +729,52 @@ class InspectionRequest(models.Model):
 
     def __str__(self):
         return f"{self.provider} {self.external_ref or self.request_id} {self.status}"
+
+
+class ShippingInsuranceClaimStatus(models.TextChoices):
+    REQUESTED = "requested", _("理赔中")
+    PAID = "paid", _("已赔付")
+    REJECTED = "rejected", _("拒赔")
+    FAILED = "failed", _("理赔失败")
+
+
+class ShippingInsuranceClaim(models.Model):
+    """A claim of the return shipping of a no-reason return from the return-shipping insurance
+    (运费险) bought at checkout (RULES.md R8): sent to the insurer adapter when the parcel ships
+    back, answered asynchronously (paid to the consumer, rejected, or failed after retries); the
+    consumer pays nothing."""
+
+    Status = ShippingInsuranceClaimStatus
+
+    request = models.OneToOneField(
+        ReturnRequest, on_delete=models.PROTECT, related_name="insurance_claim"
+    )
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    insurer = models.CharField(_("保险公司"), max_length=40)
+    claim_ref = models.CharField(
+        _("请求号"), max_length=80, unique=True, help_text=_("保险公司据此去重")
+    )
+    amount = models.DecimalField(_("申请赔付运费"), max_digits=12, decimal_places=2)
+    paid_amount = models.DecimalField(
+        _("赔付金额"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default="requested")
+    external_ref = models.CharField(_("理赔单号"), max_length=80, blank=True)
+    reason = models.CharField(_("拒赔或失败原因"), max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    requested_at = models.DateTimeField(_("申请时间"), default=clock.now)
+    settled_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("运费险理赔")
+        verbose_name_plural = _("运费险理赔")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=_values(ShippingInsuranceClaimStatus.choices)),
+                name="insurance_claim_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="insurance_claim_amount_ok"),
+        ]
+
+    def __str__(self):
+        return f"{self.insurer} {self.external_ref or self.claim_ref} {self.status}"

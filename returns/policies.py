@@ -17,6 +17,16 @@ policy_keys_register(
         "returns.refund_after_receipt_days": PolicyKey(
             7, "商家收货后退款期限（天）R6，法定上限", value_range=(1, None), law_max=7
         ),
+        "returns.receipt_confirm_days": PolicyKey(
+            10,
+            "买家寄回后商家确认收货期限（天），逾期平台按已收货退款 R20",
+            value_range=(1, None),
+        ),
+        "returns.arbitration_answer_days": PolicyKey(
+            3,
+            "仲裁中商家答辩期限（天），平台在答辩后或期满后裁决 R21",
+            value_range=(1, None),
+        ),
         "returns.express_refund_credit_threshold": PolicyKey(
             600, "极速退款信用分门槛（0–1000）R12", value_range=(0, 1000)
         ),

@@ -1,4 +1,4 @@
-"""Pure rules of returns, exchanges and refunds (standard 6.3; RULES.md R1–R19). No ORM here.
+"""Pure rules of returns, exchanges and refunds (standard 6.3; RULES.md R1–R21). No ORM here.
 
 Inputs are plain values and the frozen dataclasses below; services read the rows and the
 policies (``returns.*`` in ``aftersales.policies``), call these, and turn a refusal code into a
@@ -16,8 +16,8 @@ from django.utils.translation import gettext_noop
 
 from aftersales.deadlines import rules as time_rules
 from aftersales.deadlines.rules import display_instant
-from aftersales.money import ZERO, split_pro_rata, yuan
-from orders.rules import EXCLUSION_REASONS, is_high_value
+from aftersales.money import ZERO, split_pro_rata, units_share, yuan
+from orders.rules import EXCLUSION_REASONS, is_high_value, unseal_matters
 
 # -- constants ---------------------------------------------------------------------------------
 
@@ -29,6 +29,17 @@ QUALITY_RETURN_DAYS = 7
 
 REFUND_AFTER_RECEIPT_MAX_DAYS = 7
 """R6: the merchant refunds within 7 days of receiving the goods (a ceiling)."""
+
+RECEIPT_CONFIRM_DAYS = 10
+"""R20: the merchant confirms receipt within 10 days of the ship-back (policy
+``returns.receipt_confirm_days``)."""
+
+RECEIPT_AFTER_SCAN_DAYS = 3
+"""R20: while the carrier reports the parcel moving, the window runs at least until 3 days
+after its latest scan (its delivery scan included)."""
+
+MOVING_SCAN_KINDS = frozenset({"picked_up", "in_transit", "out_for_delivery", "signed"})
+"""Carrier scans that say the parcel is moving or delivered (R20); ``exception`` is not one."""
 
 # Option kinds offered on an order line (what the consumer can ask for).
 REFUND_ONLY_UNSHIPPED = "refund_only_unshipped"  # R11
@@ -127,6 +138,46 @@ def refund_due_after_receipt(
     return calendar_window_closes_at(received_at, days, **extension)
 
 
+def receipt_confirm_due(
+    shipped_at: datetime,
+    days: int = RECEIPT_CONFIRM_DAYS,
+    *,
+    last_scan_at: datetime | None = None,
+    **extension,
+) -> datetime:
+    """When the merchant's time to confirm receipt of a parcel shipped back ends (RULES.md R20):
+    24:00 Shanghai of day ``days`` (policy ``returns.receipt_confirm_days``, default 10) after the
+    ship-back, counted as in RULES.md "Time"; while the carrier reports the parcel moving it runs
+    at least until 24:00 of day 3 after the latest such scan (``last_scan_at``: a moving or
+    delivery scan). At that instant the platform refunds as if the goods were received.
+    Shipped back 2026-11-21 00:30 Shanghai → open until 2026-12-01 24:00 Shanghai."""
+    days = int(days)
+    if days < 1:
+        raise ValueError("days must be positive")
+    due = calendar_window_closes_at(shipped_at, days, **extension)
+    if last_scan_at is not None:
+        due = max(
+            due, calendar_window_closes_at(last_scan_at, RECEIPT_AFTER_SCAN_DAYS, **extension)
+        )
+    return due
+
+
+ARBITRATION_ANSWER_DAYS = 3
+"""R21: the merchant answers an arbitration within 3 days (policy
+``returns.arbitration_answer_days``)."""
+
+
+def arbitration_answer_due(escalated_at: datetime, days: int = ARBITRATION_ANSWER_DAYS) -> datetime:
+    """When the merchant's time to answer an arbitration ends, and from when the platform may
+    decide without the answer (RULES.md R21): 24:00 Shanghai of day ``days`` (policy, default 3)
+    after the escalation, counted as in RULES.md "Time". Escalated 2026-11-21 00:30 Shanghai →
+    answer until 2026-11-24 24:00 Shanghai."""
+    days = int(days)
+    if days < 1:
+        raise ValueError("days must be positive")
+    return calendar_window_closes_at(escalated_at, days)
+
+
 def auto_approve_due(requested_at: datetime, hours: int = 48) -> datetime:
     """A request the merchant has not answered is approved ``hours`` after it was made
     (RULES.md R13, policy ``returns.auto_approve_hours``, default 48 h; standard 6.3.1.1)."""
@@ -179,31 +230,31 @@ def quantity_refusal(units: int, refundable: int) -> str:
 
 
 def unit_amounts(line_paid, quantity_bought: int) -> list[Decimal]:
-    """What each unit of a line is worth: the paid amount pro rata, rounded to the fen, the last
-    unit absorbing the remainder, so the units add up to the paid amount exactly (RULES.md R15)."""
+    """What each unit of a line is worth, taken in order: cumulative rounding
+    (``aftersales.money.units_share``), so the units add up to the paid amount exactly
+    (RULES.md R15)."""
     quantity = int(quantity_bought)
     if quantity < 1:
         raise ValueError("quantity_bought must be positive")
     if yuan(line_paid) < 0:
         raise ValueError("line_paid must not be negative")
-    return split_pro_rata(line_paid, [1] * quantity)
+    return [units_share(line_paid, quantity, 1, i) for i in range(quantity)]
 
 
 def refund_amount_for_units(
     line_paid, quantity_bought: int, units: int, units_already_refunded: int = 0
 ) -> Decimal:
     """The refund for ``units`` more units of a line of which ``units_already_refunded`` were
-    refunded before (RULES.md R15).
-
-    Units are refunded in order; the last unit of the line absorbs the rounding remainder, so
-    refunding every unit, in any number of requests, returns exactly ``line_paid``.
+    refunded before (RULES.md R15): round_half_up(P×(u+k)/q) − round_half_up(P×u/q), so each
+    part is the nearest fen to pro rata and refunding every unit, in any number of requests,
+    returns exactly ``line_paid`` (¥100.00 for 3 units: 2 → 66.67, then 1 → 33.33).
     """
     units, before = int(units), int(units_already_refunded)
     if units < 1 or before < 0:
         raise ValueError("units must be positive and units_already_refunded not negative")
-    if before + units > int(quantity_bought):
-        raise ValueError("quantity_exceeds_refundable")
-    return sum(unit_amounts(line_paid, quantity_bought)[before : before + units], ZERO)
+    if yuan(line_paid) < 0:
+        raise ValueError("line_paid must not be negative")
+    return units_share(line_paid, quantity_bought, units, before)
 
 
 # -- refund path (R7) --------------------------------------------------------------------------
@@ -383,6 +434,7 @@ class LineFacts:
     ``no_reason_class``/``exclusion_reason`` come from the line's category (R1–R4);
     ``exclusion_confirmed_at`` is the consumer's checkout confirmation (R3); ``signed_at`` is the
     sign-off of its parcel (R1) and ``received_at`` the receipt (R10, defaults to sign-off).
+    ``unsealed_at``: digital goods downloaded or unsealed (R2 excludes them only from then on).
     """
 
     no_reason_class: str = "allowed"
@@ -395,6 +447,7 @@ class LineFacts:
     quantity_open: int = 0
     quantity_completed: int = 0
     cancelled_at: datetime | None = None
+    unsealed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -438,7 +491,21 @@ def _no_reason(facts, now, cfg, refundable):
     cls = facts.no_reason_class
     if cls not in EXCLUSION_REASONS:
         raise ValueError(f"unknown no-reason class {cls!r}")
-    if cls == "excluded_by_law":
+    digital = unseal_matters(cls, facts.exclusion_reason)
+    if digital and facts.unsealed_at is not None:
+        return ReturnOption(
+            NO_REASON_RETURN,
+            False,
+            "R2",
+            "no_reason_excluded_by_law",
+            _(
+                "数字化商品已于 %(at)s 下载或拆封，依法不适用七天无理由退货（R2）；"
+                "质量问题仍可申请退换货"
+            )
+            % {"at": display_instant(facts.unsealed_at)},
+            facts.unsealed_at,
+        )
+    if cls == "excluded_by_law" and not digital:
         label = _exclusion_label(facts.exclusion_reason)
         return ReturnOption(
             NO_REASON_RETURN,
@@ -489,6 +556,12 @@ def _no_reason(facts, now, cfg, refundable):
             "但下单时未记录您的不适用确认；签收于 %(signed)s）"
         ) % {"until": until, "signed": signed, "label": _exclusion_label(facts.exclusion_reason)}
         code = "no_reason_open_not_confirmed"
+    elif digital:
+        message = _(
+            "七天无理由退货可申请至 %(until)s（R1，签收于 %(signed)s）；"
+            "数字化商品一经下载或拆封即不再适用（R2）"
+        ) % {"until": until, "signed": signed}
+        code = "no_reason_open_sealed"
     else:
         message = _("七天无理由退货可申请至 %(until)s（R1，签收于 %(signed)s）") % {
             "until": until,
@@ -707,20 +780,16 @@ def amount_for_units(
     """The refund for a new request of ``units`` units when other requests already hold
     ``allocated_units`` units worth ``allocated_amount`` (RULES.md R15).
 
-    Each unit is worth the regular pro-rata unit amount and the request that takes the last unit
-    of the line also takes the rounding remainder (``unit_amounts``); the amount is capped at
-    what the other requests left of ``line_paid``. So all requests together never exceed the
-    paid amount, in whatever order requests are made, cancelled and made again, and a request
-    after a smaller (e.g. depreciated) one still gets no more than its units are worth.
+    The units are worth their cumulative-rounding part (``refund_amount_for_units``: the
+    ``allocated_units`` held before them come first), capped at what the other requests left of
+    ``line_paid``. So all requests together never exceed the paid amount, in whatever order
+    requests are made, cancelled and made again, and a request after a smaller (e.g.
+    depreciated) one still gets no more than its units are worth.
     """
     units, allocated_units = int(units), int(allocated_units)
     quantity = int(quantity_bought)
     if units < 1 or allocated_units < 0 or allocated_units + units > quantity:
         raise ValueError("quantity_exceeds_refundable")
-    regular = unit_amounts(line_paid, quantity)[0]
-    if allocated_units + units == quantity:
-        nominal = yuan(line_paid) - regular * allocated_units
-    else:
-        nominal = regular * units
+    nominal = refund_amount_for_units(line_paid, quantity, units, allocated_units)
     left = yuan(line_paid) - yuan(allocated_amount)
     return max(min(nominal, left), ZERO)

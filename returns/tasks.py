@@ -9,10 +9,13 @@ from aftersales.tenancy.actors import SYSTEM
 
 from .adapters.carrier import JOURNEY, SandboxReturnJourney
 from .adapters.inspection import SandboxInspectionProvider
-from .models import InspectionRequest, ReturnRequest
+from .adapters.insurance import SandboxShippingInsurer
+from .models import InspectionRequest, ReturnRequest, ShippingInsuranceClaim
 from .services import (
     inspection_attempt_failed,
     inspection_report_record,
+    insurance_claim_attempt_failed,
+    insurance_claim_settle,
     refunds_retry_failed,
     return_parcel_scan_record,
 )
@@ -55,6 +58,27 @@ def sandbox_inspection_process(self, inspection_id):
         actor=SYSTEM,
     )
     return inspection.status
+
+
+@shared_task(name="returns.sandbox_insurance_process", bind=True)
+def sandbox_insurance_process(self, claim_id):
+    """The sandbox insurer answers one attempt of a return-shipping claim (R8); the next one is
+    scheduled on a timeout."""
+    claim = ShippingInsuranceClaim.objects.filter(pk=claim_id).first()
+    if claim is None or claim.status != ShippingInsuranceClaim.Status.REQUESTED:
+        return claim.status if claim is not None else None
+    insurer = SandboxShippingInsurer()
+    attempt, outcome, detail, final = insurer.answer(claim)
+    if outcome == "retry":
+        claim = insurance_claim_attempt_failed(claim=claim, reason=detail, final=final)
+        if not final:
+            queue = _queue_of(self)
+            transaction.on_commit(lambda: insurer.submit(claim_id, attempt=attempt, queue=queue))
+        return claim.status
+    claim = insurance_claim_settle(
+        claim=claim, outcome=outcome, detail=detail, external_ref=f"SBXS{claim.pk:010d}"
+    )
+    return claim.status
 
 
 @shared_task(name="returns.sandbox_return_step", bind=True)

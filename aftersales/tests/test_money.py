@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aftersales.money import split_pro_rata, yuan
+from aftersales.money import split_pro_rata, units_share, yuan
 
 
 def test_yuan_rounds_half_up_and_refuses_floats():
@@ -71,3 +71,33 @@ def test_split_properties(total, ws):
 @given(total=amounts, ws=weights)
 def test_negative_totals_mirror_positive(total, ws):
     assert split_pro_rata(-total, ws) == [-s for s in split_pro_rata(total, ws)]
+
+
+def test_units_share_cumulative_rounding():
+    """RULES.md R15: round_half_up(P×(u+k)/q) − round_half_up(P×u/q)."""
+    assert units_share("100.00", 3, 2) == Decimal("66.67")
+    assert units_share("100.00", 3, 1, before=2) == Decimal("33.33")
+    assert units_share("100.00", 3, 3) == Decimal("100.00")
+    assert units_share("100.00", 3, 0, before=1) == Decimal("0.00")
+    with pytest.raises(ValueError):
+        units_share("100.00", 3, 2, before=2)
+    with pytest.raises(ValueError):
+        units_share("100.00", 0, 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    paid=st.decimals(min_value=0, max_value=10**6, places=2),
+    quantity=st.integers(1, 50),
+    data=st.data(),
+)
+def test_units_share_parts_add_up_and_stay_nearest(paid, quantity, data):
+    done, total = 0, Decimal("0.00")
+    while done < quantity:
+        k = data.draw(st.integers(1, quantity - done))
+        part = units_share(paid, quantity, k, before=done)
+        assert part >= 0
+        assert abs(part - paid * k / quantity) < Decimal("0.01")
+        total += part
+        done += k
+    assert total == paid

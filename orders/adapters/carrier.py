@@ -48,6 +48,23 @@ class Carrier(ABC):
     def shipment_registered(self, shipment_id):
         """A parcel was registered; the carrier will push its tracking events."""
 
+    def pickup_request(self, booking):
+        """The pickup order the carrier receives for ``booking``: the slot, the pickup address
+        (region only; the courier gets the rest through the carrier's own masked channel), and
+        the insurance — ``insured`` and the ``declared_value`` in yuan (保价, RULES.md R17)."""
+        return {
+            "request_id": booking.request_id,
+            "slot_start": booking.slot_start.isoformat(),
+            "slot_end": booking.slot_end.isoformat(),
+            "region": [booking.province, booking.city, booking.district],
+            "insured": booking.insured,
+            "declared_value": (
+                str(booking.declared_value)
+                if booking.insured and booking.declared_value is not None
+                else None
+            ),
+        }
+
 
 class SandboxCarrier(Carrier):
     """A carrier that confirms pickups and moves parcels from Celery tasks."""
@@ -72,13 +89,19 @@ class SandboxCarrier(Carrier):
         sandbox_send(PICKUP_TASK, [booking_id], countdown=sandbox_delay(), queue=queue)
 
     def pickup_answer(self, booking):
-        """The sandbox's answer to a requested ``PickupBooking``: ``("failed", reason)`` for a
-        slot starting before 08:00 or from 20:00 (Shanghai), else ``("confirmed", tracking
-        number)``; the task records it (``services.pickup_fail`` / ``pickup_confirm``)."""
+        """The sandbox's answer to a requested ``PickupBooking`` (its ``pickup_request``):
+        ``("failed", reason)`` for a slot starting before 08:00 or from 20:00 (Shanghai), or an
+        insured pickup without a declared value (``declared_value_required``, R17), else
+        ``("confirmed", tracking number)`` — an insured parcel's number starts ``SBXV``; the
+        task records it (``services.pickup_fail`` / ``pickup_confirm``)."""
+        order = self.pickup_request(booking)
         hour = clock.local(booking.slot_start).hour
         if hour < 8 or hour >= 20:
             return "failed", "no_courier_in_slot"
-        return "confirmed", f"SBX{booking.pk:010d}"
+        if order["insured"] and not order["declared_value"]:
+            return "failed", "declared_value_required"
+        prefix = "SBXV" if order["insured"] else "SBX"
+        return "confirmed", f"{prefix}{booking.pk:010d}"
 
     # -- tracking -------------------------------------------------------------------------------
 

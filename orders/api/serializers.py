@@ -243,10 +243,22 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "paid_amount",
             "no_reason_class",
             "exclusion_confirmed_at",
+            "return_shipping_insured",
+            "unsealed_at",
+            "unsealed_via",
             "cancelled_at",
             "cancel_reason",
         ]
         read_only_fields = fields
+
+
+class LineUnsealedSerializer(serializers.Serializer):
+    """RULES.md R2: digital goods of a line were downloaded or unsealed."""
+
+    line = serializers.IntegerField(help_text="订单行 id（须为数字化商品类目）")
+    occurred_at = serializers.DateTimeField(
+        required=False, help_text="下载或拆封的时间（默认为现在）"
+    )
 
 
 class TenderSerializer(serializers.ModelSerializer):
@@ -394,6 +406,11 @@ class OrderLineInputSerializer(serializers.Serializer):
         help_text="消费者下单时确认该商品不适用七天无理由退货（RULES.md R3）",
     )
     exclusion_confirmed_at = serializers.DateTimeField(required=False)
+    return_shipping_insured = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="消费者下单时购买了退货运费险：无理由退货的运费由保险公司赔付（RULES.md R8）",
+    )
 
 
 class OrderCreateSerializer(serializers.Serializer):

@@ -15,6 +15,7 @@ from .. import selectors, services
 from . import filters
 from .serializers import (
     CategorySerializer,
+    LineUnsealedSerializer,
     OrderCreateSerializer,
     OrderDetailSerializer,
     OrderListSerializer,
@@ -298,6 +299,30 @@ class OrderViewSet(ActorViewMixin, *READ_WRITE):
         s = OrderUpdateSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         order = services.order_update(order=order, actor=self.actor, **s.validated_data)
+        return Response(self._detail(order))
+
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=LineUnsealedSerializer,
+        responses=OrderDetailSerializer,
+        description="记录数字化商品（音像制品、软件）已下载或拆封（RULES.md R2）：此后该行不适用"
+        "七天无理由退货。消费者本人调用即为其确认；商家或平台调用即为下载记录。"
+        "Record that digital goods were downloaded or unsealed: the consumer confirms, the "
+        "merchant or platform reports a download; only then is the line excluded (R2).",
+    )
+    @action(detail=True, methods=["post"])
+    def unsealed(self, request, pk=None):
+        order = self.get_object()
+        s = LineUnsealedSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        line = order.lines.filter(pk=s.validated_data["line"]).first()
+        if line is None:
+            raise InvalidInput(
+                "该订单没有此订单行。", code="line_invalid", fields={"line": "not_in_order"}
+            )
+        services.line_unsealed_record(
+            line=line, actor=self.actor, occurred_at=s.validated_data.get("occurred_at")
+        )
         return Response(self._detail(order))
 
 

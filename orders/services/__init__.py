@@ -38,6 +38,7 @@ from .gateway import (
 from .orders import (
     SHIPPING_FIELDS,
     line_cancel,
+    line_unsealed_record,
     order_create,
     order_update,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "order_create",
     "order_update",
     "line_cancel",
+    "line_unsealed_record",
     "payment_record",
     "gateway_refund_request",
     "gateway_refunds_request",

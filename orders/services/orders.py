@@ -60,7 +60,8 @@ def order_create(
 
     ``lines``: dicts with ``sku``, ``quantity``, optional ``unit_price`` (default: the SKU's
     price), ``discount_amount``, ``paid_amount`` (checked: quantity × unit price − discount)
-    and ``exclusion_confirmed`` / ``exclusion_confirmed_at`` (RULES.md R3). An
+    and ``exclusion_confirmed`` / ``exclusion_confirmed_at`` (RULES.md R3), and
+    ``return_shipping_insured`` (return-shipping insurance 运费险 bought at checkout, R8). An
     ``order_discount`` is allocated to lines pro rata instead. ``shipping`` is snapshotted and
     encrypted (D1); without it the consumer's default address is used.
 
@@ -180,6 +181,7 @@ def order_create(
                     discount_amount=p["discount"],
                     paid_amount=p["paid"],
                     exclusion_confirmed_at=p["confirmed_at"],
+                    return_shipping_insured=bool(p["raw"].get("return_shipping_insured")),
                 )
                 for p in prepared
             ]
@@ -288,4 +290,62 @@ def line_cancel(*, line, actor, reason="", locked=False):
             payload={"order_id": order.pk, "line_id": line.pk, "reason": reason},
         )
         sync_order_progress(order, actor=actor, locked=True)
+    return line
+
+
+def line_unsealed_record(*, line, actor, occurred_at=None):
+    """Record that the digital goods of ``line`` were downloaded or unsealed (RULES.md R2): from
+    then on the line is excluded from the no-reason return. The order's consumer records it by
+    confirming (``consumer_confirmation``); the merchant, its key or a platform writer by a
+    download event (``download``). Only lines of a digital category (``unseal_not_applicable``);
+    the first record stands (a repeat returns the line unchanged). ``occurred_at``: when it
+    happened (default now; not in the future)."""
+    order = line.order
+    if actor.consumer_id is not None and actor.consumer_id == order.consumer_id:
+        via = OrderLine.UnsealedVia.CONSUMER
+    else:
+        require_merchant_write(actor, order.merchant_id, consumer_id=order.consumer_id)
+        via = OrderLine.UnsealedVia.DOWNLOAD
+    now = clock.now()
+    at = occurred_at or now
+    if at.tzinfo is None or at > now:
+        raise InvalidInput(
+            "发生时间无效（须带时区且不在未来）。",
+            code="occurred_at_invalid",
+            fields={"occurred_at": "aware, not in the future"},
+        )
+    with transaction.atomic():
+        line = (
+            OrderLine.objects.select_for_update(of=("self",))
+            .select_related("order", "sku__product__category")
+            .get(pk=line.pk)
+        )
+        category = line.sku.product.category
+        if not rules.unseal_matters(category.no_reason_class, category.exclusion_reason):
+            raise RuleViolation(
+                "只有数字化商品（音像制品、软件等）需要记录下载或拆封（R2）。",
+                code="unseal_not_applicable",
+                fields={"line": line.pk},
+            )
+        if line.unsealed_at is not None:
+            return line
+        line.unsealed_at, line.unsealed_via = at, via
+        line.save(update_fields=["unsealed_at", "unsealed_via"])
+        timeline_record(
+            subject=line.order,
+            verb="order.line_unsealed",
+            actor=actor,
+            occurred_at=at,
+            data={"line_id": line.pk, "via": via},
+        )
+        event_publish(
+            "order.line_unsealed",
+            subject=line.order,
+            payload={
+                "order_id": line.order_id,
+                "line_id": line.pk,
+                "via": via,
+                "unsealed_at": iso(at),
+            },
+        )
     return line

@@ -11,15 +11,28 @@ from aftersales.errors import InvalidInput, NotFound
 from aftersales.tenancy.actors import SYSTEM
 
 from ..models import PickupBooking
-from .common import carrier_adapter, iso, require_merchant_write
+from .common import carrier_adapter, clean_money, iso, require_merchant_write
 
 
-def pickup_book(*, request_id, slot_start, slot_end, contact, actor, merchant=None, subject=None):
+def pickup_book(
+    *,
+    request_id,
+    slot_start,
+    slot_end,
+    contact,
+    actor,
+    merchant=None,
+    subject=None,
+    insured=False,
+    declared_value=None,
+):
     """Book a carrier pickup for a time slot (RULES.md R16, standard 6.3.2.3).
 
     Idempotent by ``request_id``. The carrier confirms asynchronously (``pickup_confirm``) or
     refuses the slot (``pickup_fail``). ``contact``: name, phone, province, city, district,
-    street (encrypted at rest, D1).
+    street (encrypted at rest, D1). ``insured`` with ``declared_value`` (yuan): the parcel is
+    insured for that value (保价, R17; high-value lines); the carrier gets both
+    (``Carrier.pickup_request``).
     """
     if merchant is not None:
         require_merchant_write(actor, merchant.pk)
@@ -34,6 +47,12 @@ def pickup_book(*, request_id, slot_start, slot_end, contact, actor, merchant=No
     if slot_start < clock.now():
         raise InvalidInput(
             "预约时间已过。", code="pickup_slot_in_past", fields={"slot_start": "past"}
+        )
+    if insured and (declared_value is None or clean_money(declared_value, "declared_value") <= 0):
+        raise InvalidInput(
+            "保价取件需要声明价值（R17）。",
+            code="declared_value_required",
+            fields={"declared_value": "required"},
         )
     carrier = carrier_adapter()
     with transaction.atomic():
@@ -55,13 +74,20 @@ def pickup_book(*, request_id, slot_start, slot_end, contact, actor, merchant=No
             district=contact.get("district", ""),
             street=contact.get("street", ""),
             requested_at=clock.now(),
+            insured=bool(insured),
+            declared_value=clean_money(declared_value, "declared_value") if insured else None,
         )
         timeline_record(
             subject=booking,
             verb="pickup.requested",
             actor=actor,
             to_status=booking.status,
-            data={"slot_start": iso(slot_start), "slot_end": iso(slot_end)},
+            data={
+                "slot_start": iso(slot_start),
+                "slot_end": iso(slot_end),
+                "insured": booking.insured,
+                "declared_value": str(booking.declared_value) if booking.insured else None,
+            },
         )
         booking_id = booking.pk
         transaction.on_commit(lambda: carrier.book_pickup(booking_id), robust=True)

@@ -6,7 +6,7 @@ from django.test import override_settings
 
 from aftersales import clock
 from aftersales.casefile.models import DomainEvent
-from aftersales.errors import Conflict, RuleViolation
+from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.tenancy.actors import SYSTEM
 from aftersales.tests import factories as af
 from orders import services, tasks
@@ -261,6 +261,50 @@ def test_sandbox_pickup_booking():
     assert tasks.sandbox_pickup_confirm(late.pk) == "failed"
     assert DomainEvent.objects.filter(name="pickup.failed").exists()
     assert GatewayRefund.objects.count() == 0
+
+
+def test_insured_pickup_carries_the_declared_value_to_the_carrier():
+    """R17: the carrier's pickup order names the insurance and the declared value."""
+    from orders.models import PickupBooking
+
+    tomorrow = clock.local(clock.now() + timedelta(days=1)).replace(hour=10, minute=0)
+    contact = {"name": "张三", "phone": "13812345678", "province": "上海市", "city": "上海市"}
+    with pytest.raises(InvalidInput) as err:
+        services.pickup_book(
+            request_id="ins-0",
+            slot_start=tomorrow,
+            slot_end=tomorrow + timedelta(hours=2),
+            contact=contact,
+            actor=SYSTEM,
+            insured=True,
+        )
+    assert err.value.code == "declared_value_required"
+    booking = services.pickup_book(
+        request_id="ins-1",
+        slot_start=tomorrow,
+        slot_end=tomorrow + timedelta(hours=2),
+        contact=contact,
+        actor=SYSTEM,
+        insured=True,
+        declared_value="5999.00",
+    )
+    order = SandboxCarrier().pickup_request(booking)
+    assert (order["insured"], order["declared_value"]) == (True, "5999.00")
+    assert tasks.sandbox_pickup_confirm(booking.pk) == "confirmed"
+    booking.refresh_from_db()
+    assert booking.tracking_number.startswith("SBXV")
+    # a booking that lost its value (an old row) is refused by the carrier, not sent uninsured
+    PickupBooking.objects.filter(pk=booking.pk).update(status="requested", declared_value=None)
+    booking.refresh_from_db()
+    assert SandboxCarrier().pickup_answer(booking) == ("failed", "declared_value_required")
+    plain = services.pickup_book(
+        request_id="ins-2",
+        slot_start=tomorrow,
+        slot_end=tomorrow + timedelta(hours=2),
+        contact=contact,
+        actor=SYSTEM,
+    )
+    assert SandboxCarrier().pickup_request(plain)["insured"] is False
 
 
 def test_stale_pending_refunds_are_resubmitted(tender):

@@ -130,6 +130,22 @@ def test_order_create_and_detail(api, merchant_a, merchant_b, consumer_a):
     assert "consumer" in r.json()["fields"]
 
 
+def test_line_with_return_shipping_insurance_bought_at_checkout(api, merchant_a, consumer_a):
+    """RULES.md R8: the line carries the 运费险 bought at checkout."""
+    sku = of.SkuFactory(product__merchant=merchant_a)
+    body = _order_body(merchant_a, consumer_a, sku, number="API-INS")
+    body["lines"][0]["return_shipping_insured"] = True
+    r = api("platform_key").post("/api/v1/orders/", body, format="json")
+    assert r.status_code == 201, r.json()
+    assert r.json()["lines"][0]["return_shipping_insured"] is True
+    plain = api("platform_key").post(
+        "/api/v1/orders/",
+        _order_body(merchant_a, consumer_a, sku, number="API-NOINS"),
+        format="json",
+    )
+    assert plain.json()["lines"][0]["return_shipping_insured"] is False
+
+
 def test_full_flow_over_api(api, merchant_a, consumer_a):
     sku = of.SkuFactory(product__merchant=merchant_a)
     order = (

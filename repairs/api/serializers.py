@@ -237,6 +237,10 @@ class RemedySerializer(serializers.Serializer):
         help_text="不能计算退款金额的原因代码，如 depreciation_rate_unknown（G8）"
     )
     cost_borne_by = serializers.CharField()
+    alternative = serializers.BooleanField(
+        help_text="同型号同规格无货时的换货：换成同一商品的其他型号或规格（G7）；"
+        "选择时须给出 exchange_sku"
+    )
 
 
 class EntitlementsSerializer(serializers.Serializer):
@@ -592,6 +596,13 @@ class RemedyChooseSerializer(serializers.Serializer):
         "须为 entitlements 当前给出的补救",
     )
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    exchange_sku = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="换货补救为 alternative（G7：同型号同规格无货）时：换成的同一商品其他规格的 "
+        "SKU id（须有货；差价多退少补）",
+    )
 
     def validate_remedy(self, value):
         return "return" if value == "refund" else value

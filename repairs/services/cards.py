@@ -9,6 +9,7 @@ from django.db import transaction
 from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
+from aftersales.money import units_share
 from orders.models import OrderLine, Shipment
 
 from .. import rules
@@ -97,10 +98,11 @@ def warranty_card_create(*, line, actor, signed_at=None, serial_numbers=None):
                 "unit_index", flat=True
             )
         )
-        unit_price = line.unit_paid_price
         for index in range(1, line.quantity + 1):
             if index in existing:
                 continue
+            # R15: the unit's cumulative-rounding part, so the cards add up to the line's price
+            unit_price = units_share(line.paid_amount, line.quantity, 1, before=index - 1)
             card = WarrantyCard.objects.create(
                 number=new_number("WC"),
                 order_line=line,

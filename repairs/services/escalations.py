@@ -11,6 +11,7 @@ from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.tenancy.actors import SYSTEM
+from orders.models import Sku
 from returns import services as returns_services
 
 from .. import rules
@@ -55,7 +56,27 @@ def _returns_entry():
 RETURNS_KIND = {rules.EXCHANGE: "exchange", rules.RETURN: "return_refund"}
 
 
-def warranty_remedy_choose(*, card, remedy, actor, note=""):
+def _alternative_sku(card, exchange_sku):
+    """The other model or spec the consumer takes when the same one is unavailable (G7): of the
+    same product, not the card's own, in stock (the returns flow re-checks under its lock)."""
+    if exchange_sku in (None, ""):
+        raise InvalidInput(
+            "同型号同规格无货，请选择换成的其他型号或规格（G7）。",
+            code="exchange_sku_required",
+            fields={"exchange_sku": "required"},
+        )
+    pk = getattr(exchange_sku, "pk", exchange_sku)
+    sku = Sku.objects.filter(pk=pk, product_id=card.product_id).exclude(pk=card.sku_id).first()
+    if sku is None:
+        raise RuleViolation(
+            "只能换成同一商品的其他型号或规格（G7）。",
+            code="exchange_other_product",
+            fields={"exchange_sku": pk},
+        )
+    return sku
+
+
+def warranty_remedy_choose(*, card, remedy, actor, note="", exchange_sku=None):
     """The consumer takes a remedy the engine grants now: ``exchange`` or ``return`` (refund);
     returns the card (``pending_remedy``, ``return_request_id`` set).
 
@@ -65,6 +86,11 @@ def warranty_remedy_choose(*, card, remedy, actor, note=""):
     ``remedy_already_chosen``. The request runs through the returns flow
     (``returns.services.return_request_create_from_warranty``, kind ``exchange`` or
     ``return_refund``, the granting rule and the refund — full for G1/G7, depreciated for G8).
+    When the same model and spec is unavailable the exchange granted is an alternative (G7):
+    ``exchange_sku`` names the other model or spec of the same product, in stock
+    (``exchange_sku_required``, ``exchange_other_product``, ``exchange_out_of_stock``), the price
+    difference charged or refunded as in R18; the G7 full refund records that the consumer
+    refuses the alternative.
     The open escalation of the card (G4–G6; opened now if the engine grants one and none is
     open) records the choice. When the returns flow completes, ``repairs.events`` ends the card:
     exchange → ``warranty_card_exchange`` (G10), refund → ``warranty_card_return``.
@@ -104,10 +130,24 @@ def warranty_remedy_choose(*, card, remedy, actor, note=""):
                 "该类目日折旧率未设置，暂不能计算退款金额（G8）。",
                 code=granted.refund_error or "depreciation_rate_unknown",
             )
+        alternative = _alternative_sku(card, exchange_sku) if granted.alternative else None
+        if remedy == rules.RETURN and granted.rule == "G7" and not card.alternative_refused:
+            card.alternative_refused = True
+            card.save(update_fields=["alternative_refused"])
+            timeline_record(
+                subject=card,
+                verb="warranty_card.alternative_refused",
+                actor=actor,
+                reason=note,
+                data={"refused": True, "by": "g7_refund_chosen"},
+            )
         escalation = _escalation_for_choice(card, ent, actor=actor)
         create = _returns_entry()
         request_id = None
         if create is not None:
+            extra = {}
+            if alternative is not None:
+                extra = {"exchange_sku": alternative, "paid_for_units": card.unit_price}
             request = create(
                 line=card.order_line,
                 kind=RETURNS_KIND[remedy],
@@ -117,12 +157,15 @@ def warranty_remedy_choose(*, card, remedy, actor, note=""):
                 # The engine granted it: the returns flow records it as the platform does.
                 actor=actor if actor.platform_write else SYSTEM,
                 quantity=1,
+                **extra,
             )
             request_id = request.pk
         card.pending_remedy, card.return_request_id = remedy, request_id
         card.save(update_fields=["pending_remedy", "return_request_id"])
         refund = str(granted.refund) if granted.refund is not None else None
         data = {"remedy": remedy, "rule": granted.rule, "refund": refund}
+        if alternative is not None:
+            data["alternative_sku_id"] = alternative.pk
         data |= {"return_request_id": request_id, "returns_flow": create is not None}
         timeline_record(
             subject=card, verb="warranty_card.remedy_chosen", actor=actor, reason=note, data=data

@@ -163,6 +163,10 @@ def repair_receive(*, repair, actor, occurred_at=None, note=""):
             occurred_at, "occurred_at", not_before=locked.assigned_at or locked.fault_reported_at
         )
         moved = repair_move(locked, to="received", actor=actor, reason=note, occurred_at=at)
+        if moved.is_paid:
+            deadlines.sanbao_limits_cancel(
+                moved, actor=actor, reason="付费维修不适用三包换货期限（G13）"
+            )
         notify(
             [consumer_user(locked)],
             event="repair.received",
@@ -209,6 +213,9 @@ def repair_diagnose(*, repair, actor, diagnosis, paid_reason="", occurred_at=Non
             moved.is_paid, moved.paid_reason = True, paid_reason
             update += ["is_paid", "paid_reason"]
             _card_misuse(locked.card, paid_reason, actor=actor)
+            deadlines.sanbao_limits_cancel(
+                moved, actor=actor, reason="付费维修不适用三包换货期限（G13）"
+            )
         moved.save(update_fields=update)
         if paid_reason:
             notify(

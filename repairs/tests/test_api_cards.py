@@ -165,3 +165,64 @@ def test_entitlements_take_the_same_queries_whatever_the_history(merchant_a, rol
             assert client.get(f"{URL}{card.pk}/entitlements/").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 6, counts
+
+
+def test_g13_a_paid_repair_is_not_one_of_g4s_two_repairs(merchant_a, roles, api, tech):
+    """The second repair found misuse and was charged (G11): no G4 exchange on the third fault,
+    and its days do not extend the period (G13)."""
+    from aftersales.tenancy.actors import actor_for_user
+    from repairs import services
+    from repairs.tests.factories import at, received_repair
+
+    signed = (clock.now() - 100 * DAY).astimezone(SHANGHAI).replace(hour=10, minute=0)
+    card = signed_card(merchant_a, roles["consumer_a"].consumer, signed_at=signed)
+    provider, (user,) = tech
+    finished_repair(
+        card, provider, user, received_at=signed + 20 * DAY, finished_at=signed + 25 * DAY
+    )
+    second = received_repair(
+        card, provider, user, reported_at=signed + 40 * DAY, received_at=signed + 40 * DAY
+    )
+    with at(signed + 45 * DAY):
+        services.repair_finish(
+            repair=second,
+            actor=actor_for_user(user),
+            result="fixed",
+            paid_reason="misuse",
+            labour_fee="80.00",
+        )
+    answer = api("consumer_a").get(f"{URL}{card.pk}/entitlements/").json()
+    assert answer["kinds"] == ["free_repair"]
+    detail = api("consumer_a").get(f"{URL}{card.pk}/").json()
+    whole = next(c for c in detail["coverage"] if c["part"] is None)
+    assert whole["extension_days"] == 5  # the free repair's days only
+    refused = api("consumer_a").post(
+        f"{URL}{card.pk}/choose-remedy/", {"remedy": "exchange"}, format="json"
+    )
+    assert refused.status_code == 400 and refused.json()["code"] == "remedy_not_granted"
+
+
+def test_g7_out_of_stock_on_day_10_alternative_or_full_refund_over_the_api(merchant_a, roles, api):
+    from orders.tests.factories import SkuFactory
+
+    card = signed_card(merchant_a, roles["consumer_a"].consumer, signed_at=clock.now() - 10 * DAY)
+    card.sku.stock = 0
+    card.sku.save(update_fields=["stock"])
+    other = SkuFactory(product=card.sku.product, price=card.unit_price, stock=2, spec="另一规格")
+    answer = api("consumer_a").get(f"{URL}{card.pk}/entitlements/").json()
+    assert answer["kinds"] == ["return", "exchange", "free_repair"]
+    exchange = next(r for r in answer["remedies"] if r["kind"] == "exchange")
+    refund = next(r for r in answer["remedies"] if r["kind"] == "return")
+    assert exchange["rule"] == "G7" and exchange["alternative"] is True
+    assert refund["rule"] == "G7" and refund["refund"] == "3000.00"
+    missing = api("consumer_a").post(
+        f"{URL}{card.pk}/choose-remedy/", {"remedy": "exchange"}, format="json"
+    )
+    assert missing.status_code == 400 and missing.json()["code"] == "exchange_sku_required"
+    chosen = api("consumer_a").post(
+        f"{URL}{card.pk}/choose-remedy/",
+        {"remedy": "exchange", "exchange_sku": other.pk},
+        format="json",
+    )
+    assert chosen.status_code == 200, chosen.content
+    assert chosen.json()["pending_remedy"] == "exchange"

@@ -12,6 +12,7 @@ from aftersales.errors import Conflict, NotFound, RuleViolation
 from aftersales.tenancy.actors import SYSTEM, actor_for_user
 from aftersales.tests import factories as af
 from orders import services as order_services
+from orders.models import OrderLine
 from orders.tests.factories import CategoryFactory, paid_order
 from repairs import rules, selectors, services
 from repairs.models import RepairOrder, SanbaoCatalogEntry, WarrantyCard
@@ -51,6 +52,21 @@ def test_sign_off_creates_one_card_per_unit_for_sanbao_categories(merchant_a):
     assert DomainEvent.objects.filter(name="warranty_card.created").count() == 2
     # idempotent: asking again creates nothing
     assert services.warranty_card_create(line=line, actor=SYSTEM, signed_at=signed) == []
+
+
+def test_cards_split_the_line_by_cumulative_rounding(merchant_a):
+    """R15: each card's price is its unit's cumulative-rounding part; the cards add up."""
+    line = sanbao_line(merchant_a, af.ConsumerFactory(), quantity=3, price="33.34")
+    OrderLine.objects.filter(pk=line.pk).update(
+        paid_amount=Decimal("100.00"), discount_amount=Decimal("0.02")
+    )
+    line.refresh_from_db()
+    signed = sh(2026, 11, 21, 0, 30)
+    with time_machine.travel(signed + timedelta(hours=1), tick=False):
+        cards = services.warranty_card_create(line=line, actor=SYSTEM, signed_at=signed)
+    prices = [c.unit_price for c in sorted(cards, key=lambda c: c.unit_index)]
+    assert prices == [Decimal("33.33"), Decimal("33.34"), Decimal("33.33")]
+    assert sum(prices) == line.paid_amount
 
 
 def test_card_create_refuses_lines_outside_the_catalog_and_unsigned(merchant_a):

@@ -239,3 +239,53 @@ def test_timeout_notifications_follow_each_users_channels(merchant_a, world):
     assert set(
         NotificationDelivery.objects.filter(notification=digest).values_list("channel", flat=True)
     ) == {"in_app"}
+
+
+# -- G13: a paid repair is not a 三包 repair ----------------------------------------------------
+
+
+def test_g13_repair_found_paid_at_diagnosis_is_never_escalated(merchant_a, world):
+    _consumer, _shop, _provider, tech = world
+    repair = _repair(merchant_a, world)
+    with at(sh(2026, 3, 2, 10)):
+        services.repair_diagnose(
+            repair=repair, actor=actor_for_user(tech), diagnosis="进水", paid_reason="misuse"
+        )
+    assert _deadline(repair, deadlines.G6_KIND).state == "cancelled"
+    sweep(sh(2026, 4, 1, 0, 0))
+    sweep(sh(2026, 6, 1, 0, 0))
+    assert not WarrantyEscalation.objects.exists()
+
+
+def test_g13_out_of_period_repair_gets_no_limits(merchant_a, world):
+    consumer, _shop, provider, tech = world
+    with at(sh(2022, 1, 1, 10)):  # LCD TV: main parts covered 3 years, until 2025-01-01
+        card = signed_card(merchant_a, consumer, signed_at=sh(2022, 1, 1, 9))
+    repair = received_repair(
+        card, provider, tech, reported_at=sh(2026, 2, 28, 10), received_at=RECEIVED
+    )
+    assert (repair.is_paid, repair.paid_reason) == (True, "out_of_period")
+    assert not Deadline.objects.filter(
+        subject_type="repairs.repairorder", subject_id=repair.pk, state="pending"
+    ).exists()
+    sweep(sh(2026, 4, 1, 0, 0))
+    assert not WarrantyEscalation.objects.exists()
+
+
+@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
+def test_g13_sweep_rechecks_paid_before_escalating(merchant_a, world, monkeypatch, vendor):
+    """A limit still pending on a repair that became paid (say, marked so by staff in the
+    console) fires without an escalation, on both paths of the batch's read."""
+    from django.db import connection
+
+    from repairs.models import RepairOrder
+
+    if vendor == "postgresql" and connection.vendor != "postgresql":
+        pytest.skip("the raw batch query needs PostgreSQL")
+    monkeypatch.setattr(connection, "vendor", vendor)
+    repair = _repair(merchant_a, world)
+    RepairOrder.objects.filter(pk=repair.pk).update(is_paid=True, paid_reason="misuse")
+    sweep(sh(2026, 4, 1, 0, 0))
+    assert _deadline(repair, deadlines.G6_KIND).state == "done"
+    assert not WarrantyEscalation.objects.exists()
+    assert not DomainEvent.objects.filter(name="repair.timeout").exists()

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from aftersales.errors import Conflict, RuleViolation
+from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.messaging.models import Notification
 from aftersales.tenancy.actors import SYSTEM, actor_for_user
 from aftersales.tests import factories as af
@@ -69,12 +69,16 @@ def test_g1_return_on_the_last_minute_of_day_7_runs_through_returns(card):
 
 
 def test_g1_closed_on_day_8_exchange_still_open_g2(card):
-    with pytest.raises(RuleViolation) as err:
-        choose(card, rules.RETURN, sh(2026, 11, 29, 0, 0))
-    assert err.value.code == "remedy_not_granted"
     card = choose(card, rules.EXCHANGE, sh(2026, 11, 29, 0, 0))
     request = ReturnRequest.objects.get(pk=card.return_request_id)
     assert request.kind == "exchange" and request.rule == "G2"
+
+
+def test_g8_on_day_8_a_refund_instead_of_the_g2_exchange_is_depreciated(card):
+    card = choose(card, rules.RETURN, sh(2026, 11, 29, 0, 0))
+    request = ReturnRequest.objects.get(pk=card.return_request_id)
+    # 3,000 − 3,000 × 0.10 % × 8 days
+    assert request.rule == "G8" and request.amount == Decimal("2976.00")
 
 
 def test_g2_exchange_on_day_15_not_on_day_16(merchant_a, consumer, card):
@@ -89,8 +93,9 @@ def test_g2_exchange_on_day_15_not_on_day_16(merchant_a, consumer, card):
 def test_utc_date_would_be_wrong(card):
     """Signed 11-21 00:30 Shanghai is 11-20 in UTC: day 7 still ends 11-28 24:00 Shanghai."""
     ent = selectors.card_entitlements(card=card, at=sh(2026, 11, 28, 23, 59, 59))
-    assert rules.RETURN in ent.kinds and ent.day == 7
-    assert rules.RETURN not in selectors.card_entitlements(card=card, at=sh(2026, 11, 29)).kinds
+    assert ent.rules_for(rules.RETURN) == ["G1"] and ent.day == 7
+    after = selectors.card_entitlements(card=card, at=sh(2026, 11, 29))
+    assert after.rules_for(rules.RETURN) == ["G8"]
 
 
 # -- G3 / G9: free repair inside the period, paid after ------------------------------------------
@@ -320,6 +325,48 @@ def test_g7_same_model_unavailable_and_alternative_refused_full_refund(card, rep
     card = choose(card, rules.RETURN, sh(2027, 3, 2, 1))
     request = ReturnRequest.objects.get(pk=card.return_request_id)
     assert request.rule == "G7" and request.amount == Decimal("3000.00")
+
+
+def _out_of_stock_with_another_spec(card, price="3200.00"):
+    from orders.tests.factories import SkuFactory
+
+    card.sku.stock = 0
+    card.sku.save(update_fields=["stock"])
+    return SkuFactory(product=card.sku.product, price=Decimal(price), stock=3, spec="65 英寸")
+
+
+def test_g7_day_10_out_of_stock_offers_an_alternative_not_the_same_model(card):
+    other = _out_of_stock_with_another_spec(card)
+    day_10 = sh(2026, 12, 1, 10)
+    ent = selectors.card_entitlements(card=card, at=day_10)
+    exchange = ent.remedy(rules.EXCHANGE)
+    assert exchange.rule == "G7" and exchange.alternative and "G2" in exchange.explanation
+    assert ent.remedy(rules.RETURN).rule == "G7"
+    with pytest.raises(InvalidInput) as err:
+        choose(card, rules.EXCHANGE, day_10)
+    assert err.value.code == "exchange_sku_required"
+    with pytest.raises(RuleViolation) as err:
+        with at(day_10):
+            services.warranty_remedy_choose(
+                card=card, remedy=rules.EXCHANGE, actor=me(card), exchange_sku=card.sku_id
+            )
+    assert err.value.code == "exchange_other_product"
+    with at(day_10):
+        card = services.warranty_remedy_choose(
+            card=card, remedy=rules.EXCHANGE, actor=me(card), exchange_sku=other.pk
+        )
+    request = ReturnRequest.objects.get(pk=card.return_request_id)
+    assert (request.kind, request.rule, request.exchange_sku_id) == ("exchange", "G7", other.pk)
+    assert request.price_difference == Decimal("200.00")  # the consumer pays the difference
+
+
+def test_g7_day_10_out_of_stock_refusing_the_alternative_full_refund(card):
+    _out_of_stock_with_another_spec(card)
+    card = choose(card, rules.RETURN, sh(2026, 12, 1, 10))
+    request = ReturnRequest.objects.get(pk=card.return_request_id)
+    assert request.rule == "G7" and request.amount == Decimal("3000.00")  # no depreciation
+    card.refresh_from_db()
+    assert card.alternative_refused
 
 
 def test_g8_refused_while_the_rate_is_unknown(merchant_a, consumer, repairer):

@@ -208,7 +208,9 @@ def test_consumer_chooses_a_granted_exchange(client_as, people, merchant_a):
     client = client_as("consumer_a")
     page = client.get(f"/my/warranties/{card.pk}/remedy/")
     assert page.status_code == 200 and 'value="exchange"' in body(page)
-    assert 'value="return"' not in body(page)  # day 10: return closed (G1), exchange open (G2)
+    # day 10: the G1 return closed; the G2 exchange, or a G8 refund with depreciation instead
+    assert 'value="return"' in body(page) and "（G8）" in body(page)
+    assert 'data-testid="alternative-hint"' not in body(page)  # the same model is in stock
     refused = client.post(f"/my/warranties/{card.pk}/remedy/", {"remedy": "exchange"})
     assert refused.status_code == 400 and "请先勾选确认" in body(refused)
     response = client.post(
@@ -222,6 +224,29 @@ def test_consumer_chooses_a_granted_exchange(client_as, people, merchant_a):
     assert 'data-testid="choose-remedy"' not in detail
     again = body(client.get(f"/my/warranties/{card.pk}/remedy/"))
     assert 'data-testid="remedy-form"' not in again and 'data-testid="pending-remedy"' in again
+
+
+def test_g7_day_10_out_of_stock_offers_another_spec_or_a_full_refund(client_as, people, merchant_a):
+    from orders.tests.factories import SkuFactory
+
+    card = fp.card(consumer=people["a"], merchant=merchant_a, signed_days_ago=10, stock=0)
+    other = SkuFactory(product=card.sku.product, price=card.unit_price, stock=2, spec="75 英寸")
+    client = client_as("consumer_a")
+    page = body(client.get(f"/my/warranties/{card.pk}/remedy/"))
+    assert 'data-testid="alternative-hint"' in page and "75 英寸" in page
+    assert "同型号同规格无货，换其他型号或规格（G7）" in page
+    assert "可退 ¥3000.00" in page  # G7: in full, no depreciation
+    missing = client.post(
+        f"/my/warranties/{card.pk}/remedy/", {"remedy": "exchange", "confirm": "on"}
+    )
+    assert missing.status_code == 400 and "请选择换成的其他型号或规格" in body(missing)
+    response = client.post(
+        f"/my/warranties/{card.pk}/remedy/",
+        {"remedy": "exchange", "exchange_sku": other.pk, "confirm": "on"},
+    )
+    assert response.status_code == 302, body(response)
+    card.refresh_from_db()
+    assert card.pending_remedy == "exchange"
 
 
 def test_third_fault_opens_exchange_and_g8_refund_with_the_worked_example(

@@ -45,27 +45,31 @@ def test_g1_day_7_return_exchange_repair():
     assert answer.remedy(RETURN).dates["closes_at"] == sh(2026, 11, 29, 0, 0)
 
 
-def test_g1_closes_on_day_8_only_exchange_or_repair():
+def test_g1_closes_on_day_8_exchange_repair_or_depreciated_refund():
     answer = entitlements(card(), day_start(8))
     assert answer.day == 8
-    assert answer.kinds == [EXCHANGE, FREE_REPAIR]
+    assert answer.kinds == [RETURN, EXCHANGE, FREE_REPAIR]
     assert answer.rules_for(EXCHANGE) == ["G2"]
-    assert answer.summary.startswith("签收后第 8 天：只能换货或免费维修")
+    # G8 under G2: the same model is available, a refund instead is with depreciation
+    refund = answer.remedy(RETURN)
+    assert refund.rule == "G8" and refund.with_depreciation
+    assert refund.refund == Decimal("3000.00") - Decimal("3000") * Decimal("0.001") * 8
+    assert answer.summary.startswith("签收后第 8 天：可退货或换货或免费维修")
     assert "G2" in answer.summary
 
 
 def test_g1_shanghai_midnight_is_16_utc():
     before = datetime(2026, 11, 28, 15, 59, 59, 999999, tzinfo=UTC)
     after = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
-    assert RETURN in entitlements(card(), before).kinds
-    assert RETURN not in entitlements(card(), after).kinds
+    assert entitlements(card(), before).rules_for(RETURN) == ["G1"]
+    assert entitlements(card(), after).rules_for(RETURN) == ["G8"]
 
 
 def test_g1_signed_late_utc_evening_counts_in_shanghai():
     # 2026-11-20 17:00 UTC is already 2026-11-21 01:00 Shanghai: day 7 ends 2026-11-29 00:00.
     start = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
-    assert RETURN in entitlements(card(start), sh(2026, 11, 28, 23, 59)).kinds
-    assert RETURN not in entitlements(card(start), sh(2026, 11, 29, 0, 0)).kinds
+    assert entitlements(card(start), sh(2026, 11, 28, 23, 59)).rules_for(RETURN) == ["G1"]
+    assert entitlements(card(start), sh(2026, 11, 29, 0, 0)).rules_for(RETURN) == ["G8"]
 
 
 def test_g2_day_15_and_16():
@@ -267,9 +271,39 @@ def test_g7_no_same_model_and_alternative_refused_full_refund():
     assert refund.refund == Decimal("3000.00")
 
 
-def test_g7_needs_the_refusal():
+def test_g7_same_model_unavailable_offers_an_alternative_or_a_full_refund():
     facts = card(repairs=two_repairs(), same_model_available=False, alternative_refused=False)
-    assert entitlements(facts, sh(2027, 6, 1)).remedy(RETURN).rule == "G8"
+    answer = entitlements(facts, sh(2027, 6, 1))
+    exchange, refund = answer.remedy(EXCHANGE), answer.remedy(RETURN)
+    assert exchange.rule == "G7" and exchange.alternative and "其他型号" in exchange.explanation
+    assert refund.rule == "G7" and not refund.with_depreciation
+    assert refund.refund == Decimal("3000.00")
+    # the alternative refused: the full refund only
+    refused = card(repairs=two_repairs(), same_model_available=False, alternative_refused=True)
+    assert entitlements(refused, sh(2027, 6, 1)).kinds == [RETURN, FREE_REPAIR]
+
+
+@pytest.mark.parametrize(
+    "day,rule,kinds",
+    [
+        (7, "G1", [RETURN, EXCHANGE, FREE_REPAIR]),
+        (8, "G2", [RETURN, EXCHANGE, FREE_REPAIR]),
+        (15, "G2", [RETURN, EXCHANGE, FREE_REPAIR]),
+    ],
+)
+def test_g7_whenever_an_exchange_is_due_out_of_stock_no_same_model_exchange(day, rule, kinds):
+    out = card(same_model_available=False)
+    answer = entitlements(out, day_end(day))
+    assert answer.kinds == kinds
+    exchange = answer.remedy(EXCHANGE)
+    assert exchange.alternative and exchange.rule == "G7" and rule in exchange.explanation
+    refund = answer.remedy(RETURN)
+    assert refund.refund == Decimal("3000.00") and not refund.with_depreciation
+    assert refund.rule == ("G1" if day <= 7 else "G7")
+    # in stock: the same-model exchange of G1/G2, never an alternative
+    assert not entitlements(card(), day_end(day)).remedy(EXCHANGE).alternative
+    # day 16: no exchange is due, so G7 opens nothing
+    assert entitlements(out, day_start(16)).kinds == [FREE_REPAIR]
 
 
 def test_g8_worked_example():
@@ -369,6 +403,58 @@ def test_g12_day_31_is_a_new_fault():
 def test_g12_repairer_result_not_fixed_counts():
     facts = card(repairs=(late_repair(fixed=False),))
     assert rules.not_fixed_repairs(facts, sh(2028, 6, 1)) == (late_repair(fixed=False),)
+
+
+# -- G13 -----------------------------------------------------------------------------------------
+
+
+def test_g13_paid_repairs_do_not_count_towards_g4():
+    first, second = two_repairs()
+    paid = RepairFacts(
+        received_at=second.received_at, finished_at=second.finished_at, fixed=True, paid=True
+    )
+    answer = entitlements(card(repairs=(first, paid)), sh(2027, 6, 1))
+    assert EXCHANGE not in answer.kinds and answer.kinds == [FREE_REPAIR]
+    # the same two repairs free: G4
+    assert entitlements(card(repairs=(first, second)), sh(2027, 6, 1)).rules_for(EXCHANGE) == ["G4"]
+
+
+def test_g13_a_repair_closed_without_a_result_is_no_repair():
+    first, second = two_repairs()
+    closed = RepairFacts(received_at=second.received_at, finished_at=second.finished_at)
+    answer = entitlements(card(repairs=(first, closed)), sh(2027, 6, 1))
+    assert EXCHANGE not in answer.kinds
+    coverage = rules.warranty_ends(card(repairs=(first, closed)), sh(2027, 6, 1))[0]
+    assert coverage.extension_days == 5  # only the first repair's days
+    # nor is it a repair that "failed again within 30 days" (G12)
+    assert rules.not_fixed_repairs(card(repairs=(closed,)), sh(2027, 3, 7)) == ()
+
+
+def test_g13_paid_repair_days_do_not_extend_the_period():
+    paid = RepairFacts(
+        received_at=sh(2027, 1, 10), finished_at=sh(2027, 1, 20), fixed=True, paid=True
+    )
+    whole = rules.warranty_ends(card(repairs=(paid,)), sh(2027, 6, 1))[0]
+    assert whole.extension_days == 0 and whole.last_day == sh(2027, 11, 21).date()
+    assert entitlements(card(repairs=(paid,)), sh(2027, 11, 22, 0, 0)).remedy(FREE_REPAIR).rule == (
+        "G3"  # main parts only
+    )
+    # G8 counts only the 三包 repairs' days
+    free, _second = two_repairs()
+    facts = card(repairs=(free, _second, paid))
+    assert entitlements(facts, sh(2027, 6, 1)).remedy(RETURN).dates["days_in_repair"] == 10
+
+
+def test_g13_paid_repair_over_the_limits_is_never_escalated():
+    waiting = RepairFacts(received_at=RECEIVED, parts_wait_since=RECEIVED + timedelta(days=1))
+    paid_waiting = RepairFacts(
+        received_at=RECEIVED, parts_wait_since=RECEIVED + timedelta(days=1), paid=True
+    )
+    at_91 = day_start(91, RECEIVED)
+    assert entitlements(card(repairs=(waiting,)), at_91).rules_for(EXCHANGE) == ["G5"]
+    assert EXCHANGE not in entitlements(card(repairs=(paid_waiting,)), at_91).kinds
+    paid_open = RepairFacts(received_at=RECEIVED, paid=True)
+    assert EXCHANGE not in entitlements(card(repairs=(paid_open,)), day_start(31, RECEIVED)).kinds
 
 
 def test_naive_now_is_refused():

@@ -1,9 +1,10 @@
-"""Adapters of returns to outside parties: the third-party inspector (R19) and the sandbox
-carrier's journey of return parcels.
+"""Adapters of returns to outside parties: the third-party inspector (R19), the return-shipping
+insurer (R8) and the sandbox carrier's journey of return parcels.
 
-The inspector is chosen by setting, as a dotted path, like ``orders.adapters``::
+The inspector and the insurer are chosen by setting, as dotted paths, like ``orders.adapters``::
 
     INSPECTION_PROVIDER = "returns.adapters.inspection.SandboxInspectionProvider"
+    SHIPPING_INSURER = "returns.adapters.insurance.SandboxShippingInsurer"
 """
 
 from django.conf import settings
@@ -12,11 +13,18 @@ from django.utils.module_loading import import_string
 from .carrier import SandboxReturnJourney
 
 DEFAULT_INSPECTION_PROVIDER = "returns.adapters.inspection.SandboxInspectionProvider"
+DEFAULT_SHIPPING_INSURER = "returns.adapters.insurance.SandboxShippingInsurer"
 
 
 def get_inspection_provider():
     """The configured ``InspectionProvider``."""
     path = getattr(settings, "INSPECTION_PROVIDER", None) or DEFAULT_INSPECTION_PROVIDER
+    return import_string(path)()
+
+
+def get_shipping_insurer():
+    """The configured ``ShippingInsurer`` (运费险, R8)."""
+    path = getattr(settings, "SHIPPING_INSURER", None) or DEFAULT_SHIPPING_INSURER
     return import_string(path)()
 
 

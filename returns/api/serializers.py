@@ -29,6 +29,7 @@ from ..models import (
     RefundPart,
     ReturnEvidence,
     ReturnRequest,
+    ShippingInsuranceClaim,
     ShippingReimbursement,
 )
 from ..services import SCAN_KINDS
@@ -194,6 +195,16 @@ class ShippingReimbursementSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ShippingInsuranceClaimSerializer(serializers.ModelSerializer):
+    """The return shipping claimed from the return-shipping insurance (运费险, R8)."""
+
+    class Meta:
+        model = ShippingInsuranceClaim
+        fields = ["id", "insurer", "amount", "paid_amount", "status", "external_ref", "reason"]
+        fields += ["attempts", "requested_at", "settled_at"]
+        read_only_fields = fields
+
+
 class ExpressLedgerEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = ExpressRefundLedgerEntry
@@ -231,6 +242,7 @@ ARBITRATION_FIELDS = [
     "consumer_statement",
     "merchant_statement",
     "merchant_answered_at",
+    "answer_due_at",
     "decision",
     "decided_amount",
     "decided_by_label",
@@ -258,6 +270,10 @@ class ReturnPickupSerializer(serializers.Serializer):
     tracking_number = serializers.CharField()
     failure_reason = serializers.CharField()
     contact_name = serializers.CharField(source="masked_contact_name", help_text="脱敏")
+    insured = serializers.BooleanField(help_text="保价取件（高价值商品，R17）")
+    declared_value = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True, help_text="保价声明价值（元）"
+    )
 
 
 class ReturnReplacementShipmentSerializer(serializers.Serializer):
@@ -351,6 +367,9 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
     shipping_reimbursement = serializers.SerializerMethodField(
         help_text="退货运费报销（R9，仅商家承担运费且申报了运费）"
     )
+    insurance_claim = serializers.SerializerMethodField(
+        help_text="运费险理赔（R8，仅下单时购买了运费险的无理由退货）：保险公司赔付退货运费"
+    )
     ledger = serializers.SerializerMethodField(help_text="极速退款台账（R12）：垫付、追偿、追回")
     arbitration = serializers.SerializerMethodField()
     pickup = serializers.SerializerMethodField()
@@ -401,6 +420,7 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
             "cancelled_at",
             "evidence",
             "refund",
+            "insurance_claim",
             "ledger",
             "arbitration",
             "pickup",
@@ -430,6 +450,13 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
             ShippingReimbursement.objects.select_related("tender").filter(request_id=obj.pk).first()
         )
         return ShippingReimbursementSerializer(row).data if row else None
+
+    @extend_schema_field(ShippingInsuranceClaimSerializer(allow_null=True))
+    def get_insurance_claim(self, obj):
+        if obj.shipping_payer != "insurance":  # only lines insured at checkout (R8)
+            return None
+        row = ShippingInsuranceClaim.objects.filter(request_id=obj.pk).first()
+        return ShippingInsuranceClaimSerializer(row).data if row else None
 
     @extend_schema_field(ExpressLedgerEntrySerializer(many=True))
     def get_ledger(self, obj):

@@ -15,7 +15,8 @@ Domain events (payload: ``return_request_id``, ``number``, ``order_id``, ``line_
 ``return.refund_started``, ``return.refunded``, ``return.refund_failed``,
 ``return.exchange_shipped``, ``return.completed``, ``return.overridden``,
 ``return.express_advanced``, ``return.express_recovered``, ``return.express_clawback``,
-``return.express_clawback_cancelled``, ``return.evidence_added``, and those of
+``return.express_clawback_cancelled``, ``return.evidence_added``, ``return.receipt_timeout``
+(R20), those of ``returns.services.insurance`` (``return.insurance_*``, R8), and those of
 ``returns.services.payments`` (``return.difference_*``, ``return.shipping_reimburs*``,
 ``return.shipping_fee_declared`` in the timeline). (``refund.succeeded`` / ``refund.failed``
 stay the gateway-level events of ``orders``, one per tender.)
@@ -49,6 +50,7 @@ another's public names only.
 from . import payments
 from .arbitration import (
     arbitration_answer,
+    arbitration_answer_window_end,
     arbitration_decide,
     arbitration_inspection_request,
     inspection_attempt_failed,
@@ -61,6 +63,7 @@ from .deadline_actions import (
     return_auto_approve,
     return_close_reminder,
     return_close_unshipped,
+    return_receipt_timeout,
     return_refund_after_receipt,
 )
 from .entitlement import (
@@ -74,6 +77,11 @@ from .entitlement import (
 from .evidence import evidence_add
 from .exchanges import exchange_delivered, exchange_ship
 from .express import express_clawback, express_clawback_due
+from .insurance import (
+    insurance_claim_attempt_failed,
+    insurance_claim_open,
+    insurance_claim_settle,
+)
 from .override import OVERRIDE_MOVES, return_override
 from .parcel import (
     SCAN_KINDS,
@@ -103,6 +111,7 @@ __all__ = [
     "RETURN_GRANT",
     "SCAN_KINDS",
     "arbitration_answer",
+    "arbitration_answer_window_end",
     "arbitration_decide",
     "arbitration_inspection_request",
     "evidence_add",
@@ -111,6 +120,9 @@ __all__ = [
     "express_clawback",
     "express_clawback_due",
     "inspection_attempt_failed",
+    "insurance_claim_attempt_failed",
+    "insurance_claim_open",
+    "insurance_claim_settle",
     "inspection_report_record",
     "line_facts",
     "line_held_quantities",
@@ -132,6 +144,7 @@ __all__ = [
     "return_parcel_scan_record",
     "return_pickup_book",
     "return_pickup_settled",
+    "return_receipt_timeout",
     "return_receive",
     "return_refund",
     "return_refund_after_receipt",

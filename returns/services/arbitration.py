@@ -7,9 +7,11 @@ from django.db import transaction
 
 from aftersales import clock
 from aftersales.casefile.statuses import status_move
+from aftersales.deadlines.engine import deadline_cancel, deadline_schedule
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.tenancy.actors import SYSTEM
 
+from .. import rules
 from ..adapters import get_inspection_provider
 from ..models import (
     ARBITRATION_MOVES,
@@ -22,11 +24,13 @@ from ..models import (
 from .common import (
     actor_user,
     check_scope,
+    iso,
     locked_request,
     money,
     notify_parties,
     publish,
     record,
+    request_policy,
     require_consumer,
     require_merchant,
     require_platform,
@@ -36,6 +40,16 @@ from .evidence import evidence_clean, evidence_save
 from .express import express_ledger_record
 from .moves import move
 from .refunds import refund_start
+
+ANSWER_DUE = "returns.arbitration_answer"
+"""R21: the deadline kind of the merchant's answer window (``returns.deadlines``)."""
+
+
+def arbitration_answer_due(request, escalated_at):
+    """R21: 24:00 Shanghai of day N (policy ``returns.arbitration_answer_days``, 3) after the
+    escalation, and the policy it came from."""
+    ref = request_policy(request, "returns.arbitration_answer_days")
+    return rules.arbitration_answer_due(escalated_at, int(ref.value)), ref
 
 
 def _lock_arbitration(request):
@@ -47,7 +61,9 @@ def _lock_arbitration(request):
 
 def return_escalate(*, request, actor, statement, evidence=()):
     """The consumer escalates a rejected or disputed request to platform arbitration (R19;
-    standard 6.3.3), with a statement and evidence. The merchant is asked to answer."""
+    standard 6.3.3), with a statement and evidence. The merchant is asked to answer by the end
+    of the answer window (R21, ``answer_due_at``); the platform decides after the answer or
+    that date, which both parties are told."""
     statement = required_text(statement, "statement", "请说明申请仲裁的理由。")
     items = evidence_clean(evidence)
     with transaction.atomic():
@@ -60,23 +76,37 @@ def return_escalate(*, request, actor, statement, evidence=()):
                 fields={"status": request.status, "to": "arbitration"},
             )
         request = move(request, to="arbitration", actor=actor, reason=statement)
+        now = clock.now()
+        due, ref = arbitration_answer_due(request, now)
         arbitration = Arbitration.objects.create(
             request=request,
             merchant_id=request.merchant_id,
             consumer_id=request.consumer_id,
-            opened_at=clock.now(),
+            opened_at=now,
             opened_by=actor_user(actor),
             opened_by_label=actor.label,
             consumer_statement=statement,
+            answer_due_at=due,
         )
+        deadline_schedule(subject=request, kind=ANSWER_DUE, due_at=due, actor=actor, policy=ref)
         evidence_save(request, items, actor=actor, stage="arbitration", party="consumer")
-        publish("return.escalated", request, arbitration_id=arbitration.pk)
+        publish("return.escalated", request, arbitration_id=arbitration.pk, answer_due_at=iso(due))
+        until = rules.display_instant(due)
         notify_parties(
             request,
             "return.escalated",
             f"消费者申请平台仲裁 {request.number}",
-            f"消费者陈述：{statement}。请提交您的说明和凭证。",
+            f"消费者陈述：{statement}。请在 {until} 前提交您的说明和凭证，"
+            "逾期平台将根据现有证据裁决（R21）。",
             to=("merchant",),
+            actor=actor,
+        )
+        notify_parties(
+            request,
+            "return.escalated",
+            f"已申请平台仲裁 {request.number}",
+            f"商家可在 {until} 前答辩；平台将在商家答辩后或该时间之后介入裁决（R21）。",
+            to=("consumer",),
             actor=actor,
         )
         check_scope(request, actor)
@@ -96,6 +126,7 @@ def arbitration_answer(*, request, actor, statement, evidence=()):
         arbitration.merchant_statement = statement
         arbitration.merchant_answered_at = clock.now()
         arbitration.save(update_fields=["merchant_statement", "merchant_answered_at"])
+        deadline_cancel(subject=request, kind=ANSWER_DUE, actor=actor, reason="answered")
         evidence_save(request, items, actor=actor, stage="arbitration", party="merchant")
         record(request, "return.arbitration_answered", actor, reason=statement)
         publish("return.arbitration_answered", request, arbitration_id=arbitration.pk)
@@ -231,7 +262,8 @@ def arbitration_decide(*, request, actor, decision, reason, amount=None):
     """The platform's binding decision (R19): ``refund_full``, ``refund_partial`` (``amount``
     up to the request's) or ``reject`` (the request closes). For an express-refunded request,
     a refund decision recovers the advance from the merchant, a rejection claws it back from
-    the consumer (R12)."""
+    the consumer (R12). Only after the merchant's answer or the end of its answer window
+    (R21): before, ``arbitration_answer_pending`` (409) with the date."""
     reason = required_text(reason, "reason", "裁决需要说明理由。")
     if decision not in Arbitration.Decision.values:
         raise InvalidInput(
@@ -243,6 +275,13 @@ def arbitration_decide(*, request, actor, decision, reason, amount=None):
         arbitration = _lock_arbitration(request)
         if arbitration.status == Arbitration.Status.DECIDED:
             raise Conflict("仲裁已裁决。", code="arbitration_decided")
+        if not arbitration.decidable_at(clock.now()):
+            until = rules.display_instant(arbitration.answer_due_at)
+            raise Conflict(
+                f"商家答辩期至 {until}，平台须在商家答辩后或期满后裁决（R21）。",
+                code="arbitration_answer_pending",
+                fields={"answer_due_at": iso(arbitration.answer_due_at)},
+            )
         refund = Refund.objects.filter(request_id=request.pk).first()
         decided = None
         if decision == "refund_full":
@@ -318,6 +357,29 @@ def arbitration_decide(*, request, actor, decision, reason, amount=None):
             f"裁决：{arbitration.get_decision_display()}"
             + (f" ¥{decided}" if decided is not None else "")
             + f"。理由：{reason}",
+            actor=actor,
+        )
+    return arbitration
+
+
+def arbitration_answer_window_end(*, request, actor=SYSTEM):
+    """R21: the merchant's answer window ended without an answer; the platform may decide now.
+    Both parties are told. Nothing happens once answered or decided."""
+    with transaction.atomic():
+        request = locked_request(request)
+        arbitration = Arbitration.objects.filter(request_id=request.pk).first()
+        if (
+            arbitration is None
+            or arbitration.status == Arbitration.Status.DECIDED
+            or arbitration.merchant_answered_at is not None
+        ):
+            return None
+        record(request, "return.arbitration_answer_overdue", actor, reason="R21")
+        notify_parties(
+            request,
+            "return.arbitration_answer_overdue",
+            f"仲裁答辩期已满 {request.number}",
+            "商家未在答辩期内答辩，平台将根据现有证据裁决（R21）。",
             actor=actor,
         )
     return arbitration

@@ -338,13 +338,26 @@ def _instant_refund(request, actor):
 
 
 def return_request_create_from_warranty(
-    *, line, kind, amount, rule, explanation, actor, quantity=1
+    *,
+    line,
+    kind,
+    amount,
+    rule,
+    explanation,
+    actor,
+    quantity=1,
+    exchange_sku=None,
+    paid_for_units=None,
 ):
     """A return or exchange granted by the 三包 engine (repairs app; RULES.md G1, G4–G8):
     ``kind`` ``return_refund`` (refund of ``amount``, e.g. after G8 depreciation) or
     ``exchange``; ``rule``/``explanation`` say which guarantee granted it. The no-reason and
     quality windows do not apply; quantities still do (R15). Starts ``approved`` (the goods come
-    back, R14 applies). Platform writers only (the repairs services act as the platform)."""
+    back, R14 applies). Platform writers only (the repairs services act as the platform).
+
+    ``exchange_sku``: an exchange to another model or spec of the same product when the same one
+    is unavailable (G7), checked as in R18 (same product, in stock), its price difference
+    against ``paid_for_units`` (what the units cost; default their R15 part of the line)."""
     if not actor.platform_write:
         raise PermissionDenied("三包退换由平台发起。Only the platform records 三包 remedies.")
     if kind not in (ReturnRequest.Kind.RETURN_REFUND, ReturnRequest.Kind.EXCHANGE):
@@ -371,6 +384,18 @@ def return_request_create_from_warranty(
                 code="amount_exceeds_paid",
                 fields={"amount": str(left)},
             )
+        sku, difference = (line.sku if kind == ReturnRequest.Kind.EXCHANGE else None), ZERO
+        if kind == ReturnRequest.Kind.EXCHANGE and exchange_sku is not None:
+            paid = paid_for_units
+            if paid is None:
+                paid = rules.amount_for_units(
+                    line.paid_amount,
+                    line.quantity,
+                    int(quantity),
+                    open_units + completed,
+                    allocated,
+                )
+            sku, difference = _exchange_terms(line, exchange_sku, int(quantity), paid, kind)
         now = clock.now()
         payer = rules.return_shipping_payer(rules.QUALITY)
         request = ReturnRequest(
@@ -393,7 +418,8 @@ def return_request_create_from_warranty(
             insured=rules.is_insured(
                 line.unit_paid_price, order_services.high_value_threshold(line)
             ),
-            exchange_sku=line.sku if kind == ReturnRequest.Kind.EXCHANGE else None,
+            exchange_sku=sku,
+            price_difference=difference,
             status=ReturnRequest.Status.APPROVED,
             requested_at=now,
             approved_at=now,

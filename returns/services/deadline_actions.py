@@ -1,5 +1,6 @@
 """What happens when a deadline of a request falls due (called by ``returns.deadlines``): R13
-auto-approval, R14 close of an unshipped request and its reminder, R6 refund by the platform.
+auto-approval, R14 close of an unshipped request and its reminder, R6 refund by the platform,
+R20 receipt taken as confirmed when the merchant did not confirm in time.
 """
 
 from aftersales.tenancy.actors import SYSTEM
@@ -9,6 +10,7 @@ from .common import locked_request, notify_parties, publish
 from .express import follow_express_refund
 from .moves import move
 from .parcel import pickup_cancel
+from .receipt import mark_received
 from .refunds import refund_start
 from .review import approve_locked
 
@@ -74,6 +76,33 @@ def return_refund_after_receipt(*, request, actor=SYSTEM):
         "return.refund_started",
         f"平台已自动退款 {request.number}",
         f"商家收货后未在规定时间内退款，平台已自动发起退款 ¥{request.amount}（R6）。",
+        actor=actor,
+    )
+    return request
+
+
+def return_receipt_timeout(*, request, actor=SYSTEM):
+    """R20: the merchant did not confirm receipt of the parcel shipped back in time; the
+    platform takes the goods as received and refunds at once (an exchange waits for the
+    replacement). Nothing happens once the request left ``return_shipped``, nor for an express
+    refund (R12): the consumer already has the money, and R12 settles the parcel's fate
+    (recovery from the merchant on arrival, the clawback if it never arrives)."""
+    request = locked_request(request)
+    if request.status != ReturnRequest.Status.RETURN_SHIPPED or request.express:
+        return None
+    reason = "R20 商家逾期未确认收货，平台视为已收货"
+    request = mark_received(request, actor=actor, note=reason)
+    publish("return.receipt_timeout", request, rule="R20")
+    refunds = not request.is_exchange and request.status == ReturnRequest.Status.RECEIVED
+    if refunds:
+        request = move(request, to="refunding", actor=actor, reason=reason)
+        refund_start(request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT)
+    notify_parties(
+        request,
+        "return.receipt_timeout",
+        f"平台已视为收货 {request.number}",
+        "商家未在规定时间内确认收到退货，平台已视为收货"
+        + (f"并发起退款 ¥{request.amount}（R20）。" if refunds else "（R20）。"),
         actor=actor,
     )
     return request

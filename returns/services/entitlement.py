@@ -118,6 +118,7 @@ def line_facts(line):
         quantity_open=open_units,
         quantity_completed=completed,
         cancelled_at=line.cancelled_at,
+        unsealed_at=line.unsealed_at,
     )
 
 
@@ -130,7 +131,8 @@ def line_options(line, *, now=None):
 
 def line_shipping_payer(line, reason_kind):
     """Who pays the return shipping of ``line`` for a reason of ``reason_kind`` (R8, R9), with
-    the merchant's "退货免运费" commitment (policy ``returns.free_return_shipping``)."""
+    the merchant's "退货免运费" commitment (policy ``returns.free_return_shipping``) and the
+    line's return-shipping insurance bought at checkout (运费险)."""
     return rules.return_shipping_payer(
         reason_kind,
         merchant_commits_free_return=bool(
@@ -140,4 +142,5 @@ def line_shipping_payer(line, reason_kind):
                 category_id=line.sku.product.category_id,
             )
         ),
+        has_shipping_insurance=line.return_shipping_insured,
     )

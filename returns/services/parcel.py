@@ -9,10 +9,12 @@ from aftersales import clock
 from aftersales.casefile.models import TimelineEvent
 from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput
+from aftersales.money import units_share
 from aftersales.tenancy.actors import SYSTEM
 from orders import services as order_services
 from orders.models import PickupBooking
 
+from .. import rules
 from ..adapters import return_parcel_registered
 from ..models import ReturnRequest
 from . import payments
@@ -27,8 +29,9 @@ from .common import (
     require_merchant,
 )
 from .express import express_refund_maybe
+from .insurance import insurance_claim_open
 from .moves import move
-from .receipt import mark_received
+from .receipt import mark_received, receipt_confirm_follow_scan
 
 
 def pickup_cancel(request, actor):
@@ -71,6 +74,7 @@ def _shipped_back(request, *, actor, carrier, tracking_number, via):
     publish(
         "return.shipped_back", request, carrier=carrier, tracking_number=tracking_number, via=via
     )
+    insurance_claim_open(request, actor=actor)
     notify_parties(
         request,
         "return.shipped_back",
@@ -115,6 +119,16 @@ def return_ship_back(*, request, actor, carrier, tracking_number, shipping_fee=N
     return request
 
 
+def pickup_insurance(request):
+    """R17: a high-value return's pickup is insured (保价) for what the returned units were paid
+    (their R15 part of the line); ``{"insured", "declared_value"}`` for ``pickup_book``."""
+    if not request.insured:
+        return {"insured": False, "declared_value": None}
+    line = request.line
+    value = units_share(line.paid_amount, line.quantity, request.quantity)
+    return {"insured": True, "declared_value": value}
+
+
 def order_contact(order):
     """The order's shipping address as a pickup contact."""
     return {
@@ -133,7 +147,8 @@ def return_pickup_book(*, request, actor, slot_start, slot_end, contact=None, sh
     order's shipping address. The carrier confirms later with a tracking number (the request
     then counts as shipped back) or refuses the slot (the consumer books another). The fee
     follows R8/R9 (``shipping_payer``); ``shipping_fee`` is the pickup's fee, reimbursed with the
-    refund when the merchant pays (R9)."""
+    refund when the merchant pays (R9). A high-value return's pickup is insured for the value of
+    its units (R17, ``pickup_insurance``)."""
     fee = payments.shipping_fee_clean(shipping_fee)
     with transaction.atomic():
         request = locked_request(request)
@@ -159,6 +174,7 @@ def return_pickup_book(*, request, actor, slot_start, slot_end, contact=None, sh
             actor=SYSTEM,
             merchant=request.merchant,
             subject=request,
+            **pickup_insurance(request),
         )
         request.pickup = booking
         request.save(update_fields=["pickup"])
@@ -172,6 +188,8 @@ def return_pickup_book(*, request, actor, slot_start, slot_end, contact=None, sh
                 "slot_start": iso(slot_start),
                 "slot_end": iso(slot_end),
                 "shipping_payer": request.shipping_payer,
+                "insured": booking.insured,
+                "declared_value": str(booking.declared_value) if booking.insured else None,
             },
         )
         publish(
@@ -230,7 +248,8 @@ def return_parcel_scan_record(
     reaches the policy threshold, triggers the express refund: the platform pays at once (R12,
     ``Refund.source = platform_express`` and a ledger ``advance``). A ``signed`` scan means the
     merchant has the goods: the request is received (awaiting inspection) and the R6 refund
-    deadline starts. Scans of a parcel in another state are only recorded."""
+    deadline starts. A moving or delivery scan keeps the merchant's receipt window (R20) open
+    until at least 3 days after it. Scans of a parcel in another state are only recorded."""
     if kind not in SCAN_KINDS:
         raise InvalidInput(
             "轨迹节点无效。", code="tracking_kind_invalid", fields={"kind": SCAN_KINDS}
@@ -283,6 +302,11 @@ def return_parcel_scan_record(
         )
         if first and request.status == ReturnRequest.Status.RETURN_SHIPPED:
             express_refund_maybe(request, actor=actor)
+        if (
+            kind in rules.MOVING_SCAN_KINDS
+            and request.status == ReturnRequest.Status.RETURN_SHIPPED
+        ):
+            receipt_confirm_follow_scan(request, scan_at=occurred_at, actor=actor)
         if kind == "signed" and request.return_signed_at is None:
             request.return_signed_at = occurred_at
             request.save(update_fields=["return_signed_at"])

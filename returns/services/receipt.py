@@ -5,6 +5,7 @@ intact; an intact return starts the R6 refund deadline, one not intact is disput
 from django.db import transaction
 
 from aftersales.deadlines.engine import deadline_cancel, deadline_schedule
+from aftersales.deadlines.models import Deadline
 from aftersales.errors import Conflict, RuleViolation
 
 from .. import rules
@@ -27,6 +28,49 @@ def refund_after_receipt_due(request):
     """R6: the refund is due 24:00 Shanghai of day N after receipt (policy, at most 7)."""
     ref = request_policy(request, "returns.refund_after_receipt_days")
     return rules.refund_due_after_receipt(request.received_at, int(ref.value)), ref
+
+
+RECEIPT_CONFIRM = "returns.receipt_confirm"
+"""R20: the deadline kind of the merchant's receipt confirmation (``returns.deadlines``)."""
+
+
+def receipt_confirm_due(request, last_scan_at=None):
+    """R20: the merchant confirms receipt by 24:00 Shanghai of day N (policy
+    ``returns.receipt_confirm_days``, 10) after the ship-back, at least until 3 days after the
+    carrier's latest moving or delivery scan (``last_scan_at``)."""
+    ref = request_policy(request, "returns.receipt_confirm_days")
+    due = rules.receipt_confirm_due(
+        request.return_shipped_at, int(ref.value), last_scan_at=last_scan_at
+    )
+    return due, ref
+
+
+def receipt_confirm_follow_scan(request, *, scan_at, actor):
+    """R20: a moving or delivery scan of the parcel keeps the receipt window open until at
+    least 3 days after it; the pending deadline moves later, never earlier."""
+    pending = (
+        Deadline.objects.filter(
+            subject_type=request._meta.label_lower,
+            subject_id=request.pk,
+            kind=RECEIPT_CONFIRM,
+            state=Deadline.State.PENDING,
+        )
+        .only("due_at")
+        .first()
+    )
+    if pending is None or request.return_shipped_at is None:
+        return None
+    due, ref = receipt_confirm_due(request, last_scan_at=scan_at)
+    if due <= pending.due_at:
+        return pending
+    return deadline_schedule(
+        subject=request,
+        kind=RECEIPT_CONFIRM,
+        due_at=due,
+        actor=actor,
+        policy=ref,
+        data={"last_scan_at": scan_at.isoformat()},
+    )
 
 
 def mark_received(request, *, actor, note="", occurred_at=None):

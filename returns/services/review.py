@@ -24,7 +24,7 @@ from .common import (
 )
 from .evidence import evidence_clean, evidence_save
 from .moves import move
-from .parcel import order_contact, pickup_cancel
+from .parcel import order_contact, pickup_cancel, pickup_insurance
 from .refunds import refund_start
 
 
@@ -64,6 +64,7 @@ def _pickup_from_request(request, actor):
         actor=SYSTEM,
         merchant=request.merchant,
         subject=request,
+        **pickup_insurance(request),
     )
     request.pickup = booking
     request.save(update_fields=["pickup"])

@@ -16,6 +16,7 @@ STEPS = {
     "return_shipped": ("approve", "ship_back"),
     "received": ("approve", "ship_back", "receive"),
     "arbitration": ("reject", "escalate"),
+    "answered": ("reject", "escalate", "answer"),  # the platform may decide (R21)
 }
 
 
@@ -42,6 +43,9 @@ def case(merchant, consumer, *, to="requested", kind="return_refund", reason="no
         "receive": lambda r: services.return_receive(request=r, actor=SYSTEM, intact=True),
         "escalate": lambda r: services.return_escalate(
             request=r, actor=asker, statement="商品确有质量问题"
+        ),
+        "answer": lambda r: services.arbitration_answer(
+            request=r, actor=SYSTEM, statement="商品出库时完好"
         ),
     }
     for step in STEPS[to]:

@@ -365,6 +365,11 @@ def test_merchant_key_runs_the_whole_return(api, merchant_a, consumer_a):
         {"carrier": "SF", "tracking_number": "SF900001"},
     )
     assert r.status_code == 200 and r.json()["status"] == "return_shipped"
+    # R20: the merchant's receipt window, whatever the carrier reports
+    (receipt,) = r.json()["deadlines"]
+    assert receipt["kind"] == "returns.receipt_confirm" and "R20" in receipt["description"]
+    shipped = clock.local(ReturnRequest.objects.get(pk=request).return_shipped_at).date()
+    assert receipt["due_display"] == f"{shipped + timedelta(days=10):%Y-%m-%d} 24:00"
     _error(_post(key, f"{RETURNS}{request}/refund/"), 409, "invalid_status_transition")
     r = _post(key, f"{RETURNS}{request}/receive/", {"intact": True, "note": "完好"})
     assert r.status_code == 200 and r.json()["status"] == "received"
@@ -521,6 +526,22 @@ def test_reject_escalate_answer_inspect_decide(api, roles, merchant_a, consumer_
     )
     assert r.status_code == 200 and r.json()["status"] == "arbitration"
     arbitration = r.json()["arbitration"]["id"]
+    # R21: the merchant has 3 days to answer; the platform decides after the answer or then
+    due = r.json()["arbitration"]["answer_due_at"]
+    opened = ReturnRequest.objects.get(pk=request.pk).escalated_at
+    assert datetime.fromisoformat(due) == rules.arbitration_answer_due(opened)
+    assert api("merchant_a").get(f"{url}/").json()["arbitration"]["answer_due_at"] == due
+    assert "returns.arbitration_answer" in {d["kind"] for d in r.json()["deadlines"]}
+    body = _error(
+        _post(
+            api("after_sales_agent"),
+            f"{ARBITRATIONS}{arbitration}/decide/",
+            {"decision": "reject", "reason": "x"},
+        ),
+        409,
+        "arbitration_answer_pending",
+    )
+    assert datetime.fromisoformat(body["fields"]["answer_due_at"]) == datetime.fromisoformat(due)
 
     queue = api("after_sales_agent").get(ARBITRATIONS).json()["results"]
     assert [a["id"] for a in queue] == [arbitration]
@@ -722,3 +743,92 @@ def test_return_and_refund_events_reach_subscribed_webhooks(
     assert event.payload["return_request_id"] == request.pk
     assert event.payload["number"] == request.number
     assert not WebhookDelivery.objects.filter(endpoint=theirs).exists()
+
+
+def test_r15_partial_returns_use_cumulative_rounding(api, merchant_a, consumer_a):
+    line = _line(merchant_a, consumer_a, quantity=3, price="33.34", paid="100.00")
+    client = api("consumer_a")
+    body = {"line": line.pk, "kind": "return_refund", "reason": "no_reason"}
+    first = _post(client, RETURNS, {**body, "quantity": 2})
+    assert first.status_code == 201, first.content
+    last = _post(client, RETURNS, {**body, "quantity": 1})
+    assert last.status_code == 201, last.content
+    assert (first.json()["amount"], last.json()["amount"]) == ("66.67", "33.33")
+
+
+def test_r2_digital_goods_unsealed_through_the_orders_api(api, merchant_a, consumer_a):
+    category = of.CategoryFactory(no_reason_class="excluded_by_law", exclusion_reason="digital")
+    line = _line(merchant_a, consumer_a, category=category)
+    options_url = f"/api/v1/order-lines/{line.pk}/return-options/"
+    no_reason = next(
+        o
+        for o in api("consumer_a").get(options_url).json()["options"]
+        if o["kind"] == rules.NO_REASON_RETURN
+    )
+    assert no_reason["available"] and no_reason["code"] == "no_reason_open_sealed"
+    r = _post(api("consumer_a"), f"/api/v1/orders/{line.order_id}/unsealed/", {"line": line.pk})
+    assert r.status_code == 200, r.content
+    (shown,) = r.json()["lines"]
+    assert shown["unsealed_via"] == "consumer_confirmation" and shown["unsealed_at"]
+    no_reason = next(
+        o
+        for o in api("consumer_a").get(options_url).json()["options"]
+        if o["kind"] == rules.NO_REASON_RETURN
+    )
+    assert (no_reason["available"], no_reason["rule"]) == (False, "R2")
+    _error(
+        _post(
+            api("consumer_a"),
+            RETURNS,
+            {"line": line.pk, "kind": "return_refund", "reason": "no_reason"},
+        ),
+        400,
+        "no_reason_excluded_by_law",
+    )
+    other = _line(merchant_a, consumer_a)
+    _error(
+        _post(api("merchant_a"), f"/api/v1/orders/{other.order_id}/unsealed/", {"line": other.pk}),
+        400,
+        "unseal_not_applicable",
+    )
+
+
+def test_r17_a_high_value_returns_pickup_is_insured(api, merchant_a, consumer_a):
+    request = case(merchant_a, consumer_a, to="approved", price="6000.00")
+    day = clock.local(clock.now()).date() + timedelta(days=1)
+    r = _post(
+        api("consumer_a"),
+        f"{RETURNS}{request.pk}/book-pickup/",
+        {
+            "slot_start": f"{day.isoformat()}T10:00:00+08:00",
+            "slot_end": f"{day.isoformat()}T12:00:00+08:00",
+        },
+    )
+    assert r.status_code == 200, r.content
+    assert r.json()["insured"] is True
+    assert (r.json()["pickup"]["insured"], r.json()["pickup"]["declared_value"]) == (
+        True,
+        "6000.00",
+    )
+
+
+def test_r8_insured_line_claim_shown_on_the_request(api, merchant_a, consumer_a):
+    from returns import tasks
+    from returns.models import ShippingInsuranceClaim
+
+    line = _line(merchant_a, consumer_a)
+    OrderLine.objects.filter(pk=line.pk).update(return_shipping_insured=True)
+    options = api("consumer_a").get(f"/api/v1/order-lines/{line.pk}/return-options/").json()
+    assert options["shipping"][rules.NO_REASON]["payer"] == "insurance"
+    request = case_from(api, line)
+    _post(api("merchant_a"), f"{RETURNS}{request}/approve/")
+    r = _post(
+        api("consumer_a"),
+        f"{RETURNS}{request}/ship-back/",
+        {"carrier": "SF", "tracking_number": "SF-INS-1", "shipping_fee": "15.00"},
+    )
+    assert r.status_code == 200, r.content
+    assert r.json()["insurance_claim"]["status"] == "requested"
+    tasks.sandbox_insurance_process(ShippingInsuranceClaim.objects.get().pk)
+    claim = api("consumer_a").get(f"{RETURNS}{request}/").json()["insurance_claim"]
+    assert (claim["status"], claim["paid_amount"]) == ("paid", "15.00")

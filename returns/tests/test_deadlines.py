@@ -204,3 +204,97 @@ def test_r13_policy_per_category(case):
     deadline = Deadline.objects.get(subject_id=request.pk, kind="returns.auto_approve")
     assert deadline.due_at == T0 + timedelta(hours=12)
     assert deadline.policy_value == 12
+
+
+# -- R20: the merchant confirms receipt within 10 days of the ship-back --------------------------
+
+DAY10_END = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # 12-01 24:00 Shanghai
+
+
+def _shipped_untracked(case):
+    """Shipped back at T0 with a carrier that never reports a scan."""
+    line, consumer, merchant, create = case
+    request = create()
+    with time_machine.travel(T0, tick=False):
+        services.return_request_approve(request=request, actor=merchant)
+        services.return_ship_back(
+            request=request, actor=consumer, carrier="同城跑腿", tracking_number="PT-0001"
+        )
+    return request
+
+
+def test_r20_untracked_return_has_a_pending_receipt_deadline(case):
+    request = _shipped_untracked(case)
+    pending = return_request_deadlines(request)
+    assert [d.kind for d in pending] == ["returns.receipt_confirm"]
+    assert pending[0].due_at == DAY10_END and "R20" in pending[0].description
+    row = Deadline.objects.get(subject_id=request.pk, kind="returns.receipt_confirm")
+    assert (row.policy_key, row.policy_value) == ("returns.receipt_confirm_days", 10)
+
+
+def test_r20_platform_takes_it_as_received_and_refunds_at_the_end(case):
+    _line, consumer, merchant, _create = case
+    request = _shipped_untracked(case)
+    sweep(DAY10_END - MINUTE)
+    request.refresh_from_db()
+    assert request.status == "return_shipped" and not Refund.objects.exists()
+    sweep(DAY10_END)
+    request.refresh_from_db()
+    assert request.status == "refunding" and request.refund.amount == D("88.00")
+    assert request.received_at == DAY10_END
+    assert fired(request, "returns.receipt_confirm")
+    assert DomainEvent.objects.filter(name="return.receipt_timeout", subject_id=request.pk).exists()
+    assert Notification.objects.filter(event="return.receipt_timeout", user=consumer.user).exists()
+    assert (
+        not Deadline.objects.filter(subject_id=request.pk, state="pending")
+        .exclude(kind="returns.receipt_confirm")
+        .exists()
+    )
+
+
+def test_r20_merchant_confirming_in_time_cancels_it(case):
+    _line, _consumer, merchant, _create = case
+    request = _shipped_untracked(case)
+    with time_machine.travel(DAY10_END - MINUTE, tick=False):
+        services.return_receive(request=request, actor=merchant, intact=True)
+    assert Deadline.objects.get(kind="returns.receipt_confirm").state == "cancelled"
+    sweep(DAY10_END)
+    request.refresh_from_db()
+    assert request.status == "received" and not fired(request, "returns.receipt_confirm")
+
+
+def test_r20_window_runs_3_days_past_the_latest_moving_scan(case):
+    line, _consumer, _merchant, _create = case
+    line.order.consumer.credit_score = 100  # no express refund (R12)
+    line.order.consumer.save(update_fields=["credit_score"])
+    request = _at_stage(case, "return_shipped", tracking="MOVE1")
+    scan = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 12-01 10:00 Shanghai: day 10
+    with time_machine.travel(scan, tick=False):
+        services.return_parcel_scan_record(
+            request=request, kind="in_transit", occurred_at=scan, actor=rf.SYSTEM
+        )
+    day13_end = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+    assert Deadline.objects.get(kind="returns.receipt_confirm").due_at == day13_end
+    sweep(DAY10_END)
+    request.refresh_from_db()
+    assert request.status == "return_shipped"
+    sweep(day13_end - MINUTE)
+    request.refresh_from_db()
+    assert request.status == "return_shipped"
+    sweep(day13_end)
+    request.refresh_from_db()
+    assert request.status == "refunding"
+
+
+def test_r20_does_not_refund_again_after_an_express_refund(case):
+    request = _at_stage(case, "return_shipped", tracking="EXP1")
+    with time_machine.travel(T0, tick=False):
+        services.return_parcel_scan_record(
+            request=request, kind="picked_up", occurred_at=T0, actor=rf.SYSTEM
+        )
+    request.refresh_from_db()
+    assert request.express
+    sweep(DAY10_END)
+    request.refresh_from_db()
+    assert request.status == "return_shipped"  # R12 settles the parcel (clawback at day 15)
+    assert Refund.objects.filter(request=request).count() == 1

@@ -17,8 +17,9 @@ from aftersales import clock
 from aftersales.deadlines.models import Deadline
 from orders.models import Category, Order, PickupBooking, Shipment
 from orders.tests.factories_pages import page_order
-from returns import services
+from returns import rules, services
 from returns.models import Arbitration, ReturnEvidence, ReturnRequest
+from returns.tests import factories as rf
 from returns.tests.factories import consumer_actor
 
 from .factories_pages import JPEG, page_evidence, page_request, signed_line
@@ -424,6 +425,47 @@ def test_book_a_pickup_slot(client_as, alice, merchant_a):
     assert response.status_code == 400 and "已有进行中的上门取件预约" in text(response)
 
 
+def test_r17_consumer_sees_the_insured_pickup(client_as, alice, merchant_a):
+    from returns.forms import pickup_slot_choices
+
+    line = signed_line(consumer=alice, merchant=merchant_a)
+    request = page_request(line, status="approved", insured=True)
+    client = client_as("consumer_a")
+    response = client.post(
+        f"/my/returns/{request.pk}/pickup/", {"slot": pickup_slot_choices()[0][0]}
+    )
+    assert response.status_code == 302
+    booking = PickupBooking.objects.get()
+    assert booking.insured and booking.declared_value == line.paid_amount / line.quantity
+    body = text(client.get(response.url))
+    assert f"保价 ¥{booking.declared_value}（R17）" in section(body, "return-parcel")
+
+
+def test_r8_consumer_sees_the_insurer_pay_the_return_shipping(client_as, alice, merchant_a):
+    from orders.models import OrderLine
+    from returns import tasks
+    from returns.models import ShippingInsuranceClaim
+
+    line = signed_line(consumer=alice, merchant=merchant_a)
+    OrderLine.objects.filter(pk=line.pk).update(return_shipping_insured=True)
+    line.refresh_from_db()
+    request = create(line)
+    services.return_request_approve(request=request, actor=rf.SYSTEM)
+    services.return_ship_back(
+        request=request,
+        actor=consumer_actor(alice),
+        carrier="SF",
+        tracking_number="SF-R8-PAGE",
+        shipping_fee="14.00",
+    )
+    client = client_as("consumer_a")
+    body = text(client.get(f"/my/returns/{request.pk}/"))
+    assert "订单含运费险，退货运费由保险赔付（R8）" in body and "运费险理赔：理赔中" in body
+    tasks.sandbox_insurance_process(ShippingInsuranceClaim.objects.get().pk)
+    body = text(client.get(f"/my/returns/{request.pk}/"))
+    assert "运费险已赔付 ¥14.00" in body
+
+
 def test_pickup_slots_are_shanghai_hours_and_skip_the_past():
     from returns.forms import parse_slot, pickup_slot_choices
 
@@ -455,6 +497,11 @@ def test_escalate_a_rejection_to_arbitration(client_as, alice, merchant_a):
     body = text(client.get(response.url))
     assert "平台仲裁中" in section(body, "return-status")
     assert "商家拒绝理由不成立" in section(body, "arbitration")
+    # R21: both parties see the date after which the platform decides
+    until = rules.display_instant(arbitration.answer_due_at)
+    assert until in section(body, "answer-due") and "R21" in section(body, "answer-due")
+    merchant = text(client_as("merchant_a").get(f"/merchant/returns/{request.pk}/"))
+    assert until in section(merchant, "answer-due")
 
 
 # -- merchant portal ----------------------------------------------------------------------------

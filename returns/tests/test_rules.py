@@ -112,7 +112,7 @@ def test_not_signed_yet_waits_for_sign_off():
         ("allowed", "", CONFIRMED, True, "R1", "no_reason_open"),  # confirmation means nothing
         ("excluded_by_law", "custom_made", None, False, "R2", "no_reason_excluded_by_law"),
         ("excluded_by_law", "perishable", CONFIRMED, False, "R2", "no_reason_excluded_by_law"),
-        ("excluded_by_law", "digital", None, False, "R2", "no_reason_excluded_by_law"),
+        ("excluded_by_law", "digital", None, True, "R1", "no_reason_open_sealed"),  # R2: sealed
         ("excluded_by_law", "periodical", None, False, "R2", "no_reason_excluded_by_law"),
         ("excludable", "health_safety", CONFIRMED, False, "R3", "no_reason_excluded_confirmed"),
         ("excludable", "activation_value", CONFIRMED, False, "R3", "no_reason_excluded_confirmed"),
@@ -144,6 +144,27 @@ def test_excluded_by_law_explains_the_category():
     )
     assert "鲜活易腐" in opt.message and "R2" in opt.message
     assert opt.decided_by is None
+
+
+def test_r2_digital_goods_excluded_only_once_downloaded_or_unsealed():
+    unsealed = datetime(2026, 11, 25, 20, 0, tzinfo=SH)
+    sealed = signed_line(no_reason_class="excluded_by_law", exclusion_reason="digital")
+    opt = option(sealed, rules.NO_REASON_RETURN)
+    assert (opt.available, opt.rule, opt.code) == (True, "R1", "no_reason_open_sealed")
+    assert "下载或拆封" in opt.message and opt.decided_by == CLOSES
+    # unsealed: refused from that instant on, the instant named
+    opened = signed_line(
+        no_reason_class="excluded_by_law", exclusion_reason="digital", unsealed_at=unsealed
+    )
+    opt = option(opened, rules.NO_REASON_RETURN)
+    assert (opt.available, opt.rule, opt.code) == (False, "R2", "no_reason_excluded_by_law")
+    assert opt.decided_by == unsealed and "2026-11-25 20:00" in opt.message
+    assert option(opened, rules.QUALITY_RETURN).available  # quality claims stay open
+    # an unseal record means nothing for other categories excluded by law
+    custom = signed_line(
+        no_reason_class="excluded_by_law", exclusion_reason="custom_made", unsealed_at=unsealed
+    )
+    assert "定作" in option(custom, rules.NO_REASON_RETURN).message
 
 
 def test_confirmed_exclusion_names_the_confirmation():

@@ -10,9 +10,11 @@ from hypothesis import strategies as st
 from returns import rules
 
 
-def test_last_unit_takes_the_remainder():
-    assert rules.amount_for_units("1.00", 3, 2, 0, "0") == D("0.66")
-    assert rules.amount_for_units("1.00", 3, 1, 2, "0.66") == D("0.34")
+def test_cumulative_rounding_over_held_units():
+    assert rules.amount_for_units("100.00", 3, 2, 0, "0") == D("66.67")
+    assert rules.amount_for_units("100.00", 3, 1, 2, "66.67") == D("33.33")
+    assert rules.amount_for_units("1.00", 3, 2, 0, "0") == D("0.67")
+    assert rules.amount_for_units("1.00", 3, 1, 2, "0.67") == D("0.33")
     assert rules.amount_for_units("1.00", 3, 3, 0, "0") == D("1.00")
 
 

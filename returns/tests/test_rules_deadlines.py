@@ -39,6 +39,36 @@ def test_refund_due_with_holiday_extension():
     ) == datetime(2026, 11, 29, tzinfo=SH)
 
 
+# -- R20 ---------------------------------------------------------------------------------------
+
+
+def test_receipt_confirm_due_ten_days_after_ship_back_in_shanghai():
+    # shipped back 2026-11-21 00:30 Shanghai (11-20 in UTC): day 10 ends 12-01 24:00 Shanghai
+    due = rules.receipt_confirm_due(RECEIVED)
+    assert due == datetime(2026, 12, 2, 0, 0, tzinfo=SH)
+    assert rules.display_instant(due) == "2026-12-01 24:00"
+    assert rules.receipt_confirm_due(RECEIVED, 1) == datetime(2026, 11, 23, 0, 0, tzinfo=SH)
+    with pytest.raises(ValueError):
+        rules.receipt_confirm_due(RECEIVED, 0)
+
+
+def test_receipt_confirm_due_runs_until_3_days_after_the_latest_scan():
+    # a scan before day 7 changes nothing; one on day 10 (23:59) keeps it open to day 13
+    early = datetime(2026, 11, 28, 15, 59, tzinfo=UTC)  # 11-28 23:59 Shanghai
+    assert rules.receipt_confirm_due(RECEIVED, last_scan_at=early) == datetime(
+        2026, 12, 2, 0, 0, tzinfo=SH
+    )
+    late = datetime(2026, 12, 1, 15, 59, tzinfo=UTC)  # 12-01 23:59 Shanghai
+    assert rules.receipt_confirm_due(RECEIVED, last_scan_at=late) == datetime(
+        2026, 12, 5, 0, 0, tzinfo=SH
+    )
+    # 12-01 16:00 UTC is already 12-02 in Shanghai: one day more
+    next_day = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
+    assert rules.receipt_confirm_due(RECEIVED, last_scan_at=next_day) == datetime(
+        2026, 12, 6, 0, 0, tzinfo=SH
+    )
+
+
 # -- R13, R14 ----------------------------------------------------------------------------------
 
 

@@ -40,12 +40,17 @@ def test_quantity_refusal_at_the_boundary(units, refundable, code):
     assert rules.quantity_refusal(units, refundable) == code
 
 
-def test_last_unit_absorbs_the_remainder():
-    assert rules.unit_amounts(D("100.00"), 3) == [D("33.33"), D("33.33"), D("33.34")]
+def test_cumulative_rounding_the_rules_example():
+    # RULES.md R15: ¥100.00 for 3 units, 2 units → 66.67, then 1 unit → 33.33
+    assert rules.refund_amount_for_units(D("100.00"), 3, 2) == D("66.67")
+    assert rules.refund_amount_for_units(D("100.00"), 3, 1, 2) == D("33.33")
+    # one by one: each part the nearest fen to pro rata of what was taken so far
+    assert rules.unit_amounts(D("100.00"), 3) == [D("33.33"), D("33.34"), D("33.33")]
     assert rules.refund_amount_for_units(D("100.00"), 3, 1) == D("33.33")
-    assert rules.refund_amount_for_units(D("100.00"), 3, 2) == D("66.66")
-    assert rules.refund_amount_for_units(D("100.00"), 3, 1, 2) == D("33.34")
     assert rules.refund_amount_for_units(D("100.00"), 3, 3) == D("100.00")
+    # half a fen rounds up: 0.05 over 2 units → 0.03, then 0.02
+    assert rules.refund_amount_for_units(D("0.05"), 2, 1) == D("0.03")
+    assert rules.refund_amount_for_units(D("0.05"), 2, 1, 1) == D("0.02")
 
 
 def test_refund_for_units_refuses_more_than_bought():
@@ -80,6 +85,8 @@ def test_units_refunded_in_any_batches_add_up_to_the_paid_amount(paid, quantity,
         total += amount
         assert total <= paid
         done += units
+        # every running total is the nearest fen to pro rata (cumulative rounding)
+        assert abs(total - paid * done / quantity) <= D("0.005")
     assert total == paid
 
 

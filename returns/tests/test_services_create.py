@@ -120,6 +120,48 @@ def test_r2_r3_r4_category_classes(cls, reason, confirmed, no_reason_ok, code):
         assert request.rule == "R10"
 
 
+def test_r2_digital_goods_refused_once_the_consumer_confirms_unsealing():
+    from orders import services as order_services
+
+    category = of.CategoryFactory(no_reason_class="excluded_by_law", exclusion_reason="digital")
+    with time_machine.travel(SIGNED - timedelta(days=2), tick=False):
+        line = rf.signed_line(signed_at=SIGNED, category=category, quantity=2)
+    sealed = create(line, at=LAST_MINUTE)  # not downloaded nor unsealed: R1 applies
+    assert (sealed.rule, sealed.option) == ("R1", "no_reason_return")
+    unsealed_at = LAST_MINUTE - timedelta(hours=1)
+    with time_machine.travel(unsealed_at, tick=False):
+        line = order_services.line_unsealed_record(
+            line=line, actor=rf.consumer_actor(line.order.consumer)
+        )
+    assert (line.unsealed_at, line.unsealed_via) == (unsealed_at, "consumer_confirmation")
+    err = refused(line, at=LAST_MINUTE)
+    assert err.code == "no_reason_excluded_by_law" and err.fields["rule"] == "R2"
+    request = create(line, at=LAST_MINUTE, reason="quality", evidence=[rf.photo()])
+    assert request.rule == "R10"
+
+
+def test_r2_download_event_by_the_merchant_and_other_categories_refused():
+    from orders import services as order_services
+
+    digital = of.CategoryFactory(no_reason_class="excluded_by_law", exclusion_reason="digital")
+    with time_machine.travel(SIGNED - timedelta(days=2), tick=False):
+        line = rf.signed_line(signed_at=SIGNED, category=digital)
+        plain = rf.signed_line(signed_at=SIGNED)
+    merchant = rf.merchant_actor(line.order.merchant)
+    with time_machine.travel(LAST_MINUTE, tick=False):
+        line = order_services.line_unsealed_record(line=line, actor=merchant)
+        assert line.unsealed_via == "download"
+        again = order_services.line_unsealed_record(
+            line=line, actor=rf.consumer_actor(line.order.consumer)
+        )
+        assert again.unsealed_via == "download"  # the first record stands
+        with pytest.raises(RuleViolation) as err:
+            order_services.line_unsealed_record(
+                line=plain, actor=rf.merchant_actor(plain.order.merchant)
+            )
+    assert err.value.code == "unseal_not_applicable"
+
+
 def test_r15_quantity_and_amounts_add_up_exactly(line):
     # 3 units paid 100.02 → 33.34 each; the request taking the last unit absorbs nothing extra
     first = create(line, at=LAST_MINUTE, quantity=2)
@@ -130,6 +172,15 @@ def test_r15_quantity_and_amounts_add_up_exactly(line):
     last = create(line, at=LAST_MINUTE, quantity=1)
     assert first.amount + last.amount == line.paid_amount
     assert refused(line, at=LAST_MINUTE, quantity=1).code == "quantity_exhausted"
+
+
+def test_r15_cumulative_rounding_the_rules_example():
+    # RULES.md R15: ¥100.00 for 3 units: 2 units → 66.67, then 1 unit → 33.33
+    with time_machine.travel(SIGNED - timedelta(days=2), tick=False):
+        line = rf.signed_line(signed_at=SIGNED, quantity=3, paid="100.00", price="33.34")
+    first = create(line, at=LAST_MINUTE, quantity=2)
+    last = create(line, at=LAST_MINUTE, quantity=1)
+    assert (first.amount, last.amount) == (D("66.67"), D("33.33"))
 
 
 def test_r15_cancelled_requests_free_their_units_without_overpaying():

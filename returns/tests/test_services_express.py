@@ -138,6 +138,7 @@ def test_arbitration_after_an_express_refund_recovers_or_claws_back():
             request=request, actor=merchant, intact=False, note="破损", evidence=[rf.photo()]
         )
         services.return_escalate(request=request, actor=consumer, statement="寄出时完好")
+        services.arbitration_answer(request=request, actor=merchant, statement="确有破损")
         services.arbitration_decide(
             request=request, actor=rf.SYSTEM, decision=decision, reason="平台裁决"
         )

@@ -1,7 +1,7 @@
 """The request's life after creation: approve, reject, cancel, ship back, pickup, receipt and
 inspection (R5), dispute and arbitration (R19), exchange (R17, R18), override, evidence."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -130,6 +130,7 @@ def test_arbitration_reject_closes(case):
     _line, consumer, merchant, make = case
     request = services.return_request_reject(request=make(), actor=merchant, reason="超出范围")
     services.return_escalate(request=request, actor=consumer, statement="请平台处理")
+    services.arbitration_answer(request=request, actor=merchant, statement="已超出范围")
     agent = rf.SYSTEM
     services.arbitration_decide(request=request, actor=agent, decision="reject", reason="证据不足")
     request.refresh_from_db()
@@ -247,6 +248,34 @@ def test_pickup_booked_then_confirmed_ships_back(case, django_capture_on_commit_
     request.refresh_from_db()
     assert request.status == "return_shipped"
     assert request.return_tracking_number == f"SBX{booking.pk:010d}"
+
+
+def test_r17_high_value_return_pickup_is_insured_for_the_units_value():
+    line = rf.signed_line(signed_at=clock.now() - timedelta(days=1), price="6000.00", quantity=2)
+    consumer = rf.consumer_actor(line.order.consumer)
+    request = services.return_request_create(
+        line=line, kind="return_refund", reason="no_reason", quantity=1, actor=consumer
+    )
+    assert request.insured
+    services.return_request_approve(request=request, actor=rf.merchant_actor(line.order.merchant))
+    tomorrow = clock.local(clock.now() + timedelta(days=1)).replace(hour=10, minute=0)
+    booking = services.return_pickup_book(
+        request=request, actor=consumer, slot_start=tomorrow, slot_end=tomorrow + timedelta(hours=2)
+    )
+    assert (booking.insured, booking.declared_value) == (True, D("6000.00"))
+    order_tasks.sandbox_pickup_confirm(booking.pk)
+    request.refresh_from_db()
+    assert request.return_tracking_number.startswith("SBXV")  # the carrier took it insured
+
+
+def test_pickup_of_an_ordinary_return_is_not_insured(case):
+    _line, consumer, merchant, make = case
+    request = services.return_request_approve(request=make(), actor=merchant)
+    tomorrow = clock.local(clock.now() + timedelta(days=1)).replace(hour=10, minute=0)
+    booking = services.return_pickup_book(
+        request=request, actor=consumer, slot_start=tomorrow, slot_end=tomorrow + timedelta(hours=2)
+    )
+    assert (booking.insured, booking.declared_value) == (False, None)
 
 
 def test_pickup_refused_slot_asks_to_book_again(case):
@@ -412,3 +441,61 @@ def test_refusals_of_the_wrong_step(case):
             request=refund_only, actor=consumer, carrier="SF", tracking_number="Q"
         )
     assert e.value.code == "no_return_parcel"
+
+
+# -- R21: the merchant's answer window --------------------------------------------------------
+
+
+def test_r21_platform_decides_only_after_the_answer_window(case):
+    """Escalated 2026-12-21 00:30 Shanghai (12-20 in UTC): the merchant answers until 12-24
+    24:00 Shanghai (= 12-24 16:00 UTC); the platform may not decide before, and may from then."""
+    import time_machine
+
+    from aftersales.deadlines.engine import deadline_sweep
+
+    _line, consumer, merchant, make = case
+    escalated = datetime(2026, 12, 21, 0, 30, tzinfo=clock.SHANGHAI)
+    due = datetime(2026, 12, 25, 0, 0, tzinfo=clock.SHANGHAI)
+    request = services.return_request_reject(request=make(), actor=merchant, reason="no")
+    with time_machine.travel(escalated, tick=False):
+        arbitration = services.return_escalate(request=request, actor=consumer, statement="请处理")
+    assert arbitration.answer_due_at == due
+    pending = Deadline.objects.get(subject_id=request.pk, kind="returns.arbitration_answer")
+    assert pending.due_at == due and pending.policy_key == "returns.arbitration_answer_days"
+    assert Notification.objects.filter(
+        event="return.escalated", user=consumer.user, body__contains="2026-12-24 24:00"
+    ).exists()
+    with time_machine.travel(due - timedelta(microseconds=1), tick=False):
+        with pytest.raises(Conflict) as err:
+            services.arbitration_decide(
+                request=request, actor=rf.SYSTEM, decision="reject", reason="x"
+            )
+    assert err.value.code == "arbitration_answer_pending"
+    assert datetime.fromisoformat(err.value.fields["answer_due_at"]) == due
+    with time_machine.travel(due, tick=False):
+        deadline_sweep()
+    assert TimelineEvent.objects.filter(
+        subject_id=request.pk, verb="return.arbitration_answer_overdue"
+    ).exists()
+    with time_machine.travel(due, tick=False):
+        decided = services.arbitration_decide(
+            request=request, actor=rf.SYSTEM, decision="reject", reason="商家未答辩，证据不足"
+        )
+    assert decided.status == "decided"
+
+
+def test_r21_the_merchants_answer_opens_the_decision_at_once(case):
+    _line, consumer, merchant, make = case
+    request = services.return_request_reject(request=make(), actor=merchant, reason="no")
+    services.return_escalate(request=request, actor=consumer, statement="请处理")
+    with pytest.raises(Conflict):
+        services.arbitration_decide(request=request, actor=rf.SYSTEM, decision="reject", reason="x")
+    services.arbitration_answer(request=request, actor=merchant, statement="商品已使用")
+    assert (
+        Deadline.objects.get(subject_id=request.pk, kind="returns.arbitration_answer").state
+        == "cancelled"
+    )
+    decided = services.arbitration_decide(
+        request=request, actor=rf.SYSTEM, decision="refund_full", reason="支持消费者"
+    )
+    assert decided.status == "decided"

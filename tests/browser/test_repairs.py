@@ -171,3 +171,43 @@ def test_merchant_sees_overdue_repairs_with_countdowns(new_page, repairs_world):
     page.wait_for_url(re.compile(r"overdue=overdue"))
     expect(page.locator("[data-testid=repair-row]")).to_have_count(1)
     assert page.csp_errors == []
+
+
+def test_day_10_out_of_stock_exchange_takes_another_spec(new_page, repairs_world):
+    """G2 + G7 (issue 13): on day 10 the same model is out of stock, so no same-model exchange
+    is offered; the consumer takes another spec (or could take a full refund), and the merchant
+    sees the exchange to that spec in its returns queue."""
+    from orders.tests.factories import SkuFactory
+    from returns.models import ReturnRequest
+
+    merchant = repairs_world["merchant"]
+    kernel.MerchantMemberFactory(merchant=merchant, user=_user("shop-staff"))
+    card = fp.card(
+        consumer=repairs_world["alice"],
+        merchant=merchant,
+        signed_days_ago=10,
+        product_name="客厅电视 65 英寸",
+        stock=0,
+    )
+    other = SkuFactory(product=card.sku.product, price=card.unit_price, stock=3, spec="75 英寸")
+    page = new_page()
+    sign_in(page, "alice")
+    page.goto(f"/my/warranties/{card.pk}/remedy/")
+    expect(page.locator("[data-testid=alternative-hint]")).to_be_visible()
+    labels = page.locator("[data-testid=remedy-form] .choice-list").inner_text()
+    assert "换其他型号或规格（G7）" in labels and "可退 ¥3000.00" in labels
+    page.check("input[name=remedy][value=exchange]")
+    page.select_option("#id_exchange_sku", str(other.pk))
+    page.check("#id_confirm")
+    page.screenshot(path=SCREENSHOTS / "repairs_g7_alternative.png", full_page=True)
+    page.click("[data-testid=submit-remedy]")
+    page.wait_for_url(re.compile(rf"/my/warranties/{card.pk}/$"))
+    expect(page.locator("[data-testid=pending-remedy]")).to_be_visible()
+    request = ReturnRequest.objects.get(line=card.order_line)
+    assert (request.kind, request.rule, request.exchange_sku_id) == ("exchange", "G7", other.pk)
+    assert page.csp_errors == []
+
+    shop = new_page()
+    sign_in(shop, "shop-staff")
+    shop.goto(f"/merchant/returns/{request.pk}/")
+    assert request.number in shop.content() and "G7" in shop.content()

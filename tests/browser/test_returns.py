@@ -196,3 +196,86 @@ def test_phone_width_has_no_horizontal_overflow(new_page, returns_shop):
         page.goto(path)
         assert no_horizontal_overflow(page), path
     page.screenshot(path=SCREENSHOTS / "returns_merchant_detail_375.png", full_page=True)
+
+
+def test_untracked_return_is_refunded_when_the_merchant_never_confirms(new_page, returns_shop):
+    """R20 (issue 13): a parcel shipped back with a carrier that reports nothing still has a
+    deadline; both sides see it, and at its end the platform refunds as if received."""
+    from aftersales.deadlines.engine import deadline_sweep
+    from aftersales.deadlines.models import Deadline
+    from aftersales.tenancy.actors import SYSTEM
+    from returns import services
+    from returns.tests.factories import consumer_actor
+
+    line = returns_shop["line"]
+    request = services.return_request_create(
+        line=line,
+        kind="return_refund",
+        reason="no_reason",
+        quantity=1,
+        actor=consumer_actor(line.order.consumer),
+    )
+    services.return_request_approve(request=request, actor=SYSTEM)
+    consumer = new_page()
+    sign_in(consumer, "alice")
+    consumer.goto(f"/my/returns/{request.pk}/")
+    consumer.select_option("#id_carrier", "中通快递")
+    consumer.fill("#id_tracking_number", "ZT7700112233")
+    consumer.click("[data-testid=ship-submit]")
+    expect(consumer.locator("[data-testid=return-status]")).to_have_text("买家已寄回")
+    due = Deadline.objects.get(subject_id=request.pk, kind="returns.receipt_confirm").due_at
+    expect(consumer.locator("[data-testid=deadlines]")).to_contain_text("R20")
+    expect(consumer.locator("[data-testid=deadlines]")).to_contain_text(rules.display_instant(due))
+    merchant = new_page()
+    sign_in(merchant, "shop-staff")
+    merchant.goto(f"/merchant/returns/{request.pk}/")
+    expect(merchant.locator("[data-testid=deadlines]")).to_contain_text("R20")
+
+    deadline_sweep(now=due - timedelta(minutes=1))
+    consumer.reload()
+    expect(consumer.locator("[data-testid=return-status]")).to_have_text("买家已寄回")
+    deadline_sweep(now=due)
+    consumer.reload()
+    expect(consumer.locator("[data-testid=return-status]")).to_have_text("退款中")
+    consumer.screenshot(path=SCREENSHOTS / "returns_r20_refunded.png", full_page=True)
+    assert consumer.csp_errors == [] and merchant.csp_errors == []
+
+
+def test_arbitration_answer_window_is_shown_to_both_sides(new_page, returns_shop):
+    """R21 (issue 13): after the consumer escalates, both sides see the date after which the
+    platform decides; the merchant's answer opens the decision at once."""
+    from aftersales.tenancy.actors import SYSTEM
+    from returns import services
+    from returns.models import Arbitration
+    from returns.tests.factories import consumer_actor
+
+    line = returns_shop["line"]
+    request = services.return_request_create(
+        line=line,
+        kind="return_refund",
+        reason="no_reason",
+        quantity=1,
+        actor=consumer_actor(line.order.consumer),
+    )
+    services.return_request_reject(request=request, actor=SYSTEM, reason="商品已拆封使用")
+    consumer = new_page()
+    sign_in(consumer, "alice")
+    consumer.goto(f"/my/returns/{request.pk}/")
+    consumer.fill("#id_statement", "仅拆封检查，未使用")
+    consumer.click("[data-testid=escalate-submit]")
+    expect(consumer.locator("[data-testid=return-status]")).to_have_text("平台仲裁中")
+    until = rules.display_instant(Arbitration.objects.get(request=request).answer_due_at)
+    expect(consumer.locator("[data-testid=answer-due]")).to_contain_text(until)
+    expect(consumer.locator("[data-testid=answer-due]")).to_contain_text("R21")
+
+    merchant = new_page()
+    sign_in(merchant, "shop-staff")
+    merchant.goto(f"/merchant/returns/{request.pk}/")
+    expect(merchant.locator("[data-testid=answer-due]")).to_contain_text(until)
+    merchant.fill("#id_statement", "包装已拆，配件缺失")
+    merchant.click("[data-testid=answer-submit]")
+    expect(merchant.locator("[data-testid=merchant-statement]")).to_have_text("包装已拆，配件缺失")
+    consumer.reload()
+    expect(consumer.locator("[data-testid=answer-due]")).to_contain_text("商家已答辩")
+    consumer.screenshot(path=SCREENSHOTS / "returns_r21_answered.png", full_page=True)
+    assert consumer.csp_errors == [] and merchant.csp_errors == []

@@ -249,6 +249,37 @@ register(
 )
 
 
+def _digital_order_target(w, side):
+    """An order whose line is digital goods (RULES.md R2: excluded once unsealed)."""
+    category = Category.objects.get_or_create(
+        code="matrix-digital",
+        defaults={
+            "name": "矩阵数字商品",
+            "no_reason_class": "excluded_by_law",
+            "exclusion_reason": "digital",
+        },
+    )[0]
+    product = Product.objects.create(
+        merchant=side.merchant, category=category, name=f"矩阵软件-{side.code}"
+    )
+    sku = Sku.objects.create(
+        product=product, code=f"MATRIX-SW-{side.code}", price=Decimal("100.00"), stock=10
+    )
+    rows = _order(side, shipped=True, sku=sku, suffix="-SW")
+    return Target(kwargs={"pk": rows["order"].pk}, extra={"line": rows["line"].pk})
+
+
+register(
+    "order-unsealed",
+    setup=_digital_order_target,
+    visible=OWNERS_READ,
+    # the consumer confirms; the merchant (staff or key) and platform writers report a download
+    post=Write(
+        CONSUMER_A | OWNER_WRITE, touches=[OrderLine], body=lambda w, t: {"line": t.extra["line"]}
+    ),
+)
+
+
 def _payment_target(w, side):
     rows = _order(side, shipped=False)
     unpaid = _order(side, shipped=False, paid=False, sku=rows["sku"], suffix="-UNPAID")

@@ -251,6 +251,12 @@ def _arbitration(w, side):
     return Target(kwargs={"pk": request.arbitration.pk}, row=request.arbitration.pk, obj=request)
 
 
+def _answered_arbitration(w, side):
+    """The merchant answered: the platform may decide (RULES.md R21)."""
+    request = case(side.merchant, side.consumer, to="answered")
+    return Target(kwargs={"pk": request.arbitration.pk}, row=request.arbitration.pk, obj=request)
+
+
 register("arbitration-list", grant=GRANT, setup=_arbitration, get=Read(OWNERS_READ))
 register("arbitration-detail", grant=GRANT, setup=_arbitration, get=Read(OWNERS_READ))
 register(
@@ -267,7 +273,7 @@ register(
 )
 register(
     "arbitration-decide",
-    setup=_arbitration,
+    setup=_answered_arbitration,
     visible=OWNERS_READ,
     post=Write(
         PLATFORM_WRITE,
