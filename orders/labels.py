@@ -17,6 +17,7 @@ VERB_LABELS = {
     "order.paid": gettext_lazy("订单付款"),
     "order.status_changed": gettext_lazy("订单状态变更"),
     "order.line_cancelled": gettext_lazy("取消订单商品"),
+    "order.line_unsealed": gettext_lazy("数字商品已下载或拆封"),
     "order.shipping_changed": gettext_lazy("修改运费信息"),
     "payment.recorded": gettext_lazy("记录支付"),
     "refund.requested": gettext_lazy("向支付渠道发起退款"),
