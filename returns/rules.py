@@ -9,14 +9,14 @@ Shanghai, and an N-day window after E closes at 24:00 Shanghai of day N
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales.deadlines import rules as time_rules
 from aftersales.deadlines.rules import display_instant
-from aftersales.money import ZERO, split_pro_rata, units_share, yuan
+from aftersales.money import FEN, ZERO, units_share, yuan
 from orders.rules import EXCLUSION_REASONS, is_high_value, unseal_matters
 
 # -- constants ---------------------------------------------------------------------------------
@@ -264,11 +264,14 @@ def split_refund_over_tenders(amount, tenders_paid, tenders_refunded=None) -> li
     """Split a refund over the payment's tenders (card, balance, points, coupon), in their order
     (RULES.md R7; standard 6.3.2.2 "原路返还"; 消费者权益保护法 art. 24).
 
-    Shares are pro rata to what each tender paid (``aftersales.money.split_pro_rata``: the last
-    share absorbs the remainder). No share exceeds what is left on its tender (paid − refunded);
-    what a full tender cannot take goes to the others with room left, last tender first. The
-    shares add up to ``amount`` exactly. A refund larger than what is left overall is refused
-    with ``ValueError("refund_exceeds_tenders")``: never another path without consent.
+    Shares are pro rata to what each tender paid, by largest remainder: each gets its
+    proportional amount rounded down to the fen, and the fens this leaves go one each to the
+    largest remainders (the later tender on a tie), so on untouched tenders every share is within
+    a fen of its proportional amount. No share exceeds what is left on its tender (paid −
+    refunded); what a full tender cannot take goes to the others with room left, last tender
+    first. The shares add up to ``amount`` exactly. A refund larger than what is left overall
+    is refused with ``ValueError("refund_exceeds_tenders")``: never another path without
+    consent.
     """
     paid = [yuan(p) for p in tenders_paid]
     refunded = [yuan(r) for r in (tenders_refunded or [ZERO] * len(paid))]
@@ -284,7 +287,7 @@ def split_refund_over_tenders(amount, tenders_paid, tenders_refunded=None) -> li
         raise ValueError("refund_exceeds_tenders")
     if not paid:
         return []
-    shares = split_pro_rata(amount, paid)
+    shares = _largest_remainder(amount, paid)
     overflow = ZERO
     for i, share in enumerate(shares):
         if share > left[i]:
@@ -297,6 +300,22 @@ def split_refund_over_tenders(amount, tenders_paid, tenders_refunded=None) -> li
         shares[i] += room
         overflow -= room
     return shares
+
+
+def _largest_remainder(amount, weights):
+    """``amount`` split in proportion to ``weights`` to the fen (Hamilton's method): shares
+    rounded down, then one fen more for each of the largest remainders until the sum is exact
+    (the later weight first on a tie). All weights zero: the last takes everything."""
+    whole = sum(weights, ZERO)
+    if whole == 0:
+        return [ZERO] * (len(weights) - 1) + [amount]
+    exact = [amount * w / whole for w in weights]
+    shares = [(x / FEN).to_integral_value(rounding=ROUND_FLOOR) * FEN for x in exact]
+    fens = int((amount - sum(shares, ZERO)) / FEN)
+    order = sorted(range(len(weights)), key=lambda i: (exact[i] - shares[i], i), reverse=True)
+    for i in order[:fens]:
+        shares[i] += FEN
+    return [yuan(s) for s in shares]
 
 
 # -- shipping and insurance (R8, R9, R17) ------------------------------------------------------

@@ -165,10 +165,9 @@ def test_tender_split_properties(paid, data):
 @settings(max_examples=200, deadline=None)
 @given(paid=tender_lists, data=st.data())
 def test_fresh_split_is_pro_rata_within_a_fen(paid, data):
-    """On untouched tenders no share but the last is rounded above its proportional amount by
-    more than half a fen (``split_pro_rata`` may cap a middle share when earlier shares were
-    rounded up, the last one absorbing the rest), and a refund of everything repays each tender
-    exactly."""
+    """On untouched tenders every share is within a fen of its proportional amount (largest
+    remainder: no tender takes another's rounding, however many tiny tenders there are), and
+    a refund of everything repays each tender exactly."""
     amount = data.draw(
         st.decimals(
             min_value=0, max_value=sum(paid), places=2, allow_nan=False, allow_infinity=False
@@ -176,9 +175,18 @@ def test_fresh_split_is_pro_rata_within_a_fen(paid, data):
     )
     shares = rules.split_refund_over_tenders(amount, paid)
     whole = sum(paid)
-    for share, p in zip(shares[:-1], paid[:-1], strict=True):
-        assert share <= amount * p / whole + D("0.005")
+    for share, p in zip(shares, paid, strict=True):
+        assert abs(share - amount * p / whole) < D("0.01")
     assert rules.split_refund_over_tenders(whole, paid) == paid
+
+
+def test_tiny_tenders_each_keep_their_share_of_the_rounding():
+    """Four 0.01 tenders and one of 0.07 (Hypothesis found it): 0.05 refunded gives two fens
+    to two of the small tenders (remainders 0.0045 each, the later ones first) and 0.03 to
+    the large one (0.0318), not 0.04 to the large one after the last absorbed the rounding."""
+    paid = [D("0.01"), D("0.01"), D("0.01"), D("0.07"), D("0.01")]
+    shares = rules.split_refund_over_tenders(D("0.05"), paid)
+    assert shares == [D("0.00"), D("0.00"), D("0.01"), D("0.03"), D("0.01")]
 
 
 # -- R18 ---------------------------------------------------------------------------------------
