@@ -116,7 +116,6 @@ def pending_deadlines(requests):
     one query (no reminders)."""
     out = defaultdict(list)
     for deadline in deadlines_for_many(list(requests)):
-        deadline.description = deadline_description(deadline.kind)
         out[deadline.subject_id].append(deadline)
     return out
 
