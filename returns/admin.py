@@ -297,7 +297,16 @@ class EvidenceInline(ReadOnlyInline):
 
 class LedgerInline(ReadOnlyInline):
     model = ExpressRefundLedgerEntry
-    fields = ["occurred_at", "kind", "amount", "note", "actor_label"]
+    fields = [
+        "occurred_at",
+        "kind",
+        "amount",
+        "settlement_status",
+        "attempts",
+        "failure_reason",
+        "note",
+        "actor_label",
+    ]
     readonly_fields = fields
 
 
@@ -865,11 +874,13 @@ class ExpressRefundLedgerEntryAdmin(RequestScopedAdmin):
         "request",
         "kind",
         "amount",
+        "settlement_status",
+        "attempts",
         "merchant_name",
         "note",
         "actor_label",
     ]
-    list_filter = ["kind", MERCHANT_FILTER]
+    list_filter = ["kind", "settlement_status", MERCHANT_FILTER]
     search_fields = ["=request__number"]
     list_select_related = ["request", "merchant"]
     date_hierarchy = "occurred_at"

@@ -12,6 +12,10 @@
 - ``returns.express_clawback`` (R12): ``returns.express_clawback_days`` (15) days after the first
   scan of an express-refunded parcel that has not arrived, the advance is clawed back from the
   consumer. Scheduled by the express refund.
+- ``returns.express_receipt_settle`` (R12): for an express refund the platform already paid, in
+  place of R6 — the same days after the carrier's delivery scan, the merchant not having
+  inspected, the goods count as intact, the advance is recovered from the merchant and the case
+  completes (``services.express.express_receipt_settle``).
 
 Each handler locks its request and acts only if it is still in the state the deadline is about;
 the status move records the timeline event, the service publishes the domain event (webhook)
@@ -28,18 +32,26 @@ from . import rules
 from .models import ReturnRequest
 from .services import (
     express_clawback,
+    express_receipt_settle,
     request_policy,
     return_auto_approve,
     return_close_reminder,
     return_close_unshipped,
     return_refund_after_receipt,
 )
+from .services.express import EXPRESS_RECEIPT_SETTLE
 
 AUTO_APPROVE = "returns.auto_approve"
 CLOSE_UNSHIPPED = "returns.close_unshipped"
 REFUND_AFTER_RECEIPT = "returns.refund_after_receipt"
 EXPRESS_CLAWBACK = "returns.express_clawback"
-KINDS = (AUTO_APPROVE, CLOSE_UNSHIPPED, REFUND_AFTER_RECEIPT, EXPRESS_CLAWBACK)
+KINDS = (
+    AUTO_APPROVE,
+    CLOSE_UNSHIPPED,
+    REFUND_AFTER_RECEIPT,
+    EXPRESS_CLAWBACK,
+    EXPRESS_RECEIPT_SETTLE,
+)
 
 
 def _policy(request, key):
@@ -64,7 +76,12 @@ def close_reminders(request):
     return [timedelta(hours=hours)] if hours > 0 else []
 
 
-_END = [Cancels(AUTO_APPROVE), Cancels(CLOSE_UNSHIPPED), Cancels(REFUND_AFTER_RECEIPT)]
+_END = [
+    Cancels(AUTO_APPROVE),
+    Cancels(CLOSE_UNSHIPPED),
+    Cancels(REFUND_AFTER_RECEIPT),
+    Cancels(EXPRESS_RECEIPT_SETTLE),
+]
 
 deadline_status_rules(
     ReturnRequest,
@@ -76,8 +93,10 @@ deadline_status_rules(
         ],
         "rejected": [Cancels(AUTO_APPROVE)],
         "return_shipped": [Cancels(CLOSE_UNSHIPPED)],
-        "disputed": [Cancels(REFUND_AFTER_RECEIPT)],
-        "arbitration": [Cancels(REFUND_AFTER_RECEIPT)],
+        # the parcel arrived: an express refund is no longer clawed back (R12)
+        "received": [Cancels(EXPRESS_CLAWBACK)],
+        "disputed": [Cancels(REFUND_AFTER_RECEIPT), Cancels(EXPRESS_RECEIPT_SETTLE)],
+        "arbitration": [Cancels(REFUND_AFTER_RECEIPT), Cancels(EXPRESS_RECEIPT_SETTLE)],
         "refunding": _END,
         "refunded": [*_END, Cancels(EXPRESS_CLAWBACK)],
         "exchange_shipped": _END,
@@ -115,6 +134,11 @@ def on_refund_after_receipt(deadline):
     return _result(request, "refunded")
 
 
+def on_express_receipt_settle(deadline):
+    request = express_receipt_settle(request=_request(deadline), actor=SYSTEM)
+    return _result(request, "express_settled")
+
+
 def on_express_clawback(deadline):
     entry = express_clawback(request=_request(deadline), actor=SYSTEM)
     if entry is None:
@@ -136,4 +160,9 @@ deadline_register(
 )
 deadline_register(
     EXPRESS_CLAWBACK, on_express_clawback, "极速退款的退货包裹逾期未送达，向消费者追回垫付款（R12）"
+)
+deadline_register(
+    EXPRESS_RECEIPT_SETTLE,
+    on_express_receipt_settle,
+    "商家签收后逾期未验货：视为完好，从商家结算款扣回极速退款垫付款，售后完成（R12）",
 )

@@ -554,12 +554,28 @@ class ExpressRefundLedgerEntryKind(models.TextChoices):
     CLAWBACK_CANCELLED = "clawback_cancelled", _("撤销追回")
 
 
+class ExpressSettlementStatus(models.TextChoices):
+    NONE = "none", _("无需结算")
+    PENDING = "pending", _("结算中")
+    SUCCEEDED = "succeeded", _("已结算")
+    FAILED = "failed", _("结算失败")
+    CANCELLED = "cancelled", _("已撤销")
+
+
 class ExpressRefundLedgerEntry(models.Model):
     """The platform's money in an express refund (R12): its advance to the consumer, the
     recovery from the merchant at receipt, and the clawback from the consumer if the parcel
-    never arrives (cancelled if it arrives after all). One entry of each kind per request."""
+    never arrives (cancelled if it arrives after all). One entry of each kind per request.
+
+    The recovery and the clawback move money through the payment gateway (``transfer``: a
+    ``deduction`` from the merchant's settlement, a ``charge`` of the consumer), asynchronously:
+    ``settlement_status`` pending → succeeded / failed; a failed one is asked again with a new
+    request id (``xr-<request>-<kind>-a<attempt>``). A clawback already charged when the parcel
+    arrives after all is paid back (``payout`` on the ``clawback_cancelled`` entry). The advance
+    is the refund itself (``Refund``), so it settles nothing here (``none``)."""
 
     Kind = ExpressRefundLedgerEntryKind
+    SettlementStatus = ExpressSettlementStatus
 
     request = models.ForeignKey(
         ReturnRequest, on_delete=models.PROTECT, related_name="ledger_entries"
@@ -575,6 +591,18 @@ class ExpressRefundLedgerEntry(models.Model):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     actor_label = models.CharField(max_length=150, blank=True)
+    settlement_status = models.CharField(
+        _("结算状态"),
+        max_length=10,
+        choices=ExpressSettlementStatus.choices,
+        default=ExpressSettlementStatus.NONE,
+    )
+    transfer = models.ForeignKey(
+        GatewayTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    attempts = models.PositiveSmallIntegerField(_("结算次数"), default=0)
+    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
+    settled_at = models.DateTimeField(_("结算时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("极速退款台账")
@@ -587,10 +615,18 @@ class ExpressRefundLedgerEntry(models.Model):
                 name="express_ledger_kind_valid",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="express_ledger_positive"),
+            models.CheckConstraint(
+                condition=Q(settlement_status__in=_values(ExpressSettlementStatus.choices)),
+                name="express_ledger_settlement_status_valid",
+            ),
         ]
 
     def __str__(self):
         return f"{self.request_id} {self.kind} ¥{self.amount}"
+
+    def request_id_for(self):
+        """The gateway request id of this entry's current attempt."""
+        return f"xr-{self.request_id}-{self.kind}-a{self.attempts}"
 
 
 class ArbitrationStatus(models.TextChoices):

@@ -460,6 +460,12 @@ def my_return_evidence(request, pk, evidence_pk):
 # -- merchant portal ------------------------------------------------------------------------------
 
 
+EXPRESS_SETTLED_MESSAGE = gettext_lazy(
+    "平台已为消费者垫付极速退款：已确认收货，售后完成；"
+    "垫付的 ¥%(amount)s 将从您的结算款中扣回（R12）。"
+)
+
+
 def merchant_actions(r):
     """The merchant's forms that the request's status allows now."""
     status = r.status
@@ -467,8 +473,13 @@ def merchant_actions(r):
     return {
         "approve": forms.ConfirmForm() if status == ReturnRequest.Status.REQUESTED else None,
         "reject": forms.RejectForm() if status == ReturnRequest.Status.REQUESTED else None,
+        # an express refund signed for by the carrier still waits for the merchant's inspection
         "receive": forms.InspectionForm()
-        if r.needs_return_parcel and status == ReturnRequest.Status.RETURN_SHIPPED
+        if r.needs_return_parcel
+        and (
+            status == ReturnRequest.Status.RETURN_SHIPPED
+            or (r.express and status == "received" and r.inspection_intact is None)
+        )
         else None,
         "replacement": forms.ParcelForm()
         if r.is_exchange
@@ -487,6 +498,7 @@ def merchant_actions(r):
             (status == ReturnRequest.Status.RECEIVED and r.inspection_intact is not False)
             or status == ReturnRequest.Status.DISPUTED
         )
+        and not (r.express and status == ReturnRequest.Status.RECEIVED)
         else None,
         "answer": forms.StatementForm()
         if arbitration is not None and arbitration.status != "decided"
@@ -537,6 +549,8 @@ def merchant_return_receive(request, r, data):
         note=data["note"],
         evidence=data["evidence"],
     )
+    if data["intact"] and r.express:
+        return EXPRESS_SETTLED_MESSAGE % {"amount": r.amount}
     if data["intact"]:
         return _("已确认收货，商品完好：请在 7 天内完成退款或换货（R6）。")
     return _("已确认收货并提交验货异议，消费者可申请平台仲裁（R5、R19）。")
@@ -545,6 +559,8 @@ def merchant_return_receive(request, r, data):
 @_action("merchant", "refund", forms.ConfirmForm)
 def merchant_return_refund(request, r, data):
     refund = services.return_refund(request=r, actor=request.actor)
+    if r.express:
+        return EXPRESS_SETTLED_MESSAGE % {"amount": r.amount}
     return _("已发起退款 ¥%(amount)s，将按原支付方式退回（R7）。") % {"amount": refund.amount}
 
 

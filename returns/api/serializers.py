@@ -197,7 +197,18 @@ class ShippingReimbursementSerializer(serializers.ModelSerializer):
 class ExpressLedgerEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = ExpressRefundLedgerEntry
-        fields = ["id", "kind", "amount", "occurred_at", "note", "actor_label"]
+        fields = [
+            "id",
+            "kind",
+            "amount",
+            "occurred_at",
+            "note",
+            "actor_label",
+            "settlement_status",
+            "attempts",
+            "failure_reason",
+            "settled_at",
+        ]
         read_only_fields = fields
 
 

@@ -73,7 +73,13 @@ from .entitlement import (
 )
 from .evidence import evidence_add
 from .exchanges import exchange_delivered, exchange_ship
-from .express import express_clawback, express_clawback_due
+from .express import (
+    express_clawback,
+    express_clawback_due,
+    express_receipt_settle,
+    express_settlements_retry_failed,
+    express_transfer_settled,
+)
 from .override import OVERRIDE_MOVES, return_override
 from .parcel import (
     SCAN_KINDS,
@@ -82,14 +88,13 @@ from .parcel import (
     return_pickup_settled,
     return_ship_back,
 )
-from .receipt import refund_after_receipt_due, return_receive
+from .receipt import refund_after_receipt_due, return_receive, return_refund
 from .refunds import (
     MAX_REFUND_RETRIES,
     refund_part_settled,
     refund_plan,
     refund_retry,
     refunds_retry_failed,
-    return_refund,
 )
 from .review import return_request_approve, return_request_cancel, return_request_reject
 
@@ -110,6 +115,9 @@ __all__ = [
     "exchange_ship",
     "express_clawback",
     "express_clawback_due",
+    "express_receipt_settle",
+    "express_settlements_retry_failed",
+    "express_transfer_settled",
     "inspection_attempt_failed",
     "inspection_report_record",
     "line_facts",
