@@ -46,6 +46,7 @@ from .models import (
     InspectionRequest,
     Refund,
     RefundPart,
+    ReturnAddress,
     ReturnEvidence,
     ReturnRequest,
     ShippingReimbursement,
@@ -924,3 +925,29 @@ class ReturnEvidenceAdmin(RequestScopedAdmin):
     @admin.display(description=_("预览"))
     def preview(self, obj):
         return evidence_html([obj])
+
+
+@admin.register(ReturnAddress)
+class ReturnAddressAdmin(admin.ModelAdmin):
+    """Merchants' return addresses (one per warehouse), read-only: merchants keep them in their
+    portal or through the API (``services.return_address_*``)."""
+
+    list_display = ["merchant", "warehouse", "full_text", "is_default", "active", "updated_at"]
+    list_filter = ["active", "is_default", MERCHANT_FILTER]
+    search_fields = ["warehouse", "contact_name", "city"]
+    list_select_related = ["merchant"]
+    readonly_fields = [f.name for f in ReturnAddress._meta.fields] + ["full_text"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        actor = _actor(request)
+        return qs if actor.platform_read else qs.filter(merchant_id=actor.merchant_id or 0)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

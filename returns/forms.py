@@ -329,3 +329,17 @@ class QueueFilterForm(forms.Form):
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         return {k: v for k, v in data.items() if v not in (None, "") and k not in self.errors}
+
+
+class ReturnAddressForm(forms.Form):
+    """A warehouse's return address in the merchant portal (``services.return_address_*``)."""
+
+    warehouse = forms.CharField(label=_("仓库"), max_length=60)
+    contact_name = forms.CharField(label=_("收件人"), max_length=40)
+    phone = forms.CharField(label=_("联系电话"), max_length=20)
+    province = forms.CharField(label=_("省"), max_length=40)
+    city = forms.CharField(label=_("市"), max_length=40)
+    district = forms.CharField(label=_("区县"), max_length=40, required=False)
+    street = forms.CharField(label=_("详细地址"), max_length=200)
+    postal_code = forms.CharField(label=_("邮编"), max_length=10, required=False)
+    is_default = forms.BooleanField(label=_("设为默认退货地址"), required=False)

@@ -25,6 +25,7 @@ from .models import (
     ExpressRefundLedgerEntry,
     Refund,
     RefundPart,
+    ReturnAddress,
     ReturnEvidence,
     ReturnRequest,
 )
@@ -117,7 +118,8 @@ def requested_between(qs, start_day, end_day):
 
 def return_request_detail_queryset(*, actor):
     """Requests with everything a detail page shows: evidence, refund parts and arbitration."""
-    return scoped(_base(), actor, grant_perm=RETURN_GRANT).prefetch_related(
+    base = _base().select_related("return_address")
+    return scoped(base, actor, grant_perm=RETURN_GRANT).prefetch_related(
         Prefetch("evidence", queryset=ReturnEvidence.objects.order_by("created_at", "id")),
         Prefetch(
             "refund__parts",
@@ -308,3 +310,12 @@ def express_ledger_list(*, actor, filters=None):
     if filters.get("request"):
         qs = qs.filter(request_id=filters["request"])
     return qs.order_by("-occurred_at", "-id")
+
+
+def return_address_list(*, actor, active=True):
+    """The return addresses the actor may see (merchant staff and keys: their merchant's;
+    platform roles: all), default first; only active ones unless ``active`` is ``None``."""
+    qs = scoped(ReturnAddress.objects.all(), actor, consumer_field=None)
+    if active is not None:
+        qs = qs.filter(active=active)
+    return qs.order_by("merchant_id", "-is_default", "warehouse", "id")

@@ -71,6 +71,16 @@ def _extra_rows(staff):
     request, consumer_actor, merchant = approved()
     refunded(request, consumer_actor, merchant, "12.00")
     settle_transfers()
+    services.return_address_create(
+        actor=actor,
+        merchant_id=request.merchant_id,
+        warehouse="控制台仓",
+        contact_name="仓管",
+        phone="021-55550000",
+        province="上海市",
+        city="上海市",
+        street="控制台路 1 号",
+    )
     request, consumer_actor, merchant = approved(price="80.00")
     slot = clock.now() + timedelta(days=1)
     services.return_pickup_book(

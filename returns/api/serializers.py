@@ -27,6 +27,7 @@ from ..models import (
     InspectionRequest,
     Refund,
     RefundPart,
+    ReturnAddress,
     ReturnEvidence,
     ReturnRequest,
     ShippingReimbursement,
@@ -590,6 +591,38 @@ class ReturnCreateSerializer(serializers.Serializer):
 
 class ReturnNoteSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ReturnApproveSerializer(ReturnNoteSerializer):
+    return_address = serializers.IntegerField(
+        required=False, min_value=1, help_text="退货地址 id（缺省：商家的默认退货地址）"
+    )
+
+
+class ReturnAddressSerializer(serializers.ModelSerializer):
+    full_text = serializers.CharField(read_only=True, help_text="收件人、电话与完整地址")
+
+    class Meta:
+        model = ReturnAddress
+        fields = [
+            "id",
+            "merchant",
+            "warehouse",
+            "contact_name",
+            "phone",
+            "province",
+            "city",
+            "district",
+            "street",
+            "postal_code",
+            "is_default",
+            "active",
+            "full_text",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "active", "full_text", "updated_at"]
+        extra_kwargs = {"merchant": {"required": False}}
+        validators = []  # one address per warehouse: the service checks it (409)
 
 
 class ReturnRejectSerializer(serializers.Serializer):

@@ -47,6 +47,11 @@ another's public names only.
 """
 
 from . import payments
+from .addresses import (
+    return_address_archive,
+    return_address_create,
+    return_address_update,
+)
 from .arbitration import (
     arbitration_answer,
     arbitration_decide,
@@ -99,6 +104,9 @@ from .refunds import (
 from .review import return_request_approve, return_request_cancel, return_request_reject
 
 __all__ = [
+    "return_address_archive",
+    "return_address_create",
+    "return_address_update",
     "COMPLETED_STATUSES",
     "KINDS",
     "KIND_REFUND_ONLY",
