@@ -734,6 +734,7 @@ class ArbitrationAdmin(RequestScopedAdmin):
             case=case,
             sides=evidence_sides(case.evidence.all()),
             inspections=list(arbitration.inspections.all()),
+            trajectories=selectors.parcel_trajectories(case),
             timeline=case_timeline([case]).get(case.pk, []),
             deadlines=pending_deadlines([case]).get(case.pk, []),
             now=clock.now(),
