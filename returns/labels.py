@@ -19,6 +19,20 @@ VERB_LABELS = {
     "return.refund_failed": gettext_lazy("退款失败"),
     "return.express_advanced": gettext_lazy("平台极速退款垫付"),
     "return.overridden": gettext_lazy("平台处理"),
+    "return.address_chosen": gettext_lazy("商家指定退货地址"),
+    "return.dispute_withdrawn": gettext_lazy("商家撤回验货异议"),
+    "return.express_recovery": gettext_lazy("向商家追偿极速退款垫付款"),
+    "return.express_recovery_started": gettext_lazy("从商家结算款扣回垫付款"),
+    "return.express_recovery_succeeded": gettext_lazy("垫付款已从商家结算款扣回"),
+    "return.express_recovery_failed": gettext_lazy("垫付款扣回失败，将重试"),
+    "return.express_clawback": gettext_lazy("向消费者追回极速退款垫付款"),
+    "return.express_clawback_started": gettext_lazy("向消费者收取追回款"),
+    "return.express_clawback_succeeded": gettext_lazy("垫付款已向消费者追回"),
+    "return.express_clawback_failed": gettext_lazy("垫付款追回失败，将重试"),
+    "return.express_clawback_cancelled": gettext_lazy("包裹已送达，撤销追回"),
+    "return.express_clawback_cancelled_started": gettext_lazy("退还已追回的垫付款"),
+    "return.express_clawback_cancelled_succeeded": gettext_lazy("已追回的垫付款已退还"),
+    "return.express_clawback_cancelled_failed": gettext_lazy("退还追回款失败，将重试"),
 }
 
 
