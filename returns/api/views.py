@@ -256,6 +256,7 @@ class ReturnRequestViewSet(
         # evidence, the ledger and the arbitration are read only by cases that have them.
         return (
             selectors.return_request_list(actor=self.actor)
+            .select_related("return_address")
             .annotate(has_evidence=Exists(ReturnEvidence.objects.filter(request_id=OuterRef("pk"))))
             .prefetch_related(
                 Prefetch(

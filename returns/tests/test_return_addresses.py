@@ -146,5 +146,9 @@ def test_api_crud_is_scoped_to_the_merchant():
     other = rf.signed_line(signed_at=clock.now()).order.merchant
     theirs = address(other, "别家仓")
     assert api.get(f"/api/v1/return-addresses/{theirs.pk}/").status_code == 404
+    merchant = rf.merchant_actor(request.merchant)
+    services.return_request_approve(request=request, actor=merchant)
+    case = api.get(f"/api/v1/returns/{request.pk}/").json()
+    assert case["return_address"]["id"] == pk and "闵行" in case["return_address"]["full_text"]
     assert api.delete(f"/api/v1/return-addresses/{pk}/").status_code == 204
     assert api.get("/api/v1/return-addresses/").json()["results"] == []
