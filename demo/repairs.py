@@ -125,6 +125,8 @@ def _seed_providers(ctx):
             categories=codes,
             contact_name=name[:2] + "经理",
             contact_phone="021-5555" + licence[-4:],
+            address=f"上海市徐汇区漕溪北路 {licence[-3:]} 号 {name}服务网点",
+            service_hours="周一至周日 09:00–18:00",
         )
         if key != "new":
             provider = services.provider_review(

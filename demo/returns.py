@@ -83,7 +83,27 @@ def _ship_back(request, tracking):
     )
 
 
+def _return_addresses():
+    """Each demo merchant's warehouse takes returns (the approvals below pick it)."""
+    from aftersales.tenancy.models import Merchant
+
+    for n, merchant in enumerate(Merchant.objects.order_by("pk"), start=1):
+        services.return_address_create(
+            actor=SYSTEM,
+            merchant_id=merchant.pk,
+            warehouse=f"{merchant.name}退货仓",
+            contact_name="售后收货组",
+            phone=f"021-6666{n:04d}",
+            province="上海市",
+            city="上海市",
+            district="嘉定区",
+            street=f"叶城路 {100 + n} 号 {n} 号库",
+            postal_code="201800",
+        )
+
+
 def seed(ctx):
+    _return_addresses()
     signed, unshipped = _candidates(ctx)
     made = []
     steps = [

@@ -548,8 +548,10 @@ class GatewayRefund(GatewayOperation):
 class GatewayTransfer(GatewayOperation):
     """Money moved through the payment gateway that is not a refund of a tender (RULES.md R7
     stays about refunds): a ``charge`` collects from the consumer (an exchange's price
-    difference, R18); a ``payout`` pays the consumer (return shipping reimbursed, R9; a charge
-    given back, ``refund_of``). ``Tender.refunded_amount`` never changes: a payout to the
+    difference, R18; an express refund clawed back, R12); a ``payout`` pays the consumer (return
+    shipping reimbursed, R9; a charge given back, ``refund_of``); a ``deduction`` collects from
+    the merchant's settlement (an express refund the platform advanced, recovered at receipt,
+    R12; ``method`` ``settlement``). ``Tender.refunded_amount`` never changes: a payout to the
     channel of an original ``tender`` is not a refund of what that tender paid.
 
     Like ``GatewayRefund``: asynchronous (``pending`` → ``succeeded``/``failed``), idempotent by
@@ -559,13 +561,14 @@ class GatewayTransfer(GatewayOperation):
     class Direction(models.TextChoices):
         CHARGE = "charge", _("收款")
         PAYOUT = "payout", _("付款")
+        DEDUCTION = "deduction", _("结算扣款")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("处理中")
         SUCCEEDED = "succeeded", _("成功")
         FAILED = "failed", _("失败")
 
-    direction = models.CharField(_("方向"), max_length=8, choices=Direction.choices)
+    direction = models.CharField(_("方向"), max_length=10, choices=Direction.choices)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="gateway_transfers")
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
     tender = models.ForeignKey(
@@ -590,7 +593,7 @@ class GatewayTransfer(GatewayOperation):
                 name="gateway_transfer_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(direction__in=["charge", "payout"]),
+                condition=Q(direction__in=["charge", "payout", "deduction"]),
                 name="gateway_transfer_direction_valid",
             ),
             models.CheckConstraint(

@@ -12,4 +12,5 @@ my_urlpatterns = [
 merchant_urlpatterns = [
     path("orders/", views.merchant_order_list, name="order-list"),
     path("orders/<int:pk>/", views.merchant_order_detail, name="order-detail"),
+    path("orders/<int:pk>/ship/", views.merchant_order_ship, name="order-ship"),
 ]

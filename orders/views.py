@@ -7,18 +7,22 @@ the caller's scope answers 404, exactly like one that does not exist.
 """
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from aftersales.deadlines.engine import deadlines_for_many
-from aftersales.errors import NotFound
+from aftersales.errors import DomainError, NotFound
 from aftersales.pii import mask_name
 from aftersales.tenancy.decorators import consumer_required, merchant_required
 
-from . import selectors
+from . import rules, selectors, services
+from .forms import ShipmentForm
 from .models import Order
 
 PAGE_SIZE = 20
@@ -112,7 +116,18 @@ SIGNER_RELATIONS = {
 }
 
 
-def _order_detail_page(request, pk, *, portal, mask):
+def unshipped_lines(order):
+    """The lines of a paid order the merchant can still ship (no outbound parcel, not
+    cancelled), from the prefetched lines and parcels."""
+    if order.status not in rules.PAID_STATUSES:
+        return []
+    shipped = {s.line_id for s in order.shipments.all() if s.purpose == "outbound"}
+    return [
+        line for line in order.lines.all() if line.pk not in shipped and line.cancelled_at is None
+    ]
+
+
+def _order_detail_page(request, pk, *, portal, mask, ship_form=None, status=200):
     order = _order_detail(request, pk)
     lines = {line.pk: line for line in order.lines.all()}
     for shipment in order.shipments.all():
@@ -129,11 +144,17 @@ def _order_detail_page(request, pk, *, portal, mask):
             )
     # Issue 3: every case shows what is due and what happens then (the 72 h logistics alert).
     deadlines = deadlines_for_many([order, *order.shipments.all()])
-    return render(
-        request,
-        "orders/order_detail.html",
-        {**_portal_context(portal), "order": order, "masked": mask, "deadlines": deadlines},
-    )
+    to_ship = unshipped_lines(order) if portal == "merchant" else []
+    if to_ship and ship_form is None:
+        ship_form = ShipmentForm(lines=to_ship)
+    context = {
+        **_portal_context(portal),
+        "order": order,
+        "masked": mask,
+        "deadlines": deadlines,
+        "ship_form": ship_form if to_ship else None,
+    }
+    return render(request, "orders/order_detail.html", context, status=status)
 
 
 @consumer_required
@@ -154,3 +175,33 @@ def merchant_order_list(request):
 @merchant_required
 def merchant_order_detail(request, pk):
     return _order_detail_page(request, pk, portal="merchant", mask=True)
+
+
+@merchant_required
+@require_POST
+def merchant_order_ship(request, pk):
+    """The merchant ships a line from the portal: carrier and tracking number
+    (``services.shipment_create``, as the API's ``POST /shipments/``)."""
+    order = _order_detail(request, pk)
+    form = ShipmentForm(request.POST, lines=unshipped_lines(order))
+    if form.is_valid():
+        line = next(x for x in order.lines.all() if x.pk == form.cleaned_data["line"])
+        try:
+            shipment = services.shipment_create(
+                line=line,
+                carrier=form.cleaned_data["carrier"],
+                tracking_number=form.cleaned_data["tracking_number"],
+                actor=request.actor,
+            )
+        except NotFound:
+            raise Http404 from None
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                gettext("已发货：%(carrier)s %(number)s")
+                % {"carrier": shipment.carrier, "number": shipment.tracking_number},
+            )
+            return redirect("merchant:order-detail", pk=order.pk)
+    return _order_detail_page(request, pk, portal="merchant", mask=True, ship_form=form, status=400)

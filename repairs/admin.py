@@ -333,6 +333,7 @@ class ProviderApplyForm(forms.ModelForm):
             "contact_phone",
             "contact_email",
             "address",
+            "service_hours",
         ]
 
     def clean_regions_text(self):
@@ -372,6 +373,7 @@ class RepairProviderAdmin(ServiceWrittenAdmin):
         "contact_phone",
         "contact_email",
         "address",
+        "service_hours",
         "applied_at",
         "reviewed_by",
         "reviewed_at",
@@ -383,7 +385,18 @@ class RepairProviderAdmin(ServiceWrittenAdmin):
     fieldsets = [
         (_("资质"), {"fields": ["name", "licence_number", "licence_file", "licence_expires_on"]}),
         (_("维修类目与地区"), {"fields": ["category_codes", "region_names"]}),
-        (_("联系方式"), {"fields": ["contact_name", "contact_phone", "contact_email", "address"]}),
+        (
+            _("联系方式"),
+            {
+                "fields": [
+                    "contact_name",
+                    "contact_phone",
+                    "contact_email",
+                    "address",
+                    "service_hours",
+                ]
+            },
+        ),
         (
             _("准入"),
             {
@@ -452,6 +465,7 @@ class RepairProviderAdmin(ServiceWrittenAdmin):
             contact_phone=data.get("contact_phone") or "",
             contact_email=data.get("contact_email") or "",
             address=data.get("address") or "",
+            service_hours=data.get("service_hours") or "",
         )
         obj.pk = provider.pk
         obj.refresh_from_db()

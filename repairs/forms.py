@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
 
+from . import rules
 from .models import RepairEvidence, RepairOrder
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -140,6 +141,11 @@ class RepairRequestForm(forms.Form):
     def __init__(self, *args, cards=(), **kwargs):
         super().__init__(*args, **kwargs)
         cards = list(cards)
+        if cards:  # the units of one line share a category: its service modes (no on-site phones)
+            modes = rules.service_modes(cards[0].catalog_entry.code)
+            self.fields["service_mode"].choices = [
+                (value, label) for value, label in RepairOrder.ServiceMode.choices if value in modes
+            ]
         if len(cards) > 1:
             self.fields["card"].required = True
             self.fields["card"].choices = [

@@ -330,6 +330,9 @@ class RepairProvider(models.Model):
     contact_phone = models.CharField(_("联系电话"), max_length=30, blank=True)
     contact_email = models.EmailField(_("联系邮箱"), blank=True)
     address = models.CharField(_("地址"), max_length=200, blank=True)
+    service_hours = models.CharField(
+        _("营业时间"), max_length=100, blank=True, help_text=_("例如：周一至周日 09:00–18:00")
+    )
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.APPLIED
     )

@@ -41,6 +41,18 @@ EXCHANGE = "exchange"
 FREE_REPAIR = "free_repair"
 PAID_REPAIR = "paid_repair"
 KIND_ORDER = (RETURN, EXCHANGE, FREE_REPAIR, PAID_REPAIR)
+SEND_IN, ON_SITE = "send_in", "on_site"
+ON_SITE_CATEGORIES = frozenset({"lcd_tv", "crt_tv", "video_recorder", "home_av", "microcomputer"})
+
+
+def service_modes(category_code):
+    """How a unit of a 三包 category is repaired: every unit can be sent in (mailed or brought
+    to the repairer's service point); bulky household appliances (TVs, video recorders, home AV,
+    desktop computers) also on site; never on site for mobile phones (or bicycles): those go to
+    the service point."""
+    return (SEND_IN, ON_SITE) if category_code in ON_SITE_CATEGORIES else (SEND_IN,)
+
+
 KIND_LABELS = {RETURN: "退货", EXCHANGE: "换货", FREE_REPAIR: "免费维修", PAID_REPAIR: "付费维修"}
 
 MISUSE_LABELS = {

@@ -20,6 +20,9 @@ from aftersales.errors import NotFound
 from aftersales.tenancy.actors import Actor
 from aftersales.tenancy.scope import access, scoped
 from orders.models import Sku
+from returns import rules as returns_rules
+from returns.models import ReturnRequest
+from returns.services import line_held_quantities
 
 from . import rules
 from .models import (
@@ -37,6 +40,25 @@ REPAIR_GRANT = "repairs.view_repairorder"
 PROVIDER_KIND = "provider"
 # A fault of the card's current repair that makes it paid (G11) without marking the unit.
 FAULT_G11 = ("misuse", "force_majeure")
+
+
+# -- the card's units in the returns flow ---------------------------------------------------------
+
+
+def card_line_units(card):
+    """``(free_units, requests)`` of the card's order line: the units no return, exchange or
+    refund request holds (open or completed, RULES.md R15) and the line's requests that are
+    still open, oldest first. A 三包 exchange or return needs a free unit: with none, the
+    consumer's open request is where the line's units already are."""
+    line = card.order_line
+    open_units, completed, _amount = line_held_quantities(line)
+    free = returns_rules.refundable_quantity(line.quantity, open_units, completed)
+    requests = list(
+        ReturnRequest.objects.filter(
+            line_id=line.pk, status__in=sorted(returns_rules.OPEN_STATUSES)
+        ).order_by("pk")
+    )
+    return free, requests
 
 
 # -- actors ---------------------------------------------------------------------------------------

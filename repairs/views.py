@@ -503,6 +503,7 @@ def _card_detail_page(request, pk, *, portal):
         list(card.escalations.filter(status=WarrantyEscalation.Status.OPEN))
     )
     answer = _card_answer(card, now)
+    free_units, _requests = selectors.card_line_units(card)
     context = {
         **_portal(portal, "warranties"),
         "list_url": f"{portal}:warranty-list",
@@ -516,6 +517,7 @@ def _card_detail_page(request, pk, *, portal):
         and card.is_active
         and not card.pending_remedy
         and answer is not None
+        and free_units > 0
         and bool(_choosable(answer)),
         "escalations": escalations,
         "repair_detail_url": f"{portal}:repair-detail",
@@ -612,7 +614,10 @@ def my_warranty_remedy(request, pk):
     now = clock.now()
     card = _card_of(request, pk)
     answer = _card_answer(card, now)
-    open_remedies = _choosable(answer) if card.is_active and not card.pending_remedy else []
+    free_units, line_requests = selectors.card_line_units(card)
+    open_remedies = (
+        _choosable(answer) if card.is_active and not card.pending_remedy and free_units else []
+    )
     choices = []
     for r in open_remedies:
         if r["kind"] == rules.RETURN and r["refund"] is None:
@@ -658,6 +663,8 @@ def my_warranty_remedy(request, pk):
         "form": form,
         "escalations": escalations,
         "pending_label": _remedy_label(card.pending_remedy) if card.pending_remedy else "",
+        "units_in_return": not free_units and not card.pending_remedy,
+        "line_requests": line_requests,
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "repairs/remedy_choose.html", context, status=status)

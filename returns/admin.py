@@ -46,6 +46,7 @@ from .models import (
     InspectionRequest,
     Refund,
     RefundPart,
+    ReturnAddress,
     ReturnEvidence,
     ReturnRequest,
     ShippingReimbursement,
@@ -116,7 +117,6 @@ def pending_deadlines(requests):
     one query (no reminders)."""
     out = defaultdict(list)
     for deadline in deadlines_for_many(list(requests)):
-        deadline.description = deadline_description(deadline.kind)
         out[deadline.subject_id].append(deadline)
     return out
 
@@ -298,7 +298,16 @@ class EvidenceInline(ReadOnlyInline):
 
 class LedgerInline(ReadOnlyInline):
     model = ExpressRefundLedgerEntry
-    fields = ["occurred_at", "kind", "amount", "note", "actor_label"]
+    fields = [
+        "occurred_at",
+        "kind",
+        "amount",
+        "settlement_status",
+        "attempts",
+        "failure_reason",
+        "note",
+        "actor_label",
+    ]
     readonly_fields = fields
 
 
@@ -725,6 +734,7 @@ class ArbitrationAdmin(RequestScopedAdmin):
             case=case,
             sides=evidence_sides(case.evidence.all()),
             inspections=list(arbitration.inspections.all()),
+            trajectories=selectors.parcel_trajectories(case),
             timeline=case_timeline([case]).get(case.pk, []),
             deadlines=pending_deadlines([case]).get(case.pk, []),
             now=clock.now(),
@@ -866,11 +876,13 @@ class ExpressRefundLedgerEntryAdmin(RequestScopedAdmin):
         "request",
         "kind",
         "amount",
+        "settlement_status",
+        "attempts",
         "merchant_name",
         "note",
         "actor_label",
     ]
-    list_filter = ["kind", MERCHANT_FILTER]
+    list_filter = ["kind", "settlement_status", MERCHANT_FILTER]
     search_fields = ["=request__number"]
     list_select_related = ["request", "merchant"]
     date_hierarchy = "occurred_at"
@@ -914,3 +926,29 @@ class ReturnEvidenceAdmin(RequestScopedAdmin):
     @admin.display(description=_("预览"))
     def preview(self, obj):
         return evidence_html([obj])
+
+
+@admin.register(ReturnAddress)
+class ReturnAddressAdmin(admin.ModelAdmin):
+    """Merchants' return addresses (one per warehouse), read-only: merchants keep them in their
+    portal or through the API (``services.return_address_*``)."""
+
+    list_display = ["merchant", "warehouse", "full_text", "is_default", "active", "updated_at"]
+    list_filter = ["active", "is_default", MERCHANT_FILTER]
+    search_fields = ["warehouse", "contact_name", "city"]
+    list_select_related = ["merchant"]
+    readonly_fields = [f.name for f in ReturnAddress._meta.fields] + ["full_text"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        actor = _actor(request)
+        return qs if actor.platform_read else qs.filter(merchant_id=actor.merchant_id or 0)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

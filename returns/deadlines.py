@@ -22,6 +22,10 @@
 - ``returns.express_clawback`` (R12): ``returns.express_clawback_days`` (15) days after the first
   scan of an express-refunded parcel that has not arrived, the advance is clawed back from the
   consumer. Scheduled by the express refund.
+- ``returns.express_receipt_settle`` (R12): for an express refund the platform already paid, in
+  place of R6 — the same days after the carrier's delivery scan, the merchant not having
+  inspected, the goods count as intact, the advance is recovered from the merchant and the case
+  completes (``services.express.express_receipt_settle``).
 
 Each handler locks its request and acts only if it is still in the state the deadline is about;
 the status move records the timeline event, the service publishes the domain event (webhook)
@@ -39,6 +43,7 @@ from .models import ReturnRequest
 from .services import (
     arbitration_answer_window_end,
     express_clawback,
+    express_receipt_settle,
     request_policy,
     return_auto_approve,
     return_close_reminder,
@@ -47,6 +52,7 @@ from .services import (
     return_refund_after_receipt,
 )
 from .services.arbitration import ANSWER_DUE
+from .services.express import EXPRESS_RECEIPT_SETTLE
 from .services.receipt import RECEIPT_CONFIRM, receipt_confirm_due
 
 AUTO_APPROVE = "returns.auto_approve"
@@ -60,6 +66,7 @@ KINDS = (
     EXPRESS_CLAWBACK,
     RECEIPT_CONFIRM,
     ANSWER_DUE,
+    EXPRESS_RECEIPT_SETTLE,
 )
 
 
@@ -85,7 +92,12 @@ def close_reminders(request):
     return [timedelta(hours=hours)] if hours > 0 else []
 
 
-_END = [Cancels(AUTO_APPROVE), Cancels(CLOSE_UNSHIPPED), Cancels(REFUND_AFTER_RECEIPT)]
+_END = [
+    Cancels(AUTO_APPROVE),
+    Cancels(CLOSE_UNSHIPPED),
+    Cancels(REFUND_AFTER_RECEIPT),
+    Cancels(EXPRESS_RECEIPT_SETTLE),
+]
 _RECEIVED_OR_ENDED = Cancels(RECEIPT_CONFIRM)
 
 deadline_status_rules(
@@ -101,9 +113,14 @@ deadline_status_rules(
             Cancels(CLOSE_UNSHIPPED),
             Schedules(RECEIPT_CONFIRM, due=receipt_confirm_due),
         ],
-        "received": [_RECEIVED_OR_ENDED],
-        "disputed": [Cancels(REFUND_AFTER_RECEIPT), _RECEIVED_OR_ENDED],
-        "arbitration": [Cancels(REFUND_AFTER_RECEIPT)],
+        # the parcel arrived: an express refund is no longer clawed back (R12)
+        "received": [_RECEIVED_OR_ENDED, Cancels(EXPRESS_CLAWBACK)],
+        "disputed": [
+            Cancels(REFUND_AFTER_RECEIPT),
+            Cancels(EXPRESS_RECEIPT_SETTLE),
+            _RECEIVED_OR_ENDED,
+        ],
+        "arbitration": [Cancels(REFUND_AFTER_RECEIPT), Cancels(EXPRESS_RECEIPT_SETTLE)],
         "refunding": _END,
         "refunded": [*_END, Cancels(EXPRESS_CLAWBACK)],
         "exchange_shipped": _END,
@@ -150,6 +167,11 @@ def on_arbitration_answer(deadline):
     return {"skipped": True} if arbitration is None else {"action": "answer_overdue"}
 
 
+def on_express_receipt_settle(deadline):
+    request = express_receipt_settle(request=_request(deadline), actor=SYSTEM)
+    return _result(request, "express_settled")
+
+
 def on_express_clawback(deadline):
     entry = express_clawback(request=_request(deadline), actor=SYSTEM)
     if entry is None:
@@ -181,4 +203,9 @@ deadline_register(
 )
 deadline_register(
     EXPRESS_CLAWBACK, on_express_clawback, "极速退款的退货包裹逾期未送达，向消费者追回垫付款（R12）"
+)
+deadline_register(
+    EXPRESS_RECEIPT_SETTLE,
+    on_express_receipt_settle,
+    "商家签收后逾期未验货：视为完好，从商家结算款扣回极速退款垫付款，售后完成（R12）",
 )

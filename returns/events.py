@@ -9,7 +9,9 @@
   shipped back with the carrier's tracking number, or the consumer books again.
 - ``shipment.signed`` of an exchange's replacement parcel: the exchange completes.
 - ``charge.*`` / ``payout.*`` (a gateway charge or payout settled): the price difference of an
-  exchange, its give-back or a shipping reimbursement settles (``payments.transfer_settled``).
+  exchange, its give-back or a shipping reimbursement settles (``payments.transfer_settled``);
+  with ``deduction.*``, an express refund's recovery from the merchant, clawback from the
+  consumer or the give-back of a clawback settles (``express.express_transfer_settled``).
 
 All run inside the transaction that published the event.
 """
@@ -17,7 +19,12 @@ All run inside the transaction that published the event.
 from aftersales.casefile.events import subscribe
 from orders.models import GatewayRefund, GatewayTransfer, PickupBooking, Shipment
 
-from .services import exchange_delivered, refund_part_settled, return_pickup_settled
+from .services import (
+    exchange_delivered,
+    express_transfer_settled,
+    refund_part_settled,
+    return_pickup_settled,
+)
 from .services.payments import transfer_settled
 
 SUBJECT = "returns.returnrequest"
@@ -54,8 +61,11 @@ def on_shipment_signed(event):
 @subscribe("charge.failed")
 @subscribe("payout.succeeded")
 @subscribe("payout.failed")
+@subscribe("deduction.succeeded")
+@subscribe("deduction.failed")
 def on_gateway_transfer_settled(event):
     transfer_id = (event.payload or {}).get("gateway_transfer_id") or event.subject_id
     transfer = GatewayTransfer.objects.filter(pk=transfer_id).first()
     if transfer is not None:
         transfer_settled(transfer=transfer)
+        express_transfer_settled(transfer=transfer)

@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
+from orders.forms import CARRIER_CHOICES, tracking_number_field
 
 from . import rules
 from .models import EVIDENCE_EXTENSIONS, ReturnRequest
@@ -150,28 +151,12 @@ class ReturnRequestForm(forms.Form):
         return data
 
 
-CARRIER_CHOICES = [
-    ("顺丰速运", _("顺丰速运")),
-    ("中通快递", _("中通快递")),
-    ("圆通速递", _("圆通速递")),
-    ("韵达快递", _("韵达快递")),
-    ("京东物流", _("京东物流")),
-    ("中国邮政 EMS", _("中国邮政 EMS")),
-    ("SANDBOX", _("沙箱承运商")),
-]
-
-
 class ParcelForm(forms.Form):
     """A parcel the sender hands to a carrier: the consumer's return, the merchant's
     replacement (standard 6.3.2.3, 6.3.4.1)."""
 
     carrier = forms.ChoiceField(label=_("快递公司"), choices=CARRIER_CHOICES)
-    tracking_number = forms.RegexField(
-        label=_("运单号"),
-        regex=r"^[A-Za-z0-9-]{6,40}$",
-        error_messages={"invalid": _("运单号为 6–40 位字母或数字。")},
-        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "latin"}),
-    )
+    tracking_number = tracking_number_field()
 
 
 def shipping_fee_field():
@@ -329,3 +314,17 @@ class QueueFilterForm(forms.Form):
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         return {k: v for k, v in data.items() if v not in (None, "") and k not in self.errors}
+
+
+class ReturnAddressForm(forms.Form):
+    """A warehouse's return address in the merchant portal (``services.return_address_*``)."""
+
+    warehouse = forms.CharField(label=_("仓库"), max_length=60)
+    contact_name = forms.CharField(label=_("收件人"), max_length=40)
+    phone = forms.CharField(label=_("联系电话"), max_length=20)
+    province = forms.CharField(label=_("省"), max_length=40)
+    city = forms.CharField(label=_("市"), max_length=40)
+    district = forms.CharField(label=_("区县"), max_length=40, required=False)
+    street = forms.CharField(label=_("详细地址"), max_length=200)
+    postal_code = forms.CharField(label=_("邮编"), max_length=10, required=False)
+    is_default = forms.BooleanField(label=_("设为默认退货地址"), required=False)

@@ -90,6 +90,54 @@ class ReturnRequestOrigin(models.TextChoices):
     WARRANTY = "warranty", _("三包处理")
 
 
+class ReturnAddress(models.Model):
+    """Where a merchant's warehouse takes returned goods (one per warehouse). The merchant
+    marks one default; the approval of a request picks one (the default unless the merchant
+    chooses), and the consumer's ship-back step shows it. Archived, never deleted: requests
+    keep the address they were approved with."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    warehouse = models.CharField(_("仓库"), max_length=60)
+    contact_name = models.CharField(_("收件人"), max_length=40)
+    phone = models.CharField(_("联系电话"), max_length=20)
+    province = models.CharField(_("省"), max_length=40)
+    city = models.CharField(_("市"), max_length=40)
+    district = models.CharField(_("区县"), max_length=40, blank=True)
+    street = models.CharField(_("详细地址"), max_length=200)
+    postal_code = models.CharField(_("邮编"), max_length=10, blank=True)
+    is_default = models.BooleanField(_("默认地址"), default=False)
+    active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now)
+    updated_at = models.DateTimeField(_("更新时间"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("退货地址")
+        verbose_name_plural = _("退货地址")
+        ordering = ["-is_default", "warehouse", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "warehouse"],
+                condition=Q(active=True),
+                name="return_address_one_per_warehouse",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant"],
+                condition=Q(active=True, is_default=True),
+                name="return_address_one_default",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.warehouse}：{self.full_text}"
+
+    @property
+    def full_text(self):
+        """The address as a consumer writes it on the waybill: recipient, phone, address."""
+        place = f"{self.province}{self.city}{self.district}{self.street}"
+        postal = f"（{self.postal_code}）" if self.postal_code else ""
+        return f"{self.contact_name} {self.phone} {place}{postal}"
+
+
 class ReturnRequest(models.Model):
     """A consumer's request to return, exchange or get a refund for units of an order line.
 
@@ -161,6 +209,14 @@ class ReturnRequest(models.Model):
     pickup_slot_end = models.DateTimeField(_("期望取件结束"), null=True, blank=True)
     pickup = models.ForeignKey(
         PickupBooking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    return_address = models.ForeignKey(
+        ReturnAddress,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("退货地址"),
     )
     replacement_shipment = models.ForeignKey(
         Shipment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -554,12 +610,28 @@ class ExpressRefundLedgerEntryKind(models.TextChoices):
     CLAWBACK_CANCELLED = "clawback_cancelled", _("撤销追回")
 
 
+class ExpressSettlementStatus(models.TextChoices):
+    NONE = "none", _("无需结算")
+    PENDING = "pending", _("结算中")
+    SUCCEEDED = "succeeded", _("已结算")
+    FAILED = "failed", _("结算失败")
+    CANCELLED = "cancelled", _("已撤销")
+
+
 class ExpressRefundLedgerEntry(models.Model):
     """The platform's money in an express refund (R12): its advance to the consumer, the
     recovery from the merchant at receipt, and the clawback from the consumer if the parcel
-    never arrives (cancelled if it arrives after all). One entry of each kind per request."""
+    never arrives (cancelled if it arrives after all). One entry of each kind per request.
+
+    The recovery and the clawback move money through the payment gateway (``transfer``: a
+    ``deduction`` from the merchant's settlement, a ``charge`` of the consumer), asynchronously:
+    ``settlement_status`` pending → succeeded / failed; a failed one is asked again with a new
+    request id (``xr-<request>-<kind>-a<attempt>``). A clawback already charged when the parcel
+    arrives after all is paid back (``payout`` on the ``clawback_cancelled`` entry). The advance
+    is the refund itself (``Refund``), so it settles nothing here (``none``)."""
 
     Kind = ExpressRefundLedgerEntryKind
+    SettlementStatus = ExpressSettlementStatus
 
     request = models.ForeignKey(
         ReturnRequest, on_delete=models.PROTECT, related_name="ledger_entries"
@@ -575,6 +647,18 @@ class ExpressRefundLedgerEntry(models.Model):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     actor_label = models.CharField(max_length=150, blank=True)
+    settlement_status = models.CharField(
+        _("结算状态"),
+        max_length=10,
+        choices=ExpressSettlementStatus.choices,
+        default=ExpressSettlementStatus.NONE,
+    )
+    transfer = models.ForeignKey(
+        GatewayTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    attempts = models.PositiveSmallIntegerField(_("结算次数"), default=0)
+    failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
+    settled_at = models.DateTimeField(_("结算时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("极速退款台账")
@@ -587,10 +671,18 @@ class ExpressRefundLedgerEntry(models.Model):
                 name="express_ledger_kind_valid",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="express_ledger_positive"),
+            models.CheckConstraint(
+                condition=Q(settlement_status__in=_values(ExpressSettlementStatus.choices)),
+                name="express_ledger_settlement_status_valid",
+            ),
         ]
 
     def __str__(self):
         return f"{self.request_id} {self.kind} ¥{self.amount}"
+
+    def request_id_for(self):
+        """The gateway request id of this entry's current attempt."""
+        return f"xr-{self.request_id}-{self.kind}-a{self.attempts}"
 
 
 class ArbitrationStatus(models.TextChoices):

@@ -9,14 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import F, OuterRef, Prefetch, Q, Subquery
+from django.utils.translation import gettext as _
 
 from aftersales import clock
+from aftersales.casefile.models import TimelineEvent
 from aftersales.deadlines.engine import deadlines_for
 from aftersales.deadlines.models import Deadline
 from aftersales.deadlines.registry import REMINDER_SUFFIX, deadline_description
 from aftersales.errors import NotFound
 from aftersales.tenancy.scope import access, scoped
-from orders.models import OrderLine
+from orders.models import OrderLine, Shipment, TrackingEvent
 from orders.selectors import day_instant_or_none
 
 from . import rules
@@ -25,6 +27,7 @@ from .models import (
     ExpressRefundLedgerEntry,
     Refund,
     RefundPart,
+    ReturnAddress,
     ReturnEvidence,
     ReturnRequest,
 )
@@ -117,7 +120,8 @@ def requested_between(qs, start_day, end_day):
 
 def return_request_detail_queryset(*, actor):
     """Requests with everything a detail page shows: evidence, refund parts and arbitration."""
-    return scoped(_base(), actor, grant_perm=RETURN_GRANT).prefetch_related(
+    base = _base().select_related("return_address")
+    return scoped(base, actor, grant_perm=RETURN_GRANT).prefetch_related(
         Prefetch("evidence", queryset=ReturnEvidence.objects.order_by("created_at", "id")),
         Prefetch(
             "refund__parts",
@@ -308,3 +312,85 @@ def express_ledger_list(*, actor, filters=None):
     if filters.get("request"):
         qs = qs.filter(request_id=filters["request"])
     return qs.order_by("-occurred_at", "-id")
+
+
+def return_address_list(*, actor, active=True):
+    """The return addresses the actor may see (merchant staff and keys: their merchant's;
+    platform roles: all), default first; only active ones unless ``active`` is ``None``."""
+    qs = scoped(ReturnAddress.objects.all(), actor, consumer_field=None)
+    if active is not None:
+        qs = qs.filter(active=active)
+    return qs.order_by("merchant_id", "-is_default", "warehouse", "id")
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """One parcel of a case with its carrier scans, oldest first (``events``: dicts with
+    ``kind``, ``label``, ``occurred_at``, ``location``, ``description``)."""
+
+    title: str
+    carrier: str
+    tracking_number: str
+    events: list
+
+
+SCAN_LABELS = dict(TrackingEvent.Kind.choices)
+
+
+def parcel_trajectories(request):
+    """The carrier trajectories of a case's parcels, as dispute evidence (standard 6.2.3.2):
+    the line's outbound parcel (and a replacement), then the return parcel, whose scans the
+    carrier reported to the request (``return.parcel_scanned``). Three queries."""
+    out = []
+    shipments = (
+        Shipment.objects.filter(line_id=request.line_id)
+        .prefetch_related("events")
+        .order_by("shipped_at", "pk")
+    )
+    titles = dict(Shipment.Purpose.choices)
+    for shipment in shipments:
+        events = [
+            {
+                "kind": e.kind,
+                "label": SCAN_LABELS.get(e.kind, e.kind),
+                "occurred_at": e.occurred_at,
+                "location": e.location,
+                "description": e.description,
+            }
+            for e in sorted(shipment.events.all(), key=lambda e: (e.occurred_at, e.pk))
+        ]
+        out.append(
+            Trajectory(
+                str(titles.get(shipment.purpose, shipment.purpose)),
+                shipment.carrier,
+                shipment.tracking_number,
+                events,
+            )
+        )
+    if request.return_tracking_number:
+        scans = TimelineEvent.objects.filter(
+            subject_type="returns.returnrequest",
+            subject_id=request.pk,
+            verb="return.parcel_scanned",
+        ).order_by("occurred_at", "pk")
+        events = []
+        for scan in scans:
+            data = scan.data or {}
+            events.append(
+                {
+                    "kind": data.get("kind", ""),
+                    "label": SCAN_LABELS.get(data.get("kind", ""), data.get("kind", "")),
+                    "occurred_at": datetime.fromisoformat(data["occurred_at"])
+                    if data.get("occurred_at")
+                    else scan.occurred_at,
+                    "location": data.get("location", ""),
+                    "description": data.get("description", ""),
+                }
+            )
+        events.sort(key=lambda e: e["occurred_at"])
+        out.append(
+            Trajectory(
+                str(_("退货包裹")), request.return_carrier, request.return_tracking_number, events
+            )
+        )
+    return out

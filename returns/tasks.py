@@ -19,6 +19,7 @@ from .services import (
     refunds_retry_failed,
     return_parcel_scan_record,
 )
+from .services.express import express_settlements_retry_failed
 from .services.payments import extra_payouts_retry_failed
 
 
@@ -102,5 +103,7 @@ def sandbox_return_step(self, request_id, step):
 @shared_task(name="returns.retry_failed_refunds")
 def retry_failed_refunds():
     """Beat: ask the gateway again for refunds that failed (in part), a few times each, and
-    for failed payouts of shipping reimbursements and exchange price differences given back."""
-    return refunds_retry_failed() + extra_payouts_retry_failed()
+    for failed payouts of shipping reimbursements and exchange price differences given back,
+    and failed settlements of express refunds (recovery, clawback, give-back)."""
+    express = express_settlements_retry_failed()
+    return refunds_retry_failed() + extra_payouts_retry_failed() + express

@@ -26,6 +26,17 @@ my_urlpatterns = [
     ),
 ]
 merchant_urlpatterns = [
+    path("return-addresses/", views.merchant_return_addresses, name="return-address-list"),
+    path(
+        "return-addresses/<int:pk>/",
+        views.merchant_return_address_edit,
+        name="return-address-edit",
+    ),
+    path(
+        "return-addresses/<int:pk>/archive/",
+        views.merchant_return_address_archive,
+        name="return-address-archive",
+    ),
     path("returns/", views.merchant_return_list, name="return-list"),
     path("returns/<int:pk>/", views.merchant_return_detail, name="return-detail"),
     path("returns/<int:pk>/approve/", views.merchant_return_approve, name="return-approve"),

@@ -180,8 +180,18 @@ def _detail_page(request, r, *, portal, actions, status=200):
         "events": _timeline(timeline_for(r)),
         "price_refund": -r.price_difference if r.price_difference < 0 else None,
         "status_reason": "" if CODE.fullmatch(r.status_reason or "") else r.status_reason,
+        "return_addresses": _approve_addresses(request, r, portal, actions),
     }
     return render(request, "returns/return_detail.html", context, status=status)
+
+
+def _approve_addresses(request, r, portal, actions):
+    """The merchant's return addresses to choose from when approving a return or exchange."""
+    if portal != "merchant" or actions.get("approve") is None or not r.needs_return_parcel:
+        return []
+    return list(
+        selectors.return_address_list(actor=request.actor).filter(merchant_id=r.merchant_id)
+    )
 
 
 def _action(portal, name, form_class, *, files=False):
@@ -460,6 +470,12 @@ def my_return_evidence(request, pk, evidence_pk):
 # -- merchant portal ------------------------------------------------------------------------------
 
 
+EXPRESS_SETTLED_MESSAGE = gettext_lazy(
+    "平台已为消费者垫付极速退款：已确认收货，售后完成；"
+    "垫付的 ¥%(amount)s 将从您的结算款中扣回（R12）。"
+)
+
+
 def merchant_actions(r):
     """The merchant's forms that the request's status allows now."""
     status = r.status
@@ -467,8 +483,13 @@ def merchant_actions(r):
     return {
         "approve": forms.ConfirmForm() if status == ReturnRequest.Status.REQUESTED else None,
         "reject": forms.RejectForm() if status == ReturnRequest.Status.REQUESTED else None,
+        # an express refund signed for by the carrier still waits for the merchant's inspection
         "receive": forms.InspectionForm()
-        if r.needs_return_parcel and status == ReturnRequest.Status.RETURN_SHIPPED
+        if r.needs_return_parcel
+        and (
+            status == ReturnRequest.Status.RETURN_SHIPPED
+            or (r.express and status == "received" and r.inspection_intact is None)
+        )
         else None,
         "replacement": forms.ParcelForm()
         if r.is_exchange
@@ -487,6 +508,7 @@ def merchant_actions(r):
             (status == ReturnRequest.Status.RECEIVED and r.inspection_intact is not False)
             or status == ReturnRequest.Status.DISPUTED
         )
+        and not (r.express and status == ReturnRequest.Status.RECEIVED)
         else None,
         "answer": forms.StatementForm()
         if arbitration is not None and arbitration.status != "decided"
@@ -507,7 +529,11 @@ def merchant_return_detail(request, pk):
 
 
 class ApproveForm(forms.ConfirmForm):
-    """Approving needs no confirmation box: it is not destructive."""
+    """Approving needs no confirmation box: it is not destructive. ``return_address``: the
+    warehouse the goods go back to (the service checks it is the merchant's; empty: the
+    default)."""
+
+    return_address = forms.forms.IntegerField(required=False, min_value=1)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -516,7 +542,9 @@ class ApproveForm(forms.ConfirmForm):
 
 @_action("merchant", "approve", ApproveForm)
 def merchant_return_approve(request, r, data):
-    services.return_request_approve(request=r, actor=request.actor)
+    services.return_request_approve(
+        request=r, actor=request.actor, return_address=data.get("return_address")
+    )
     return _("已同意售后申请 %(number)s。") % {"number": r.number}
 
 
@@ -537,6 +565,8 @@ def merchant_return_receive(request, r, data):
         note=data["note"],
         evidence=data["evidence"],
     )
+    if data["intact"] and r.express:
+        return EXPRESS_SETTLED_MESSAGE % {"amount": r.amount}
     if data["intact"]:
         return _("已确认收货，商品完好：请在 7 天内完成退款或换货（R6）。")
     return _("已确认收货并提交验货异议，消费者可申请平台仲裁（R5、R19）。")
@@ -545,6 +575,8 @@ def merchant_return_receive(request, r, data):
 @_action("merchant", "refund", forms.ConfirmForm)
 def merchant_return_refund(request, r, data):
     refund = services.return_refund(request=r, actor=request.actor)
+    if r.express:
+        return EXPRESS_SETTLED_MESSAGE % {"amount": r.amount}
     return _("已发起退款 ¥%(amount)s，将按原支付方式退回（R7）。") % {"amount": refund.amount}
 
 
@@ -570,3 +602,74 @@ def merchant_return_answer(request, r, data):
 @merchant_required
 def merchant_return_evidence(request, pk, evidence_pk):
     return _evidence_file(request, pk, evidence_pk)
+
+
+# -- merchant: return addresses -------------------------------------------------------------------
+
+
+def _address_page(request, *, form, editing=None, status=200):
+    context = {
+        **_portal_context("merchant"),
+        "nav": "return-addresses",
+        "addresses": list(selectors.return_address_list(actor=request.actor)),
+        "form": form,
+        "editing": editing,
+    }
+    return render(request, "returns/return_addresses.html", context, status=status)
+
+
+def _address_of(request, pk):
+    address = selectors.return_address_list(actor=request.actor).filter(pk=pk).first()
+    if address is None:
+        raise Http404
+    return address
+
+
+@merchant_required
+def merchant_return_addresses(request):
+    """The merchant's return addresses, one per warehouse, and the form to add one."""
+    if request.method != "POST":
+        return _address_page(request, form=forms.ReturnAddressForm())
+    form = forms.ReturnAddressForm(request.POST)
+    if form.is_valid():
+        try:
+            services.return_address_create(
+                actor=request.actor, merchant_id=request.actor.merchant_id, **form.cleaned_data
+            )
+        except DomainError as exc:
+            forms.add_domain_error(form, exc)
+        else:
+            messages.success(request, _("退货地址已添加。"))
+            return redirect("merchant:return-address-list")
+    return _address_page(request, form=form, status=400)
+
+
+@merchant_required
+def merchant_return_address_edit(request, pk):
+    """Change one address (or make it the default)."""
+    address = _address_of(request, pk)
+    if request.method != "POST":
+        initial = {f: getattr(address, f) for f in forms.ReturnAddressForm.base_fields}
+        form = forms.ReturnAddressForm(initial=initial)
+        return _address_page(request, form=form, editing=address)
+    form = forms.ReturnAddressForm(request.POST)
+    if form.is_valid():
+        try:
+            services.return_address_update(
+                address=address, actor=request.actor, **form.cleaned_data
+            )
+        except DomainError as exc:
+            forms.add_domain_error(form, exc)
+        else:
+            messages.success(request, _("退货地址已保存。"))
+            return redirect("merchant:return-address-list")
+    return _address_page(request, form=form, editing=address, status=400)
+
+
+@merchant_required
+@require_POST
+def merchant_return_address_archive(request, pk):
+    """Stop using an address; requests approved with it keep it."""
+    services.return_address_archive(address=_address_of(request, pk), actor=request.actor)
+    messages.success(request, _("退货地址已停用。"))
+    return redirect("merchant:return-address-list")

@@ -19,8 +19,9 @@ is deterministic (see ``rules.sandbox_refund_outcome``):
 Timeouts are retried with exponential back-off up to ``SANDBOX_PAYMENT_MAX_ATTEMPTS`` (default
 4) attempts; then the refund fails with the last error.
 
-Charges and payouts (``GatewayTransfer``, ``services.gateway_charge_request`` and
-``gateway_payout_request``) follow the same pattern with ``submit_transfer``, answered by
+Charges, payouts and settlement deductions (``GatewayTransfer``,
+``services.gateway_charge_request``, ``gateway_payout_request`` and
+``gateway_deduction_request``) follow the same pattern with ``submit_transfer``, answered by
 ``services.gateway_transfer_attempt_record``, with the same
 sandbox triggers (``.44`` declined, ``.43`` twice a timeout, ``SANDBOX_PAYMENT_FAIL``).
 """
@@ -98,7 +99,7 @@ class SandboxPaymentGateway(PaymentGateway):
         if isinstance(row, GatewayRefund):
             prefix = "SBXR"
         else:
-            prefix = "SBXC" if row.direction == "charge" else "SBXP"
+            prefix = {"charge": "SBXC", "payout": "SBXP", "deduction": "SBXD"}[row.direction]
         gateway_ref = f"{prefix}{row.pk:010d}" if outcome == "succeeded" else ""
         return attempt, outcome, reason, gateway_ref
 

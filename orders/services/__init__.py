@@ -27,6 +27,7 @@ from .common import (
 from .gateway import (
     TRANSFER_METHODS,
     gateway_charge_request,
+    gateway_deduction_request,
     gateway_payout_request,
     gateway_refund_attempt_record,
     gateway_refund_request,
@@ -76,6 +77,7 @@ __all__ = [
     "gateway_transfer_request",
     "gateway_transfer_attempt_record",
     "gateway_charge_request",
+    "gateway_deduction_request",
     "gateway_payout_request",
     "shipment_create",
     "tracking_event_record",

@@ -247,6 +247,7 @@ def gateway_refund_attempt_record(*, refund, outcome, actor=SYSTEM, reason="", g
 
 
 TRANSFER_METHODS = ("card", "balance")
+DEDUCTION_METHOD = "settlement"
 
 
 def gateway_transfer_request(
@@ -277,7 +278,9 @@ def gateway_transfer_request(
             "需要请求号。", code="request_id_required", fields={"request_id": "required"}
         )
     method = method or (tender.kind if tender is not None else "card")
-    if method not in TRANSFER_METHODS:
+    if direction == GatewayTransfer.Direction.DEDUCTION:
+        method = DEDUCTION_METHOD
+    elif method not in TRANSFER_METHODS:
         raise InvalidInput(
             "只能通过银行卡或余额收付款。",
             code="transfer_method_invalid",
@@ -345,7 +348,7 @@ def gateway_transfer_attempt_record(*, transfer, outcome, actor=SYSTEM, reason="
     """Record one answer of the gateway to a charge or payout: ``succeeded``, ``failed`` or
     ``retry``. Only a pending row changes (a repeated callback changes nothing); a settlement
     publishes ``charge.succeeded`` / ``charge.failed`` / ``payout.succeeded`` /
-    ``payout.failed``."""
+    ``payout.failed`` / ``deduction.succeeded`` / ``deduction.failed``."""
     if outcome not in ("succeeded", "failed", "retry"):
         raise InvalidInput("结果无效。", code="transfer_outcome_invalid")
     with transaction.atomic():
@@ -422,5 +425,19 @@ def gateway_payout_request(
         # a payout without a tender goes to the consumer's platform balance
         method=refund_of.method if refund_of is not None else ("" if tender else "balance"),
         refund_of=refund_of,
+        reason=reason,
+    )
+
+
+def gateway_deduction_request(*, order, amount, request_id, actor, reason=""):
+    """Collect ``amount`` from the settlement of the merchant of ``order`` (the platform
+    recovers an express refund it advanced, RULES.md R12); idempotent by ``request_id``;
+    asynchronous like a charge (``deduction.succeeded`` / ``deduction.failed``)."""
+    return gateway_transfer_request(
+        direction="deduction",
+        order=order,
+        amount=amount,
+        request_id=request_id,
+        actor=actor,
         reason=reason,
     )

@@ -294,6 +294,7 @@ class RepairProviderSerializer(serializers.ModelSerializer):
             "contact_phone",
             "contact_email",
             "address",
+            "service_hours",
             "applied_at",
             "reviewed_at",
             "review_note",
@@ -323,6 +324,12 @@ class RepairProviderApplySerializer(serializers.Serializer):
     contact_phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
     contact_email = serializers.EmailField(required=False, allow_blank=True)
     address = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    service_hours = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="营业时间，如 周一至周日 09:00–18:00",
+    )
 
 
 class ReasonSerializer(serializers.Serializer):

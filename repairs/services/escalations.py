@@ -16,7 +16,7 @@ from returns import services as returns_services
 
 from .. import rules
 from ..models import RepairOrder, WarrantyCard, WarrantyEscalation
-from ..selectors import card_facts
+from ..selectors import card_facts, card_line_units
 from .common import (
     card_payload,
     escalation_close,
@@ -83,7 +83,8 @@ def warranty_remedy_choose(*, card, remedy, actor, note="", exchange_sku=None):
     Checked against ``card_entitlements`` (G1, G2, G4–G8): anything else is refused with
     ``remedy_not_granted``; a refund whose depreciation cannot be computed (rate unknown, G8)
     with ``depreciation_rate_unknown``; a second choice while one is in the returns flow with
-    ``remedy_already_chosen``. The request runs through the returns flow
+    ``remedy_already_chosen``; while the line's units are all in return, exchange or refund
+    requests (open or done, R15) with ``units_in_return``. The request runs through the returns flow
     (``returns.services.return_request_create_from_warranty``, kind ``exchange`` or
     ``return_refund``, the granting rule and the refund — full for G1/G7, depreciated for G8).
     When the same model and spec is unavailable the exchange granted is an alternative (G7):
@@ -116,6 +117,16 @@ def warranty_remedy_choose(*, card, remedy, actor, note="", exchange_sku=None):
                 f"已选择{rules.KIND_LABELS[card.pending_remedy]}，正在处理中。",
                 code="remedy_already_chosen",
                 fields={"return_request_id": card.return_request_id},
+            )
+        free, open_requests = card_line_units(card)
+        if free < 1:
+            numbers = "、".join(r.number for r in open_requests)
+            raise Conflict(
+                f"该商品已在退换货申请 {numbers} 中处理，不能重复申请（R15）。"
+                if numbers
+                else "该商品的数量均已退换，不能重复申请（R15）。",
+                code="units_in_return",
+                fields={"return_request_ids": [r.pk for r in open_requests]},
             )
         ent = rules.entitlements(card_facts(card), clock.now())
         granted = ent.remedy(remedy)

@@ -60,10 +60,12 @@ def provider_apply(
     contact_phone="",
     contact_email="",
     address="",
+    service_hours="",
     owner=None,
 ):
     """A repairer applies for admission (standard 6.5.1): licence, categories, regions; status
-    ``applied`` until platform staff review it (``provider_review``).
+    ``applied`` until platform staff review it (``provider_review``). ``address`` and
+    ``service_hours`` tell consumers where and when to bring or mail their items.
 
     ``owner`` (a user without another role) becomes the provider's owner member; it can be the
     applicant themselves (``actor`` then has no role yet) or given by a platform writer who
@@ -105,6 +107,7 @@ def provider_apply(
             contact_phone=contact_phone or "",
             contact_email=contact_email or "",
             address=address or "",
+            service_hours=(service_hours or "")[:100],
             applied_at=now,
             updated_at=now,
         )

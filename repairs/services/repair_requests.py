@@ -133,6 +133,13 @@ def _request(
         )
     if RepairOrder.objects.filter(card=card, status__in=RepairOrder.OPEN_STATUSES).exists():
         raise Conflict("该商品已有进行中的维修单。", code="repair_already_open")
+    modes = rules.service_modes(card.catalog_entry.code)
+    if service_mode not in modes:
+        raise RuleViolation(
+            "该类商品不提供上门维修，请寄修或送至维修网点。",
+            code="service_mode_not_offered",
+            fields={"service_mode": list(modes)},
+        )
     facts = facts_of(card)
     ent = rules.entitlements(facts, fault_reported_at)
     is_paid, paid_reason, rule = _decide_paid(ent, facts.misuse)

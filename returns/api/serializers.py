@@ -27,6 +27,7 @@ from ..models import (
     InspectionRequest,
     Refund,
     RefundPart,
+    ReturnAddress,
     ReturnEvidence,
     ReturnRequest,
     ShippingInsuranceClaim,
@@ -208,7 +209,18 @@ class ShippingInsuranceClaimSerializer(serializers.ModelSerializer):
 class ExpressLedgerEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = ExpressRefundLedgerEntry
-        fields = ["id", "kind", "amount", "occurred_at", "note", "actor_label"]
+        fields = [
+            "id",
+            "kind",
+            "amount",
+            "occurred_at",
+            "note",
+            "actor_label",
+            "settlement_status",
+            "attempts",
+            "failure_reason",
+            "settled_at",
+        ]
         read_only_fields = fields
 
 
@@ -354,6 +366,32 @@ class ReturnRequestListSerializer(serializers.ModelSerializer):
         return refund.status if refund else None
 
 
+class ReturnAddressSerializer(serializers.ModelSerializer):
+    full_text = serializers.CharField(read_only=True, help_text="收件人、电话与完整地址")
+
+    class Meta:
+        model = ReturnAddress
+        fields = [
+            "id",
+            "merchant",
+            "warehouse",
+            "contact_name",
+            "phone",
+            "province",
+            "city",
+            "district",
+            "street",
+            "postal_code",
+            "is_default",
+            "active",
+            "full_text",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "active", "full_text", "updated_at"]
+        extra_kwargs = {"merchant": {"required": False}}
+        validators = []  # one address per warehouse: the service checks it (409)
+
+
 class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
     """The whole case: pending deadlines, refund progress per tender, timeline, evidence and
     arbitration."""
@@ -371,6 +409,9 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
         help_text="运费险理赔（R8，仅下单时购买了运费险的无理由退货）：保险公司赔付退货运费"
     )
     ledger = serializers.SerializerMethodField(help_text="极速退款台账（R12）：垫付、追偿、追回")
+    return_address = ReturnAddressSerializer(
+        read_only=True, help_text="寄回地址：商家同意时选定的退货仓（未设置为 null）"
+    )
     arbitration = serializers.SerializerMethodField()
     pickup = serializers.SerializerMethodField()
     replacement_shipment = serializers.SerializerMethodField()
@@ -397,6 +438,7 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
             "insured",
             "return_shipping_fee",
             "shipping_reimbursement",
+            "return_address",
             "return_carrier",
             "return_tracking_number",
             "return_first_scan_at",
@@ -606,6 +648,12 @@ class ReturnCreateSerializer(serializers.Serializer):
 
 class ReturnNoteSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ReturnApproveSerializer(ReturnNoteSerializer):
+    return_address = serializers.IntegerField(
+        required=False, min_value=1, help_text="退货地址 id（缺省：商家的默认退货地址）"
+    )
 
 
 class ReturnRejectSerializer(serializers.Serializer):

@@ -14,4 +14,5 @@ urlpatterns = [
     ),
     resource("returns", views.ReturnRequestViewSet, basename="return"),
     resource("arbitrations", views.ArbitrationViewSet, basename="arbitration"),
+    resource("return-addresses", views.ReturnAddressViewSet, basename="return-address"),
 ]

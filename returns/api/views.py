@@ -34,7 +34,7 @@ from orders import services as order_services
 from orders.models import OrderLine
 
 from .. import rules, selectors, services
-from ..models import Arbitration, RefundPart, ReturnEvidence, ReturnRequest
+from ..models import Arbitration, RefundPart, ReturnAddress, ReturnEvidence, ReturnRequest
 from ..services import payments
 from . import filters
 from .serializers import (
@@ -42,6 +42,8 @@ from .serializers import (
     ArbitrationDetailSerializer,
     ArbitrationSerializer,
     LineReturnOptionsSerializer,
+    ReturnAddressSerializer,
+    ReturnApproveSerializer,
     ReturnCreateSerializer,
     ReturnEvidenceSerializer,
     ReturnEvidenceUploadSerializer,
@@ -254,6 +256,7 @@ class ReturnRequestViewSet(
         # evidence, the ledger and the arbitration are read only by cases that have them.
         return (
             selectors.return_request_list(actor=self.actor)
+            .select_related("return_address")
             .annotate(has_evidence=Exists(ReturnEvidence.objects.filter(request_id=OuterRef("pk"))))
             .prefetch_related(
                 Prefetch(
@@ -325,13 +328,20 @@ class ReturnRequestViewSet(
         return self._answer(created, code=status.HTTP_201_CREATED)
 
     @_post(
-        ReturnNoteSerializer, "商家同意申请（仅退款即原路退款）。409 `invalid_status_transition`。"
+        ReturnApproveSerializer,
+        "商家同意申请（仅退款即原路退款）；退货或换货寄回 `return_address`（本店启用中的退货地址，"
+        "缺省为默认地址）。409 `invalid_status_transition`；400 `return_address_invalid`。",
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        d = _parse(ReturnNoteSerializer, request)
+        d = _parse(ReturnApproveSerializer, request)
         target = self._target()
-        done = services.return_request_approve(request=target, actor=self.actor, note=d["reason"])
+        done = services.return_request_approve(
+            request=target,
+            actor=self.actor,
+            note=d["reason"],
+            return_address=d.get("return_address"),
+        )
         return self._answer(done)
 
     @_post(
@@ -640,3 +650,47 @@ class ArbitrationViewSet(
             amount=d.get("amount"),
         )
         return self._answer(arbitration)
+
+
+class ReturnAddressViewSet(ActorViewMixin, viewsets.ModelViewSet):
+    """A merchant's return addresses, one per warehouse (the approval of a return picks one,
+    the default unless told). Merchant staff and keys manage their own merchant's; platform
+    writers any merchant's (``merchant`` required); DELETE archives (requests approved with the
+    address keep it)."""
+
+    serializer_class = ReturnAddressSerializer
+    pagination_class = IdCursorPagination
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ReturnAddress.objects.none()
+        if self.actor.merchant_id is None and not self.actor.platform_read:
+            raise NotFound()  # consumers and providers have no return addresses to manage
+        return selectors.return_address_list(actor=self.actor).order_by("-id")
+
+    def create(self, request):
+        s = ReturnAddressSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        d = dict(s.validated_data)
+        merchant = d.pop("merchant", None)
+        merchant_id = self.actor.merchant_id or getattr(merchant, "pk", None)
+        if merchant_id is None:
+            raise InvalidInput(
+                "请指定商家。", code="merchant_required", fields={"merchant": "required"}
+            )
+        address = services.return_address_create(actor=self.actor, merchant_id=merchant_id, **d)
+        return Response(ReturnAddressSerializer(address).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        address = self.get_object()
+        s = ReturnAddressSerializer(address, data=request.data, partial=True)
+        s.is_valid(raise_exception=True)
+        d = dict(s.validated_data)
+        d.pop("merchant", None)
+        address = services.return_address_update(address=address, actor=self.actor, **d)
+        return Response(ReturnAddressSerializer(address).data)
+
+    def destroy(self, request, pk=None):
+        services.return_address_archive(address=self.get_object(), actor=self.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -48,6 +48,11 @@ another's public names only.
 """
 
 from . import payments
+from .addresses import (
+    return_address_archive,
+    return_address_create,
+    return_address_update,
+)
 from .arbitration import (
     arbitration_answer,
     arbitration_answer_window_end,
@@ -76,7 +81,13 @@ from .entitlement import (
 )
 from .evidence import evidence_add
 from .exchanges import exchange_delivered, exchange_ship
-from .express import express_clawback, express_clawback_due
+from .express import (
+    express_clawback,
+    express_clawback_due,
+    express_receipt_settle,
+    express_settlements_retry_failed,
+    express_transfer_settled,
+)
 from .insurance import (
     insurance_claim_attempt_failed,
     insurance_claim_open,
@@ -90,18 +101,20 @@ from .parcel import (
     return_pickup_settled,
     return_ship_back,
 )
-from .receipt import refund_after_receipt_due, return_receive
+from .receipt import refund_after_receipt_due, return_receive, return_refund
 from .refunds import (
     MAX_REFUND_RETRIES,
     refund_part_settled,
     refund_plan,
     refund_retry,
     refunds_retry_failed,
-    return_refund,
 )
 from .review import return_request_approve, return_request_cancel, return_request_reject
 
 __all__ = [
+    "return_address_archive",
+    "return_address_create",
+    "return_address_update",
     "COMPLETED_STATUSES",
     "KINDS",
     "KIND_REFUND_ONLY",
@@ -119,6 +132,9 @@ __all__ = [
     "exchange_ship",
     "express_clawback",
     "express_clawback_due",
+    "express_receipt_settle",
+    "express_settlements_retry_failed",
+    "express_transfer_settled",
     "inspection_attempt_failed",
     "insurance_claim_attempt_failed",
     "insurance_claim_open",

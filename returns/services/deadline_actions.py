@@ -7,7 +7,7 @@ from aftersales.tenancy.actors import SYSTEM
 
 from ..models import Arbitration, Refund, ReturnRequest
 from .common import locked_request, notify_parties, publish
-from .express import follow_express_refund
+from .express import express_receipt_settle, follow_express_refund
 from .moves import move
 from .parcel import pickup_cancel
 from .receipt import mark_received
@@ -68,6 +68,8 @@ def return_refund_after_receipt(*, request, actor=SYSTEM):
         return None
     existing = Refund.objects.filter(request_id=request.pk).first()
     if existing is not None:
+        if request.express:
+            return express_receipt_settle(request=request, actor=actor)
         return follow_express_refund(request, actor=actor)
     request = move(request, to="refunding", actor=actor, reason="R6 收货后逾期未退款，平台自动退款")
     refund_start(request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT)

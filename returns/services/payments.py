@@ -311,7 +311,9 @@ def shipping_reimbursement_amount(request):
     return min(request.return_shipping_fee, reimbursement_cap(request))
 
 
-def _payout_tender(request):
+def payout_tender(request):
+    """``[tender]``: the order's card tender, else its balance tender, else ``[None]`` (the
+    platform balance): where money paid to (or taken from) the consumer goes."""
     tenders = Tender.objects.filter(
         payment__order_id=request.order_id,
         payment__status="succeeded",
@@ -329,7 +331,7 @@ def shipping_reimburse(request, actor):
     existing = ShippingReimbursement.objects.filter(request_id=request.pk).first()
     if existing is not None:
         return existing
-    (tender,) = _payout_tender(request)
+    (tender,) = payout_tender(request)
     row = ShippingReimbursement.objects.create(
         request=request, merchant_id=request.merchant_id, amount=amount, tender=tender
     )

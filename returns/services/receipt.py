@@ -1,5 +1,7 @@
 """Receipt and inspection (R5, R6): the merchant confirms the goods arrived and whether they are
-intact; an intact return starts the R6 refund deadline, one not intact is disputed (R19).
+intact; an intact return starts the R6 refund deadline, one not intact is disputed (R19); the
+merchant refunds (``return_refund``) — for an express refund the platform already paid (R12),
+that confirms the receipt instead.
 """
 
 from django.db import transaction
@@ -7,12 +9,15 @@ from django.db import transaction
 from aftersales.deadlines.engine import deadline_cancel, deadline_schedule
 from aftersales.deadlines.models import Deadline
 from aftersales.errors import Conflict, RuleViolation
+from aftersales.policies import policies_cached
 
 from .. import rules
-from ..models import ReturnRequest
+from ..models import Refund, ReturnRequest
 from .common import (
+    KIND_REFUND_ONLY,
     check_scope,
     locked_request,
+    money,
     notify_parties,
     publish,
     record,
@@ -20,8 +25,14 @@ from .common import (
     require_merchant,
 )
 from .evidence import evidence_clean, evidence_save
-from .express import express_on_receipt, follow_express_refund
+from .express import (
+    EXPRESS_RECEIPT_SETTLE,
+    express_on_receipt,
+    express_receipt_settle,
+    follow_express_refund,
+)
 from .moves import move
+from .refunds import refund_start
 
 
 def refund_after_receipt_due(request):
@@ -75,7 +86,9 @@ def receipt_confirm_follow_scan(request, *, scan_at, actor):
 
 def mark_received(request, *, actor, note="", occurred_at=None):
     """Move the locked request to ``received`` (at ``occurred_at``, e.g. the carrier's signed
-    scan) and, for a refund, schedule the R6 refund deadline."""
+    scan) and, for a refund, schedule the R6 refund deadline — for an express refund the
+    platform already paid, the end of the merchant's inspection instead (R12): the goods then
+    count as intact, the advance is recovered from the merchant and the case completes."""
     request = move(request, to="received", actor=actor, reason=note)
     if occurred_at is not None and occurred_at != request.received_at:
         request.received_at = occurred_at
@@ -85,7 +98,7 @@ def mark_received(request, *, actor, note="", occurred_at=None):
         due, ref = refund_after_receipt_due(request)
         deadline_schedule(
             subject=request,
-            kind="returns.refund_after_receipt",
+            kind=EXPRESS_RECEIPT_SETTLE if request.express else "returns.refund_after_receipt",
             due_at=due,
             actor=actor,
             policy=ref,
@@ -155,9 +168,8 @@ def return_receive(*, request, actor, intact, note="", evidence=()):
                     subject=request, kind="returns.express_clawback", actor=actor, reason="received"
                 )
             request = move(request, to="disputed", actor=actor, reason=note)
-            deadline_cancel(
-                subject=request, kind="returns.refund_after_receipt", actor=actor, reason="disputed"
-            )
+            for kind in ("returns.refund_after_receipt", EXPRESS_RECEIPT_SETTLE):
+                deadline_cancel(subject=request, kind=kind, actor=actor, reason="disputed")
             publish("return.disputed", request, note=note)
             notify_parties(
                 request,
@@ -169,3 +181,57 @@ def return_receive(*, request, actor, intact, note="", evidence=()):
             )
         check_scope(request, actor)
     return request
+
+
+def return_refund(*, request, actor, amount=None):
+    """Refund a request back to the original tenders, pro rata (R7), through the gateway.
+
+    Idempotent: a request is refunded only once — a repeat (or 50 at once) returns the same
+    ``Refund``. On an express refund the platform already paid (R12), it confirms the receipt
+    instead: the advance is recovered from the merchant and the case completes.
+    Allowed once the goods are received intact, for an approved refund-only request,
+    or after a dispute the merchant gives up. ``amount`` defaults to the request's amount and
+    never exceeds it. The refund settles asynchronously (``Refund.status``); the request is
+    ``refunded`` when every part succeeded. Returns the ``Refund``.
+    """
+    with transaction.atomic(), policies_cached():
+        request = locked_request(request)
+        require_merchant(actor, request)
+        existing = Refund.objects.filter(request_id=request.pk).first()
+        if existing is not None:
+            if request.express and request.status in ("received", "disputed"):
+                # The platform already refunded (R12): the merchant's "确认退款" is the receipt
+                # that recovers the advance and completes the case.
+                express_receipt_settle(request=request, actor=actor)
+                check_scope(request, actor)
+            return existing
+        amount = request.amount if amount is None else money(amount, "amount")
+        if amount > request.amount or amount <= 0:
+            raise RuleViolation(
+                f"退款金额应在 0 与申请金额 {request.amount} 之间。",
+                code="refund_amount_invalid",
+                fields={"amount": str(request.amount)},
+            )
+        if request.status == "received" and request.inspection_intact is False:
+            raise Conflict("验货有异议的申请须经仲裁。", code="return_disputed")
+        allowed = request.status in ("received", "disputed") or (
+            request.status == "approved" and request.kind == KIND_REFUND_ONLY
+        )
+        if not allowed or request.is_exchange:
+            raise Conflict(
+                "当前状态不能退款。",
+                code="invalid_status_transition",
+                fields={"status": request.status, "to": "refunding"},
+            )
+        request = move(request, to="refunding", actor=actor)
+        refund = refund_start(request, amount=amount, actor=actor, source=Refund.Source.MERCHANT)
+        notify_parties(
+            request,
+            "return.refund_started",
+            f"退款 ¥{amount} 已发起 {request.number}",
+            "退款将原路退回您的支付方式，请留意到账。",
+            to=("consumer",),
+            actor=actor,
+        )
+        check_scope(request, actor)
+    return refund

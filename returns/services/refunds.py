@@ -7,9 +7,8 @@ from django.db import transaction
 from django.db.models import OuterRef
 
 from aftersales import clock
-from aftersales.errors import Conflict, RuleViolation
+from aftersales.errors import RuleViolation
 from aftersales.money import ZERO, money_sum, split_pro_rata, yuan
-from aftersales.policies import policies_cached
 from aftersales.tenancy.actors import SYSTEM
 from orders import services as order_services
 
@@ -17,15 +16,11 @@ from .. import rules
 from ..models import Refund, RefundPart, ReturnRequest
 from . import payments
 from .common import (
-    KIND_REFUND_ONLY,
-    check_scope,
     iso,
     locked_request,
-    money,
     notify_parties,
     publish,
     record,
-    require_merchant,
     require_platform,
 )
 from .moves import move
@@ -145,53 +140,6 @@ def _part_submit(part, request):
     part.status = RefundPart.Status.PENDING
     part.failure_reason = ""
     part.save(update_fields=["gateway_refund", "status", "failure_reason", "attempt"])
-
-
-def return_refund(*, request, actor, amount=None):
-    """Refund a request back to the original tenders, pro rata (R7), through the gateway.
-
-    Idempotent: a request is refunded only once — a repeat (or 50 at once) returns the same
-    ``Refund``. Allowed once the goods are received intact, for an approved refund-only request,
-    or after a dispute the merchant gives up. ``amount`` defaults to the request's amount and
-    never exceeds it. The refund settles asynchronously (``Refund.status``); the request is
-    ``refunded`` when every part succeeded. Returns the ``Refund``.
-    """
-    with transaction.atomic(), policies_cached():
-        request = locked_request(request)
-        require_merchant(actor, request)
-        existing = Refund.objects.filter(request_id=request.pk).first()
-        if existing is not None:
-            return existing
-        amount = request.amount if amount is None else money(amount, "amount")
-        if amount > request.amount or amount <= 0:
-            raise RuleViolation(
-                f"退款金额应在 0 与申请金额 {request.amount} 之间。",
-                code="refund_amount_invalid",
-                fields={"amount": str(request.amount)},
-            )
-        if request.status == "received" and request.inspection_intact is False:
-            raise Conflict("验货有异议的申请须经仲裁。", code="return_disputed")
-        allowed = request.status in ("received", "disputed") or (
-            request.status == "approved" and request.kind == KIND_REFUND_ONLY
-        )
-        if not allowed or request.is_exchange:
-            raise Conflict(
-                "当前状态不能退款。",
-                code="invalid_status_transition",
-                fields={"status": request.status, "to": "refunding"},
-            )
-        request = move(request, to="refunding", actor=actor)
-        refund = refund_start(request, amount=amount, actor=actor, source=Refund.Source.MERCHANT)
-        notify_parties(
-            request,
-            "return.refund_started",
-            f"退款 ¥{amount} 已发起 {request.number}",
-            "退款将原路退回您的支付方式，请留意到账。",
-            to=("consumer",),
-            actor=actor,
-        )
-        check_scope(request, actor)
-    return refund
 
 
 def publish_refunded(request, refund):

@@ -10,6 +10,7 @@ from aftersales.tenancy.actors import SYSTEM
 from orders import services as order_services
 
 from ..models import Refund
+from .addresses import return_address_for
 from .common import (
     KIND_REFUND_ONLY,
     check_scope,
@@ -28,9 +29,23 @@ from .parcel import order_contact, pickup_cancel, pickup_insurance
 from .refunds import refund_start
 
 
-def approve_locked(request, *, actor, reason=""):
-    """Approve a locked ``requested`` request: refund-only goes straight to the refund."""
+def approve_locked(request, *, actor, reason="", return_address=None):
+    """Approve a locked ``requested`` request: refund-only goes straight to the refund; a
+    return or exchange gets the return address the consumer ships to (``return_address``, else
+    the merchant's default)."""
+    address = None
+    if request.needs_return_parcel:
+        address = return_address_for(request, return_address)
     request = move(request, to="approved", actor=actor, reason=reason)
+    if address is not None:
+        request.return_address = address
+        request.save(update_fields=["return_address"])
+        record(
+            request,
+            "return.address_chosen",
+            actor,
+            data={"return_address_id": address.pk, "warehouse": address.warehouse},
+        )
     publish("return.approved", request, reason=reason)
     if request.kind == KIND_REFUND_ONLY:
         request = move(request, to="refunding", actor=actor, reason=reason)
@@ -40,9 +55,10 @@ def approve_locked(request, *, actor, reason=""):
         if request.pickup_slot_start and request.pickup_id is None:
             _pickup_from_request(request, actor)
         days = request_policy(request, "returns.close_unshipped_days").value
+        to = f"寄回地址：{address.full_text}。" if address is not None else ""
         body = (
             f"商家已同意{request.get_kind_display()}。请在 {days} 天内寄回商品或预约上门取件，"
-            f"逾期申请将关闭（R14）。{request.shipping_explanation}"
+            f"逾期申请将关闭（R14）。{to}{request.shipping_explanation}"
         )
     notify_parties(
         request, "return.approved", f"售后申请 {request.number} 已同意", body, actor=actor
@@ -73,14 +89,16 @@ def _pickup_from_request(request, actor):
     return booking
 
 
-def return_request_approve(*, request, actor, note=""):
+def return_request_approve(*, request, actor, note="", return_address=None):
     """The merchant approves a request (standard 6.3.1.1). A refund-only request is refunded at
-    once; the others wait for the goods (R14 closes them after 7 days unshipped). Answering a
-    request that is not ``requested`` any more is ``invalid_status_transition`` (409)."""
+    once; the others wait for the goods (R14 closes them after 7 days unshipped), sent to
+    ``return_address`` (one of the merchant's active addresses; default: its default address;
+    another merchant's is ``return_address_invalid``). Answering a request that is not
+    ``requested`` any more is ``invalid_status_transition`` (409)."""
     with transaction.atomic():
         request = locked_request(request)
         require_merchant(actor, request)
-        request = approve_locked(request, actor=actor, reason=note)
+        request = approve_locked(request, actor=actor, reason=note, return_address=return_address)
         check_scope(request, actor)
     return request
 

@@ -400,3 +400,29 @@ register("my:order-list", setup=_order_page, get=Read(CONSUMER_A))
 register("my:order-detail", setup=_order_page, get=Read(CONSUMER_A))
 register("merchant:order-list", setup=_order_page, get=Read(frozenset({"merchant_a"})))
 register("merchant:order-detail", setup=_order_page, get=Read(frozenset({"merchant_a"})))
+
+
+def _unshipped_order_page(w, side):
+    parts = _order(side, shipped=False)
+    return Target(
+        kwargs={"pk": parts["order"].pk},
+        row=parts["order"].number,
+        extra={"line": parts["line"].pk},
+    )
+
+
+register(
+    "merchant:order-ship",
+    setup=_unshipped_order_page,
+    visible=frozenset({"merchant_a"}),
+    post=Write(
+        frozenset({"merchant_a"}),
+        body=lambda w, t: {
+            "line": t.extra["line"],
+            "carrier": "顺丰速运",
+            "tracking_number": "SFMATRIX0001",
+        },
+        touches=[Shipment],
+        status=(302,),
+    ),
+)

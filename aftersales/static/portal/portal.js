@@ -14,6 +14,18 @@
     }, 0);
   });
 
+  // A copy button (data-copy: the text) puts its text on the clipboard and says so briefly.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button[data-copy]") : null;
+    if (!button || !navigator.clipboard) return;
+    navigator.clipboard.writeText(button.dataset.copy).then(function () {
+      var label = button.textContent;
+      button.textContent = button.dataset.copied || label;
+      button.setAttribute("data-copied-state", "true");
+      window.setTimeout(function () { button.textContent = label; }, 2000);
+    });
+  });
+
   // Results being reloaded by htmx are dimmed until the new ones arrive.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var target = document.getElementById("order-results");
