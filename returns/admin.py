@@ -49,6 +49,7 @@ from .models import (
     ReturnAddress,
     ReturnEvidence,
     ReturnRequest,
+    ShippingInsuranceClaim,
     ShippingReimbursement,
 )
 from .services import payments
@@ -643,6 +644,7 @@ class ArbitrationAdmin(RequestScopedAdmin):
         "decided_amount",
         "merchant_name",
         "opened_at",
+        "answer_due_at",
         "merchant_answered_at",
         "decided_at",
         "decided_by_label",
@@ -865,6 +867,29 @@ class ExchangeDifferencePaymentAdmin(ExtraPaymentAdmin):
 @admin.register(ShippingReimbursement)
 class ShippingReimbursementAdmin(ExtraPaymentAdmin):
     """Return shipping reimbursed with the refund when the merchant pays it (R9)."""
+
+
+@admin.register(ShippingInsuranceClaim)
+class ShippingInsuranceClaimAdmin(RequestScopedAdmin):
+    """Return shipping claimed from the insurer for a line with 运费险 (R8); read only: the
+    worker files and settles each claim through the insurer adapter."""
+
+    list_display = [
+        "request",
+        "merchant_name",
+        "insurer",
+        "amount",
+        "paid_amount",
+        "status",
+        "attempts",
+        "reason",
+        "requested_at",
+        "settled_at",
+    ]
+    list_filter = ["status", "insurer", MERCHANT_FILTER]
+    search_fields = ["=request__number", "=external_ref"]
+    list_select_related = ["request", "merchant"]
+    date_hierarchy = "requested_at"
 
 
 @admin.register(ExpressRefundLedgerEntry)

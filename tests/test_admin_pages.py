@@ -81,6 +81,10 @@ def _extra_rows(staff):
         city="上海市",
         street="控制台路 1 号",
     )
+    # an insurance claim of a no-reason return of a line with 运费险 (R8)
+    from returns.tests.test_services_insurance import insured_line, shipped_back
+
+    shipped_back(insured_line())
     request, consumer_actor, merchant = approved(price="80.00")
     slot = clock.now() + timedelta(days=1)
     services.return_pickup_book(
