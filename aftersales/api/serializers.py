@@ -1,8 +1,29 @@
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from aftersales.casefile.models import TimelineEvent
 from aftersales.policies.models import PolicyVersion
 from aftersales.tenancy.models import ApiKey, ConsumerProfile, Merchant
+
+
+class ZonedDateTimeField(serializers.DateTimeField):
+    """A date-time input that must say its zone (``2026-03-01T10:00:00+08:00`` or ``…Z``): a
+    bare ``2026-03-01T10:00:00`` could mean Shanghai or UTC, eight hours apart."""
+
+    default_error_messages = {
+        "zone_required": "日期时间必须带时区，如 2026-03-01T10:00:00+08:00。"
+        "A date-time must include its zone, e.g. 2026-03-01T10:00:00+08:00.",
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is None:
+                self.fail("zone_required")
+        return super().to_internal_value(value)
 
 
 class MerchantSerializer(serializers.ModelSerializer):
