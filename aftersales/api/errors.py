@@ -11,6 +11,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.http import Http404, JsonResponse
 from django.views.defaults import bad_request, page_not_found, server_error
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -39,6 +40,17 @@ def error_body(code, message, fields=None):
 
 
 def exception_handler(exc, context):
+    response = error_response(exc)
+    request = context.get("request")
+    if response is not None and request is not None:
+        # The error body is JSON whatever the operation's other formats (a CSV report's error
+        # is not a CSV row): the renderer is chosen here, not by ?format= or Accept.
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+    return response
+
+
+def error_response(exc):
     if isinstance(exc, DomainError):
         set_rollback()
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)

@@ -261,6 +261,11 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"ApiKeyAuth": []}, {"cookieAuth": []}],
+    # The error responses of every operation, in one place (issue 19).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "aftersales.api.schema.add_error_responses",
+    ],
 }
 
 # Celery: Redis when CELERY_BROKER_URL is set, else the filesystem broker under var/.
