@@ -9,10 +9,16 @@ datetime for the sandbox clock, and the body of a 500.
 import base64
 import json
 import logging
+import os
+import socket
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
 
@@ -288,3 +294,61 @@ def test_the_sandbox_clock_refuses_a_datetime_without_a_zone(world, role_clients
     assert moved.status_code == 200, moved.content[:300]
     # Read as Shanghai time (+08:00), not as UTC: that would be eight hours off.
     assert abs(datetime.fromisoformat(moved.json()["now"]) - tomorrow) < timedelta(minutes=5)
+
+
+# -- what gunicorn refuses before Django ----------------------------------------------------------
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _raw_request(port, head, attempts=100):
+    for _ in range(attempts):  # until gunicorn listens (bounded)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(head)
+                chunks = []
+                while chunk := sock.recv(65536):
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except ConnectionRefusedError:
+            time.sleep(0.2)
+    raise AssertionError("gunicorn did not start")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("threads", ["1", "2"], ids=["sync", "gthread"])
+def test_gunicorn_answers_an_over_long_header_or_url_in_the_json_error_body(threads):
+    port = _free_port()
+    env = os.environ | {
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_THREADS": threads,
+        "GUNICORN_ACCESSLOG": "/dev/null",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        header = b"GET /api/v1/me/ HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"
+        answer = _raw_request(port, header)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 431"), head
+        assert b"Content-Type: application/json" in head
+        assert json.loads(body)["code"] == "header_too_large"
+        assert set(json.loads(body)) == ERROR_KEYS
+
+        line = b"GET /api/v1/me/?q=" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+        head, _, body = _raw_request(port, line).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 414"), head
+        assert json.loads(body)["code"] == "uri_too_long"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
