@@ -209,6 +209,13 @@ def test_a_body_at_the_limit_is_read(world, role_clients):
     assert response.json()["code"] == "invalid"
 
 
+@override_settings(DATA_UPLOAD_MAX_NUMBER_FIELDS=5)
+def test_too_many_form_fields_answer_400_too_many_fields(world, role_clients):
+    form = {f"f{i}": "x" for i in range(6)}
+    response = role_clients["platform_key"].post(reverse("merchant-list"), form)
+    _error(response, 400, "too_many_fields")
+
+
 def _upload(world, role_clients, filename):
     target = REGISTRY["return-evidence"].build(world, world.a)
     url = reverse("return-evidence", kwargs={"pk": target.kwargs["pk"]})

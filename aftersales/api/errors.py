@@ -1,7 +1,11 @@
 """The one place where errors become the API's error body (ARCHITECTURE.md "API conventions").
 
 ``{"code": "...", "message": "...", "fields": {...}}``: 400 rule violations and bad input,
-401 no or bad credentials, 404 anything outside the caller's scope, 409 a conflicting state.
+401 no or bad credentials, 404 anything outside the caller's scope, 409 a conflicting state,
+413 a body over the size limit, 500 an internal error (logged under the request id it names).
+Always JSON, also for requests Django refuses before a view (``json_400``) and for operations
+that render other formats (CSV reports). The statuses each operation can answer are listed in
+the schema by ``aftersales.api.schema``.
 """
 
 import logging
