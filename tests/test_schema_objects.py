@@ -46,3 +46,29 @@ def test_every_object_read_on_real_rows_conforms_to_the_schema(
         response = client.get(_url(path, target), headers=auth)
         assert response.status_code < 500, response.get_data()[:300]
         operation.validate_response(response)
+
+
+def test_every_operation_lists_its_error_responses_with_the_error_body():
+    error = {"$ref": "#/components/schemas/Error"}
+    assert set(schema.raw_schema["components"]["schemas"]["Error"]["required"]) == {
+        "code",
+        "message",
+        "fields",
+    }
+    missing = []
+    for path, item in schema.raw_schema["paths"].items():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            expected = {"400", "404", "500"}
+            if any(operation.get("security", [{}])):
+                expected |= {"401", "403"}
+            if method != "get":
+                expected.add("409")
+            if "requestBody" in operation:
+                expected |= {"413", "415"}
+            for status in expected:
+                listed = operation["responses"].get(status, {})
+                if listed.get("content", {}).get("application/json", {}).get("schema") != error:
+                    missing.append(f"{method} {path} {status}")
+    assert not missing, missing
