@@ -26,6 +26,10 @@ from aftersales import clock
 from aftersales.api import parsers
 from aftersales.api.middleware import REQUEST_ID_HEADER
 from aftersales.api.views import MeView
+from aftersales.errors import InvalidInput
+from aftersales.tenancy.actors import SYSTEM
+from orders.models import Sku
+from orders.services import sku_upsert
 from tests import matrix
 from tests.matrix import REGISTRY, mirror
 
@@ -288,6 +292,19 @@ def test_negative_stock_is_refused_and_zero_is_stored(world, role_clients):
     assert "stock" in body["fields"]
     stored = client.patch(url, {"stock": 0}, content_type="application/json")
     assert stored.status_code == 200 and stored.json()["stock"] == 0
+
+
+def test_the_sku_service_refuses_negative_stock_whoever_calls_it(world):
+    sku = REGISTRY["sku-detail"].build(world, world.a).kwargs["pk"]
+    sku = Sku.objects.get(pk=sku)
+    with pytest.raises(InvalidInput) as refused:
+        sku_upsert(product=sku.product, code=sku.code, stock=-1, sku=sku, actor=SYSTEM)
+    assert refused.value.code == "stock_negative"
+    sku.refresh_from_db()
+    assert sku.stock == 10
+    sku_upsert(product=sku.product, code=sku.code, stock=0, sku=sku, actor=SYSTEM)
+    sku.refresh_from_db()
+    assert sku.stock == 0
 
 
 def test_the_sandbox_clock_refuses_a_datetime_without_a_zone(world, role_clients):
