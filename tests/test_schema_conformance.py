@@ -1,10 +1,10 @@
 """schemathesis over every operation of openapi.yaml (issue 19, "The schema tells the truth").
 
 Every operation, with a platform key and a merchant key, a few generated requests each (valid
-and invalid data, fixed seed), against the WSGI application in-process on the test database, which holds
-the objects of every endpoint of the permission matrix (``tests/matrix``) for both tenants, so
-that responses carry real rows. Checked: no server error, and every status, content type,
-header and body as the schema documents it.
+and invalid data, fixed seed), against the WSGI application in-process on the test database,
+which holds the objects of every endpoint of the permission matrix (``tests/matrix``) for both
+tenants, so that responses carry real rows. Checked: no server error, and every status, content
+type, header and body as the schema documents it.
 """
 
 import pytest
