@@ -25,3 +25,10 @@ loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Load the app before forking workers: import errors show once, memory is shared.
 preload_app = True
+# Requests gunicorn refuses itself (a header or request line over its limits, a malformed one)
+# are answered in the API's JSON error body, not gunicorn's HTML page (config/gunicorn_workers.py).
+worker_class = (
+    "config.gunicorn_workers.JsonRefusalsSyncWorker"
+    if threads == 1
+    else "config.gunicorn_workers.JsonRefusalsThreadWorker"
+)

@@ -40,6 +40,7 @@ admin.site.site_header = "售后服务平台 · 管理后台"
 admin.site.site_title = "售后服务平台"
 admin.site.index_title = "平台运营"
 
+handler400 = "aftersales.api.errors.json_400"
 handler404 = "aftersales.api.errors.json_404"
 handler500 = "aftersales.api.errors.json_500"
 

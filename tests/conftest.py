@@ -1,6 +1,8 @@
 """Fixtures of the cross-app tests: the permission-matrix world and a client per role."""
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 
 from aftersales.tenancy.auth import api_key_lookup
@@ -37,3 +39,14 @@ def role_clients(world):
             client.force_login(world.users[role])
         clients[role] = client
     return clients
+
+
+@pytest.fixture
+def wsgi_in_test_transaction(db):
+    """Requests through the WSGI handler, inside the test's transaction: like Django's test
+    client, keep the handler from closing the connection at the end of each request."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)

@@ -25,6 +25,7 @@ from aftersales.api.base import (
 )
 from aftersales.api.pagination import IdCursorPagination
 from aftersales.api.routes import resource
+from aftersales.api.serializers import ZonedDateTimeField
 from aftersales.deadlines.models import ClockOffset, Deadline
 from aftersales.deadlines.registry import deadline_description
 from aftersales.deadlines.sandbox import sandbox_clock_move
@@ -164,7 +165,9 @@ class ClockSerializer(serializers.Serializer):
 class ClockMoveSerializer(serializers.Serializer):
     advance_seconds = serializers.IntegerField(required=False, min_value=0)
     advance_hours = serializers.FloatField(required=False, min_value=0)
-    set_to = serializers.DateTimeField(required=False, help_text="只能向前。Forward only.")
+    set_to = ZonedDateTimeField(
+        required=False, help_text="只能向前，须带时区。Forward only, with its zone."
+    )
     reset = serializers.BooleanField(
         required=False, default=False, help_text="回到真实时间。Back to real time."
     )

@@ -1,17 +1,28 @@
 """The one place where errors become the API's error body (ARCHITECTURE.md "API conventions").
 
 ``{"code": "...", "message": "...", "fields": {...}}``: 400 rule violations and bad input,
-401 no or bad credentials, 404 anything outside the caller's scope, 409 a conflicting state.
+401 no or bad credentials, 404 anything outside the caller's scope, 409 a conflicting state,
+413 a body over the size limit, 500 an internal error (logged under the request id it names).
+Always JSON, also for requests Django refuses before a view (``json_400``) and for operations
+that render other formats (CSV reports). The statuses each operation can answer are listed in
+the schema by ``aftersales.api.schema``.
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, JsonResponse
-from django.views.defaults import page_not_found, server_error
+from django.views.defaults import bad_request, page_not_found, server_error
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from aftersales.api.middleware import body_too_large
 from aftersales.errors import DomainError
+
+logger = logging.getLogger("aftersales.api")
 
 _DRF = {
     exceptions.NotAuthenticated: (
@@ -24,10 +35,7 @@ _DRF = {
     exceptions.NotAcceptable: ("not_acceptable", None),
     exceptions.UnsupportedMediaType: ("unsupported_media_type", None),
     exceptions.Throttled: ("throttled", None),
-    exceptions.ParseError: (
-        "malformed_request",
-        "请求体不是合法的 JSON。The request body is not valid JSON.",
-    ),
+    exceptions.ParseError: ("malformed_request", None),
 }
 
 
@@ -36,6 +44,17 @@ def error_body(code, message, fields=None):
 
 
 def exception_handler(exc, context):
+    response = error_response(exc)
+    request = context.get("request")
+    if response is not None and request is not None:
+        # The error body is JSON whatever the operation's other formats (a CSV report's error
+        # is not a CSV row): the renderer is chosen here, not by ?format= or Accept.
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+    return response
+
+
+def error_response(exc):
     if isinstance(exc, DomainError):
         set_rollback()
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
@@ -81,10 +100,38 @@ def json_404(request, exception=None):
     return page_not_found(request, exception)
 
 
+def json_400(request, exception=None):
+    """Django-level 400 (a request Django itself refuses, before or outside a view): JSON under
+    /api/ with a code that says what is wrong, HTML elsewhere."""
+    if not request.path.startswith("/api/"):
+        return bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return body_too_large()
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        code, message = (
+            "too_many_fields",
+            "请求中的字段或文件过多。The request has too many fields or files.",
+        )
+    else:
+        code, message = "bad_request", "请求无效。The request is not valid."
+    return JsonResponse(error_body(code, message), status=400)
+
+
 def json_500(request):
+    """Django-level 500. The same input will fail again, so the body does not say "retry": it
+    says the error was logged, under the request's id (``X-Request-ID``), for the caller to
+    quote to the platform's support."""
+    request_id = getattr(request, "request_id", None) or "-"
+    logger.error("internal error, request id %s: %s %s", request_id, request.method, request.path)
     if request.path.startswith("/api/"):
         return JsonResponse(
-            error_body("server_error", "服务器内部错误，请稍后重试。Internal error; retry later."),
+            error_body(
+                "server_error",
+                f"服务器内部错误，已记录，请求编号 {request_id}；请联系平台并提供该编号。"
+                f"Internal error; it was logged as request {request_id}. "
+                "Quote this id to the platform's support.",
+                {"request_id": request_id},
+            ),
             status=500,
         )
 

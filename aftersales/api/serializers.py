@@ -1,3 +1,4 @@
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from aftersales.casefile.models import TimelineEvent
@@ -5,7 +6,46 @@ from aftersales.policies.models import PolicyVersion
 from aftersales.tenancy.models import ApiKey, ConsumerProfile, Merchant
 
 
+class OptionalEmailField(serializers.EmailField):
+    """An e-mail address, or ``""`` when none was given (a model ``EmailField`` with
+    ``blank=True``). ``allow_blank`` also when read-only, where a ``ModelSerializer`` drops it:
+    the schema then says both, not ``format: email`` alone (issue 19)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+
+
+def stored_choice(choices, **kwargs):
+    """A read-only choice of a model field with ``blank=True``: ``""`` until it is set (no result
+    yet, no decision yet), and the schema says so (issue 19)."""
+    return serializers.ChoiceField(choices=choices, allow_blank=True, read_only=True, **kwargs)
+
+
+class ZonedDateTimeField(serializers.DateTimeField):
+    """A date-time input that must say its zone (``2026-03-01T10:00:00+08:00`` or ``…Z``): a
+    bare ``2026-03-01T10:00:00`` could mean Shanghai or UTC, eight hours apart."""
+
+    default_error_messages = {
+        "zone_required": "日期时间必须带时区，如 2026-03-01T10:00:00+08:00。"
+        "A date-time must include its zone, e.g. 2026-03-01T10:00:00+08:00.",
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is None:
+                self.fail("zone_required")
+        return super().to_internal_value(value)
+
+
 class MerchantSerializer(serializers.ModelSerializer):
+    contact_email = OptionalEmailField(required=False)
+
     class Meta:
         model = Merchant
         fields = ["id", "code", "name", "contact_email", "is_active", "created_at"]

@@ -19,6 +19,7 @@ class ActorKind(models.TextChoices):
     MERCHANT = "merchant", _("商家")
     PLATFORM = "platform", _("平台")
     INTEGRATOR = "integrator", _("集成方")
+    PROVIDER = "provider", _("维修网点")
     SYSTEM = "system", _("系统")
 
 

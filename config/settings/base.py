@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "aftersales.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -85,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "aftersales.api.middleware.ApiInputGuardMiddleware",
     "aftersales.api.idempotency.IdempotencyMiddleware",
 ]
 
@@ -185,6 +187,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "aftersales.api.pagination.IdCursorPagination",
+    # Bounded depth, no NUL, bounded file names (issue 19): aftersales/api/parsers.py.
+    "DEFAULT_PARSER_CLASSES": [
+        "aftersales.api.parsers.JSONParser",
+        "aftersales.api.parsers.FormParser",
+        "aftersales.api.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -255,6 +263,11 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"ApiKeyAuth": []}, {"cookieAuth": []}],
+    # The error responses of every operation, in one place (issue 19).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "aftersales.api.schema.add_error_responses",
+    ],
 }
 
 # Celery: Redis when CELERY_BROKER_URL is set, else the filesystem broker under var/.

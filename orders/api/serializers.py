@@ -162,7 +162,7 @@ class SkuSerializer(serializers.ModelSerializer):
         model = Sku
         fields = ["id", "product", "code", "spec", "price", "stock"]
         read_only_fields = ["id"]
-        extra_kwargs = {"price": {"required": False}}
+        extra_kwargs = {"price": {"required": False}, "stock": {"min_value": 0}}
 
 
 class SkuDetailSerializer(SkuSerializer):

@@ -148,9 +148,16 @@ def product_upsert(
 def sku_upsert(*, product, code, actor, spec=None, price=None, stock=None, sku=None):
     """Create the SKU ``code`` of ``product`` or change it; returns ``(sku, created)``.
 
-    A price change goes through ``sku_set_price`` so the price history is complete.
+    A price change goes through ``sku_set_price`` so the price history is complete. Stock is a
+    count of units on hand: never negative.
     """
     require_merchant_write(actor, product.merchant_id)
+    if stock is not None and stock < 0:
+        raise InvalidInput(
+            "库存不能为负。Stock cannot be negative.",
+            code="stock_negative",
+            fields={"stock": "≥ 0"},
+        )
     with transaction.atomic():
         if sku is None:
             sku = (

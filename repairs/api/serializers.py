@@ -11,7 +11,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aftersales.api.deadlines import DeadlineSerializer
-from aftersales.api.serializers import TimelineEventSerializer
+from aftersales.api.serializers import (
+    OptionalEmailField,
+    TimelineEventSerializer,
+    stored_choice,
+)
 from aftersales.casefile.timeline import timeline_for
 from aftersales.deadlines.engine import deadlines_for_many
 from aftersales.tenancy.scope import scoped
@@ -243,6 +247,11 @@ class RemedySerializer(serializers.Serializer):
     )
 
 
+class NotFixedRepairSerializer(serializers.Serializer):
+    received_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
 class EntitlementsSerializer(serializers.Serializer):
     """The entitlement engine's answer for a fault reported now ("why can I only repair?")."""
 
@@ -253,7 +262,9 @@ class EntitlementsSerializer(serializers.Serializer):
     kinds = serializers.ListField(child=serializers.CharField())
     remedies = RemedySerializer(many=True)
     coverage = CoverageSerializer(many=True)
-    not_fixed_repairs = PlainJSONField(help_text="视为未修好的维修（G12）：送修与完成时间")
+    not_fixed_repairs = NotFixedRepairSerializer(
+        many=True, help_text="视为未修好的维修（G12）：送修与完成时间"
+    )
 
     def to_representation(self, instance):
         card, answer = instance
@@ -279,6 +290,7 @@ class RepairProviderSerializer(serializers.ModelSerializer):
     """A repairer and its qualifications (standard 6.5.1): licence, categories, regions."""
 
     categories = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    contact_email = OptionalEmailField(read_only=True)
 
     class Meta:
         model = RepairProvider
@@ -322,7 +334,7 @@ class RepairProviderApplySerializer(serializers.Serializer):
     )
     contact_name = serializers.CharField(max_length=60, required=False, allow_blank=True)
     contact_phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
-    contact_email = serializers.EmailField(required=False, allow_blank=True)
+    contact_email = OptionalEmailField(required=False)
     address = serializers.CharField(max_length=200, required=False, allow_blank=True)
     service_hours = serializers.CharField(
         max_length=100,
@@ -392,8 +404,11 @@ class RepairOrderListSerializer(serializers.ModelSerializer):
     card_number = serializers.CharField(source="card.number", read_only=True)
     merchant_name = serializers.CharField(source="merchant.name", read_only=True)
     consumer_name = serializers.CharField(source="consumer.masked_name", read_only=True)
-    provider_name = serializers.CharField(source="provider.name", read_only=True, default=None)
+    provider_name = serializers.CharField(
+        source="provider.name", read_only=True, default=None, allow_null=True
+    )
     product_name = serializers.CharField(source="card.product_name", read_only=True)
+    result = stored_choice(RepairOrder.Result.choices, label="维修结果")
 
     class Meta:
         model = RepairOrder
@@ -407,6 +422,7 @@ class RepairOrderDetailSerializer(RepairOrderListSerializer):
     parts_waits = PartsWaitSerializer(many=True, read_only=True)
     evidence = RepairEvidenceSerializer(many=True, read_only=True)
     total_fee = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    paid_reason = stored_choice(RepairOrder.PaidReason.choices, label="付费原因")
     timeline = serializers.SerializerMethodField()
     deadlines = serializers.SerializerMethodField(
         help_text="待执行的期限（G6 修理者 30 日、G5 缺件期限及其提醒）：到期时间与届时将发生什么。"
@@ -561,6 +577,8 @@ class WarrantyEscalationSerializer(serializers.ModelSerializer):
     repair_number = serializers.CharField(source="repair.number", read_only=True, default=None)
     merchant_name = serializers.CharField(source="merchant.name", read_only=True)
     consumer_name = serializers.CharField(source="consumer.masked_name", read_only=True)
+
+    resolution = stored_choice(WarrantyEscalation.Resolution.choices, label="处理结果")
 
     class Meta:
         model = WarrantyEscalation

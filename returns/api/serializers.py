@@ -12,7 +12,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aftersales.api.serializers import TimelineEventSerializer
+from aftersales.api.serializers import TimelineEventSerializer, stored_choice
 from aftersales.casefile.timeline import timeline_events
 from aftersales.tenancy.scope import scoped
 from orders.api.serializers import ScopedPrimaryKeyRelatedField
@@ -225,6 +225,8 @@ class ExpressLedgerEntrySerializer(serializers.ModelSerializer):
 
 
 class ReturnInspectionSerializer(serializers.ModelSerializer):
+    result = stored_choice(InspectionRequest.Result.choices, label="结论")
+
     class Meta:
         model = InspectionRequest
         fields = [
@@ -265,6 +267,7 @@ ARBITRATION_FIELDS = [
 
 
 class ArbitrationInCaseSerializer(serializers.ModelSerializer):
+    decision = stored_choice(Arbitration.Decision.choices, label="裁决")
     inspections = ReturnInspectionSerializer(many=True, read_only=True)
 
     class Meta:
@@ -413,6 +416,7 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
         read_only=True, help_text="寄回地址：商家同意时选定的退货仓（未设置为 null）"
     )
     arbitration = serializers.SerializerMethodField()
+    shipping_payer = stored_choice(ReturnRequest.ShippingPayer.choices, label="退货运费承担方")
     pickup = serializers.SerializerMethodField()
     replacement_shipment = serializers.SerializerMethodField()
     deadlines = serializers.SerializerMethodField(
@@ -536,6 +540,8 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
 
 class ArbitrationSerializer(serializers.ModelSerializer):
     """An arbitration case of the platform's queue, with the request it decides."""
+
+    decision = stored_choice(Arbitration.Decision.choices, label="裁决")
 
     request_number = serializers.CharField(source="request.number", read_only=True)
     request_status = serializers.CharField(source="request.status", read_only=True)
