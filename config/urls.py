@@ -8,6 +8,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from aftersales import views as kernel_views
+from aftersales.tenancy.signin import AdminSignInForm
 
 # Each app contributes its API routes and its consumer (/my/) and merchant (/merchant/) pages.
 API_MODULES = [
@@ -39,6 +40,7 @@ def _patterns(modules, attr):
 admin.site.site_header = "售后服务平台 · 管理后台"
 admin.site.site_title = "售后服务平台"
 admin.site.index_title = "平台运营"
+admin.site.login_form = AdminSignInForm  # says how many tries are left (sign-in throttling)
 
 handler404 = "aftersales.api.errors.json_404"
 handler500 = "aftersales.api.errors.json_500"

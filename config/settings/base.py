@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "django_htmx",
+    "axes",
     "aftersales",
     "orders",
     "returns",
@@ -86,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "aftersales.api.idempotency.IdempotencyMiddleware",
+    # Last: turns a sign-in lockout (django-axes) into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -134,6 +137,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "aftersales.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a sign-in while the account or the address is locked (django-axes).
+    "axes.backends.AxesStandaloneBackend",
     # ModelBackend, plus the user's roles in the same query (aftersales.tenancy.actors).
     "aftersales.tenancy.auth.RoleLoadingBackend",
     "guardian.backends.ObjectPermissionBackend",
@@ -145,6 +150,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in throttling (django-axes, aftersales.tenancy.signin): per account and per address,
+# LOGIN_FAILURE_LIMIT failures lock for LOGIN_LOCKOUT_MINUTES, each failure after a lock locks
+# again for twice as long (up to LOGIN_LOCKOUT_MAX_MINUTES); counts are kept LOGIN_MEMORY_HOURS
+# after the last failure. The same counts cover failed API keys (per key prefix and per
+# address). Staff unlock in the admin (访问尝试: delete the row) or with
+# `manage.py axes_reset_username <name>` / `axes_reset_ip <address>`.
+AXES_HANDLER = "aftersales.tenancy.signin.SignInAttempts"
+AXES_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "5"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = "aftersales.tenancy.signin.cool_off"
+LOGIN_LOCKOUT_MINUTES = int(env("LOGIN_LOCKOUT_MINUTES", "5"))
+LOGIN_LOCKOUT_MAX_MINUTES = int(env("LOGIN_LOCKOUT_MAX_MINUTES", "60"))
+LOGIN_MEMORY_HOURS = int(env("LOGIN_MEMORY_HOURS", "24"))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a try while locked is not counted
+AXES_LOCKOUT_CALLABLE = "aftersales.tenancy.signin.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# The address is REMOTE_ADDR (gunicorn faces the clients); behind a proxy, set
+# AXES_CLIENT_IP_CALLABLE to read the address the proxy vouches for.
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
