@@ -2,7 +2,6 @@
 
 import importlib
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -57,8 +56,5 @@ urlpatterns = [
     path("provider/", include((_patterns(PAGE_MODULES, "provider_urlpatterns"), "provider"))),
     path("", kernel_views.home, name="home"),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded files are never served from MEDIA_ROOT, not even with DEBUG on: each is answered by a
+# view that checks the caller's access (aftersales.casefile.files).

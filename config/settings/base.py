@@ -188,7 +188,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_ROOT = Path(env("MEDIA_ROOT", VAR_DIR / "media"))
+# Nothing serves MEDIA_URL: uploads are answered only by views that check access
+# (aftersales.casefile.files). Behind nginx, PRIVATE_FILES_ACCEL_REDIRECT names an `internal`
+# location aliased to MEDIA_ROOT, and those views answer with X-Accel-Redirect instead of the
+# bytes (docs/operations.md, "Uploaded files").
 MEDIA_URL = "/media/"
+PRIVATE_FILES_ACCEL_REDIRECT = env("PRIVATE_FILES_ACCEL_REDIRECT", "")
 
 # Content Security Policy (Django 6 built-in): same-origin scripts and styles only.
 from django.utils.csp import CSP  # noqa: E402
