@@ -118,38 +118,49 @@ def test_merchant_never_sees_unmasked_values_anywhere(api, consumer_a, merchant_
     for url in (
         "/api/v1/consumers/",
         f"/api/v1/consumers/{consumer_a.pk}/",
-        "/api/v1/consumers/?phone=13812345678",
         "/api/v1/me/",
     ):
         r = client.get(url)
         assert "13812345678" not in r.content.decode()
         assert "张三丰" not in r.content.decode()
+    found = client.post("/api/v1/consumers/lookup/", {"phone": "13812345678"}, format="json")
+    assert found.status_code == 200 and found.json() == {"results": []}
 
 
-def test_phone_lookup_by_blind_index(api, roles, consumer_a):
+def _lookup(client, phone):
+    response = client.post("/api/v1/consumers/lookup/", {"phone": phone}, format="json")
+    assert response.status_code == 200, response.content
+    return [row["id"] for row in response.json()["results"]]
+
+
+def test_phone_lookup_by_blind_index_in_the_body(api, roles, consumer_a):
     other = f.ConsumerFactory(phone="13900000000")
     client = api("after_sales_agent")
     for query in ("13812345678", "+86 138-1234-5678", "138 1234 5678"):
-        ids = [
-            row["id"]
-            for row in client.get("/api/v1/consumers/", {"phone": query}).json()["results"]
-        ]
-        assert ids == [consumer_a.pk]
-    assert [
-        r["id"]
-        for r in client.get("/api/v1/consumers/", {"phone": "13900000000"}).json()["results"]
-    ] == [other.pk]
-    assert client.get("/api/v1/consumers/", {"phone": "13000000000"}).json()["results"] == []
-    # a consumer's lookup stays inside their scope
-    assert (
-        api("consumer_b").get("/api/v1/consumers/", {"phone": "13812345678"}).json()["results"]
-        == []
-    )
-    # merchants see no consumers at all here
-    assert (
-        api("merchant_a").get("/api/v1/consumers/", {"phone": "13812345678"}).json()["results"]
-        == []
-    )
+        assert _lookup(client, query) == [consumer_a.pk]
+    assert _lookup(client, "13900000000") == [other.pk]
+    assert _lookup(client, "13000000000") == []
+    # masked, and never stored for a replay with an Idempotency-Key
+    row = client.post("/api/v1/consumers/lookup/", {"phone": "13812345678"}, format="json").json()[
+        "results"
+    ][0]
+    assert row["phone"] == "138******78" and row["name"] == "张*丰"
+    # a consumer's lookup stays inside their scope; merchants see no consumers here
+    assert _lookup(api("consumer_b"), "13812345678") == []
+    assert _lookup(api("merchant_a"), "13812345678") == []
+    assert _lookup(api("consumer_a"), "13812345678") == [consumer_a.pk]
+
+
+def test_a_phone_in_the_query_string_is_refused_with_a_code(api, consumer_a):
+    response = api("after_sales_agent").get("/api/v1/consumers/", {"phone": "13812345678"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "phone_in_query"
+    assert "/api/v1/consumers/lookup/" in response.json()["message"]
+
+
+def test_a_lookup_needs_a_phone(api):
+    response = api("after_sales_agent").post("/api/v1/consumers/lookup/", {}, format="json")
+    assert response.status_code == 400 and "phone" in response.json()["fields"]
 
 
 def test_consumer_list_query_count_is_constant(api, django_assert_max_num_queries):

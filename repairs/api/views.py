@@ -388,7 +388,7 @@ class RepairOrderViewSet(ActorViewMixin, *READ):
     @action(
         detail=True,
         methods=["get"],
-        url_path=r"evidence/(?P<evidence_pk>[0-9]+)",
+        url_path=r"evidence/(?P<evidence_pk>[^/.]+)",
         url_name="evidence-file",
         pagination_class=None,
         filter_backends=[],
