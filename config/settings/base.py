@@ -298,6 +298,31 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_fs_broker / "control"),
         "store_processed": False,
     }
+# A request never waits long for a broker that is down (issue 19): one connection attempt of
+# at most BROKER_CONNECT_TIMEOUT seconds and one quick retry per send
+# (aftersales.broker.send_task); what could not be sent is a row that a periodic sweep sends
+# later (deadlines, webhooks, notifications, gateway refunds and transfers, docs/operations.md).
+BROKER_CONNECT_TIMEOUT = float(env("BROKER_CONNECT_TIMEOUT", "1"))
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_CONNECT_TIMEOUT
+CELERY_BROKER_CONNECTION_MAX_RETRIES = 1
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
+        "socket_timeout": BROKER_CONNECT_TIMEOUT * 2,
+        # A task a crashed worker had taken (acks_late) goes back to the queue after this long;
+        # the periodic sweeps resend lost work sooner (RECOVERY_SECONDS).
+        "visibility_timeout": int(env("BROKER_VISIBILITY_TIMEOUT", "120")),
+    }
+# Gateway refunds and transfers still pending this long are sent again (orders.tasks, every
+# minute): at least once, the gateway deduplicates by request id.
+RESUBMIT_AFTER_SECONDS = int(env("RESUBMIT_AFTER_SECONDS", "60"))
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "Asia/Shanghai"
