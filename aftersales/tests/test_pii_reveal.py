@@ -38,7 +38,7 @@ def _reveal(client, consumer, fields=("name", "phone"), reason="核实退款收�
     )
 
 
-@pytest.mark.parametrize("role", ["after_sales_agent", "after_sales_manager", "auditor"])
+@pytest.mark.parametrize("role", ["after_sales_agent", "after_sales_manager"])
 def test_platform_staff_reveal_with_reason_is_logged(api, roles, consumer_a, role):
     r = _reveal(api(role), consumer_a, fields=["name", "phone", "addresses"])
     assert r.status_code == 200, r.json()
@@ -52,6 +52,39 @@ def test_platform_staff_reveal_with_reason_is_logged(api, roles, consumer_a, rol
     assert log.fields == ["name", "phone", "addresses"]
     assert log.reason == "核实退款收件人"
     assert log.occurred_at is not None
+
+
+def test_an_auditor_reads_the_reveal_log_but_may_not_reveal(api, roles, consumer_a):
+    _reveal(api("after_sales_agent"), consumer_a)
+    r = _reveal(api("auditor"), consumer_a)
+    assert r.status_code == 403 and r.json()["code"] == "pii_reveal_not_granted"
+    assert "13812345678" not in r.content.decode()
+    assert PiiAccessLog.objects.count() == 1  # the agent's, not the refused auditor's
+    from django.contrib.auth.models import Group
+
+    from aftersales.tenancy.groups import platform_groups_ensure
+
+    platform_groups_ensure()
+    auditors = Group.objects.get(name="auditor")
+    assert not auditors.permissions.filter(codename="reveal_personal_data").exists()
+    assert auditors.permissions.filter(codename="view_piiaccesslog").exists()
+
+
+def test_staff_grant_an_auditor_the_reveal_explicitly(api, roles, consumer_a):
+    from django.contrib.auth.models import Permission
+
+    auditor = roles["auditor"]
+    auditor.user_permissions.add(Permission.objects.get(codename="reveal_personal_data"))
+    r = _reveal(api("auditor"), consumer_a, fields=["phone"])
+    assert r.status_code == 200 and r.json()["values"]["phone"] == "13812345678"
+    assert PiiAccessLog.objects.get().actor_user == auditor
+
+
+def test_no_group_gets_the_reveal_permission():
+    from aftersales.tenancy.groups import platform_group_permissions
+
+    for perms in platform_group_permissions().values():
+        assert "reveal_personal_data" not in {p.codename for p in perms}
 
 
 def test_staff_must_give_a_reason(api, consumer_a):
