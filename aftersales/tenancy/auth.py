@@ -4,7 +4,7 @@ Integrator authentication: ``Authorization: Api-Key as_<prefix>_<secret>``.
 
 Keys are stored as SHA-256 hashes and found by their public prefix; revoked keys are refused.
 Failed keys are throttled like failed sign-ins (``aftersales.tenancy.signin``): per prefix and
-per address, 429 ``api_key_throttled`` while locked.
+per address, a wrong key answers 429 ``api_key_throttled`` while locked.
 ``last_used_at`` is written at most once a minute per key to keep reads cheap.
 """
 
@@ -77,16 +77,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         raw = parse_raw_key(request.headers.get("Authorization"))
         if raw is None:
             return None
-        prefix = raw_key_prefix(raw)
-        if not signin.api_key_allowed(request, prefix):
-            raise exceptions.Throttled(
-                wait=signin.api_key_lockout_seconds(request, prefix),
-                detail="API 密钥验证失败次数过多，已暂时锁定，请稍后再试。"
-                "Too many failed API keys from this key or address; retry later.",
-                code="api_key_throttled",
-            )
         key = api_key_lookup(raw)
         if key is None:
+            # Counted like a failed sign-in; while the prefix or the address is locked, a wrong
+            # key is answered 429 (and not counted). A right key is never refused: its 256-bit
+            # secret cannot be guessed, and nobody can lock an integrator out by sending wrong
+            # keys with its prefix (and a valid call costs no extra query).
+            prefix = raw_key_prefix(raw)
+            if not signin.api_key_allowed(request, prefix):
+                raise exceptions.Throttled(
+                    wait=signin.api_key_lockout_seconds(request, prefix),
+                    detail="API 密钥验证失败次数过多，已暂时锁定，请稍后再试。"
+                    "Too many failed API keys from this key or address; retry later.",
+                    code="api_key_throttled",
+                )
             signin.api_key_failed(request, prefix)
             raise exceptions.AuthenticationFailed(
                 "API 密钥无效。The API key is not valid.", code="api_key_invalid"

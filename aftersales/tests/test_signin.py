@@ -150,25 +150,45 @@ def test_failed_api_keys_lock_the_prefix_with_429_and_a_stable_code(db):
     for n in range(LIMIT):
         # From different addresses: only the prefix counts them together.
         assert _api(wrong, address=f"10.1.1.{n}").status_code == 401
-    refused = _api(raw, address="10.1.2.1")  # the right key, while its prefix is locked
+    refused = _api(wrong, address="10.1.2.1")
     assert refused.status_code == 429
     assert refused.json()["code"] == "api_key_throttled"
     assert set(refused.json()) == {"code", "message", "fields"}
     assert int(refused["Retry-After"]) == 5 * 60
+    # A refused try is not counted; the right key is never refused (nobody can lock an
+    # integrator out with its prefix).
+    assert AccessAttempt.objects.filter(username=f"api-key:{key.prefix}").count() == LIMIT
+    assert _api(raw, address="10.1.2.1").status_code == 200
 
 
 def test_failed_api_keys_lock_the_address(db):
     key, raw = f.api_key("platform")
     for n in range(LIMIT):
         assert _api(f"as_guess{n}_secret", address="10.1.3.3").status_code == 401
-    assert _api(raw, address="10.1.3.3").json()["code"] == "api_key_throttled"
-    assert _api(raw, address="10.1.3.4").status_code == 200
+    assert _api("as_guess9_secret", address="10.1.3.3").json()["code"] == "api_key_throttled"
+    assert _api("as_guess9_secret", address="10.1.3.4").status_code == 401
+    assert _api(raw, address="10.1.3.3").status_code == 200
+
+
+def test_an_api_key_lock_ends_after_its_time(db):
+    key, _raw = f.api_key("platform")
+    wrong = f"as_{key.prefix}_nope"
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as traveller:
+        for _ in range(LIMIT):
+            _api(wrong)
+        traveller.shift(LOCK - timedelta(seconds=1))
+        assert _api(wrong).status_code == 429
+        traveller.shift(timedelta(seconds=2))
+        assert _api(wrong).status_code == 401  # counted again: the next lock is twice as long
+        assert _api(wrong).status_code == 429
 
 
 def test_api_key_failures_below_the_limit_change_nothing(db):
     key, raw = f.api_key("platform")
     for _ in range(LIMIT - 1):
-        _api(f"as_{key.prefix}_nope")
+        assert _api(f"as_{key.prefix}_nope").status_code == 401
+    assert _api(f"as_{key.prefix}_nope").status_code == 401  # the limit-th failure: still 401
     assert _api(raw).status_code == 200
 
 
