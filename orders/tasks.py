@@ -8,7 +8,7 @@ from django.db import transaction
 from aftersales import clock
 from aftersales.tenancy.actors import SYSTEM
 
-from .adapters.carrier import SandboxCarrier
+from .adapters.carrier import SandboxCarrier, resubmit_stale_pickups
 from .adapters.payment import SandboxPaymentGateway
 from .adapters.payment import resubmit_stale_refunds as resubmit
 from .models import GatewayRefund, GatewayTransfer, PickupBooking, Shipment
@@ -110,3 +110,10 @@ def resubmit_stale_refunds():
     """Beat, every minute: resend refunds and transfers still pending after
     ``RESUBMIT_AFTER_SECONDS`` (a lost enqueue or a crashed worker's task)."""
     return resubmit(older_than_seconds=settings.RESUBMIT_AFTER_SECONDS)
+
+
+@shared_task(name="orders.resubmit_stale_pickups")
+def resubmit_stale_pickup_bookings():
+    """Beat, every minute: resend pickup bookings still unanswered after
+    ``RESUBMIT_AFTER_SECONDS`` (a lost send or a crashed worker's task)."""
+    return resubmit_stale_pickups(older_than_seconds=settings.RESUBMIT_AFTER_SECONDS)

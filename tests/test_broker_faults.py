@@ -20,9 +20,13 @@ from aftersales.messaging import notifications
 from aftersales.tenancy.actors import SYSTEM
 from config.celery import app
 from orders import services
+from orders.adapters.carrier import SandboxCarrier
 from orders.models import GatewayRefund
-from orders.tasks import resubmit_stale_refunds
+from orders.tasks import resubmit_stale_pickup_bookings, resubmit_stale_refunds
 from orders.tests.test_adapters import RecordingGateway
+from returns.adapters.inspection import SandboxInspectionProvider
+from returns.models import InspectionRequest
+from returns.tasks import resubmit_stale_inspections
 
 ROOT = Path(__file__).resolve().parent.parent
 RECOVERY_LIMIT = timedelta(minutes=2)
@@ -91,12 +95,17 @@ def test_every_lost_send_is_recovered_within_two_minutes():
     sweep = timedelta(seconds=_schedule("aftersales.sweep_deadlines"))
     deliveries = timedelta(seconds=_schedule("aftersales.deliver_webhooks"))
     refunds = timedelta(seconds=_schedule("orders.resubmit_stale_refunds"))
+    pickups = timedelta(seconds=_schedule("orders.resubmit_stale_pickups"))
+    inspections = timedelta(seconds=_schedule("returns.resubmit_stale_inspections"))
     # Deadlines are rows claimed in a transaction: a crash rolls the claim back.
     assert sweep <= RECOVERY_LIMIT
     # Webhook and notification deliveries: leased rows, free again after the lease.
     assert notifications.LEASE + deliveries <= RECOVERY_LIMIT
-    # Gateway refunds and transfers: pending rows, sent again once stale.
-    assert timedelta(seconds=settings.RESUBMIT_AFTER_SECONDS) + refunds <= RECOVERY_LIMIT
+    # Gateway refunds and transfers, pickup bookings, inspections: rows waiting for an answer,
+    # sent again once stale.
+    stale = timedelta(seconds=settings.RESUBMIT_AFTER_SECONDS)
+    for period in (refunds, pickups, inspections):
+        assert stale + period <= RECOVERY_LIMIT
 
 
 @pytest.fixture
@@ -126,3 +135,61 @@ def test_a_refund_whose_send_was_lost_is_sent_again_after_a_minute(tender):
         )
         assert resubmit_stale_refunds() == 1
         assert RecordingGateway.submitted == [refund.pk]
+
+
+class RecordingCarrier(SandboxCarrier):
+    booked = []
+
+    def book_pickup(self, booking_id, **kwargs):
+        self.booked.append(booking_id)
+
+
+class RecordingInspector(SandboxInspectionProvider):
+    name = "sandbox-inspect"
+    submitted = []
+
+    def submit(self, inspection_id, **kwargs):
+        self.submitted.append(inspection_id)
+
+
+@override_settings(CARRIER="tests.test_broker_faults.RecordingCarrier")
+def test_a_pickup_booking_whose_send_was_lost_is_sent_again_after_a_minute(db):
+    tomorrow = clock.local(clock.now() + timedelta(days=1)).replace(hour=10, minute=0)
+    booking = services.pickup_book(
+        request_id="lost-pickup",
+        slot_start=tomorrow,
+        slot_end=tomorrow + timedelta(hours=2),
+        contact={"name": "张三", "phone": "13812345678", "province": "上海市", "city": "上海市"},
+        actor=SYSTEM,
+    )
+    RecordingCarrier.booked.clear()
+    booking.requested_at = clock.now() - timedelta(seconds=59)
+    booking.save(update_fields=["requested_at"])
+    assert resubmit_stale_pickup_bookings() == 0
+    booking.requested_at = clock.now() - timedelta(seconds=61)
+    booking.save(update_fields=["requested_at"])
+    assert resubmit_stale_pickup_bookings() == 1
+    assert RecordingCarrier.booked == [booking.pk]
+
+
+@override_settings(INSPECTION_PROVIDER="tests.test_broker_faults.RecordingInspector")
+def test_an_inspection_whose_send_was_lost_is_sent_again_after_a_minute(db):
+    from aftersales.tenancy.actors import actor_for_user
+    from aftersales.tenancy.models import PlatformGroup
+    from aftersales.tests import factories as af
+    from returns.services import arbitration_inspection_request
+    from returns.tests.cases import case
+
+    request = case(af.MerchantFactory(), af.ConsumerFactory(), to="arbitration")
+    agent = actor_for_user(af.platform_user(PlatformGroup.AGENT))
+    inspection = arbitration_inspection_request(request=request, actor=agent)
+    RecordingInspector.submitted.clear()
+    InspectionRequest.objects.filter(pk=inspection.pk).update(
+        requested_at=clock.now() - timedelta(seconds=59)
+    )
+    assert resubmit_stale_inspections() == 0
+    InspectionRequest.objects.filter(pk=inspection.pk).update(
+        requested_at=clock.now() - timedelta(seconds=61)
+    )
+    assert resubmit_stale_inspections() == 1
+    assert RecordingInspector.submitted == [inspection.pk]

@@ -6,9 +6,14 @@ The inspector is chosen by setting, as a dotted path, like ``orders.adapters``::
     INSPECTION_PROVIDER = "returns.adapters.inspection.SandboxInspectionProvider"
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from aftersales import clock
+
+from ..models import InspectionRequest
 from .carrier import SandboxReturnJourney
 
 DEFAULT_INSPECTION_PROVIDER = "returns.adapters.inspection.SandboxInspectionProvider"
@@ -18,6 +23,24 @@ def get_inspection_provider():
     """The configured ``InspectionProvider``."""
     path = getattr(settings, "INSPECTION_PROVIDER", None) or DEFAULT_INSPECTION_PROVIDER
     return import_string(path)()
+
+
+def resubmit_stale_inspections(*, older_than_seconds):
+    """Send again inspections still unanswered ``older_than_seconds`` after they were asked
+    for: the send after commit can be lost (broker down, worker crashed); the agency
+    deduplicates by ``request_id``. Returns how many were resubmitted."""
+    inspector = get_inspection_provider()
+    cutoff = clock.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        InspectionRequest.objects.filter(
+            status=InspectionRequest.Status.REQUESTED,
+            provider=inspector.name,
+            requested_at__lt=cutoff,
+        ).values_list("pk", flat=True)
+    )
+    for inspection_id in ids:
+        inspector.submit(inspection_id)
+    return len(ids)
 
 
 def return_parcel_registered(request_id):
