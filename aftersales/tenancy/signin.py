@@ -9,8 +9,9 @@ are refused and not counted. A sign-in that succeeds clears its account's and ad
 failures are forgotten ``LOGIN_MEMORY_HOURS`` after the last one. The person is told on
 the page (how many tries are left, then for how long they are locked), the lock is logged on
 the ``aftersales.signin`` logger (without the username or address, which the attempt row
-keeps), and staff unlock in the admin console (访问尝试: delete the account's or the address's
-row) or with ``manage.py axes_reset_username`` / ``axes_reset_ip``.
+keeps), and staff unlock in the admin console (Axes › Access attempts: delete the account's
+or the address's row) or with ``manage.py axes_reset_username`` / ``axes_reset_ip``. A right
+API key is never refused (see ``aftersales.tenancy.auth``).
 """
 
 import logging

@@ -154,7 +154,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # LOGIN_FAILURE_LIMIT failures lock for LOGIN_LOCKOUT_MINUTES, each failure after a lock locks
 # again for twice as long (up to LOGIN_LOCKOUT_MAX_MINUTES); counts are kept LOGIN_MEMORY_HOURS
 # after the last failure. The same counts cover failed API keys (per key prefix and per
-# address). Staff unlock in the admin (访问尝试: delete the row) or with
+# address). Staff unlock in the admin (Axes › Access attempts: delete the row) or with
 # `manage.py axes_reset_username <name>` / `axes_reset_ip <address>`.
 AXES_HANDLER = "aftersales.tenancy.signin.SignInAttempts"
 AXES_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "5"))
