@@ -1,7 +1,12 @@
 """Viewsets of the repairs API (三包, standard 6.5): parse, call one service or selector, shape."""
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -382,6 +387,7 @@ class RepairOrderViewSet(ActorViewMixin, *READ):
         return self._detail(repair, status.HTTP_201_CREATED)
 
     @extend_schema(
+        parameters=[OpenApiParameter("evidence_pk", int, OpenApiParameter.PATH)],
         responses={(200, "application/octet-stream"): OpenApiResponse(description="文件内容")},
         description="下载一份维修凭证（与查看维修单同样的权限）。",
     )
