@@ -298,13 +298,13 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_fs_broker / "control"),
         "store_processed": False,
     }
-# A request never waits long for a broker that is down (issue 19): one connection attempt of
-# at most BROKER_CONNECT_TIMEOUT seconds and one quick retry per send
-# (aftersales.broker.send_task); what could not be sent is a row that a periodic sweep sends
-# later (deadlines, webhooks, notifications, gateway refunds and transfers, docs/operations.md).
+# A request never waits long for a broker that is down (issue 19): a send makes a connection
+# attempt of at most BROKER_CONNECT_TIMEOUT seconds and one quick retry, then gives up (the
+# worker's own connection still retries for ever); what could not be sent is a row that a
+# periodic sweep sends later (deadlines, webhooks, notifications, gateway refunds and
+# transfers, pickups, inspections: docs/operations.md).
 BROKER_CONNECT_TIMEOUT = float(env("BROKER_CONNECT_TIMEOUT", "1"))
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_CONNECT_TIMEOUT
-CELERY_BROKER_CONNECTION_MAX_RETRIES = 1
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
