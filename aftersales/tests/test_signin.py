@@ -200,3 +200,14 @@ def test_an_api_key_failure_keeps_no_body_or_query(db):
     )
     row = AccessAttempt.objects.get(username=f"api-key:{key.prefix}")
     assert "13800000000" not in row.get_data + row.post_data
+
+
+def test_the_lock_is_told_in_english_too(alice):
+    client = Client(REMOTE_ADDR="10.0.0.9")
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    first = client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+    assert "4 more failed tries will lock sign-in for a while." in first.content.decode()
+    for _ in range(LIMIT - 1):
+        locked = client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+    assert locked.status_code == 429
+    assert "Try again in 5 minutes" in locked.content.decode()
