@@ -1,10 +1,36 @@
 """Fixtures shared by every app: one user of each role, and API clients for them."""
 
+import os
+
 import pytest
 from rest_framework.test import APIClient
 
 from aftersales.tenancy.models import PlatformGroup
 from aftersales.tests import factories as f
+
+# The test that scans the whole run's logs for personal data (tests/test_personal_data_in_logs.py)
+# runs last, after everything else has logged.
+LOG_SCAN = "test_the_runs_logs_hold_no_demo_personal_data"
+
+
+def pytest_configure(config):
+    """A run starts with no log files of earlier runs (config/settings/test.py writes one per
+    process); the controller of a parallel run clears them before its workers start."""
+    if hasattr(config, "workerinput"):
+        return
+    from django.conf import settings
+
+    folder = getattr(settings, "TEST_LOG_DIR", None)
+    if folder is None or not folder.is_dir():
+        return
+    own = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}.log"
+    for path in folder.glob("*.log"):
+        if path.name != own:
+            path.unlink(missing_ok=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.name == LOG_SCAN)
 
 
 @pytest.fixture(autouse=True)

@@ -19,9 +19,15 @@ app.conf.beat_schedule = {
     },
     # Delivers pending webhook outbox rows and notifications, with back-off.
     "deliver-webhooks": {"task": "aftersales.deliver_webhooks", "schedule": 30.0},
-    # Resends sandbox/gateway refunds still pending after five minutes (an enqueue lost while
-    # the broker was down).
-    "resubmit-stale-refunds": {"task": "orders.resubmit_stale_refunds", "schedule": 300.0},
+    # Resends gateway refunds and transfers still pending after a minute (an enqueue lost while
+    # the broker was down, or a task lost with a crashed worker): recovered within two minutes.
+    "resubmit-stale-refunds": {"task": "orders.resubmit_stale_refunds", "schedule": 60.0},
+    # The same for pickup bookings sent to the carrier and third-party inspections (R16, R19).
+    "resubmit-stale-pickups": {"task": "orders.resubmit_stale_pickups", "schedule": 60.0},
+    "resubmit-stale-inspections": {
+        "task": "returns.resubmit_stale_inspections",
+        "schedule": 60.0,
+    },
     # Asks the gateway again for return refunds that failed (in part), a few times each (R7).
     "retry-failed-return-refunds": {"task": "returns.retry_failed_refunds", "schedule": 600.0},
     # Marks 三包 warranty cards whose every period has ended as expired (G9), in batches.

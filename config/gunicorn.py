@@ -20,6 +20,10 @@ graceful_timeout = 10
 # Keep-alive behind a load balancer; the app itself is stateless.
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# The path without its query string, and no referer: a query or a referring page's URL may
+# carry personal data (a phone, a name in ?q=), and the access log is kept apart from the
+# database's protections (issue 19).
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

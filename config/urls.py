@@ -2,12 +2,12 @@
 
 import importlib
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from aftersales import views as kernel_views
+from aftersales.tenancy.signin import AdminSignInForm
 
 # Each app contributes its API routes and its consumer (/my/) and merchant (/merchant/) pages.
 API_MODULES = [
@@ -39,6 +39,7 @@ def _patterns(modules, attr):
 admin.site.site_header = "售后服务平台 · 管理后台"
 admin.site.site_title = "售后服务平台"
 admin.site.index_title = "平台运营"
+admin.site.login_form = AdminSignInForm  # says how many tries are left (sign-in throttling)
 
 handler400 = "aftersales.api.errors.json_400"
 handler404 = "aftersales.api.errors.json_404"
@@ -56,8 +57,5 @@ urlpatterns = [
     path("provider/", include((_patterns(PAGE_MODULES, "provider_urlpatterns"), "provider"))),
     path("", kernel_views.home, name="home"),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded files are never served from MEDIA_ROOT, not even with DEBUG on: each is answered by a
+# view that checks the caller's access (aftersales.casefile.files).

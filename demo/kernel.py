@@ -187,50 +187,71 @@ def seed(ctx):
     ctx.count("consumers", len(consumers))
 
 
-def _seed_consumers(ctx, rng):
+def demo_consumers(rng):
+    """The demo consumers' values, drawn from ``rng`` in a fixed order: ``[{"username", "name",
+    "phone", "credit_score", "addresses": [{"recipient", "province", "city", "district",
+    "street", "unit"}]}]``. Pure (no database), so that a test can list the demo's personal data
+    (tests/test_personal_data_in_logs.py) from ``random.Random(demo.seed.SEED)``: the consumers
+    are the first thing the demo draws."""
     usernames = [f"consumer{i:02d}" for i in range(1, CONSUMER_COUNT + 1)]
-    User.objects.bulk_create([User(username=u, password=ctx.password_hash) for u in usernames])
-    users = {u.username: u for u in User.objects.filter(username__in=usernames)}
     # Credit scores spread evenly over 300–950, shuffled, so the express-refund threshold
     # (600 by default) splits the consumers.
     scores = [300 + round(650 * i / (CONSUMER_COUNT - 1)) for i in range(CONSUMER_COUNT)]
     rng.shuffle(scores)
-    profiles = []
+    consumers = []
     for i, username in enumerate(usernames):
         name = rng.choice(SURNAMES) + rng.choice(GIVEN)
         phone = rng.choice(PHONE_PREFIXES) + f"{rng.randrange(10**8):08d}"
+        consumers.append(
+            {"username": username, "name": name, "phone": phone, "credit_score": scores[i]}
+        )
+    for consumer in consumers:
+        consumer["addresses"] = []
+        for n in range(rng.choice([1, 1, 2])):
+            province, city, districts = rng.choice(REGIONS)
+            recipient = consumer["name"] if n == 0 else rng.choice(SURNAMES) + rng.choice(GIVEN)
+            consumer["addresses"].append(
+                {
+                    "recipient": recipient,
+                    "province": province,
+                    "city": city,
+                    "district": rng.choice(districts),
+                    "street": f"{rng.choice(STREETS)}{rng.randint(1, 999)}号",
+                    "unit": f"{rng.randint(1, 30)}栋{rng.randint(1, 3)}单元"
+                    f"{rng.randint(101, 2808)}室",
+                }
+            )
+    return consumers
+
+
+def _seed_consumers(ctx, rng):
+    values = demo_consumers(rng)
+    usernames = [v["username"] for v in values]
+    User.objects.bulk_create([User(username=u, password=ctx.password_hash) for u in usernames])
+    users = {u.username: u for u in User.objects.filter(username__in=usernames)}
+    profiles = []
+    for i, v in enumerate(values):
         profile = ConsumerProfile(
-            user=users[username],
-            name=name,
-            credit_score=scores[i],
+            user=users[v["username"]],
+            name=v["name"],
+            credit_score=v["credit_score"],
             external_id=f"demo-c{i + 1:03d}",
             created_at=ctx.now,
         )
-        profile.set_phone(phone)
+        profile.set_phone(v["phone"])
         profiles.append(profile)
     ConsumerProfile.objects.bulk_create(profiles)
+    by_username = {v["username"]: v for v in values}
     profiles = list(
         ConsumerProfile.objects.filter(user__username__in=usernames)
         .select_related("user")
         .order_by("id")
     )
-    addresses = []
-    for profile in profiles:
-        for n in range(rng.choice([1, 1, 2])):
-            province, city, districts = rng.choice(REGIONS)
-            addresses.append(
-                ConsumerAddress(
-                    consumer=profile,
-                    recipient=profile.name if n == 0 else rng.choice(SURNAMES) + rng.choice(GIVEN),
-                    phone=profile.phone,
-                    province=province,
-                    city=city,
-                    district=rng.choice(districts),
-                    street=f"{rng.choice(STREETS)}{rng.randint(1, 999)}号",
-                    unit=f"{rng.randint(1, 30)}栋{rng.randint(1, 3)}单元{rng.randint(101, 2808)}室",
-                    is_default=(n == 0),
-                )
-            )
+    addresses = [
+        ConsumerAddress(consumer=profile, phone=profile.phone, is_default=(n == 0), **address)
+        for profile in profiles
+        for n, address in enumerate(by_username[profile.user.username]["addresses"])
+    ]
     ConsumerAddress.objects.bulk_create(addresses)
     by_consumer = {}
     for address in addresses:

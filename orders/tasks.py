@@ -2,12 +2,13 @@
 their answer and record it through services, as the real party's callback would."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 
 from aftersales import clock
 from aftersales.tenancy.actors import SYSTEM
 
-from .adapters.carrier import SandboxCarrier
+from .adapters.carrier import SandboxCarrier, resubmit_stale_pickups
 from .adapters.payment import SandboxPaymentGateway
 from .adapters.payment import resubmit_stale_refunds as resubmit
 from .models import GatewayRefund, GatewayTransfer, PickupBooking, Shipment
@@ -106,5 +107,13 @@ def sandbox_journey_step(self, shipment_id, step):
 
 @shared_task(name="orders.resubmit_stale_refunds")
 def resubmit_stale_refunds():
-    """Beat: resend refunds still pending after five minutes (a lost enqueue)."""
-    return resubmit(older_than_seconds=300)
+    """Beat, every minute: resend refunds and transfers still pending after
+    ``RESUBMIT_AFTER_SECONDS`` (a lost enqueue or a crashed worker's task)."""
+    return resubmit(older_than_seconds=settings.RESUBMIT_AFTER_SECONDS)
+
+
+@shared_task(name="orders.resubmit_stale_pickups")
+def resubmit_stale_pickup_bookings():
+    """Beat, every minute: resend pickup bookings still unanswered after
+    ``RESUBMIT_AFTER_SECONDS`` (a lost send or a crashed worker's task)."""
+    return resubmit_stale_pickups(older_than_seconds=settings.RESUBMIT_AFTER_SECONDS)

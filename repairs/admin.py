@@ -6,10 +6,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import BooleanField, ExpressionWrapper
+from django.http import Http404
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
+from aftersales.casefile.files import private_file_response
 from aftersales.casefile.timeline import timeline_for
 from aftersales.deadlines.engine import deadlines_for_many
 from aftersales.deadlines.registry import deadline_description
@@ -365,7 +368,7 @@ class RepairProviderAdmin(ServiceWrittenAdmin):
         "name",
         "status",
         "licence_number",
-        "licence_file",
+        "licence_link",
         "licence_expires_on",
         "category_codes",
         "region_names",
@@ -383,7 +386,7 @@ class RepairProviderAdmin(ServiceWrittenAdmin):
         "history",
     ]
     fieldsets = [
-        (_("资质"), {"fields": ["name", "licence_number", "licence_file", "licence_expires_on"]}),
+        (_("资质"), {"fields": ["name", "licence_number", "licence_link", "licence_expires_on"]}),
         (_("维修类目与地区"), {"fields": ["category_codes", "region_names"]}),
         (
             _("联系方式"),
@@ -416,6 +419,30 @@ class RepairProviderAdmin(ServiceWrittenAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("categories")
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/licence/",
+                self.admin_site.admin_view(self.licence_view),
+                name="repairs_repairprovider_licence",
+            ),
+            *super().get_urls(),
+        ]
+
+    def licence_view(self, request, pk):
+        """The licence file, for staff who may view providers (never served from /media/)."""
+        provider = self.get_queryset(request).filter(pk=pk).first()
+        if provider is None or not self.has_view_permission(request, provider):
+            raise Http404
+        return private_file_response(provider.licence_file)
+
+    @admin.display(description=_("资质文件"))
+    def licence_link(self, obj):
+        if not obj.licence_file:
+            return "—"
+        url = reverse("admin:repairs_repairprovider_licence", args=[obj.pk])
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, _("查看"))
 
     def has_add_permission(self, request):
         return request.user.has_perm("repairs.add_repairprovider")
@@ -671,8 +698,15 @@ class PartsWaitInline(admin.TabularInline):
 
 class EvidenceInline(PartsWaitInline):
     model = RepairEvidence
-    fields = ["kind", "file", "caption", "actor_label", "uploaded_at"]
+    fields = ["kind", "file_link", "caption", "actor_label", "uploaded_at"]
     readonly_fields = fields
+
+    @admin.display(description=_("文件"))
+    def file_link(self, obj):
+        if obj.pk is None or not obj.file:
+            return "—"
+        url = reverse("admin:repairs_repairorder_evidence", args=[obj.repair_id, obj.pk])
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, _("查看"))
 
 
 @admin.register(RepairOrder)
@@ -740,6 +774,26 @@ class RepairOrderAdmin(ServiceWrittenAdmin):
             .get_queryset(request)
             .annotate(is_late=ExpressionWrapper(overdue_condition(clock.now()), BooleanField()))
         )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/evidence/<int:evidence_pk>/",
+                self.admin_site.admin_view(self.evidence_view),
+                name="repairs_repairorder_evidence",
+            ),
+            *super().get_urls(),
+        ]
+
+    def evidence_view(self, request, pk, evidence_pk):
+        """An evidence file, for staff who may view the repair (never served from /media/)."""
+        repair = self.get_queryset(request).filter(pk=pk).first()
+        if repair is None or not self.has_view_permission(request, repair):
+            raise Http404
+        item = repair.evidence.filter(pk=evidence_pk).first()
+        if item is None:
+            raise Http404
+        return private_file_response(item.file, filename=item.original_name)
 
     @admin.display(description=_("商品"))
     def product_name(self, obj):

@@ -27,6 +27,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
+from aftersales.casefile.files import ORIGINAL_NAME_LENGTH, display_name, random_name
 
 from .rules import CatalogFacts, PartPeriod
 
@@ -301,6 +302,16 @@ class WarrantyCard(models.Model):
         return self.status == self.Status.ACTIVE
 
 
+def licence_upload_to(instance, filename):
+    """A random name: licences are served only to staff, through the admin (issue 19)."""
+    return random_name("repairs/licences", filename)
+
+
+def evidence_upload_to(instance, filename):
+    """A random name: evidence is served only through views that check access to the repair."""
+    return random_name("repairs/evidence", filename)
+
+
 class RepairProvider(models.Model):
     """A repairer admitted by the platform (standard 6.5.1): licence, categories, regions.
 
@@ -317,7 +328,7 @@ class RepairProvider(models.Model):
     name = models.CharField(_("名称"), max_length=120)
     licence_number = models.CharField(_("营业执照/资质编号"), max_length=64)
     licence_file = models.FileField(
-        _("资质文件"), upload_to="repairs/licences/", blank=True, max_length=200
+        _("资质文件"), upload_to=licence_upload_to, blank=True, max_length=200
     )
     licence_expires_on = models.DateField(_("资质有效期至"), null=True, blank=True)
     categories = models.ManyToManyField(
@@ -665,7 +676,10 @@ class RepairEvidence(models.Model):
         RepairOrder, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("维修单")
     )
     kind = models.CharField(_("类型"), max_length=8, choices=Kind.choices, default=Kind.PHOTO)
-    file = models.FileField(_("文件"), upload_to="repairs/evidence/", max_length=200)
+    file = models.FileField(_("文件"), upload_to=evidence_upload_to, max_length=200)
+    original_name = models.CharField(
+        _("原文件名"), max_length=ORIGINAL_NAME_LENGTH, blank=True, editable=False
+    )
     caption = models.CharField(_("说明"), max_length=200, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -691,6 +705,11 @@ class RepairEvidence(models.Model):
 
     def __str__(self):
         return f"{self.repair_id} {self.kind} {self.caption}"
+
+    @property
+    def display_name(self):
+        """The uploader's file name (the stored one is random)."""
+        return display_name(self.file, self.original_name)
 
 
 class WarrantyEscalation(models.Model):

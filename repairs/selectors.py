@@ -388,6 +388,11 @@ def repair_order_get(*, actor, pk):
     return access(qs, actor, pk, grant_perm=REPAIR_GRANT)
 
 
+def evidence_of(repair, evidence_pk):
+    """One evidence item of a repair the caller may see (``repair_order_get``), or ``None``."""
+    return next((e for e in repair.evidence.all() if str(e.pk) == str(evidence_pk)), None)
+
+
 # -- providers ------------------------------------------------------------------------------------
 
 

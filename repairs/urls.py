@@ -14,6 +14,11 @@ my_urlpatterns = [
     path("repairs/", views.my_repair_list, name="repair-list"),
     path("repairs/<int:pk>/", views.my_repair_detail, name="repair-detail"),
     path(
+        "repairs/<int:pk>/evidence/<int:evidence_pk>/",
+        views.my_repair_evidence,
+        name="repair-evidence",
+    ),
+    path(
         "repairs/<int:pk>/cancel/", views.my_repair_step, {"step": "cancel"}, name="repair-cancel"
     ),
     path("repairs/<int:pk>/close/", views.my_repair_step, {"step": "close"}, name="repair-close"),
@@ -21,6 +26,11 @@ my_urlpatterns = [
 merchant_urlpatterns = [
     path("repairs/", views.merchant_repair_list, name="repair-list"),
     path("repairs/<int:pk>/", views.merchant_repair_detail, name="repair-detail"),
+    path(
+        "repairs/<int:pk>/evidence/<int:evidence_pk>/",
+        views.merchant_repair_evidence,
+        name="repair-evidence",
+    ),
     path("repairs/<int:pk>/assign/", views.merchant_repair_assign, name="repair-assign"),
     path("warranties/", views.merchant_warranty_list, name="warranty-list"),
     path("warranties/<int:pk>/", views.merchant_warranty_detail, name="warranty-detail"),
@@ -30,6 +40,11 @@ provider_urlpatterns = [
     path("", views.provider_home, name="home"),
     path("repairs/", views.provider_repair_list, name="repair-list"),
     path("repairs/<int:pk>/", views.provider_repair_detail, name="repair-detail"),
+    path(
+        "repairs/<int:pk>/evidence/<int:evidence_pk>/",
+        views.provider_repair_evidence,
+        name="repair-evidence",
+    ),
     path(
         "repairs/<int:pk>/reveal-contact/",
         views.provider_repair_reveal,

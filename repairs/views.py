@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST
 
 from aftersales import clock
 from aftersales.api.base import no_store
+from aftersales.casefile.files import private_file_response
 from aftersales.casefile.timeline import timeline_for, timeline_verb_label
 from aftersales.deadlines.engine import deadlines_for_many
 from aftersales.deadlines.models import Deadline
@@ -450,6 +451,7 @@ def _repair_context(request, repair, *, portal, now):
     return {
         **_portal(portal, "repairs"),
         "list_url": f"{portal}:repair-list",
+        "evidence_url": f"{portal}:repair-evidence",
         "repair": repair,
         "card_url": card_url,
         "evidence": list(repair.evidence.all()),
@@ -795,6 +797,25 @@ def _merchant_repair_page(request, repair, assign_form=None, status=200):
     return render(request, "repairs/repair_detail.html", context, status=status)
 
 
+def _evidence_file(request, pk, evidence_pk):
+    """A repair's evidence file, for whoever may see the repair (404 otherwise): files are never
+    served from MEDIA_ROOT directly (issue 19)."""
+    item = selectors.evidence_of(_repair_of(request, pk), evidence_pk)
+    if item is None:
+        raise Http404
+    return private_file_response(item.file, filename=item.original_name)
+
+
+@consumer_required
+def my_repair_evidence(request, pk, evidence_pk):
+    return _evidence_file(request, pk, evidence_pk)
+
+
+@merchant_required
+def merchant_repair_evidence(request, pk, evidence_pk):
+    return _evidence_file(request, pk, evidence_pk)
+
+
 @merchant_required
 def merchant_repair_list(request):
     return _repair_list_page(request, portal="merchant")
@@ -1028,6 +1049,11 @@ def _provider_detail(request, repair, bound=None, status=200, reveal_form=None, 
             for error in errors:
                 messages.error(request, error)
     return render(request, "repairs/repair_detail.html", context, status=status)
+
+
+@provider_required
+def provider_repair_evidence(request, pk, evidence_pk):
+    return _evidence_file(request, pk, evidence_pk)
 
 
 @provider_required

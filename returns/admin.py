@@ -13,14 +13,13 @@ decide the arbitration (the services say so).
 
 from collections import defaultdict
 from datetime import timedelta
-from os.path import basename
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q, Subquery
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -29,6 +28,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
+from aftersales.casefile.files import private_file_response
 from aftersales.casefile.models import TimelineEvent
 from aftersales.casefile.timeline import subject_label, timeline_verb_label
 from aftersales.deadlines.engine import deadlines_for_many
@@ -940,13 +940,7 @@ class ReturnEvidenceAdmin(RequestScopedAdmin):
         evidence = self.get_queryset(request).filter(pk=pk).first()
         if not self.has_view_permission(request) or evidence is None or not evidence.file:
             raise Http404
-        if not evidence.file.storage.exists(evidence.file.name):
-            raise Http404
-        return FileResponse(
-            evidence.file.open("rb"),
-            filename=basename(evidence.file.name),
-            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
-        )
+        return private_file_response(evidence.file, filename=evidence.original_name)
 
     @admin.display(description=_("预览"))
     def preview(self, obj):

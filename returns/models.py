@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
+from aftersales.casefile.files import ORIGINAL_NAME_LENGTH, display_name, random_name
 from aftersales.tenancy.models import ConsumerProfile, Merchant, User
 from orders.models import (
     GatewayRefund,
@@ -309,8 +310,9 @@ EVIDENCE_DEFAULT_MAX_BYTES = 20 * 1024**2
 
 
 def evidence_upload_to(instance, filename):
-    now = clock.local(clock.now())
-    return f"returns/evidence/{now:%Y/%m}/{instance.request_id}/{filename}"
+    """A random name (``aftersales.casefile.files.random_name``): files are served only through
+    the views that check access to the request."""
+    return random_name("returns/evidence", filename)
 
 
 def validate_evidence_size(file):
@@ -352,6 +354,9 @@ class ReturnEvidence(models.Model):
             validate_evidence_size,
         ],
     )
+    original_name = models.CharField(
+        _("原文件名"), max_length=ORIGINAL_NAME_LENGTH, blank=True, editable=False
+    )
     note = models.CharField(_("说明"), max_length=500, blank=True)
     stage = models.CharField(
         _("环节"),
@@ -382,6 +387,11 @@ class ReturnEvidence(models.Model):
 
     def __str__(self):
         return f"{self.get_party_display()} {self.get_kind_display()}"
+
+    @property
+    def display_name(self):
+        """The uploader's file name (the stored one is random)."""
+        return display_name(self.file, self.original_name)
 
 
 class RefundStatus(models.TextChoices):

@@ -2,11 +2,13 @@
 party for its answer and record it through services, as the real party's callback would."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 
 from aftersales import clock
 from aftersales.tenancy.actors import SYSTEM
 
+from .adapters import resubmit_stale_inspections as resubmit
 from .adapters.carrier import JOURNEY, SandboxReturnJourney
 from .adapters.inspection import SandboxInspectionProvider
 from .adapters.insurance import SandboxShippingInsurer
@@ -107,3 +109,10 @@ def retry_failed_refunds():
     and failed settlements of express refunds (recovery, clawback, give-back)."""
     express = express_settlements_retry_failed()
     return refunds_retry_failed() + extra_payouts_retry_failed() + express
+
+
+@shared_task(name="returns.resubmit_stale_inspections")
+def resubmit_stale_inspections():
+    """Beat, every minute: resend inspections still unanswered after
+    ``RESUBMIT_AFTER_SECONDS`` (a lost send or a crashed worker's task)."""
+    return resubmit(older_than_seconds=settings.RESUBMIT_AFTER_SECONDS)

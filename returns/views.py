@@ -17,12 +17,11 @@ Views parse input and call one service or selector; every rule lives in ``return
 import re
 from dataclasses import asdict
 from functools import wraps
-from os.path import basename
 from types import SimpleNamespace
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -30,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from aftersales import clock
+from aftersales.casefile.files import private_file_response
 from aftersales.casefile.timeline import timeline_for, timeline_verb_label
 from aftersales.deadlines.engine import deadlines_for_many
 from aftersales.deadlines.models import Deadline
@@ -164,7 +164,7 @@ def _detail_page(request, r, *, portal, actions, status=200):
     deadlines = deadline_rows(selectors.return_request_deadlines(r), now=now)
     evidence = list(r.evidence.all())
     for item in evidence:
-        item.filename = basename(item.file.name) if item.file else ""
+        item.filename = item.display_name
     context = {
         **_portal_context(portal),
         "r": r,
@@ -231,15 +231,7 @@ def _evidence_file(request, pk, evidence_pk):
     item = next((e for e in r.evidence.all() if e.pk == evidence_pk and e.file), None)
     if item is None:
         raise Http404
-    filename = basename(item.file.name)
-    try:
-        handle = item.file.open("rb")
-    except OSError:
-        raise Http404 from None
-    response = FileResponse(handle, filename=filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(item.file, filename=item.original_name)
 
 
 # -- consumer: an order line's after-sales options and the request form ---------------------------

@@ -207,3 +207,45 @@ def test_a_repeated_query_runs_as_a_prepared_statement():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         assert cursor.fetchone()[0] >= 1
+
+
+def test_the_production_like_run_shows_no_debug_page_and_serves_no_media(tmp_path):
+    """README, "Production-like run": the production settings, with plain HTTP as `make run`
+    serves it. A missing page and a media path answer the platform's 404, never Django's debug
+    page; uploads are answered only by views that check access (issue 19)."""
+    script = (
+        "import django; django.setup(); from django.test import Client; "
+        "from django.core.management import call_command; "
+        "call_command('collectstatic', interactive=False, verbosity=0); "
+        "c = Client(); "
+        "r = c.get('/no-such-page/'); print(r.status_code, b'URLconf' in r.content); "
+        "r = c.get('/media/returns/evidence/x.jpg'); print(r.status_code, b'URLconf' in r.content)"
+    )
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "PII_KEYS", "DEBUG", "SANDBOX", "DJANGO_SETTINGS_MODULE"}
+    }
+    base.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        AFTERSALES_VAR_DIR=str(tmp_path / "var"),
+        STATIC_ROOT=str(tmp_path / "static"),
+        SECRET_KEY=secrets.token_urlsafe(50),
+        PII_KEYS=_pii_keys(),
+        HTTPS="false",
+        SANDBOX="true",
+        DEBUG="true",  # even if someone sets it: production settings turn it off
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-4:] == ["404", "False", "404", "False"]
+    readme = (ROOT / "README.md").read_text()
+    run = readme[readme.index("## Production-like run") : readme.index("### Docker compose")]
+    assert "DJANGO_SETTINGS_MODULE=config.settings.production" in run

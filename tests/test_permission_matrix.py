@@ -83,7 +83,9 @@ def verdict(
         problems.append(f"{endpoint.name} {method.upper()} as {role}: {text} (got {status})")
 
     if isinstance(op, Write):
-        if allowed and changed is False:
+        if op.reads_only and changed:
+            bad("A READ IN A POST CHANGED DATA")
+        elif allowed and changed is False and not op.reads_only:
             bad("allowed write changed nothing")
         if not allowed and changed:
             bad("REFUSED WRITE CHANGED DATA")

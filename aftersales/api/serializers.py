@@ -75,6 +75,16 @@ class ConsumerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ConsumerLookupSerializer(serializers.Serializer):
+    """``POST /consumers/lookup/``: the phone in the body, never in a URL (issue 19)."""
+
+    phone = serializers.CharField(max_length=30)
+
+
+class ConsumerLookupResultSerializer(serializers.Serializer):
+    results = ConsumerSerializer(many=True)
+
+
 class ConsumerCreateSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     external_id = serializers.CharField(max_length=64, required=False, allow_blank=True)

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -15,6 +15,8 @@ from aftersales.api.serializers import (
     ApiKeyCreateSerializer,
     ApiKeySerializer,
     ConsumerCreateSerializer,
+    ConsumerLookupResultSerializer,
+    ConsumerLookupSerializer,
     ConsumerSerializer,
     ConsumerUpdateSerializer,
     MerchantSerializer,
@@ -23,9 +25,12 @@ from aftersales.api.serializers import (
     PiiRevealSerializer,
     PolicyVersionSerializer,
 )
+from aftersales.errors import InvalidInput
 from aftersales.policies import policy_keys, policy_set
 from aftersales.policies.models import PolicyVersion
 from aftersales.tenancy import reveal, selectors, services
+
+LOOKUP_LIMIT = 20  # consumers answered for one phone (a phone belongs to one person or few)
 
 
 class MeView(ActorViewMixin, APIView):
@@ -79,13 +84,10 @@ class MerchantViewSet(
 
 @extend_schema_view(
     list=extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "phone",
-                str,
-                description="按手机号查找（盲索引，不解密）。Find by phone (blind index).",
-            )
-        ]
+        description="消费者列表（姓名、手机号已脱敏）。按手机号查找请用 POST /consumers/lookup/："
+        "网址会写入访问日志，手机号不能放在网址中（?phone= 答复 400 phone_in_query）。"
+        "Masked consumers. To find one by phone, POST it to /consumers/lookup/: URLs are logged, "
+        "so `?phone=` is refused (400 `phone_in_query`)."
     )
 )
 class ConsumerViewSet(
@@ -98,9 +100,35 @@ class ConsumerViewSet(
     filterset_fields = ["external_id"]
 
     def get_queryset(self):
-        phone = self.request.query_params.get("phone")
-        filters = {"phone": phone} if phone else None
-        return selectors.consumer_list(actor=self.actor, filters=filters)
+        return selectors.consumer_list(actor=self.actor)
+
+    def list(self, request, *args, **kwargs):
+        if "phone" in request.query_params:
+            raise InvalidInput(
+                "手机号不能放在网址中（网址会写入访问日志）；请在请求体中 POST 到 "
+                "/api/v1/consumers/lookup/。A phone must not be in the URL (URLs are logged): "
+                "POST it in the body to /api/v1/consumers/lookup/.",
+                code="phone_in_query",
+                fields={"phone": "POST /api/v1/consumers/lookup/"},
+            )
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=ConsumerLookupSerializer,
+        responses=ConsumerLookupResultSerializer,
+        summary="按手机号查找消费者 Find consumers by phone",
+        description="手机号在请求体中（不进网址和访问日志），按盲索引查找、不解密；"
+        "结果已脱敏，范围同列表（消费者只能找到自己，商家找不到）。"
+        "The phone goes in the body (never in a URL or an access log) and is matched through "
+        "the blind index, never decrypted; results are masked and scoped like the list.",
+    )
+    @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
+    def lookup(self, request):
+        s = ConsumerLookupSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        found = selectors.consumer_list(actor=self.actor, filters=s.validated_data)
+        rows = ConsumerSerializer(found.order_by("pk")[:LOOKUP_LIMIT], many=True).data
+        return no_store(Response({"results": rows}))
 
     @extend_schema(request=ConsumerCreateSerializer, responses={201: ConsumerSerializer})
     def create(self, request):

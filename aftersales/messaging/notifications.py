@@ -43,7 +43,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LANGUAGE = "zh-hans"
 LANGUAGES = ("zh-hans", "en")
-LEASE = timedelta(minutes=5)
+# A worker that dies mid-send leaves its rows to the next sweep after this long (the webhook
+# sweep's batch of 10 at WEBHOOK_TIMEOUT_SECONDS each fits in it); with the 30 s sweep, a
+# crash is recovered within two minutes (issue 19).
+LEASE = timedelta(seconds=90)
 # Plain-text messages: no HTML escaping (an "&" in a URL stays "&").
 _engine = Engine(app_dirs=True, autoescape=False)
 

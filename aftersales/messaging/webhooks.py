@@ -33,14 +33,14 @@ email on the channels they chose).
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
 import secrets
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from typing import NamedTuple
 from urllib.parse import urlparse
@@ -229,21 +229,53 @@ def _private_addresses_allowed():
     return getattr(settings, "WEBHOOK_ALLOW_PRIVATE", settings.SANDBOX)
 
 
-def _non_public_address(hostname):
-    """The first resolved address of ``hostname`` that is not a public one, else ``None``.
+def resolve(hostname, port):
+    """Every address ``hostname`` resolves to (one DNS lookup), as ``ipaddress`` objects."""
+    infos = socket.getaddrinfo(hostname, port, proto=socket.IPPROTO_TCP)
+    return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
 
-    Guards against server-side request forgery: an integrator must not make the platform
-    POST into its own network. A name that does not resolve is left to fail at delivery.
-    """
+
+def not_unicast(address):
+    """Why ``address`` can never receive a webhook (multicast, broadcast, unspecified,
+    reserved), else ``""``: refused even in the sandbox."""
+    address = getattr(address, "ipv4_mapped", None) or address
+    if address.is_multicast:
+        return "multicast"
+    if address.is_unspecified:
+        return "unspecified"
+    if address.version == 4 and address == ipaddress.IPv4Address("255.255.255.255"):
+        return "broadcast"
+    if address.is_reserved and not address.is_loopback:
+        return "reserved"
+    return ""
+
+
+def refused_address(address):
+    """Why the platform will not POST to ``address``, else ``""``: never to a non-unicast
+    address; outside the sandbox never into a private, loopback or link-local network (no
+    server-side request forgery)."""
+    kind = not_unicast(address)
+    if kind:
+        return f"{address} is a {kind} address"
+    mapped = getattr(address, "ipv4_mapped", None) or address
+    if not _private_addresses_allowed() and not mapped.is_global:
+        return f"{address} is not a public address"
+    return ""
+
+
+def checked_addresses(hostname, port=None):
+    """``(addresses, refusal)``: what ``hostname`` resolves to, and the first reason to refuse
+    one of them (``""`` when all may be called). A name that does not resolve gives no
+    addresses and no refusal (it fails at delivery)."""
     try:
-        infos = socket.getaddrinfo(hostname, None, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if not address.is_global:
-            return str(address)
-    return None
+        addresses = resolve(hostname, port)
+    except (OSError, UnicodeError, ValueError):
+        return [], ""
+    for address in addresses:
+        refusal = refused_address(address)
+        if refusal:
+            return addresses, refusal
+    return addresses, ""
 
 
 def _clean_url(url):
@@ -258,7 +290,15 @@ def _clean_url(url):
             code="webhook_https_required",
             fields={"url": "https required"},
         )
-    if not _private_addresses_allowed() and _non_public_address(parsed.hostname):
+    addresses, refusal = checked_addresses(parsed.hostname)
+    if refusal and any(not_unicast(a) for a in addresses):
+        raise InvalidInput(
+            "回调地址是组播、广播或保留地址，无法接收事件；请使用单播的公网地址。"
+            "The URL points at a multicast, broadcast or reserved address; use a unicast one.",
+            code="webhook_address_not_unicast",
+            fields={"url": "unicast address required"},
+        )
+    if refusal:
         raise InvalidInput(
             "回调地址指向内网或本机地址，平台不会向其发送事件；请使用公网地址。"
             "The URL points at a private or loopback address; use a public one.",
@@ -399,30 +439,64 @@ def webhook_endpoint_disable(*, endpoint, reason, actor=SYSTEM):
 # -- delivery ----------------------------------------------------------------------------------
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
+class PinnedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection to the address that was checked (``address``), not to whatever the
+    name resolves to at connect time; the Host header still names the host."""
+
+    def __init__(self, host, *, address, **kwargs):
+        super().__init__(host, **kwargs)
+        self.pinned_address = str(address)
+
+    def connect(self):
+        self.sock = socket.create_connection((self.pinned_address, self.port), self.timeout)
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+class PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to the checked ``address``: SNI and the certificate check use the host's name."""
+
+    def __init__(self, host, *, address, **kwargs):
+        self.tls = ssl.create_default_context()
+        super().__init__(host, context=self.tls, **kwargs)
+        self.pinned_address = str(address)
+
+    def connect(self):
+        sock = socket.create_connection((self.pinned_address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
 
 
 def _post(url, body, headers, timeout):
-    """``(status_code, excerpt, error)`` of one POST."""
-    if not _private_addresses_allowed():
-        # Checked again at delivery: the name may have been re-pointed since registration.
-        blocked = _non_public_address(urlparse(url).hostname or "")
-        if blocked:
-            return None, "", f"refused: {blocked} is not a public address"
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    """``(status_code, excerpt, error)`` of one POST, to an address checked in this very call.
+
+    The host is resolved once; every address is checked (``refused_address``: checked again at
+    delivery, the name may have been re-pointed since registration) and the connection goes to
+    the first one, so a second lookup cannot lead elsewhere (DNS rebinding). Redirects are not
+    followed (a 3xx fails)."""
+    parsed = urlparse(url)
+    https = parsed.scheme == "https"
     try:
-        with _opener.open(request, timeout=timeout) as response:
-            return response.status, response.read(500).decode("utf-8", "replace"), ""
-    except urllib.error.HTTPError as exc:
-        excerpt = exc.read(500).decode("utf-8", "replace") if exc.fp else ""
-        return exc.code, excerpt, f"HTTP {exc.code}"
-    except Exception as exc:  # connection refused, timeout, TLS, DNS …
+        port = parsed.port or (443 if https else 80)
+    except ValueError:
+        return None, "", "refused: invalid port"
+    addresses, refusal = checked_addresses(parsed.hostname or "", port)
+    if refusal:
+        return None, "", f"refused: {refusal}"
+    if not addresses:
+        return None, "", f"gaierror: {parsed.hostname} does not resolve"
+    connection_class = PinnedHTTPSConnection if https else PinnedHTTPConnection
+    connection = connection_class(parsed.hostname, address=addresses[0], port=port, timeout=timeout)
+    path = parsed.path or "/"
+    if parsed.query:
+        path = f"{path}?{parsed.query}"
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        excerpt = response.read(500).decode("utf-8", "replace")
+        code = response.status
+    except Exception as exc:  # connection refused, timeout, TLS …
         return None, "", f"{type(exc).__name__}: {exc}"[:2000]
+    finally:
+        connection.close()
+    return code, excerpt, "" if 200 <= code < 300 else f"HTTP {code}"
 
 
 def _claim(qs, limit):

@@ -3,6 +3,8 @@
 Integrator authentication: ``Authorization: Api-Key as_<prefix>_<secret>``.
 
 Keys are stored as SHA-256 hashes and found by their public prefix; revoked keys are refused.
+Failed keys are throttled like failed sign-ins (``aftersales.tenancy.signin``): per prefix and
+per address, a wrong key answers 429 ``api_key_throttled`` while locked.
 ``last_used_at`` is written at most once a minute per key to keep reads cheap.
 """
 
@@ -16,6 +18,7 @@ from django.db.models import OuterRef, StringAgg, Subquery, Value
 from rest_framework import authentication, exceptions
 
 from aftersales import clock
+from aftersales.tenancy import signin
 from aftersales.tenancy.actors import ROLE_SEPARATOR
 from aftersales.tenancy.models import ApiKey
 
@@ -48,12 +51,20 @@ def parse_raw_key(header_value):
     return parts[1]
 
 
+def raw_key_prefix(raw):
+    """The public prefix of a raw key ``as_<prefix>_<secret>``, or ``None`` if malformed."""
+    pieces = raw.split("_")
+    if len(pieces) < 3 or pieces[0] != "as" or not pieces[1]:
+        return None
+    return pieces[1][:32]
+
+
 def api_key_lookup(raw):
     """The active ``ApiKey`` for a raw key string, or ``None``."""
-    pieces = raw.split("_")
-    if len(pieces) < 3 or pieces[0] != "as":
+    prefix = raw_key_prefix(raw)
+    if prefix is None:
         return None
-    key = ApiKey.objects.select_related("merchant").filter(prefix=pieces[1]).first()
+    key = ApiKey.objects.select_related("merchant").filter(prefix=prefix).first()
     if key is None or not hmac.compare_digest(key.hashed_key, ApiKey.hash(raw)):
         return None
     return key
@@ -68,6 +79,19 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         key = api_key_lookup(raw)
         if key is None:
+            # Counted like a failed sign-in; while the prefix or the address is locked, a wrong
+            # key is answered 429 (and not counted). A right key is never refused: its 256-bit
+            # secret cannot be guessed, and nobody can lock an integrator out by sending wrong
+            # keys with its prefix (and a valid call costs no extra query).
+            prefix = raw_key_prefix(raw)
+            if not signin.api_key_allowed(request, prefix):
+                raise exceptions.Throttled(
+                    wait=signin.api_key_lockout_seconds(request, prefix),
+                    detail="API 密钥验证失败次数过多，已暂时锁定，请稍后再试。"
+                    "Too many failed API keys from this key or address; retry later.",
+                    code="api_key_throttled",
+                )
+            signin.api_key_failed(request, prefix)
             raise exceptions.AuthenticationFailed(
                 "API 密钥无效。The API key is not valid.", code="api_key_invalid"
             )

@@ -15,6 +15,9 @@ and never removes a permission staff granted by hand (unless ``reset=True``). It
 
 Nobody gets delete through a group: records are closed or revoked, not deleted. Append-only
 records (timeline, domain events, idempotency, personal-data access log) are view-only for all.
+The one exception is the sign-in lock (django-axes, ``aftersales.tenancy.signin``): managers
+unlock an account or an address by deleting its access-attempt row; auditors and managers read
+the sign-in logs.
 """
 
 from django.apps import apps as global_apps
@@ -42,7 +45,14 @@ APPEND_ONLY = {
 }
 
 
+SIGNIN_APP = "axes"
+
+
 def _wanted(app_label, model, action, group):
+    if app_label == SIGNIN_APP:
+        if group == PlatformGroup.MANAGER and model == "accessattempt" and action == "delete":
+            return True
+        return action == "view" and group in (PlatformGroup.MANAGER, PlatformGroup.AUDITOR)
     if action == "delete":
         return False
     if action == "view":
@@ -58,7 +68,8 @@ def _wanted(app_label, model, action, group):
 
 def platform_group_permissions():
     """``{group name: set of Permission}`` as the policy above defines it."""
-    perms = Permission.objects.filter(content_type__app_label__in=PROJECT_APPS).select_related(
+    labels = (*PROJECT_APPS, SIGNIN_APP)
+    perms = Permission.objects.filter(content_type__app_label__in=labels).select_related(
         "content_type"
     )
     out = {g: set() for g in PlatformGroup.values}
@@ -96,6 +107,6 @@ def on_post_migrate(sender, **kwargs):
     # make sure they exist for all apps before reading them.
 
     for config in global_apps.get_app_configs():
-        if config.label in PROJECT_APPS:
+        if config.label in PROJECT_APPS or config.label == SIGNIN_APP:
             create_permissions(config, verbosity=0, using=DEFAULT_DB_ALIAS)
     platform_groups_ensure()

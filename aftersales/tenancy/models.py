@@ -209,6 +209,9 @@ class PiiAccessLog(models.Model):
     class Meta:
         verbose_name = _("个人信息查看记录")
         verbose_name_plural = _("个人信息查看记录")
+        # Granted by hand, never through a group (aftersales.tenancy.groups): an auditor reads
+        # this log; revealing data is not auditing (issue 19, aftersales.tenancy.reveal).
+        permissions = [("reveal_personal_data", _("可查看消费者完整个人信息（审计员须单独授予）"))]
         ordering = ["-occurred_at"]
 
     def __str__(self):

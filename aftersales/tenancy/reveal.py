@@ -8,6 +8,8 @@ from aftersales.pii import EncryptedTextField
 from aftersales.tenancy.models import PiiAccessLog
 
 SELF_REVEAL_REASON = "本人查看"
+# Read-only platform staff (auditors) reveal only with this permission, granted to them by hand.
+REVEAL_PERMISSION = "aftersales.reveal_personal_data"
 
 
 def _address_values(address):
@@ -57,7 +59,8 @@ def pii_revealable_fields(model):
 def pii_reveal(*, actor, subject, fields, reason=""):
     """Return unmasked values of ``fields`` on ``subject`` and log who saw them (RULES.md D3).
 
-    Only platform staff who may read every tenant (agents, managers, auditors, superusers) see
+    Only platform staff who may read every tenant (agents, managers, superusers; auditors only
+    with the ``REVEAL_PERMISSION`` staff granted them by hand, else ``PermissionDenied``) see
     another person's unmasked values, with a reason; a consumer may see their own; an app may
     grant more for its own model (``pii_reveal_register``), with a reason too. Merchants and
     everyone else get ``NotFound`` (they must not learn the record exists); platform-scoped API
@@ -78,6 +81,12 @@ def pii_reveal(*, actor, subject, fields, reason=""):
             )
         if not (actor.kind == ActorKind.PLATFORM and actor.platform_read):
             raise NotFound()
+        if not actor.platform_write and not actor.user.has_perm(REVEAL_PERMISSION):
+            raise PermissionDenied(
+                "审计员可查阅个人信息查看记录，但查看完整个人信息须由平台管理员单独授权。"
+                "Auditors read the reveal log; revealing personal data needs a grant from staff.",
+                code="pii_reveal_not_granted",
+            )
     reason = (reason or "").strip() or (SELF_REVEAL_REASON if own else "")
     if not reason:
         raise InvalidInput(

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "django_htmx",
+    "axes",
     "aftersales",
     "orders",
     "returns",
@@ -88,6 +89,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "aftersales.api.middleware.ApiInputGuardMiddleware",
     "aftersales.api.idempotency.IdempotencyMiddleware",
+    # Last: turns a sign-in lockout (django-axes) into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -136,6 +139,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "aftersales.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a sign-in while the account or the address is locked (django-axes).
+    "axes.backends.AxesStandaloneBackend",
     # ModelBackend, plus the user's roles in the same query (aftersales.tenancy.actors).
     "aftersales.tenancy.auth.RoleLoadingBackend",
     "guardian.backends.ObjectPermissionBackend",
@@ -149,6 +154,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in throttling (django-axes, aftersales.tenancy.signin): per account and per address,
+# LOGIN_FAILURE_LIMIT failures lock for LOGIN_LOCKOUT_MINUTES, each failure after a lock locks
+# again for twice as long (up to LOGIN_LOCKOUT_MAX_MINUTES); counts are kept LOGIN_MEMORY_HOURS
+# after the last failure. The same counts cover failed API keys (per key prefix and per
+# address). Staff unlock in the admin (Axes › Access attempts: delete the row) or with
+# `manage.py axes_reset_username <name>` / `axes_reset_ip <address>`.
+AXES_HANDLER = "aftersales.tenancy.signin.SignInAttempts"
+AXES_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "5"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = "aftersales.tenancy.signin.cool_off"
+LOGIN_LOCKOUT_MINUTES = int(env("LOGIN_LOCKOUT_MINUTES", "5"))
+LOGIN_LOCKOUT_MAX_MINUTES = int(env("LOGIN_LOCKOUT_MAX_MINUTES", "60"))
+LOGIN_MEMORY_HOURS = int(env("LOGIN_MEMORY_HOURS", "24"))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a try while locked is not counted
+AXES_LOCKOUT_CALLABLE = "aftersales.tenancy.signin.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# The address is REMOTE_ADDR (gunicorn faces the clients); behind a proxy, set
+# AXES_CLIENT_IP_CALLABLE to read the address the proxy vouches for.
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -168,7 +192,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_ROOT = Path(env("MEDIA_ROOT", VAR_DIR / "media"))
+# Nothing serves MEDIA_URL: uploads are answered only by views that check access
+# (aftersales.casefile.files). Behind nginx, PRIVATE_FILES_ACCEL_REDIRECT names an `internal`
+# location aliased to MEDIA_ROOT, and those views answer with X-Accel-Redirect instead of the
+# bytes (docs/operations.md, "Uploaded files").
 MEDIA_URL = "/media/"
+PRIVATE_FILES_ACCEL_REDIRECT = env("PRIVATE_FILES_ACCEL_REDIRECT", "")
 
 # Content Security Policy (Django 6 built-in): same-origin scripts and styles only.
 from django.utils.csp import CSP  # noqa: E402
@@ -284,6 +313,31 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_fs_broker / "control"),
         "store_processed": False,
     }
+# A request never waits long for a broker that is down (issue 19): a send makes a connection
+# attempt of at most BROKER_CONNECT_TIMEOUT seconds and one quick retry, then gives up (the
+# worker's own connection still retries for ever); what could not be sent is a row that a
+# periodic sweep sends later (deadlines, webhooks, notifications, gateway refunds and
+# transfers, pickups, inspections: docs/operations.md).
+BROKER_CONNECT_TIMEOUT = float(env("BROKER_CONNECT_TIMEOUT", "1"))
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_CONNECT_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
+        "socket_timeout": BROKER_CONNECT_TIMEOUT * 2,
+        # A task a crashed worker had taken (acks_late) goes back to the queue after this long;
+        # the periodic sweeps resend lost work sooner (RECOVERY_SECONDS).
+        "visibility_timeout": int(env("BROKER_VISIBILITY_TIMEOUT", "120")),
+    }
+# Gateway refunds and transfers still pending this long are sent again (orders.tasks, every
+# minute): at least once, the gateway deduplicates by request id.
+RESUBMIT_AFTER_SECONDS = int(env("RESUBMIT_AFTER_SECONDS", "60"))
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "Asia/Shanghai"

@@ -22,3 +22,27 @@ MEDIA_ROOT = MEDIA_ROOT / os.environ.get("PYTEST_XDIST_WORKER", "main")  # noqa:
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SANDBOX_ADAPTER_DELAY_SECONDS = 0.5
 SANDBOX_CARRIER_STEP_SECONDS = 0.5
+
+# Every log record of a test run also goes to a file per process under var/test/log/pytest/, so
+# that tests/test_personal_data_in_logs.py can scan what the whole run logged for the demo
+# consumers' phones, names and streets (issue 19). The files are removed when a run starts
+# (conftest.py); subprocesses with these settings (Celery workers) write their own.
+TEST_LOG_DIR = VAR_DIR / "log" / "pytest"  # noqa: F405
+TEST_LOG_DIR.mkdir(parents=True, exist_ok=True)
+LOGGING = {
+    **LOGGING,  # noqa: F405
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        **LOGGING["handlers"],  # noqa: F405
+        "run_file": {
+            "class": "logging.FileHandler",
+            "filename": str(
+                TEST_LOG_DIR / f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}.log"
+            ),
+            "encoding": "utf-8",
+            "delay": True,
+            "formatter": "plain",
+        },
+    },
+    "root": {**LOGGING["root"], "handlers": [*LOGGING["root"]["handlers"], "run_file"]},  # noqa: F405
+}

@@ -21,13 +21,14 @@ record its answers through those services:
 
 import hashlib
 from abc import ABC, abstractmethod
+from datetime import timedelta
 
 from django.conf import settings
 
 from aftersales import clock
 
-from ..models import Shipment
-from . import sandbox_delay, sandbox_send
+from ..models import PickupBooking, Shipment
+from . import get_carrier, sandbox_delay, sandbox_send
 
 # Sent by name (``sandbox_send``).
 PICKUP_TASK = "orders.sandbox_pickup_confirm"
@@ -42,7 +43,9 @@ class Carrier(ABC):
     @abstractmethod
     def book_pickup(self, booking_id):
         """Send the ``PickupBooking`` ``booking_id`` (a time slot) to the carrier; it confirms
-        or refuses later (``services.pickup_confirm`` / ``services.pickup_fail``)."""
+        or refuses later (``services.pickup_confirm`` / ``services.pickup_fail``). Sending it
+        again must be harmless (the carrier deduplicates by ``request_id``):
+        ``resubmit_stale_pickups`` resends bookings whose send was lost."""
 
     @abstractmethod
     def shipment_registered(self, shipment_id):
@@ -141,3 +144,19 @@ class SandboxCarrier(Carrier):
             "signed_at": signed_at,
             "e_signature": signature,
         }
+
+
+def resubmit_stale_pickups(*, older_than_seconds):
+    """Send again pickup bookings still unanswered ``older_than_seconds`` after they were
+    requested: the send after commit can be lost (broker down, worker crashed). Returns how
+    many were resubmitted."""
+    carrier = get_carrier()
+    cutoff = clock.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        PickupBooking.objects.filter(
+            status=PickupBooking.Status.REQUESTED, carrier=carrier.code, requested_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    for booking_id in ids:
+        carrier.book_pickup(booking_id)
+    return len(ids)

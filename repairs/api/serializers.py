@@ -7,6 +7,7 @@ given as ISO 8601 in Shanghai time, like every other instant of the API.
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -365,10 +366,21 @@ class PartsWaitSerializer(serializers.ModelSerializer):
 
 
 class RepairEvidenceSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField(help_text="下载地址（需同样的权限）")
+
     class Meta:
         model = RepairEvidence
-        fields = ["id", "kind", "file", "caption", "actor_label", "uploaded_at"]
+        fields = ["id", "kind", "name", "download_url", "caption", "actor_label", "uploaded_at"]
         read_only_fields = fields
+
+    def get_name(self, obj) -> str:
+        return obj.display_name
+
+    def get_download_url(self, obj) -> str:
+        return reverse(
+            "repair-order-evidence-file", kwargs={"pk": obj.repair_id, "evidence_pk": obj.pk}
+        )
 
 
 REPAIR_LIST_FIELDS = [

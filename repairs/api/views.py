@@ -1,7 +1,12 @@
 """Viewsets of the repairs API (三包, standard 6.5): parse, call one service or selector, shape."""
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -13,10 +18,12 @@ from aftersales.api.base import (
     require_platform_read,
 )
 from aftersales.api.pagination import IdCursorPagination
-from aftersales.errors import PermissionDenied
+from aftersales.casefile.files import private_file_response
+from aftersales.errors import NotFound, PermissionDenied
 
 from .. import selectors, services
 from ..models import SanbaoCatalogEntry
+from ..selectors import evidence_of
 from . import filters
 from .serializers import (
     AlternativeRefusedSerializer,
@@ -378,6 +385,25 @@ class RepairOrderViewSet(ActorViewMixin, *READ):
             **d,
         )
         return self._detail(repair, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("evidence_pk", int, OpenApiParameter.PATH)],
+        responses={(200, "application/octet-stream"): OpenApiResponse(description="文件内容")},
+        description="下载一份维修凭证（与查看维修单同样的权限）。",
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"evidence/(?P<evidence_pk>[^/.]+)",
+        url_name="evidence-file",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def evidence_file(self, request, pk=None, evidence_pk=None):
+        item = evidence_of(self.get_object(), evidence_pk)
+        if item is None:
+            raise NotFound()
+        return private_file_response(item.file, filename=item.original_name)
 
     @_post(
         RepairAssignSerializer, RepairOrderDetailSerializer, description="派单给已准入的服务商。"

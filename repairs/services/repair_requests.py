@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from aftersales import clock
+from aftersales.casefile.files import original_name
 from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.messaging.notifications import merchant_staff
@@ -165,6 +166,7 @@ def _request(
         RepairEvidence.objects.create(
             repair=repair,
             file=upload,
+            original_name=original_name(upload),
             uploaded_by=actor.user if getattr(actor.user, "pk", None) else None,
             actor_label=actor.label,
         )
@@ -312,6 +314,7 @@ def repair_evidence_add(*, repair, actor, file, kind=RepairEvidence.Kind.PHOTO, 
             repair=repair,
             kind=kind,
             file=file,
+            original_name=original_name(file),
             caption=caption or "",
             uploaded_by=actor.user if getattr(actor.user, "pk", None) else None,
             actor_label=actor.label,

@@ -123,7 +123,7 @@ class ReturnEvidenceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_name(self, obj) -> str:
-        return obj.file.name.rsplit("/", 1)[-1] if obj.file else ""
+        return obj.display_name
 
     def get_download_url(self, obj) -> str | None:
         if not obj.file:

@@ -7,10 +7,7 @@ merchant keys their merchant's, platform staff and platform keys all, a mediator
 ``consumer_only`` / ``platform_only`` / ``read_only_role``; 409 for a conflicting state).
 """
 
-from os.path import basename
-
 from django.db.models import Exists, OuterRef, Prefetch
-from django.http import FileResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -26,6 +23,7 @@ from rest_framework.views import APIView
 
 from aftersales.api.base import IDEMPOTENCY_PARAMETER, ActorViewMixin
 from aftersales.api.pagination import IdCursorPagination
+from aftersales.casefile.files import private_file_response
 from aftersales.deadlines.engine import deadlines_for_many
 from aftersales.deadlines.models import Deadline
 from aftersales.errors import InvalidInput, NotFound
@@ -533,14 +531,7 @@ class ReturnRequestViewSet(
         item = target.evidence.filter(pk=_int_or_404(evidence_pk)).first()
         if item is None or not item.file:
             raise NotFound()
-        try:
-            handle = item.file.open("rb")
-        except OSError:
-            raise NotFound() from None
-        response = FileResponse(handle, filename=basename(item.file.name))
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return private_file_response(item.file, filename=item.original_name)
 
 
 def _int_or_404(value):

@@ -6,6 +6,7 @@ from django.core.files.base import File
 from django.db import transaction
 
 from aftersales import clock
+from aftersales.casefile.files import original_name
 from aftersales.errors import Conflict, InvalidInput
 
 from ..models import (
@@ -106,6 +107,7 @@ def evidence_save(request, items, *, actor, stage, party=None):
             uploaded_by=actor_user(actor),
             uploaded_by_label=actor.label,
             created_at=clock.now(),
+            original_name=original_name(upload),
         )
         content = upload if isinstance(upload, File) else File(upload)
         row.file.save(upload.name.rsplit("/", 1)[-1], content, save=False)

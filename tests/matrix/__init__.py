@@ -132,6 +132,8 @@ class Write:
     every role may call it and succeed, but only ``allowed`` roles may change the target's rows.
     ``foreign_body(world, target)``: the same request aimed at tenant B (B's merchant, order,
     line...); the tenant-A roles among ``allowed`` must be refused with it and change nothing.
+    ``reads_only=True``: a read sent as a POST (its input must stay out of URLs, e.g. a phone):
+    ``allowed`` roles succeed and nobody changes ``touches``.
     """
 
     allowed: frozenset
@@ -141,6 +143,7 @@ class Write:
     snapshot: Callable | None = None
     status: tuple = (200, 201, 202, 204)
     callers_own: bool = False
+    reads_only: bool = False
 
     def __post_init__(self):
         if not self.touches and self.snapshot is None:

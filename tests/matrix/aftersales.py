@@ -64,6 +64,19 @@ register(
     ),
 )
 register(
+    "consumer-lookup",
+    setup=_consumer,
+    # A read in a POST body (the phone stays out of URLs and logs): everyone may ask, each finds
+    # only whom they may see (aftersales/tests/test_pii_reveal.py checks the scoping).
+    post=Write(
+        SIGNED_IN,
+        body={"phone": "13800000000"},
+        touches=[ConsumerProfile],
+        status=(200,),
+        reads_only=True,
+    ),
+)
+register(
     "consumer-detail",
     setup=_consumer,
     get=Read(CONSUMER_READERS),
@@ -138,8 +151,9 @@ register(
     "consumer-reveal",
     setup=_consumer,
     visible=CONSUMER_READERS,
+    # Auditors read the reveal log; revealing needs a permission granted to them by hand.
     post=Write(
-        CONSUMER_A | PLATFORM_STAFF_READ,
+        CONSUMER_A | PLATFORM_STAFF_WRITE,
         touches=["aftersales.PiiAccessLog"],
         body={"fields": ["name", "phone"], "reason": "核实身份"},
     ),

@@ -299,6 +299,27 @@ register(
     setup=_repair_target("requested"),
     get=Read(CASE_READ),
 )
+
+
+def _evidence_target(w, side):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from repairs import services as s
+
+    photo = SimpleUploadedFile("matrix.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
+    repair = s.repair_request(
+        actor=SYSTEM, card=_card(side), fault_description="无法开机", evidence=[photo]
+    )
+    item = repair.evidence.get()
+    return Target(kwargs={"pk": repair.pk, "evidence_pk": item.pk}, obj=repair)
+
+
+register(
+    "repair-order-evidence-file",
+    grant=REPAIR_GRANT,
+    setup=_evidence_target,
+    get=Read(CASE_READ),
+)
 register(
     "repair-order-assign",
     setup=_repair_target("requested"),

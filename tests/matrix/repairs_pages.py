@@ -91,6 +91,19 @@ def _repair_page(w, side):
     return Target(kwargs={"pk": repair.pk}, row=repair.number)
 
 
+def _evidence_page(w, side):
+    """Side's repair with one photo (served only to who sees the repair)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from repairs import services
+
+    photo = SimpleUploadedFile("matrix.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
+    repair = services.repair_request(
+        card=_card(side), fault_description="矩阵：开机黑屏", actor=SYSTEM, evidence=[photo]
+    )
+    return Target(kwargs={"pk": repair.pk, "evidence_pk": repair.evidence.get().pk})
+
+
 def _returned_page(w, side):
     """Side's repair, done and returned to the consumer (who may confirm its end)."""
     from repairs import services
@@ -164,6 +177,7 @@ register(
 )
 register("my:repair-list", setup=_repair_page, get=Read(CONSUMER_A))
 register("my:repair-detail", setup=_repair_page, get=Read(CONSUMER_A))
+register("my:repair-evidence", setup=_evidence_page, get=Read(CONSUMER_A))
 register(
     "my:repair-cancel",
     setup=_repair_page,
@@ -181,6 +195,7 @@ register(
 # -- merchant portal (/merchant/) ----------------------------------------------------------------
 register("merchant:repair-list", setup=_repair_page, get=Read(MERCHANT_A_STAFF))
 register("merchant:repair-detail", setup=_repair_page, get=Read(MERCHANT_A_STAFF))
+register("merchant:repair-evidence", setup=_evidence_page, get=Read(MERCHANT_A_STAFF))
 register(
     "merchant:repair-assign",
     setup=_assign_page,
