@@ -7,6 +7,7 @@ through ``reveal.pii_reveal``, which logs the access (D3). Writes go through ser
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin import ActionLocation
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
@@ -235,6 +236,19 @@ class ConsumerAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # consumers are created through the API or the sign-up page
 
+    def _may_reveal(self, request):
+        return reveal.staff_may_reveal(actor_for_user(request.user))
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if self._may_reveal(request) else [f for f in fields if f != "reveal_link"]
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location)
+        if not self._may_reveal(request):
+            actions.pop("reveal_pii", None)
+        return actions
+
     def get_search_results(self, request, queryset, search_term):
         """Also find a consumer by exact phone, through the blind index (RULES.md D1)."""
         queryset, distinct = super().get_search_results(request, queryset, search_term)
@@ -286,6 +300,8 @@ class ConsumerAdmin(admin.ModelAdmin):
         consumer = self.get_object(request, str(pk))
         if consumer is None or not self.has_view_permission(request, consumer):
             raise PermissionDenied
+        if not self._may_reveal(request):
+            raise PermissionDenied(_("查看完整个人信息须由平台管理员单独授权。"))
         form = RevealForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             return self._render(request, form, [consumer], self._reveal(request, [consumer], form))

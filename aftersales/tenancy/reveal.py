@@ -56,6 +56,12 @@ def pii_revealable_fields(model):
     return names + list(_REVEAL_EXTRA.get(model._meta.label_lower, {}))
 
 
+def staff_may_reveal(actor):
+    """Whether platform staff ``actor`` may reveal consumers' personal data: writers may;
+    read-only staff (auditors) only with ``REVEAL_PERMISSION`` granted by hand."""
+    return actor.platform_write or actor.user.has_perm(REVEAL_PERMISSION)
+
+
 def pii_reveal(*, actor, subject, fields, reason=""):
     """Return unmasked values of ``fields`` on ``subject`` and log who saw them (RULES.md D3).
 
@@ -81,7 +87,7 @@ def pii_reveal(*, actor, subject, fields, reason=""):
             )
         if not (actor.kind == ActorKind.PLATFORM and actor.platform_read):
             raise NotFound()
-        if not actor.platform_write and not actor.user.has_perm(REVEAL_PERMISSION):
+        if not staff_may_reveal(actor):
             raise PermissionDenied(
                 "审计员可查阅个人信息查看记录，但查看完整个人信息须由平台管理员单独授权。"
                 "Auditors read the reveal log; revealing personal data needs a grant from staff.",

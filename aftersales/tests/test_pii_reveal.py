@@ -386,3 +386,31 @@ def _refused(registry, user, address):
         registry.pii_reveal(
             actor=actor_for_user(user), subject=address, fields=["phone"], reason="上门取件"
         )
+
+
+def test_the_admin_offers_the_reveal_only_to_who_may_use_it(roles, consumer_a, client):
+    """An auditor's consumer page has no "查看完整信息" link or action and the reveal page
+    answers 403; an agent's has both; a granted auditor's too."""
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    page = reverse("admin:aftersales_consumerprofile_change", args=[consumer_a.pk])
+    changelist = reverse("admin:aftersales_consumerprofile_changelist")
+    reveal_page = reverse("admin:aftersales_consumerprofile_reveal", args=[consumer_a.pk])
+
+    def offered(user):
+        client.force_login(user)
+        body = client.get(page).content.decode()
+        actions = client.get(changelist).content.decode()
+        return (
+            reveal_page in body,
+            'value="reveal_pii"' in actions,
+            client.get(reveal_page).status_code,
+        )
+
+    assert offered(roles["auditor"]) == (False, False, 403)
+    assert offered(roles["after_sales_agent"]) == (True, True, 200)
+    auditor = roles["auditor"]
+    auditor.user_permissions.add(Permission.objects.get(codename="reveal_personal_data"))
+    auditor = type(auditor).objects.get(pk=auditor.pk)  # permissions are cached per instance
+    assert offered(auditor) == (True, True, 200)
