@@ -81,6 +81,20 @@ def _extra_rows(staff):
         city="上海市",
         street="控制台路 1 号",
     )
+    # sign-in records (django-axes): a failed sign-in, its log, a successful one
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    seen = {"user_agent": "console", "ip_address": "192.0.2.1", "path_info": "/accounts/login/"}
+    AccessAttempt.objects.create(
+        **seen,
+        username="nobody",
+        http_accept="*/*",
+        get_data="",
+        post_data="",
+        failures_since_start=1,
+    )
+    AccessFailureLog.objects.create(**seen, username="nobody", http_accept="*/*")
+    AccessLog.objects.create(**seen, username=staff.username, http_accept="*/*")
     # an insurance claim of a no-reason return of a line with 运费险 (R8)
     from returns.tests.test_services_insurance import insured_line, shipped_back
 

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aftersales.api.deadlines import DeadlineSerializer
-from aftersales.api.serializers import AddressInputSerializer
+from aftersales.api.serializers import AddressInputSerializer, stored_choice
 from aftersales.deadlines.engine import deadlines_for_many
 from aftersales.errors import NotFound
 from aftersales.tenancy.actors import actor_from_request
@@ -227,6 +227,9 @@ class OrderLineSerializer(serializers.ModelSerializer):
     sku_code = serializers.CharField(source="sku.code", read_only=True)
     no_reason_class = serializers.CharField(
         source="sku.product.category.no_reason_class", read_only=True
+    )
+    unsealed_via = stored_choice(
+        OrderLine.UnsealedVia.choices, help_text="下载或拆封的记录来源（R2；未拆封为空）"
     )
 
     class Meta:

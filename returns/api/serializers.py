@@ -413,7 +413,9 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
     )
     ledger = serializers.SerializerMethodField(help_text="极速退款台账（R12）：垫付、追偿、追回")
     return_address = ReturnAddressSerializer(
-        read_only=True, help_text="寄回地址：商家同意时选定的退货仓（未设置为 null）"
+        read_only=True,
+        allow_null=True,
+        help_text="寄回地址：商家同意时选定的退货仓（未设置为 null）",
     )
     arbitration = serializers.SerializerMethodField()
     shipping_payer = stored_choice(ReturnRequest.ShippingPayer.choices, label="退货运费承担方")

@@ -18,13 +18,20 @@ CHANGES = (ReturnAddress,)
 
 
 def _address(w, side):
+    from returns.models import ReturnAddress
     from returns.services import return_address_create
     from returns.tests.factories import merchant_actor
 
+    warehouse = f"矩阵仓-{side.code}"
+    address = ReturnAddress.objects.filter(
+        merchant=side.merchant, warehouse=warehouse, active=True
+    ).first()
+    if address is not None:  # another endpoint's setup made it (tests/test_schema_conformance)
+        return Target(kwargs={"pk": address.pk}, row=address.pk, obj=address)
     address = return_address_create(
         actor=merchant_actor(side.merchant),
         merchant_id=side.merchant.pk,
-        warehouse=f"矩阵仓-{side.code}",
+        warehouse=warehouse,
         contact_name="仓管",
         phone="021-55550000",
         province="上海市",
