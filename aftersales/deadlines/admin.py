@@ -23,6 +23,7 @@ from aftersales.deadlines.calendar import (
 )
 from aftersales.deadlines.engine import SubjectRef, deadline_cancel
 from aftersales.deadlines.models import Deadline, Holiday
+from aftersales.deadlines.rules import display_instant
 from aftersales.errors import DomainError
 from aftersales.tenancy.actors import actor_for_user
 
@@ -49,7 +50,7 @@ class DueFilter(admin.SimpleListFilter):
 
 @admin.register(Deadline)
 class DeadlineAdmin(admin.ModelAdmin):
-    list_display = ["due_at", "kind", "subject", "merchant", "state", "what_happens", "attempts"]
+    list_display = ["due", "kind", "subject", "merchant", "state", "what_happens", "attempts"]
     list_filter = [DueFilter, "state", "kind"]
     search_fields = ["kind", "subject_type", "=subject_id"]
     list_select_related = ["merchant"]
@@ -63,6 +64,12 @@ class DeadlineAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("到期时间"), ordering="due_at")
+    def due(self, obj):
+        """As every page writes a deadline: a window closing at 00:00 reads 24:00 of the day
+        before (RULES.md "Time")."""
+        return display_instant(obj.due_at)
 
     @admin.display(description=_("对象"))
     def subject(self, obj):

@@ -157,3 +157,21 @@ def test_holiday_admin_bulk_delete_records_each_row(staff_client, db):
             "subject_id", flat=True
         )
     ) == sorted(r.pk for r in rows)
+
+
+def test_the_board_and_the_list_write_a_window_end_as_24_00(staff_client, db):
+    """One way to write a deadline everywhere (RULES.md "Time"): a deadline due at 00:00
+    Shanghai of 12-16 reads "12-15 24:00" on the board and in the deadline list, as on the
+    portals, never "12-16 00:00"."""
+    from aftersales.deadlines.rules import end_of_day, local_date
+
+    shop = Merchant.objects.create(code="adm-24", name="店24")
+    today = local_date(clock.now())
+    tomorrow = today + timedelta(days=1)
+    due = end_of_day(today)  # 00:00 Shanghai of tomorrow: within the board's 24 hours
+    engine.deadline_schedule(subject=shop, kind="test.admin", due_at=due, actor=SYSTEM)
+    written = f"{today:%Y-%m-%d} 24:00"
+    for url in ("/admin/aftersales/deadline/board/", "/admin/aftersales/deadline/"):
+        html = staff_client.get(url).content.decode()
+        assert written in html, url
+        assert f"{tomorrow:%Y-%m-%d} 00:00" not in html, url
