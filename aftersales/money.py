@@ -1,6 +1,6 @@
 """Money helpers: ``Decimal`` yuan with two places, ROUND_HALF_UP (STYLE.md rule 7)."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from django.db.models import DecimalField, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -45,11 +45,34 @@ def units_share(total, quantity: int, units: int, before: int = 0) -> Decimal:
     return yuan(total * (before + units) / quantity) - yuan(total * before / quantity)
 
 
+def split_largest_remainder(total, weights):
+    """Split ``total`` (not negative) in proportion to ``weights`` to the fen by largest
+    remainder (Hamilton's method): each share rounded down, then one fen more for each of the
+    largest remainders until the sum is exact (the later weight first on a tie), so every share
+    is within a fen of its proportional amount. All weights zero: the last takes everything.
+    Refunds over mixed tenders use it (RULES.md R7)."""
+    total = yuan(total)
+    weights = [Decimal(w) for w in weights]
+    if not weights:
+        return []
+    whole = sum(weights, ZERO)
+    if whole == 0:
+        return [ZERO] * (len(weights) - 1) + [total]
+    exact = [total * w / whole for w in weights]
+    shares = [(x / FEN).to_integral_value(rounding=ROUND_FLOOR) * FEN for x in exact]
+    fens = int((total - sum(shares, ZERO)) / FEN)
+    order = sorted(range(len(weights)), key=lambda i: (exact[i] - shares[i], i), reverse=True)
+    for i in order[:fens]:
+        shares[i] += FEN
+    return [yuan(s) for s in shares]
+
+
 def split_pro_rata(total, weights):
     """Split ``total`` in proportion to ``weights``; the last share absorbs the remainder.
 
-    Used for mixed tenders (RULES.md R7) and order discounts over lines; units of one line use
-    ``units_share`` (R15, cumulative rounding). Returns a list of
+    Used for order discounts over lines and a line's part of each tender; a refund over the
+    tenders uses ``split_largest_remainder`` (R7), units of one line ``units_share`` (R15,
+    cumulative rounding). Returns a list of
     Decimals that sums exactly to ``total``. Each share but the last is the proportional amount
     rounded half-up to the fen, capped at what is left, so with many tiny shares the rounding
     can never push the last share below zero. Weights must not be negative.

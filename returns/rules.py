@@ -9,14 +9,14 @@ Shanghai, and an N-day window after E closes at 24:00 Shanghai of day N
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from aftersales.deadlines import rules as time_rules
 from aftersales.deadlines.rules import display_instant
-from aftersales.money import FEN, ZERO, units_share, yuan
+from aftersales.money import ZERO, split_largest_remainder, units_share, yuan
 from orders.rules import EXCLUSION_REASONS, is_high_value, unseal_matters
 
 # -- constants ---------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def split_refund_over_tenders(amount, tenders_paid, tenders_refunded=None) -> li
         raise ValueError("refund_exceeds_tenders")
     if not paid:
         return []
-    shares = _largest_remainder(amount, paid)
+    shares = split_largest_remainder(amount, paid)
     overflow = ZERO
     for i, share in enumerate(shares):
         if share > left[i]:
@@ -300,22 +300,6 @@ def split_refund_over_tenders(amount, tenders_paid, tenders_refunded=None) -> li
         shares[i] += room
         overflow -= room
     return shares
-
-
-def _largest_remainder(amount, weights):
-    """``amount`` split in proportion to ``weights`` to the fen (Hamilton's method): shares
-    rounded down, then one fen more for each of the largest remainders until the sum is exact
-    (the later weight first on a tie). All weights zero: the last takes everything."""
-    whole = sum(weights, ZERO)
-    if whole == 0:
-        return [ZERO] * (len(weights) - 1) + [amount]
-    exact = [amount * w / whole for w in weights]
-    shares = [(x / FEN).to_integral_value(rounding=ROUND_FLOOR) * FEN for x in exact]
-    fens = int((amount - sum(shares, ZERO)) / FEN)
-    order = sorted(range(len(weights)), key=lambda i: (exact[i] - shares[i], i), reverse=True)
-    for i in order[:fens]:
-        shares[i] += FEN
-    return [yuan(s) for s in shares]
 
 
 # -- shipping and insurance (R8, R9, R17) ------------------------------------------------------

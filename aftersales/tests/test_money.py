@@ -101,3 +101,29 @@ def test_units_share_parts_add_up_and_stay_nearest(paid, quantity, data):
         total += part
         done += k
     assert total == paid
+
+
+def test_split_largest_remainder_keeps_every_share_within_a_fen():
+    """Hamilton's method: rounded down, then a fen each to the largest remainders (the later
+    weight first on a tie); every share within a fen of its proportional amount."""
+    from aftersales.money import split_largest_remainder
+
+    assert split_largest_remainder("33.33", [70, 20, 10]) == [
+        Decimal("23.33"),
+        Decimal("6.67"),
+        Decimal("3.33"),
+    ]
+    assert split_largest_remainder("100", [1, 1, 1]) == [
+        Decimal("33.33"),
+        Decimal("33.33"),
+        Decimal("33.34"),
+    ]
+    assert split_largest_remainder("0.05", ["0.01", "0.01", "0.01", "0.07", "0.01"]) == [
+        Decimal("0.00"),
+        Decimal("0.00"),
+        Decimal("0.01"),
+        Decimal("0.03"),
+        Decimal("0.01"),
+    ]
+    assert split_largest_remainder("5", [0, 0]) == [Decimal("0.00"), Decimal("5.00")]
+    assert split_largest_remainder("5", []) == []
