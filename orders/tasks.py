@@ -27,44 +27,43 @@ def _queue_of(task):
     return info.get("routing_key") or None
 
 
+def _sandbox_gateway_answer(task, row, record, resubmit):
+    """The sandbox gateway answers one attempt of ``row`` (a pending gateway refund or
+    transfer): ``record(row, **answer)`` stores it; on a timeout ``resubmit(gateway, pk, ...)``
+    schedules the next attempt after commit, on the queue this task came from."""
+    if row is None or row.status != row.Status.PENDING:
+        return row.status if row is not None else None
+    gateway = SandboxPaymentGateway()
+    attempt, outcome, reason, gateway_ref = gateway.answer(row)
+    row = record(row, outcome=outcome, reason=reason, gateway_ref=gateway_ref, actor=SYSTEM)
+    if outcome == "retry":
+        queue, pk = _queue_of(task), row.pk
+        transaction.on_commit(lambda: resubmit(gateway, pk, attempt=attempt, queue=queue))
+    return row.status
+
+
 @shared_task(name="orders.sandbox_refund_process", bind=True)
 def sandbox_refund_process(self, refund_id):
     """The sandbox gateway answers one attempt of a refund; the next one is scheduled on a
     timeout."""
-    refund = GatewayRefund.objects.filter(pk=refund_id).first()
-    if refund is None or refund.status != GatewayRefund.Status.PENDING:
-        return refund.status if refund is not None else None
-    gateway = SandboxPaymentGateway()
-    attempt, outcome, reason, gateway_ref = gateway.answer(refund)
-    refund = gateway_refund_attempt_record(
-        refund=refund, outcome=outcome, reason=reason, gateway_ref=gateway_ref, actor=SYSTEM
+    return _sandbox_gateway_answer(
+        self,
+        GatewayRefund.objects.filter(pk=refund_id).first(),
+        lambda refund, **answer: gateway_refund_attempt_record(refund=refund, **answer),
+        lambda gateway, pk, **kw: gateway.submit_refund(pk, **kw),
     )
-    if outcome == "retry":
-        queue = _queue_of(self)
-        transaction.on_commit(
-            lambda: gateway.submit_refund(refund_id, attempt=attempt, queue=queue)
-        )
-    return refund.status
 
 
 @shared_task(name="orders.sandbox_transfer_process", bind=True)
 def sandbox_transfer_process(self, transfer_id):
-    """The sandbox gateway answers one attempt of a charge or payout; the next one is scheduled
-    on a timeout."""
-    transfer = GatewayTransfer.objects.filter(pk=transfer_id).first()
-    if transfer is None or transfer.status != GatewayTransfer.Status.PENDING:
-        return transfer.status if transfer is not None else None
-    gateway = SandboxPaymentGateway()
-    attempt, outcome, reason, gateway_ref = gateway.answer(transfer)
-    transfer = gateway_transfer_attempt_record(
-        transfer=transfer, outcome=outcome, reason=reason, gateway_ref=gateway_ref, actor=SYSTEM
+    """The sandbox gateway answers one attempt of a charge, payout or deduction; the next one
+    is scheduled on a timeout."""
+    return _sandbox_gateway_answer(
+        self,
+        GatewayTransfer.objects.filter(pk=transfer_id).first(),
+        lambda transfer, **answer: gateway_transfer_attempt_record(transfer=transfer, **answer),
+        lambda gateway, pk, **kw: gateway.submit_transfer(pk, **kw),
     )
-    if outcome == "retry":
-        queue = _queue_of(self)
-        transaction.on_commit(
-            lambda: gateway.submit_transfer(transfer_id, attempt=attempt, queue=queue)
-        )
-    return transfer.status
 
 
 @shared_task(name="orders.sandbox_pickup_confirm")
