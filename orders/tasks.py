@@ -8,6 +8,7 @@ from django.db import transaction
 from aftersales import clock
 from aftersales.tenancy.actors import SYSTEM
 
+from .adapters import task_queue
 from .adapters.carrier import SandboxCarrier, resubmit_stale_pickups
 from .adapters.payment import SandboxPaymentGateway
 from .adapters.payment import resubmit_stale_refunds as resubmit
@@ -22,11 +23,6 @@ from .services import (
 )
 
 
-def _queue_of(task):
-    info = getattr(task.request, "delivery_info", None) or {}
-    return info.get("routing_key") or None
-
-
 def _sandbox_gateway_answer(task, row, record, resubmit):
     """The sandbox gateway answers one attempt of ``row`` (a pending gateway refund or
     transfer): ``record(row, **answer)`` stores it; on a timeout ``resubmit(gateway, pk, ...)``
@@ -37,7 +33,7 @@ def _sandbox_gateway_answer(task, row, record, resubmit):
     attempt, outcome, reason, gateway_ref = gateway.answer(row)
     row = record(row, outcome=outcome, reason=reason, gateway_ref=gateway_ref, actor=SYSTEM)
     if outcome == "retry":
-        queue, pk = _queue_of(task), row.pk
+        queue, pk = task_queue(task), row.pk
         transaction.on_commit(lambda: resubmit(gateway, pk, attempt=attempt, queue=queue))
     return row.status
 
@@ -99,7 +95,7 @@ def sandbox_journey_step(self, shipment_id, step):
             sign_off_record(shipment=shipment, actor=SYSTEM, **carrier.sign_off(shipment, now))
         return None
     next_step = step + 1
-    queue = _queue_of(self)
+    queue = task_queue(self)
     transaction.on_commit(lambda: carrier.schedule_step(shipment_id, next_step, queue=queue))
     return next_step
 

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from aftersales import clock
 from aftersales.tenancy.actors import SYSTEM
+from orders.adapters import task_queue
 
 from .adapters import resubmit_stale_inspections as resubmit
 from .adapters.carrier import JOURNEY, SandboxReturnJourney
@@ -23,11 +24,6 @@ from .services import (
 )
 from .services.express import express_settlements_retry_failed
 from .services.payments import extra_payouts_retry_failed
-
-
-def _queue_of(task):
-    info = getattr(task.request, "delivery_info", None) or {}
-    return info.get("routing_key") or None
 
 
 @shared_task(name="returns.sandbox_inspection_process", bind=True)
@@ -48,7 +44,7 @@ def sandbox_inspection_process(self, inspection_id):
             inspection=inspection, reason=text, final=final, actor=SYSTEM
         )
         if not final:
-            queue = _queue_of(self)
+            queue = task_queue(self)
             transaction.on_commit(
                 lambda: provider.submit(inspection_id, attempt=attempt, queue=queue)
             )
@@ -75,7 +71,7 @@ def sandbox_insurance_process(self, claim_id):
     if outcome == "retry":
         claim = insurance_claim_attempt_failed(claim=claim, reason=detail, final=final)
         if not final:
-            queue = _queue_of(self)
+            queue = task_queue(self)
             transaction.on_commit(lambda: insurer.submit(claim_id, attempt=attempt, queue=queue))
         return claim.status
     claim = insurance_claim_settle(
@@ -97,7 +93,7 @@ def sandbox_return_step(self, request_id, step):
     if journey.last_step(request, scan["kind"]):
         return None
     next_step = step + 1
-    queue = _queue_of(self)
+    queue = task_queue(self)
     transaction.on_commit(lambda: journey.schedule_step(request_id, next_step, queue=queue))
     return next_step
 

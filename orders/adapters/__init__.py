@@ -33,6 +33,13 @@ def sandbox_delay():
     return float(getattr(settings, "SANDBOX_ADAPTER_DELAY_SECONDS", 3))
 
 
+def task_queue(task):
+    """The queue a running bound task came from (``None`` outside a worker): a sandbox party's
+    next answer goes back to it (``sandbox_send(queue=...)``)."""
+    info = getattr(task.request, "delivery_info", None) or {}
+    return info.get("routing_key") or None
+
+
 def sandbox_send(task_name, args, *, countdown, queue=None):
     """Send a sandbox party's answer task ``task_name`` after ``countdown`` seconds, by name
     (``current_app.tasks``: the adapters sit below the tasks that record the answer through
