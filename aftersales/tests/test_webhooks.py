@@ -407,3 +407,24 @@ def test_endpoints_read_once_with_the_same_deliveries(merchant_a, merchant_b):
     assert names(shop_a) == ["order.updated", "order.updated", "refund.succeeded"]
     assert names(refunds_a) == ["refund.succeeded"]
     assert names(shop_b) == ["refund.succeeded"]
+
+
+def test_an_endpoint_written_by_any_path_is_seen_by_the_next_event(merchant_a):
+    """The outbox's shared-cache entry is dropped by ``WebhookEndpoint.save`` and ``delete``,
+    not by each service: an endpoint created or removed through the ORM (a data fix, a
+    migration) is seen by the next event after the entry was filled."""
+    publish(merchant_a, "order.updated")  # fills the entry: no endpoint yet
+    endpoint = WebhookEndpoint.objects.create(
+        scope=WebhookEndpoint.Scope.MERCHANT,
+        merchant=merchant_a,
+        url="http://127.0.0.1:9/direct",
+        event_types=["*"],
+        secret="whsec_direct",
+        created_at=clock.now(),
+    )
+    publish(merchant_a, "order.updated")
+    assert endpoint.deliveries.count() == 1
+    endpoint.deliveries.all().delete()
+    endpoint.delete()
+    publish(merchant_a, "order.updated")  # would fail on the deleted endpoint's id
+    assert not WebhookDelivery.objects.filter(endpoint_id=endpoint.pk).exists()
