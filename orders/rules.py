@@ -193,3 +193,15 @@ def exclusion_confirmation_allowed(no_reason_class) -> bool:
 
 
 SIGNER_RELATIONS = frozenset({"self", "family", "locker", "front_desk", "colleague", "other"})
+
+
+def unshipped_lines(order):
+    """The lines of a paid order the merchant can still ship (no outbound parcel, not
+    cancelled), from the prefetched lines and parcels: what ``services.shipment_create``
+    accepts, for the portal's shipping form."""
+    if order.status not in PAID_STATUSES:
+        return []
+    shipped = {s.line_id for s in order.shipments.all() if s.purpose == "outbound"}
+    return [
+        line for line in order.lines.all() if line.pk not in shipped and line.cancelled_at is None
+    ]

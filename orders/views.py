@@ -116,17 +116,6 @@ SIGNER_RELATIONS = {
 }
 
 
-def unshipped_lines(order):
-    """The lines of a paid order the merchant can still ship (no outbound parcel, not
-    cancelled), from the prefetched lines and parcels."""
-    if order.status not in rules.PAID_STATUSES:
-        return []
-    shipped = {s.line_id for s in order.shipments.all() if s.purpose == "outbound"}
-    return [
-        line for line in order.lines.all() if line.pk not in shipped and line.cancelled_at is None
-    ]
-
-
 def _order_detail_page(request, pk, *, portal, mask, ship_form=None, status=200):
     order = _order_detail(request, pk)
     lines = {line.pk: line for line in order.lines.all()}
@@ -144,7 +133,7 @@ def _order_detail_page(request, pk, *, portal, mask, ship_form=None, status=200)
             )
     # Issue 3: every case shows what is due and what happens then (the 72 h logistics alert).
     deadlines = deadlines_for_many([order, *order.shipments.all()])
-    to_ship = unshipped_lines(order) if portal == "merchant" else []
+    to_ship = rules.unshipped_lines(order) if portal == "merchant" else []
     if to_ship and ship_form is None:
         ship_form = ShipmentForm(lines=to_ship)
     context = {
@@ -183,7 +172,7 @@ def merchant_order_ship(request, pk):
     """The merchant ships a line from the portal: carrier and tracking number
     (``services.shipment_create``, as the API's ``POST /shipments/``)."""
     order = _order_detail(request, pk)
-    form = ShipmentForm(request.POST, lines=unshipped_lines(order))
+    form = ShipmentForm(request.POST, lines=rules.unshipped_lines(order))
     if form.is_valid():
         line = next(x for x in order.lines.all() if x.pk == form.cleaned_data["line"])
         try:
