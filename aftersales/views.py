@@ -1,7 +1,9 @@
-"""Pages of the kernel: the landing redirect and the portals' home pages."""
+"""Pages of the kernel: the landing redirect and the portals' home pages (the merchant's
+workbench)."""
 
 from django.shortcuts import redirect, render
 
+from aftersales.casefile.workbench import workbench_counts
 from aftersales.tenancy.actors import actor_from_request
 from aftersales.tenancy.decorators import consumer_required, merchant_required
 
@@ -29,4 +31,11 @@ def my_home(request):
 
 @merchant_required
 def merchant_home(request):
-    return redirect("merchant:order-list")
+    """The merchant's after-sales workbench: where merchant staff land, with the counts of the
+    cases waiting for them, each linking to the list of those cases (issue 14)."""
+    counts = workbench_counts(actor=request.actor)
+    return render(
+        request,
+        "aftersales/merchant_workbench.html",
+        {"nav": "workbench", "counts": counts, "waiting": sum(c.count for c in counts)},
+    )

@@ -15,19 +15,22 @@ class RepairsConfig(AppConfig):
 
     def ready(self):
         # Imported here, once the app registry is ready (each of them imports models): the
-        # deadline kinds, status rules and subscriptions register on import; the provider role
-        # and the revealable fields are registered with the kernel below; its Celery tasks; the
-        # labels of the timeline's verbs.
+        # deadline kinds, status rules and subscriptions register on import; the provider role,
+        # the revealable fields and the merchant workbench's counts are registered with the
+        # kernel below; its Celery tasks; the labels of the timeline's verbs.
         from aftersales.casefile.timeline import timeline_verbs_register
+        from aftersales.casefile.workbench import workbench_register
         from aftersales.tenancy.actors import actor_role_register
 
         from . import deadlines, events, tasks  # noqa: F401
         from .labels import timeline_verb_labels
         from .selectors import provider_actor
         from .services import reveal_register
+        from .views import merchant_workbench
 
         actor_role_register(provider_actor)
         reveal_register()
+        workbench_register(merchant_workbench)
         timeline_verbs_register(timeline_verb_labels())
         post_migrate.connect(_seed_empty_catalog, sender=self)
 

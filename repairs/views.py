@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,6 +31,7 @@ from aftersales import clock
 from aftersales.api.base import no_store
 from aftersales.casefile.files import private_file_response
 from aftersales.casefile.timeline import timeline_for, timeline_verb_label
+from aftersales.casefile.workbench import WorkbenchCount
 from aftersales.deadlines.engine import deadlines_for_many
 from aftersales.deadlines.models import Deadline
 from aftersales.deadlines.registry import deadline_description
@@ -47,7 +48,7 @@ from .models import RepairOrder, WarrantyCard, WarrantyEscalation
 PAGE_SIZE = 20
 SOON = timedelta(days=3)
 
-provider_required = role_required(lambda a: getattr(a, "is_provider", False))
+provider_required = role_required(lambda a: getattr(a, "is_provider", False), portal="provider")
 
 
 # -- presentation helpers -------------------------------------------------------------------------
@@ -356,6 +357,43 @@ def _deadline_filter(qs, which, now):
     if which == "due_soon":
         return qs.filter(Exists(pending.filter(due_at__gt=now, due_at__lte=now + SOON)))
     return qs
+
+
+def merchant_workbench(*, actor):
+    """The repairs' counts on the merchant's workbench (``aftersales.casefile.workbench``):
+    repairs to assign to a provider and open ones, in one query; late ones and those due within
+    ``SOON``, as the list's ``overdue`` filter finds them."""
+    now = clock.now()
+    mine = selectors.repair_order_list(actor=actor)
+    counts = mine.order_by().aggregate(
+        to_assign=Count("pk", filter=Q(status=RepairOrder.Status.REQUESTED)),
+        open=Count("pk", filter=Q(status__in=RepairOrder.OPEN_STATUSES)),
+    )
+    overdue = _deadline_filter(mine.order_by(), "overdue", now).count()
+    due_soon = _deadline_filter(mine.order_by(), "due_soon", now).count()
+    url = reverse("merchant:repair-list")
+    return [
+        WorkbenchCount(
+            "repairs-to-assign",
+            _("待派单的维修"),
+            counts["to_assign"],
+            f"{url}?status={RepairOrder.Status.REQUESTED}",
+            _("为消费者的维修申请指派维修服务商"),
+        ),
+        WorkbenchCount(
+            "repairs-open", _("处理中的维修"), counts["open"], f"{url}?status=open"
+        ),
+        WorkbenchCount(
+            "repairs-overdue",
+            _("维修已超时或待升级处理"),
+            overdue,
+            f"{url}?overdue=overdue",
+            urgent=overdue > 0,
+        ),
+        WorkbenchCount(
+            "repairs-due-soon", _("3 日内到期的维修"), due_soon, f"{url}?overdue=due_soon"
+        ),
+    ]
 
 
 def _repair_rows(repairs, now, *, include_reminders):

@@ -14,8 +14,11 @@ class ReturnsConfig(AppConfig):
         # labels of the timeline's verbs; the Celery tasks the sandbox adapters send by name,
         # in every process (web as well as worker).
         from aftersales.casefile.timeline import timeline_verbs_register
+        from aftersales.casefile.workbench import workbench_register
 
         from . import deadlines, events, policies, tasks  # noqa: F401
         from .labels import timeline_verb_labels
+        from .views import merchant_workbench
 
         timeline_verbs_register(timeline_verb_labels())
+        workbench_register(merchant_workbench)

@@ -309,6 +309,11 @@ class QueueFilterForm(forms.Form):
         required=False,
         choices=[("", _("全部状态")), ("open", _("处理中")), *ReturnRequest.Status.choices],
     )
+    due = forms.ChoiceField(
+        label=_("期限"),
+        required=False,
+        choices=[("", _("全部")), ("soon", _("已超时或 3 日内到期"))],
+    )
 
     def filters(self):
         self.is_valid()

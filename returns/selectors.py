@@ -6,9 +6,9 @@ Anything else answers ``NotFound``.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import F, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.utils.translation import gettext as _
 
 from aftersales import clock
@@ -78,10 +78,11 @@ def return_request_queue(*, actor, filters=None):
     with the one whose next deadline is nearest first (issue 4: the queue is worked by its
     countdowns), those without a pending deadline after, newest first. Each request carries
     ``next_due_at``. Besides ``return_request_list``'s filters: ``q`` (the request's or the
-    order's number, or the product's name, contains it) and ``status`` ``"open"`` (still being
-    worked on)."""
+    order's number, or the product's name, contains it), ``status`` ``"open"`` (still being
+    worked on) and ``due`` ``"soon"`` (the next deadline is past or within ``DUE_SOON``)."""
     wanted = dict(filters or {})
     term = wanted.pop("q", "")
+    due = wanted.pop("due", "")
     if wanted.get("status") == "open":
         wanted.pop("status")
         wanted["open"] = True
@@ -102,8 +103,28 @@ def return_request_queue(*, actor, filters=None):
         .order_by("due_at")
         .values("due_at")[:1]
     )
-    return qs.annotate(next_due_at=Subquery(next_due)).order_by(
-        F("next_due_at").asc(nulls_last=True), "-id"
+    qs = qs.annotate(next_due_at=Subquery(next_due))
+    if due == "soon":
+        qs = qs.filter(next_due_at__lte=clock.now() + DUE_SOON)
+    return qs.order_by(F("next_due_at").asc(nulls_last=True), "-id")
+
+
+DUE_SOON = timedelta(days=3)
+
+
+def merchant_waiting_counts(*, actor):
+    """What waits for the merchant's staff (the workbench, issue 14), in one query: requests to
+    review (R13 runs against them), arbitrations to answer (R21), parcels sent back and not yet
+    confirmed (R20), and open requests whose next deadline is past or within ``DUE_SOON``."""
+    status = ReturnRequest.Status
+    return return_request_queue(actor=actor).order_by().aggregate(
+        to_review=Count("pk", filter=Q(status=status.REQUESTED)),
+        to_answer=Count(
+            "pk",
+            filter=Q(status=status.ARBITRATION, arbitration__merchant_answered_at__isnull=True),
+        ),
+        to_receive=Count("pk", filter=Q(status=status.RETURN_SHIPPED)),
+        due_soon=Count("pk", filter=Q(next_due_at__lte=clock.now() + DUE_SOON)),
     )
 
 

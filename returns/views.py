@@ -23,6 +23,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,6 +32,7 @@ from django.views.decorators.http import require_POST
 from aftersales import clock
 from aftersales.casefile.files import private_file_response
 from aftersales.casefile.timeline import timeline_for, timeline_verb_label
+from aftersales.casefile.workbench import WorkbenchCount
 from aftersales.deadlines.engine import deadlines_for_many
 from aftersales.deadlines.models import Deadline
 from aftersales.deadlines.registry import deadline_description
@@ -507,6 +509,44 @@ def merchant_actions(r):
         else None,
         "evidence": forms.EvidenceForm() if status not in FINISHED else None,
     }
+
+
+def merchant_workbench(*, actor):
+    """The returns' counts on the merchant's workbench (``aftersales.casefile.workbench``)."""
+    counts = selectors.merchant_waiting_counts(actor=actor)
+    url = reverse("merchant:return-list")
+    return [
+        WorkbenchCount(
+            "returns-to-review",
+            _("待审核的售后申请"),
+            counts["to_review"],
+            f"{url}?status={ReturnRequest.Status.REQUESTED}",
+            _("超时未处理将自动同意"),
+        ),
+        WorkbenchCount(
+            "arbitrations-to-answer",
+            _("待答辩的平台仲裁"),
+            counts["to_answer"],
+            f"{url}?status={ReturnRequest.Status.ARBITRATION}",
+            _("逾期未答辩，平台将依现有证据裁决"),
+            urgent=counts["to_answer"] > 0,
+        ),
+        WorkbenchCount(
+            "returns-to-receive",
+            _("待确认收货的退货"),
+            counts["to_receive"],
+            f"{url}?status={ReturnRequest.Status.RETURN_SHIPPED}",
+            _("超时未确认收货，平台将视为已收货并退款"),
+        ),
+        WorkbenchCount(
+            "returns-due-soon",
+            _("已超时或 3 日内到期"),
+            counts["due_soon"],
+            f"{url}?status=open&due=soon",
+            _("按最近到期排序"),
+            urgent=counts["due_soon"] > 0,
+        ),
+    ]
 
 
 @merchant_required

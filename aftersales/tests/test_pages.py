@@ -13,7 +13,8 @@ def test_signed_in_user_skips_the_login_page(client, roles):
     client.force_login(roles["merchant_a"])
     response = client.get("/accounts/login/")
     assert response.status_code == 302
-    assert client.get(response.url).url == "/merchant/"
+    assert response.url == "/"
+    assert client.get("/").url == "/merchant/"
 
 
 def test_logout_is_a_post_and_returns_to_sign_in(client, roles):

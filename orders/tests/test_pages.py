@@ -70,12 +70,14 @@ def test_home_sends_each_role_to_its_place(client_as, role, target):
     assert client_as(role).get("/").url == target
 
 
-@pytest.mark.parametrize(
-    ("path", "target"), [("/my/", "/my/orders/"), ("/merchant/", "/merchant/orders/")]
-)
-def test_portal_home_opens_the_order_list(client_as, path, target):
-    role = "consumer_a" if path == "/my/" else "merchant_a"
-    assert client_as(role).get(path).url == target
+def test_consumer_home_opens_the_order_list(client_as):
+    assert client_as("consumer_a").get("/my/").url == "/my/orders/"
+
+
+def test_merchant_home_is_the_workbench(client_as):
+    response = client_as("merchant_a").get("/merchant/")
+    assert response.status_code == 200
+    assert 'data-testid="workbench-returns-to-review"' in response.content.decode()
 
 
 @pytest.mark.parametrize("path", ["/my/orders/", "/merchant/orders/"])
@@ -94,8 +96,10 @@ def test_anonymous_is_sent_to_sign_in(client, path):
         ("auditor", "/merchant/orders/"),
     ],
 )
-def test_wrong_role_for_a_portal_is_404(client_as, role, path):
-    assert client_as(role).get(path).status_code == 404
+def test_wrong_role_for_a_portal_is_told_so(client_as, role, path):
+    response = client_as(role).get(path)
+    assert response.status_code == 403
+    assert 'data-testid="no-access"' in response.content.decode()
 
 
 # -- consumer pages ----------------------------------------------------------------------

@@ -154,3 +154,43 @@ def no_horizontal_overflow(page):
     return page.evaluate(
         "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     )
+
+
+# -- accessibility (issue 14) --------------------------------------------------------------------
+
+# axe-core as shipped by the axe-playwright-python package (the ``test`` extra of pyproject.toml).
+# Evaluated through Playwright's protocol, not as a <script> of the page, so the pages' CSP (no
+# inline script, no string evaluation) stays as in production.
+AXE_IMPACTS = ("serious", "critical")
+AXE_OPTIONS = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
+    },
+    "resultTypes": ["violations"],
+}
+
+
+def axe_violations(page, *, impacts=AXE_IMPACTS):
+    """axe-core's findings of ``impacts`` on the page as it is now, as short readable lines."""
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE_SCRIPT)
+    results = page.evaluate("(options) => window.axe.run(document, options)", AXE_OPTIONS)
+    found = []
+    for violation in results["violations"]:
+        if violation["impact"] not in impacts:
+            continue
+        for node in violation["nodes"]:
+            found.append(
+                f"{violation['id']} ({violation['impact']}): {' '.join(map(str, node['target']))}"
+                f" — {node.get('failureSummary', '').splitlines()[-1].strip()}"
+            )
+    return found
+
+
+def assert_accessible(page, label=None):
+    """No serious or critical axe-core finding on ``page`` (WCAG 2.1 A/AA and best practice)."""
+    found = axe_violations(page)
+    assert not found, f"{label or page.url}:\n  " + "\n  ".join(found)

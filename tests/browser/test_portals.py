@@ -64,7 +64,9 @@ def test_consumer_walks_list_filter_detail_and_timeline(new_page, shop):
 def test_merchant_walks_the_portal_with_masked_consumers(new_page, shop):
     page = new_page()
     sign_in(page, "shop-staff")
-    assert page.url.endswith("/merchant/orders/")
+    assert page.url.endswith("/merchant/")  # merchants land on their workbench (issue 14)
+    page.click(".main-nav >> text=订单管理")
+    page.wait_for_url(re.compile(r"/merchant/orders/$"))
     assert page.locator("h1").inner_text() == "订单管理"
     assert "优品数码旗舰店" in page.locator(".site-header").inner_text()
     results = page.locator("#order-results").inner_text()
