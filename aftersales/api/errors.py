@@ -12,8 +12,9 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import Http404, JsonResponse
-from django.views.defaults import bad_request, page_not_found, server_error
+from django.http import Http404, HttpResponseServerError, JsonResponse
+from django.template import loader
+from django.views.defaults import ERROR_500_TEMPLATE_NAME, bad_request, page_not_found
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -135,4 +136,7 @@ def json_500(request):
             status=500,
         )
 
-    return server_error(request)
+    # The page is rendered with no request (no context processor, no session, no database: the
+    # error may be the database), only the id to quote; in the language the request had.
+    body = loader.get_template(ERROR_500_TEMPLATE_NAME).render({"request_id": request_id})
+    return HttpResponseServerError(body)
