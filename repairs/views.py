@@ -380,9 +380,7 @@ def merchant_workbench(*, actor):
             f"{url}?status={RepairOrder.Status.REQUESTED}",
             _("为消费者的维修申请指派维修服务商"),
         ),
-        WorkbenchCount(
-            "repairs-open", _("处理中的维修"), counts["open"], f"{url}?status=open"
-        ),
+        WorkbenchCount("repairs-open", _("处理中的维修"), counts["open"], f"{url}?status=open"),
         WorkbenchCount(
             "repairs-overdue",
             _("维修已超时或待升级处理"),

@@ -117,12 +117,11 @@ def merchant_waiting_counts(*, actor):
     review (R13 runs against them), arbitrations to answer (R21), parcels sent back and not yet
     confirmed (R20), and open requests whose next deadline is past or within ``DUE_SOON``."""
     status = ReturnRequest.Status
-    return return_request_queue(actor=actor).order_by().aggregate(
+    unanswered = Q(status=status.ARBITRATION, arbitration__merchant_answered_at__isnull=True)
+    queue = return_request_queue(actor=actor).order_by()
+    return queue.aggregate(
         to_review=Count("pk", filter=Q(status=status.REQUESTED)),
-        to_answer=Count(
-            "pk",
-            filter=Q(status=status.ARBITRATION, arbitration__merchant_answered_at__isnull=True),
-        ),
+        to_answer=Count("pk", filter=unanswered),
         to_receive=Count("pk", filter=Q(status=status.RETURN_SHIPPED)),
         due_soon=Count("pk", filter=Q(next_due_at__lte=clock.now() + DUE_SOON)),
     )
