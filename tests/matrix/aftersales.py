@@ -141,9 +141,9 @@ register(
 )
 register("policy-defaults", get=Read(PLATFORM_READ))
 
-# Portal home pages redirect each role to its order list.
+# The consumer's home redirects to the order list; the merchant's is the workbench (issue 14).
 register("my:home", get=Read(frozenset({"consumer_a", "consumer_b"}), status=302))
-register("merchant:home", get=Read(frozenset({"merchant_a", "merchant_b"}), status=302))
+register("merchant:home", get=Read(frozenset({"merchant_a", "merchant_b"})))
 
 
 # Consumers reveal their own unmasked data; platform staff with a reason (logged, RULES.md D3).
