@@ -437,14 +437,20 @@ def test_provider_sees_only_repairs_assigned_to_it(client_as, tv, people, mercha
         ("after_sales_agent", "/provider/repairs/"),
     ],
 )
-def test_other_roles_get_404_on_provider_pages(client_as, role, path):
-    assert client_as(role).get(path).status_code == 404
+def test_other_roles_are_told_the_provider_pages_are_not_theirs(client_as, role, path):
+    response = client_as(role).get(path)
+    assert response.status_code == 403 and 'data-testid="no-access"' in body(response)
 
 
-def test_provider_staff_get_404_on_consumer_and_merchant_pages(client_as, shops, techs):
+def test_provider_staff_are_told_consumer_and_merchant_pages_are_not_theirs(
+    client_as, shops, techs
+):
     client = client_as(techs["p1"])
-    assert client.get("/my/warranties/").status_code == 404
-    assert client.get("/merchant/repairs/").status_code == 404
+    for path in ("/my/warranties/", "/merchant/repairs/"):
+        response = client.get(path)
+        assert response.status_code == 403
+        assert 'href="/provider/"' in body(response)  # where their own pages are
+    assert client.get("/merchant/repairs/1/").status_code == 404  # an object's URL: 404
 
 
 def test_provider_staff_sign_in_lands_on_their_repairs(client, shops, techs):

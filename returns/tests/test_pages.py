@@ -332,8 +332,9 @@ def test_signed_out_visitors_go_to_the_login_page(client, path):
         ("after_sales_agent", "/merchant/returns/"),
     ],
 )
-def test_a_portal_of_another_role_is_404(client_as, role, path):
-    assert client_as(role).get(path).status_code == 404
+def test_a_portal_of_another_role_says_it_is_not_theirs(client_as, role, path):
+    response = client_as(role).get(path)
+    assert response.status_code == 403 and 'data-testid="no-access"' in text(response)
 
 
 def test_other_merchant_sees_nothing_and_changes_nothing(client_as, alice, merchant_a):
