@@ -89,9 +89,10 @@ def test_merchant_walks_the_portal_with_masked_consumers(new_page, shop):
     assert "张*丰" in page.locator("[data-testid=sign-off]").inner_text()
     page.screenshot(path=SCREENSHOTS / "portal_merchant_order_detail.png", full_page=True)
 
-    # The consumer pages are not the merchant's: 404.
+    # The consumer pages are not the merchant's: the page says so and links to the workbench.
     response = page.goto("/my/orders/")
-    assert response.status == 404
+    assert response.status == 403
+    expect(page.locator("[data-testid=own-place]")).to_have_attribute("href", "/merchant/")
     assert page.csp_errors == []
 
 
