@@ -14,7 +14,7 @@ from returns import services
 from returns.tests.factories import SYSTEM, consumer_actor
 from returns.tests.factories_pages import page_request, signed_line
 
-from .conftest import _user, assert_accessible, sign_in
+from .conftest import SCREENSHOTS, _user, assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 expect.set_options(timeout=15_000)
@@ -35,6 +35,7 @@ def test_404_and_another_portal_say_what_is_wrong_in_both_languages(new_page, pe
     response = page.goto("/my/orders/999999/")
     assert response.status == 404
     expect(page.locator("h1")).to_have_text("页面不存在")
+    page.screenshot(path=SCREENSHOTS / "error_404.png", full_page=True)
     assert "portal-merchant" not in page.locator("body").get_attribute("class")
     page.click("[data-testid=lang-en]")  # the language switch works on the error page too
     expect(page.locator("h1")).to_have_text("Page not found")
@@ -47,6 +48,7 @@ def test_404_and_another_portal_say_what_is_wrong_in_both_languages(new_page, pe
     )
     assert "portal-merchant" in page.locator("body").get_attribute("class")
     assert_accessible(page)
+    page.screenshot(path=SCREENSHOTS / "error_no_access_en.png", full_page=True)
     page.click("[data-testid=lang-zh-hans]")
     expect(page.locator("[data-testid=no-access]")).to_have_text("您的账号无权访问商家后台")
     expect(page.locator("[data-testid=own-place]")).to_have_text("前往我的订单")
@@ -76,6 +78,7 @@ def test_a_provider_not_admitted_or_suspended_sees_a_banner_on_every_page(new_pa
         expect(banner).to_have_attribute("data-status", "suspended")
         expect(banner).to_contain_text("服务已暂停")
     assert_accessible(page)
+    page.screenshot(path=SCREENSHOTS / "provider_suspended_banner.png", full_page=True)
 
     provider.status = provider.Status.APPLIED  # a new applicant's staff, before admission
     provider.save(update_fields=["status"])
@@ -122,6 +125,7 @@ def test_merchant_lands_on_the_workbench_whose_counts_open_their_lists(new_page,
         "class"
     )
     assert_accessible(page)
+    page.screenshot(path=SCREENSHOTS / "merchant_workbench.png", full_page=True)
 
     page.click("[data-testid=workbench-returns-to-review] a")
     page.wait_for_url(re.compile(r"/merchant/returns/\?status=requested$"))
