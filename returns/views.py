@@ -543,7 +543,6 @@ def merchant_workbench(*, actor):
             _("已超时或 3 日内到期"),
             counts["due_soon"],
             f"{url}?status=open&due=soon",
-            _("按最近到期排序"),
             urgent=counts["due_soon"] > 0,
         ),
     ]
