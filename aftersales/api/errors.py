@@ -137,6 +137,8 @@ def json_500(request):
         )
 
     # The page is rendered with no request (no context processor, no session, no database: the
-    # error may be the database), only the id to quote; in the language the request had.
-    body = loader.get_template(ERROR_500_TEMPLATE_NAME).render({"request_id": request_id})
+    # error may be the database), only the id to quote and the path (the portal's look); in the
+    # language the request had.
+    context = {"request_id": request_id, "error_path": request.path}
+    body = loader.get_template(ERROR_500_TEMPLATE_NAME).render(context)
     return HttpResponseServerError(body)

@@ -61,6 +61,7 @@ def test_a_failing_page_shows_the_500_page_with_its_request_id(client):
     body = response.content.decode()
     assert 'data-testid="error-page"' in body and "服务暂时出错" in body
     assert response["X-Request-ID"] in body
+    assert "portal-merchant" in body  # the merchant portal's look, from the path alone
     english = _english(client).get("/boom/")
     assert "Something went wrong" in english.content.decode()
 
