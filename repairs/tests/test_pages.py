@@ -453,6 +453,21 @@ def test_provider_staff_are_told_consumer_and_merchant_pages_are_not_theirs(
     assert client.get("/merchant/repairs/1/").status_code == 404  # an object's URL: 404
 
 
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [("applied", "准入审核中"), ("suspended", "服务已暂停"), ("rejected", "准入未通过")],
+)
+def test_a_provider_not_admitted_sees_its_status_on_every_page(
+    client_as, shops, techs, status, says
+):
+    client = client_as(techs["p1"])
+    assert 'data-testid="provider-status-banner"' not in body(client.get("/provider/repairs/"))
+    shops["p1"].status = status
+    shops["p1"].save(update_fields=["status"])
+    page = body(client.get("/provider/repairs/"))
+    assert f'data-status="{status}"' in page and says in page
+
+
 def test_provider_staff_sign_in_lands_on_their_repairs(client, shops, techs):
     techs["p1"].set_password("pass-1234")
     techs["p1"].save()
