@@ -3,7 +3,7 @@ workbench)."""
 
 from django.shortcuts import redirect, render
 
-from aftersales.casefile.workbench import workbench_counts
+from aftersales.casefile.workbench import workbench_counts, workbench_total
 from aftersales.tenancy.actors import actor_from_request
 from aftersales.tenancy.decorators import consumer_required, merchant_required
 
@@ -37,5 +37,5 @@ def merchant_home(request):
     return render(
         request,
         "aftersales/merchant_workbench.html",
-        {"nav": "workbench", "counts": counts, "waiting": sum(c.count for c in counts)},
+        {"nav": "workbench", "counts": counts, "waiting": workbench_total(counts)},
     )

@@ -380,16 +380,27 @@ def merchant_workbench(*, actor):
             f"{url}?status={RepairOrder.Status.REQUESTED}",
             _("为消费者的维修申请指派维修服务商"),
         ),
-        WorkbenchCount("repairs-open", _("处理中的维修"), counts["open"], f"{url}?status=open"),
+        WorkbenchCount(
+            "repairs-open",
+            _("处理中的维修"),
+            counts["open"],
+            f"{url}?status=open",
+            subset=True,  # with the providers; those to assign are among them
+        ),
         WorkbenchCount(
             "repairs-overdue",
             _("维修已超时或待升级处理"),
             overdue,
             f"{url}?overdue=overdue",
             urgent=overdue > 0,
+            subset=True,
         ),
         WorkbenchCount(
-            "repairs-due-soon", _("3 日内到期的维修"), due_soon, f"{url}?overdue=due_soon"
+            "repairs-due-soon",
+            _("3 日内到期的维修"),
+            due_soon,
+            f"{url}?overdue=due_soon",
+            subset=True,
         ),
     ]
 

@@ -544,6 +544,7 @@ def merchant_workbench(*, actor):
             counts["due_soon"],
             f"{url}?status=open&due=soon",
             urgent=counts["due_soon"] > 0,
+            subset=True,
         ),
     ]
 

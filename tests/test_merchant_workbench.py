@@ -47,6 +47,8 @@ def test_the_workbench_counts_only_the_merchants_cases_in_a_fixed_number_of_quer
     assert counts["arbitrations-to-answer"] == 1
     assert counts["repairs-to-assign"] == 1 and counts["repairs-open"] == 1
     assert counts["returns-to-receive"] == 0
+    # Each case once in the total: the open repair is the one to assign.
+    assert "共有 3 项待您处理" in body
     _cases(consumer, merchant_a, 3)
     with django_assert_max_num_queries(len(few.captured_queries)):
         body = client.get("/merchant/").content.decode()

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class WorkbenchCount:
     """One tile: ``label`` (translated), ``count``, the filtered list at ``url``; ``key`` names it
-    in tests; ``urgent``: the cases are late or nearly so."""
+    in tests; ``urgent``: the cases are late or nearly so; ``subset``: the cases are counted by
+    another tile too (left out of the page's total)."""
 
     key: str
     label: str
@@ -21,6 +22,7 @@ class WorkbenchCount:
     url: str
     hint: str = ""
     urgent: bool = False
+    subset: bool = False
 
 
 _sources = []
@@ -36,3 +38,8 @@ def workbench_register(source):
 def workbench_counts(*, actor):
     """Every registered count for ``actor``, in the order the apps registered them."""
     return [count for source in _sources for count in source(actor=actor)]
+
+
+def workbench_total(counts):
+    """How many cases wait, each once (tiles that count a subset of another's are left out)."""
+    return sum(c.count for c in counts if not c.subset)
