@@ -1,0 +1,15 @@
+"""Which files each upload of a repair takes (issue 14), declared once: the services check
+against it (pages and API alike), the forms show it (``accept=`` and help text).
+
+The consumer's repair request carries photos of the fault; the repairer (or either side) adds
+photos, video or an inspection report (PDF) to the repair.
+"""
+
+from aftersales.casefile.uploads import IMAGE, PDF, VIDEO, Accept
+
+MAX_FAULT_PHOTOS = 6
+FAULT_PHOTOS = Accept(IMAGE)
+REPAIR_EVIDENCE = Accept(IMAGE, VIDEO, PDF)
+
+# What an explicit ``RepairEvidence.kind`` claims the file is.
+KIND_CLAIMS = {"photo": (IMAGE,), "video": (VIDEO,), "report": (PDF, IMAGE)}
