@@ -214,7 +214,7 @@ def check_upload(upload, *, accept, claims=None, field_name="file"):
             "upload_corrupt",
             gettext(
                 "“%(name)s”不是可以打开的%(kind)s：文件已损坏，或内容与扩展名不符。"
-                "请重新选择文件（接受%(accepted)s）。"
+                "请重新选择文件，这里接受%(accepted)s。"
             )
             % {"name": name, "kind": KIND_ONE[kind], "accepted": accept.text()},
             name=name,

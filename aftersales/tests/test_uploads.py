@@ -163,6 +163,6 @@ def test_accept_attribute_and_description():
     assert ".jpg" in PHOTO_OR_VIDEO.attr and "video/mp4" in PHOTO_OR_VIDEO.attr
     assert ".pdf" not in PHOTO_OR_VIDEO.attr
     with translation.override("en"):
-        assert str(PHOTO_OR_VIDEO.description).startswith("photo (JPG, PNG, WebP, up to")
+        assert str(PHOTO_OR_VIDEO.description).startswith("photos (JPG, PNG, WebP, up to")
     with translation.override("zh-hans"):
         assert str(PHOTO_OR_VIDEO.description).startswith("照片（JPG、PNG、WebP，最大")
