@@ -4,6 +4,9 @@ import zlib
 from io import BytesIO
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.http import HttpResponse
 from django.utils import translation
 from PIL import Image
 
@@ -166,3 +169,64 @@ def test_accept_attribute_and_description():
         assert str(PHOTO_OR_VIDEO.description).startswith("photos (JPG, PNG, WebP, up to")
     with translation.override("zh-hans"):
         assert str(PHOTO_OR_VIDEO.description).startswith("照片（JPG、PNG、WebP，最大")
+
+
+# -- no file left behind by a failed request ------------------------------------------------------
+
+
+def _evidence_row(request=None):
+    from returns.models import ReturnEvidence
+
+    row = ReturnEvidence(kind="photo", party="consumer")
+    if request is not None:
+        row.request, row.merchant_id = request, request.merchant_id
+    return row
+
+
+def _request_row():
+    from aftersales.tests import factories as af
+    from returns.tests.cases import case
+
+    return case(af.MerchantFactory(), af.ConsumerFactory())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_whose_row_was_rolled_back_is_deleted_at_the_end_of_the_request(rf):
+    from django.db import transaction
+
+    request_row = _request_row()
+    saved = {}
+
+    def view(request):
+        row = _evidence_row(request_row)
+        try:
+            with transaction.atomic():
+                row.file.save("x.jpg", ContentFile(jpeg_bytes()), save=False)
+                uploads.track_stored(row.file)
+                row.save()
+                saved["name"] = row.file.name
+                assert row.file.storage.exists(row.file.name)
+                raise RuntimeError("the service failed after writing the file")
+        except RuntimeError:
+            return HttpResponse(status=400)
+
+    response = uploads.UploadGuardMiddleware(view)(rf.post("/x/"))
+    assert response.status_code == 400
+    assert not default_storage.exists(saved["name"])
+
+
+@pytest.mark.django_db
+def test_a_file_whose_row_exists_is_kept(rf):
+    request_row = _request_row()
+    kept = {}
+
+    def view(request):
+        row = _evidence_row(request_row)
+        row.file.save("x.jpg", ContentFile(jpeg_bytes()), save=False)
+        uploads.track_stored(row.file)
+        row.save()
+        kept["name"] = row.file.name
+        return HttpResponse()
+
+    uploads.UploadGuardMiddleware(view)(rf.post("/x/"))
+    assert default_storage.exists(kept["name"])
