@@ -23,6 +23,7 @@ ends (``track_stored``, ``UploadGuardMiddleware``): a failed request leaves no f
 """
 
 import contextvars
+import re
 import posixpath
 from io import BytesIO
 
@@ -73,6 +74,11 @@ _IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 _EBML = b"\x1a\x45\xdf\xa3"
 
 
+def _size(n):
+    """A size in the active language, without a trailing ``.0`` (``10 MB``, ``2.5 MB``)."""
+    return re.sub(r"[.,]0(?=\D)", "", str(filesizeformat(n)))
+
+
 def _join(items):
     """``a``, ``a或b``, ``a、b或c`` in the active language."""
     items = [str(i) for i in items]
@@ -113,7 +119,7 @@ class Accept:
             % {
                 "kind": KIND_NAMES[k],
                 "formats": gettext("、").join(FORMAT_NAMES[k]),
-                "limit": filesizeformat(self.limit(k)),
+                "limit": _size(self.limit(k)),
             }
             for k in self.kinds
         ]
@@ -199,9 +205,9 @@ def check_upload(upload, *, accept, claims=None, field_name="file"):
             gettext("“%(name)s”太大（%(size)s）：%(kind)s最大 %(limit)s。请压缩后重新上传。")
             % {
                 "name": name,
-                "size": filesizeformat(size),
+                "size": _size(size),
                 "kind": KIND_NAMES[kind],
-                "limit": filesizeformat(limit),
+                "limit": _size(limit),
             },
             name=name,
             field_name=field_name,
