@@ -23,8 +23,8 @@ ends (``track_stored``, ``UploadGuardMiddleware``): a failed request leaves no f
 """
 
 import contextvars
-import re
 import posixpath
+import re
 from io import BytesIO
 
 from django.core.files.base import ContentFile, File
@@ -63,7 +63,8 @@ MEDIA_TYPES = {
     VIDEO: ("video/mp4", "video/quicktime", "video/webm", "video/x-matroska"),
     PDF: ("application/pdf",),
 }
-FORMAT_NAMES = {IMAGE: ("JPG", "PNG", "WebP"), VIDEO: ("MP4", "MOV", "WebM"), PDF: ("PDF",)}
+# The formats named next to a kind (a PDF document needs none).
+FORMAT_NAMES = {IMAGE: ("JPG", "PNG", "WebP"), VIDEO: ("MP4", "MOV", "WebM"), PDF: ()}
 MAX_BYTES = {IMAGE: 10 * 1024**2, VIDEO: 100 * 1024**2, PDF: 20 * 1024**2}
 # 50 million pixels: a 48-megapixel phone photo passes; a decompression bomb does not.
 MAX_PIXELS = 50_000_000
@@ -114,15 +115,14 @@ class Accept:
         return ",".join(exts + [t for k in self.kinds for t in MEDIA_TYPES[k]])
 
     def text(self):
-        parts = [
-            gettext("%(kind)s（%(formats)s，最大 %(limit)s）")
-            % {
-                "kind": KIND_NAMES[k],
-                "formats": gettext("、").join(FORMAT_NAMES[k]),
-                "limit": _size(self.limit(k)),
-            }
-            for k in self.kinds
-        ]
+        parts = []
+        for k in self.kinds:
+            values = {"kind": KIND_NAMES[k], "limit": _size(self.limit(k))}
+            if FORMAT_NAMES[k]:
+                values["formats"] = gettext("、").join(FORMAT_NAMES[k])
+                parts.append(gettext("%(kind)s（%(formats)s，最大 %(limit)s）") % values)
+            else:
+                parts.append(gettext("%(kind)s（最大 %(limit)s）") % values)
         return _join(parts)
 
     @property
