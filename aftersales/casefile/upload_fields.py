@@ -10,8 +10,8 @@ service), the files that passed are kept in a private stash (``upload-stash/`` i
 storage) and offered again as ticked boxes with their thumbnail, so nobody picks them twice.
 Each is named by a signed token bound to the uploader (the signed-in user, else the session)
 and valid for ``STASH_MAX_AGE`` seconds; a token of someone else, forged or expired, is ignored.
-A stash is deleted once a request that used it succeeds, and any older than a day is swept
-when a new one is written.
+A kept file is deleted once a request that used it succeeds (redirects), and any older than a
+day is swept when a new one is written.
 """
 
 import base64
@@ -139,7 +139,7 @@ def thumbnail(checked):
 
 class UploadStashMiddleware:
     """Binds kept files to the request's uploader, and deletes the kept files a request used
-    once it succeeded (a redirect or another answer below 400)."""
+    once it succeeded (a page that took the form redirects; one that shows it again does not)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -154,7 +154,7 @@ class UploadStashMiddleware:
         finally:
             _uploader.reset(tokens[0])
             _consumed.reset(tokens[1])
-        if consumed and response.status_code < 400:
+        if consumed and 300 <= response.status_code < 400:
             for name in consumed:
                 default_storage.delete(name)
         return response
