@@ -327,7 +327,9 @@ def repair_evidence_add(*, repair, actor, file, kind=RepairEvidence.Kind.PHOTO, 
         )
     if kind not in RepairEvidence.Kind.values:
         raise InvalidInput(
-            "类型无效。", code="evidence_kind_invalid", fields={"kind": RepairEvidence.Kind.values}
+            _("凭证类型无效。"),
+            code="evidence_kind_invalid",
+            fields={"kind": RepairEvidence.Kind.values},
         )
     if not file:
         raise InvalidInput(

@@ -508,7 +508,7 @@ class ReturnRequestViewSet(
         items = _evidence(request, d, kind=d.get("kind"), note=d["note"])
         if not items:
             raise InvalidInput(
-                "请上传凭证文件。Send at least one file.",
+                _("请上传凭证文件。"),
                 code="evidence_required",
                 fields={"file": "required"},
             )

@@ -112,7 +112,7 @@ def evidence_add(*, request, actor, evidence, stage="", note=""):
     items = evidence_clean(evidence, stage="add")
     if not items:
         raise InvalidInput(
-            "请上传凭证。", code="evidence_required", fields={"evidence": "required"}
+            _("请上传凭证。"), code="evidence_required", fields={"evidence": "required"}
         )
     with transaction.atomic():
         request = locked_request(request)
@@ -124,7 +124,7 @@ def evidence_add(*, request, actor, evidence, stage="", note=""):
         else:
             require_platform(actor, request, mediator=True)
         if request.status in ("closed", "cancelled", "completed", "refunded"):
-            raise Conflict("该售后申请已结束，不能再补充凭证。", code="return_finished")
+            raise Conflict(_("该售后申请已结束，不能再补充凭证。"), code="return_finished")
         if note:
             for item in items:
                 item["note"] = item["note"] or note
