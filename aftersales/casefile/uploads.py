@@ -115,6 +115,7 @@ class Accept:
         return ",".join(exts + [t for k in self.kinds for t in MEDIA_TYPES[k]])
 
     def text(self):
+        """What is accepted, now, in the active language."""
         parts = []
         for k in self.kinds:
             values = {"kind": KIND_NAMES[k], "limit": _size(self.limit(k))}
@@ -128,12 +129,8 @@ class Accept:
     @property
     def description(self):
         """What is accepted, in the language active when it is shown: ``照片（JPG、PNG、WebP，
-        最大 10.0 MB）或视频（…）``."""
+        最大 10 MB）或视频（…）``."""
         return lazy(self.text, str)()
-
-    @property
-    def kind_names(self):
-        return lazy(lambda: _join(KIND_NAMES[k] for k in self.kinds), str)()
 
 
 class UploadRejected(InvalidInput):
