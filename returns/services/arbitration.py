@@ -65,7 +65,7 @@ def return_escalate(*, request, actor, statement, evidence=()):
     of the answer window (R21, ``answer_due_at``); the platform decides after the answer or
     that date, which both parties are told."""
     statement = required_text(statement, "statement", "请说明申请仲裁的理由。")
-    items = evidence_clean(evidence)
+    items = evidence_clean(evidence, stage="arbitration")
     with transaction.atomic():
         request = locked_request(request)
         require_consumer(actor, request)
@@ -116,7 +116,7 @@ def return_escalate(*, request, actor, statement, evidence=()):
 def arbitration_answer(*, request, actor, statement, evidence=()):
     """The merchant's statement and evidence in arbitration (R19)."""
     statement = required_text(statement, "statement", "请填写答辩说明。")
-    items = evidence_clean(evidence)
+    items = evidence_clean(evidence, stage="arbitration")
     with transaction.atomic():
         request = locked_request(request)
         require_merchant(actor, request)

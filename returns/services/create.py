@@ -170,7 +170,7 @@ def return_request_create(
             "数量无效。", code="quantity_invalid", fields={"quantity": "int"}
         ) from None
     reason_kind = rules.reason_kind(reason)
-    items = evidence_clean(evidence)
+    items = evidence_clean(evidence, stage="request")
     if rules.reason_needs_evidence(reason) and not items:
         raise RuleViolation(
             "质量问题、破损或与描述不符的申请需要上传照片或视频。",

@@ -114,7 +114,7 @@ def return_receive(*, request, actor, intact, note="", evidence=()):
     is recovered from the merchant (R12). Not intact: photos, video or a report are required
     (``evidence_required``); the request is ``disputed`` and the consumer may escalate (R19).
     """
-    items = evidence_clean(evidence)
+    items = evidence_clean(evidence, stage="receive")
     outcome = rules.inspection_outcome(intact=bool(intact), evidence_count=len(items))
     if outcome == "evidence_required":
         raise RuleViolation(

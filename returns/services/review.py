@@ -107,7 +107,7 @@ def return_request_reject(*, request, actor, reason, evidence=()):
     """The merchant rejects a request, with a reason (required) and optional evidence. The
     consumer may escalate to platform arbitration (R19)."""
     reason = required_text(reason, "reason", "拒绝需要说明理由。A reason is required.")
-    items = evidence_clean(evidence)
+    items = evidence_clean(evidence, stage="reject")
     with transaction.atomic():
         request = locked_request(request)
         require_merchant(actor, request)
