@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock, shared_cache
+from aftersales.messaging.kinds import MessageKind, kind_channels
 from aftersales.pii import EncryptedTextField
 
 
@@ -28,13 +29,18 @@ class NotificationChannel(models.TextChoices):
 
 
 class NotificationPreference(models.Model):
-    """The channels a user chose. In-app is always on; email on, SMS off until chosen."""
+    """The channels a user chose. In-app is always on; email on, SMS off until chosen.
+
+    ``email_enabled`` and ``sms_enabled`` hold the choice for every kind of message;
+    ``kinds`` the exceptions per kind (``MessageKind``): ``{"refunds": {"sms": true}}``.
+    """
 
     user = models.OneToOneField(
         "aftersales.User", on_delete=models.CASCADE, related_name="notification_preference"
     )
     email_enabled = models.BooleanField(_("邮件通知"), default=True)
     sms_enabled = models.BooleanField(_("短信通知"), default=False)
+    kinds = models.JSONField(_("按消息类别的渠道"), default=dict, blank=True)
     updated_at = models.DateTimeField(_("更新时间"), default=clock.now)
 
     class Meta:
@@ -43,6 +49,10 @@ class NotificationPreference(models.Model):
 
     def __str__(self):
         return f"{self.user}"
+
+    def channels_for(self, kind):
+        """``(email, sms)`` chosen for messages of ``kind`` (``kinds.kind_channels``)."""
+        return kind_channels(self.email_enabled, self.sms_enabled, self.kinds, kind)
 
 
 class Notification(models.Model):
@@ -53,6 +63,9 @@ class Notification(models.Model):
         "aftersales.User", on_delete=models.CASCADE, related_name="notifications", db_index=False
     )
     event = models.CharField(_("事件"), max_length=80)
+    kind = models.CharField(
+        _("类别"), max_length=20, choices=MessageKind.choices, default=MessageKind.ACCOUNT
+    )
     language = models.CharField(_("语言"), max_length=10, default="zh-hans")
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("正文"))
