@@ -59,8 +59,8 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 
 class KindChannelsSerializer(serializers.Serializer):
-    email = serializers.BooleanField(required=False, allow_null=True)
-    sms = serializers.BooleanField(required=False, allow_null=True)
+    email = serializers.BooleanField(required=False)
+    sms = serializers.BooleanField(required=False)
 
 
 class NotificationPreferenceSerializer(serializers.ModelSerializer):
