@@ -49,9 +49,7 @@ def _pattern(expr, held):
     if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
         return [expr.value]
     if isinstance(expr, ast.JoinedStr):
-        return [
-            "".join(v.value if isinstance(v, ast.Constant) else "*" for v in expr.values)
-        ]
+        return ["".join(v.value if isinstance(v, ast.Constant) else "*" for v in expr.values)]
     if isinstance(expr, ast.Name) and expr.id in held:
         return [p for value in held[expr.id] for p in _pattern(value, {})]
     return None

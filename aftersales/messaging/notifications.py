@@ -1,10 +1,14 @@
 """Notifications (standard 5.3.2): in-app inbox, email and SMS, in the recipient's language.
 
 ``notify(recipient_user=..., event="return.approved", context={...}, subject=case, actor=...)``
-renders ``notifications/<language>/<event>/{title,body,sms}.txt`` (falling back to zh-hans,
-then to ``notifications/<language>/generic/``, which prints ``context["title"]`` and
-``context["body"]``), stores the inbox row and one ``NotificationDelivery`` per channel the user
-chose (``NotificationPreference``: in-app always; email; SMS). Email and SMS are sent by a
+renders ``notifications/<language>/<event>/{title,body,sms}.txt`` from a context of facts
+(numbers, amounts, instants: templates write deadlines with ``components.deadline_time``), so no
+service writes message text; every event sent has its templates in both languages
+(tests/test_notification_templates.py). The fallbacks (zh-hans, then
+``notifications/<language>/generic/``, which prints ``context["title"]`` and ``context["body"]``)
+only serve events no template names yet. It stores the inbox row (with its ``kind`` of message,
+``kinds.event_kind``) and one ``NotificationDelivery`` per channel the user chose for that kind
+(``NotificationPreference``: in-app always; email; SMS). Email and SMS are sent by a
 Celery task after commit; a failed send is retried with back-off by the periodic sweep
 (``aftersales.deliver_webhooks``, every 30 s) up to ``NotificationDelivery.MAX_ATTEMPTS``. If the
 broker is down the caller's write still commits and the sweep sends the message later.
