@@ -99,7 +99,7 @@ class NotificationDelivery(models.Model):
     MAX_ATTEMPTS = 5
 
     notification = models.ForeignKey(
-        Notification, on_delete=models.CASCADE, related_name="deliveries"
+        Notification, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("通知")
     )
     channel = models.CharField(_("渠道"), max_length=10, choices=NotificationChannel.choices)
     recipient = models.CharField(_("接收方（脱敏）"), max_length=200, blank=True)
@@ -108,7 +108,7 @@ class NotificationDelivery(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     error = models.TextField(_("错误"), blank=True)
-    provider_message_id = models.CharField(max_length=100, blank=True)
+    provider_message_id = models.CharField(_("服务商消息编号"), max_length=100, blank=True)
     next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=clock.now)
@@ -141,7 +141,7 @@ class SandboxSmsMessage(models.Model):
 
     phone = EncryptedTextField(_("手机号"))
     text = models.TextField(_("内容"))
-    message_id = models.CharField(max_length=40, unique=True)
+    message_id = models.CharField(_("消息编号"), max_length=40, unique=True)
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
