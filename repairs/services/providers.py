@@ -178,10 +178,11 @@ def _provider_move(provider, *, to, actor, reason="", note_field=None):
         users_of_provider(moved.pk),
         event=f"repair_provider.{to}",
         subject=moved,
-        title=f"维修服务商状态：{moved.get_status_display()}",
-        body=f"{moved.name} 的准入状态已变更为“{moved.get_status_display()}”。{reason}",
         actor=actor,
         provider_id=moved.pk,
+        provider_name=moved.name,
+        status=RepairProvider.Status(moved.status).label,
+        reason=reason,
     )
     return moved
 

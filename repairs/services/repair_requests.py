@@ -195,25 +195,30 @@ def _request(
     g4 = next((r for r in ent.remedies if r.rule == "G4"), None)
     if g4 is not None:
         escalation_open(card, repair=repair, rule="G4", remedy=g4, actor=actor, ent=ent)
-    terms = "付费维修" if is_paid else "免费维修"
+    facts = {
+        "repair_id": repair.pk,
+        "repair_number": repair.number,
+        "product_name": card.product_name,
+    }
     notify(
         [consumer_user(card)],
         event="repair.requested",
         subject=repair,
-        title=f"报修已受理：{repair.number}",
-        body=f"{card.product_name} 的报修已受理，{terms}（{rule}）。{ent.summary}",
         actor=actor,
-        repair_id=repair.pk,
+        audience="consumer",
+        is_paid=is_paid,
+        rule=rule,
+        summary=ent.summary,
+        **facts,
     )
     notify(
         merchant_staff(card.merchant_id),
         event="repair.requested",
         subject=repair,
-        title=f"新的维修申请：{repair.number}",
-        body=f"消费者报修 {card.product_name}：{fault_description[:100]}。"
-        "请派单给准入的维修服务商。",
         actor=actor,
-        repair_id=repair.pk,
+        audience="merchant",
+        fault=fault_description[:100],
+        **facts,
     )
     return repair
 
