@@ -19,7 +19,7 @@ from aftersales.deadlines.registry import deadline_description
 from aftersales.errors import DomainError
 from aftersales.tenancy.actors import actor_for_user
 
-from . import rules, selectors, services
+from . import citations, rules, selectors, services
 from .api.filters import overdue_condition
 from .models import (
     PartsWait,
@@ -129,7 +129,13 @@ class SanbaoCatalogEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("主要部件"))
     def parts_summary(self, obj):
-        return "、".join(f"{p['name']} {p['months']} 个月" for p in obj.main_parts or []) or "—"
+        return (
+            _("、").join(
+                str(_("%(part)s %(months)s 个月") % {"part": p["name"], "months": p["months"]})
+                for p in obj.main_parts or []
+            )
+            or "—"
+        )
 
     @admin.display(description=_("日折旧率"))
     def rate_display(self, obj):
@@ -647,7 +653,7 @@ class WarrantyCardAdmin(ServiceWrittenAdmin):
         rows = [
             (
                 rules.KIND_LABELS[r.kind],
-                r.rule,
+                citations.cite(r.rule, with_code=True),
                 r.explanation,
                 r.refund if r.refund is not None else (r.refund_error or "—"),
             )

@@ -151,8 +151,10 @@ class RepairRequestForm(forms.Form):
             self.fields["card"].choices = [
                 (
                     c.pk,
-                    f"{c.product_name} · {c.number}"
-                    + (f" · {_('序列号')} {c.serial_number}" if c.serial_number else ""),
+                    _("%(product)s · %(number)s · 序列号 %(serial)s")
+                    % {"product": c.product_name, "number": c.number, "serial": c.serial_number}
+                    if c.serial_number
+                    else f"{c.product_name} · {c.number}",
                 )
                 for c in cards
             ]

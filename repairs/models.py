@@ -719,9 +719,9 @@ class WarrantyEscalation(models.Model):
     """
 
     class Rule(models.TextChoices):
-        G4 = "G4", _("三包期内修理两次仍不能正常使用（G4）")
-        G5 = "G5", _("缺少配件超过期限未修好（G5）")
-        G6 = "G6", _("修理者责任时间超过 30 日（G6）")
+        G4 = "G4", _("三包期内修理两次仍不能正常使用")
+        G5 = "G5", _("缺少配件超过期限未修好")
+        G6 = "G6", _("修理者责任时间超过 30 日")
 
     class Status(models.TextChoices):
         OPEN = "open", _("待处理")

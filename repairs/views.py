@@ -23,6 +23,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
@@ -40,9 +41,10 @@ from aftersales.templatetags.components import deadline_rows
 from aftersales.templatetags.components import deadline_time as deadline_text
 from aftersales.tenancy.decorators import consumer_required, merchant_required, role_required
 
-from . import forms, rules, selectors, services
+from . import citations, forms, rules, selectors, services
 from .deadlines import parts_limit_days
 from .models import RepairOrder, WarrantyCard, WarrantyEscalation
+from .seed import seed_text
 
 PAGE_SIZE = 20
 SOON = timedelta(days=3)
@@ -78,13 +80,14 @@ COST_LABELS = {
 }
 REFUND_ERRORS = {
     "depreciation_rate_unknown": _lazy(
-        "该三包类目的日折旧率尚未设置，暂不能计算折旧退货金额（G8），请联系平台客服。"
+        "该三包类目的日折旧率尚未设置，暂不能计算折旧退货金额，请联系平台客服。"
     ),
 }
 
 
-def _date_items(dates):
-    """The deciding dates of a remedy as ``[(label, text)]``, in the engine's order."""
+def _date_items(dates, *, with_code=False):
+    """The deciding dates of a remedy as ``[(label, text)]``, in the engine's order; the rules
+    an exchange was due under as their law (with the codes for merchants and staff)."""
     items = []
     for key, value in (dates or {}).items():
         label = DATE_LABELS.get(key, key)
@@ -97,13 +100,17 @@ def _date_items(dates):
             )
         elif key == "parts" and isinstance(value, dict):
             for part, ends in value.items():
-                items.append((_("%(part)s 三包至") % {"part": part}, deadline_text(ends)))
+                items.append(
+                    (_("%(part)s 三包至") % {"part": seed_text(part)}, deadline_text(ends))
+                )
             continue
         elif isinstance(value, list):
-            text = "、".join(
+            text = _("、").join(
                 f"{v.astimezone(SHANGHAI):%Y-%m-%d}" if isinstance(v, datetime) else str(v)
                 for v in value
             )
+        elif key == "exchange_rules":
+            text = citations.cite(value, with_code=with_code)
         elif key in ("days_since_start", "days_in_repair"):
             text = _("%(n)s 天") % {"n": value}
         else:
@@ -118,7 +125,7 @@ def _coverage_rows(coverage, now):
         if c.part is None:
             label = _("整机")
         else:
-            label = c.part
+            label = seed_text(c.part)
         months = c.months
         period = (
             _("%(y)s 年") % {"y": months // 12}
@@ -140,7 +147,7 @@ def _coverage_rows(coverage, now):
     return rows
 
 
-def _why_only(ent, start_at, facts):
+def _why_only(ent, start_at, facts, *, with_code=False):
     """Why no return or exchange is open (the consumer's "为什么只能维修？"), rule by rule."""
     kinds = set(ent.kinds)
     if rules.RETURN in kinds and rules.EXCHANGE in kinds:
@@ -153,14 +160,17 @@ def _why_only(ent, start_at, facts):
     exchange_closes = rules.window_closes_at(start_at, rules.EXCHANGE_DAYS)
     if rules.RETURN not in kinds:
         reasons.append(
-            _("签收后 7 日内出现性能故障才可退货，退货期已于 %(at)s 截止（G1）。")
-            % {"at": deadline_text(return_closes)}
+            _("签收后 7 日内出现性能故障才可退货，退货期已于 %(at)s 截止（%(law)s）。")
+            % {"at": deadline_text(return_closes), "law": citations.cite("G1", with_code=with_code)}
         )
     if rules.EXCHANGE not in kinds:
         if ent.at >= exchange_closes:
             reasons.append(
-                _("签收后 15 日内出现性能故障才可换货，换货期已于 %(at)s 截止（G2）。")
-                % {"at": deadline_text(exchange_closes)}
+                _("签收后 15 日内出现性能故障才可换货，换货期已于 %(at)s 截止（%(law)s）。")
+                % {
+                    "at": deadline_text(exchange_closes),
+                    "law": citations.cite("G2", with_code=with_code),
+                }
             )
         done = 0
         if facts is not None:
@@ -170,14 +180,15 @@ def _why_only(ent, start_at, facts):
                 if r.finished_at is not None and r.finished_at <= ent.at
             )
         reasons.append(
-            _("三包期内修理两次后仍出现故障才可换货或退货（G4），本期已完成修理 %(n)s 次。")
-            % {"n": done}
+            _("三包期内修理两次后仍出现故障才可换货或退货（%(law)s），本期已完成修理 %(n)s 次。")
+            % {"n": done, "law": citations.cite("G4", with_code=with_code)}
         )
         reasons.append(
             _(
-                "维修超过 30 日（扣除等待配件的时间，G6）或送修后因缺少配件超过期限仍未修好"
-                "（G5）时，也可换货。"
+                "维修超过 30 日（扣除等待配件的时间）或送修后因缺少配件超过期限仍未修好时，"
+                "也可换货（%(law)s）。"
             )
+            % {"law": citations.cite("G5/G6", with_code=with_code)}
         )
     title = (
         _("为什么只能维修？")
@@ -199,9 +210,11 @@ class Answer:
     kinds: list
 
 
-def entitlement_answer(ent, *, start_at, facts=None):
-    """``rules.Entitlements`` → ``Answer``: each remedy with its rule, deciding dates, the G8
-    refund amount or why it cannot be computed; the coverage table; the "why only" reasons."""
+def entitlement_answer(ent, *, start_at, facts=None, with_code=False):
+    """``rules.Entitlements`` → ``Answer``: each remedy with its rule and the law behind it
+    (``citations``: consumers read the law, merchants and staff the code too), deciding dates,
+    the G8 refund amount or why it cannot be computed; the coverage table; the "why only"
+    reasons."""
     remedies = []
     for r in ent.remedies:
         remedies.append(
@@ -210,7 +223,8 @@ def entitlement_answer(ent, *, start_at, facts=None):
                 "kind_label": rules.KIND_LABELS.get(r.kind, r.kind),
                 "rule": r.rule,
                 "explanation": r.explanation,
-                "dates": _date_items(r.dates),
+                "citation": citations.cite(r.rule, with_code=with_code),
+                "dates": _date_items(r.dates, with_code=with_code),
                 "refund": r.refund,
                 "with_depreciation": r.with_depreciation,
                 "refund_error": REFUND_ERRORS.get(r.refund_error, r.refund_error)
@@ -224,7 +238,7 @@ def entitlement_answer(ent, *, start_at, facts=None):
                 "alternative": r.alternative,
             }
         )
-    why_title, why = _why_only(ent, start_at, facts)
+    why_title, why = _why_only(ent, start_at, facts, with_code=with_code)
     return Answer(
         summary=ent.summary,
         remedies=remedies,
@@ -235,12 +249,12 @@ def entitlement_answer(ent, *, start_at, facts=None):
     )
 
 
-def _card_answer(card, now):
+def _card_answer(card, now, *, with_code=False):
     """The card's entitlement answer now (``selectors.card_facts`` → ``rules.entitlements``, the
     same answer as ``selectors.card_entitlements``, with the facts kept for the reasons)."""
     facts = selectors.card_facts(card)
     ent = rules.entitlements(facts, now)
-    return entitlement_answer(ent, start_at=facts.start_at, facts=facts)
+    return entitlement_answer(ent, start_at=facts.start_at, facts=facts, with_code=with_code)
 
 
 # The repair page's own names of the deadline steps; every other verb by its registered label
@@ -286,10 +300,11 @@ def _remedy_label(kind):
     }.get(kind, rules.KIND_LABELS.get(kind, kind))
 
 
-def _label_escalations(escalations):
+def _label_escalations(escalations, *, with_code=False):
     for esc in escalations:
+        esc.citation = citations.cite(esc.rule, with_code=with_code)
         esc.chosen_label = _remedy_label(esc.chosen_remedy) if esc.chosen_remedy else ""
-        esc.granted_label = "、".join(_remedy_label(k) for k in esc.granted_remedies or [])
+        esc.granted_label = _("、").join(str(_remedy_label(k)) for k in esc.granted_remedies or [])
     return escalations
 
 
@@ -430,7 +445,8 @@ def _repair_list_page(request, *, portal):
 def _repair_context(request, repair, *, portal, now):
     masked = portal != "my"
     escalations = _label_escalations(
-        list(WarrantyEscalation.objects.filter(repair=repair).order_by("-raised_at", "-id"))
+        list(WarrantyEscalation.objects.filter(repair=repair).order_by("-raised_at", "-id")),
+        with_code=portal != "my",
     )
     days = None
     if repair.received_at is not None:
@@ -502,9 +518,10 @@ def _card_detail_page(request, pk, *, portal):
     repairs = list(card.repairs.order_by("-id"))
     open_repair = next((r for r in repairs if r.is_open), None)
     escalations = _label_escalations(
-        list(card.escalations.filter(status=WarrantyEscalation.Status.OPEN))
+        list(card.escalations.filter(status=WarrantyEscalation.Status.OPEN)),
+        with_code=portal != "my",
     )
-    answer = _card_answer(card, now)
+    answer = _card_answer(card, now, with_code=portal != "my")
     free_units, _requests = selectors.card_line_units(card)
     context = {
         **_portal(portal, "warranties"),
@@ -713,7 +730,10 @@ CONSUMER_STEPS = (
         "close",
         _lazy("确认收到，结束维修"),
         _lazy("确认结束"),
-        _lazy("修复后 30 日内再次出现故障，仍可免费重修（G12）。"),
+        format_lazy(
+            _lazy("修复后 30 日内再次出现故障，仍可免费重修（{law}）。"),
+            law=citations.CITATIONS["G12"],
+        ),
         ("returned",),
         "repair_close",
         _confirm_form(_lazy("我已收到商品，确认结束此维修单")),
@@ -871,7 +891,7 @@ def merchant_escalation_list(request):
     context = {
         **_portal("merchant", "escalations"),
         "page": page,
-        "escalations": _label_escalations(list(page.object_list)),
+        "escalations": _label_escalations(list(page.object_list), with_code=True),
         "statuses": statuses,
         "status": filters.get("status", ""),
         "query": _query_without_page(request),
