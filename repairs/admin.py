@@ -34,6 +34,50 @@ from .models import (
 )
 
 
+def _labels(values, labels):
+    """Stored codes (a list or one value) as their labels in the reader's language."""
+    if not values:
+        return "—"
+    if isinstance(values, str):
+        values = [values]
+    return _("、").join(str(labels.get(v, v)) for v in values)
+
+
+REMEDY_LABELS = {**rules.KIND_LABELS, "refund": _("退货退款")}
+ESCALATION_DATE_LABELS = {
+    "received_at": _("送修时间"),
+    "limit_passed_at": _("期限届满"),
+    "repairs_finished": _("已完成的维修"),
+    "start_at": _("签收/安装完成"),
+    "period_start": _("本期三包起算"),
+    "closes_at": _("截止"),
+}
+
+
+class ChosenRemedyFilter(admin.SimpleListFilter):
+    """The consumer's choice by its label (the stored value is a code)."""
+
+    title = _("消费者选择")
+    parameter_name = "chosen_remedy"
+
+    def lookups(self, request, model_admin):
+        return [(k, REMEDY_LABELS[k]) for k in ("exchange", "return")]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        return queryset.filter(chosen_remedy=self.value())
+
+
+class RuleDisplay:
+    """The 三包 rule of a repair or an escalation as staff read it: code and the law."""
+
+    @admin.display(description=_("依据"), ordering="rule")
+    def rule_cited(self, obj):
+        rule = getattr(obj, "rule", None) or getattr(obj, "entitlement_rule", "")
+        return citations.cite(rule, with_code=True) if rule else "—"
+
+
 def parts_to_text(parts):
     return "\n".join(f"{p['name']} {p['months']}" for p in parts or [])
 
@@ -608,14 +652,22 @@ class WarrantyCardAdmin(ServiceWrittenAdmin):
         "replaces",
         "exchanged_at",
         "returned_at",
-        "misuse_reasons",
+        "misuse_label",
         "alternative_refused",
-        "pending_remedy",
+        "pending_remedy_label",
         "coverage_panel",
         "entitlement_panel",
         "history",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("不实行三包的原因"))
+    def misuse_label(self, obj):
+        return _labels(obj.misuse_reasons, rules.MISUSE_LABELS)
+
+    @admin.display(description=_("已选补救"))
+    def pending_remedy_label(self, obj):
+        return _labels(obj.pending_remedy, REMEDY_LABELS)
 
     @admin.display(description=_("订单号"))
     def order_number(self, obj):
@@ -716,7 +768,7 @@ class EvidenceInline(PartsWaitInline):
 
 
 @admin.register(RepairOrder)
-class RepairOrderAdmin(ServiceWrittenAdmin):
+class RepairOrderAdmin(RuleDisplay, ServiceWrittenAdmin):
     """Every repair: filters by status, provider, merchant and overdue; timeline and deadlines on
     the page; assignment, cancellation and closing through the services."""
 
@@ -727,7 +779,7 @@ class RepairOrderAdmin(ServiceWrittenAdmin):
         "merchant",
         "provider",
         "consumer_masked",
-        "entitlement_rule",
+        "rule_cited",
         "is_paid",
         "fault_reported_at",
         "received_at",
@@ -750,7 +802,7 @@ class RepairOrderAdmin(ServiceWrittenAdmin):
         "consumer_masked",
         "fault_description",
         "service_mode",
-        "entitlement_rule",
+        "rule_cited",
         "is_paid",
         "paid_reason",
         "fault_reported_at",
@@ -762,7 +814,7 @@ class RepairOrderAdmin(ServiceWrittenAdmin):
         "finished_at",
         "result",
         "result_note",
-        "parts_replaced",
+        "parts_replaced_text",
         "labour_fee",
         "parts_fee",
         "returned_at",
@@ -800,6 +852,16 @@ class RepairOrderAdmin(ServiceWrittenAdmin):
         if item is None:
             raise Http404
         return private_file_response(item.file, filename=item.original_name)
+
+    @admin.display(description=_("更换部件"))
+    def parts_replaced_text(self, obj):
+        return (
+            _("、").join(
+                str(_("%(part)s × %(n)s") % {"part": p.get("name", ""), "n": p.get("quantity", 1)})
+                for p in obj.parts_replaced or []
+            )
+            or "—"
+        )
 
     @admin.display(description=_("商品"))
     def product_name(self, obj):
@@ -863,40 +925,40 @@ class RepairOrderAdmin(ServiceWrittenAdmin):
 
 
 @admin.register(WarrantyEscalation)
-class WarrantyEscalationAdmin(ServiceWrittenAdmin):
+class WarrantyEscalationAdmin(RuleDisplay, ServiceWrittenAdmin):
     """The platform's 三包 escalation queue (G4, G5, G6), oldest first; resolve with a result."""
 
     list_display = [
         "raised_at",
         "age_days",
-        "rule",
+        "rule_cited",
         "status",
         "card",
         "repair",
         "merchant",
         "consumer_masked",
-        "chosen_remedy",
+        "chosen_label",
         "resolution",
     ]
-    list_filter = ["status", "rule", "merchant", "chosen_remedy"]
+    list_filter = ["status", "rule", "merchant", ChosenRemedyFilter]
     search_fields = ["card__number", "repair__number", "card__serial_number"]
     list_select_related = ["card", "repair", "merchant", "consumer"]
     ordering = ["raised_at", "id"]
     action_form = EscalationActionForm
     actions = ["resolve"]
     fields = [
-        "rule",
+        "rule_cited",
         "status",
         "card",
         "repair",
         "merchant",
         "consumer_masked",
-        "granted_remedies",
-        "cost_borne_by",
+        "granted_label",
+        "cost_label",
         "explanation",
-        "data",
+        "data_text",
         "raised_at",
-        "chosen_remedy",
+        "chosen_label",
         "return_request_id",
         "resolution",
         "resolution_note",
@@ -915,6 +977,29 @@ class WarrantyEscalationAdmin(ServiceWrittenAdmin):
                 request.GET = query
                 request.META["QUERY_STRING"] = query.urlencode()
         return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("可选补救"))
+    def granted_label(self, obj):
+        return _labels(obj.granted_remedies, REMEDY_LABELS)
+
+    @admin.display(description=_("费用承担"))
+    def cost_label(self, obj):
+        return _labels(obj.cost_borne_by, rules.PAYER_LABELS)
+
+    @admin.display(description=_("消费者选择"))
+    def chosen_label(self, obj):
+        return _labels(obj.chosen_remedy, REMEDY_LABELS)
+
+    @admin.display(description=_("判定日期"))
+    def data_text(self, obj):
+        items = [
+            (
+                str(ESCALATION_DATE_LABELS.get(k, k)),
+                ", ".join(map(str, v)) if isinstance(v, list) else v,
+            )
+            for k, v in (obj.data or {}).items()
+        ]
+        return format_html_join("", "<div><strong>{}</strong> {}</div>", items) or "—"
 
     @admin.display(description=_("已等待（日）"))
     def age_days(self, obj):

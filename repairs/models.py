@@ -704,7 +704,7 @@ class RepairEvidence(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.repair_id} {self.kind} {self.caption}"
+        return f"{self.repair_id} {self.get_kind_display()} {self.caption}"
 
     @property
     def display_name(self):
@@ -820,4 +820,4 @@ class WarrantyEscalation(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.rule} {self.card_id} {self.status}"
+        return f"{self.rule} {self.card_id} {self.get_status_display()}"

@@ -66,6 +66,12 @@ KIND_LABELS = {
     PAID_REPAIR: gettext_lazy("付费维修"),
 }
 
+PAYER_LABELS = {
+    "seller": gettext_lazy("销售者承担"),
+    "repairer": gettext_lazy("修理者承担"),
+    "consumer": gettext_lazy("消费者承担"),
+}
+
 MISUSE_LABELS = {
     "misuse": gettext_lazy("使用、维护、保管不当"),
     "disassembly": gettext_lazy("非承担三包的修理者拆动"),

@@ -73,11 +73,7 @@ DATE_LABELS = {
     "days_in_repair": _lazy("其中维修/等待配件"),
     "exchange_rules": _lazy("换货依据"),
 }
-COST_LABELS = {
-    "seller": _lazy("销售者承担"),
-    "repairer": _lazy("修理者承担"),
-    "consumer": _lazy("消费者承担"),
-}
+COST_LABELS = rules.PAYER_LABELS
 REFUND_ERRORS = {
     "depreciation_rate_unknown": _lazy(
         "该三包类目的日折旧率尚未设置，暂不能计算折旧退货金额，请联系平台客服。"
