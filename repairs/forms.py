@@ -171,7 +171,7 @@ class RemedyChoiceForm(forms.Form):
         coerce=int,
         required=False,
         empty_value=None,
-        help_text=_("同型号同规格无货时换货须选择（G7），差价多退少补"),
+        help_text=_("同型号同规格无货时换货须选择，差价多退少补"),
     )
     confirm = ConfirmField(_("我确认选择此方案，提交后将按此方案处理"))
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.utils import formats
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from aftersales.deadlines import rules as time_rules
 from aftersales.errors import InvalidInput, RuleViolation
@@ -64,6 +64,15 @@ KIND_LABELS = {
     EXCHANGE: gettext_lazy("换货"),
     FREE_REPAIR: gettext_lazy("免费维修"),
     PAID_REPAIR: gettext_lazy("付费维修"),
+}
+
+# The same remedies inside the one-line summary ("签收后第 8 天：可退货或换货或免费维修"), where
+# English wants them in lower case.
+SUMMARY_LABELS = {
+    RETURN: pgettext_lazy("remedy in a sentence", "退货"),
+    EXCHANGE: pgettext_lazy("remedy in a sentence", "换货"),
+    FREE_REPAIR: pgettext_lazy("remedy in a sentence", "免费维修"),
+    PAID_REPAIR: pgettext_lazy("remedy in a sentence", "付费维修"),
 }
 
 PAYER_LABELS = {
@@ -655,7 +664,7 @@ def _refund_instead_of_exchange(card, now, start, grants):
 def _answer(now, day, remedies, coverage, not_fixed):
     remedies.sort(key=lambda r: KIND_ORDER.index(r.kind))
     kinds = list(dict.fromkeys(r.kind for r in remedies))
-    labels = _("或").join(str(KIND_LABELS[k]) for k in kinds)
+    labels = _("或").join(str(SUMMARY_LABELS[k]) for k in kinds)
     template = (
         _("%(day)s：只能%(remedies)s")
         if len(kinds) < len(KIND_ORDER) - 1

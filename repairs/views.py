@@ -637,9 +637,12 @@ def my_warranty_remedy(request, pk):
     for r in open_remedies:
         if r["kind"] == rules.RETURN and r["refund"] is None:
             continue  # no amount yet (G8 rate unknown): the answer below says why
-        label = f"{_remedy_label(r['kind'])}（{r['rule']}）"
+        label = _("%(remedy)s（%(law)s）") % {
+            "remedy": _remedy_label(r["kind"]),
+            "law": r["citation"],
+        }
         if r["alternative"]:
-            label = _("同型号同规格无货，换其他型号或规格（%(rule)s）") % {"rule": r["rule"]}
+            label = _("同型号同规格无货，换其他型号或规格（%(law)s）") % {"law": r["citation"]}
         if r["kind"] == rules.RETURN and r["refund"] is not None:
             label += _("，可退 ¥%(a)s") % {"a": r["refund"]}
         choices.append((r["kind"], label))
