@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from aftersales import clock
@@ -60,22 +60,22 @@ def _day_text(day):
 
 
 DATE_LABELS = {
-    "start_at": _lazy("签收/安装完成"),
-    "period_start": _lazy("本期三包起算"),
-    "closes_at": _lazy("截止"),
-    "ends_at": _lazy("三包有效至"),
-    "ended_at": _lazy("三包期届满"),
-    "received_at": _lazy("送修时间"),
-    "limit_passed_at": _lazy("期限届满"),
-    "finished_at": _lazy("上次维修完成"),
-    "repairs_finished": _lazy("已完成的维修"),
-    "days_since_start": _lazy("自三包起算已"),
-    "days_in_repair": _lazy("其中维修/等待配件"),
-    "exchange_rules": _lazy("换货依据"),
+    "start_at": gettext_lazy("签收/安装完成"),
+    "period_start": gettext_lazy("本期三包起算"),
+    "closes_at": gettext_lazy("截止"),
+    "ends_at": gettext_lazy("三包有效至"),
+    "ended_at": gettext_lazy("三包期届满"),
+    "received_at": gettext_lazy("送修时间"),
+    "limit_passed_at": gettext_lazy("期限届满"),
+    "finished_at": gettext_lazy("上次维修完成"),
+    "repairs_finished": gettext_lazy("已完成的维修"),
+    "days_since_start": gettext_lazy("自三包起算已"),
+    "days_in_repair": gettext_lazy("其中维修/等待配件"),
+    "exchange_rules": gettext_lazy("换货依据"),
 }
 COST_LABELS = rules.PAYER_LABELS
 REFUND_ERRORS = {
-    "depreciation_rate_unknown": _lazy(
+    "depreciation_rate_unknown": gettext_lazy(
         "该三包类目的日折旧率尚未设置，暂不能计算折旧退货金额，请联系平台客服。"
     ),
 }
@@ -256,7 +256,7 @@ def _card_answer(card, now, *, with_code=False):
 # The repair page's own names of the deadline steps; every other verb by its registered label
 # (repairs/labels.py and the kernel's).
 DEADLINE_LABELS = {
-    "deadline.paused": _lazy("期限暂停（等待配件不计时）"),
+    "deadline.paused": gettext_lazy("期限暂停（等待配件不计时）"),
 }
 STATUS_LABELS = dict(RepairOrder.Status.choices)
 
@@ -336,9 +336,9 @@ def _query_without_page(request):
 # -- lists of repairs (all three portals) ---------------------------------------------------------
 
 PORTALS = {
-    "my": {"shell": "portal/my.html", "heading": _lazy("我的维修")},
-    "merchant": {"shell": "portal/merchant.html", "heading": _lazy("维修管理")},
-    "provider": {"shell": "portal/provider.html", "heading": _lazy("维修工单")},
+    "my": {"shell": "portal/my.html", "heading": gettext_lazy("我的维修")},
+    "merchant": {"shell": "portal/merchant.html", "heading": gettext_lazy("维修管理")},
+    "provider": {"shell": "portal/provider.html", "heading": gettext_lazy("维修工单")},
 }
 
 
@@ -717,26 +717,26 @@ class ConsumerStep:
 CONSUMER_STEPS = (
     ConsumerStep(
         "cancel",
-        _lazy("取消维修申请"),
-        _lazy("取消申请"),
-        _lazy("维修服务商收到商品前可以取消。"),
+        gettext_lazy("取消维修申请"),
+        gettext_lazy("取消申请"),
+        gettext_lazy("维修服务商收到商品前可以取消。"),
         ("requested", "assigned"),
         "repair_cancel",
-        _confirm_form(_lazy("我确认取消此维修申请")),
-        _lazy("维修申请已取消。"),
+        _confirm_form(gettext_lazy("我确认取消此维修申请")),
+        gettext_lazy("维修申请已取消。"),
     ),
     ConsumerStep(
         "close",
-        _lazy("确认收到，结束维修"),
-        _lazy("确认结束"),
+        gettext_lazy("确认收到，结束维修"),
+        gettext_lazy("确认结束"),
         format_lazy(
-            _lazy("修复后 30 日内再次出现故障，仍可免费重修（{law}）。"),
+            gettext_lazy("修复后 30 日内再次出现故障，仍可免费重修（{law}）。"),
             law=citations.CITATIONS["G12"],
         ),
         ("returned",),
         "repair_close",
-        _confirm_form(_lazy("我已收到商品，确认结束此维修单")),
-        _lazy("维修单已结束。"),
+        _confirm_form(gettext_lazy("我已收到商品，确认结束此维修单")),
+        gettext_lazy("维修单已结束。"),
     ),
 )
 CONSUMER_STEP_BY_NAME = {s.name: s for s in CONSUMER_STEPS}
@@ -928,70 +928,74 @@ class Step:
 STEPS = (
     Step(
         "receive",
-        _lazy("登记送修（收到商品）"),
-        _lazy("确认收到"),
+        gettext_lazy("登记送修（收到商品）"),
+        gettext_lazy("确认收到"),
         forms.ReceiveForm,
         "repair_receive",
         ("assigned",),
-        _lazy("送修时间是 G5（缺件期限）和 G6（30 日）的起算点，请按实际收到商品的时间填写。"),
+        gettext_lazy(
+            "送修时间是 G5（缺件期限）和 G6（30 日）的起算点，请按实际收到商品的时间填写。"
+        ),
     ),
     Step(
         "diagnose",
-        _lazy("登记检测结论"),
-        _lazy("保存检测结论"),
+        gettext_lazy("登记检测结论"),
+        gettext_lazy("保存检测结论"),
         forms.DiagnoseForm,
         "repair_diagnose",
         ("received",),
-        _lazy("发现使用不当、擅自拆动、凭证问题或不可抗力时注明原因，本次维修按 G11 收费。"),
+        gettext_lazy("发现使用不当、擅自拆动、凭证问题或不可抗力时注明原因，本次维修按 G11 收费。"),
     ),
     Step(
         "parts-wait-start",
-        _lazy("开始等待制造商配件"),
-        _lazy("开始等待配件"),
+        gettext_lazy("开始等待制造商配件"),
+        gettext_lazy("开始等待配件"),
         forms.PartsWaitStartForm,
         "repair_parts_wait_start",
         ("received", "diagnosing", "repairing"),
-        _lazy(
+        gettext_lazy(
             "等待配件的天数不计入修理者责任时间（G6），但送修后超过缺件期限仍未修好须换货（G5）。"
         ),
     ),
     Step(
         "parts-wait-end",
-        _lazy("配件到货"),
-        _lazy("登记到货"),
+        gettext_lazy("配件到货"),
+        gettext_lazy("登记到货"),
         forms.PartsWaitEndForm,
         "repair_parts_wait_end",
         ("waiting_parts",),
     ),
     Step(
         "start",
-        _lazy("开始维修"),
-        _lazy("开始维修"),
+        gettext_lazy("开始维修"),
+        gettext_lazy("开始维修"),
         forms.StartRepairForm,
         "repair_start",
         ("received", "diagnosing"),
     ),
     Step(
         "result",
-        _lazy("登记维修结果"),
-        _lazy("保存维修结果"),
+        gettext_lazy("登记维修结果"),
+        gettext_lazy("保存维修结果"),
         forms.ResultForm,
         "repair_finish",
         ("received", "diagnosing", "waiting_parts", "repairing"),
-        _lazy("付费维修仅限使用不当、擅自拆动、无有效凭证、不可抗力（G11）或超出三包期（G9）。"),
+        gettext_lazy(
+            "付费维修仅限使用不当、擅自拆动、无有效凭证、不可抗力（G11）或超出三包期（G9）。"
+        ),
     ),
     Step(
         "evidence",
-        _lazy("上传检测报告或照片"),
-        _lazy("上传"),
+        gettext_lazy("上传检测报告或照片"),
+        gettext_lazy("上传"),
         forms.EvidenceForm,
         "repair_evidence_add",
         ("received", "diagnosing", "waiting_parts", "repairing", "fixed", "not_fixed"),
     ),
     Step(
         "return",
-        _lazy("返还消费者"),
-        _lazy("确认返还"),
+        gettext_lazy("返还消费者"),
+        gettext_lazy("确认返还"),
         forms.ReturnForm,
         "repair_return_to_consumer",
         ("fixed", "not_fixed"),
@@ -1048,12 +1052,14 @@ class RevealForm(forms.forms.Form):
     """Why the provider needs the consumer's full phone and address (logged, RULES.md D3)."""
 
     reason = forms.forms.CharField(
-        label=_lazy("查看原因"),
+        label=gettext_lazy("查看原因"),
         max_length=200,
-        error_messages={"required": _lazy("请填写查看原因，例如“预约上门时间”。")},
-        widget=forms.forms.TextInput(attrs={"placeholder": _lazy("例如：电话预约上门维修时间")}),
+        error_messages={"required": gettext_lazy("请填写查看原因，例如“预约上门时间”。")},
+        widget=forms.forms.TextInput(
+            attrs={"placeholder": gettext_lazy("例如：电话预约上门维修时间")}
+        ),
     )
-    confirm = forms.ConfirmField(_lazy("我确认因上门服务需要查看，本次查看将被记录"))
+    confirm = forms.ConfirmField(gettext_lazy("我确认因上门服务需要查看，本次查看将被记录"))
 
 
 def _provider_detail(request, repair, bound=None, status=200, reveal_form=None, revealed=None):
