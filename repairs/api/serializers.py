@@ -25,6 +25,7 @@ from aftersales.tenancy.scope import scoped
 from orders.api.serializers import ScopedPrimaryKeyRelatedField
 from orders.models import OrderLine
 
+from .. import citations
 from ..models import (
     PartsWait,
     RepairEvidence,
@@ -237,11 +238,18 @@ class WarrantyCardDetailSerializer(WarrantyCardSerializer):
         return self._answer(card).summary
 
 
+CITATION_HELP = gettext_lazy(
+    "规则依据的法规条文，按请求语言，如《部分商品修理更换退货责任规定》第十条（消费者看到的依据）"
+)
+
+
 class RemedySerializer(serializers.Serializer):
-    """One remedy open to the consumer, the rule granting it and the dates deciding it."""
+    """One remedy open to the consumer, the rule granting it, the law behind it
+    (``repairs.citations``) and the dates deciding it."""
 
     kind = serializers.ChoiceField(choices=["return", "exchange", "free_repair", "paid_repair"])
-    rule = serializers.CharField(help_text="G1–G12")
+    rule = serializers.CharField(help_text=gettext_lazy("平台规则编号（G1–G12），条文见 citation"))
+    citation = serializers.SerializerMethodField(help_text=CITATION_HELP)
     explanation = serializers.CharField()
     dates = PlainJSONField(help_text=gettext_lazy("决定该补救的日期（起算、截止等）"))
     with_depreciation = serializers.BooleanField()
@@ -256,6 +264,9 @@ class RemedySerializer(serializers.Serializer):
             "选择时须给出 exchange_sku"
         )
     )
+
+    def get_citation(self, remedy) -> str:
+        return citations.citation(remedy.rule)
 
 
 class NotFixedRepairSerializer(serializers.Serializer):
@@ -420,6 +431,7 @@ REPAIR_LIST_FIELDS = [
     "result",
     "is_paid",
     "entitlement_rule",
+    "entitlement_citation",
     "parts_wait_days",
     "parts_wait_since",
     "updated_at",
@@ -437,11 +449,15 @@ class RepairOrderListSerializer(serializers.ModelSerializer):
     )
     product_name = serializers.CharField(source="card.product_name", read_only=True)
     result = stored_choice(RepairOrder.Result.choices, label=gettext_lazy("维修结果"))
+    entitlement_citation = serializers.SerializerMethodField(help_text=CITATION_HELP)
 
     class Meta:
         model = RepairOrder
         fields = REPAIR_LIST_FIELDS
         read_only_fields = fields
+
+    def get_entitlement_citation(self, obj) -> str:
+        return citations.citation(obj.entitlement_rule)
 
 
 class RepairOrderDetailSerializer(RepairOrderListSerializer):
@@ -616,12 +632,14 @@ class WarrantyEscalationSerializer(serializers.ModelSerializer):
     resolution = stored_choice(
         WarrantyEscalation.Resolution.choices, label=gettext_lazy("处理结果")
     )
+    citation = serializers.SerializerMethodField(help_text=CITATION_HELP)
 
     class Meta:
         model = WarrantyEscalation
         fields = [
             "id",
             "rule",
+            "citation",
             "status",
             "card",
             "card_number",
@@ -644,6 +662,9 @@ class WarrantyEscalationSerializer(serializers.ModelSerializer):
             "resolved_at",
         ]
         read_only_fields = fields
+
+    def get_citation(self, obj) -> str:
+        return citations.citation(obj.rule)
 
 
 class EscalationResolveSerializer(serializers.Serializer):
