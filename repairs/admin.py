@@ -32,6 +32,7 @@ from .models import (
     WarrantyCard,
     WarrantyEscalation,
 )
+from .seed import seed_text
 
 
 def _labels(values, labels):
@@ -175,7 +176,10 @@ class SanbaoCatalogEntryAdmin(admin.ModelAdmin):
     def parts_summary(self, obj):
         return (
             _("、").join(
-                str(_("%(part)s %(months)s 个月") % {"part": p["name"], "months": p["months"]})
+                str(
+                    _("%(part)s %(months)s 个月")
+                    % {"part": seed_text(p["name"]), "months": p["months"]}
+                )
                 for p in obj.main_parts or []
             )
             or "—"
@@ -518,11 +522,11 @@ class RepairProviderAdmin(ServiceWrittenAdmin):
 
     @admin.display(description=_("维修类目"))
     def category_codes(self, obj):
-        return "、".join(c.name for c in obj.categories.all()) or "—"
+        return _("、").join(seed_text(c.name) for c in obj.categories.all()) or "—"
 
     @admin.display(description=_("服务地区"))
     def region_names(self, obj):
-        return "、".join(obj.regions or []) or _("全国")
+        return _("、").join(obj.regions or []) or _("全国")
 
     @admin.display(description=_("时间线"))
     def history(self, obj):

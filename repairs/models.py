@@ -24,12 +24,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
 from aftersales.casefile.files import ORIGINAL_NAME_LENGTH, display_name, random_name
 
 from .rules import CatalogFacts, PartPeriod
+from .seed import seed_text
 
 
 class SanbaoCatalogEntry(models.Model):
@@ -87,7 +89,7 @@ class SanbaoCatalogEntry(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name}（{self.code}）"
+        return gettext("%(name)s（%(code)s）") % {"name": seed_text(self.name), "code": self.code}
 
     @property
     def rate_known(self):
