@@ -890,7 +890,7 @@ def merchant_escalation_list(request):
     context = {
         **_portal("merchant", "escalations"),
         "page": page,
-        "escalations": _label_escalations(list(page.object_list), with_code=True),
+        "escalations": _label_escalations(list(page.object_list)),
         "statuses": statuses,
         "status": filters.get("status", ""),
         "query": _query_without_page(request),
