@@ -215,19 +215,37 @@ class SanbaoCatalogEntryAdmin(admin.ModelAdmin):
 
 @admin.register(SanbaoCatalogChange)
 class SanbaoCatalogChangeAdmin(admin.ModelAdmin):
-    list_display = ["entry", "version", "changed_at", "changed_by", "actor_label", "note"]
+    list_display = ["entry", "version", "changed_at", "changed_by", "actor_display", "note_text"]
     list_filter = ["entry"]
     list_select_related = ["entry", "changed_by"]
-    readonly_fields = [
+    fields = [
         "entry",
         "version",
         "snapshot",
-        "changed_fields",
-        "note",
+        "changes_text",
+        "note_text",
         "changed_by",
-        "actor_label",
+        "actor_display",
         "changed_at",
     ]
+    readonly_fields = fields
+
+    @admin.display(description=_("操作方"), ordering="actor_label")
+    def actor_display(self, obj):
+        return _("系统") if obj.actor_label == "system" else obj.actor_label
+
+    @admin.display(description=_("说明"))
+    def note_text(self, obj):
+        return seed_text(obj.note) or "—"
+
+    @admin.display(description=_("变更字段"))
+    def changes_text(self, obj):
+        rows = [
+            (SanbaoCatalogEntry._meta.get_field(name).verbose_name, c.get("from"), c.get("to"))
+            for name, c in (obj.changed_fields or {}).items()
+            if name in {f.name for f in SanbaoCatalogEntry._meta.get_fields()}
+        ]
+        return format_html_join("", "<div><strong>{}</strong> {} → {}</div>", rows) or "—"
 
     def has_add_permission(self, request):
         return False
