@@ -79,11 +79,14 @@ def _in(page, language):
 def test_every_page_type_has_no_serious_or_critical_finding(new_page, world, live_server):
     findings = {}
 
-    def check(page, path, *, languages=("zh-hans",)):
+    def check(page, path, *, languages=("zh-hans",), status=200):
         for language in languages:
             _in(page, language)
-            page.goto(path)
+            response = page.goto(path)
             page.wait_for_load_state("domcontentloaded")
+            if response.status != status:
+                findings[f"{path} [{language}]"] = [f"answered {response.status}, not {status}"]
+                continue
             found = axe_violations(page)
             if found:
                 findings[f"{path} [{language}]"] = found
@@ -96,7 +99,7 @@ def test_every_page_type_has_no_serious_or_critical_finding(new_page, world, liv
     anonymous.goto("/accounts/login/")
     check(anonymous, "/accounts/login/", languages=both)
     check(anonymous, "/admin/login/")
-    check(anonymous, "/no-such-page/", languages=both)  # the 404 page, signed out
+    check(anonymous, "/no-such-page/", languages=both, status=404)  # the 404 page, signed out
     # The 500 page is rendered without a request; served here through a route of the browser.
     with translation.override("zh-hans"):
         body = render_to_string("500.html")
@@ -104,7 +107,7 @@ def test_every_page_type_has_no_serious_or_critical_finding(new_page, world, liv
         "**/__server_error__",
         lambda route: route.fulfill(status=500, body=body, content_type="text/html"),
     )
-    check(anonymous, "/__server_error__")
+    check(anonymous, "/__server_error__", status=500)
 
     consumer = new_page()
     sign_in(consumer, "alice")
@@ -119,8 +122,10 @@ def test_every_page_type_has_no_serious_or_critical_finding(new_page, world, liv
     check(consumer, f"/my/warranties/{world['fresh'].pk}/remedy/", languages=both)
     check(consumer, "/my/repairs/")
     check(consumer, f"/my/repairs/{repair.pk}/")
-    check(consumer, "/my/orders/999999/", languages=both)  # 404 inside the portal
-    check(consumer, "/merchant/", languages=both)  # no access to the merchant portal
+    check(consumer, "/my/messages/", languages=both)
+    check(consumer, "/my/messages/preferences/")
+    check(consumer, "/my/orders/999999/", languages=both, status=404)  # 404 inside the portal
+    check(consumer, "/merchant/", languages=both, status=403)  # no access to the merchant portal
 
     merchant = new_page()
     sign_in(merchant, "shop-staff")
@@ -137,6 +142,8 @@ def test_every_page_type_has_no_serious_or_critical_finding(new_page, world, liv
     check(merchant, "/merchant/warranties/")
     check(merchant, f"/merchant/warranties/{tv.pk}/")
     check(merchant, "/merchant/escalations/")
+    check(merchant, "/merchant/messages/")
+    check(merchant, "/merchant/messages/preferences/")
 
     provider = new_page()
     sign_in(provider, "tech")
