@@ -353,7 +353,9 @@ def test_merchant_page_shows_own_numbers_and_exports(data, client, roles):
 def test_merchant_page_refuses_other_roles(client, roles):
     for role in ("consumer_a", "after_sales_agent"):
         client.force_login(roles[role])
-        assert client.get(reverse("merchant:returns-analytics")).status_code == 404
+        response = client.get(reverse("merchant:returns-analytics"))
+        assert response.status_code == 403  # the portal's no-access page (issue 14)
+        assert 'data-testid="no-access"' in response.content.decode()
 
 
 def queries_do_not_grow(client, url, grow, params=None):
