@@ -10,4 +10,11 @@ class ComplaintsConfig(AppConfig):
     verbose_name = _("投诉")
 
     def ready(self):
-        from . import policies  # noqa: F401  (registers the app's policy keys)
+        # Imported here, once the app registry is ready: the policy keys, the deadline kinds
+        # and the status listener register on import; the Celery tasks; the timeline labels.
+        from aftersales.casefile.timeline import timeline_verbs_register
+
+        from . import deadlines, events, policies, tasks  # noqa: F401
+        from .labels import timeline_verb_labels
+
+        timeline_verbs_register(timeline_verb_labels())

@@ -1,0 +1,222 @@
+"""Viewsets of the complaints API (standard 6.6): parse, call one service or selector, shape."""
+
+import json
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from aftersales.api.base import IDEMPOTENCY_PARAMETER, ActorViewMixin
+from aftersales.errors import InvalidInput, NotFound
+
+from .. import receipts, selectors, services
+from ..services.records import checkpoint_dict, public_key_text
+from .serializers import (
+    ComplaintCreateSerializer,
+    ComplaintDetailSerializer,
+    ComplaintSerializer,
+    ConclusionSerializer,
+    MessageSerializer,
+    OptionalReasonSerializer,
+    PublishedCheckpointSerializer,
+    ReasonSerializer,
+    ReceiptSerializer,
+    RegradeSerializer,
+    VerifyResultSerializer,
+)
+
+
+def _post(request_serializer, response_serializer=ComplaintDetailSerializer, *, description=""):
+    return extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=request_serializer,
+        responses={200: response_serializer},
+        description=description,
+    )
+
+
+def _related(model_path, pk):
+    """The row ``pk`` of the subject's model, or ``None``; scope is checked by the service
+    (the consumer must be the subject's own) and by the caller's scope after the write."""
+    if pk is None:
+        return None
+    from django.apps import apps
+
+    row = apps.get_model(model_path)._default_manager.filter(pk=pk).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+@extend_schema_view(
+    list=extend_schema(description=_("投诉列表（最新在前），按角色限定可见范围。")),
+    retrieve=extend_schema(responses=ComplaintDetailSerializer),
+    create=extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=ComplaintCreateSerializer,
+        responses={200: ComplaintDetailSerializer, 201: ComplaintDetailSerializer},
+        description=_(
+            "提交投诉（消费者本人，或平台代录入热线、邮件投诉）。同一事项已有处理中的投诉时"
+            "计为重复投诉并返回该投诉（200）。"
+        ),
+    ),
+)
+class ComplaintViewSet(ActorViewMixin, mixins.CreateModelMixin, mixins.ListModelMixin,
+                       mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Complaints: intake, grading, handling and the receipt of their records."""
+
+    serializer_class = ComplaintSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.complaint_list(
+            actor=self.actor,
+            filters={k: params.get(k) for k in ("status", "grade", "issue", "channel")},
+        )
+
+    def get_object(self):
+        return selectors.complaint_get(actor=self.actor, pk=self.kwargs["pk"])
+
+    def retrieve(self, request, pk=None):
+        return Response(ComplaintDetailSerializer(self.get_object()).data)
+
+    def _detail(self, complaint, code=status.HTTP_200_OK):
+        complaint = selectors.complaint_get(actor=self.actor, pk=complaint.pk)
+        return Response(ComplaintDetailSerializer(complaint).data, status=code)
+
+    def create(self, request):
+        s = ComplaintCreateSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        data = dict(s.validated_data)
+        complaint, created = services.complaint_create(
+            actor=self.actor,
+            subject_kind=data["subject_kind"],
+            issue=data["issue"],
+            description=data["description"],
+            order=_related("orders.Order", data.get("order")),
+            return_request=_related("returns.ReturnRequest", data.get("return_request")),
+            repair=_related("repairs.RepairOrder", data.get("repair")),
+            merchant=_related("aftersales.Merchant", data.get("merchant")),
+            consumer=_related("aftersales.ConsumerProfile", data.get("consumer")),
+            amount=data.get("amount") or 0,
+            safety_risk=data.get("safety_risk", False),
+            media_or_regulator=data.get("media_or_regulator", False),
+            harm_known_on=data.get("harm_known_on"),
+            channel=data.get("channel") or "",
+            attachment_sha256=data.get("attachment_sha256") or "",
+        )
+        return self._detail(complaint, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def _act(self, serializer_class, service, **fixed):
+        complaint = self.get_object()
+        s = serializer_class(data=self.request.data)
+        s.is_valid(raise_exception=True)
+        data = {k: v for k, v in s.validated_data.items() if v not in (None,)}
+        return self._detail(service(complaint=complaint, actor=self.actor, **data, **fixed))
+
+    @_post(MessageSerializer, description=_("商家或平台答复投诉；首次答复停止首次响应计时（C2）。"))
+    @action(detail=True, methods=["post"])
+    def respond(self, request, pk=None):
+        return self._act(MessageSerializer, services.complaint_respond)
+
+    @_post(MessageSerializer, description=_("请消费者补充信息：投诉等待消费者，计时暂停。"))
+    @action(detail=True, methods=["post"], url_path="request-info")
+    def request_info(self, request, pk=None):
+        return self._act(MessageSerializer, services.complaint_request_info)
+
+    @_post(MessageSerializer, description=_("消费者补充信息：投诉回到原处理方，计时恢复。"))
+    @action(detail=True, methods=["post"])
+    def reply(self, request, pk=None):
+        return self._act(MessageSerializer, services.complaint_consumer_reply)
+
+    @_post(ReasonSerializer, description=_("消费者或平台申请平台调解。"))
+    @action(detail=True, methods=["post"])
+    def escalate(self, request, pk=None):
+        return self._act(ReasonSerializer, services.complaint_escalate)
+
+    @_post(ConclusionSerializer, description=_("平台记录处理结论：投诉已解决。"))
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        return self._act(ConclusionSerializer, services.complaint_resolve)
+
+    @_post(OptionalReasonSerializer, description=_("平台关闭已解决的投诉。"))
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._act(OptionalReasonSerializer, services.complaint_close)
+
+    @_post(ReasonSerializer, description=_("重新打开已解决或已关闭的投诉。"))
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        return self._act(ReasonSerializer, services.complaint_reopen)
+
+    @_post(RegradeSerializer, description=_("平台调整投诉等级，须说明原因（C1）。"))
+    @action(detail=True, methods=["post"])
+    def regrade(self, request, pk=None):
+        return self._act(RegradeSerializer, services.complaint_regrade)
+
+    @_post(
+        ReasonSerializer,
+        description=_("知道权益受损超过三年的投诉，平台可不予受理并说明原因（C5）。"),
+    )
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        return self._act(ReasonSerializer, services.complaint_decline)
+
+    @extend_schema(
+        responses=ReceiptSerializer,
+        description=_(
+            "投诉记录凭证：全部记录、链头在日志中的包含证明与签名检查点，可离线验证（C6）。"
+        ),
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def receipt(self, request, pk=None):
+        complaint = self.get_object()
+        response = Response(services.complaint_receipt(complaint=complaint))
+        response["Content-Disposition"] = f'attachment; filename="complaint-{complaint.pk}.json"'
+        return response
+
+
+class PublicViewMixin:
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+
+
+class CheckpointView(PublicViewMixin, APIView):
+    """The latest signed checkpoint of the complaint log and the key that signs it (public)."""
+
+    @extend_schema(
+        responses=PublishedCheckpointSerializer,
+        description=_("投诉记录日志的最新签名检查点与平台公钥（公开）。"),
+    )
+    def get(self, request):
+        checkpoint = selectors.checkpoint_latest()
+        key = public_key_text()
+        return Response(
+            {
+                "checkpoint": checkpoint_dict(checkpoint) if checkpoint else None,
+                "public_key": key,
+                "key_id": receipts.key_id(receipts.public_key_bytes()),
+            }
+        )
+
+
+class ReceiptVerifyView(PublicViewMixin, APIView):
+    """Check a receipt against the platform's key (public, no account)."""
+
+    @extend_schema(
+        request=ReceiptSerializer,
+        responses=VerifyResultSerializer,
+        description=_("验证投诉记录凭证（公开，无需登录）。"),
+    )
+    def post(self, request):
+        receipt = request.data
+        if not isinstance(receipt, dict):
+            raise InvalidInput(_("凭证格式无效。"), code="receipt_invalid")
+        errors = receipts.receipt_errors(
+            json.loads(json.dumps(receipt)), trusted_public_key=receipts.public_key_bytes()
+        )
+        return Response({"valid": not errors, "errors": errors})
