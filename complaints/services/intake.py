@@ -69,7 +69,7 @@ def grading_facts(complaint):
 def rule_snapshot(rule):
     """What the matrix row said when it graded (a later edit does not rewrite history)."""
     if rule is None:
-        return {"rule": None, "default": rules.DEFAULT_GRADE}
+        return {"rule": None, "grade": rules.DEFAULT_GRADE}
     return {
         "rule": rule.pk,
         "position": rule.position,
