@@ -54,7 +54,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ClockSerializer(serializers.ModelSerializer):
+class ComplaintClockSerializer(serializers.ModelSerializer):
     """A running or paused clock of the complaint (a pending deadline)."""
 
     description = serializers.CharField(read_only=True)
@@ -75,7 +75,7 @@ class ComplaintDetailSerializer(ComplaintSerializer):
     def get_clocks(self, obj) -> list[dict]:
         from ..selectors import complaint_clocks
 
-        return ClockSerializer(complaint_clocks(obj), many=True).data
+        return ComplaintClockSerializer(complaint_clocks(obj), many=True).data
 
 
 class ComplaintCreateSerializer(serializers.Serializer):
@@ -103,31 +103,31 @@ class ComplaintCreateSerializer(serializers.Serializer):
     )
 
 
-class MessageSerializer(serializers.Serializer):
+class ComplaintMessageSerializer(serializers.Serializer):
     message = serializers.CharField(max_length=5000)
     attachment_sha256 = serializers.RegexField(
         r"^[0-9a-f]{64}$", required=False, allow_blank=True
     )
 
 
-class ReasonSerializer(serializers.Serializer):
+class ComplaintReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class OptionalReasonSerializer(serializers.Serializer):
+class ComplaintCloseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
-class ConclusionSerializer(serializers.Serializer):
+class ComplaintConclusionSerializer(serializers.Serializer):
     conclusion = serializers.CharField(max_length=5000)
 
 
-class RegradeSerializer(serializers.Serializer):
+class ComplaintRegradeSerializer(serializers.Serializer):
     grade = serializers.ChoiceField(choices=Complaint.Grade.choices)
     reason = serializers.CharField(max_length=2000)
 
 
-class RecordEntrySerializer(serializers.Serializer):
+class ComplaintRecordEntrySerializer(serializers.Serializer):
     """One entry of a complaint's hash chain, as hashed (C6)."""
 
     complaint = serializers.IntegerField()
@@ -142,7 +142,7 @@ class RecordEntrySerializer(serializers.Serializer):
     hash = serializers.CharField()
 
 
-class CheckpointSerializer(serializers.Serializer):
+class LogCheckpointSerializer(serializers.Serializer):
     tree_size = serializers.IntegerField()
     root_hash = serializers.CharField()
     timestamp = serializers.CharField()
@@ -150,26 +150,26 @@ class CheckpointSerializer(serializers.Serializer):
     signature = serializers.CharField()
 
 
-class ReceiptSerializer(serializers.Serializer):
+class ComplaintReceiptSerializer(serializers.Serializer):
     """A complaint's receipt: its entries, the inclusion proof of its chain head in the log,
     a signed checkpoint and the platform's public key (RULES.md C6)."""
 
     format = serializers.CharField()
     complaint = serializers.IntegerField()
     number = serializers.CharField()
-    entries = RecordEntrySerializer(many=True)
+    entries = ComplaintRecordEntrySerializer(many=True)
     leaf_index = serializers.IntegerField()
     inclusion_proof = serializers.ListField(child=serializers.CharField())
-    checkpoint = CheckpointSerializer()
+    checkpoint = LogCheckpointSerializer()
     public_key = serializers.CharField()
 
 
 class PublishedCheckpointSerializer(serializers.Serializer):
-    checkpoint = CheckpointSerializer(allow_null=True)
+    checkpoint = LogCheckpointSerializer(allow_null=True)
     public_key = serializers.CharField()
     key_id = serializers.CharField()
 
 
-class VerifyResultSerializer(serializers.Serializer):
+class ReceiptVerifyResultSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
     errors = serializers.ListField(child=serializers.DictField())

@@ -18,14 +18,14 @@ from .serializers import (
     ComplaintCreateSerializer,
     ComplaintDetailSerializer,
     ComplaintSerializer,
-    ConclusionSerializer,
-    MessageSerializer,
-    OptionalReasonSerializer,
+    ComplaintConclusionSerializer,
+    ComplaintMessageSerializer,
+    ComplaintCloseSerializer,
     PublishedCheckpointSerializer,
-    ReasonSerializer,
-    ReceiptSerializer,
-    RegradeSerializer,
-    VerifyResultSerializer,
+    ComplaintReasonSerializer,
+    ComplaintReceiptSerializer,
+    ComplaintRegradeSerializer,
+    ReceiptVerifyResultSerializer,
 )
 
 
@@ -118,56 +118,56 @@ class ComplaintViewSet(ActorViewMixin, mixins.CreateModelMixin, mixins.ListModel
         data = {k: v for k, v in s.validated_data.items() if v not in (None,)}
         return self._detail(service(complaint=complaint, actor=self.actor, **data, **fixed))
 
-    @_post(MessageSerializer, description=_("商家或平台答复投诉；首次答复停止首次响应计时（C2）。"))
+    @_post(ComplaintMessageSerializer, description=_("商家或平台答复投诉；首次答复停止首次响应计时（C2）。"))
     @action(detail=True, methods=["post"])
     def respond(self, request, pk=None):
-        return self._act(MessageSerializer, services.complaint_respond)
+        return self._act(ComplaintMessageSerializer, services.complaint_respond)
 
-    @_post(MessageSerializer, description=_("请消费者补充信息：投诉等待消费者，计时暂停。"))
+    @_post(ComplaintMessageSerializer, description=_("请消费者补充信息：投诉等待消费者，计时暂停。"))
     @action(detail=True, methods=["post"], url_path="request-info")
     def request_info(self, request, pk=None):
-        return self._act(MessageSerializer, services.complaint_request_info)
+        return self._act(ComplaintMessageSerializer, services.complaint_request_info)
 
-    @_post(MessageSerializer, description=_("消费者补充信息：投诉回到原处理方，计时恢复。"))
+    @_post(ComplaintMessageSerializer, description=_("消费者补充信息：投诉回到原处理方，计时恢复。"))
     @action(detail=True, methods=["post"])
     def reply(self, request, pk=None):
-        return self._act(MessageSerializer, services.complaint_consumer_reply)
+        return self._act(ComplaintMessageSerializer, services.complaint_consumer_reply)
 
-    @_post(ReasonSerializer, description=_("消费者或平台申请平台调解。"))
+    @_post(ComplaintReasonSerializer, description=_("消费者或平台申请平台调解。"))
     @action(detail=True, methods=["post"])
     def escalate(self, request, pk=None):
-        return self._act(ReasonSerializer, services.complaint_escalate)
+        return self._act(ComplaintReasonSerializer, services.complaint_escalate)
 
-    @_post(ConclusionSerializer, description=_("平台记录处理结论：投诉已解决。"))
+    @_post(ComplaintConclusionSerializer, description=_("平台记录处理结论：投诉已解决。"))
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        return self._act(ConclusionSerializer, services.complaint_resolve)
+        return self._act(ComplaintConclusionSerializer, services.complaint_resolve)
 
-    @_post(OptionalReasonSerializer, description=_("平台关闭已解决的投诉。"))
+    @_post(ComplaintCloseSerializer, description=_("平台关闭已解决的投诉。"))
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        return self._act(OptionalReasonSerializer, services.complaint_close)
+        return self._act(ComplaintCloseSerializer, services.complaint_close)
 
-    @_post(ReasonSerializer, description=_("重新打开已解决或已关闭的投诉。"))
+    @_post(ComplaintReasonSerializer, description=_("重新打开已解决或已关闭的投诉。"))
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
-        return self._act(ReasonSerializer, services.complaint_reopen)
+        return self._act(ComplaintReasonSerializer, services.complaint_reopen)
 
-    @_post(RegradeSerializer, description=_("平台调整投诉等级，须说明原因（C1）。"))
+    @_post(ComplaintRegradeSerializer, description=_("平台调整投诉等级，须说明原因（C1）。"))
     @action(detail=True, methods=["post"])
     def regrade(self, request, pk=None):
-        return self._act(RegradeSerializer, services.complaint_regrade)
+        return self._act(ComplaintRegradeSerializer, services.complaint_regrade)
 
     @_post(
-        ReasonSerializer,
+        ComplaintReasonSerializer,
         description=_("知道权益受损超过三年的投诉，平台可不予受理并说明原因（C5）。"),
     )
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
-        return self._act(ReasonSerializer, services.complaint_decline)
+        return self._act(ComplaintReasonSerializer, services.complaint_decline)
 
     @extend_schema(
-        responses=ReceiptSerializer,
+        responses=ComplaintReceiptSerializer,
         description=_(
             "投诉记录凭证：全部记录、链头在日志中的包含证明与签名检查点，可离线验证（C6）。"
         ),
@@ -208,8 +208,8 @@ class ReceiptVerifyView(PublicViewMixin, APIView):
     """Check a receipt against the platform's key (public, no account)."""
 
     @extend_schema(
-        request=ReceiptSerializer,
-        responses=VerifyResultSerializer,
+        request=ComplaintReceiptSerializer,
+        responses=ReceiptVerifyResultSerializer,
         description=_("验证投诉记录凭证（公开，无需登录）。"),
     )
     def post(self, request):

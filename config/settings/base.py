@@ -420,6 +420,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "NotificationChannelEnum": "aftersales.messaging.models.NotificationChannel",
         "NotificationDeliveryStatusEnum": "aftersales.messaging.models.DeliveryStatus",
         "WebhookDeliveryStatusEnum": "aftersales.messaging.models.WebhookDelivery.Status",
+        "ComplaintStatusEnum": "complaints.models.ComplaintStatus",
+        "ComplaintChannelEnum": "complaints.models.ComplaintChannel",
     }
 )
 
