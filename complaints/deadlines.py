@@ -223,7 +223,7 @@ def on_breach(deadline):
 
 
 deadline_register(
-    KIND[rules.FIRST_RESPONSE], on_breach, _("首次响应超时（C2）：标记超时并通知商家与平台")
+    KIND[rules.FIRST_RESPONSE], on_breach, _("首次响应超时（C2）：标记超时并通知商家")
 )
 deadline_register(
     KIND[rules.MERCHANT_NEGOTIATION],
