@@ -108,7 +108,9 @@ class ComplaintAdmin(ReadOnlyAdmin):
     @admin.display(description=_("计时"))
     def clocks(self, obj):
         rows = deadlines_for(obj)
-        return "; ".join(f"{d.kind} {d.due_at:%Y-%m-%d %H:%M} {d.get_state_display()}" for d in rows)
+        return "; ".join(
+            f"{d.kind} {d.due_at:%Y-%m-%d %H:%M} {d.get_state_display()}" for d in rows
+        )
 
 
 @admin.register(ComplaintRecord)

@@ -131,9 +131,7 @@ def clock_start(complaint, clock_name, *, actor, fresh=False):
 def clock_pause(complaint, clock_name, *, actor):
     if open_clock(complaint, clock_name) is None:
         return
-    deadline_pause(
-        subject=complaint, kind=KIND[clock_name], actor=actor, reason="waiting_consumer"
-    )
+    deadline_pause(subject=complaint, kind=KIND[clock_name], actor=actor, reason="waiting_consumer")
 
 
 def clock_resume(complaint, clock_name, *, actor):
@@ -146,9 +144,7 @@ def clock_resume(complaint, clock_name, *, actor):
         return
     paused_at = complaint.paused_at or clock.now()
     start, end = time_rules.local_date(paused_at), time_rules.local_date(clock.now())
-    waited = time_rules.working_days_between(
-        start, end, calendar.calendar_exceptions(start, end)
-    )
+    waited = time_rules.working_days_between(start, end, calendar.calendar_exceptions(start, end))
     if clock_name == rules.MERCHANT_NEGOTIATION:
         complaint.negotiation_paused_days += waited
         complaint.save(update_fields=["negotiation_paused_days"])

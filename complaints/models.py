@@ -66,7 +66,9 @@ class GradingRule(models.Model):
     the console; a complaint keeps a snapshot of the row that graded it."""
 
     position = models.PositiveIntegerField(_("顺序"), unique=True)
-    issue = models.CharField(_("投诉性质"), max_length=20, choices=ComplaintIssue.choices, blank=True)
+    issue = models.CharField(
+        _("投诉性质"), max_length=20, choices=ComplaintIssue.choices, blank=True
+    )
     amount_from = models.DecimalField(
         _("金额下限（含）"), max_digits=12, decimal_places=2, null=True, blank=True
     )
@@ -182,9 +184,7 @@ class Complaint(models.Model):
     first_responded_at = models.DateTimeField(_("首次响应时间"), null=True, blank=True)
     first_response_breached_at = models.DateTimeField(_("首次响应超时时间"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("升级平台时间"), null=True, blank=True)
-    outcome = models.CharField(
-        _("处理结果"), max_length=10, choices=Outcome.choices, blank=True
-    )
+    outcome = models.CharField(_("处理结果"), max_length=10, choices=Outcome.choices, blank=True)
     conclusion = models.TextField(_("处理结论"), blank=True)
     decline_reason = models.TextField(_("不予受理原因"), blank=True)
     received_at = models.DateTimeField(_("受理时间"), default=clock.now)

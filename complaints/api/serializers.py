@@ -98,16 +98,12 @@ class ComplaintCreateSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(
         choices=Complaint.Channel.choices, required=False, allow_blank=True
     )
-    attachment_sha256 = serializers.RegexField(
-        r"^[0-9a-f]{64}$", required=False, allow_blank=True
-    )
+    attachment_sha256 = serializers.RegexField(r"^[0-9a-f]{64}$", required=False, allow_blank=True)
 
 
 class ComplaintMessageSerializer(serializers.Serializer):
     message = serializers.CharField(max_length=5000)
-    attachment_sha256 = serializers.RegexField(
-        r"^[0-9a-f]{64}$", required=False, allow_blank=True
-    )
+    attachment_sha256 = serializers.RegexField(r"^[0-9a-f]{64}$", required=False, allow_blank=True)
 
 
 class ComplaintReasonSerializer(serializers.Serializer):

@@ -15,16 +15,16 @@ from aftersales.errors import InvalidInput, NotFound
 from .. import receipts, selectors, services
 from ..services.records import checkpoint_dict, public_key_text
 from .serializers import (
+    ComplaintCloseSerializer,
+    ComplaintConclusionSerializer,
     ComplaintCreateSerializer,
     ComplaintDetailSerializer,
-    ComplaintSerializer,
-    ComplaintConclusionSerializer,
     ComplaintMessageSerializer,
-    ComplaintCloseSerializer,
-    PublishedCheckpointSerializer,
     ComplaintReasonSerializer,
     ComplaintReceiptSerializer,
     ComplaintRegradeSerializer,
+    ComplaintSerializer,
+    PublishedCheckpointSerializer,
     ReceiptVerifyResultSerializer,
 )
 
@@ -64,8 +64,13 @@ def _related(model_path, pk):
         ),
     ),
 )
-class ComplaintViewSet(ActorViewMixin, mixins.CreateModelMixin, mixins.ListModelMixin,
-                       mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ComplaintViewSet(
+    ActorViewMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """Complaints: intake, grading, handling and the receipt of their records."""
 
     serializer_class = ComplaintSerializer
@@ -118,17 +123,24 @@ class ComplaintViewSet(ActorViewMixin, mixins.CreateModelMixin, mixins.ListModel
         data = {k: v for k, v in s.validated_data.items() if v not in (None,)}
         return self._detail(service(complaint=complaint, actor=self.actor, **data, **fixed))
 
-    @_post(ComplaintMessageSerializer, description=_("商家或平台答复投诉；首次答复停止首次响应计时（C2）。"))
+    @_post(
+        ComplaintMessageSerializer,
+        description=_("商家或平台答复投诉；首次答复停止首次响应计时（C2）。"),
+    )
     @action(detail=True, methods=["post"])
     def respond(self, request, pk=None):
         return self._act(ComplaintMessageSerializer, services.complaint_respond)
 
-    @_post(ComplaintMessageSerializer, description=_("请消费者补充信息：投诉等待消费者，计时暂停。"))
+    @_post(
+        ComplaintMessageSerializer, description=_("请消费者补充信息：投诉等待消费者，计时暂停。")
+    )
     @action(detail=True, methods=["post"], url_path="request-info")
     def request_info(self, request, pk=None):
         return self._act(ComplaintMessageSerializer, services.complaint_request_info)
 
-    @_post(ComplaintMessageSerializer, description=_("消费者补充信息：投诉回到原处理方，计时恢复。"))
+    @_post(
+        ComplaintMessageSerializer, description=_("消费者补充信息：投诉回到原处理方，计时恢复。")
+    )
     @action(detail=True, methods=["post"])
     def reply(self, request, pk=None):
         return self._act(ComplaintMessageSerializer, services.complaint_consumer_reply)

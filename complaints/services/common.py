@@ -32,9 +32,7 @@ def may_act(actor, complaint, parties):
 def require(actor, complaint, parties):
     """Refuse an actor who sees the complaint but may not take this step (403)."""
     if not may_act(actor, complaint, parties):
-        raise PermissionDenied(
-            _("您不能对该投诉执行此操作。"), code="complaint_action_not_allowed"
-        )
+        raise PermissionDenied(_("您不能对该投诉执行此操作。"), code="complaint_action_not_allowed")
 
 
 def locked(complaint):

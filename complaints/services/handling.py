@@ -240,9 +240,7 @@ def complaint_reopen(*, complaint, actor, reason):
             .exclude(status=rules.CLOSED)
         )
         if others.exists():
-            raise Conflict(
-                _("同一事项已有处理中的投诉。"), code="complaint_open_exists"
-            )
+            raise Conflict(_("同一事项已有处理中的投诉。"), code="complaint_open_exists")
         to = rules.PLATFORM_MEDIATION if complaint.escalated_at else rules.MERCHANT_HANDLING
         complaint.outcome, complaint.resolved_at, complaint.closed_at = "", None, None
         complaint.save(update_fields=["outcome", "resolved_at", "closed_at"])
@@ -268,8 +266,10 @@ def complaint_clock_warn(*, complaint, clock_name, deadline):
         complaint,
         "complaint.clock_warning",
         SYSTEM,
-        data={"clock": clock_name, "due_at": deadline.parent.due_at.isoformat()
-              if deadline.parent_id else None},
+        data={
+            "clock": clock_name,
+            "due_at": deadline.parent.due_at.isoformat() if deadline.parent_id else None,
+        },
     )
     if clock_name != rules.PLATFORM_HANDLING:
         tell(

@@ -6,9 +6,9 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from aftersales import clock
+from aftersales.casefile.timeline import timeline_record
 from aftersales.deadlines import rules as time_rules
 from aftersales.deadlines.engine import deadline_schedule
-from aftersales.casefile.timeline import timeline_record
 from aftersales.errors import InvalidInput, NotFound
 from aftersales.money import yuan
 from aftersales.tenancy.models import ConsumerProfile
@@ -253,7 +253,13 @@ def _repeat(complaint, *, actor, description):
 
 
 def _regraded(complaint, *, was, actor, reason):
-    step(complaint, "complaint.regraded", actor, reason=reason, data={"from": was, "to": complaint.grade})
+    step(
+        complaint,
+        "complaint.regraded",
+        actor,
+        reason=reason,
+        data={"from": was, "to": complaint.grade},
+    )
     deadline = open_clock(complaint, rules.FIRST_RESPONSE)
     if deadline is not None and deadline.state == deadline.State.PENDING:
         due, ref = first_response_due(complaint)
@@ -272,7 +278,9 @@ def complaint_regrade(*, complaint, actor, grade, reason):
     the new grade (C2)."""
     require(actor, complaint, {PLATFORM})
     if grade not in Complaint.Grade.values:
-        raise InvalidInput(_("等级无效。"), code="complaint_grade_invalid", fields={"grade": [grade]})
+        raise InvalidInput(
+            _("等级无效。"), code="complaint_grade_invalid", fields={"grade": [grade]}
+        )
     if not (reason or "").strip():
         raise InvalidInput(
             _("调整等级须说明原因。"), code="reason_required", fields={"reason": ["required"]}

@@ -18,8 +18,15 @@ from django.db.models import Q
 from aftersales import clock
 
 from .. import merkle, receipts, rules
-from ..models import Checkpoint, Complaint, ComplaintRecord, IntegrityIncident, LogHead, LogLeaf
-from ..models import LogNode
+from ..models import (
+    Checkpoint,
+    Complaint,
+    ComplaintRecord,
+    IntegrityIncident,
+    LogHead,
+    LogLeaf,
+    LogNode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +108,9 @@ def log_append(*, complaint_id, seq, entry_hash):
     with transaction.atomic(savepoint=False):
         head = _head()
         index = head.size
-        LogLeaf.objects.create(index=index, complaint_id=complaint_id, seq=seq, entry_hash=entry_hash)
+        LogLeaf.objects.create(
+            index=index, complaint_id=complaint_id, seq=seq, entry_hash=entry_hash
+        )
         current = merkle.leaf_hash(bytes.fromhex(entry_hash))
         wanted, j, level = [], index, 0
         while j & 1:
@@ -242,9 +251,9 @@ def integrity_check(*, batch=2000):
     last_id = 0
     while True:
         ids = list(
-            Complaint.objects.filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[
-                :batch
-            ]
+            Complaint.objects.filter(pk__gt=last_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
         )
         if not ids:
             break
@@ -260,7 +269,9 @@ def integrity_check(*, batch=2000):
                 _raise(found, IntegrityIncident.Kind.CHAIN, complaint_id, errors=errors[:20])
             for e in entries:
                 hashes[(complaint_id, e["seq"])] = e["hash"]
-    leaves = list(LogLeaf.objects.order_by("index").values_list("index", "complaint_id", "seq", "entry_hash"))
+    leaves = list(
+        LogLeaf.objects.order_by("index").values_list("index", "complaint_id", "seq", "entry_hash")
+    )
     leaf_hashes = []
     for position, (index, complaint_id, seq, digest) in enumerate(leaves):
         if index != position:

@@ -45,9 +45,9 @@ def test_a_consumer_complains_and_a_repeat_returns_the_same_complaint(api, order
 
 
 def test_scope_consumer_b_and_merchant_b_see_nothing(api, order_a):
-    complaint_id = api("consumer_a").post(
-        "/api/v1/complaints/", body(order_a), format="json"
-    ).json()["id"]
+    complaint_id = (
+        api("consumer_a").post("/api/v1/complaints/", body(order_a), format="json").json()["id"]
+    )
     for role in ("consumer_b", "merchant_b"):
         assert api(role).get(f"/api/v1/complaints/{complaint_id}/").status_code == 404
         assert api(role).get("/api/v1/complaints/").json()["results"] == []
@@ -56,9 +56,9 @@ def test_scope_consumer_b_and_merchant_b_see_nothing(api, order_a):
 
 
 def test_merchant_answers_asks_for_more_and_the_consumer_replies(api, order_a):
-    complaint_id = api("consumer_a").post(
-        "/api/v1/complaints/", body(order_a), format="json"
-    ).json()["id"]
+    complaint_id = (
+        api("consumer_a").post("/api/v1/complaints/", body(order_a), format="json").json()["id"]
+    )
     url = f"/api/v1/complaints/{complaint_id}/"
     merchant = api("merchant_a")
     answered = merchant.post(url + "respond/", {"message": "已安排检测"}, format="json")
@@ -83,9 +83,9 @@ def test_merchant_answers_asks_for_more_and_the_consumer_replies(api, order_a):
 
 
 def test_receipt_download_and_public_verification(api, order_a):
-    complaint_id = api("consumer_a").post(
-        "/api/v1/complaints/", body(order_a), format="json"
-    ).json()["id"]
+    complaint_id = (
+        api("consumer_a").post("/api/v1/complaints/", body(order_a), format="json").json()["id"]
+    )
     response = api("consumer_a").get(f"/api/v1/complaints/{complaint_id}/receipt/")
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
@@ -113,9 +113,12 @@ def test_staff_enter_a_hotline_complaint_for_the_consumer(api, order_a):
         "/api/v1/complaints/", body(order_a, issue="delivery"), format="json"
     )
     assert key.json()["channel"] == "api"
-    assert api("merchant_a").post(
-        "/api/v1/complaints/", body(order_a, issue="refund"), format="json"
-    ).status_code == 404
+    assert (
+        api("merchant_a")
+        .post("/api/v1/complaints/", body(order_a, issue="refund"), format="json")
+        .status_code
+        == 404
+    )
 
 
 def test_list_queries_are_bounded(api, order_a, django_assert_max_num_queries):

@@ -61,8 +61,12 @@ def file_at(instant, **kw):
 
 @pytest.mark.parametrize(
     ("kw", "hours"),
-    [({"safety_risk": True}, 2), ({"media_or_regulator": True}, 8), ({"amount": "600"}, 24),
-     ({}, 48)],
+    [
+        ({"safety_risk": True}, 2),
+        ({"media_or_regulator": True}, 8),
+        ({"amount": "600"}, 24),
+        ({}, 48),
+    ],
 )
 def test_first_response_clock_by_grade(calendar_2026, kw, hours):
     complaint = file_at(T0, **kw)

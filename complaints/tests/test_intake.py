@@ -24,9 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def verbs(complaint):
-    return list(
-        ComplaintRecord.objects.filter(complaint=complaint).values_list("verb", flat=True)
-    )
+    return list(ComplaintRecord.objects.filter(complaint=complaint).values_list("verb", flat=True))
 
 
 def test_a_complaint_is_graded_recorded_and_goes_to_the_merchant():
@@ -130,7 +128,9 @@ def test_a_merchants_conduct_with_no_case():
     assert created and complaint.subject_key == f"merchant:{merchant.pk}:consumer:{consumer.pk}"
     with pytest.raises(InvalidInput):
         services.complaint_create(
-            actor=consumer_actor(consumer), subject_kind="conduct", issue="conduct",
+            actor=consumer_actor(consumer),
+            subject_kind="conduct",
+            issue="conduct",
             description="x",
         )
 

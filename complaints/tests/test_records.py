@@ -188,8 +188,7 @@ def test_a_rolled_back_log_is_detected():
         # Drop the last two leaves and their level-0 hashes, and shrink the head:
         # the log now looks like it never had them, but the checkpoint said it had.
         cursor.execute("DELETE FROM complaints_logleaf WHERE index >= %s", [size - 2])
-        cursor.execute("DELETE FROM complaints_lognode WHERE level = 0 AND index >= %s",
-                       [size - 2])
+        cursor.execute("DELETE FROM complaints_lognode WHERE level = 0 AND index >= %s", [size - 2])
         cursor.execute("UPDATE complaints_loghead SET size = %s", [size - 2])
     found = kinds(services.integrity_check())
     assert ("rollback", None) in found
@@ -198,9 +197,7 @@ def test_a_rolled_back_log_is_detected():
 def test_a_log_rewritten_under_a_checkpoint_is_detected():
     busy_complaint()
     with triggers_off() as cursor:
-        cursor.execute(
-            "UPDATE complaints_logleaf SET entry_hash = %s WHERE index = 0", ["a" * 64]
-        )
+        cursor.execute("UPDATE complaints_logleaf SET entry_hash = %s WHERE index = 0", ["a" * 64])
     found = kinds(services.integrity_check())
     assert any(kind == "leaf" for kind, _ in found)
 

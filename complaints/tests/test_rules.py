@@ -130,8 +130,12 @@ def test_clock_table():
             },
         ),
         ("platform_mediation", "resolved", "", {"platform_handling": "stop"}),
-        ("resolved", "merchant_handling", "", {"first_response": "start",
-                                               "merchant_negotiation": "start"}),
+        (
+            "resolved",
+            "merchant_handling",
+            "",
+            {"first_response": "start", "merchant_negotiation": "start"},
+        ),
     ],
 )
 def test_clock_moves(frm, to, paused_from, moves):
@@ -140,8 +144,13 @@ def test_clock_moves(frm, to, paused_from, moves):
 
 def test_every_status_has_moves_and_closed_only_reopens():
     assert set(rules.MOVES) == {
-        "received", "merchant_handling", "waiting_consumer", "platform_mediation",
-        "third_party_mediation", "resolved", "closed",
+        "received",
+        "merchant_handling",
+        "waiting_consumer",
+        "platform_mediation",
+        "third_party_mediation",
+        "resolved",
+        "closed",
     }
     assert rules.MOVES["closed"] == {"merchant_handling", "platform_mediation"}
 

@@ -91,9 +91,7 @@ register(
     ),
 )
 register("complaint-detail", grant=GRANT, setup=_in("merchant_handling"), get=Read(OWNERS_READ))
-register(
-    "complaint-receipt", setup=_in("merchant_handling"), get=Read(OWNERS_READ)
-)
+register("complaint-receipt", setup=_in("merchant_handling"), get=Read(OWNERS_READ))
 register(
     "complaint-respond",
     setup=_in("merchant_handling"),
