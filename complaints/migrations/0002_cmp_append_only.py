@@ -3,8 +3,6 @@ DELETE on the hash chain, the log's leaves and nodes and the signed checkpoints 
 triggers, on PostgreSQL and on SQLite (the embedded default). The grading matrix gets its
 starting rows (RULES.md C1) and the log its head row."""
 
-from decimal import Decimal
-
 from django.db import migrations
 
 TABLES = (
@@ -66,25 +64,10 @@ def drop_triggers(apps, schema_editor):
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete;")
 
 
-# The starting matrix (C1): safety first, then media or regulators, large amounts, repeats.
-SEED = [
-    {"position": 10, "safety_risk": True, "grade": "P1", "note": "safety risk"},
-    {"position": 20, "issue": "personal_safety", "grade": "P1", "note": "personal safety"},
-    {"position": 30, "media_or_regulator": True, "repeat": True, "grade": "P1"},
-    {"position": 40, "media_or_regulator": True, "grade": "P2", "note": "media or regulator"},
-    {"position": 50, "amount_from": Decimal("5000"), "grade": "P2", "note": "amount >= 5000"},
-    {"position": 60, "repeat": True, "grade": "P2", "note": "repeat"},
-    {"position": 70, "amount_from": Decimal("500"), "grade": "P3", "note": "amount >= 500"},
-    {"position": 80, "issue": "refund", "grade": "P3", "note": "refund"},
-]
-
-
 def seed(apps, schema_editor):
-    GradingRule = apps.get_model("complaints", "GradingRule")
-    LogHead = apps.get_model("complaints", "LogHead")
-    if not GradingRule.objects.exists():
-        GradingRule.objects.bulk_create([GradingRule(**row) for row in SEED])
-    LogHead.objects.get_or_create(pk=1, defaults={"size": 0})
+    from complaints.seed import seed_grading
+
+    seed_grading(apps.get_model("complaints", "GradingRule"), apps.get_model("complaints", "LogHead"))
 
 
 class Migration(migrations.Migration):
