@@ -103,3 +103,50 @@ def _root_of_hashes(hashes):
 def root_of_leaf_hashes(hashes) -> bytes:
     """MTH given the leaf hashes themselves (level 0)."""
     return _root_of_hashes(list(hashes))
+
+
+def consistency_path(m: int, lo: int, hi: int, node, complete: bool = True) -> list:
+    """SUBPROOF(m, D[lo:hi], b) of RFC 9162 2.1.4.1; ``consistency_path(m, 0, n, node)`` is
+    PROOF(m, D[n]): the hashes that show the tree of the first ``m`` leaves is a prefix of the
+    tree of ``n`` leaves."""
+    size = hi - lo
+    if m == size:
+        return [] if complete else [range_hash(lo, hi, node)]
+    k = largest_power_of_two_below(size)
+    if m <= k:
+        return consistency_path(m, lo, lo + k, node, complete) + [range_hash(lo + k, hi, node)]
+    return consistency_path(m - k, lo + k, hi, node, False) + [range_hash(lo, lo + k, node)]
+
+
+def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, path):
+    """Whether ``path`` proves that the tree of ``first`` leaves with root ``first_root`` is a
+    prefix of the tree of ``second`` leaves with root ``second_root`` (RFC 9162 2.1.4.2): the
+    log only grew, nothing in it was rewritten or taken back."""
+    if first < 1 or first > second:
+        return False
+    if first == second:
+        return not path and first_root == second_root
+    path = list(path)
+    if not path:
+        return False
+    if first & (first - 1) == 0:
+        path.insert(0, first_root)
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == first_root and sr == second_root and sn == 0

@@ -135,3 +135,21 @@ def receipt_errors(receipt: dict, *, trusted_public_key: bytes | None = None) ->
     except (KeyError, TypeError, ValueError, AttributeError):
         errors.append({"error": "malformed"})
     return errors
+
+
+def consistency_errors(older: dict, newer: dict, proof) -> list:
+    """Whether the log of checkpoint ``newer`` still holds the log of checkpoint ``older``
+    unchanged (RFC 9162 consistency): ``[]`` when it does, ``[{"error": "rollback"}]`` when the
+    newer log is smaller or the proof fails (the log was rolled back or rewritten)."""
+    try:
+        first, second = int(older["tree_size"]), int(newer["tree_size"])
+        ok = first <= second and merkle.verify_consistency(
+            first,
+            second,
+            bytes.fromhex(older["root_hash"]),
+            bytes.fromhex(newer["root_hash"]),
+            [bytes.fromhex(h) for h in proof],
+        )
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    return [] if ok else [{"error": "rollback"}]

@@ -3,7 +3,7 @@
 from aftersales.deadlines.engine import deadlines_for
 from aftersales.tenancy.scope import access, scoped
 
-from .models import Checkpoint, Complaint
+from .models import Checkpoint, Complaint, LogHead
 
 GRANT = "complaints.view_complaint"  # a mediator sees the complaints granted to them
 
@@ -35,3 +35,8 @@ def complaint_clocks(complaint):
 def checkpoint_latest():
     """The latest signed checkpoint of the complaint log (public), or ``None``."""
     return Checkpoint.objects.order_by("-id").first()
+
+
+def log_size():
+    """How many leaves the complaint log holds."""
+    return LogHead.objects.filter(pk=1).values_list("size", flat=True).first() or 0

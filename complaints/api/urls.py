@@ -14,6 +14,11 @@ urlpatterns = [
         name="complaint-log-checkpoint",
     ),
     path(
+        "complaint-log/consistency/",
+        views.ConsistencyView.as_view(),
+        name="complaint-log-consistency",
+    ),
+    path(
         "complaint-log/verify/",
         views.ReceiptVerifyView.as_view(),
         name="complaint-log-verify",

@@ -3,7 +3,7 @@
 import json
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -13,7 +13,7 @@ from aftersales.api.base import IDEMPOTENCY_PARAMETER, ActorViewMixin
 from aftersales.errors import InvalidInput, NotFound
 
 from .. import receipts, selectors, services
-from ..services.records import checkpoint_dict, public_key_text
+from ..services.records import checkpoint_dict, consistency_proof, public_key_text
 from .serializers import (
     ComplaintCloseSerializer,
     ComplaintConclusionSerializer,
@@ -24,6 +24,7 @@ from .serializers import (
     ComplaintReceiptSerializer,
     ComplaintRegradeSerializer,
     ComplaintSerializer,
+    ConsistencyProofSerializer,
     PublishedCheckpointSerializer,
     ReceiptVerifyResultSerializer,
 )
@@ -228,7 +229,51 @@ class ReceiptVerifyView(PublicViewMixin, APIView):
         receipt = request.data
         if not isinstance(receipt, dict):
             raise InvalidInput(_("凭证格式无效。"), code="receipt_invalid")
-        errors = receipts.receipt_errors(
-            json.loads(json.dumps(receipt)), trusted_public_key=receipts.public_key_bytes()
-        )
+        receipt = json.loads(json.dumps(receipt))
+        errors = receipts.receipt_errors(receipt, trusted_public_key=receipts.public_key_bytes())
+        latest = selectors.checkpoint_latest()
+        if not errors and latest is not None:
+            # The log today must still hold the log the receipt was signed against.
+            older, newer = receipt["checkpoint"], checkpoint_dict(latest)
+            try:
+                proof = (
+                    consistency_proof(int(older["tree_size"]), latest.tree_size)
+                    if int(older["tree_size"]) <= latest.tree_size
+                    else []
+                )
+            except LookupError:
+                proof = []
+            errors = receipts.consistency_errors(older, newer, proof)
         return Response({"valid": not errors, "errors": errors})
+
+
+class ConsistencyView(PublicViewMixin, APIView):
+    """The proof that the log of ``second`` leaves extends the log of ``first`` (public)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("first", int, required=True),
+            OpenApiParameter("second", int, required=False),
+        ],
+        responses=ConsistencyProofSerializer,
+        description=_("两个检查点之间的一致性证明（RFC 9162，公开）：日志只增不改。"),
+    )
+    def get(self, request):
+        latest = selectors.checkpoint_latest()
+        try:
+            first = int(request.query_params.get("first", ""))
+            second = int(request.query_params.get("second") or (latest.tree_size if latest else 0))
+        except ValueError:
+            raise InvalidInput(
+                _("请给出有效的叶数。"), code="tree_size_invalid", fields={"first": ["integer"]}
+            ) from None
+        size = selectors.log_size()
+        if not 1 <= first <= second <= size:
+            raise InvalidInput(
+                _("请给出有效的叶数。"),
+                code="tree_size_invalid",
+                fields={"first": [first], "second": [second], "log_size": size},
+            )
+        return Response(
+            {"first": first, "second": second, "proof": consistency_proof(first, second)}
+        )

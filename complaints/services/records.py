@@ -175,6 +175,13 @@ def inclusion_proof(index, tree_size):
     return [h.hex() for h in merkle.inclusion_path(index, 0, tree_size, node)]
 
 
+def consistency_proof(first, second):
+    """The RFC 9162 consistency proof between the log's first ``first`` leaves and its first
+    ``second`` (hex strings): that the larger tree extends the smaller one unchanged."""
+    node = _reader(lambda n: merkle.consistency_path(first, 0, second, n))
+    return [h.hex() for h in merkle.consistency_path(first, 0, second, node)]
+
+
 def checkpoint_publish():
     """Sign and store a checkpoint of the log as it stands, unless the latest one already
     covers every leaf; returns the latest checkpoint (``None`` for an empty log)."""

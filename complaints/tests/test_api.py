@@ -4,8 +4,11 @@ for the consumer, escalation, the receipt and its public verification."""
 import pytest
 
 from aftersales.tenancy.models import ConsumerProfile
-from complaints.models import Complaint
+from complaints import merkle
+from complaints.models import Complaint, LogHead, LogNode
+from complaints.services import checkpoint_publish
 from complaints.tests.factories import order_of
+from complaints.tests.test_records import triggers_off
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +131,48 @@ def test_list_queries_are_bounded(api, order_a, django_assert_max_num_queries):
     with django_assert_max_num_queries(12):
         response = client.get("/api/v1/complaints/")
     assert len(response.json()["results"]) == 4
+
+
+def test_the_public_verification_notices_a_log_rewritten_since_the_receipt(api, order_a):
+    """A receipt holds a checkpoint; whoever rewrites the log afterwards (and signs a fresh
+    checkpoint over the rewritten log with the platform's key) cannot prove the new log extends
+    the receipt's: the public verification answers ``rollback``."""
+    complaint_id = (
+        api("consumer_a").post("/api/v1/complaints/", body(order_a), format="json").json()["id"]
+    )
+    receipt = api("consumer_a").get(f"/api/v1/complaints/{complaint_id}/receipt/").json()
+    anonymous = api(None)
+    verify = "/api/v1/complaint-log/verify/"
+    assert anonymous.post(verify, receipt, format="json").json()["valid"] is True
+    # The log grows: the receipt still verifies, and the log proves it only grew.
+    api("merchant_a").post(
+        f"/api/v1/complaints/{complaint_id}/respond/", {"message": "已处理"}, format="json"
+    )
+    latest = checkpoint_publish()
+    assert anonymous.post(verify, receipt, format="json").json()["valid"] is True
+    proof = anonymous.get(
+        "/api/v1/complaint-log/consistency/", {"first": receipt["checkpoint"]["tree_size"]}
+    ).json()
+    assert proof["second"] == latest.tree_size and proof["proof"]
+    # The first leaf rewritten, every subtree hash rebuilt over it, the checkpoints replaced.
+    size = LogHead.objects.get(pk=1).size
+    row = [
+        bytes.fromhex(h)
+        for h in LogNode.objects.filter(level=0).order_by("index").values_list("hash", flat=True)
+    ]
+    row[0] = merkle.leaf_hash(b"rewritten")
+    with triggers_off() as cursor:
+        cursor.execute("DELETE FROM complaints_lognode")
+        cursor.execute("DELETE FROM complaints_checkpoint")
+        level = 0
+        while row:
+            for index, h in enumerate(row):
+                cursor.execute(
+                    "INSERT INTO complaints_lognode (level, index, hash) VALUES (%s, %s, %s)",
+                    [level, index, h.hex()],
+                )
+            row = [merkle.node_hash(row[i], row[i + 1]) for i in range(0, len(row) - 1, 2)]
+            level += 1
+    assert checkpoint_publish().tree_size == size
+    result = anonymous.post(verify, receipt, format="json").json()
+    assert result == {"valid": False, "errors": [{"error": "rollback"}]}

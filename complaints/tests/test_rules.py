@@ -250,3 +250,25 @@ def test_every_inclusion_proof_verifies_and_a_wrong_one_does_not(size):
             assert not merkle.verify_inclusion((index + 1) % size, size, items[index], path, root)
         assert not merkle.verify_inclusion(index, size, items[index], path + [root], root)
     assert merkle.root_from_inclusion(size, size, items[0], []) is None
+
+
+@pytest.mark.parametrize("second", [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17])
+def test_every_consistency_proof_verifies_and_a_rewritten_log_does_not(second):
+    items = leaves(second)
+    node = reader(items)
+    second_root = merkle.tree_root(items)
+    rewritten = list(items)
+    rewritten[0] = b"rewritten"
+    for first in range(1, second + 1):
+        first_root = merkle.tree_root(items[:first])
+        path = merkle.consistency_path(first, 0, second, node)
+        assert merkle.verify_consistency(first, second, first_root, second_root, path)
+        assert not merkle.verify_consistency(
+            first, second, merkle.tree_root(rewritten[:first]), second_root, path
+        )
+        if first < second:
+            assert not merkle.verify_consistency(first, second, first_root, second_root, [])
+            assert not merkle.verify_consistency(
+                first, second, first_root, merkle.tree_root(rewritten), path
+            )
+    assert not merkle.verify_consistency(second + 1, second, second_root, second_root, [])

@@ -167,3 +167,4 @@ register(
         body=lambda w, t: t.extra["receipt"],
     ),
 )
+register("complaint-log-consistency", setup=_receipt, get=Read(EVERYONE, params={"first": 1}))
