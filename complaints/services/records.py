@@ -10,10 +10,11 @@ and raises an ``IntegrityIncident`` on any mismatch.
 
 import base64
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from aftersales import clock
 
@@ -47,6 +48,18 @@ def entry_dict(record):
     }
 
 
+@dataclass(frozen=True)
+class Step:
+    """One entry to append: which complaint, who, what, when, the attachment's SHA-256."""
+
+    complaint_id: int
+    verb: str
+    actor: object
+    data: dict = field(default_factory=dict)
+    attachment_sha256: str = ""
+    occurred_at: object = None
+
+
 def record_append(*, complaint, verb, actor, data=None, attachment_sha256="", occurred_at=None):
     """Append one step to ``complaint``'s chain and its head to the log; returns the record.
 
@@ -54,41 +67,74 @@ def record_append(*, complaint, verb, actor, data=None, attachment_sha256="", oc
     two steps of one complaint never take the same ``seq`` (UNIQUE(complaint, seq) would
     refuse the second anyway).
     """
-    last = (
-        ComplaintRecord.objects.filter(complaint_id=complaint.pk)
-        .order_by("-seq")
-        .values_list("seq", "hash")
-        .first()
-    )
-    seq, prev = (last[0] + 1, last[1]) if last else (1, rules.GENESIS)
-    when = (occurred_at or clock.now()).astimezone(UTC)
-    fields = actor.timeline_fields()
-    entry = {
-        "complaint": complaint.pk,
-        "seq": seq,
-        "actor_kind": fields["actor_kind"],
-        "actor_label": fields["actor_label"],
-        "verb": verb,
-        "data": data or {},
-        "attachment_sha256": attachment_sha256 or "",
-        "occurred_at": rules.instant_text(when),
-        "prev_hash": prev,
+    step = Step(complaint.pk, verb, actor, data or {}, attachment_sha256 or "", occurred_at)
+    return records_append_many([step])[0]
+
+
+def _chain_heads(complaint_ids):
+    """``{complaint id: (seq, hash)}`` of the last entry of each chain, in one query."""
+    last = ComplaintRecord.objects.filter(complaint_id=OuterRef("complaint_id")).order_by("-seq")
+    return {
+        complaint_id: (seq, digest)
+        for complaint_id, seq, digest in ComplaintRecord.objects.filter(
+            complaint_id__in=complaint_ids, seq=Subquery(last.values("seq")[:1])
+        ).values_list("complaint_id", "seq", "hash")
     }
-    digest = rules.entry_hash(entry)
-    record = ComplaintRecord.objects.create(
-        complaint_id=complaint.pk,
-        seq=seq,
-        actor_kind=entry["actor_kind"],
-        actor_label=entry["actor_label"],
-        verb=verb,
-        data=entry["data"],
-        attachment_sha256=entry["attachment_sha256"],
-        occurred_at=when,
-        prev_hash=prev,
-        hash=digest,
-    )
-    log_append(complaint_id=complaint.pk, seq=seq, entry_hash=digest)
-    return record
+
+
+def records_append_many(steps, *, lock=False):
+    """Append ``steps`` (``Step``), in order, to their complaints' chains, and each new chain
+    head to the log; returns the records. Set-based: one read of the chains' heads, the hashes
+    in memory, one insert of the records, then ``log_append_many``. With ``lock=True`` the
+    complaints are locked here (in pk order); otherwise the caller holds them."""
+    if not steps:
+        return []
+    ids = sorted({s.complaint_id for s in steps})
+    with transaction.atomic(savepoint=False):
+        if lock:
+            list(
+                Complaint.objects.select_for_update()
+                .filter(pk__in=ids)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+        heads = _chain_heads(ids)
+        now = clock.now()
+        records = []
+        for step in steps:
+            seq, prev = heads.get(step.complaint_id, (0, rules.GENESIS))
+            when = (step.occurred_at or now).astimezone(UTC)
+            actor = step.actor.timeline_fields()
+            entry = {
+                "complaint": step.complaint_id,
+                "seq": seq + 1,
+                "actor_kind": actor["actor_kind"],
+                "actor_label": actor["actor_label"],
+                "verb": step.verb,
+                "data": step.data or {},
+                "attachment_sha256": step.attachment_sha256 or "",
+                "occurred_at": rules.instant_text(when),
+                "prev_hash": prev,
+            }
+            digest = rules.entry_hash(entry)
+            heads[step.complaint_id] = (seq + 1, digest)
+            records.append(
+                ComplaintRecord(
+                    complaint_id=step.complaint_id,
+                    seq=seq + 1,
+                    actor_kind=entry["actor_kind"],
+                    actor_label=entry["actor_label"],
+                    verb=step.verb,
+                    data=entry["data"],
+                    attachment_sha256=entry["attachment_sha256"],
+                    occurred_at=when,
+                    prev_hash=prev,
+                    hash=digest,
+                )
+            )
+        records = ComplaintRecord.objects.bulk_create(records)
+        log_append_many([(r.complaint_id, r.seq, r.hash) for r in records])
+    return records
 
 
 def _head(lock=True):
@@ -103,32 +149,48 @@ def _head(lock=True):
 
 
 def log_append(*, complaint_id, seq, entry_hash):
-    """Append a chain head to the global log: the leaf, its hash at level 0 and the hash of
-    every subtree the leaf completes (one read of their left halves, one insert)."""
+    """Append one chain head to the global log; returns its leaf index."""
+    return log_append_many([(complaint_id, seq, entry_hash)])
+
+
+def log_append_many(heads):
+    """Append chain heads ``[(complaint id, seq, entry hash), ...]`` to the global log, in
+    order; returns the first new leaf index.
+
+    Under the log head's lock: the leaves, their hashes at level 0 and the hash of every
+    complete subtree they finish. The only stored hashes a new subtree needs are the log's
+    "frontier" (for each set bit ``l`` of the old size, the subtree just left of it at level
+    ``l``): read in one query; everything else is computed here. One insert per table."""
     with transaction.atomic(savepoint=False):
         head = _head()
-        index = head.size
-        LogLeaf.objects.create(
-            index=index, complaint_id=complaint_id, seq=seq, entry_hash=entry_hash
-        )
-        current = merkle.leaf_hash(bytes.fromhex(entry_hash))
-        wanted, j, level = [], index, 0
-        while j & 1:
-            wanted.append((level, j - 1))
-            j >>= 1
-            level += 1
-        lefts = _nodes(wanted)
-        nodes = [LogNode(level=0, index=index, hash=current.hex())]
-        j, level = index, 0
-        while j & 1:
-            current = merkle.node_hash(lefts[(level, j - 1)], current)
-            j >>= 1
-            level += 1
-            nodes.append(LogNode(level=level, index=j, hash=current.hex()))
+        first = head.size
+        frontier = [
+            (level, (first >> level) - 1)
+            for level in range(first.bit_length())
+            if (first >> level) & 1
+        ]
+        known = _nodes(frontier)
+        leaves, nodes = [], []
+        for offset, (complaint_id, seq, entry_hash) in enumerate(heads):
+            index = first + offset
+            leaves.append(
+                LogLeaf(index=index, complaint_id=complaint_id, seq=seq, entry_hash=entry_hash)
+            )
+            current = merkle.leaf_hash(bytes.fromhex(entry_hash))
+            known[(0, index)] = current
+            nodes.append(LogNode(level=0, index=index, hash=current.hex()))
+            j, level = index, 0
+            while j & 1:
+                current = merkle.node_hash(known[(level, j - 1)], current)
+                j >>= 1
+                level += 1
+                known[(level, j)] = current
+                nodes.append(LogNode(level=level, index=j, hash=current.hex()))
+        LogLeaf.objects.bulk_create(leaves)
         LogNode.objects.bulk_create(nodes)
-        head.size = index + 1
+        head.size = first + len(heads)
         head.save(update_fields=["size"])
-    return index
+    return first
 
 
 def _nodes(keys):

@@ -267,3 +267,27 @@ def test_a_receipt_made_before_a_new_entry_still_verifies_against_its_checkpoint
     assert receipts.receipt_errors(receipt) == []
     newer = services.complaint_receipt(complaint=complaint)
     assert len(newer["entries"]) == 5 and receipts.receipt_errors(newer) == []
+
+
+def test_a_batch_of_steps_across_complaints_chains_and_logs_as_one_by_one_would():
+    from aftersales.tenancy.actors import SYSTEM
+    from complaints.services.records import Step, records_append_many
+
+    complaints = [complain(order_of()) for _ in range(3)]
+    before = LogHead.objects.get(pk=1).size
+    steps = [
+        Step(complaints[i % 3].pk, "complaint.note", SYSTEM, {"n": i}, "ab" * 32) for i in range(11)
+    ]
+    with transaction.atomic():
+        records = records_append_many(steps, lock=True)
+    assert [r.seq for r in records[:3]] == [3, 3, 3]  # each had received + merchant_handling
+    assert [r.seq for r in records if r.complaint_id == complaints[0].pk] == [3, 4, 5, 6]
+    size = LogHead.objects.get(pk=1).size
+    assert size == before + 11
+    all_leaves = LogLeaf.objects.order_by("index").values_list("entry_hash", flat=True)
+    assert log_root(size) == merkle.tree_root([bytes.fromhex(h) for h in all_leaves])
+    checkpoint_publish()
+    assert services.integrity_check() == []
+    for complaint in complaints:
+        receipt = services.complaint_receipt(complaint=complaint)
+        assert receipts.receipt_errors(json.loads(json.dumps(receipt))) == []
