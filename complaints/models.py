@@ -302,6 +302,9 @@ class LogNode(models.Model):
     level ``l`` covers leaves ``[index·2^l, (index+1)·2^l)``. Kept so that a root or an
     inclusion proof reads O(log n) rows. Append-only (triggers)."""
 
+    # One integer per position (``node_key``), so that a proof's O(log n) nodes are one
+    # ``IN`` lookup on one unique index.
+    key = models.BigIntegerField(_("位置"), unique=True)
     level = models.PositiveSmallIntegerField(_("层"))
     index = models.BigIntegerField(_("序号"))
     hash = models.CharField(_("哈希"), max_length=64)
@@ -309,12 +312,14 @@ class LogNode(models.Model):
     class Meta:
         verbose_name = _("日志节点")
         verbose_name_plural = _("投诉记录日志节点")
-        constraints = [
-            models.UniqueConstraint(fields=["level", "index"], name="log_node_position"),
-        ]
 
     def __str__(self):
         return f"node {self.level}/{self.index}"
+
+
+def node_key(level, index):
+    """The ``LogNode.key`` of the subtree at ``level`` and ``index`` (level < 64)."""
+    return (index << 6) | level
 
 
 class LogHead(models.Model):

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC
 
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 
 from aftersales import clock
+from aftersales.bulk import insert_rows, instances
 
 from .. import merkle, receipts, rules
 from ..models import (
@@ -27,6 +28,7 @@ from ..models import (
     LogHead,
     LogLeaf,
     LogNode,
+    node_key,
 )
 
 log = logging.getLogger(__name__)
@@ -71,14 +73,24 @@ def record_append(*, complaint, verb, actor, data=None, attachment_sha256="", oc
     return records_append_many([step])[0]
 
 
-def _chain_heads(complaint_ids):
-    """``{complaint id: (seq, hash)}`` of the last entry of each chain, in one query."""
-    last = ComplaintRecord.objects.filter(complaint_id=OuterRef("complaint_id")).order_by("-seq")
+def _chain_heads(complaint_ids, *, lock):
+    """``{complaint id: (seq, hash)}`` of the last entry of each chain (``(0, GENESIS)`` for an
+    empty one), in one query driven by the complaints (an index lookup each), which also locks
+    them in pk order with ``lock``."""
+    last = ComplaintRecord.objects.filter(complaint_id=OuterRef("pk")).order_by("-seq")
+    qs = (
+        Complaint.objects.filter(pk__in=complaint_ids)
+        .order_by("pk")
+        .annotate(
+            last_seq=Subquery(last.values("seq")[:1]),
+            last_hash=Subquery(last.values("hash")[:1]),
+        )
+    )
+    if lock:
+        qs = qs.select_for_update()
     return {
-        complaint_id: (seq, digest)
-        for complaint_id, seq, digest in ComplaintRecord.objects.filter(
-            complaint_id__in=complaint_ids, seq=Subquery(last.values("seq")[:1])
-        ).values_list("complaint_id", "seq", "hash")
+        pk: (seq or 0, digest or rules.GENESIS)
+        for pk, seq, digest in qs.values_list("pk", "last_seq", "last_hash")
     }
 
 
@@ -91,16 +103,9 @@ def records_append_many(steps, *, lock=False):
         return []
     ids = sorted({s.complaint_id for s in steps})
     with transaction.atomic(savepoint=False):
-        if lock:
-            list(
-                Complaint.objects.select_for_update()
-                .filter(pk__in=ids)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
-        heads = _chain_heads(ids)
+        heads = _chain_heads(ids, lock=lock)
         now = clock.now()
-        records = []
+        rows = []
         for step in steps:
             seq, prev = heads.get(step.complaint_id, (0, rules.GENESIS))
             when = (step.occurred_at or now).astimezone(UTC)
@@ -118,22 +123,25 @@ def records_append_many(steps, *, lock=False):
             }
             digest = rules.entry_hash(entry)
             heads[step.complaint_id] = (seq + 1, digest)
-            records.append(
-                ComplaintRecord(
-                    complaint_id=step.complaint_id,
-                    seq=seq + 1,
-                    actor_kind=entry["actor_kind"],
-                    actor_label=entry["actor_label"],
-                    verb=step.verb,
-                    data=entry["data"],
-                    attachment_sha256=entry["attachment_sha256"],
-                    occurred_at=when,
-                    prev_hash=prev,
-                    hash=digest,
-                )
+            rows.append(
+                {
+                    "complaint_id": step.complaint_id,
+                    "seq": seq + 1,
+                    "actor_kind": entry["actor_kind"],
+                    "actor_label": entry["actor_label"],
+                    "verb": step.verb,
+                    "data": entry["data"],
+                    "attachment_sha256": entry["attachment_sha256"],
+                    "occurred_at": when,
+                    "prev_hash": prev,
+                    "hash": digest,
+                }
             )
-        records = ComplaintRecord.objects.bulk_create(records)
-        log_append_many([(r.complaint_id, r.seq, r.hash) for r in records])
+        # Append-only rows of a model with no save() or signal: one COPY (ARCHITECTURE.md
+        # "Plain Django"; bulk_create on the embedded SQLite).
+        ids = insert_rows(ComplaintRecord, rows, returning=True)
+        log_append_many([(r["complaint_id"], r["seq"], r["hash"]) for r in rows])
+        records = instances(ComplaintRecord, ids, rows)
     return records
 
 
@@ -174,20 +182,24 @@ def log_append_many(heads):
         for offset, (complaint_id, seq, entry_hash) in enumerate(heads):
             index = first + offset
             leaves.append(
-                LogLeaf(index=index, complaint_id=complaint_id, seq=seq, entry_hash=entry_hash)
+                {"index": index, "complaint_id": complaint_id, "seq": seq, "entry_hash": entry_hash}
             )
             current = merkle.leaf_hash(bytes.fromhex(entry_hash))
             known[(0, index)] = current
-            nodes.append(LogNode(level=0, index=index, hash=current.hex()))
+            nodes.append(
+                {"key": node_key(0, index), "level": 0, "index": index, "hash": current.hex()}
+            )
             j, level = index, 0
             while j & 1:
                 current = merkle.node_hash(known[(level, j - 1)], current)
                 j >>= 1
                 level += 1
                 known[(level, j)] = current
-                nodes.append(LogNode(level=level, index=j, hash=current.hex()))
-        LogLeaf.objects.bulk_create(leaves)
-        LogNode.objects.bulk_create(nodes)
+                nodes.append(
+                    {"key": node_key(level, j), "level": level, "index": j, "hash": current.hex()}
+                )
+        insert_rows(LogLeaf, leaves)
+        insert_rows(LogNode, nodes)
         head.size = first + len(heads)
         head.save(update_fields=["size"])
     return first
@@ -198,12 +210,10 @@ def _nodes(keys):
     keys = list(keys)
     if not keys:
         return {}
-    match = Q(pk__in=[])
-    for level, index in keys:
-        match |= Q(level=level, index=index)
+    rows = LogNode.objects.filter(key__in=[node_key(level, index) for level, index in keys])
     return {
         (level, index): bytes.fromhex(h)
-        for level, index, h in LogNode.objects.filter(match).values_list("level", "index", "hash")
+        for level, index, h in rows.values_list("level", "index", "hash")
     }
 
 

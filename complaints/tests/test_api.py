@@ -5,7 +5,7 @@ import pytest
 
 from aftersales.tenancy.models import ConsumerProfile
 from complaints import merkle
-from complaints.models import Complaint, LogHead, LogNode
+from complaints.models import Complaint, LogHead, LogNode, node_key
 from complaints.services import checkpoint_publish
 from complaints.tests.factories import order_of
 from complaints.tests.test_records import triggers_off
@@ -168,8 +168,9 @@ def test_the_public_verification_notices_a_log_rewritten_since_the_receipt(api, 
         while row:
             for index, h in enumerate(row):
                 cursor.execute(
-                    "INSERT INTO complaints_lognode (level, index, hash) VALUES (%s, %s, %s)",
-                    [level, index, h.hex()],
+                    "INSERT INTO complaints_lognode (key, level, index, hash) "
+                    "VALUES (%s, %s, %s, %s)",
+                    [node_key(level, index), level, index, h.hex()],
                 )
             row = [merkle.node_hash(row[i], row[i + 1]) for i in range(0, len(row) - 1, 2)]
             level += 1
