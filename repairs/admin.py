@@ -9,11 +9,13 @@ from django.db.models import BooleanField, ExpressionWrapper
 from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
 from aftersales.casefile.files import private_file_response
 from aftersales.casefile.timeline import timeline_for
+from aftersales.casefile.uploads import UploadRejected, check_upload
 from aftersales.deadlines.engine import deadlines_for_many
 from aftersales.deadlines.registry import deadline_description
 from aftersales.errors import DomainError
@@ -32,6 +34,7 @@ from .models import (
     WarrantyCard,
     WarrantyEscalation,
 )
+from .uploads import LICENCE
 
 
 def parts_to_text(parts):
@@ -338,6 +341,18 @@ class ProviderApplyForm(forms.ModelForm):
             "address",
             "service_hours",
         ]
+        widgets = {"licence_file": forms.ClearableFileInput(attrs={"accept": LICENCE.attr})}
+        help_texts = {"licence_file": format_lazy(_("可上传{}。"), LICENCE.description)}
+
+    def clean_licence_file(self):
+        """A scan or a photo, checked for what it is (issue 14)."""
+        upload = self.cleaned_data.get("licence_file")
+        if not upload:
+            return upload
+        try:
+            return check_upload(upload, accept=LICENCE, field_name="licence_file")
+        except UploadRejected as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
 
     def clean_regions_text(self):
         text = (self.cleaned_data.get("regions_text") or "").replace("，", ",")

@@ -434,21 +434,20 @@ def _notify_timeouts(escalations):
             "repair_number": repair.number,
             "escalation_id": esc.pk,
             "rule": esc.rule,
-            "title": f"维修超期：可免费换货（{esc.rule}）",
-            "body": esc.explanation,
+            "explanation": esc.explanation,
+            "audience": "consumer",
         }
         messages.append((repair.consumer_user_id, "repair.timeout", context, repair))
         by_merchant.setdefault(esc.merchant_id, []).append(esc)
     staff = _merchant_staff(by_merchant)
     for merchant_id, cases in by_merchant.items():
-        numbers = "、".join(e.repair.number for e in cases[:20])
-        more = f" 等 {len(cases)} 单" if len(cases) > 20 else ""
         context = {
             "repair_ids": [e.repair_id for e in cases],
             "escalation_ids": [e.pk for e in cases],
-            "title": f"{len(cases)} 个维修单超期，已转平台三包升级队列",
-            "body": f"维修单 {numbers}{more} 已超过三包维修期限（G5/G6），消费者可免费换货。"
-            "请在商家后台“维修”中查看并配合换货。",
+            "repair_numbers": [e.repair.number for e in cases[:20]],
+            "count": len(cases),
+            "more": len(cases) > 20,
+            "audience": "merchant",
         }
         if len(cases) == 1:
             context |= {"repair_id": cases[0].repair_id, "repair_number": cases[0].repair.number}
@@ -491,20 +490,14 @@ def _reminders(pairs, now):
     staff = _provider_staff({r.provider_id for _, r in pairs})
     messages = []
     for event, repair in pairs:
-        if event.payload["kind"] == G6_REMINDER:
-            title = f"维修单 {repair.number} 已送修 {G6_REMIND_AT_DAY} 日"
-            body = (
-                f"维修单 {repair.number} 的修理者责任时间即将达到 {rules.REPAIRER_DAYS} 日，"
-                "超过后消费者可要求免费换货，费用由修理者承担（G6）。请尽快修复。"
-            )
-        else:
-            title = f"维修单 {repair.number} 距缺件换货期限还有 {G5_REMIND_DAYS_BEFORE} 日"
-            body = (
-                f"维修单 {repair.number} 仍在等待配件；送修后超过缺件期限未修好，"
-                "销售者须免费换货（G5）。请催促配件到货。"
-            )
-        context = {"repair_id": repair.pk, "repair_number": repair.number, "title": title}
-        context["body"] = body
+        context = {
+            "repair_id": repair.pk,
+            "repair_number": repair.number,
+            "reminder": "g6" if event.payload["kind"] == G6_REMINDER else "g5",
+            "days_at_repairer": G6_REMIND_AT_DAY,
+            "repairer_days": rules.REPAIRER_DAYS,
+            "days_left": G5_REMIND_DAYS_BEFORE,
+        }
         for user_id in staff.get(repair.provider_id, ()):
             messages.append((user_id, "repair.limit_reminder", context, repair))
     notify_many(messages=messages, actor=SYSTEM)

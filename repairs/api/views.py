@@ -1,5 +1,7 @@
 """Viewsets of the repairs API (三包, standard 6.5): parse, call one service or selector, shape."""
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -24,6 +26,7 @@ from aftersales.errors import NotFound, PermissionDenied
 from .. import selectors, services
 from ..models import SanbaoCatalogEntry
 from ..selectors import evidence_of
+from ..uploads import FAULT_PHOTOS, MAX_FAULT_PHOTOS
 from . import filters
 from .serializers import (
     AlternativeRefusedSerializer,
@@ -370,8 +373,16 @@ class RepairOrderViewSet(ActorViewMixin, *READ):
         RepairRequestSerializer,
         RepairOrderDetailSerializer,
         status_code=201,
-        description="消费者按三包凭证或订单行报修（故障描述、送修或上门）；"
-        "三包引擎决定免费（G3、G12）或付费（G11、G9）。照片：multipart 的 photos 文件。",
+        description=format_lazy(
+            _(
+                "消费者按三包凭证或订单行报修（故障描述、送修或上门）；三包引擎决定免费"
+                "（G3、G12）或付费（G11、G9）。故障照片：multipart 的 photos 文件，最多 {n} 张，"
+                "接受{accepted}；按文件内容校验，被拒时返回 `upload_unsupported_type`、"
+                "`upload_too_large` 或 `upload_corrupt`，不保存任何文件。"
+            ),
+            n=MAX_FAULT_PHOTOS,
+            accepted=FAULT_PHOTOS.description,
+        ),
     )
     def create(self, request):
         s = RepairRequestSerializer(data=request.data, context={"request": request})

@@ -237,11 +237,10 @@ def warranty_card_exchange(*, card, actor, exchanged_at=None, serial_number="", 
             [consumer_user(card)],
             event="warranty_card.exchanged",
             subject=new,
-            title="换货完成，三包期重新计算",
-            body=f"{card.product_name} 已换货，新三包凭证 {new.number} "
-            "自换货之日起重新计算三包期（G10）。",
             actor=actor,
             card_id=new.pk,
+            card_number=new.number,
+            product_name=card.product_name,
         )
     return new
 

@@ -121,15 +121,14 @@ def users_of_provider(provider_id):
     ]
 
 
-def notify(users, *, event, subject, title, body, actor, **context):
-    """Notify each of ``users`` of ``event`` (a failed send never undoes the write)."""
+def notify(users, *, event, subject, actor, **context):
+    """Notify each of ``users`` of ``event`` with the event's template in their language
+    (``notifications/<lang>/<event>/``), filled from ``context``: the facts of the message
+    (numbers, amounts, instants), and ``audience`` when the event tells several parties
+    different things (a failed send never undoes the write)."""
     for user in users:
         notify_quietly(
-            recipient_user=user,
-            event=event,
-            context={"title": title, "body": body, **context},
-            subject=subject,
-            actor=actor,
+            recipient_user=user, event=event, context=context, subject=subject, actor=actor
         )
 
 
@@ -299,23 +298,27 @@ def escalation_open(card, *, repair, rule, remedy, actor, ent):
             "granted_remedies": kinds,
         },
     )
+    facts = {
+        "escalation_id": escalation.pk,
+        "rule": rule,
+        "product_name": card.product_name,
+        "explanation": escalation.explanation,
+    }
     notify(
         [consumer_user(card)],
         event="warranty_escalation.opened",
         subject=escalation,
-        title=f"您可以选择换货或退货（{rule}）",
-        body=escalation.explanation,
         actor=actor,
-        escalation_id=escalation.pk,
+        audience="consumer",
+        **facts,
     )
     notify(
         merchant_staff(card.merchant_id),
         event="warranty_escalation.opened",
         subject=escalation,
-        title=f"三包升级：{card.product_name}（{rule}）",
-        body=escalation.explanation,
         actor=actor,
-        escalation_id=escalation.pk,
+        audience="merchant",
+        **facts,
     )
     return escalation
 

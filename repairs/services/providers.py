@@ -7,11 +7,13 @@ from django.db import transaction
 from aftersales import clock
 from aftersales.casefile.statuses import status_move
 from aftersales.casefile.timeline import timeline_record
+from aftersales.casefile.uploads import check_upload, track_stored
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aftersales.tenancy.actors import Actor, actor_for_user, actor_forget
 
 from .. import rules
 from ..models import RepairOrder, RepairProvider, RepairProviderMember, SanbaoCatalogEntry
+from ..uploads import LICENCE
 from .common import (
     grant_repairs,
     notify,
@@ -90,6 +92,8 @@ def provider_apply(
     regions = _clean_regions(list(regions or []))
     if owner is not None and RepairProviderMember.objects.filter(user=owner).exists():
         raise Conflict("该用户已属于一家维修服务商。", code="already_provider_member")
+    if licence_file:
+        licence_file = check_upload(licence_file, accept=LICENCE, field_name="licence_file")
     with transaction.atomic():
         if RepairProvider.objects.filter(licence_number=licence_number).exists():
             raise Conflict(
@@ -114,6 +118,7 @@ def provider_apply(
         if licence_file is not None:
             provider.licence_file = licence_file
             provider.save(update_fields=["licence_file"])
+            track_stored(provider.licence_file)
         provider.categories.set(entries)
         if owner is not None:
             RepairProviderMember.objects.create(
@@ -173,10 +178,11 @@ def _provider_move(provider, *, to, actor, reason="", note_field=None):
         users_of_provider(moved.pk),
         event=f"repair_provider.{to}",
         subject=moved,
-        title=f"维修服务商状态：{moved.get_status_display()}",
-        body=f"{moved.name} 的准入状态已变更为“{moved.get_status_display()}”。{reason}",
         actor=actor,
         provider_id=moved.pk,
+        provider_name=moved.name,
+        status=RepairProvider.Status(moved.status).label,
+        reason=reason,
     )
     return moved
 

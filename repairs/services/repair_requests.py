@@ -5,16 +5,19 @@ cancelling and evidence.
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
 from aftersales.casefile.files import original_name
 from aftersales.casefile.timeline import timeline_record
+from aftersales.casefile.uploads import check_upload, track_stored
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.messaging.notifications import merchant_staff
 
 from .. import rules
 from ..models import RepairEvidence, RepairOrder, WarrantyCard
 from ..selectors import card_facts
+from ..uploads import FAULT_PHOTOS, KIND_CLAIMS, MAX_FAULT_PHOTOS, REPAIR_EVIDENCE
 from .common import (
     CHANGE_PERM,
     PARTS_ONLY_RULE,
@@ -91,7 +94,8 @@ def repair_request(
     engine grants an exchange for this fault because two repairs were done in the period (G4),
     an escalation is opened for the consumer's choice (``warranty_remedy_choose``).
 
-    ``evidence``: uploaded files (photos). One open repair per card.
+    ``evidence``: uploaded files (photos of the fault, ``fault_photos_clean``). One open
+    repair per card.
     """
     fault_description = (fault_description or "").strip()
     if not fault_description:
@@ -110,6 +114,7 @@ def repair_request(
     require_writer(
         actor, merchant_id=card.merchant_id, consumer_id=card.consumer_id, consumer_may=True
     )
+    evidence = fault_photos_clean(evidence)
     with transaction.atomic():
         card = locked_card(card)
         return _request(
@@ -163,13 +168,14 @@ def _request(
         updated_at=clock.now(),
     )
     for upload in evidence or ():
-        RepairEvidence.objects.create(
+        row = RepairEvidence.objects.create(
             repair=repair,
             file=upload,
             original_name=original_name(upload),
             uploaded_by=actor.user if getattr(actor.user, "pk", None) else None,
             actor_label=actor.label,
         )
+        track_stored(row.file)
     timeline_record(
         subject=repair,
         verb="repair.requested",
@@ -189,25 +195,30 @@ def _request(
     g4 = next((r for r in ent.remedies if r.rule == "G4"), None)
     if g4 is not None:
         escalation_open(card, repair=repair, rule="G4", remedy=g4, actor=actor, ent=ent)
-    terms = "付费维修" if is_paid else "免费维修"
+    facts = {
+        "repair_id": repair.pk,
+        "repair_number": repair.number,
+        "product_name": card.product_name,
+    }
     notify(
         [consumer_user(card)],
         event="repair.requested",
         subject=repair,
-        title=f"报修已受理：{repair.number}",
-        body=f"{card.product_name} 的报修已受理，{terms}（{rule}）。{ent.summary}",
         actor=actor,
-        repair_id=repair.pk,
+        audience="consumer",
+        is_paid=is_paid,
+        rule=rule,
+        summary=ent.summary,
+        **facts,
     )
     notify(
         merchant_staff(card.merchant_id),
         event="repair.requested",
         subject=repair,
-        title=f"新的维修申请：{repair.number}",
-        body=f"消费者报修 {card.product_name}：{fault_description[:100]}。"
-        "请派单给准入的维修服务商。",
         actor=actor,
-        repair_id=repair.pk,
+        audience="merchant",
+        fault=fault_description[:100],
+        **facts,
     )
     return repair
 
@@ -297,6 +308,20 @@ def repair_cancel(*, repair, actor, reason=""):
     return moved
 
 
+def fault_photos_clean(evidence):
+    """The photos of a repair request, each checked for what it is (``repairs.uploads``: at
+    most ``MAX_FAULT_PHOTOS`` images, re-encoded without metadata); ``UploadRejected``
+    otherwise."""
+    evidence = list(evidence or ())
+    if len(evidence) > MAX_FAULT_PHOTOS:
+        raise InvalidInput(
+            _("最多上传 %(n)s 张照片。") % {"n": MAX_FAULT_PHOTOS},
+            code="upload_too_many",
+            fields={"photos": MAX_FAULT_PHOTOS},
+        )
+    return [check_upload(f, accept=FAULT_PHOTOS, field_name="photos") for f in evidence]
+
+
 def repair_evidence_add(*, repair, actor, file, kind=RepairEvidence.Kind.PHOTO, caption=""):
     """Attach a photo, video or inspection report (the consumer, the merchant, the repairer,
     or the platform)."""
@@ -307,8 +332,15 @@ def repair_evidence_add(*, repair, actor, file, kind=RepairEvidence.Kind.PHOTO, 
         )
     if kind not in RepairEvidence.Kind.values:
         raise InvalidInput(
-            "类型无效。", code="evidence_kind_invalid", fields={"kind": RepairEvidence.Kind.values}
+            _("凭证类型无效。"),
+            code="evidence_kind_invalid",
+            fields={"kind": RepairEvidence.Kind.values},
         )
+    if not file:
+        raise InvalidInput(
+            _("请选择文件。"), code="evidence_file_required", fields={"file": "required"}
+        )
+    file = check_upload(file, accept=REPAIR_EVIDENCE, claims=KIND_CLAIMS[kind], field_name="file")
     with transaction.atomic():
         evidence = RepairEvidence.objects.create(
             repair=repair,
@@ -319,6 +351,7 @@ def repair_evidence_add(*, repair, actor, file, kind=RepairEvidence.Kind.PHOTO, 
             uploaded_by=actor.user if getattr(actor.user, "pk", None) else None,
             actor_label=actor.label,
         )
+        track_stored(evidence.file)
         timeline_record(
             subject=repair,
             verb="repair.evidence_added",

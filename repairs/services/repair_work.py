@@ -131,23 +131,28 @@ def repair_assign(*, repair, provider, actor, note="", occurred_at=None):
             revoke_repairs(users_of_provider(previous), [locked])
         staff = users_of_provider(provider.pk)
         grant_repairs(staff, [locked])
+        facts = {
+            "repair_id": locked.pk,
+            "repair_number": locked.number,
+            "product_name": locked.card.product_name,
+        }
         notify(
             staff,
             event="repair.assigned",
             subject=locked,
-            title=f"新的维修派单：{locked.number}",
-            body=f"{locked.card.product_name}：{locked.fault_description[:100]}",
             actor=actor,
-            repair_id=locked.pk,
+            audience="provider",
+            fault=locked.fault_description[:100],
+            **facts,
         )
         notify(
             [consumer_user(locked)],
             event="repair.assigned",
             subject=locked,
-            title=f"维修单 {locked.number} 已派单",
-            body=f"已安排维修服务商“{provider.name}”为您维修。",
             actor=actor,
-            repair_id=locked.pk,
+            audience="consumer",
+            provider_name=provider.name,
+            **facts,
         )
     return locked
 
@@ -171,11 +176,11 @@ def repair_receive(*, repair, actor, occurred_at=None, note=""):
             [consumer_user(locked)],
             event="repair.received",
             subject=moved,
-            title=f"维修单 {moved.number} 已送修",
-            body=f"维修服务商已于 {clock.local(at):%Y-%m-%d %H:%M} "
-            f"收到您的 {locked.card.product_name}。",
             actor=actor,
             repair_id=moved.pk,
+            repair_number=moved.number,
+            product_name=locked.card.product_name,
+            received_at=clock.local(at),
         )
     return moved
 
@@ -222,10 +227,11 @@ def repair_diagnose(*, repair, actor, diagnosis, paid_reason="", occurred_at=Non
                 [consumer_user(locked)],
                 event="repair.paid",
                 subject=moved,
-                title=f"维修单 {moved.number} 需付费维修",
-                body=f"检测发现：{rules.MISUSE_LABELS[paid_reason]}，不实行三包，只能付费维修（G11）。{diagnosis}",
                 actor=actor,
                 repair_id=moved.pk,
+                repair_number=moved.number,
+                paid_reason=RepairOrder.PaidReason(paid_reason).label,
+                diagnosis=diagnosis,
             )
     return moved
 
@@ -275,10 +281,10 @@ def repair_parts_wait_start(*, repair, actor, parts="", note="", occurred_at=Non
             [consumer_user(locked)],
             event="repair.waiting_parts",
             subject=moved,
-            title=f"维修单 {moved.number} 等待配件",
-            body=f"维修需等待厂家配件（{parts or '配件'}）。等待配件的时间顺延三包期。",
             actor=actor,
             repair_id=moved.pk,
+            repair_number=moved.number,
+            parts=parts,
         )
     return moved
 
@@ -437,15 +443,17 @@ def repair_finish(
         )
         if paid and reason in CARD_G11_REASONS:
             _card_misuse(locked.card, reason, actor=actor)
-        fee = f"，应付费用 ¥{moved.total_fee}" if paid else "，免费"
         notify(
             [consumer_user(locked)],
             event=f"repair.{result}",
             subject=moved,
-            title=f"维修单 {moved.number} {moved.get_status_display()}",
-            body=f"{locked.card.product_name} {moved.get_result_display()}{fee}。{note}",
             actor=actor,
             repair_id=moved.pk,
+            repair_number=moved.number,
+            product_name=locked.card.product_name,
+            paid=paid,
+            fee=moved.total_fee,
+            note=note,
         )
     return moved
 
@@ -463,10 +471,9 @@ def repair_return_to_consumer(*, repair, actor, occurred_at=None, note=""):
             [consumer_user(locked)],
             event="repair.returned",
             subject=moved,
-            title=f"维修单 {moved.number} 已返还",
-            body=f"您的 {locked.card.product_name} 已返还。"
-            "修复后 30 日内再次故障可免费重修（G12）。",
             actor=actor,
             repair_id=moved.pk,
+            repair_number=moved.number,
+            product_name=locked.card.product_name,
         )
     return moved

@@ -11,17 +11,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from aftersales import clock
 from aftersales.deadlines.rules import SHANGHAI
+from aftersales.tests.uploads import png_bytes
 from repairs.models import RepairOrder, WarrantyEscalation
 
 from . import factories_pages as fp
 
 pytestmark = pytest.mark.django_db
 
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
-    b"\x00\x00IEND\xaeB`\x82"
-)
+PNG = png_bytes()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from aftersales import clock
 from aftersales.deadlines.rules import SHANGHAI
 from aftersales.tests import factories as kernel
+from aftersales.tests.uploads import png_bytes
 from repairs.models import RepairOrder
 from repairs.tests import factories_pages as fp
 
@@ -18,11 +19,7 @@ from .conftest import PASSWORD, SCREENSHOTS, _user, no_horizontal_overflow, sign
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
-    b"\x00\x00IEND\xaeB`\x82"
-)
+PNG = png_bytes()
 
 
 @pytest.fixture
