@@ -100,14 +100,21 @@ def move(complaint, *, to, actor, reason="", data=None):
     return complaint
 
 
-def tell(complaint, event, title, body, *, to=(CONSUMER, MERCHANT), actor=SYSTEM):
-    """Tell the consumer and/or the merchant's staff (in-app and their channels); a message
+def notify_parties(complaint, event, *, to=(CONSUMER, MERCHANT), actor=SYSTEM, **context):
+    """Tell the consumer and/or the merchant's staff (in-app and their channels) from the
+    event's templates in each recipient's language (``notifications/<language>/<event>/``);
+    ``context``: what the templates name (``message``, ``reason``, ``conclusion``). A message
     that cannot be prepared never fails the step."""
     notify_users(
         users=[complaint.consumer.user_id] if CONSUMER in to else [],
         merchant_staff_of=complaint.merchant_id if MERCHANT in to else None,
         event=event,
-        context={"title": title, "body": body, "complaint_id": complaint.pk},
+        context={
+            "number": complaint.number,
+            "grade": complaint.grade,
+            "complaint_id": complaint.pk,
+            **context,
+        },
         subject=complaint,
         actor=actor,
         quiet=True,

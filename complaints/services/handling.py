@@ -12,7 +12,7 @@ from aftersales.tenancy.scope import ensure_in_scope
 
 from .. import rules
 from ..deadlines import clock_stop
-from .common import CONSUMER, MERCHANT, PLATFORM, locked, move, require, step, tell
+from .common import CONSUMER, MERCHANT, PLATFORM, locked, move, notify_parties, require, step
 
 
 def _text(value, field):
@@ -55,13 +55,8 @@ def complaint_respond(*, complaint, actor, message, attachment_sha256=""):
         )
         if complaint.status == rules.RECEIVED:
             move(complaint, to=rules.MERCHANT_HANDLING, actor=actor)
-        tell(
-            complaint,
-            "complaint.responded",
-            _("投诉 %(number)s 有新的答复") % {"number": complaint.number},
-            message,
-            to=(CONSUMER,),
-            actor=actor,
+        notify_parties(
+            complaint, "complaint.responded", to=(CONSUMER,), actor=actor, message=message
         )
         ensure_in_scope(complaint, actor)
     return complaint
@@ -74,13 +69,8 @@ def complaint_request_info(*, complaint, actor, message):
     with transaction.atomic():
         complaint = locked(complaint)
         move(complaint, to=rules.WAITING_CONSUMER, actor=actor, data={"message": message})
-        tell(
-            complaint,
-            "complaint.waiting_consumer",
-            _("投诉 %(number)s 需要您补充信息") % {"number": complaint.number},
-            message,
-            to=(CONSUMER,),
-            actor=actor,
+        notify_parties(
+            complaint, "complaint.waiting_consumer", to=(CONSUMER,), actor=actor, message=message
         )
     return complaint
 
@@ -106,13 +96,8 @@ def complaint_consumer_reply(*, complaint, actor, message, attachment_sha256="")
             attachment_sha256=attachment_sha256,
         )
         move(complaint, to=complaint.paused_from or rules.MERCHANT_HANDLING, actor=actor)
-        tell(
-            complaint,
-            "complaint.consumer_replied",
-            _("投诉 %(number)s 消费者已补充信息") % {"number": complaint.number},
-            message,
-            to=(MERCHANT,),
-            actor=actor,
+        notify_parties(
+            complaint, "complaint.consumer_replied", to=(MERCHANT,), actor=actor, message=message
         )
     return complaint
 
@@ -127,13 +112,7 @@ def _escalate(complaint, *, actor, reason, automatic=False):
         reason=reason,
         data={"automatic": automatic},
     )
-    tell(
-        complaint,
-        "complaint.platform_mediation",
-        _("投诉 %(number)s 已转平台调解") % {"number": complaint.number},
-        reason,
-        actor=actor,
-    )
+    notify_parties(complaint, "complaint.platform_mediation", actor=actor, reason=reason)
 
 
 def complaint_escalate(*, complaint, actor, reason):
@@ -157,13 +136,7 @@ def complaint_resolve(*, complaint, actor, conclusion):
         complaint.resolved_at = clock.now()
         complaint.save(update_fields=["outcome", "conclusion", "resolved_at"])
         move(complaint, to=rules.RESOLVED, actor=actor, data={"conclusion": conclusion})
-        tell(
-            complaint,
-            "complaint.resolved",
-            _("投诉 %(number)s 已处理完毕") % {"number": complaint.number},
-            conclusion,
-            actor=actor,
-        )
+        notify_parties(complaint, "complaint.resolved", actor=actor, conclusion=conclusion)
     return complaint
 
 
@@ -209,14 +182,7 @@ def complaint_decline(*, complaint, actor, reason):
         complaint.closed_at = clock.now()
         complaint.save(update_fields=["outcome", "decline_reason", "closed_at"])
         move(complaint, to=rules.CLOSED, actor=actor, reason=reason, data={"rule": "C5"})
-        tell(
-            complaint,
-            "complaint.declined",
-            _("投诉 %(number)s 不予受理") % {"number": complaint.number},
-            reason,
-            to=(CONSUMER,),
-            actor=actor,
-        )
+        notify_parties(complaint, "complaint.declined", to=(CONSUMER,), actor=actor, reason=reason)
     return complaint
 
 
@@ -272,13 +238,7 @@ def complaint_clock_warn(*, complaint, clock_name, deadline):
         },
     )
     if clock_name != rules.PLATFORM_HANDLING:
-        tell(
-            complaint,
-            "complaint.clock_warning",
-            _("投诉 %(number)s 即将超时") % {"number": complaint.number},
-            _("处理时限已过 80%，请尽快处理。"),
-            to=(MERCHANT,),
-        )
+        notify_parties(complaint, "complaint.clock_warning", to=(MERCHANT,))
     return {"warned": clock_name}
 
 
@@ -296,13 +256,7 @@ def complaint_clock_breach(*, complaint, clock_name, deadline):
     if clock_name == rules.FIRST_RESPONSE:
         complaint.first_response_breached_at = clock.now()
         complaint.save(update_fields=["first_response_breached_at"])
-        tell(
-            complaint,
-            "complaint.clock_breached",
-            _("投诉 %(number)s 首次响应已超时") % {"number": complaint.number},
-            _("请立即答复消费者。"),
-            to=(MERCHANT,),
-        )
+        notify_parties(complaint, "complaint.clock_breached", to=(MERCHANT,))
         return {"breached": clock_name}
     if clock_name == rules.MERCHANT_NEGOTIATION:
         _escalate(

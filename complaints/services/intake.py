@@ -18,7 +18,7 @@ from .. import rules
 from ..deadlines import KIND as CLOCK_KIND
 from ..deadlines import clocks_apply, first_response_due, open_clock
 from ..models import Complaint, ComplaintChannel, ComplaintSubject, GradingRule
-from .common import PLATFORM, locked, move, require, step, tell
+from .common import MERCHANT, PLATFORM, locked, move, notify_parties, require, step
 
 
 def _subject(*, subject_kind, order, return_request, repair, merchant, consumer):
@@ -211,14 +211,7 @@ def _create(*, actor, key, issue, description, attachment_sha256, **fields):
     clocks_apply(complaint, "", rules.RECEIVED, actor, fresh=True)
     if not stale:
         move(complaint, to=rules.MERCHANT_HANDLING, actor=actor)
-        tell(
-            complaint,
-            "complaint.received",
-            _("新的投诉 %(number)s") % {"number": complaint.number},
-            _("消费者投诉（等级 %(grade)s），请在时限内首次响应。") % {"grade": complaint.grade},
-            to=("merchant",),
-            actor=actor,
-        )
+        notify_parties(complaint, "complaint.received", to=(MERCHANT,), actor=actor)
     ensure_in_scope(complaint, actor)
     return complaint, True
 
