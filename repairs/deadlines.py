@@ -32,6 +32,8 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales import clock
 from aftersales.bulk import actor_columns, insert_rows, instances
@@ -52,7 +54,7 @@ from aftersales.messaging.notifications import notify_many
 from aftersales.tenancy.actors import SYSTEM
 from aftersales.tenancy.models import ConsumerProfile, MerchantMember
 
-from . import rules
+from . import citations, rules
 from .models import RepairOrder, RepairProviderMember, WarrantyEscalation
 
 G6_KIND = "repairs.g6_repairer_limit"
@@ -176,15 +178,17 @@ def _batched(deadline):
 
 
 deadline_register(
-    G6_KIND, _batched, "修理者责任时间超过 30 日仍未修好，消费者可免费换货（G6），转平台升级处理"
+    G6_KIND,
+    _batched,
+    gettext_lazy("修理者责任时间超过 30 日仍未修好，消费者可免费换货，转平台升级处理"),
 )
 deadline_register(
     G5_KIND,
     _batched,
-    "送修后超过缺件期限仍因缺少配件未修好，由销售者免费换货（G5），转平台升级处理",
+    gettext_lazy("送修后超过缺件期限仍因缺少配件未修好，由销售者免费换货，转平台升级处理"),
 )
-deadline_register(G6_REMINDER, _batched, "提醒维修服务商：修理者责任时间已到第 25 日")
-deadline_register(G5_REMINDER, _batched, "提醒维修服务商：距缺件换货期限还有 10 日")
+deadline_register(G6_REMINDER, _batched, gettext_lazy("提醒维修服务商：修理者责任时间已到第 25 日"))
+deadline_register(G5_REMINDER, _batched, gettext_lazy("提醒维修服务商：距缺件换货期限还有 10 日"))
 
 
 def _facts(repair):
@@ -402,15 +406,21 @@ def _timeouts(pairs, now):
 
 
 def timeout_text(repair, rule):
+    """The escalation's explanation of a passed G6 or G5 limit (the law by name, not codes:
+    the consumer reads it)."""
     if rule == "G6":
-        return (
-            f"维修单 {repair.number} 修理者责任时间已超过 {rules.REPAIRER_DAYS} 日仍未修好，"
-            "您可以选择免费换货（费用由修理者承担），或按规定折旧退货（G6、G8）。"
-        )
-    return (
-        f"维修单 {repair.number} 送修后超过缺件期限仍因缺少配件未修好，"
-        "您可以选择由销售者免费换货，或按规定折旧退货（G5、G8）。"
-    )
+        return _(
+            "维修单 %(number)s 修理者责任时间已超过 %(days)s 日仍未修好，"
+            "您可以选择免费换货（费用由修理者承担），或按规定折旧退货（%(law)s）。"
+        ) % {
+            "number": repair.number,
+            "days": rules.REPAIRER_DAYS,
+            "law": citations.citation("G6、G8"),
+        }
+    return _(
+        "维修单 %(number)s 送修后超过缺件期限仍因缺少配件未修好，"
+        "您可以选择由销售者免费换货，或按规定折旧退货（%(law)s）。"
+    ) % {"number": repair.number, "law": citations.citation("G5、G8")}
 
 
 def _merchant_staff(merchant_ids):

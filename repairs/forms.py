@@ -119,8 +119,10 @@ class RepairRequestForm(forms.Form):
             self.fields["card"].choices = [
                 (
                     c.pk,
-                    f"{c.product_name} · {c.number}"
-                    + (f" · {_('序列号')} {c.serial_number}" if c.serial_number else ""),
+                    _("%(product)s · %(number)s · 序列号 %(serial)s")
+                    % {"product": c.product_name, "number": c.number, "serial": c.serial_number}
+                    if c.serial_number
+                    else f"{c.product_name} · {c.number}",
                 )
                 for c in cards
             ]
@@ -137,7 +139,7 @@ class RemedyChoiceForm(forms.Form):
         coerce=int,
         required=False,
         empty_value=None,
-        help_text=_("同型号同规格无货时换货须选择（G7），差价多退少补"),
+        help_text=_("同型号同规格无货时换货须选择，差价多退少补"),
     )
     confirm = ConfirmField(_("我确认选择此方案，提交后将按此方案处理"))
 

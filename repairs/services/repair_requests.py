@@ -5,7 +5,7 @@ cancelling and evidence.
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.files import original_name
@@ -43,7 +43,7 @@ def _resolve_card(*, card, line, unit_index):
         return WarrantyCard.objects.select_related("catalog_entry").get(pk=card.pk)
     if line is None:
         raise InvalidInput(
-            "请指定三包凭证或订单行。", code="card_required", fields={"card": "required"}
+            _("请指定三包凭证或订单行。"), code="card_required", fields={"card": "required"}
         )
     current = (
         WarrantyCard.objects.select_related("catalog_entry")
@@ -53,7 +53,7 @@ def _resolve_card(*, card, line, unit_index):
     )
     if current is None:
         raise RuleViolation(
-            "该商品没有三包凭证（未签收或不属于三包商品）。", code="no_warranty_card"
+            _("该商品没有三包凭证（未签收或不属于三包商品）。"), code="no_warranty_card"
         )
     return current
 
@@ -100,13 +100,13 @@ def repair_request(
     fault_description = (fault_description or "").strip()
     if not fault_description:
         raise InvalidInput(
-            "请描述故障。",
+            _("请描述故障。"),
             code="fault_description_required",
             fields={"fault_description": "required"},
         )
     if service_mode not in RepairOrder.ServiceMode.values:
         raise InvalidInput(
-            "服务方式无效。",
+            _("服务方式无效。"),
             code="service_mode_invalid",
             fields={"service_mode": RepairOrder.ServiceMode.values},
         )
@@ -133,16 +133,16 @@ def _request(
 ):
     if card.status != WarrantyCard.Status.ACTIVE:
         raise Conflict(
-            f"三包凭证状态为“{card.get_status_display()}”，不能报修。",
+            _("三包凭证状态为“%(status)s”，不能报修。") % {"status": card.get_status_display()},
             code="card_not_active",
             fields={"status": card.status},
         )
     if RepairOrder.objects.filter(card=card, status__in=RepairOrder.OPEN_STATUSES).exists():
-        raise Conflict("该商品已有进行中的维修单。", code="repair_already_open")
+        raise Conflict(_("该商品已有进行中的维修单。"), code="repair_already_open")
     modes = rules.service_modes(card.catalog_entry.code)
     if service_mode not in modes:
         raise RuleViolation(
-            "该类商品不提供上门维修，请寄修或送至维修网点。",
+            _("该类商品不提供上门维修，请寄修或送至维修网点。"),
             code="service_mode_not_offered",
             fields={"service_mode": list(modes)},
         )
@@ -244,7 +244,7 @@ def _reopen_last(card, ent, *, actor, at):
             subject=previous,
             verb="repair.reopened",
             actor=actor,
-            reason="修复后 30 日内再次故障，视为未修好（G12）",
+            reason=_("修复后 30 日内再次故障，视为未修好"),
             occurred_at=at,
             data={"finished_at": iso(previous.finished_at)},
         )
@@ -270,7 +270,7 @@ def repair_fault_reoccurred(
     """
     repair = RepairOrder.objects.get(pk=repair.pk)
     if repair.finished_at is None:
-        raise Conflict("该维修单尚未完成。", code="repair_not_finished")
+        raise Conflict(_("该维修单尚未完成。"), code="repair_not_finished")
     return repair_request(
         actor=actor,
         card=repair.card,
@@ -290,7 +290,7 @@ def repair_close(*, repair, actor, reason=""):
     with transaction.atomic():
         locked = locked_repair(repair)
         if locked.status in RepairOrder.OPEN_STATUSES and not actor.platform_write:
-            raise Conflict("维修尚未完成，不能关闭。", code="repair_not_finished")
+            raise Conflict(_("维修尚未完成，不能关闭。"), code="repair_not_finished")
         return repair_move(locked, to="closed", actor=actor, reason=reason)
 
 
