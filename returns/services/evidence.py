@@ -4,6 +4,7 @@ staff (R5, R19), checked (type, size) and saved with a timeline event.
 
 from django.core.files.base import File
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.files import original_name
@@ -54,14 +55,14 @@ def _evidence_check(items):
         upload = item["file"]
         if upload is None or not getattr(upload, "name", ""):
             raise InvalidInput(
-                "凭证需要文件。Evidence needs a file.",
+                _("凭证需要文件。"),
                 code="evidence_file_required",
                 fields={"evidence": {str(i): "required"}},
             )
         kind = item["kind"] or _evidence_kind(upload.name)
         if kind not in ReturnEvidence.Kind.values:
             raise InvalidInput(
-                "凭证类型无效。",
+                _("凭证类型无效。"),
                 code="evidence_kind_invalid",
                 fields={"evidence": {str(i): ReturnEvidence.Kind.values}},
             )
@@ -133,7 +134,7 @@ def evidence_add(*, request, actor, evidence, stage="", note=""):
     items = evidence_clean(evidence)
     if not items:
         raise InvalidInput(
-            "请上传凭证。", code="evidence_required", fields={"evidence": "required"}
+            _("请上传凭证。"), code="evidence_required", fields={"evidence": "required"}
         )
     with transaction.atomic():
         request = locked_request(request)
@@ -145,7 +146,7 @@ def evidence_add(*, request, actor, evidence, stage="", note=""):
         else:
             require_platform(actor, request, mediator=True)
         if request.status in ("closed", "cancelled", "completed", "refunded"):
-            raise Conflict("该售后申请已结束，不能再补充凭证。", code="return_finished")
+            raise Conflict(_("该售后申请已结束，不能再补充凭证。"), code="return_finished")
         if note:
             for item in items:
                 item["note"] = item["note"] or note
