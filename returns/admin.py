@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
@@ -75,7 +76,10 @@ def _age(since, now):
     """ "3 天 4 小时" since ``since``."""
     delta = max(now - since, timedelta(0))
     days, hours = delta.days, delta.seconds // 3600
-    return f"{days} 天 {hours} 小时" if days else f"{hours} 小时 {delta.seconds % 3600 // 60} 分"
+    if days:
+        return gettext("%(days)s 天 %(hours)s 小时") % {"days": days, "hours": hours}
+    minutes = delta.seconds % 3600 // 60
+    return gettext("%(hours)s 小时 %(minutes)s 分") % {"hours": hours, "minutes": minutes}
 
 
 def visible_requests(actor):
@@ -245,7 +249,7 @@ STAFF_ACTIONS = {
 def run_staff_action(name, obj, actor, data):
     """Call the one service behind the staff action ``name`` for request ``obj``."""
     if name == "approve":
-        note = data.get("note") or "平台处理"
+        note = data.get("note") or gettext("平台处理")
         return services.return_request_approve(request=obj, actor=actor, note=note)
     if name == "reject":
         return services.return_request_reject(request=obj, actor=actor, reason=data["reason"])
