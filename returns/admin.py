@@ -962,6 +962,10 @@ class ReturnAddressAdmin(admin.ModelAdmin):
     list_select_related = ["merchant"]
     readonly_fields = [f.name for f in ReturnAddress._meta.fields] + ["full_text"]
 
+    @admin.display(description=_("完整地址"))
+    def full_text(self, obj):
+        return obj.full_text
+
     def get_queryset(self, request):
         qs = super().get_queryset(request)
         actor = _actor(request)
