@@ -68,7 +68,9 @@ class ReturnOptionSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text=gettext_lazy("稳定代码，如 no_reason_open、no_reason_excluded_by_law")
     )
-    message = serializers.CharField(help_text=gettext_lazy("中文说明：依据的规则与决定它的日期"))
+    message = serializers.CharField(
+        help_text=gettext_lazy("说明：引用的法律条文或平台规则与决定它的日期")
+    )
     decided_by = serializers.DateTimeField(
         allow_null=True, help_text=gettext_lazy("决定该选项的时刻（窗口截止、发货时间、确认时间）")
     )

@@ -178,10 +178,9 @@ class LineReturnOptionsView(ActorViewMixin, APIView):
         ],
         responses=LineReturnOptionsSerializer,
         description=gettext_lazy(
-            "该订单行现在可以申请什么售后、为什么：每个选项给出依据的规则、稳定代码、"
-            "中文说明和决定它的日期（如“七天无理由退货可申请至 2026-11-28 24:00（R1…）”、"
-            "“生鲜依法不适用七天无理由退货（R2）”）。"
-            "Every option of the line, open or closed, with its rule, code and deciding date."
+            "该订单行现在可以申请什么售后、为什么：每个选项给出依据的规则编号、稳定代码、"
+            "引用法律条文或平台规则的说明和决定它的日期（如“七天无理由退货可申请至 "
+            "2026-11-28 24:00（《消费者权益保护法》第二十五条，…）”）。"
         ),
     )
     def get(self, request, pk):
@@ -234,7 +233,7 @@ class LineReturnOptionsView(ActorViewMixin, APIView):
         responses=ReturnRequestListSerializer(many=True),
         description=gettext_lazy(
             "售后申请列表（游标分页，最新在前）：消费者看自己的，商家看本店的（含最近期限"
-            "倒计时 next_deadline_at），平台看全部。Requests, newest first, with their countdown."
+            "倒计时 next_deadline_at），平台看全部。"
         ),
     ),
     retrieve=extend_schema(

@@ -20,6 +20,7 @@ from orders import services as order_services
 from orders.models import Order, OrderLine, Sku
 
 from .. import rules
+from ..citations import citation
 from ..models import Refund, ReturnRequest
 from .common import (
     KIND_REFUND_ONLY,
@@ -80,14 +81,14 @@ def _exchange_terms(line, exchange_sku, units, amount, kind):
     )
     if code == "exchange_other_product":
         raise RuleViolation(
-            _("只能换成同一商品的其他规格或型号（R18）。"),
+            _("只能换成同一商品的其他规格或型号（%(basis)s）。") % {"basis": citation("R18")},
             code=code,
             fields={"exchange_sku": sku.pk},
         )
     if code:
         raise RuleViolation(
-            _("所选规格库存不足（剩余 %(stock)s 件），请选择其他规格或申请退货（R18）。")
-            % {"stock": sku.stock},
+            _("所选规格库存不足（剩余 %(stock)s 件），请选择其他规格或申请退货（%(basis)s）。")
+            % {"stock": sku.stock, "basis": citation("R18")},
             code=code,
             fields={"exchange_sku": sku.pk, "stock": sku.stock},
         )
@@ -216,11 +217,14 @@ def return_request_create(
         if code:
             raise RuleViolation(
                 (
-                    _("可申请数量为 %(n)s 件（R15）。")
+                    _("可申请数量为 %(n)s 件（%(basis)s）。")
                     if code != "instant_refund_whole_line"
-                    else _("未发货秒退须退整行剩余的 %(n)s 件（R11）。")
+                    else _("未发货秒退须退整行剩余的 %(n)s 件（%(basis)s）。")
                 )
-                % {"n": refundable},
+                % {
+                    "n": refundable,
+                    "basis": citation("R15" if code != "instant_refund_whole_line" else "R11"),
+                },
                 code=code,
                 fields={"quantity": refundable},
             )
@@ -382,7 +386,8 @@ def return_request_create_from_warranty(
         code = rules.quantity_refusal(int(quantity), refundable)
         if code:
             raise RuleViolation(
-                _("可申请数量为 %(n)s 件（R15）。") % {"n": refundable},
+                _("可申请数量为 %(n)s 件（%(basis)s）。")
+                % {"n": refundable, "basis": citation("R15")},
                 code=code,
                 fields={"quantity": refundable},
             )
