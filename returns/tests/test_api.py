@@ -198,7 +198,7 @@ def test_create_refusals_have_rule_codes(api, merchant_a, merchant_b, consumer_a
         "no_reason_window_closed",
     )
     assert body["fields"]["rule"] == "R1" and body["fields"]["decided_by"]
-    assert "R1" in body["message"]
+    assert "《消费者权益保护法》第二十五条" in body["message"]  # the law by name, not R1
 
     line = _line(merchant_a, consumer_a, quantity=2)
     _error(
