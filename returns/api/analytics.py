@@ -83,7 +83,7 @@ class MerchantRateSerializer(_Rates):
 class ReasonRateSerializer(serializers.Serializer):
     reason = serializers.CharField()
     reason_label = serializers.CharField()
-    reason_kind = serializers.CharField(help_text="no_reason / quality")
+    reason_kind = serializers.CharField(help_text=gettext_lazy("原因类别：no_reason 或 quality"))
     returned = serializers.IntegerField()
     requests = serializers.IntegerField()
     share = serializers.DecimalField(help_text=gettext_lazy("占全部退货件数的比例"), **RATE)
@@ -133,7 +133,7 @@ THRESHOLDS = [
         "min_rate", OpenApiTypes.DECIMAL, description=gettext_lazy("质量退货率下限（百分比）")
     ),
 ]
-CSV_RESPONSE = OpenApiResponse(description="text/csv（format=csv）")
+CSV_RESPONSE = OpenApiResponse(description=gettext_lazy("CSV 文件（format=csv 时）"))
 
 
 class ByIdPagination(IdCursorPagination):

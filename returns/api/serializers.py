@@ -60,8 +60,10 @@ class ReturnOptionSerializer(serializers.Serializer):
     """One thing the consumer may (or may not) ask for on a line, and why (R1–R4, R10, R11)."""
 
     kind = serializers.CharField(
-        help_text="refund_only_unshipped / no_reason_return / spec_exchange / quality_return / "
-        "quality_exchange"
+        help_text=gettext_lazy(
+            "选项类型：refund_only_unshipped、no_reason_return、spec_exchange、quality_return "
+            "或 quality_exchange"
+        )
     )
     available = serializers.BooleanField()
     rule = serializers.CharField(help_text=gettext_lazy("RULES.md 规则编号，如 R1、R2、R11"))
@@ -92,7 +94,7 @@ class ReturnOptionSerializer(serializers.Serializer):
 
 
 class ShippingPayerSerializer(serializers.Serializer):
-    payer = serializers.CharField(help_text="consumer / merchant / insurance")
+    payer = serializers.CharField(help_text=gettext_lazy("承担方：consumer、merchant 或 insurance"))
     rule = serializers.CharField(help_text=gettext_lazy("R8（无理由）或 R9（质量问题）"))
     code = serializers.CharField()
     message = serializers.CharField()
