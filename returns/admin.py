@@ -40,6 +40,7 @@ from aftersales.tenancy.actors import actor_for_user
 from aftersales.tenancy.scope import scoped
 
 from . import analytics, selectors, services
+from .citations import rule_label
 from .models import (
     Arbitration,
     ExchangeDifferencePayment,
@@ -291,10 +292,46 @@ class DeadlineDueFilter(admin.SimpleListFilter):
         return queryset
 
 
+EVIDENCE_STAGES = {
+    "request": _("申请"),
+    "reject": _("拒绝"),
+    "receive": _("验货"),
+    "arbitration": _("仲裁"),
+}
+"""The stages ``evidence_save`` records besides a request status (shown instead of the raw code)."""
+
+
+def evidence_stage_label(stage):
+    """The stage an evidence row was added at, as people read it (a stage or a request status)."""
+    if not stage:
+        return "—"
+    if stage in EVIDENCE_STAGES:
+        return EVIDENCE_STAGES[stage]
+    if stage in ReturnRequest.Status.values:
+        return ReturnRequest.Status(stage).label
+    return stage
+
+
+class EvidenceStageFilter(admin.SimpleListFilter):
+    title = _("环节")
+    parameter_name = "stage"
+
+    def lookups(self, request, model_admin):
+        stages = model_admin.get_queryset(request).order_by().values_list("stage", flat=True)
+        return [(s, evidence_stage_label(s)) for s in sorted(set(stages)) if s]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(stage=self.value()) if self.value() else queryset
+
+
 class EvidenceInline(ReadOnlyInline):
     model = ReturnEvidence
-    fields = ["created_at", "party", "kind", "preview", "note", "stage", "uploaded_by_label"]
+    fields = ["created_at", "party", "kind", "preview", "note", "stage_label", "uploaded_by_label"]
     readonly_fields = fields
+
+    @admin.display(description=_("环节"))
+    def stage_label(self, obj):
+        return evidence_stage_label(obj.stage)
 
     @admin.display(description=_("文件"))
     def preview(self, obj):
@@ -379,7 +416,7 @@ class ReturnRequestAdmin(RequestScopedAdmin):
                     "amount",
                     "description",
                     "option",
-                    "rule",
+                    "rule_basis",
                     "explanation",
                 ]
             },
@@ -432,6 +469,11 @@ class ReturnRequestAdmin(RequestScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f for group in self.fieldsets for f in group[1]["fields"]]
+
+    @admin.display(description=_("依据规则"))
+    def rule_basis(self, obj):
+        """Staff read the code and the law or platform rule it stands for."""
+        return rule_label(obj.rule) or "—"
 
     def get_queryset(self, request):
         return (
@@ -920,13 +962,19 @@ class ExpressRefundLedgerEntryAdmin(RequestScopedAdmin):
 @admin.register(ReturnEvidence)
 class ReturnEvidenceAdmin(RequestScopedAdmin):
     list_display = ["created_at", "request", "party", "kind", "preview", "note"]
-    list_filter = ["party", "kind", "stage"]
+    list_filter = ["party", "kind", EvidenceStageFilter]
     search_fields = ["=request__number"]
     list_select_related = ["request"]
     date_hierarchy = "created_at"
+    exclude = ["stage"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "preview"]
+        fields = [*super().get_readonly_fields(request, obj), "preview"]
+        return ["stage_label" if f == "stage" else f for f in fields]
+
+    @admin.display(description=_("环节"))
+    def stage_label(self, obj):
+        return evidence_stage_label(obj.stage)
 
     def get_urls(self):
         return [
