@@ -10,6 +10,7 @@ law), art. 7 (goods excludable with the consumer's confirmation) and art. 8 (int
 rules the platform adds (standard 6.3 and platform practice) are cited as platform rules.
 """
 
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 _CONSUMER_LAW_24 = _("《消费者权益保护法》第二十四条")
@@ -53,3 +54,12 @@ def rule_label(rule):
     if not text:
         return rule or ""
     return f"{rule} {text}"
+
+
+def _cited(message, rule):
+    return str(message) % {"basis": citation(rule)}
+
+
+cited = lazy(_cited, str)
+"""``message`` (a lazy translation holding ``%(basis)s``) with ``rule``'s citation, translated
+when read: for texts declared at import time, such as the deadlines' descriptions."""

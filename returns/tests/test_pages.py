@@ -535,7 +535,7 @@ def test_merchant_queue_sorted_by_the_nearest_deadline_with_countdowns(
     assert order == sorted(order), "nearest deadline first, no deadline last"
     assert "剩余 3 小时 29 分" in body or "剩余 3 小时 30 分" in body
     assert "剩余 1 天 23 小时" in body
-    assert "商家超时未处理，系统自动同意售后申请（R13）" in body
+    assert "商家超时未处理，系统自动同意售后申请（平台规则《商家处理时限》）" in body
 
 
 def test_merchant_queue_filters_and_search(client_as, alice, merchant_a):
@@ -627,7 +627,9 @@ def test_merchant_approves_and_the_consumer_sees_it(client_as, alice, merchant_a
     assert "已同意售后申请" in body and "已同意，待寄回" in section(body, "return-status")
     consumer = text(client_as("consumer_a").get(f"/my/returns/{request.pk}/"))
     assert "已同意，待寄回" in section(consumer, "return-status")
-    assert "买家超时未寄回商品，售后申请自动关闭（R14）" in section(consumer, "deadlines")
+    assert "买家超时未寄回商品，售后申请自动关闭（平台规则《退货寄回时限》）" in section(
+        consumer, "deadlines"
+    )
     assert 'data-testid="ship-form"' in consumer
     # A second approval is a conflict, shown on the page.
     client = client_as("merchant_a")
