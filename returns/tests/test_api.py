@@ -18,6 +18,7 @@ from aftersales.tests import factories as af
 from orders.models import OrderLine
 from orders.tests import factories as of
 from returns import rules
+from returns.citations import citation
 from returns.models import Refund, ReturnEvidence, ReturnRequest
 from returns.tests import factories as rf
 from returns.tests.cases import case
@@ -367,7 +368,10 @@ def test_merchant_key_runs_the_whole_return(api, merchant_a, consumer_a):
     assert r.status_code == 200 and r.json()["status"] == "return_shipped"
     # R20: the merchant's receipt window, whatever the carrier reports
     (receipt,) = r.json()["deadlines"]
-    assert receipt["kind"] == "returns.receipt_confirm" and "R20" in receipt["description"]
+    assert receipt["kind"] == "returns.receipt_confirm"
+    assert citation("R20") in receipt["description"]
+        receipt["kind"] == "returns.receipt_confirm" and citation("R20") in receipt["description"]
+    )
     shipped = clock.local(ReturnRequest.objects.get(pk=request).return_shipped_at).date()
     assert receipt["due_display"] == f"{shipped + timedelta(days=10):%Y-%m-%d} 24:00"
     _error(_post(key, f"{RETURNS}{request}/refund/"), 409, "invalid_status_transition")
