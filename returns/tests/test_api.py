@@ -370,8 +370,6 @@ def test_merchant_key_runs_the_whole_return(api, merchant_a, consumer_a):
     (receipt,) = r.json()["deadlines"]
     assert receipt["kind"] == "returns.receipt_confirm"
     assert citation("R20") in receipt["description"]
-        receipt["kind"] == "returns.receipt_confirm" and citation("R20") in receipt["description"]
-    )
     shipped = clock.local(ReturnRequest.objects.get(pk=request).return_shipped_at).date()
     assert receipt["due_display"] == f"{shipped + timedelta(days=10):%Y-%m-%d} 24:00"
     _error(_post(key, f"{RETURNS}{request}/refund/"), 409, "invalid_status_transition")
