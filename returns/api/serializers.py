@@ -22,6 +22,7 @@ from orders.models import OrderLine, Sku
 from orders.selectors import sku_list
 
 from .. import selectors
+from ..citations import citation
 from ..models import (
     Arbitration,
     ExchangeDifferencePayment,
@@ -67,6 +68,9 @@ class ReturnOptionSerializer(serializers.Serializer):
     )
     available = serializers.BooleanField()
     rule = serializers.CharField(help_text=gettext_lazy("RULES.md 规则编号，如 R1、R2、R11"))
+    basis = serializers.SerializerMethodField(
+        help_text=gettext_lazy("规则依据的法律条文或平台规则，如《消费者权益保护法》第二十五条")
+    )
     code = serializers.CharField(
         help_text=gettext_lazy("稳定代码，如 no_reason_open、no_reason_excluded_by_law")
     )
@@ -91,6 +95,10 @@ class ReturnOptionSerializer(serializers.Serializer):
     reasons = serializers.ListField(
         child=serializers.CharField(), help_text=gettext_lazy("可选的申请原因")
     )
+
+    def get_basis(self, obj) -> str:
+        rule = obj["rule"] if isinstance(obj, dict) else obj.rule
+        return citation(rule)
 
 
 class ShippingPayerSerializer(serializers.Serializer):
@@ -456,6 +464,9 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
         )
     )
     timeline = serializers.SerializerMethodField(help_text=gettext_lazy("处理记录，最早的在前"))
+    basis = serializers.SerializerMethodField(
+        help_text=gettext_lazy("依据规则对应的法律条文或平台规则（三包规则为空）")
+    )
 
     class Meta:
         model = ReturnRequest
@@ -463,6 +474,7 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
             "origin",
             "option",
             "rule",
+            "basis",
             "explanation",
             "description",
             "spec",
@@ -508,6 +520,9 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
             "timeline",
         ]
         read_only_fields = fields
+
+    def get_basis(self, obj) -> str:
+        return citation(obj.rule)
 
     @extend_schema_field(ReturnRefundSerializer(allow_null=True))
     def get_refund(self, obj):
