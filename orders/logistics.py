@@ -182,17 +182,12 @@ def logistics_alert_raise(*, shipment, reason, actor, last_event_at=None, detail
 
 
 def _notify(alert, order):
-    reason = str(alert.get_reason_display())
     context = {
         "alert_id": alert.pk,
         "order_number": order.number,
         "reason": alert.reason,
         "carrier": alert.carrier,
         "tracking_number": alert.tracking_number,
-        # Read by the generic notification template.
-        "title": f"物流预警：{reason}",
-        "body": f"订单 {order.number} 的包裹（{alert.carrier} {alert.tracking_number}）"
-        f"{reason}，平台物流专员正在跟进。{alert.detail}",
     }
     users = [order.consumer.user, *merchant_staff(order.merchant_id)]
     for user in users:

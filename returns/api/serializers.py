@@ -9,16 +9,16 @@ import binascii
 
 from django.core.files.base import ContentFile
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aftersales.api.serializers import TimelineEventSerializer, stored_choice
 from aftersales.casefile.timeline import timeline_events
-from aftersales.tenancy.scope import scoped
-from orders.api.serializers import ScopedPrimaryKeyRelatedField
-from orders.models import OrderLine, Sku
+from orders.api.serializers import ReferenceIdField, ScopedPrimaryKeyRelatedField
+from orders.models import Sku
 from orders.selectors import sku_list
 
 from .. import selectors
@@ -37,17 +37,9 @@ from ..models import (
     ShippingReimbursement,
 )
 from ..services import SCAN_KINDS
+from ..uploads import EVIDENCE_ACCEPT
 
 # -- references -----------------------------------------------------------------------------------
-
-
-def _lines(actor):
-    return scoped(
-        OrderLine.objects.all(),
-        actor,
-        merchant_field="order__merchant_id",
-        consumer_field="order__consumer_id",
-    )
 
 
 def _skus(actor):
@@ -639,9 +631,9 @@ class ReturnEvidenceItemSerializer(serializers.Serializer):
     ``file`` parts); the kind is inferred from the extension when omitted."""
 
     filename = serializers.CharField(
-        max_length=200, help_text=gettext_lazy("文件名，决定类型（.jpg .mp4 .pdf）")
+        max_length=200, help_text=_("文件名，其扩展名须与内容相符（如 .jpg、.mp4、.pdf）")
     )
-    content_base64 = serializers.CharField(help_text=gettext_lazy("文件内容（base64）"))
+    content_base64 = serializers.CharField(help_text=_("文件内容（base64）"))
     kind = serializers.ChoiceField(choices=ReturnEvidence.Kind.choices, required=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
@@ -660,18 +652,28 @@ class ReturnEvidenceItemSerializer(serializers.Serializer):
         }
 
 
-EVIDENCE_HELP = gettext_lazy("照片、视频或检测报告（JSON：base64；multipart：evidence 文件）")
-
-
-def evidence_field(help_text=EVIDENCE_HELP):
-    return ReturnEvidenceItemSerializer(many=True, required=False, help_text=help_text)
+def evidence_field(stage, help_text=""):
+    """The evidence of ``stage``: its help text names what that stage takes
+    (``returns.uploads.EVIDENCE_ACCEPT``, checked by the service)."""
+    accepted = format_lazy(
+        _(
+            "接受{}（JSON：base64；multipart：evidence 文件）。"
+            "内容按实际类型校验，照片去除元数据后保存。"
+        ),
+        EVIDENCE_ACCEPT[stage].description,
+    )
+    return ReturnEvidenceItemSerializer(
+        many=True,
+        required=False,
+        help_text=format_lazy("{} {}", help_text, accepted) if help_text else accepted,
+    )
 
 
 class ReturnEvidenceUploadSerializer(serializers.Serializer):
     """``POST /returns/{id}/evidence/``: multipart ``file`` parts (one or more) with ``kind`` and
     ``note``, or JSON ``{"evidence": [{"filename", "content_base64", "kind", "note"}]}``."""
 
-    evidence = evidence_field()
+    evidence = evidence_field("add")
     kind = serializers.ChoiceField(
         choices=ReturnEvidence.Kind.choices,
         required=False,
@@ -684,7 +686,7 @@ class ReturnEvidenceUploadSerializer(serializers.Serializer):
 
 
 class ReturnCreateSerializer(serializers.Serializer):
-    line = ScopedPrimaryKeyRelatedField(queryset=OrderLine.objects.all(), visible=_lines)
+    line = ReferenceIdField(help_text="订单行 id（本人订单的行；他人的行与不存在的行同样答 404）")
     kind = serializers.ChoiceField(choices=ReturnRequest.Kind.choices)
     reason = serializers.ChoiceField(choices=ReturnRequest.Reason.choices)
     quantity = serializers.IntegerField(
@@ -706,7 +708,7 @@ class ReturnCreateSerializer(serializers.Serializer):
         required=False, help_text=gettext_lazy("同意后自动预约上门取件的时段开始（R16）")
     )
     pickup_slot_end = serializers.DateTimeField(required=False)
-    evidence = evidence_field(gettext_lazy("质量问题、破损、与描述不符须附照片或视频"))
+    evidence = evidence_field("request", _("质量问题、破损、与描述不符须附照片或视频。"))
 
 
 class ReturnNoteSerializer(serializers.Serializer):
@@ -722,8 +724,8 @@ class ReturnApproveSerializer(ReturnNoteSerializer):
 
 
 class ReturnRejectSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, help_text=gettext_lazy("拒绝理由（必填）"))
-    evidence = evidence_field()
+    reason = serializers.CharField(max_length=500, help_text=_("拒绝理由（必填）"))
+    evidence = evidence_field("reject")
 
 
 class ReturnTrackingSerializer(serializers.Serializer):
@@ -778,7 +780,7 @@ class ReturnPickupBookSerializer(serializers.Serializer):
 class ReturnReceiveSerializer(serializers.Serializer):
     intact = serializers.BooleanField(help_text=gettext_lazy("验货是否完好（R5）；不完好须附凭证"))
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
-    evidence = evidence_field()
+    evidence = evidence_field("receive")
 
 
 class ReturnRefundInputSerializer(serializers.Serializer):
@@ -793,8 +795,8 @@ class ReturnRefundInputSerializer(serializers.Serializer):
 
 
 class ReturnStatementSerializer(serializers.Serializer):
-    statement = serializers.CharField(max_length=2000, help_text=gettext_lazy("陈述（必填）"))
-    evidence = evidence_field()
+    statement = serializers.CharField(max_length=2000, help_text=_("陈述（必填）"))
+    evidence = evidence_field("arbitration")
 
 
 class ReturnOverrideSerializer(serializers.Serializer):

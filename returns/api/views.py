@@ -8,8 +8,9 @@ merchant keys their merchant's, platform staff and platform keys all, a mediator
 """
 
 from django.db.models import Exists, OuterRef, Prefetch
-from django.utils.translation import gettext as _
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -36,6 +37,7 @@ from orders.models import OrderLine
 from .. import rules, selectors, services
 from ..models import Arbitration, RefundPart, ReturnAddress, ReturnEvidence, ReturnRequest
 from ..services import payments
+from ..uploads import EVIDENCE_ACCEPT
 from . import filters
 from .serializers import (
     ArbitrationDecideSerializer,
@@ -324,8 +326,6 @@ class ReturnRequestViewSet(
         evidence = _evidence(request, d)
         line = d.pop("line")
         quantity = d.pop("quantity", None)
-        if quantity is None:
-            quantity = _remaining(line)
         start, end = d.pop("pickup_slot_start", None), d.pop("pickup_slot_end", None)
         pickup = {"slot_start": start, "slot_end": end} if start or end else None
         created = services.return_request_create(
@@ -520,10 +520,14 @@ class ReturnRequestViewSet(
 
     @_post(
         ReturnEvidenceUploadSerializer,
-        gettext_lazy(
-            "上传凭证（照片、视频、检测报告）：multipart 的 file 部分（可多个，附 kind、note），"
-            "或 JSON 的 evidence 列表（base64）。类型按扩展名校验（`evidence_type_invalid`），"
-            "照片最大 10 MB、视频 100 MB（`evidence_too_large`）。"
+        format_lazy(
+            _(
+                "上传凭证：multipart 的 file 部分（可多个，附 kind、note），或 JSON 的 evidence "
+                "列表（base64）。接受{accepted}。按文件内容校验：类型不受支持返回 "
+                "`upload_unsupported_type`，过大返回 `upload_too_large`，损坏或内容与扩展名不符"
+                "返回 `upload_corrupt`；被拒的请求不保存任何文件。"
+            ),
+            accepted=EVIDENCE_ACCEPT["add"].description,
         ),
         responses={201: ReturnEvidenceSerializer(many=True)},
     )
@@ -573,12 +577,6 @@ def _int_or_404(value):
         return int(value)
     except (TypeError, ValueError):
         raise NotFound() from None
-
-
-def _remaining(line):
-    """Units of ``line`` not held by another request (R15): the default quantity."""
-    open_units, completed, _amount = services.line_held_quantities(line)
-    return rules.refundable_quantity(line.quantity, open_units, completed) or 1
 
 
 # -- arbitration ----------------------------------------------------------------------------------

@@ -3,8 +3,6 @@ RULES.md R1–R4, R8–R11, R15, R17, R18), or the 三包 engine grants a return
 (repairs; G1, G4–G8). A refund-only request on a line not shipped yet is refunded at once (R11).
 """
 
-import uuid
-
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -100,33 +98,35 @@ def _exchange_terms(line, exchange_sku, units, amount, kind):
 
 def _locked_line(line):
     """Lock order then line (the order ``orders.services.shipment_create`` uses), so a refund
-    before shipping and the merchant's shipment are settled by the line lock (R11)."""
+    before shipping and the merchant's shipment are settled by the line lock (R11). ``line``: an
+    ``OrderLine`` or its id (the API passes the id: the lock is the line's first read); an id
+    that names no line answers 404 ``not_found`` on ``line``, as a line out of scope does."""
+    line_id = getattr(line, "pk", line)
     # of=self: not the joined merchant, consumer, SKU, product and category rows (shared by
     # every order and line); they come along for the request's answer and notifications.
-    order = (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("merchant", "consumer__user")
-        .get(pk=line.order_id)
-    )
+    try:
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("merchant", "consumer__user")
+            .get(lines__pk=line_id)
+        )
+    except Order.DoesNotExist:
+        raise NotFound(fields={"line": "not_found"}) from None
     # Its held units and outbound parcel come along (with_line_facts): both are written under
     # the order's lock, taken above, so this statement sees them all.
     line = with_line_facts(
         OrderLine.objects.select_for_update(of=("self",)).select_related("sku__product__category")
-    ).get(pk=line.pk)
+    ).get(pk=line_id)
     line.order = order
     return order, line
 
 
 def _insert(request):
-    """Write the new request with its number ``TH<date><id>`` (the Shanghai date it was asked
-    on, the id zero-padded to 5 digits; never cut beyond): the row is written with a
-    placeholder number, then numbered once its id is known."""
+    """Write the new request; the database numbers it ``TH<date><id>`` (``number_day``: the
+    Shanghai date it was asked on) and the insert returns the number."""
     request.category_id_cached = request.line.sku.product.category_id
-    day = f"TH{clock.local(request.requested_at):%Y%m%d}"
-    request.number = f"{day}-{uuid.uuid4().hex[:24]}"
+    request.number_day = f"{clock.local(request.requested_at):%Y%m%d}"
     request.save(force_insert=True)
-    request.number = f"{day}{request.pk:05d}"
-    ReturnRequest.objects.filter(pk=request.pk).update(number=request.number)
     return request
 
 
@@ -147,6 +147,7 @@ def return_request_create(
     pickup=None,
 ):
     """The consumer asks to return, exchange or get a refund for ``quantity`` units of ``line``
+    (an ``OrderLine`` or its id; ``quantity`` ``None``: every unit no other request holds)
     (standard 6.3.1; RULES.md R1–R4, R8–R11, R15, R17, R18).
 
     The entitlement check is ``rules.return_options`` for the line now; a closed option refuses
@@ -168,13 +169,13 @@ def return_request_create(
             _("售后原因无效。"), code="reason_invalid", fields={"reason": sorted(rules.REASONS)}
         )
     try:
-        quantity = int(quantity)
+        quantity = None if quantity is None else int(quantity)
     except (TypeError, ValueError):
         raise InvalidInput(
             _("数量无效。"), code="quantity_invalid", fields={"quantity": "int"}
         ) from None
     reason_kind = rules.reason_kind(reason)
-    items = evidence_clean(evidence)
+    items = evidence_clean(evidence, stage="request")
     if rules.reason_needs_evidence(reason) and not items:
         raise RuleViolation(
             _("质量问题、破损或与描述不符的申请需要上传照片或视频。"),
@@ -195,11 +196,13 @@ def return_request_create(
     ):
         order, line = _locked_line(line)
         if actor.consumer_id is not None and actor.consumer_id != order.consumer_id:
-            raise NotFound()
+            raise NotFound(fields={"line": "not_found"})
         if order.status == Order.Status.PENDING_PAYMENT:
             raise RuleViolation(_("订单未付款，不能申请售后。"), code="order_not_paid")
         now = clock.now()
         open_units, completed, allocated = line_held_quantities(line)
+        if quantity is None:  # every unit no other request holds (R15)
+            quantity = rules.refundable_quantity(line.quantity, open_units, completed) or 1
         facts = line_facts(line)
         options = rules.return_options(facts, now=now, windows=line_window_settings(line))
         option = rules.option_for(
@@ -291,13 +294,13 @@ def return_request_create(
             notify_parties(
                 request,
                 "return.requested",
-                f"新的售后申请 {request.number}",
-                f"订单 {order.number} 的 {line.product_name} ×{quantity} 申请"
-                f"{request.get_kind_display()}（{request.get_reason_display()}）。"
-                f"请在 {rules.display_instant(_auto_approve_at(request))} 前处理，"
-                "逾期将自动同意（R13）。",
                 to=("merchant",),
                 actor=actor,
+                order_number=order.number,
+                product_name=line.product_name,
+                quantity=quantity,
+                reason=ReturnRequest.Reason(request.reason).label,
+                due_at=_auto_approve_at(request),
             )
         if pickup and not option.instant and request.needs_return_parcel:
             request.pickup_slot_start = pickup.get("slot_start")
@@ -339,12 +342,7 @@ def _instant_refund(request, actor):
         request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT, fresh=True
     )
     notify_parties(
-        request,
-        "return.approved",
-        f"已为您极速退款 {request.number}",
-        f"商品尚未发货，您的仅退款申请已自动同意，¥{request.amount} 将原路退回（R11）。",
-        to=("consumer", "merchant"),
-        actor=actor,
+        request, "return.approved", to=("consumer", "merchant"), actor=actor, variant="instant"
     )
 
 
@@ -453,8 +451,9 @@ def return_request_create_from_warranty(
         notify_parties(
             request,
             "return.approved",
-            f"三包{request.get_kind_display()}已受理 {request.number}",
-            f"依据 {rule}：{explanation}。请在规定时间内寄回商品。",
             actor=actor,
+            variant="warranty",
+            rule=rule,
+            explanation=explanation,
         )
     return request

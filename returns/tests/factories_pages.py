@@ -14,12 +14,13 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 
 from aftersales import clock
+from aftersales.tests.uploads import jpeg_bytes
 from orders.models import Shipment, Sku
 from orders.tests.factories_pages import page_order
 from returns.models import Arbitration, ReturnEvidence, ReturnRequest
 
-# The smallest valid JPEG header: enough for the evidence validators and the browser upload.
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+# A small real JPEG (the upload check decodes it; the browser shows it).
+JPEG = jpeg_bytes()
 
 
 def png(width=48, height=48, rgb=(228, 57, 60)):
@@ -80,7 +81,7 @@ def page_request(line, *, status="requested", kind="return_refund", reason="no_r
         fields.update(return_carrier="顺丰速运", return_tracking_number=f"SFR{line.pk:08d}")
     fields.update(kw)
     request = ReturnRequest.objects.create(
-        number=fields.pop("number", f"TH-P{line.pk:06d}-{ReturnRequest.objects.count() + 1}"),
+        number_day=fields.pop("number_day", f"{clock.local(now):%Y%m%d}"),
         order=order,
         line=line,
         merchant_id=order.merchant_id,
