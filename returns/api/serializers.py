@@ -686,7 +686,9 @@ class ReturnEvidenceUploadSerializer(serializers.Serializer):
 
 
 class ReturnCreateSerializer(serializers.Serializer):
-    line = ReferenceIdField(help_text="订单行 id（本人订单的行；他人的行与不存在的行同样答 404）")
+    line = ReferenceIdField(
+        help_text=_("订单行 id（本人订单的行；他人的行与不存在的行同样答 404）")
+    )
     kind = serializers.ChoiceField(choices=ReturnRequest.Kind.choices)
     reason = serializers.ChoiceField(choices=ReturnRequest.Reason.choices)
     quantity = serializers.IntegerField(
