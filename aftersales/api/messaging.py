@@ -3,6 +3,7 @@ inbound provider callbacks."""
 
 import django_filters
 from django.urls import path
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -55,7 +56,7 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 
 class NotificationPreferenceSerializer(serializers.ModelSerializer):
-    in_app_enabled = serializers.SerializerMethodField(help_text="站内信始终开启。Always on.")
+    in_app_enabled = serializers.SerializerMethodField(help_text=gettext_lazy("站内信始终开启。"))
 
     class Meta:
         model = NotificationPreference
@@ -101,7 +102,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     secret = serializers.CharField(
-        read_only=True, help_text="签名密钥，仅显示一次。Signing secret, shown once."
+        read_only=True, help_text=gettext_lazy("签名密钥，仅显示一次。")
     )
 
     class Meta(WebhookEndpointSerializer.Meta):
@@ -146,7 +147,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
 
 class NotificationFilter(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(method="filter_unread", label="仅未读 unread only")
+    unread = django_filters.BooleanFilter(method="filter_unread", label=gettext_lazy("仅未读"))
 
     class Meta:
         model = Notification

@@ -6,6 +6,7 @@ status and its timestamp, records the timeline event and tells the registered li
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
@@ -57,9 +58,12 @@ def status_move(
         current = getattr(locked, status_field)
         if to not in moves.get(current, ()):
             raise Conflict(
-                f"当前状态“{_label(model, status_field, current)}”不能变更为"
-                f"“{_label(model, status_field, to)}”。"
-                f"The {model._meta.model_name} is {current}; it cannot become {to}.",
+                _("%(subject)s当前状态“%(current)s”不能变更为“%(to)s”。")
+                % {
+                    "subject": model._meta.verbose_name,
+                    "current": _label(model, status_field, current),
+                    "to": _label(model, status_field, to),
+                },
                 code="invalid_status_transition",
                 fields={"status": current, "to": to},
             )
