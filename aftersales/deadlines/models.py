@@ -138,9 +138,9 @@ class Holiday(models.Model):
 class ClockOffset(models.Model):
     """The sandbox clock's offset from real time, shared by web processes and workers."""
 
-    offset_seconds = models.BigIntegerField(default=0)
-    updated_at = models.DateTimeField(null=True, blank=True)
-    updated_by = models.CharField(max_length=150, blank=True)
+    offset_seconds = models.BigIntegerField(default=0, verbose_name=_("偏移秒数"))
+    updated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("更新时间"))
+    updated_by = models.CharField(max_length=150, blank=True, verbose_name=_("更新人"))
 
     class Meta:
         verbose_name = _("沙箱时钟")

@@ -312,7 +312,7 @@ def sign_off_record(
         )
         first_signed = False
         if shipment.signed_at is None:
-            _, _, first_signed = _tracking_event_apply(
+            _event, _created, first_signed = _tracking_event_apply(
                 shipment,
                 kind="signed",
                 occurred_at=signed_at,
