@@ -12,7 +12,6 @@ import json
 
 from django.core.exceptions import AppRegistryNotReady
 from django.utils.translation import gettext, gettext_noop
-
 from gunicorn import util
 from gunicorn.http.errors import (
     InvalidHeader,

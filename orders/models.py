@@ -26,8 +26,9 @@ class NoReasonClass(models.TextChoices):
 
 
 class ExclusionReason(models.TextChoices):
-    """Why a category is excluded from the no-reason return: by law (网络购买商品七日无理由退货暂行办法
-    art. 6, RULES.md R2) or by nature with the consumer's consent (art. 7, R3)."""
+    """Why a category is excluded from the no-reason return: by law (RULES.md R2;
+    网络购买商品七日无理由退货暂行办法 art. 6) or by nature with the consumer's consent at checkout
+    (R3; art. 7)."""
 
     CUSTOM_MADE = "custom_made", _("消费者定作")
     PERISHABLE = "perishable", _("鲜活易腐")

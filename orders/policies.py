@@ -1,6 +1,7 @@
 """The policies of orders, registered with the kernel from ``OrdersConfig.ready``."""
 
 from django.utils.translation import gettext_lazy
+
 from aftersales.policies import PolicyKey, policy_keys_register
 
 policy_keys_register(

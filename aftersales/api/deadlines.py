@@ -167,9 +167,7 @@ class ClockSerializer(serializers.Serializer):
 class ClockMoveSerializer(serializers.Serializer):
     advance_seconds = serializers.IntegerField(required=False, min_value=0)
     advance_hours = serializers.FloatField(required=False, min_value=0)
-    set_to = ZonedDateTimeField(
-        required=False, help_text=gettext_lazy("只能向前，须带时区。")
-    )
+    set_to = ZonedDateTimeField(required=False, help_text=gettext_lazy("只能向前，须带时区。"))
     reset = serializers.BooleanField(
         required=False, default=False, help_text=gettext_lazy("回到真实时间。")
     )

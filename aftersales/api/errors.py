@@ -13,9 +13,9 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, JsonResponse
-from django.views.defaults import bad_request, page_not_found, server_error
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.defaults import bad_request, page_not_found, server_error
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -62,9 +62,7 @@ def error_response(exc):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
     if isinstance(exc, (Http404, exceptions.NotFound)):
         set_rollback()
-        return Response(
-            error_body("not_found", _("未找到该对象，或您无权查看。")), status=404
-        )
+        return Response(error_body("not_found", _("未找到该对象，或您无权查看。")), status=404)
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):

@@ -60,9 +60,7 @@ class IdempotencyMiddleware:
         if request.method != "POST" or not key or not request.path.startswith("/api/"):
             return self.get_response(request)
         if len(key) > 255:
-            return _error(
-                400, "idempotency_key_invalid", _("Idempotency-Key 最长 255 个字符。")
-            )
+            return _error(400, "idempotency_key_invalid", _("Idempotency-Key 最长 255 个字符。"))
         owner = _owner(request)
         if owner is None:
             return self.get_response(request)

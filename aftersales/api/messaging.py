@@ -101,9 +101,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
-    secret = serializers.CharField(
-        read_only=True, help_text=gettext_lazy("签名密钥，仅显示一次。")
-    )
+    secret = serializers.CharField(read_only=True, help_text=gettext_lazy("签名密钥，仅显示一次。"))
 
     class Meta(WebhookEndpointSerializer.Meta):
         fields = WebhookEndpointSerializer.Meta.fields + ["secret"]

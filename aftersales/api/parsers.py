@@ -12,11 +12,11 @@ reach the database or the interpreter's limits as a 500 (issue 19).
 The size of every body is bounded before any parser runs (``aftersales.api.middleware``).
 """
 
-from django.utils.translation import gettext as _
 import io
 import re
 from itertools import accumulate
 
+from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -102,9 +102,7 @@ class MultiPartParser(parsers.MultiPartParser):
         try:
             result = super().parse(stream, media_type, parser_context)
         except ParseError:
-            raise ParseError(
-                _("multipart 请求体无法解析。"), code="malformed_multipart"
-            ) from None
+            raise ParseError(_("multipart 请求体无法解析。"), code="malformed_multipart") from None
         refuse_bad_text(dict(result.data.lists()))
         for field, uploads in result.files.lists():
             for upload in uploads:

@@ -19,6 +19,7 @@ A status an operation documents itself (its own 400 example, say) is kept.
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+
 def error_schema():
     """The ``Error`` component, in the language of the request for the schema."""
     return {

@@ -267,9 +267,7 @@ def deadline_extend(*, subject, kind, actor, due_at=None, by=None, reason=""):
     due within the minute after the extension gets an immediate sweep, as with scheduling.
     """
     if (due_at is None) == (by is None):
-        raise InvalidInput(
-            _("请指定新的到期时间或延长时长之一。"), code="deadline_extend_invalid"
-        )
+        raise InvalidInput(_("请指定新的到期时间或延长时长之一。"), code="deadline_extend_invalid")
     if by is not None and by <= timedelta(0):
         raise InvalidInput(
             _("延长时长必须大于零。"),
@@ -477,7 +475,7 @@ def deadline_sweep_backlog(*, batch_size=500, max_batches=None, helpers=0, ask_h
     stats = deadline_sweep(batch_size=batch_size, max_batches=1)
     if stats.claimed < batch_size or (max_batches is not None and max_batches <= 1):
         return stats
-    for _ in range(helpers):
+    for _helper in range(helpers):
         try:
             ask_helper()
         except Exception:  # noqa: BLE001 - the broker is down: sweep the backlog alone

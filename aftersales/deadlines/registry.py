@@ -5,8 +5,9 @@ engine (``aftersales.deadlines.engine``) runs them, and ``Deadline.description``
 what a pending deadline will do.
 """
 
-from django.utils.translation import gettext as _
 from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
 
 REMINDER_SUFFIX = ".reminder"
 

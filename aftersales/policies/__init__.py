@@ -165,9 +165,7 @@ def policy_value_clean(key, value):
         try:
             number = _int(value)
         except (TypeError, ValueError, OverflowError):
-            raise _invalid(
-                _("该策略取值必须是整数。"), "integer"
-            ) from None
+            raise _invalid(_("该策略取值必须是整数。"), "integer") from None
         return _check_int(key, number)
     if isinstance(default, str):
         try:
@@ -178,9 +176,7 @@ def policy_value_clean(key, value):
                 raise InvalidOperation
             amount = amount.quantize(Decimal("0.01"))
         except InvalidOperation:
-            raise _invalid(
-                _("取值必须是金额（如 “5000.00”）。"), "decimal"
-            ) from None
+            raise _invalid(_("取值必须是金额（如 “5000.00”）。"), "decimal") from None
         if amount < 0:
             raise _invalid(_("金额不能为负数。"), "≥ 0")
         return str(amount)

@@ -92,13 +92,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
                     code="api_key_throttled",
                 )
             signin.api_key_failed(request, prefix)
-            raise exceptions.AuthenticationFailed(
-                _("API 密钥无效。"), code="api_key_invalid"
-            )
+            raise exceptions.AuthenticationFailed(_("API 密钥无效。"), code="api_key_invalid")
         if key.revoked_at is not None:
-            raise exceptions.AuthenticationFailed(
-                _("API 密钥已吊销。"), code="api_key_revoked"
-            )
+            raise exceptions.AuthenticationFailed(_("API 密钥已吊销。"), code="api_key_revoked")
         if key.merchant_id is not None and not key.merchant.is_active:
             raise exceptions.AuthenticationFailed(
                 _("该商家已停用，其 API 密钥不可用；请联系平台。"),

@@ -3,6 +3,7 @@ every showing."""
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
 from aftersales import clock
 from aftersales.casefile.models import ActorKind
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied

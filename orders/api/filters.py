@@ -13,7 +13,9 @@ class OrderFilter(django_filters.FilterSet):
     )
     merchant = django_filters.NumberFilter(field_name="merchant_id")
     consumer = django_filters.NumberFilter(field_name="consumer_id")
-    number = django_filters.CharFilter(field_name="number", help_text=gettext_lazy("订单号精确匹配"))
+    number = django_filters.CharFilter(
+        field_name="number", help_text=gettext_lazy("订单号精确匹配")
+    )
     placed_from = django_filters.DateFilter(
         method="filter_placed_from", help_text=gettext_lazy("下单日期起（含，上海时间）")
     )

@@ -230,7 +230,8 @@ class OrderLineSerializer(serializers.ModelSerializer):
         source="sku.product.category.no_reason_class", read_only=True
     )
     unsealed_via = stored_choice(
-        OrderLine.UnsealedVia.choices, help_text=gettext_lazy("下载或拆封的记录来源（RULES.md R2；未拆封为空）")
+        OrderLine.UnsealedVia.choices,
+        help_text=gettext_lazy("下载或拆封的记录来源（RULES.md R2；未拆封为空）"),
     )
 
     class Meta:
@@ -391,7 +392,11 @@ class OrderLineInputSerializer(serializers.Serializer):
     sku = ScopedPrimaryKeyRelatedField(queryset=Sku.objects.all(), visible=_skus)
     quantity = serializers.IntegerField(min_value=1)
     unit_price = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=0, required=False, help_text=gettext_lazy("默认为 SKU 现价")
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text=gettext_lazy("默认为 SKU 现价"),
     )
     discount_amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, required=False
@@ -412,7 +417,9 @@ class OrderLineInputSerializer(serializers.Serializer):
     return_shipping_insured = serializers.BooleanField(
         required=False,
         default=False,
-        help_text=gettext_lazy("消费者下单时购买了退货运费险：无理由退货的运费由保险公司赔付（RULES.md R8）"),
+        help_text=gettext_lazy(
+            "消费者下单时购买了退货运费险：无理由退货的运费由保险公司赔付（RULES.md R8）"
+        ),
     )
 
 
@@ -433,7 +440,10 @@ class OrderCreateSerializer(serializers.Serializer):
         help_text=gettext_lazy("订单级优惠，按行金额比例分摊"),
     )
     total_amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, required=False, help_text=gettext_lazy("可选，校验等于各行实付之和")
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text=gettext_lazy("可选，校验等于各行实付之和"),
     )
     shipping = AddressInputSerializer(required=False)
     lines = OrderLineInputSerializer(many=True, allow_empty=False)

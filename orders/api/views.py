@@ -1,8 +1,8 @@
 """Viewsets of catalog, orders, payments and shipments: parse, call one service, shape."""
 
-from django_filters.rest_framework import DjangoFilterBackend
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -91,7 +91,9 @@ class CategoryViewSet(ActorViewMixin, *READ_WRITE):
         parameters=[IDEMPOTENCY_PARAMETER],
         request=ProductSerializer,
         responses={200: ProductSerializer, 201: ProductSerializer},
-        description=gettext_lazy("新建商品；带 external_id 时按 (商家, external_id) 更新已有商品。"),
+        description=gettext_lazy(
+            "新建商品；带 external_id 时按 (商家, external_id) 更新已有商品。"
+        ),
     ),
     partial_update=extend_schema(request=ProductSerializer, responses=ProductSerializer),
 )
@@ -385,8 +387,10 @@ class ShipmentViewSet(ActorViewMixin, mixins.CreateModelMixin, *READ_WRITE):
         request=TrackingEventCreateSerializer,
         responses={201: TrackingEventSerializer, 200: TrackingEventSerializer},
         examples=[TRACKING_EVENT_EXAMPLE],
-        description=_("追加物流轨迹节点。每个节点有自己的 occurred_at；可乱序到达；"
-        "相同 external_id 重复推送返回 200 且不重复记录。"),
+        description=_(
+            "追加物流轨迹节点。每个节点有自己的 occurred_at；可乱序到达；"
+            "相同 external_id 重复推送返回 200 且不重复记录。"
+        ),
     )
     @action(detail=True, methods=["post"])
     def events(self, request, pk=None):

@@ -180,7 +180,9 @@ def sku_upsert(*, product, code, actor, spec=None, price=None, stock=None, sku=N
                 )
             price = clean_money(price, "price")
             if price < 0:
-                raise InvalidInput(_("价格不能为负。"), code="price_negative", fields={"price": "≥ 0"})
+                raise InvalidInput(
+                    _("价格不能为负。"), code="price_negative", fields={"price": "≥ 0"}
+                )
             sku = Sku.objects.create(
                 product=product, code=code, spec=spec or "", price=price, stock=stock or 0
             )

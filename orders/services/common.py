@@ -3,10 +3,11 @@ the carrier adapter, the high-value rule of a line (R17), and the order's status
 payments, shipments, sign-offs and cancelled lines drive.
 """
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from datetime import timedelta
 from decimal import InvalidOperation
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales import clock
 from aftersales.casefile.events import event_publish

@@ -51,9 +51,7 @@ def shipment_create(
         if line.cancelled_at is not None:
             raise RuleViolation(_("该订单行已取消，不能发货。"), code="line_cancelled")
         if order.status not in rules.PAID_STATUSES:
-            raise RuleViolation(
-                _("订单未付款，不能发货。"), code="line_not_paid"
-            )
+            raise RuleViolation(_("订单未付款，不能发货。"), code="line_not_paid")
         if purpose == "outbound" and line.shipments.filter(purpose="outbound").exists():
             raise Conflict(
                 _("该订单行已发货。"), code="line_already_shipped", fields={"line": line.pk}
@@ -212,7 +210,9 @@ def tracking_event_record(
         )
     if occurred_at > clock.now() + FUTURE_TOLERANCE:
         raise InvalidInput(
-            _("发生时间不能在未来。"), code="occurred_at_in_future", fields={"occurred_at": "future"}
+            _("发生时间不能在未来。"),
+            code="occurred_at_in_future",
+            fields={"occurred_at": "future"},
         )
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)

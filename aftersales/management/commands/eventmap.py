@@ -14,7 +14,8 @@ from aftersales.eventmap import event_map_markdown
 
 class Command(BaseCommand):
     help = gettext_lazy(
-        "生成事件 → 处理函数与状态 → 期限规则的对照表（Markdown；--file 指定文件，默认输出到标准输出）。"
+        "生成事件 → 处理函数与状态 → 期限规则的对照表"
+        "（Markdown；--file 指定文件，默认输出到标准输出）。"
     )
 
     def add_arguments(self, parser):
