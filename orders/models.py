@@ -497,6 +497,17 @@ class TrackingEvent(models.Model):
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M} {self.location}"
 
 
+class SignerRelation(models.TextChoices):
+    """Who signed for a parcel, as the carrier records it (standard 6.2.3)."""
+
+    SELF = "self", _("本人签收")
+    FAMILY = "family", _("家人代签")
+    LOCKER = "locker", _("快递柜")
+    FRONT_DESK = "front_desk", _("前台/门卫代签")
+    COLLEAGUE = "colleague", _("同事代签")
+    OTHER = "other", _("他人代签")
+
+
 class SignOff(models.Model):
     """Who signed for a parcel; an electronic signature above the high-value threshold (6.2.3.1)."""
 
@@ -507,8 +518,8 @@ class SignOff(models.Model):
     signer_relation = models.CharField(
         _("签收关系"),
         max_length=20,
-        default="self",
-        help_text=_("self / family / locker / front_desk / other"),
+        default=SignerRelation.SELF,
+        choices=SignerRelation.choices,
     )
     signed_at = models.DateTimeField(_("签收时间"))
     e_signature = models.TextField(
