@@ -6,8 +6,8 @@ from contextvars import ContextVar
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales import clock
 from aftersales.casefile.models import TimelineEvent
