@@ -89,9 +89,13 @@ class VerbFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _named_code(name, code):
+    """A name for people with its code beside it, for staff ("设定期限（deadline.scheduled）")."""
+    return _("%(name)s（%(code)s）") % {"name": name, "code": code} if name else code
+
+
 def _verb_name(verb):
-    label = timeline_verb_label(verb)
-    return _("%(label)s（%(verb)s）") % {"label": label, "verb": verb} if label else verb
+    return _named_code(timeline_verb_label(verb), verb)
 
 
 def _actor_name(obj):
@@ -543,7 +547,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     never edited or deleted."""
 
     list_display = [
-        "key",
+        "policy",
         "scope",
         "scope_id",
         "value",
@@ -553,6 +557,11 @@ class PolicyVersionAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["key", "scope"]
+
+    @admin.display(description=_("策略"), ordering="key")
+    def policy(self, obj):
+        spec = policy_keys().get(obj.key)
+        return _named_code(spec.description if spec else "", obj.key)
     search_fields = ["key", "note"]
     list_select_related = ["created_by"]
     form = PolicyVersionForm

@@ -611,7 +611,7 @@ class GatewayRefund(GatewayOperation):
         ]
 
     def __str__(self):
-        return f"{self.request_id} ¥{self.amount} {self.status}"
+        return f"{self.request_id} ¥{self.amount} {self.get_status_display()}"
 
 
 class GatewayTransfer(GatewayOperation):
@@ -685,7 +685,10 @@ class GatewayTransfer(GatewayOperation):
         ]
 
     def __str__(self):
-        return f"{self.direction} {self.request_id} ¥{self.amount} {self.status}"
+        return (
+            f"{self.get_direction_display()} {self.request_id} ¥{self.amount} "
+            f"{self.get_status_display()}"
+        )
 
 
 class PickupBooking(models.Model):
@@ -748,7 +751,7 @@ class PickupBooking(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.carrier} {self.slot_start:%Y-%m-%d %H:%M} {self.status}"
+        return f"{self.carrier} {self.slot_start:%Y-%m-%d %H:%M} {self.get_status_display()}"
 
     @property
     def masked_contact_name(self):

@@ -58,9 +58,8 @@ def status_move(
         current = getattr(locked, status_field)
         if to not in moves.get(current, ()):
             raise Conflict(
-                _("%(subject)s当前状态“%(current)s”不能变更为“%(to)s”。")
+                _("当前状态“%(current)s”不能变更为“%(to)s”。")
                 % {
-                    "subject": model._meta.verbose_name,
                     "current": _label(model, status_field, current),
                     "to": _label(model, status_field, to),
                 },
