@@ -558,13 +558,14 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     ]
     list_filter = ["key", "scope"]
 
+    search_fields = ["key", "note"]
+    list_select_related = ["created_by"]
+    form = PolicyVersionForm
+
     @admin.display(description=_("策略"), ordering="key")
     def policy(self, obj):
         spec = policy_keys().get(obj.key)
         return _named_code(spec.description if spec else "", obj.key)
-    search_fields = ["key", "note"]
-    list_select_related = ["created_by"]
-    form = PolicyVersionForm
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
