@@ -557,7 +557,6 @@ class PolicyVersionAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["key", "scope"]
-
     search_fields = ["key", "note"]
     list_select_related = ["created_by"]
     form = PolicyVersionForm
