@@ -188,8 +188,6 @@ def logistics_alert_raise(*, shipment, reason, actor, last_event_at=None, detail
 
 
 def _notify(alert, order):
-    # The texts are the per-event templates' (notifications/<language>/logistics.alert/), in
-    # each recipient's language.
     context = {
         "alert_id": alert.pk,
         "order_number": order.number,
