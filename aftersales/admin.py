@@ -651,3 +651,4 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
 
 import aftersales.deadlines.admin  # noqa: E402,F401
 import aftersales.messaging.admin  # noqa: E402,F401
+import aftersales.tenancy.admin  # noqa: E402,F401

@@ -282,7 +282,6 @@ def load(*, signed, unshipped, background, merchants, consumers):
 def sessions():
     """A signed-in session per bench consumer (the consumer's own path through the API) and a
     CSRF secret for it: ``{consumer_id: headers}``."""
-    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
@@ -294,7 +293,7 @@ def sessions():
     ).select_related("user"):
         store = SessionStore()
         store[SESSION_KEY] = str(profile.user.pk)
-        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        store[BACKEND_SESSION_KEY] = "aftersales.tenancy.auth.RoleLoadingBackend"
         store[HASH_SESSION_KEY] = profile.user.get_session_auth_hash()
         store.create()
         csrf = secrets.token_hex(16)  # 32 characters: Django's unmasked secret

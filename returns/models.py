@@ -19,7 +19,8 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
+from django.db.models.functions import Cast, Concat, LPad
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
@@ -155,7 +156,24 @@ class ReturnRequest(models.Model):
 
     Origin = ReturnRequestOrigin
 
-    number = models.CharField(_("售后单号"), max_length=40, unique=True)
+    # The number people quote, ``TH<date><id>``: the Shanghai date it was asked on and the id
+    # zero-padded to 5 digits (never cut beyond), written by the database with the row (the
+    # insert returns it: no placeholder, no second statement).
+    number_day = models.CharField(_("申请日（上海时间）"), max_length=8, editable=False)
+    number = models.GeneratedField(
+        expression=Concat(
+            Value("TH"),
+            "number_day",
+            Case(
+                When(id__lt=100_000, then=LPad(Cast("id", models.CharField()), 5, Value("0"))),
+                default=Cast("id", models.CharField()),
+            ),
+        ),
+        output_field=models.CharField(max_length=40),
+        db_persist=True,
+        unique=True,
+        verbose_name=_("售后单号"),
+    )
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="return_requests")
     # db_index=False: the Meta indexes lead with these columns (no second index per insert).
     line = models.ForeignKey(

@@ -31,7 +31,7 @@ from django.utils.functional import Promise
 from tests import PRODUCT
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE = ROOT / "aftersales" / "locale" / "en" / "LC_MESSAGES"
+LOCALE = ROOT / "aftersales" / "locale"
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 EXEMPT = "i18n-exempt"
 GETTEXT = {
@@ -267,10 +267,13 @@ def test_every_message_has_an_english_translation(tmp_path):
     assert not fuzzy, "fuzzy (changed since translated) in the catalogue:\n" + "\n".join(fuzzy)
 
 
-def test_compiled_catalogue_matches_its_source(tmp_path):
+@pytest.mark.parametrize("language", ["en", "zh_Hans"])
+def test_compiled_catalogue_matches_its_source(tmp_path, language):
+    catalogue = LOCALE / language / "LC_MESSAGES"
     compiled = tmp_path / "django.mo"
     subprocess.run(
-        ["msgfmt", "--check", "-o", str(compiled), str(CATALOGUE / "django.po")], check=True
+        ["msgfmt", "--check-format", "-o", str(compiled), str(catalogue / "django.po")],
+        check=True,
     )
 
     def decompiled(mo):
@@ -278,6 +281,6 @@ def test_compiled_catalogue_matches_its_source(tmp_path):
             ["msgunfmt", "--no-wrap", str(mo)], check=True, capture_output=True, text=True
         ).stdout
 
-    assert decompiled(compiled) == decompiled(CATALOGUE / "django.mo"), (
-        "django.mo is stale: run msgfmt on django.po"
+    assert decompiled(compiled) == decompiled(catalogue / "django.mo"), (
+        f"{language}/LC_MESSAGES/django.mo is stale: run msgfmt on its django.po"
     )

@@ -38,6 +38,21 @@ REFERENCE_NOT_FOUND = "not_found"
 """The ``fields`` value of a body id that names no row the caller may see."""
 
 
+class ReferenceIdField(serializers.IntegerField):
+    """An id in a request body that the service looks up itself, in the statement that locks
+    the row (no read before it): a well-formed id answers nothing here; one that can name no
+    row answers 404 ``not_found`` as ``ScopedPrimaryKeyRelatedField`` does, and the service
+    answers the same for an id out of the caller's scope."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if not 0 < value < 2**63:
+            raise NotFound(fields={self.field_name: REFERENCE_NOT_FOUND})
+        return value
+
+
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """An id in a request body, looked up only among the rows the caller may see.
 

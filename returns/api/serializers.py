@@ -14,9 +14,8 @@ from rest_framework import serializers
 
 from aftersales.api.serializers import TimelineEventSerializer, stored_choice
 from aftersales.casefile.timeline import timeline_events
-from aftersales.tenancy.scope import scoped
-from orders.api.serializers import ScopedPrimaryKeyRelatedField
-from orders.models import OrderLine, Sku
+from orders.api.serializers import ReferenceIdField, ScopedPrimaryKeyRelatedField
+from orders.models import Sku
 from orders.selectors import sku_list
 
 from .. import selectors
@@ -36,15 +35,6 @@ from ..models import (
 from ..services import SCAN_KINDS
 
 # -- references -----------------------------------------------------------------------------------
-
-
-def _lines(actor):
-    return scoped(
-        OrderLine.objects.all(),
-        actor,
-        merchant_field="order__merchant_id",
-        consumer_field="order__consumer_id",
-    )
 
 
 def _skus(actor):
@@ -631,7 +621,7 @@ class ReturnEvidenceUploadSerializer(serializers.Serializer):
 
 
 class ReturnCreateSerializer(serializers.Serializer):
-    line = ScopedPrimaryKeyRelatedField(queryset=OrderLine.objects.all(), visible=_lines)
+    line = ReferenceIdField(help_text="订单行 id（本人订单的行；他人的行与不存在的行同样答 404）")
     kind = serializers.ChoiceField(choices=ReturnRequest.Kind.choices)
     reason = serializers.ChoiceField(choices=ReturnRequest.Reason.choices)
     quantity = serializers.IntegerField(

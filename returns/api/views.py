@@ -311,8 +311,6 @@ class ReturnRequestViewSet(
         evidence = _evidence(request, d)
         line = d.pop("line")
         quantity = d.pop("quantity", None)
-        if quantity is None:
-            quantity = _remaining(line)
         start, end = d.pop("pickup_slot_start", None), d.pop("pickup_slot_end", None)
         pickup = {"slot_start": start, "slot_end": end} if start or end else None
         created = services.return_request_create(
@@ -539,12 +537,6 @@ def _int_or_404(value):
         return int(value)
     except (TypeError, ValueError):
         raise NotFound() from None
-
-
-def _remaining(line):
-    """Units of ``line`` not held by another request (R15): the default quantity."""
-    open_units, completed, _amount = services.line_held_quantities(line)
-    return rules.refundable_quantity(line.quantity, open_units, completed) or 1
 
 
 # -- arbitration ----------------------------------------------------------------------------------

@@ -3,8 +3,6 @@ RULES.md R1–R4, R8–R11, R15, R17, R18), or the 三包 engine grants a return
 (repairs; G1, G4–G8). A refund-only request on a line not shipped yet is refunded at once (R11).
 """
 
-import uuid
-
 from django.db import transaction
 
 from aftersales import clock
@@ -95,33 +93,35 @@ def _exchange_terms(line, exchange_sku, units, amount, kind):
 
 def _locked_line(line):
     """Lock order then line (the order ``orders.services.shipment_create`` uses), so a refund
-    before shipping and the merchant's shipment are settled by the line lock (R11)."""
+    before shipping and the merchant's shipment are settled by the line lock (R11). ``line``: an
+    ``OrderLine`` or its id (the API passes the id: the lock is the line's first read); an id
+    that names no line answers 404 ``not_found`` on ``line``, as a line out of scope does."""
+    line_id = getattr(line, "pk", line)
     # of=self: not the joined merchant, consumer, SKU, product and category rows (shared by
     # every order and line); they come along for the request's answer and notifications.
-    order = (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("merchant", "consumer__user")
-        .get(pk=line.order_id)
-    )
+    try:
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("merchant", "consumer__user")
+            .get(lines__pk=line_id)
+        )
+    except Order.DoesNotExist:
+        raise NotFound(fields={"line": "not_found"}) from None
     # Its held units and outbound parcel come along (with_line_facts): both are written under
     # the order's lock, taken above, so this statement sees them all.
     line = with_line_facts(
         OrderLine.objects.select_for_update(of=("self",)).select_related("sku__product__category")
-    ).get(pk=line.pk)
+    ).get(pk=line_id)
     line.order = order
     return order, line
 
 
 def _insert(request):
-    """Write the new request with its number ``TH<date><id>`` (the Shanghai date it was asked
-    on, the id zero-padded to 5 digits; never cut beyond): the row is written with a
-    placeholder number, then numbered once its id is known."""
+    """Write the new request; the database numbers it ``TH<date><id>`` (``number_day``: the
+    Shanghai date it was asked on) and the insert returns the number."""
     request.category_id_cached = request.line.sku.product.category_id
-    day = f"TH{clock.local(request.requested_at):%Y%m%d}"
-    request.number = f"{day}-{uuid.uuid4().hex[:24]}"
+    request.number_day = f"{clock.local(request.requested_at):%Y%m%d}"
     request.save(force_insert=True)
-    request.number = f"{day}{request.pk:05d}"
-    ReturnRequest.objects.filter(pk=request.pk).update(number=request.number)
     return request
 
 
@@ -142,6 +142,7 @@ def return_request_create(
     pickup=None,
 ):
     """The consumer asks to return, exchange or get a refund for ``quantity`` units of ``line``
+    (an ``OrderLine`` or its id; ``quantity`` ``None``: every unit no other request holds)
     (standard 6.3.1; RULES.md R1–R4, R8–R11, R15, R17, R18).
 
     The entitlement check is ``rules.return_options`` for the line now; a closed option refuses
@@ -163,7 +164,7 @@ def return_request_create(
             "售后原因无效。", code="reason_invalid", fields={"reason": sorted(rules.REASONS)}
         )
     try:
-        quantity = int(quantity)
+        quantity = None if quantity is None else int(quantity)
     except (TypeError, ValueError):
         raise InvalidInput(
             "数量无效。", code="quantity_invalid", fields={"quantity": "int"}
@@ -190,11 +191,13 @@ def return_request_create(
     ):
         order, line = _locked_line(line)
         if actor.consumer_id is not None and actor.consumer_id != order.consumer_id:
-            raise NotFound()
+            raise NotFound(fields={"line": "not_found"})
         if order.status == Order.Status.PENDING_PAYMENT:
             raise RuleViolation("订单未付款，不能申请售后。", code="order_not_paid")
         now = clock.now()
         open_units, completed, allocated = line_held_quantities(line)
+        if quantity is None:  # every unit no other request holds (R15)
+            quantity = rules.refundable_quantity(line.quantity, open_units, completed) or 1
         facts = line_facts(line)
         options = rules.return_options(facts, now=now, windows=line_window_settings(line))
         option = rules.option_for(

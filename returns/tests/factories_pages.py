@@ -80,7 +80,7 @@ def page_request(line, *, status="requested", kind="return_refund", reason="no_r
         fields.update(return_carrier="顺丰速运", return_tracking_number=f"SFR{line.pk:08d}")
     fields.update(kw)
     request = ReturnRequest.objects.create(
-        number=fields.pop("number", f"TH-P{line.pk:06d}-{ReturnRequest.objects.count() + 1}"),
+        number_day=fields.pop("number_day", f"{clock.local(now):%Y%m%d}"),
         order=order,
         line=line,
         merchant_id=order.merchant_id,

@@ -48,13 +48,10 @@ def sale(product, quantity, paid_at, *, consumer=None):
     )
 
 
-SEQ = iter(range(1, 10_000))
-
-
 def ask(line, quantity, reason, status):
     kind = "quality" if reason not in ("no_reason", "changed_mind", "wrong_size") else "no_reason"
     return ReturnRequest.objects.create(
-        number=f"RA{next(SEQ):06d}",
+        number_day="20261201",
         order=line.order,
         line=line,
         merchant=line.order.merchant,

@@ -61,3 +61,19 @@ def test_a_request_is_numbered_by_its_shanghai_date(merchant_a, at, day):
         request = _create(line)
     assert request.number == f"TH{day}{request.pk:05d}"
     assert ReturnRequest.objects.get(pk=request.pk).number == request.number
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize(
+    "pk, number",
+    [(42, "TH2026120200042"), (99_999, "TH2026120299999"), (100_000, "TH20261202100000")],
+    ids=["padded", "five digits", "six digits: never cut"],
+)
+def test_the_database_writes_the_number_on_every_backend(merchant_a, pk, number):
+    """The number is a generated column: the insert returns it, on SQLite as on PostgreSQL."""
+    from returns.tests.factories_pages import page_request
+
+    line = rf.signed_line(signed_at=clock.now() - timedelta(days=1), merchant=merchant_a)
+    request = page_request(line, id=pk, number_day="20261202")
+    assert request.number == number  # returned by the insert, not read again
+    assert ReturnRequest.objects.get(number=number).pk == pk

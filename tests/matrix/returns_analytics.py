@@ -31,7 +31,7 @@ def _sold_and_returned(w, side):
     line.sku.product.name = f"分析商品-{side.code}"
     line.sku.product.save(update_fields=["name"])
     ReturnRequest.objects.create(
-        number=f"MATRIX-RA-{side.code}",
+        number_day="20261201",
         order=order,
         line=line,
         merchant=side.merchant,

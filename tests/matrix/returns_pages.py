@@ -33,9 +33,7 @@ def _request_in(status, **kw):
     def setup(w, side):
         from returns.tests.factories_pages import page_request
 
-        request = page_request(
-            _line(side), status=status, number=f"TH-MATRIX-{side.code.upper()}", **kw
-        )
+        request = page_request(_line(side), status=status, **kw)
         return Target(kwargs={"pk": request.pk}, row=request.number, obj=request)
 
     return setup
