@@ -99,9 +99,7 @@ def callback_verify(*, provider, timestamp, signature, body):
     # Transport freshness is checked against real time: providers sign with their real clocks,
     # not the platform's sandbox business clock.
     if abs(time.time() - ts) > getattr(settings, "CALLBACK_MAX_AGE_SECONDS", MAX_AGE_SECONDS):
-        raise InvalidInput(
-            _("回调时间戳已过期（超过 5 分钟）。"), code="stale_timestamp"
-        )
+        raise InvalidInput(_("回调时间戳已过期（超过 5 分钟）。"), code="stale_timestamp")
 
 
 def callback_receive(*, provider, timestamp, signature, body: bytes):

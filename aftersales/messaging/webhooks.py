@@ -218,7 +218,7 @@ def _clean_event_types(event_types):
         or not all(isinstance(t, str) and t.strip() and len(t) <= 80 for t in event_types)
     ):
         raise InvalidInput(
-            _("订阅的事件类型必须是非空的事件名列表，或 [\"*\"]（全部事件）。"),
+            _('订阅的事件类型必须是非空的事件名列表，或 ["*"]（全部事件）。'),
             code="invalid",
             fields={"event_types": "list of event names or *"},
         )
