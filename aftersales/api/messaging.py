@@ -3,7 +3,6 @@ inbound provider callbacks."""
 
 import django_filters
 from django.urls import path
-from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -56,7 +55,7 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 
 class NotificationPreferenceSerializer(serializers.ModelSerializer):
-    in_app_enabled = serializers.SerializerMethodField(help_text=gettext_lazy("站内信始终开启。"))
+    in_app_enabled = serializers.SerializerMethodField(help_text="站内信始终开启。Always on.")
 
     class Meta:
         model = NotificationPreference
@@ -101,7 +100,9 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
-    secret = serializers.CharField(read_only=True, help_text=gettext_lazy("签名密钥，仅显示一次。"))
+    secret = serializers.CharField(
+        read_only=True, help_text="签名密钥，仅显示一次。Signing secret, shown once."
+    )
 
     class Meta(WebhookEndpointSerializer.Meta):
         fields = WebhookEndpointSerializer.Meta.fields + ["secret"]
@@ -145,7 +146,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
 
 class NotificationFilter(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(method="filter_unread", label=gettext_lazy("仅未读"))
+    unread = django_filters.BooleanFilter(method="filter_unread", label="仅未读 unread only")
 
     class Meta:
         model = Notification

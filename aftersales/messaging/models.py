@@ -31,10 +31,7 @@ class NotificationPreference(models.Model):
     """The channels a user chose. In-app is always on; email on, SMS off until chosen."""
 
     user = models.OneToOneField(
-        "aftersales.User",
-        on_delete=models.CASCADE,
-        related_name="notification_preference",
-        verbose_name=_("用户"),
+        "aftersales.User", on_delete=models.CASCADE, related_name="notification_preference"
     )
     email_enabled = models.BooleanField(_("邮件通知"), default=True)
     sms_enabled = models.BooleanField(_("短信通知"), default=False)
@@ -53,28 +50,19 @@ class Notification(models.Model):
 
     # db_index=False: notification_user_recent leads with it.
     user = models.ForeignKey(
-        "aftersales.User",
-        on_delete=models.CASCADE,
-        related_name="notifications",
-        db_index=False,
-        verbose_name=_("用户"),
+        "aftersales.User", on_delete=models.CASCADE, related_name="notifications", db_index=False
     )
     event = models.CharField(_("事件"), max_length=80)
     language = models.CharField(_("语言"), max_length=10, default="zh-hans")
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("正文"))
     sms_text = models.CharField(_("短信内容"), max_length=500, blank=True)
-    subject_type = models.CharField(max_length=60, blank=True, verbose_name=_("对象类型"))
-    subject_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("对象编号"))
+    subject_type = models.CharField(max_length=60, blank=True)
+    subject_id = models.BigIntegerField(null=True, blank=True)
     merchant = models.ForeignKey(
-        "aftersales.Merchant",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("商家"),
+        "aftersales.Merchant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    actor_label = models.CharField(max_length=150, blank=True, verbose_name=_("操作者"))
+    actor_label = models.CharField(max_length=150, blank=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=clock.now)
 
@@ -98,7 +86,7 @@ class NotificationDelivery(models.Model):
     MAX_ATTEMPTS = 5
 
     notification = models.ForeignKey(
-        Notification, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("通知")
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
     )
     channel = models.CharField(_("渠道"), max_length=10, choices=NotificationChannel.choices)
     recipient = models.CharField(_("接收方（脱敏）"), max_length=200, blank=True)
@@ -107,9 +95,7 @@ class NotificationDelivery(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     error = models.TextField(_("错误"), blank=True)
-    provider_message_id = models.CharField(
-        max_length=100, blank=True, verbose_name=_("服务商消息编号")
-    )
+    provider_message_id = models.CharField(max_length=100, blank=True)
     next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=clock.now)
@@ -142,8 +128,8 @@ class SandboxSmsMessage(models.Model):
 
     phone = EncryptedTextField(_("手机号"))
     text = models.TextField(_("内容"))
-    message_id = models.CharField(max_length=40, unique=True, verbose_name=_("消息编号"))
-    created_at = models.DateTimeField(default=clock.now, verbose_name=_("创建时间"))
+    message_id = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         verbose_name = _("沙箱短信")
@@ -171,7 +157,6 @@ class WebhookEndpoint(models.Model):
         null=True,
         blank=True,
         related_name="webhook_endpoints",
-        verbose_name=_("商家"),
     )
     url = models.URLField(_("地址"), max_length=500)
     description = models.CharField(_("说明"), max_length=200, blank=True)
@@ -186,20 +171,10 @@ class WebhookEndpoint(models.Model):
     failing_since = models.DateTimeField(_("持续失败起始"), null=True, blank=True)
     last_success_at = models.DateTimeField(_("最近成功"), null=True, blank=True)
     created_by = models.ForeignKey(
-        "aftersales.User",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("创建人"),
+        "aftersales.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_by_api_key = models.ForeignKey(
-        "aftersales.ApiKey",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("创建密钥"),
+        "aftersales.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("创建时间"), default=clock.now)
 
@@ -248,29 +223,20 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", _("已放弃")
 
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("端点")
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )
-    event = models.ForeignKey(
-        "aftersales.DomainEvent", on_delete=models.PROTECT, related_name="+", verbose_name=_("事件")
-    )
+    event = models.ForeignKey("aftersales.DomainEvent", on_delete=models.PROTECT, related_name="+")
     event_type = models.CharField(_("事件类型"), max_length=80)
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
     attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
     next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(
-        null=True, blank=True, verbose_name=_("最近响应状态码")
-    )
-    last_error = models.TextField(blank=True, verbose_name=_("最近错误"))
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
     delivered_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
     replay_of = models.ForeignKey(
-        "self",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="replays",
-        verbose_name=_("重放自"),
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replays"
     )
     created_at = models.DateTimeField(_("创建时间"), default=clock.now)
 
@@ -308,19 +274,14 @@ class WebhookAttempt(models.Model):
     """One HTTP attempt of a delivery: status code or error, duration, time."""
 
     delivery = models.ForeignKey(
-        WebhookDelivery,
-        on_delete=models.CASCADE,
-        related_name="attempt_log",
-        verbose_name=_("投递"),
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
     )
     number = models.PositiveIntegerField(_("序号"))
-    status_code = models.PositiveSmallIntegerField(
-        null=True, blank=True, verbose_name=_("响应状态码")
-    )
-    error = models.TextField(blank=True, verbose_name=_("错误"))
-    response_excerpt = models.CharField(max_length=500, blank=True, verbose_name=_("响应摘录"))
-    duration_ms = models.PositiveIntegerField(default=0, verbose_name=_("耗时（毫秒）"))
-    at = models.DateTimeField(default=clock.now, verbose_name=_("时间"))
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    at = models.DateTimeField(default=clock.now)
 
     class Meta:
         verbose_name = _("Webhook 尝试")
@@ -345,11 +306,9 @@ class InboundCallback(models.Model):
     provider = models.CharField(_("提供方"), max_length=40)
     event_id = models.CharField(_("事件编号"), max_length=120)
     event_type = models.CharField(_("事件类型"), max_length=80, blank=True)
-    payload = models.JSONField(default=dict, verbose_name=_("内容"))
-    status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.PROCESSED, verbose_name=_("状态")
-    )
-    received_at = models.DateTimeField(default=clock.now, verbose_name=_("接收时间"))
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROCESSED)
+    received_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         verbose_name = _("回调")
