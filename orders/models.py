@@ -33,7 +33,7 @@ class ExclusionReason(models.TextChoices):
     CUSTOM_MADE = "custom_made", _("消费者定作")
     PERISHABLE = "perishable", _("鲜活易腐")
     DIGITAL = "digital", _("数字化商品（在线下载或拆封后）")
-    PERIODICAL = "periodical", _("交付的报纸、期刊")
+    PERIODICAL = "periodical", _("已交付的报纸、期刊")
     HEALTH_SAFETY = "health_safety", _("拆封后易影响人身安全、生命健康或商品品质")
     ACTIVATION_VALUE = "activation_value", _("激活或试用后价值贬损较大")
     NEAR_EXPIRY = "near_expiry", _("已明示的临期或有瑕疵商品")

@@ -13,6 +13,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from aftersales import clock
 from aftersales.casefile.timeline import subject_display
@@ -41,7 +42,11 @@ class DueFilter(admin.SimpleListFilter):
     parameter_name = "due"
 
     def lookups(self, request, model_admin):
-        return [("overdue", _("已过期")), ("24h", _("24 小时内")), ("7d", _("7 天内"))]
+        return [
+            ("overdue", pgettext_lazy("deadline", "已过期")),
+            ("24h", _("24 小时内")),
+            ("7d", _("7 天内")),
+        ]
 
     def queryset(self, request, queryset):
         now = clock.now()
