@@ -22,6 +22,7 @@ API_MODULES = [
 ]
 PAGE_MODULES = [
     "aftersales.urls",
+    "aftersales.messaging.urls",
     "orders.urls",
     "returns.urls_analytics",
     "returns.urls",

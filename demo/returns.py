@@ -8,8 +8,10 @@ deadline, exactly as in the portals.
 """
 
 from datetime import timedelta
+from io import BytesIO
 
 from django.core.files.base import ContentFile
+from PIL import Image
 
 from aftersales import clock
 from aftersales.tenancy.actors import SYSTEM
@@ -17,15 +19,13 @@ from orders.models import GatewayRefund, OrderLine, Shipment
 from orders.services import gateway_refund_attempt_record
 from returns import services
 
-# A 1×1 PNG: evidence of the quality and dispute cases.
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-)
-
 
 def _photo(name):
-    return ContentFile(PNG, name=name)
+    """A small plain PNG (a real image: uploads are decoded, issue 14): evidence of the quality
+    and dispute cases."""
+    out = BytesIO()
+    Image.new("RGB", (48, 48), (228, 57, 60)).save(out, format="PNG")
+    return ContentFile(out.getvalue(), name=name)
 
 
 def _settle(request):

@@ -9,17 +9,19 @@ from django.db.models import BooleanField, ExpressionWrapper
 from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
 from aftersales.casefile.files import private_file_response
 from aftersales.casefile.timeline import timeline_for
+from aftersales.casefile.uploads import UploadRejected, check_upload
 from aftersales.deadlines.engine import deadlines_for_many
 from aftersales.deadlines.registry import deadline_description
 from aftersales.errors import DomainError
 from aftersales.tenancy.actors import actor_for_user
 
-from . import rules, selectors, services
+from . import citations, rules, selectors, services
 from .api.filters import overdue_condition
 from .models import (
     PartsWait,
@@ -32,6 +34,52 @@ from .models import (
     WarrantyCard,
     WarrantyEscalation,
 )
+from .seed import seed_text
+from .uploads import LICENCE
+
+
+def _labels(values, labels):
+    """Stored codes (a list or one value) as their labels in the reader's language."""
+    if not values:
+        return "—"
+    if isinstance(values, str):
+        values = [values]
+    return _("、").join(str(labels.get(v, v)) for v in values)
+
+
+REMEDY_LABELS = {**rules.KIND_LABELS, "refund": _("退货退款")}
+ESCALATION_DATE_LABELS = {
+    "received_at": _("送修时间"),
+    "limit_passed_at": _("期限届满"),
+    "repairs_finished": _("已完成的维修"),
+    "start_at": _("签收/安装完成"),
+    "period_start": _("本期三包起算"),
+    "closes_at": _("截止"),
+}
+
+
+class ChosenRemedyFilter(admin.SimpleListFilter):
+    """The consumer's choice by its label (the stored value is a code)."""
+
+    title = _("消费者选择")
+    parameter_name = "chosen_remedy"
+
+    def lookups(self, request, model_admin):
+        return [(k, REMEDY_LABELS[k]) for k in ("exchange", "return")]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        return queryset.filter(chosen_remedy=self.value())
+
+
+class RuleDisplay:
+    """The 三包 rule of a repair or an escalation as staff read it: code and the law."""
+
+    @admin.display(description=_("依据"), ordering="rule")
+    def rule_cited(self, obj):
+        rule = getattr(obj, "rule", None) or getattr(obj, "entitlement_rule", "")
+        return citations.cite(rule, with_code=True) if rule else "—"
 
 
 def parts_to_text(parts):
@@ -129,7 +177,16 @@ class SanbaoCatalogEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("主要部件"))
     def parts_summary(self, obj):
-        return "、".join(f"{p['name']} {p['months']} 个月" for p in obj.main_parts or []) or "—"
+        return (
+            _("、").join(
+                str(
+                    _("%(part)s %(months)s 个月")
+                    % {"part": seed_text(p["name"]), "months": p["months"]}
+                )
+                for p in obj.main_parts or []
+            )
+            or "—"
+        )
 
     @admin.display(description=_("日折旧率"))
     def rate_display(self, obj):
@@ -161,19 +218,37 @@ class SanbaoCatalogEntryAdmin(admin.ModelAdmin):
 
 @admin.register(SanbaoCatalogChange)
 class SanbaoCatalogChangeAdmin(admin.ModelAdmin):
-    list_display = ["entry", "version", "changed_at", "changed_by", "actor_label", "note"]
+    list_display = ["entry", "version", "changed_at", "changed_by", "actor_display", "note_text"]
     list_filter = ["entry"]
     list_select_related = ["entry", "changed_by"]
-    readonly_fields = [
+    fields = [
         "entry",
         "version",
         "snapshot",
-        "changed_fields",
-        "note",
+        "changes_text",
+        "note_text",
         "changed_by",
-        "actor_label",
+        "actor_display",
         "changed_at",
     ]
+    readonly_fields = fields
+
+    @admin.display(description=_("操作方"), ordering="actor_label")
+    def actor_display(self, obj):
+        return _("系统") if obj.actor_label == "system" else obj.actor_label
+
+    @admin.display(description=_("说明"))
+    def note_text(self, obj):
+        return seed_text(obj.note) or "—"
+
+    @admin.display(description=_("变更字段"))
+    def changes_text(self, obj):
+        rows = [
+            (SanbaoCatalogEntry._meta.get_field(name).verbose_name, c.get("from"), c.get("to"))
+            for name, c in (obj.changed_fields or {}).items()
+            if name in {f.name for f in SanbaoCatalogEntry._meta.get_fields()}
+        ]
+        return format_html_join("", "<div><strong>{}</strong> {} → {}</div>", rows) or "—"
 
     def has_add_permission(self, request):
         return False
@@ -338,6 +413,18 @@ class ProviderApplyForm(forms.ModelForm):
             "address",
             "service_hours",
         ]
+        widgets = {"licence_file": forms.ClearableFileInput(attrs={"accept": LICENCE.attr})}
+        help_texts = {"licence_file": format_lazy(_("可上传{}。"), LICENCE.description)}
+
+    def clean_licence_file(self):
+        """A scan or a photo, checked for what it is (issue 14)."""
+        upload = self.cleaned_data.get("licence_file")
+        if not upload:
+            return upload
+        try:
+            return check_upload(upload, accept=LICENCE, field_name="licence_file")
+        except UploadRejected as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
 
     def clean_regions_text(self):
         text = (self.cleaned_data.get("regions_text") or "").replace("，", ",")
@@ -468,11 +555,11 @@ class RepairProviderAdmin(ServiceWrittenAdmin):
 
     @admin.display(description=_("维修类目"))
     def category_codes(self, obj):
-        return "、".join(c.name for c in obj.categories.all()) or "—"
+        return _("、").join(seed_text(c.name) for c in obj.categories.all()) or "—"
 
     @admin.display(description=_("服务地区"))
     def region_names(self, obj):
-        return "、".join(obj.regions or []) or _("全国")
+        return _("、").join(obj.regions or []) or _("全国")
 
     @admin.display(description=_("时间线"))
     def history(self, obj):
@@ -602,14 +689,22 @@ class WarrantyCardAdmin(ServiceWrittenAdmin):
         "replaces",
         "exchanged_at",
         "returned_at",
-        "misuse_reasons",
+        "misuse_label",
         "alternative_refused",
-        "pending_remedy",
+        "pending_remedy_label",
         "coverage_panel",
         "entitlement_panel",
         "history",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("不实行三包的原因"))
+    def misuse_label(self, obj):
+        return _labels(obj.misuse_reasons, rules.MISUSE_LABELS)
+
+    @admin.display(description=_("已选补救"))
+    def pending_remedy_label(self, obj):
+        return _labels(obj.pending_remedy, REMEDY_LABELS)
 
     @admin.display(description=_("订单号"))
     def order_number(self, obj):
@@ -647,7 +742,7 @@ class WarrantyCardAdmin(ServiceWrittenAdmin):
         rows = [
             (
                 rules.KIND_LABELS[r.kind],
-                r.rule,
+                citations.cite(r.rule, with_code=True),
                 r.explanation,
                 r.refund if r.refund is not None else (r.refund_error or "—"),
             )
@@ -710,7 +805,7 @@ class EvidenceInline(PartsWaitInline):
 
 
 @admin.register(RepairOrder)
-class RepairOrderAdmin(ServiceWrittenAdmin):
+class RepairOrderAdmin(RuleDisplay, ServiceWrittenAdmin):
     """Every repair: filters by status, provider, merchant and overdue; timeline and deadlines on
     the page; assignment, cancellation and closing through the services."""
 
@@ -721,7 +816,7 @@ class RepairOrderAdmin(ServiceWrittenAdmin):
         "merchant",
         "provider",
         "consumer_masked",
-        "entitlement_rule",
+        "rule_cited",
         "is_paid",
         "fault_reported_at",
         "received_at",
@@ -744,7 +839,7 @@ class RepairOrderAdmin(ServiceWrittenAdmin):
         "consumer_masked",
         "fault_description",
         "service_mode",
-        "entitlement_rule",
+        "rule_cited",
         "is_paid",
         "paid_reason",
         "fault_reported_at",
@@ -756,7 +851,7 @@ class RepairOrderAdmin(ServiceWrittenAdmin):
         "finished_at",
         "result",
         "result_note",
-        "parts_replaced",
+        "parts_replaced_text",
         "labour_fee",
         "parts_fee",
         "returned_at",
@@ -794,6 +889,16 @@ class RepairOrderAdmin(ServiceWrittenAdmin):
         if item is None:
             raise Http404
         return private_file_response(item.file, filename=item.original_name)
+
+    @admin.display(description=_("更换部件"))
+    def parts_replaced_text(self, obj):
+        return (
+            _("、").join(
+                str(_("%(part)s × %(n)s") % {"part": p.get("name", ""), "n": p.get("quantity", 1)})
+                for p in obj.parts_replaced or []
+            )
+            or "—"
+        )
 
     @admin.display(description=_("商品"))
     def product_name(self, obj):
@@ -857,40 +962,40 @@ class RepairOrderAdmin(ServiceWrittenAdmin):
 
 
 @admin.register(WarrantyEscalation)
-class WarrantyEscalationAdmin(ServiceWrittenAdmin):
+class WarrantyEscalationAdmin(RuleDisplay, ServiceWrittenAdmin):
     """The platform's 三包 escalation queue (G4, G5, G6), oldest first; resolve with a result."""
 
     list_display = [
         "raised_at",
         "age_days",
-        "rule",
+        "rule_cited",
         "status",
         "card",
         "repair",
         "merchant",
         "consumer_masked",
-        "chosen_remedy",
+        "chosen_label",
         "resolution",
     ]
-    list_filter = ["status", "rule", "merchant", "chosen_remedy"]
+    list_filter = ["status", "rule", "merchant", ChosenRemedyFilter]
     search_fields = ["card__number", "repair__number", "card__serial_number"]
     list_select_related = ["card", "repair", "merchant", "consumer"]
     ordering = ["raised_at", "id"]
     action_form = EscalationActionForm
     actions = ["resolve"]
     fields = [
-        "rule",
+        "rule_cited",
         "status",
         "card",
         "repair",
         "merchant",
         "consumer_masked",
-        "granted_remedies",
-        "cost_borne_by",
+        "granted_label",
+        "cost_label",
         "explanation",
-        "data",
+        "data_text",
         "raised_at",
-        "chosen_remedy",
+        "chosen_label",
         "return_request_id",
         "resolution",
         "resolution_note",
@@ -909,6 +1014,29 @@ class WarrantyEscalationAdmin(ServiceWrittenAdmin):
                 request.GET = query
                 request.META["QUERY_STRING"] = query.urlencode()
         return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("可选补救"))
+    def granted_label(self, obj):
+        return _labels(obj.granted_remedies, REMEDY_LABELS)
+
+    @admin.display(description=_("费用承担"))
+    def cost_label(self, obj):
+        return _labels(obj.cost_borne_by, rules.PAYER_LABELS)
+
+    @admin.display(description=_("消费者选择"))
+    def chosen_label(self, obj):
+        return _labels(obj.chosen_remedy, REMEDY_LABELS)
+
+    @admin.display(description=_("判定日期"))
+    def data_text(self, obj):
+        items = [
+            (
+                str(ESCALATION_DATE_LABELS.get(k, k)),
+                ", ".join(map(str, v)) if isinstance(v, list) else v,
+            )
+            for k, v in (obj.data or {}).items()
+        ]
+        return format_html_join("", "<div><strong>{}</strong> {}</div>", items) or "—"
 
     @admin.display(description=_("已等待（日）"))
     def age_days(self, obj):

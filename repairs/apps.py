@@ -2,6 +2,7 @@
 
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy
 
 from aftersales import clock
 
@@ -11,7 +12,7 @@ from .seed import seed_catalog
 class RepairsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "repairs"
-    verbose_name = "三包维修"
+    verbose_name = gettext_lazy("三包维修")
 
     def ready(self):
         # Imported here, once the app registry is ready (each of them imports models): the

@@ -32,6 +32,8 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales import clock
 from aftersales.bulk import actor_columns, insert_rows, instances
@@ -52,7 +54,7 @@ from aftersales.messaging.notifications import notify_many
 from aftersales.tenancy.actors import SYSTEM
 from aftersales.tenancy.models import ConsumerProfile, MerchantMember
 
-from . import rules
+from . import citations, rules
 from .models import RepairOrder, RepairProviderMember, WarrantyEscalation
 
 G6_KIND = "repairs.g6_repairer_limit"
@@ -176,15 +178,17 @@ def _batched(deadline):
 
 
 deadline_register(
-    G6_KIND, _batched, "修理者责任时间超过 30 日仍未修好，消费者可免费换货（G6），转平台升级处理"
+    G6_KIND,
+    _batched,
+    gettext_lazy("修理者责任时间超过 30 日仍未修好，消费者可免费换货，转平台升级处理"),
 )
 deadline_register(
     G5_KIND,
     _batched,
-    "送修后超过缺件期限仍因缺少配件未修好，由销售者免费换货（G5），转平台升级处理",
+    gettext_lazy("送修后超过缺件期限仍因缺少配件未修好，由销售者免费换货，转平台升级处理"),
 )
-deadline_register(G6_REMINDER, _batched, "提醒维修服务商：修理者责任时间已到第 25 日")
-deadline_register(G5_REMINDER, _batched, "提醒维修服务商：距缺件换货期限还有 10 日")
+deadline_register(G6_REMINDER, _batched, gettext_lazy("提醒维修服务商：修理者责任时间已到第 25 日"))
+deadline_register(G5_REMINDER, _batched, gettext_lazy("提醒维修服务商：距缺件换货期限还有 10 日"))
 
 
 def _facts(repair):
@@ -402,15 +406,21 @@ def _timeouts(pairs, now):
 
 
 def timeout_text(repair, rule):
+    """The escalation's explanation of a passed G6 or G5 limit (the law by name, not codes:
+    the consumer reads it)."""
     if rule == "G6":
-        return (
-            f"维修单 {repair.number} 修理者责任时间已超过 {rules.REPAIRER_DAYS} 日仍未修好，"
-            "您可以选择免费换货（费用由修理者承担），或按规定折旧退货（G6、G8）。"
-        )
-    return (
-        f"维修单 {repair.number} 送修后超过缺件期限仍因缺少配件未修好，"
-        "您可以选择由销售者免费换货，或按规定折旧退货（G5、G8）。"
-    )
+        return _(
+            "维修单 %(number)s 修理者责任时间已超过 %(days)s 日仍未修好，"
+            "您可以选择免费换货（费用由修理者承担），或按规定折旧退货（%(law)s）。"
+        ) % {
+            "number": repair.number,
+            "days": rules.REPAIRER_DAYS,
+            "law": citations.citation("G6、G8"),
+        }
+    return _(
+        "维修单 %(number)s 送修后超过缺件期限仍因缺少配件未修好，"
+        "您可以选择由销售者免费换货，或按规定折旧退货（%(law)s）。"
+    ) % {"number": repair.number, "law": citations.citation("G5、G8")}
 
 
 def _merchant_staff(merchant_ids):
@@ -434,21 +444,20 @@ def _notify_timeouts(escalations):
             "repair_number": repair.number,
             "escalation_id": esc.pk,
             "rule": esc.rule,
-            "title": f"维修超期：可免费换货（{esc.rule}）",
-            "body": esc.explanation,
+            "explanation": esc.explanation,
+            "audience": "consumer",
         }
         messages.append((repair.consumer_user_id, "repair.timeout", context, repair))
         by_merchant.setdefault(esc.merchant_id, []).append(esc)
     staff = _merchant_staff(by_merchant)
     for merchant_id, cases in by_merchant.items():
-        numbers = "、".join(e.repair.number for e in cases[:20])
-        more = f" 等 {len(cases)} 单" if len(cases) > 20 else ""
         context = {
             "repair_ids": [e.repair_id for e in cases],
             "escalation_ids": [e.pk for e in cases],
-            "title": f"{len(cases)} 个维修单超期，已转平台三包升级队列",
-            "body": f"维修单 {numbers}{more} 已超过三包维修期限（G5/G6），消费者可免费换货。"
-            "请在商家后台“维修”中查看并配合换货。",
+            "repair_numbers": [e.repair.number for e in cases[:20]],
+            "count": len(cases),
+            "more": len(cases) > 20,
+            "audience": "merchant",
         }
         if len(cases) == 1:
             context |= {"repair_id": cases[0].repair_id, "repair_number": cases[0].repair.number}
@@ -491,20 +500,14 @@ def _reminders(pairs, now):
     staff = _provider_staff({r.provider_id for _, r in pairs})
     messages = []
     for event, repair in pairs:
-        if event.payload["kind"] == G6_REMINDER:
-            title = f"维修单 {repair.number} 已送修 {G6_REMIND_AT_DAY} 日"
-            body = (
-                f"维修单 {repair.number} 的修理者责任时间即将达到 {rules.REPAIRER_DAYS} 日，"
-                "超过后消费者可要求免费换货，费用由修理者承担（G6）。请尽快修复。"
-            )
-        else:
-            title = f"维修单 {repair.number} 距缺件换货期限还有 {G5_REMIND_DAYS_BEFORE} 日"
-            body = (
-                f"维修单 {repair.number} 仍在等待配件；送修后超过缺件期限未修好，"
-                "销售者须免费换货（G5）。请催促配件到货。"
-            )
-        context = {"repair_id": repair.pk, "repair_number": repair.number, "title": title}
-        context["body"] = body
+        context = {
+            "repair_id": repair.pk,
+            "repair_number": repair.number,
+            "reminder": "g6" if event.payload["kind"] == G6_REMINDER else "g5",
+            "days_at_repairer": G6_REMIND_AT_DAY,
+            "repairer_days": rules.REPAIRER_DAYS,
+            "days_left": G5_REMIND_DAYS_BEFORE,
+        }
         for user_id in staff.get(repair.provider_id, ()):
             messages.append((user_id, "repair.limit_reminder", context, repair))
     notify_many(messages=messages, actor=SYSTEM)

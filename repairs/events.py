@@ -18,6 +18,7 @@ All run inside the transaction that published the event.
 import logging
 
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from aftersales.casefile.events import subscribe
 from aftersales.errors import DomainError
@@ -71,7 +72,7 @@ def on_return_completed(event):
     """An exchange the 三包 engine granted was delivered: the card restarts (G10)."""
     card = _card_of_request(event)
     if card is not None and (event.payload or {}).get("kind") == "exchange":
-        warranty_card_exchange(card=card, actor=SYSTEM, note="换货完成（退换货流程）")
+        warranty_card_exchange(card=card, actor=SYSTEM, note=_("换货完成（退换货流程）"))
 
 
 @subscribe("return.refunded")
@@ -79,7 +80,7 @@ def on_return_refunded(event):
     """A 三包 refund was paid: the unit went back, the card ends."""
     card = _card_of_request(event)
     if card is not None and (event.payload or {}).get("kind") == "return_refund":
-        warranty_card_return(card=card, actor=SYSTEM, note="三包退货已退款")
+        warranty_card_return(card=card, actor=SYSTEM, note=_("三包退货已退款"))
 
 
 def _released(event):

@@ -12,19 +12,18 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
+from aftersales.casefile.upload_fields import UploadField
 
 from . import rules
 from .models import RepairEvidence, RepairOrder
+from .uploads import FAULT_PHOTOS, MAX_FAULT_PHOTOS, REPAIR_EVIDENCE
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
-MAX_PHOTOS = 6
-MAX_PHOTO_BYTES = 8 * 1024 * 1024
 G11_CHOICES = [
     (value, label)
     for value, label in RepairOrder.PaidReason.choices
     if value != RepairOrder.PaidReason.OUT_OF_PERIOD
 ]
-PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "image/gif")
 
 
 def form_error(form, exc):
@@ -87,37 +86,6 @@ class ConfirmField(forms.BooleanField):
 # -- consumer -------------------------------------------------------------------------------------
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleImageField(forms.FileField):
-    """Up to ``MAX_PHOTOS`` photos of the fault (optional)."""
-
-    widget = MultipleFileInput
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        files = [f for f in (data if isinstance(data, (list, tuple)) else [data]) if f]
-        if len(files) > MAX_PHOTOS:
-            raise ValidationError(
-                _("最多上传 %(n)s 张照片。") % {"n": MAX_PHOTOS}, code="too_many_photos"
-            )
-        single = super().clean
-        cleaned = [single(f, initial) for f in files]
-        for f in cleaned:
-            if f.size > MAX_PHOTO_BYTES:
-                raise ValidationError(_("每张照片不能超过 8 MB。"), code="photo_too_large")
-            if getattr(f, "content_type", "") not in PHOTO_TYPES:
-                raise ValidationError(
-                    _("只能上传图片（JPG、PNG、WebP、HEIC、GIF）。"), code="photo_type"
-                )
-        return cleaned
-
-
 class RepairRequestForm(forms.Form):
     """The consumer reports a fault of one unit (one warranty card)."""
 
@@ -136,7 +104,7 @@ class RepairRequestForm(forms.Form):
         initial=RepairOrder.ServiceMode.SEND_IN,
         widget=forms.RadioSelect,
     )
-    photos = MultipleImageField(label=_("故障照片"), required=False)
+    photos = UploadField(accept=FAULT_PHOTOS, max_files=MAX_FAULT_PHOTOS, label=_("故障照片"))
 
     def __init__(self, *args, cards=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -151,8 +119,10 @@ class RepairRequestForm(forms.Form):
             self.fields["card"].choices = [
                 (
                     c.pk,
-                    f"{c.product_name} · {c.number}"
-                    + (f" · {_('序列号')} {c.serial_number}" if c.serial_number else ""),
+                    _("%(product)s · %(number)s · 序列号 %(serial)s")
+                    % {"product": c.product_name, "number": c.number, "serial": c.serial_number}
+                    if c.serial_number
+                    else f"{c.product_name} · {c.number}",
                 )
                 for c in cards
             ]
@@ -169,7 +139,7 @@ class RemedyChoiceForm(forms.Form):
         coerce=int,
         required=False,
         empty_value=None,
-        help_text=_("同型号同规格无货时换货须选择（G7），差价多退少补"),
+        help_text=_("同型号同规格无货时换货须选择，差价多退少补"),
     )
     confirm = ConfirmField(_("我确认选择此方案，提交后将按此方案处理"))
 
@@ -358,11 +328,5 @@ class EvidenceForm(forms.Form):
         choices=RepairEvidence.Kind.choices,
         initial=RepairEvidence.Kind.REPORT,
     )
-    file = forms.FileField(label=_("文件"))
+    file = UploadField(accept=REPAIR_EVIDENCE, multiple=False, required=True, label=_("文件"))
     caption = forms.CharField(label=_("说明"), required=False, max_length=200)
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_PHOTO_BYTES * 4:
-            raise ValidationError(_("文件不能超过 32 MB。"), code="file_too_large")
-        return upload

@@ -24,12 +24,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
 from aftersales.casefile.files import ORIGINAL_NAME_LENGTH, display_name, random_name
 
 from .rules import CatalogFacts, PartPeriod
+from .seed import seed_text
 
 
 class SanbaoCatalogEntry(models.Model):
@@ -87,7 +89,7 @@ class SanbaoCatalogEntry(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name}（{self.code}）"
+        return gettext("%(name)s（%(code)s）") % {"name": seed_text(self.name), "code": self.code}
 
     @property
     def rate_known(self):
@@ -704,7 +706,7 @@ class RepairEvidence(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.repair_id} {self.kind} {self.caption}"
+        return f"{self.repair_id} {self.get_kind_display()} {self.caption}"
 
     @property
     def display_name(self):
@@ -719,9 +721,9 @@ class WarrantyEscalation(models.Model):
     """
 
     class Rule(models.TextChoices):
-        G4 = "G4", _("三包期内修理两次仍不能正常使用（G4）")
-        G5 = "G5", _("缺少配件超过期限未修好（G5）")
-        G6 = "G6", _("修理者责任时间超过 30 日（G6）")
+        G4 = "G4", _("三包期内修理两次仍不能正常使用")
+        G5 = "G5", _("缺少配件超过期限未修好")
+        G6 = "G6", _("修理者责任时间超过 30 日")
 
     class Status(models.TextChoices):
         OPEN = "open", _("待处理")
@@ -820,4 +822,4 @@ class WarrantyEscalation(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.rule} {self.card_id} {self.status}"
+        return f"{self.rule} {self.card_id} {self.get_status_display()}"

@@ -13,9 +13,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+
 from aftersales.deadlines import rules as time_rules
 from aftersales.errors import InvalidInput, RuleViolation
 from aftersales.money import ZERO, yuan
+
+from .seed import seed_text
 
 # The engine converts the same few instants (start, 送修, ends, now) to Shanghai dates many times
 # per answer (every coverage walks every repair); the conversions are pure, so they are
@@ -53,13 +59,33 @@ def service_modes(category_code):
     return (SEND_IN, ON_SITE) if category_code in ON_SITE_CATEGORIES else (SEND_IN,)
 
 
-KIND_LABELS = {RETURN: "退货", EXCHANGE: "换货", FREE_REPAIR: "免费维修", PAID_REPAIR: "付费维修"}
+KIND_LABELS = {
+    RETURN: gettext_lazy("退货"),
+    EXCHANGE: gettext_lazy("换货"),
+    FREE_REPAIR: gettext_lazy("免费维修"),
+    PAID_REPAIR: gettext_lazy("付费维修"),
+}
+
+# The same remedies inside the one-line summary ("签收后第 8 天：可退货或换货或免费维修"), where
+# English wants them in lower case.
+SUMMARY_LABELS = {
+    RETURN: pgettext_lazy("remedy in a sentence", "退货"),
+    EXCHANGE: pgettext_lazy("remedy in a sentence", "换货"),
+    FREE_REPAIR: pgettext_lazy("remedy in a sentence", "免费维修"),
+    PAID_REPAIR: pgettext_lazy("remedy in a sentence", "付费维修"),
+}
+
+PAYER_LABELS = {
+    "seller": gettext_lazy("销售者承担"),
+    "repairer": gettext_lazy("修理者承担"),
+    "consumer": gettext_lazy("消费者承担"),
+}
 
 MISUSE_LABELS = {
-    "misuse": "使用、维护、保管不当",
-    "disassembly": "非承担三包的修理者拆动",
-    "voucher": "无三包凭证或凭证被涂改",
-    "force_majeure": "不可抗力",
+    "misuse": gettext_lazy("使用、维护、保管不当"),
+    "disassembly": gettext_lazy("非承担三包的修理者拆动"),
+    "voucher": gettext_lazy("无三包凭证或凭证被涂改"),
+    "force_majeure": gettext_lazy("不可抗力"),
 }
 
 
@@ -335,15 +361,14 @@ def depreciation_refund(price, daily_rate, days_since_start, days_in_repair) -> 
     """
     if daily_rate is None:
         raise RuleViolation(
-            "该三包类目的日折旧率未设置，暂不能计算折旧退货金额（G8）。"
-            "The daily depreciation rate is unknown.",
+            _("该三包类目的日折旧率未设置，暂不能计算折旧退货金额。"),
             code="depreciation_rate_unknown",
         )
     if isinstance(daily_rate, float) or isinstance(price, float):
         raise TypeError("rates and money must not be floats")
     price, rate = yuan(price), Decimal(daily_rate)
     if price < 0 or rate < 0 or days_since_start < 0 or days_in_repair < 0:
-        raise InvalidInput("折旧计算参数不能为负。", code="depreciation_input_invalid")
+        raise InvalidInput(_("折旧计算参数不能为负。"), code="depreciation_input_invalid")
     used_days = max(0, days_since_start - days_in_repair)
     depreciation = yuan(price * rate / Decimal(100) * used_days)
     return max(ZERO, price - min(depreciation, price))
@@ -353,11 +378,16 @@ def depreciation_refund(price, daily_rate, days_since_start, days_in_repair) -> 
 
 
 def _fmt(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
+    """A day in the reader's language (``DATE_FORMAT``: 2027年12月1日, Dec. 1, 2027)."""
+    return formats.date_format(day)
 
 
 def _day_phrase(day: int) -> str:
-    return "签收当天" if day == 0 else f"签收后第 {day} 天"
+    return _("签收当天") if day == 0 else _("签收后第 %(day)s 天") % {"day": day}
+
+
+def _join(items) -> str:
+    return _("、").join(str(i) for i in items)
 
 
 def _exchange_grants(card, at, repairs, whole):
@@ -371,7 +401,7 @@ def _exchange_grants(card, at, repairs, whole):
         grants.append(
             (
                 "G4",
-                f"三包期内已修理 {len(done)} 次仍出现故障，可免费换货或折旧退货（G4）",
+                _("三包期内已修理 %(n)s 次仍出现故障，可免费换货或折旧退货") % {"n": len(done)},
                 {"repairs_finished": [r.finished_at for r in done]},
                 "seller",
             )
@@ -383,7 +413,8 @@ def _exchange_grants(card, at, repairs, whole):
             grants.append(
                 (
                     "G5",
-                    f"送修后超过 {limit} 日因缺少配件仍未修好，由销售者免费换货（G5）",
+                    _("送修后超过 %(days)s 日因缺少配件仍未修好，由销售者免费换货")
+                    % {"days": limit},
                     {"received_at": r.received_at, "limit_passed_at": limit_at},
                     "seller",
                 )
@@ -395,8 +426,8 @@ def _exchange_grants(card, at, repairs, whole):
             grants.append(
                 (
                     "G6",
-                    f"修理者责任时间已达 {repairer_days(r, at)} 日，超过 {REPAIRER_DAYS} 日，"
-                    "由修理者承担费用免费换货（G6）",
+                    _("修理者责任时间已达 %(days)s 日，超过 %(limit)s 日，由修理者承担费用免费换货")
+                    % {"days": repairer_days(r, at), "limit": REPAIRER_DAYS},
                     {
                         "received_at": r.received_at,
                         "limit_passed_at": window_closes_at(r.received_at, REPAIRER_DAYS + waited),
@@ -436,12 +467,12 @@ def entitlements(card: CardFacts, now: datetime) -> Entitlements:
     remedies = []
 
     if card.misuse:
-        reasons = "、".join(MISUSE_LABELS.get(m, m) for m in sorted(card.misuse))
+        reasons = _join(MISUSE_LABELS.get(m, m) for m in sorted(card.misuse))
         remedies.append(
             Remedy(
                 PAID_REPAIR,
                 "G11",
-                f"存在{reasons}，不实行三包，只能付费维修（G11）",
+                _("存在%(reasons)s的情形，不实行三包，只能付费维修") % {"reasons": reasons},
                 dict(dates_start),
                 cost_borne_by="consumer",
             )
@@ -457,7 +488,8 @@ def entitlements(card: CardFacts, now: datetime) -> Entitlements:
             Remedy(
                 RETURN,
                 "G1",
-                f"{_day_phrase(day)}，7 日内出现性能故障可退货，全额退款不计折旧（G1）",
+                _("%(day)s，7 日内出现性能故障可退货，全额退款不计折旧")
+                % {"day": _day_phrase(day)},
                 {**dates_start, "closes_at": return_closes},
                 refund=_full(card),
                 cost_borne_by="seller",
@@ -467,9 +499,12 @@ def entitlements(card: CardFacts, now: datetime) -> Entitlements:
         exchange_grants.append(
             (
                 "G2" if now >= return_closes else "G1",
-                f"{_day_phrase(day)}，15 日内出现性能故障可免费换同型号同规格产品（G2）"
-                if now >= return_closes
-                else f"{_day_phrase(day)}，7 日内可换货（G1）",
+                (
+                    _("%(day)s，15 日内出现性能故障可免费换同型号同规格产品")
+                    if now >= return_closes
+                    else _("%(day)s，7 日内可换货")
+                )
+                % {"day": _day_phrase(day)},
                 {**dates_start, "closes_at": exchange_closes},
                 "seller",
             )
@@ -485,8 +520,8 @@ def entitlements(card: CardFacts, now: datetime) -> Entitlements:
             Remedy(
                 FREE_REPAIR,
                 "G3",
-                f"三包有效期内（至 {_fmt(whole.last_day)}，含维修顺延 {whole.extension_days} 日）"
-                "免费维修（G3）",
+                _("三包有效期内（至 %(date)s，含维修顺延 %(days)s 日）免费维修")
+                % {"date": _fmt(whole.last_day), "days": whole.extension_days},
                 {**dates_start, "ends_at": whole.ends_at},
                 cost_borne_by="seller",
             )
@@ -494,12 +529,16 @@ def entitlements(card: CardFacts, now: datetime) -> Entitlements:
     else:
         covered = [p for p in parts if now < p.ends_at]
         if covered:
-            names = "、".join(f"{p.part}（至 {_fmt(p.last_day)}）" for p in covered)
+            names = _join(
+                _("%(part)s（至 %(date)s）") % {"part": seed_text(p.part), "date": _fmt(p.last_day)}
+                for p in covered
+            )
             remedies.append(
                 Remedy(
                     FREE_REPAIR,
                     "G3",
-                    f"整机三包期已过，主要部件仍在三包期内，免费修理：{names}（G3、G9）",
+                    _("整机三包期已过，主要部件仍在三包期内，免费修理：%(parts)s")
+                    % {"parts": names},
                     {**dates_start, "parts": {p.part: p.ends_at for p in covered}},
                     cost_borne_by="seller",
                 )
@@ -510,8 +549,8 @@ def entitlements(card: CardFacts, now: datetime) -> Entitlements:
             Remedy(
                 FREE_REPAIR,
                 "G12",
-                f"上次维修于 {_fmt(local_date(last.finished_at))} 完成，30 日内再次故障，"
-                "视为未修好，免费重修（G12）",
+                _("上次维修于 %(date)s 完成，30 日内再次故障，视为未修好，免费重修")
+                % {"date": _fmt(local_date(last.finished_at))},
                 {
                     "finished_at": last.finished_at,
                     "closes_at": window_closes_at(last.finished_at, RECURRENCE_DAYS),
@@ -524,7 +563,7 @@ def entitlements(card: CardFacts, now: datetime) -> Entitlements:
             Remedy(
                 PAID_REPAIR,
                 "G9",
-                f"三包有效期已于 {_fmt(whole.last_day)} 届满，只能付费维修（G9）",
+                _("三包有效期已于 %(date)s 届满，只能付费维修") % {"date": _fmt(whole.last_day)},
                 {**dates_start, "ended_at": whole.ends_at},
                 cost_borne_by="consumer",
             )
@@ -562,8 +601,10 @@ def _exchange_remedies(card, now, start, grants, *, has_return):
             Remedy(
                 EXCHANGE,
                 "G7",
-                f"应换货（{rules}），但同型号同规格产品无货：可换其他型号或规格（差价多退少补）；"
-                "不接受的，可全额退货不计折旧（G7）",
+                _(
+                    "应换货，但同型号同规格产品无货：可换其他型号或规格（差价多退少补）；"
+                    "不接受的，可全额退货不计折旧"
+                ),
                 dates,
                 cost_borne_by=payer,
                 alternative=True,
@@ -574,9 +615,9 @@ def _exchange_remedies(card, now, start, grants, *, has_return):
             Remedy(
                 RETURN,
                 "G7",
-                f"应换货（{rules}），但同型号同规格产品无货"
-                + ("，且您不接受其他型号" if card.alternative_refused else "")
-                + "：全额退货不计折旧（G7）",
+                _("应换货，但同型号同规格产品无货，且您不接受其他型号：全额退货不计折旧")
+                if card.alternative_refused
+                else _("应换货，但同型号同规格产品无货：全额退货不计折旧"),
                 dates,
                 refund=_full(card),
                 cost_borne_by="seller",
@@ -600,12 +641,14 @@ def _refund_instead_of_exchange(card, now, start, grants):
             error = exc.code
     elif card.catalog.daily_rate is None:
         error = "depreciation_rate_unknown"
-    text = (
-        f"应换货（{rules}），如不愿换货可退货，按折旧计算："
-        f"已使用 {days} 日减维修 {in_repair} 日（G8）"
-    )
+    text = _(
+        "应换货，如不愿换货可退货，按折旧计算：已使用 %(days)s 日减维修 %(repair_days)s 日"
+    ) % {
+        "days": days,
+        "repair_days": in_repair,
+    }
     if error:
-        text += "；该类目日折旧率未设置，暂不能计算退款金额"
+        text = _("%(text)s；该类目日折旧率未设置，暂不能计算退款金额") % {"text": text}
     return Remedy(
         RETURN,
         "G8",
@@ -621,10 +664,13 @@ def _refund_instead_of_exchange(card, now, start, grants):
 def _answer(now, day, remedies, coverage, not_fixed):
     remedies.sort(key=lambda r: KIND_ORDER.index(r.kind))
     kinds = list(dict.fromkeys(r.kind for r in remedies))
-    rules = "、".join(dict.fromkeys(r.rule for r in remedies))
-    labels = "或".join(KIND_LABELS[k] for k in kinds)
-    prefix = "只能" if len(kinds) < len(KIND_ORDER) - 1 else "可"
-    summary = f"{_day_phrase(day)}：{prefix}{labels}（{rules}）"
+    labels = _("或").join(str(SUMMARY_LABELS[k]) for k in kinds)
+    template = (
+        _("%(day)s：只能%(remedies)s")
+        if len(kinds) < len(KIND_ORDER) - 1
+        else _("%(day)s：可%(remedies)s")
+    )
+    summary = template % {"day": _day_phrase(day), "remedies": labels}
     return Entitlements(
         at=now,
         day=day,

@@ -23,8 +23,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from aftersales import clock
@@ -40,9 +41,10 @@ from aftersales.templatetags.components import deadline_rows
 from aftersales.templatetags.components import deadline_time as deadline_text
 from aftersales.tenancy.decorators import consumer_required, merchant_required, role_required
 
-from . import forms, rules, selectors, services
+from . import citations, forms, rules, selectors, services
 from .deadlines import parts_limit_days
 from .models import RepairOrder, WarrantyCard, WarrantyEscalation
+from .seed import seed_text
 
 PAGE_SIZE = 20
 SOON = timedelta(days=3)
@@ -58,33 +60,30 @@ def _day_text(day):
 
 
 DATE_LABELS = {
-    "start_at": _lazy("签收/安装完成"),
-    "period_start": _lazy("本期三包起算"),
-    "closes_at": _lazy("截止"),
-    "ends_at": _lazy("三包有效至"),
-    "ended_at": _lazy("三包期届满"),
-    "received_at": _lazy("送修时间"),
-    "limit_passed_at": _lazy("期限届满"),
-    "finished_at": _lazy("上次维修完成"),
-    "repairs_finished": _lazy("已完成的维修"),
-    "days_since_start": _lazy("自三包起算已"),
-    "days_in_repair": _lazy("其中维修/等待配件"),
-    "exchange_rules": _lazy("换货依据"),
+    "start_at": gettext_lazy("签收/安装完成"),
+    "period_start": gettext_lazy("本期三包起算"),
+    "closes_at": gettext_lazy("截止"),
+    "ends_at": gettext_lazy("三包有效至"),
+    "ended_at": gettext_lazy("三包期届满"),
+    "received_at": gettext_lazy("送修时间"),
+    "limit_passed_at": gettext_lazy("期限届满"),
+    "finished_at": gettext_lazy("上次维修完成"),
+    "repairs_finished": gettext_lazy("已完成的维修"),
+    "days_since_start": gettext_lazy("自三包起算已"),
+    "days_in_repair": gettext_lazy("其中维修/等待配件"),
+    "exchange_rules": gettext_lazy("换货依据"),
 }
-COST_LABELS = {
-    "seller": _lazy("销售者承担"),
-    "repairer": _lazy("修理者承担"),
-    "consumer": _lazy("消费者承担"),
-}
+COST_LABELS = rules.PAYER_LABELS
 REFUND_ERRORS = {
-    "depreciation_rate_unknown": _lazy(
-        "该三包类目的日折旧率尚未设置，暂不能计算折旧退货金额（G8），请联系平台客服。"
+    "depreciation_rate_unknown": gettext_lazy(
+        "该三包类目的日折旧率尚未设置，暂不能计算折旧退货金额，请联系平台客服。"
     ),
 }
 
 
-def _date_items(dates):
-    """The deciding dates of a remedy as ``[(label, text)]``, in the engine's order."""
+def _date_items(dates, *, with_code=False):
+    """The deciding dates of a remedy as ``[(label, text)]``, in the engine's order; the rules
+    an exchange was due under as their law (with the codes for merchants and staff)."""
     items = []
     for key, value in (dates or {}).items():
         label = DATE_LABELS.get(key, key)
@@ -97,13 +96,17 @@ def _date_items(dates):
             )
         elif key == "parts" and isinstance(value, dict):
             for part, ends in value.items():
-                items.append((_("%(part)s 三包至") % {"part": part}, deadline_text(ends)))
+                items.append(
+                    (_("%(part)s 三包至") % {"part": seed_text(part)}, deadline_text(ends))
+                )
             continue
         elif isinstance(value, list):
-            text = "、".join(
+            text = _("、").join(
                 f"{v.astimezone(SHANGHAI):%Y-%m-%d}" if isinstance(v, datetime) else str(v)
                 for v in value
             )
+        elif key == "exchange_rules":
+            text = citations.cite(value, with_code=with_code)
         elif key in ("days_since_start", "days_in_repair"):
             text = _("%(n)s 天") % {"n": value}
         else:
@@ -118,7 +121,7 @@ def _coverage_rows(coverage, now):
         if c.part is None:
             label = _("整机")
         else:
-            label = c.part
+            label = seed_text(c.part)
         months = c.months
         period = (
             _("%(y)s 年") % {"y": months // 12}
@@ -140,7 +143,7 @@ def _coverage_rows(coverage, now):
     return rows
 
 
-def _why_only(ent, start_at, facts):
+def _why_only(ent, start_at, facts, *, with_code=False):
     """Why no return or exchange is open (the consumer's "为什么只能维修？"), rule by rule."""
     kinds = set(ent.kinds)
     if rules.RETURN in kinds and rules.EXCHANGE in kinds:
@@ -153,14 +156,17 @@ def _why_only(ent, start_at, facts):
     exchange_closes = rules.window_closes_at(start_at, rules.EXCHANGE_DAYS)
     if rules.RETURN not in kinds:
         reasons.append(
-            _("签收后 7 日内出现性能故障才可退货，退货期已于 %(at)s 截止（G1）。")
-            % {"at": deadline_text(return_closes)}
+            _("签收后 7 日内出现性能故障才可退货，退货期已于 %(at)s 截止（%(law)s）。")
+            % {"at": deadline_text(return_closes), "law": citations.cite("G1", with_code=with_code)}
         )
     if rules.EXCHANGE not in kinds:
         if ent.at >= exchange_closes:
             reasons.append(
-                _("签收后 15 日内出现性能故障才可换货，换货期已于 %(at)s 截止（G2）。")
-                % {"at": deadline_text(exchange_closes)}
+                _("签收后 15 日内出现性能故障才可换货，换货期已于 %(at)s 截止（%(law)s）。")
+                % {
+                    "at": deadline_text(exchange_closes),
+                    "law": citations.cite("G2", with_code=with_code),
+                }
             )
         done = 0
         if facts is not None:
@@ -170,14 +176,15 @@ def _why_only(ent, start_at, facts):
                 if r.finished_at is not None and r.finished_at <= ent.at
             )
         reasons.append(
-            _("三包期内修理两次后仍出现故障才可换货或退货（G4），本期已完成修理 %(n)s 次。")
-            % {"n": done}
+            _("三包期内修理两次后仍出现故障才可换货或退货（%(law)s），本期已完成修理 %(n)s 次。")
+            % {"n": done, "law": citations.cite("G4", with_code=with_code)}
         )
         reasons.append(
             _(
-                "维修超过 30 日（扣除等待配件的时间，G6）或送修后因缺少配件超过期限仍未修好"
-                "（G5）时，也可换货。"
+                "维修超过 30 日（扣除等待配件的时间）或送修后因缺少配件超过期限仍未修好时，"
+                "也可换货（%(law)s）。"
             )
+            % {"law": citations.cite("G5/G6", with_code=with_code)}
         )
     title = (
         _("为什么只能维修？")
@@ -199,9 +206,11 @@ class Answer:
     kinds: list
 
 
-def entitlement_answer(ent, *, start_at, facts=None):
-    """``rules.Entitlements`` → ``Answer``: each remedy with its rule, deciding dates, the G8
-    refund amount or why it cannot be computed; the coverage table; the "why only" reasons."""
+def entitlement_answer(ent, *, start_at, facts=None, with_code=False):
+    """``rules.Entitlements`` → ``Answer``: each remedy with its rule and the law behind it
+    (``citations``: consumers read the law, merchants and staff the code too), deciding dates,
+    the G8 refund amount or why it cannot be computed; the coverage table; the "why only"
+    reasons."""
     remedies = []
     for r in ent.remedies:
         remedies.append(
@@ -210,7 +219,8 @@ def entitlement_answer(ent, *, start_at, facts=None):
                 "kind_label": rules.KIND_LABELS.get(r.kind, r.kind),
                 "rule": r.rule,
                 "explanation": r.explanation,
-                "dates": _date_items(r.dates),
+                "citation": citations.cite(r.rule, with_code=with_code),
+                "dates": _date_items(r.dates, with_code=with_code),
                 "refund": r.refund,
                 "with_depreciation": r.with_depreciation,
                 "refund_error": REFUND_ERRORS.get(r.refund_error, r.refund_error)
@@ -224,7 +234,7 @@ def entitlement_answer(ent, *, start_at, facts=None):
                 "alternative": r.alternative,
             }
         )
-    why_title, why = _why_only(ent, start_at, facts)
+    why_title, why = _why_only(ent, start_at, facts, with_code=with_code)
     return Answer(
         summary=ent.summary,
         remedies=remedies,
@@ -235,18 +245,18 @@ def entitlement_answer(ent, *, start_at, facts=None):
     )
 
 
-def _card_answer(card, now):
+def _card_answer(card, now, *, with_code=False):
     """The card's entitlement answer now (``selectors.card_facts`` → ``rules.entitlements``, the
     same answer as ``selectors.card_entitlements``, with the facts kept for the reasons)."""
     facts = selectors.card_facts(card)
     ent = rules.entitlements(facts, now)
-    return entitlement_answer(ent, start_at=facts.start_at, facts=facts)
+    return entitlement_answer(ent, start_at=facts.start_at, facts=facts, with_code=with_code)
 
 
 # The repair page's own names of the deadline steps; every other verb by its registered label
 # (repairs/labels.py and the kernel's).
 DEADLINE_LABELS = {
-    "deadline.paused": _lazy("期限暂停（等待配件不计时）"),
+    "deadline.paused": gettext_lazy("期限暂停（等待配件不计时）"),
 }
 STATUS_LABELS = dict(RepairOrder.Status.choices)
 
@@ -286,10 +296,11 @@ def _remedy_label(kind):
     }.get(kind, rules.KIND_LABELS.get(kind, kind))
 
 
-def _label_escalations(escalations):
+def _label_escalations(escalations, *, with_code=False):
     for esc in escalations:
+        esc.citation = citations.cite(esc.rule, with_code=with_code)
         esc.chosen_label = _remedy_label(esc.chosen_remedy) if esc.chosen_remedy else ""
-        esc.granted_label = "、".join(_remedy_label(k) for k in esc.granted_remedies or [])
+        esc.granted_label = _("、").join(str(_remedy_label(k)) for k in esc.granted_remedies or [])
     return escalations
 
 
@@ -325,9 +336,9 @@ def _query_without_page(request):
 # -- lists of repairs (all three portals) ---------------------------------------------------------
 
 PORTALS = {
-    "my": {"shell": "portal/my.html", "heading": _lazy("我的维修")},
-    "merchant": {"shell": "portal/merchant.html", "heading": _lazy("维修管理")},
-    "provider": {"shell": "portal/provider.html", "heading": _lazy("维修工单")},
+    "my": {"shell": "portal/my.html", "heading": gettext_lazy("我的维修")},
+    "merchant": {"shell": "portal/merchant.html", "heading": gettext_lazy("维修管理")},
+    "provider": {"shell": "portal/provider.html", "heading": gettext_lazy("维修工单")},
 }
 
 
@@ -430,7 +441,8 @@ def _repair_list_page(request, *, portal):
 def _repair_context(request, repair, *, portal, now):
     masked = portal != "my"
     escalations = _label_escalations(
-        list(WarrantyEscalation.objects.filter(repair=repair).order_by("-raised_at", "-id"))
+        list(WarrantyEscalation.objects.filter(repair=repair).order_by("-raised_at", "-id")),
+        with_code=portal != "my",
     )
     days = None
     if repair.received_at is not None:
@@ -502,9 +514,10 @@ def _card_detail_page(request, pk, *, portal):
     repairs = list(card.repairs.order_by("-id"))
     open_repair = next((r for r in repairs if r.is_open), None)
     escalations = _label_escalations(
-        list(card.escalations.filter(status=WarrantyEscalation.Status.OPEN))
+        list(card.escalations.filter(status=WarrantyEscalation.Status.OPEN)),
+        with_code=portal != "my",
     )
-    answer = _card_answer(card, now)
+    answer = _card_answer(card, now, with_code=portal != "my")
     free_units, _requests = selectors.card_line_units(card)
     context = {
         **_portal(portal, "warranties"),
@@ -624,9 +637,12 @@ def my_warranty_remedy(request, pk):
     for r in open_remedies:
         if r["kind"] == rules.RETURN and r["refund"] is None:
             continue  # no amount yet (G8 rate unknown): the answer below says why
-        label = f"{_remedy_label(r['kind'])}（{r['rule']}）"
+        label = _("%(remedy)s（%(law)s）") % {
+            "remedy": _remedy_label(r["kind"]),
+            "law": r["citation"],
+        }
         if r["alternative"]:
-            label = _("同型号同规格无货，换其他型号或规格（%(rule)s）") % {"rule": r["rule"]}
+            label = _("同型号同规格无货，换其他型号或规格（%(law)s）") % {"law": r["citation"]}
         if r["kind"] == rules.RETURN and r["refund"] is not None:
             label += _("，可退 ¥%(a)s") % {"a": r["refund"]}
         choices.append((r["kind"], label))
@@ -701,23 +717,26 @@ class ConsumerStep:
 CONSUMER_STEPS = (
     ConsumerStep(
         "cancel",
-        _lazy("取消维修申请"),
-        _lazy("取消申请"),
-        _lazy("维修服务商收到商品前可以取消。"),
+        gettext_lazy("取消维修申请"),
+        gettext_lazy("取消申请"),
+        gettext_lazy("维修服务商收到商品前可以取消。"),
         ("requested", "assigned"),
         "repair_cancel",
-        _confirm_form(_lazy("我确认取消此维修申请")),
-        _lazy("维修申请已取消。"),
+        _confirm_form(gettext_lazy("我确认取消此维修申请")),
+        gettext_lazy("维修申请已取消。"),
     ),
     ConsumerStep(
         "close",
-        _lazy("确认收到，结束维修"),
-        _lazy("确认结束"),
-        _lazy("修复后 30 日内再次出现故障，仍可免费重修（G12）。"),
+        gettext_lazy("确认收到，结束维修"),
+        gettext_lazy("确认结束"),
+        format_lazy(
+            gettext_lazy("修复后 30 日内再次出现故障，仍可免费重修（{law}）。"),
+            law=citations.CITATIONS["G12"],
+        ),
         ("returned",),
         "repair_close",
-        _confirm_form(_lazy("我已收到商品，确认结束此维修单")),
-        _lazy("维修单已结束。"),
+        _confirm_form(gettext_lazy("我已收到商品，确认结束此维修单")),
+        gettext_lazy("维修单已结束。"),
     ),
 )
 CONSUMER_STEP_BY_NAME = {s.name: s for s in CONSUMER_STEPS}
@@ -909,70 +928,74 @@ class Step:
 STEPS = (
     Step(
         "receive",
-        _lazy("登记送修（收到商品）"),
-        _lazy("确认收到"),
+        gettext_lazy("登记送修（收到商品）"),
+        gettext_lazy("确认收到"),
         forms.ReceiveForm,
         "repair_receive",
         ("assigned",),
-        _lazy("送修时间是 G5（缺件期限）和 G6（30 日）的起算点，请按实际收到商品的时间填写。"),
+        gettext_lazy(
+            "送修时间是 G5（缺件期限）和 G6（30 日）的起算点，请按实际收到商品的时间填写。"
+        ),
     ),
     Step(
         "diagnose",
-        _lazy("登记检测结论"),
-        _lazy("保存检测结论"),
+        gettext_lazy("登记检测结论"),
+        gettext_lazy("保存检测结论"),
         forms.DiagnoseForm,
         "repair_diagnose",
         ("received",),
-        _lazy("发现使用不当、擅自拆动、凭证问题或不可抗力时注明原因，本次维修按 G11 收费。"),
+        gettext_lazy("发现使用不当、擅自拆动、凭证问题或不可抗力时注明原因，本次维修按 G11 收费。"),
     ),
     Step(
         "parts-wait-start",
-        _lazy("开始等待制造商配件"),
-        _lazy("开始等待配件"),
+        gettext_lazy("开始等待制造商配件"),
+        gettext_lazy("开始等待配件"),
         forms.PartsWaitStartForm,
         "repair_parts_wait_start",
         ("received", "diagnosing", "repairing"),
-        _lazy(
+        gettext_lazy(
             "等待配件的天数不计入修理者责任时间（G6），但送修后超过缺件期限仍未修好须换货（G5）。"
         ),
     ),
     Step(
         "parts-wait-end",
-        _lazy("配件到货"),
-        _lazy("登记到货"),
+        gettext_lazy("配件到货"),
+        gettext_lazy("登记到货"),
         forms.PartsWaitEndForm,
         "repair_parts_wait_end",
         ("waiting_parts",),
     ),
     Step(
         "start",
-        _lazy("开始维修"),
-        _lazy("开始维修"),
+        gettext_lazy("开始维修"),
+        gettext_lazy("开始维修"),
         forms.StartRepairForm,
         "repair_start",
         ("received", "diagnosing"),
     ),
     Step(
         "result",
-        _lazy("登记维修结果"),
-        _lazy("保存维修结果"),
+        gettext_lazy("登记维修结果"),
+        gettext_lazy("保存维修结果"),
         forms.ResultForm,
         "repair_finish",
         ("received", "diagnosing", "waiting_parts", "repairing"),
-        _lazy("付费维修仅限使用不当、擅自拆动、无有效凭证、不可抗力（G11）或超出三包期（G9）。"),
+        gettext_lazy(
+            "付费维修仅限使用不当、擅自拆动、无有效凭证、不可抗力（G11）或超出三包期（G9）。"
+        ),
     ),
     Step(
         "evidence",
-        _lazy("上传检测报告或照片"),
-        _lazy("上传"),
+        gettext_lazy("上传检测报告或照片"),
+        gettext_lazy("上传"),
         forms.EvidenceForm,
         "repair_evidence_add",
         ("received", "diagnosing", "waiting_parts", "repairing", "fixed", "not_fixed"),
     ),
     Step(
         "return",
-        _lazy("返还消费者"),
-        _lazy("确认返还"),
+        gettext_lazy("返还消费者"),
+        gettext_lazy("确认返还"),
         forms.ReturnForm,
         "repair_return_to_consumer",
         ("fixed", "not_fixed"),
@@ -1029,12 +1052,14 @@ class RevealForm(forms.forms.Form):
     """Why the provider needs the consumer's full phone and address (logged, RULES.md D3)."""
 
     reason = forms.forms.CharField(
-        label=_lazy("查看原因"),
+        label=gettext_lazy("查看原因"),
         max_length=200,
-        error_messages={"required": _lazy("请填写查看原因，例如“预约上门时间”。")},
-        widget=forms.forms.TextInput(attrs={"placeholder": _lazy("例如：电话预约上门维修时间")}),
+        error_messages={"required": gettext_lazy("请填写查看原因，例如“预约上门时间”。")},
+        widget=forms.forms.TextInput(
+            attrs={"placeholder": gettext_lazy("例如：电话预约上门维修时间")}
+        ),
     )
-    confirm = forms.ConfirmField(_lazy("我确认因上门服务需要查看，本次查看将被记录"))
+    confirm = forms.ConfirmField(gettext_lazy("我确认因上门服务需要查看，本次查看将被记录"))
 
 
 def _provider_detail(request, repair, bound=None, status=200, reveal_form=None, revealed=None):

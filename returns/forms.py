@@ -12,15 +12,14 @@ from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
+from aftersales.casefile.upload_fields import UploadField
 from orders.forms import CARRIER_CHOICES, tracking_number_field
 
 from . import rules
-from .models import EVIDENCE_EXTENSIONS, ReturnRequest
+from .models import ReturnRequest
+from .uploads import EVIDENCE_ACCEPT
 
 MAX_EVIDENCE_FILES = 9
-EVIDENCE_ACCEPT = ",".join(
-    sorted({f".{ext}" for kind in ("photo", "video") for ext in EVIDENCE_EXTENSIONS[kind]})
-)
 
 # Which field a service error code concerns (the rest are shown above the form).
 ERROR_FIELDS = {
@@ -58,35 +57,10 @@ def add_domain_error(form, exc):
     return form
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class EvidenceField(forms.FileField):
-    """Several photos or videos in one field (Django's documented multiple-upload pattern)."""
-
-    def __init__(self, *args, accept=EVIDENCE_ACCEPT, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": accept, "multiple": True}))
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        files = data if isinstance(data, (list, tuple)) else ([data] if data else [])
-        if len(files) > MAX_EVIDENCE_FILES:
-            raise forms.ValidationError(
-                _("最多上传 %(n)s 个文件。") % {"n": MAX_EVIDENCE_FILES}, code="evidence_too_many"
-            )
-        cleaned = [single(f, initial) for f in files]
-        if self.required and not cleaned:
-            raise forms.ValidationError(self.error_messages["required"], code="required")
-        return cleaned
-
-
-def evidence_kind(upload):
-    """``photo`` or ``video`` by the file's extension (the model validates it again)."""
-    ext = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
-    return "video" if ext in EVIDENCE_EXTENSIONS["video"] else "photo"
+def evidence_field(*, stage, **kwargs):
+    """Up to nine files of the kinds the evidence of ``stage`` takes
+    (``returns.uploads.EVIDENCE_ACCEPT``), each checked for what it is (issue 14)."""
+    return UploadField(accept=EVIDENCE_ACCEPT[stage], max_files=MAX_EVIDENCE_FILES, **kwargs)
 
 
 REASON_CHOICES = [
@@ -115,7 +89,8 @@ class ReturnRequestForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("请描述商品的问题或您的诉求")}),
     )
-    evidence = EvidenceField(
+    evidence = evidence_field(
+        stage="request",
         label=_("照片或视频"),
         help_text=_("质量问题、商品破损、与描述不符等原因需上传照片或视频（最多 9 个）。"),
     )
@@ -245,13 +220,13 @@ class StatementForm(forms.Form):
     statement = forms.CharField(
         label=_("陈述"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
     )
-    evidence = EvidenceField(label=_("凭证（照片或视频）"))
+    evidence = evidence_field(stage="arbitration", label=_("凭证"))
 
 
 class EvidenceForm(forms.Form):
     """More photos or videos for a request still being worked on (R5, R19)."""
 
-    evidence = EvidenceField(label=_("补充凭证"), required=True)
+    evidence = evidence_field(stage="add", label=_("补充凭证"), required=True)
     note = forms.CharField(label=_("说明"), required=False, max_length=500)
 
 
@@ -261,7 +236,7 @@ class RejectForm(forms.Form):
     reason = forms.CharField(
         label=_("拒绝原因"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
     )
-    evidence = EvidenceField(label=_("凭证（照片或视频）"))
+    evidence = evidence_field(stage="reject", label=_("凭证"))
 
 
 class InspectionForm(forms.Form):
@@ -279,7 +254,7 @@ class InspectionForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    evidence = EvidenceField(label=_("验货照片或视频"))
+    evidence = evidence_field(stage="receive", label=_("验货凭证"))
 
     def clean(self):
         data = super().clean()

@@ -28,6 +28,7 @@ from aftersales.api.middleware import REQUEST_ID_HEADER
 from aftersales.api.views import MeView
 from aftersales.errors import InvalidInput
 from aftersales.tenancy.actors import SYSTEM
+from aftersales.tests.uploads import jpeg_bytes
 from orders.models import Sku
 from orders.services import sku_upsert
 from tests import matrix
@@ -225,7 +226,7 @@ def _upload(world, role_clients, filename):
     url = reverse("return-evidence", kwargs={"pk": target.kwargs["pk"]})
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    upload = SimpleUploadedFile(filename, b"\xff\xd8\xff\xe0 jpeg", content_type="image/jpeg")
+    upload = SimpleUploadedFile(filename, jpeg_bytes(), content_type="image/jpeg")
     return role_clients["consumer_a"].post(url, {"file": upload, "note": "x"})
 
 

@@ -3,6 +3,8 @@ inbound provider callbacks."""
 
 import django_filters
 from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -14,6 +16,7 @@ from aftersales.api.base import ActorViewMixin, no_store
 from aftersales.api.routes import resource
 from aftersales.errors import NotFound
 from aftersales.messaging import callbacks, notifications, webhooks
+from aftersales.messaging.kinds import MessageKind
 from aftersales.messaging.models import (
     Notification,
     NotificationDelivery,
@@ -42,6 +45,7 @@ class NotificationSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "event",
+            "kind",
             "language",
             "title",
             "body",
@@ -54,16 +58,34 @@ class NotificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class KindChannelsSerializer(serializers.Serializer):
+    email = serializers.BooleanField(required=False)
+    sms = serializers.BooleanField(required=False)
+
+
 class NotificationPreferenceSerializer(serializers.ModelSerializer):
-    in_app_enabled = serializers.SerializerMethodField(help_text="站内信始终开启。Always on.")
+    in_app_enabled = serializers.SerializerMethodField(help_text=gettext_lazy("站内信始终开启。"))
+    kinds = serializers.DictField(
+        child=KindChannelsSerializer(),
+        required=False,
+        help_text=gettext_lazy("按消息类别选择的渠道；未列出的类别沿用邮件和短信的总开关。"),
+    )
 
     class Meta:
         model = NotificationPreference
-        fields = ["in_app_enabled", "email_enabled", "sms_enabled", "updated_at"]
+        fields = ["in_app_enabled", "email_enabled", "sms_enabled", "kinds", "updated_at"]
         read_only_fields = ["in_app_enabled", "updated_at"]
 
     def get_in_app_enabled(self, obj) -> bool:
         return True
+
+    def validate_kinds(self, value):
+        unknown = sorted(set(value) - set(MessageKind.values))
+        if unknown:
+            raise serializers.ValidationError(
+                _("没有这一类消息：%(kinds)s") % {"kinds": ", ".join(unknown)}
+            )
+        return value
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
@@ -100,9 +122,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
-    secret = serializers.CharField(
-        read_only=True, help_text="签名密钥，仅显示一次。Signing secret, shown once."
-    )
+    secret = serializers.CharField(read_only=True, help_text=gettext_lazy("签名密钥，仅显示一次。"))
 
     class Meta(WebhookEndpointSerializer.Meta):
         fields = WebhookEndpointSerializer.Meta.fields + ["secret"]
@@ -146,11 +166,11 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
 
 class NotificationFilter(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(method="filter_unread", label="仅未读 unread only")
+    unread = django_filters.BooleanFilter(method="filter_unread", label=gettext_lazy("仅未读"))
 
     class Meta:
         model = Notification
-        fields = ["event"]
+        fields = ["event", "kind"]
 
     def filter_unread(self, qs, name, value):
         if value is None:

@@ -35,8 +35,8 @@ class NotificationDeliveryInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["id", "user", "event", "title", "language", "read_at", "created_at"]
-    list_filter = ["event", "language", ("read_at", admin.EmptyFieldListFilter)]
+    list_display = ["id", "user", "kind", "event", "title", "language", "read_at", "created_at"]
+    list_filter = ["kind", "event", "language", ("read_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__username", "title", "event"]
     list_select_related = ["user"]
     inlines = [NotificationDeliveryInline]

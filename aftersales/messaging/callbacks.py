@@ -30,6 +30,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from aftersales.errors import DomainError, InvalidInput, NotFound
 from aftersales.messaging.models import InboundCallback
@@ -87,20 +88,18 @@ def callback_verify(*, provider, timestamp, signature, body):
     if provider not in providers():
         raise NotFound()
     if not timestamp or not signature:
-        raise InvalidSignature("缺少签名。Missing signature.")
+        raise InvalidSignature(_("缺少签名。"))
     expected = callback_signature(callback_secret(provider), timestamp, body)
     if not hmac.compare_digest(expected, signature.strip()):
-        raise InvalidSignature("签名无效。The signature does not match.")
+        raise InvalidSignature(_("签名无效。"))
     try:
         ts = int(timestamp)
     except ValueError:
-        raise InvalidInput("时间戳无效。", code="stale_timestamp") from None
+        raise InvalidInput(_("时间戳无效。"), code="stale_timestamp") from None
     # Transport freshness is checked against real time: providers sign with their real clocks,
     # not the platform's sandbox business clock.
     if abs(time.time() - ts) > getattr(settings, "CALLBACK_MAX_AGE_SECONDS", MAX_AGE_SECONDS):
-        raise InvalidInput(
-            "回调时间戳已过期（超过 5 分钟）。Stale timestamp.", code="stale_timestamp"
-        )
+        raise InvalidInput(_("回调时间戳已过期（超过 5 分钟）。"), code="stale_timestamp")
 
 
 def callback_receive(*, provider, timestamp, signature, body: bytes):
@@ -111,10 +110,10 @@ def callback_receive(*, provider, timestamp, signature, body: bytes):
     try:
         data = json.loads(body or b"{}")
     except ValueError:
-        raise InvalidInput("回调体不是合法的 JSON。", code="malformed_request") from None
+        raise InvalidInput(_("回调体不是合法的 JSON。"), code="malformed_request") from None
     event_id = str(data.get("id") or "").strip() if isinstance(data, dict) else ""
     if not event_id or len(event_id) > 120:
-        raise InvalidInput("缺少事件编号 id。", code="invalid", fields={"id": "required"})
+        raise InvalidInput(_("缺少事件编号 id。"), code="invalid", fields={"id": "required"})
     existing = InboundCallback.objects.filter(provider=provider, event_id=event_id).first()
     if existing is not None:
         return existing, False

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock, shared_cache
+from aftersales.messaging.kinds import MessageKind, kind_channels
 from aftersales.pii import EncryptedTextField
 
 
@@ -28,13 +29,21 @@ class NotificationChannel(models.TextChoices):
 
 
 class NotificationPreference(models.Model):
-    """The channels a user chose. In-app is always on; email on, SMS off until chosen."""
+    """The channels a user chose. In-app is always on; email on, SMS off until chosen.
+
+    ``email_enabled`` and ``sms_enabled`` hold the choice for every kind of message;
+    ``kinds`` the exceptions per kind (``MessageKind``): ``{"refunds": {"sms": true}}``.
+    """
 
     user = models.OneToOneField(
-        "aftersales.User", on_delete=models.CASCADE, related_name="notification_preference"
+        "aftersales.User",
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
+        verbose_name=_("用户"),
     )
     email_enabled = models.BooleanField(_("邮件通知"), default=True)
     sms_enabled = models.BooleanField(_("短信通知"), default=False)
+    kinds = models.JSONField(_("按消息类别的渠道"), default=dict, blank=True)
     updated_at = models.DateTimeField(_("更新时间"), default=clock.now)
 
     class Meta:
@@ -44,25 +53,41 @@ class NotificationPreference(models.Model):
     def __str__(self):
         return f"{self.user}"
 
+    def channels_for(self, kind):
+        """``(email, sms)`` chosen for messages of ``kind`` (``kinds.kind_channels``)."""
+        return kind_channels(self.email_enabled, self.sms_enabled, self.kinds, kind)
+
 
 class Notification(models.Model):
     """One message in a user's in-app inbox, rendered in the user's language."""
 
     # db_index=False: notification_user_recent leads with it.
     user = models.ForeignKey(
-        "aftersales.User", on_delete=models.CASCADE, related_name="notifications", db_index=False
+        "aftersales.User",
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
+        verbose_name=_("用户"),
     )
     event = models.CharField(_("事件"), max_length=80)
+    kind = models.CharField(
+        _("类别"), max_length=20, choices=MessageKind.choices, default=MessageKind.ACCOUNT
+    )
     language = models.CharField(_("语言"), max_length=10, default="zh-hans")
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("正文"))
     sms_text = models.CharField(_("短信内容"), max_length=500, blank=True)
-    subject_type = models.CharField(max_length=60, blank=True)
-    subject_id = models.BigIntegerField(null=True, blank=True)
+    subject_type = models.CharField(_("对象类型"), max_length=60, blank=True)
+    subject_id = models.BigIntegerField(_("对象编号"), null=True, blank=True)
     merchant = models.ForeignKey(
-        "aftersales.Merchant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "aftersales.Merchant",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("商家"),
     )
-    actor_label = models.CharField(max_length=150, blank=True)
+    actor_label = models.CharField(_("操作人"), max_length=150, blank=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=clock.now)
 
@@ -86,7 +111,7 @@ class NotificationDelivery(models.Model):
     MAX_ATTEMPTS = 5
 
     notification = models.ForeignKey(
-        Notification, on_delete=models.CASCADE, related_name="deliveries"
+        Notification, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("通知")
     )
     channel = models.CharField(_("渠道"), max_length=10, choices=NotificationChannel.choices)
     recipient = models.CharField(_("接收方（脱敏）"), max_length=200, blank=True)
@@ -95,7 +120,7 @@ class NotificationDelivery(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     error = models.TextField(_("错误"), blank=True)
-    provider_message_id = models.CharField(max_length=100, blank=True)
+    provider_message_id = models.CharField(_("服务商消息编号"), max_length=100, blank=True)
     next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=clock.now)
@@ -128,8 +153,8 @@ class SandboxSmsMessage(models.Model):
 
     phone = EncryptedTextField(_("手机号"))
     text = models.TextField(_("内容"))
-    message_id = models.CharField(max_length=40, unique=True)
-    created_at = models.DateTimeField(default=clock.now)
+    message_id = models.CharField(_("消息编号"), max_length=40, unique=True)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now)
 
     class Meta:
         verbose_name = _("沙箱短信")
@@ -157,6 +182,7 @@ class WebhookEndpoint(models.Model):
         null=True,
         blank=True,
         related_name="webhook_endpoints",
+        verbose_name=_("商家"),
     )
     url = models.URLField(_("地址"), max_length=500)
     description = models.CharField(_("说明"), max_length=200, blank=True)
@@ -171,10 +197,20 @@ class WebhookEndpoint(models.Model):
     failing_since = models.DateTimeField(_("持续失败起始"), null=True, blank=True)
     last_success_at = models.DateTimeField(_("最近成功"), null=True, blank=True)
     created_by = models.ForeignKey(
-        "aftersales.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "aftersales.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("创建人"),
     )
     created_by_api_key = models.ForeignKey(
-        "aftersales.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "aftersales.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("创建所用的 API 密钥"),
     )
     created_at = models.DateTimeField(_("创建时间"), default=clock.now)
 
@@ -223,20 +259,30 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", _("已放弃")
 
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("端点"),
     )
-    event = models.ForeignKey("aftersales.DomainEvent", on_delete=models.PROTECT, related_name="+")
+    event = models.ForeignKey(
+        "aftersales.DomainEvent", on_delete=models.PROTECT, related_name="+", verbose_name=_("事件")
+    )
     event_type = models.CharField(_("事件类型"), max_length=80)
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
     attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
     next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    last_status_code = models.PositiveSmallIntegerField(_("最近状态码"), null=True, blank=True)
+    last_error = models.TextField(_("最近错误"), blank=True)
     delivered_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
     replay_of = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replays"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replays",
+        verbose_name=_("重放自"),
     )
     created_at = models.DateTimeField(_("创建时间"), default=clock.now)
 
@@ -274,14 +320,17 @@ class WebhookAttempt(models.Model):
     """One HTTP attempt of a delivery: status code or error, duration, time."""
 
     delivery = models.ForeignKey(
-        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+        WebhookDelivery,
+        on_delete=models.CASCADE,
+        related_name="attempt_log",
+        verbose_name=_("投递"),
     )
     number = models.PositiveIntegerField(_("序号"))
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    response_excerpt = models.CharField(max_length=500, blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-    at = models.DateTimeField(default=clock.now)
+    status_code = models.PositiveSmallIntegerField(_("状态码"), null=True, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+    response_excerpt = models.CharField(_("响应摘录"), max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(_("耗时（毫秒）"), default=0)
+    at = models.DateTimeField(_("时间"), default=clock.now)
 
     class Meta:
         verbose_name = _("Webhook 尝试")
@@ -306,9 +355,11 @@ class InboundCallback(models.Model):
     provider = models.CharField(_("提供方"), max_length=40)
     event_id = models.CharField(_("事件编号"), max_length=120)
     event_type = models.CharField(_("事件类型"), max_length=80, blank=True)
-    payload = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROCESSED)
-    received_at = models.DateTimeField(default=clock.now)
+    payload = models.JSONField(_("内容"), default=dict)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.PROCESSED
+    )
+    received_at = models.DateTimeField(_("接收时间"), default=clock.now)
 
     class Meta:
         verbose_name = _("回调")

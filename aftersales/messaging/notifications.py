@@ -1,10 +1,14 @@
 """Notifications (standard 5.3.2): in-app inbox, email and SMS, in the recipient's language.
 
 ``notify(recipient_user=..., event="return.approved", context={...}, subject=case, actor=...)``
-renders ``notifications/<language>/<event>/{title,body,sms}.txt`` (falling back to zh-hans,
-then to ``notifications/<language>/generic/``, which prints ``context["title"]`` and
-``context["body"]``), stores the inbox row and one ``NotificationDelivery`` per channel the user
-chose (``NotificationPreference``: in-app always; email; SMS). Email and SMS are sent by a
+renders ``notifications/<language>/<event>/{title,body,sms}.txt`` from a context of facts
+(numbers, amounts, instants: templates write deadlines with ``components.deadline_time``), so no
+service writes message text; every event sent has its templates in both languages
+(tests/test_notification_templates.py). The fallbacks (zh-hans, then
+``notifications/<language>/generic/``, which prints ``context["title"]`` and ``context["body"]``)
+only serve events no template names yet. It stores the inbox row (with its ``kind`` of message,
+``kinds.event_kind``) and one ``NotificationDelivery`` per channel the user chose for that kind
+(``NotificationPreference``: in-app always; email; SMS). Email and SMS are sent by a
 Celery task after commit; a failed send is retried with back-off by the periodic sweep
 (``aftersales.deliver_webhooks``, every 30 s) up to ``NotificationDelivery.MAX_ATTEMPTS``. If the
 broker is down the caller's write still commits and the sweep sends the message later.
@@ -22,12 +26,14 @@ from django.db.models import F, Q
 from django.template import Context, Engine, TemplateDoesNotExist, defaultfilters
 from django.template.base import TextNode, Variable, VariableNode
 from django.utils import translation
+from django.utils.translation import gettext
 
 from aftersales import clock
 from aftersales.bulk import actor_columns, insert_rows
 from aftersales.casefile.models import TimelineEvent
 from aftersales.casefile.timeline import timeline_record
-from aftersales.errors import NotFound
+from aftersales.errors import NotFound, RuleViolation
+from aftersales.messaging.kinds import MessageKind, event_kind, kind_channels
 from aftersales.messaging.models import (
     DeliveryStatus,
     Notification,
@@ -47,8 +53,17 @@ LANGUAGES = ("zh-hans", "en")
 # sweep's batch of 10 at WEBHOOK_TIMEOUT_SECONDS each fits in it); with the 30 s sweep, a
 # crash is recovered within two minutes (issue 19).
 LEASE = timedelta(seconds=90)
-# Plain-text messages: no HTML escaping (an "&" in a URL stays "&").
-_engine = Engine(app_dirs=True, autoescape=False)
+# Plain-text messages: no HTML escaping (an "&" in a URL stays "&"). ``components`` gives the
+# platform's one way to write a deadline (``deadline_time``), ``i18n`` and ``l10n`` the rest.
+_engine = Engine(
+    app_dirs=True,
+    autoescape=False,
+    libraries={
+        "components": "aftersales.templatetags.components",
+        "i18n": "django.templatetags.i18n",
+        "l10n": "django.templatetags.l10n",
+    },
+)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -124,6 +139,7 @@ def _notification(*, user_id, event, language, rendered, subject, actor, now):
     return Notification(
         user_id=user_id,
         event=event,
+        kind=event_kind(event),
         language=language,
         title=title,
         body=body,
@@ -171,18 +187,22 @@ _FACT_LOOKUPS = (
     "consumer__preferred_language",
     "notification_preference__email_enabled",
     "notification_preference__sms_enabled",
+    "notification_preference__kinds",
 )
 
 
-def _channel_facts(language, email_enabled, sms_enabled):
-    """``(language, email_enabled, sms_enabled)`` as a message uses them: a known language
-    (else the default) and the preference's defaults for a user who never chose."""
+def _channel_facts(language, email_enabled, sms_enabled, kinds, *, event):
+    """``(language, email_enabled, sms_enabled)`` as a message of ``event`` uses them: a known
+    language (else the default), the channels chosen for the event's kind of message, and the
+    preference's defaults for a user who never chose."""
     language = (language or DEFAULT_LANGUAGE).lower()
-    return (
-        language if language in LANGUAGES else DEFAULT_LANGUAGE,
+    email, sms = kind_channels(
         _DEFAULT_EMAIL if email_enabled is None else email_enabled,
         _DEFAULT_SMS if sms_enabled is None else sms_enabled,
+        kinds,
+        event_kind(event),
     )
+    return (language if language in LANGUAGES else DEFAULT_LANGUAGE, email, sms)
 
 
 _DEFAULT_EMAIL = NotificationPreference._meta.get_field("email_enabled").default
@@ -214,14 +234,14 @@ def merchant_staff(merchant_id):
     return users
 
 
-def _recipient_facts(user):
+def _recipient_facts(user, event):
     """``(language, email_enabled, sms_enabled, phone)`` of a recipient in one query: the
     language and phone of their consumer profile (if any) and the channels they chose
     (``NotificationPreference``; email on and SMS off when they never chose)."""
     row = getattr(user, "notification_facts", None)  # loaded with the user (merchant_staff)
     if row is None:
-        row = _recipient_row(user.pk) or (None, None, None)
-    language, email_enabled, sms_enabled = _channel_facts(*row)
+        row = _recipient_row(user.pk) or (None, None, None, None)
+    language, email_enabled, sms_enabled = _channel_facts(*row, event=event)
     phone = _phone_of(user) if sms_enabled else ""
     return language, email_enabled, sms_enabled, phone
 
@@ -233,7 +253,7 @@ def notify(*, recipient_user, event, context=None, subject=None, actor):
     recipient's language and channels, then the inbox row, its deliveries and the subject's
     timeline event.
     """
-    language, email_enabled, sms_enabled, phone = _recipient_facts(recipient_user)
+    language, email_enabled, sms_enabled, phone = _recipient_facts(recipient_user, event)
     rendered = notification_render(event=event, language=language, context=context)
     now = clock.now()
     # No savepoint of its own: a caller that must survive a failed notification wraps it in
@@ -351,7 +371,7 @@ def _messages_prepare(*, users, merchant_staff_of, event, context, subject, acto
     recipients = [pk for pk in ids if pk in found] + staff
     if not recipients:
         return []
-    facts = {pk: _channel_facts(*found[pk][3:]) for pk in set(recipients)}
+    facts = {pk: _channel_facts(*found[pk][3:], event=event) for pk in set(recipients)}
     sms_users = [pk for pk, (_language, _email, sms) in facts.items() if sms]
     phones = (
         dict(ConsumerProfile.objects.filter(user_id__in=sms_users).values_list("user_id", "phone"))
@@ -403,15 +423,20 @@ def notify_many(*, messages, actor):
         return []
     ids = [m[0] if isinstance(m[0], int) else m[0].pk for m in messages]
     recipients = _batch_recipients(set(ids))
-    sms_users = [uid for uid, (_e, _l, _email_on, sms_on) in recipients.items() if sms_on]
+    default = NotificationPreference()
+    unknown = (None, DEFAULT_LANGUAGE, default.email_enabled, default.sms_enabled, {})
+    # The channels of each message: the recipient's choice for the kind of its event.
+    channels = [
+        kind_channels(*recipients.get(uid, unknown)[2:], event_kind(m[1]))
+        for uid, m in zip(ids, messages, strict=True)
+    ]
+    sms_users = {uid for uid, (_email_on, sms_on) in zip(ids, channels, strict=True) if sms_on}
     phones = (
         {p.user_id: p.phone for p in ConsumerProfile.objects.filter(user_id__in=sms_users)}
         if sms_users
         else {}
     )
     now = clock.now()
-    default = NotificationPreference()
-    unknown = (None, None, default.email_enabled, default.sms_enabled)
     rendered = {}
     rows = []
     actor_label = actor.label
@@ -428,6 +453,7 @@ def notify_many(*, messages, actor):
             {
                 "user_id": user_id,
                 "event": event,
+                "kind": event_kind(event),
                 "language": language,
                 "title": title,
                 "body": body,
@@ -442,10 +468,10 @@ def notify_many(*, messages, actor):
         )
     notification_ids = insert_rows(Notification, rows, returning=True)
     deliveries, sent = [], {}
-    for user_id, pk, (_user, event, _context, subject) in zip(
-        ids, notification_ids, messages, strict=True
+    for user_id, pk, (_user, event, _context, subject), (email_enabled, sms_enabled) in zip(
+        ids, notification_ids, messages, channels, strict=True
     ):
-        email, _language, email_enabled, sms_enabled = recipients.get(user_id, unknown)
+        email = recipients.get(user_id, unknown)[0]
         specs = _delivery_specs(
             email_enabled=email_enabled,
             sms_enabled=sms_enabled,
@@ -486,14 +512,18 @@ def notify_many(*, messages, actor):
 
 
 def _batch_recipients(user_ids):
-    """``{user_id: (email, language, email_enabled, sms_enabled)}`` of ``notify_many``'s
+    """``{user_id: (email, language, email_enabled, sms_enabled, kinds)}`` of ``notify_many``'s
     recipients in one query: the user's address, their consumer profile's language and the
-    channels they chose (``NotificationPreference``; its defaults when they never chose)."""
+    channels they chose (``NotificationPreference``: for every kind and per kind; its defaults
+    when they never chose)."""
     found = User.objects.filter(pk__in=user_ids).values_list("pk", "email", *_FACT_LOOKUPS)
-    return {
-        user_id: (email, *_channel_facts(language, email_enabled, sms_enabled))
-        for user_id, email, language, email_enabled, sms_enabled in found
-    }
+    out = {}
+    for user_id, email, language, email_enabled, sms_enabled, kinds in found:
+        language, email_enabled, sms_enabled = _channel_facts(
+            language, email_enabled, sms_enabled, None, event=""
+        )
+        out[user_id] = (email, language, email_enabled, sms_enabled, kinds or {})
+    return out
 
 
 _FILL = object()
@@ -594,8 +624,10 @@ def notification_mark_all_read(*, actor):
     )
 
 
-def notification_preference_update(*, actor, email_enabled=None, sms_enabled=None):
-    """Choose channels (in-app is always on)."""
+def notification_preference_update(*, actor, email_enabled=None, sms_enabled=None, kinds=None):
+    """Choose channels (in-app is always on): ``email_enabled`` and ``sms_enabled`` for every
+    kind of message, ``kinds`` per kind (``{"refunds": {"email": True, "sms": False}}``, kinds
+    of ``MessageKind`` only; a kind given replaces that kind's earlier choice)."""
     user = actor.user
     if getattr(user, "pk", None) is None:
         raise NotFound()
@@ -605,13 +637,28 @@ def notification_preference_update(*, actor, email_enabled=None, sms_enabled=Non
             pref.email_enabled = email_enabled
         if sms_enabled is not None:
             pref.sms_enabled = sms_enabled
+        if kinds:
+            merged = dict(pref.kinds or {})
+            for kind, chosen in kinds.items():
+                if kind not in MessageKind.values:
+                    raise RuleViolation(
+                        gettext("没有这一类消息。"),
+                        code="unknown_message_kind",
+                        fields={"kind": kind},
+                    )
+                merged[kind] = {
+                    channel: bool(chosen[channel])
+                    for channel in ("email", "sms")
+                    if chosen.get(channel) is not None
+                }
+            pref.kinds = merged
         pref.updated_at = clock.now()
         pref.save()
         timeline_record(
             subject=pref,
             verb="notification_preference.updated",
             actor=actor,
-            data={"email": pref.email_enabled, "sms": pref.sms_enabled},
+            data={"email": pref.email_enabled, "sms": pref.sms_enabled, "kinds": pref.kinds},
         )
     return pref
 
@@ -735,15 +782,25 @@ def notification_delivery_retry(*, delivery, actor):
 # -- reads -------------------------------------------------------------------------------------
 
 
-def notification_list(*, actor, unread=None):
-    """The caller's own inbox, newest first."""
+def notification_list(*, actor, unread=None, kind=None):
+    """The caller's own inbox, newest first; ``unread`` True/False keeps the unread/read ones,
+    ``kind`` one kind of message (``MessageKind``)."""
     user_id = getattr(actor.user, "pk", None)
     qs = Notification.objects.filter(user_id=user_id) if user_id else Notification.objects.none()
     if unread is True:
         qs = qs.filter(read_at__isnull=True)
     elif unread is False:
         qs = qs.filter(read_at__isnull=False)
-    return qs.prefetch_related("deliveries")
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.order_by("-id").prefetch_related("deliveries")
+
+
+def notification_unread_count(*, user):
+    """How many of ``user``'s messages are unread (one query on the partial index)."""
+    if getattr(user, "pk", None) is None:
+        return 0
+    return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count()
 
 
 def notify_quietly(**kwargs):

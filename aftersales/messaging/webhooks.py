@@ -49,6 +49,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from aftersales import clock, shared_cache
 from aftersales.casefile.models import DomainEvent
@@ -202,11 +204,11 @@ def _require_write(actor):
         if actor.api_key is not None or actor.merchant_role == MerchantMember.Role.OWNER:
             return
         raise PermissionDenied(
-            "只有店主可以管理 Webhook。Only the shop owner may manage webhooks.",
+            _("只有店主可以管理 Webhook。"),
             code="merchant_owner_required",
         )
     if actor.platform_read:
-        raise PermissionDenied("只读角色不能修改数据。Read-only role.", code="read_only_role")
+        raise PermissionDenied(_("只读角色不能修改数据。"), code="read_only_role")
     raise NotFound()
 
 
@@ -217,7 +219,7 @@ def _clean_event_types(event_types):
         or not all(isinstance(t, str) and t.strip() and len(t) <= 80 for t in event_types)
     ):
         raise InvalidInput(
-            'event_types 必须是非空的事件名列表，或 ["*"]。',
+            _('event_types 必须是非空的事件名列表，或 ["*"]。'),
             code="invalid",
             fields={"event_types": "list of event names or *"},
         )
@@ -282,26 +284,24 @@ def _clean_url(url):
     parsed = urlparse(url or "")
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise InvalidInput(
-            "地址必须是 http(s) URL。", code="invalid", fields={"url": "http(s) URL"}
+            _("地址必须是 http(s) URL。"), code="invalid", fields={"url": "http(s) URL"}
         )
     if parsed.scheme != "https" and not getattr(settings, "WEBHOOK_ALLOW_HTTP", settings.SANDBOX):
         raise InvalidInput(
-            "生产环境只接受 https 地址。",
+            _("生产环境只接受 https 地址。"),
             code="webhook_https_required",
             fields={"url": "https required"},
         )
     addresses, refusal = checked_addresses(parsed.hostname)
     if refusal and any(not_unicast(a) for a in addresses):
         raise InvalidInput(
-            "回调地址是组播、广播或保留地址，无法接收事件；请使用单播的公网地址。"
-            "The URL points at a multicast, broadcast or reserved address; use a unicast one.",
+            _("回调地址是组播、广播或保留地址，无法接收事件；请使用单播的公网地址。"),
             code="webhook_address_not_unicast",
             fields={"url": "unicast address required"},
         )
     if refusal:
         raise InvalidInput(
-            "回调地址指向内网或本机地址，平台不会向其发送事件；请使用公网地址。"
-            "The URL points at a private or loopback address; use a public one.",
+            _("回调地址指向内网或本机地址，平台不会向其发送事件；请使用公网地址。"),
             code="webhook_private_address",
             fields={"url": "public address required"},
         )
@@ -428,7 +428,8 @@ def webhook_endpoint_disable(*, endpoint, reason, actor=SYSTEM):
                 actor=actor,
                 context={
                     "url": row.url,
-                    "reason": reason,
+                    # In the recipient's language when the reason is the platform's own.
+                    "reason": gettext_lazy(reason),
                     "endpoint_id": row.pk,
                     "failing_since": clock.local(row.failing_since or now),
                 },
@@ -588,7 +589,7 @@ def _record(delivery, *, ok, code, excerpt, error, duration_ms):
     if disable:
         webhook_endpoint_disable(
             endpoint=delivery.endpoint,
-            reason="连续 72 小时投递失败，已自动停用。No successful delivery for 72 hours.",
+            reason=gettext_noop("连续 72 小时投递失败，已自动停用。"),
         )
     return row
 
@@ -619,7 +620,7 @@ def webhook_delivery_replay(*, delivery, actor):
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
         if not endpoint.is_active:
             raise Conflict(
-                "端点已停用，请先启用。The endpoint is disabled; enable it first.",
+                _("端点已停用，请先启用。"),
                 code="webhook_endpoint_disabled",
             )
         now = clock.now()

@@ -56,6 +56,7 @@ def test_preferences_get_and_put(api, roles):
         "in_app_enabled": True,
         "email_enabled": True,
         "sms_enabled": False,
+        "kinds": {},
         "updated_at": None,
     }
     r = client.put(
@@ -67,3 +68,27 @@ def test_preferences_get_and_put(api, roles):
     pref = NotificationPreference.objects.get(user=roles["consumer_a"])
     assert pref.sms_enabled and not pref.email_enabled
     assert api("platform_key").get("/api/v1/notification-preferences/").status_code == 404
+
+
+def test_channels_per_kind_of_message(api, roles):
+    """A kind chosen apart overrides the choice for every kind (issue 14)."""
+    client = api("consumer_a")
+    r = client.put(
+        "/api/v1/notification-preferences/",
+        {"sms_enabled": False, "kinds": {"refunds": {"sms": True}}},
+        format="json",
+    )
+    assert r.status_code == 200, r.content
+    assert r.json()["kinds"] == {"refunds": {"sms": True}}
+    user = roles["consumer_a"]
+    refund = notify(recipient_user=user, event="return.refunded", context={}, actor=SYSTEM)
+    other = notify(recipient_user=user, event="return.rejected", context={}, actor=SYSTEM)
+    assert refund.kind == "refunds" and other.kind == "returns"
+    assert sorted(refund.deliveries.values_list("channel", flat=True)) == ["in_app", "sms"]
+    assert list(other.deliveries.values_list("channel", flat=True)) == ["in_app"]
+    listed = client.get("/api/v1/notifications/?kind=refunds").json()["results"]
+    assert [n["id"] for n in listed] == [refund.pk]
+    bad = client.put(
+        "/api/v1/notification-preferences/", {"kinds": {"nope": {"sms": True}}}, format="json"
+    )
+    assert bad.status_code == 400

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aftersales', '0006_i18nk_verbose_names'),
+        ('aftersales', '0007_i18nk_verbose_names'),
         ('orders', '0006_h13f_transfer_deduction'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -3,6 +3,7 @@ by ``repairs.selectors``."""
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy
 
 from aftersales import clock
 from aftersales.deadlines.models import Deadline
@@ -15,15 +16,21 @@ class WarrantyCardFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=WarrantyCard.Status.choices)
     merchant = django_filters.NumberFilter(field_name="merchant_id")
     consumer = django_filters.NumberFilter(field_name="consumer_id")
-    order = django_filters.NumberFilter(field_name="order_line__order_id", help_text="订单 id")
+    order = django_filters.NumberFilter(
+        field_name="order_line__order_id", help_text=gettext_lazy("订单 id")
+    )
     order_line = django_filters.NumberFilter(field_name="order_line_id")
-    catalog = django_filters.CharFilter(field_name="catalog_entry__code", help_text="三包目录编码")
-    number = django_filters.CharFilter(field_name="number", help_text="三包凭证号精确匹配")
+    catalog = django_filters.CharFilter(
+        field_name="catalog_entry__code", help_text=gettext_lazy("三包目录编码")
+    )
+    number = django_filters.CharFilter(
+        field_name="number", help_text=gettext_lazy("三包凭证号精确匹配")
+    )
     serial_number = django_filters.CharFilter(
-        field_name="serial_number", help_text="序列号精确匹配"
+        field_name="serial_number", help_text=gettext_lazy("序列号精确匹配")
     )
     search = django_filters.CharFilter(
-        method="filter_search", help_text="凭证号、序列号或商品名称包含该文字"
+        method="filter_search", help_text=gettext_lazy("凭证号、序列号或商品名称包含该文字")
     )
 
     class Meta:
@@ -44,9 +51,11 @@ class WarrantyCardFilter(django_filters.FilterSet):
 class RepairProviderFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=RepairProvider.Status.choices)
     category = django_filters.CharFilter(
-        field_name="categories__code", help_text="可维修的三包目录编码"
+        field_name="categories__code", help_text=gettext_lazy("可维修的三包目录编码")
     )
-    region = django_filters.CharFilter(method="filter_region", help_text="服务该省份（含全国）")
+    region = django_filters.CharFilter(
+        method="filter_region", help_text=gettext_lazy("服务该省份（含全国）")
+    )
 
     class Meta:
         model = RepairProvider
@@ -79,18 +88,27 @@ def overdue_condition(now):
 
 class RepairOrderFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
-        choices=RepairOrder.Status.choices, help_text="可多选：?status=received&status=repairing"
+        choices=RepairOrder.Status.choices,
+        help_text=gettext_lazy("可多选：?status=received&status=repairing"),
     )
-    open = django_filters.BooleanFilter(method="filter_open", help_text="进行中（未完成）")
+    open = django_filters.BooleanFilter(
+        method="filter_open", help_text=gettext_lazy("进行中（未完成）")
+    )
     merchant = django_filters.NumberFilter(field_name="merchant_id")
     consumer = django_filters.NumberFilter(field_name="consumer_id")
     provider = django_filters.NumberFilter(field_name="provider_id")
     card = django_filters.NumberFilter(field_name="card_id")
-    order = django_filters.NumberFilter(field_name="order_line__order_id", help_text="订单 id")
-    number = django_filters.CharFilter(field_name="number", help_text="维修单号精确匹配")
+    order = django_filters.NumberFilter(
+        field_name="order_line__order_id", help_text=gettext_lazy("订单 id")
+    )
+    number = django_filters.CharFilter(
+        field_name="number", help_text=gettext_lazy("维修单号精确匹配")
+    )
     overdue = django_filters.BooleanFilter(
         method="filter_overdue",
-        help_text="超期：送修后修理者 30 日（G6）或缺件期限（G5）已过，或已转入三包升级队列",
+        help_text=gettext_lazy(
+            "超期：送修后修理者 30 日（G6）或缺件期限（G5）已过，或已转入三包升级队列"
+        ),
     )
 
     class Meta:

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -23,6 +25,7 @@ from aftersales.tenancy.scope import scoped
 from orders.api.serializers import ScopedPrimaryKeyRelatedField
 from orders.models import OrderLine
 
+from .. import citations
 from ..models import (
     PartsWait,
     RepairEvidence,
@@ -74,7 +77,7 @@ class CatalogEntrySerializer(serializers.ModelSerializer):
         required=False,
         allow_blank=True,
         write_only=True,
-        help_text="变更说明（记入版本记录）。Why it changed (kept with the version).",
+        help_text=gettext_lazy("变更说明（记入版本记录）。"),
     )
 
     class Meta:
@@ -194,17 +197,23 @@ class CoverageSerializer(serializers.Serializer):
     part = serializers.CharField(allow_null=True)
     months = serializers.IntegerField()
     starts_at = serializers.DateTimeField()
-    base_last_day = serializers.DateField(help_text="未顺延时的最后一天（上海）")
-    extension_days = serializers.IntegerField(help_text="维修、等待配件顺延的天数（G9）")
-    last_day = serializers.DateField(help_text="三包最后一天（上海）")
-    ends_at = serializers.DateTimeField(help_text="三包截止时刻：最后一天 24:00（上海）")
+    base_last_day = serializers.DateField(help_text=gettext_lazy("未顺延时的最后一天（上海）"))
+    extension_days = serializers.IntegerField(
+        help_text=gettext_lazy("维修、等待配件顺延的天数（G9）")
+    )
+    last_day = serializers.DateField(help_text=gettext_lazy("三包最后一天（上海）"))
+    ends_at = serializers.DateTimeField(
+        help_text=gettext_lazy("三包截止时刻：最后一天 24:00（上海）")
+    )
 
 
 class WarrantyCardDetailSerializer(WarrantyCardSerializer):
     """A card with what is covered until when: the whole unit and each main part (G9, G10)."""
 
     coverage = serializers.SerializerMethodField()
-    summary = serializers.SerializerMethodField(help_text="现在报修可获得的补救（一句话）")
+    summary = serializers.SerializerMethodField(
+        help_text=gettext_lazy("现在报修可获得的补救（一句话）")
+    )
 
     class Meta(WarrantyCardSerializer.Meta):
         fields = WarrantyCardSerializer.Meta.fields + [
@@ -229,23 +238,35 @@ class WarrantyCardDetailSerializer(WarrantyCardSerializer):
         return self._answer(card).summary
 
 
+CITATION_HELP = gettext_lazy(
+    "规则依据的法规条文，按请求语言，如《部分商品修理更换退货责任规定》第十条（消费者看到的依据）"
+)
+
+
 class RemedySerializer(serializers.Serializer):
-    """One remedy open to the consumer, the rule granting it and the dates deciding it."""
+    """One remedy open to the consumer, the rule granting it, the law behind it
+    (``repairs.citations``) and the dates deciding it."""
 
     kind = serializers.ChoiceField(choices=["return", "exchange", "free_repair", "paid_repair"])
-    rule = serializers.CharField(help_text="G1–G12")
+    rule = serializers.CharField(help_text=gettext_lazy("平台规则编号（G1–G12），条文见 citation"))
+    citation = serializers.SerializerMethodField(help_text=CITATION_HELP)
     explanation = serializers.CharField()
-    dates = PlainJSONField(help_text="决定该补救的日期（起算、截止等）")
+    dates = PlainJSONField(help_text=gettext_lazy("决定该补救的日期（起算、截止等）"))
     with_depreciation = serializers.BooleanField()
     refund = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     refund_error = serializers.CharField(
-        help_text="不能计算退款金额的原因代码，如 depreciation_rate_unknown（G8）"
+        help_text=gettext_lazy("不能计算退款金额的原因代码，如 depreciation_rate_unknown（G8）")
     )
     cost_borne_by = serializers.CharField()
     alternative = serializers.BooleanField(
-        help_text="同型号同规格无货时的换货：换成同一商品的其他型号或规格（G7）；"
-        "选择时须给出 exchange_sku"
+        help_text=gettext_lazy(
+            "同型号同规格无货时的换货：换成同一商品的其他型号或规格（G7）；"
+            "选择时须给出 exchange_sku"
+        )
     )
+
+    def get_citation(self, remedy) -> str:
+        return citations.citation(remedy.rule)
 
 
 class NotFixedRepairSerializer(serializers.Serializer):
@@ -258,13 +279,13 @@ class EntitlementsSerializer(serializers.Serializer):
 
     card = serializers.IntegerField()
     at = serializers.DateTimeField()
-    day = serializers.IntegerField(help_text="签收（或安装）后第几天")
+    day = serializers.IntegerField(help_text=gettext_lazy("签收（或安装）后第几天"))
     summary = serializers.CharField()
     kinds = serializers.ListField(child=serializers.CharField())
     remedies = RemedySerializer(many=True)
     coverage = CoverageSerializer(many=True)
     not_fixed_repairs = NotFixedRepairSerializer(
-        many=True, help_text="视为未修好的维修（G12）：送修与完成时间"
+        many=True, help_text=gettext_lazy("视为未修好的维修（G12）：送修与完成时间")
     )
 
     def to_representation(self, instance):
@@ -325,13 +346,13 @@ class RepairProviderApplySerializer(serializers.Serializer):
     categories = serializers.ListField(
         child=serializers.SlugField(max_length=40),
         allow_empty=False,
-        help_text='三包目录编码，如 ["lcd_tv", "mobile_phone"]',
+        help_text=gettext_lazy('三包目录编码，如 ["lcd_tv", "mobile_phone"]'),
     )
     regions = serializers.ListField(
         child=serializers.CharField(max_length=20),
         required=False,
         default=list,
-        help_text="服务省份；空为全国",
+        help_text=gettext_lazy("服务省份；空为全国"),
     )
     contact_name = serializers.CharField(max_length=60, required=False, allow_blank=True)
     contact_phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
@@ -341,18 +362,22 @@ class RepairProviderApplySerializer(serializers.Serializer):
         max_length=100,
         required=False,
         allow_blank=True,
-        help_text="营业时间，如 周一至周日 09:00–18:00",
+        help_text=gettext_lazy("营业时间，如 周一至周日 09:00–18:00"),
     )
 
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(
-        max_length=300, required=False, allow_blank=True, default="", help_text="原因或审核意见"
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=gettext_lazy("原因或审核意见"),
     )
 
 
 class ReasonRequiredSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=300, help_text="原因（必填）")
+    reason = serializers.CharField(max_length=300, help_text=gettext_lazy("原因（必填）"))
 
 
 # -- repair orders --------------------------------------------------------------------------------
@@ -367,7 +392,9 @@ class PartsWaitSerializer(serializers.ModelSerializer):
 
 class RepairEvidenceSerializer(serializers.ModelSerializer):
     name = serializers.SerializerMethodField()
-    download_url = serializers.SerializerMethodField(help_text="下载地址（需同样的权限）")
+    download_url = serializers.SerializerMethodField(
+        help_text=gettext_lazy("下载地址（需同样的权限）")
+    )
 
     class Meta:
         model = RepairEvidence
@@ -404,6 +431,7 @@ REPAIR_LIST_FIELDS = [
     "result",
     "is_paid",
     "entitlement_rule",
+    "entitlement_citation",
     "parts_wait_days",
     "parts_wait_since",
     "updated_at",
@@ -420,12 +448,16 @@ class RepairOrderListSerializer(serializers.ModelSerializer):
         source="provider.name", read_only=True, default=None, allow_null=True
     )
     product_name = serializers.CharField(source="card.product_name", read_only=True)
-    result = stored_choice(RepairOrder.Result.choices, label="维修结果")
+    result = stored_choice(RepairOrder.Result.choices, label=gettext_lazy("维修结果"))
+    entitlement_citation = serializers.SerializerMethodField(help_text=CITATION_HELP)
 
     class Meta:
         model = RepairOrder
         fields = REPAIR_LIST_FIELDS
         read_only_fields = fields
+
+    def get_entitlement_citation(self, obj) -> str:
+        return citations.citation(obj.entitlement_rule)
 
 
 class RepairOrderDetailSerializer(RepairOrderListSerializer):
@@ -434,10 +466,12 @@ class RepairOrderDetailSerializer(RepairOrderListSerializer):
     parts_waits = PartsWaitSerializer(many=True, read_only=True)
     evidence = RepairEvidenceSerializer(many=True, read_only=True)
     total_fee = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
-    paid_reason = stored_choice(RepairOrder.PaidReason.choices, label="付费原因")
+    paid_reason = stored_choice(RepairOrder.PaidReason.choices, label=gettext_lazy("付费原因"))
     timeline = serializers.SerializerMethodField()
     deadlines = serializers.SerializerMethodField(
-        help_text="待执行的期限（G6 修理者 30 日、G5 缺件期限及其提醒）：到期时间与届时将发生什么。"
+        help_text=gettext_lazy(
+            "待执行的期限（G6 修理者 30 日、G5 缺件期限及其提醒）：到期时间与届时将发生什么。"
+        )
     )
 
     class Meta(RepairOrderListSerializer.Meta):
@@ -485,13 +519,13 @@ class RepairRequestSerializer(serializers.Serializer):
         queryset=WarrantyCard.objects.all(),
         visible=lambda actor: warranty_card_list(actor=actor),
         required=False,
-        help_text="三包凭证 id",
+        help_text=gettext_lazy("三包凭证 id"),
     )
     order_line = ScopedPrimaryKeyRelatedField(
         queryset=OrderLine.objects.all(),
         visible=lambda actor: _lines(actor),
         required=False,
-        help_text="订单行 id（不知道凭证时）",
+        help_text=gettext_lazy("订单行 id（不知道凭证时）"),
     )
     unit_index = serializers.IntegerField(required=False, min_value=1, default=1)
     fault_description = serializers.CharField(max_length=2000)
@@ -503,7 +537,7 @@ class RepairRequestSerializer(serializers.Serializer):
     def validate(self, data):
         if ("card" in data) == ("order_line" in data):
             raise serializers.ValidationError(
-                {"card": "请指定三包凭证 card 或订单行 order_line 之一。Give card or order_line."}
+                {"card": _("请指定三包凭证 card 或订单行 order_line 之一。")}
             )
         return data
 
@@ -512,15 +546,18 @@ class RepairAssignSerializer(serializers.Serializer):
     provider = ScopedPrimaryKeyRelatedField(
         queryset=RepairProvider.objects.all(),
         visible=lambda actor: provider_list(actor=actor),
-        help_text="已准入的维修服务商 id",
+        help_text=gettext_lazy("已准入的维修服务商 id"),
     )
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-    occurred_at = serializers.DateTimeField(required=False, help_text="派单时间（默认为现在）")
+    occurred_at = serializers.DateTimeField(
+        required=False, help_text=gettext_lazy("派单时间（默认为现在）")
+    )
 
 
 class OccurredSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField(
-        required=False, help_text="实际发生时间（默认为现在）；送修时间以此为准（G5、G6）"
+        required=False,
+        help_text=gettext_lazy("实际发生时间（默认为现在）；送修时间以此为准（G5、G6）"),
     )
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
@@ -532,12 +569,12 @@ class RepairDiagnoseSerializer(OccurredSerializer):
         required=False,
         allow_blank=True,
         default="",
-        help_text="发现不实行三包的情形时填写（G11），维修改为付费",
+        help_text=gettext_lazy("发现不实行三包的情形时填写（G11），维修改为付费"),
     )
 
 
 class PartsWaitStartSerializer(OccurredSerializer):
-    parts = serializers.CharField(max_length=200, help_text="所缺的厂家配件")
+    parts = serializers.CharField(max_length=200, help_text=gettext_lazy("所缺的厂家配件"))
 
 
 class PartReplacedSerializer(serializers.Serializer):
@@ -566,12 +603,14 @@ class RepairFinishSerializer(OccurredSerializer):
         required=False,
         default=Decimal("0"),
     )
-    is_paid = serializers.BooleanField(required=False, help_text="付费维修（G11）")
+    is_paid = serializers.BooleanField(required=False, help_text=gettext_lazy("付费维修（G11）"))
     paid_reason = serializers.ChoiceField(
         choices=RepairOrder.PaidReason.choices,
         required=False,
         allow_blank=True,
-        help_text="付费维修的原因：misuse / disassembly / voucher / force_majeure（G11）",
+        help_text=gettext_lazy(
+            "付费维修的原因：misuse / disassembly / voucher / force_majeure（G11）"
+        ),
     )
 
 
@@ -590,13 +629,17 @@ class WarrantyEscalationSerializer(serializers.ModelSerializer):
     merchant_name = serializers.CharField(source="merchant.name", read_only=True)
     consumer_name = serializers.CharField(source="consumer.masked_name", read_only=True)
 
-    resolution = stored_choice(WarrantyEscalation.Resolution.choices, label="处理结果")
+    resolution = stored_choice(
+        WarrantyEscalation.Resolution.choices, label=gettext_lazy("处理结果")
+    )
+    citation = serializers.SerializerMethodField(help_text=CITATION_HELP)
 
     class Meta:
         model = WarrantyEscalation
         fields = [
             "id",
             "rule",
+            "citation",
             "status",
             "card",
             "card_number",
@@ -620,6 +663,9 @@ class WarrantyEscalationSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_citation(self, obj) -> str:
+        return citations.citation(obj.rule)
+
 
 class EscalationResolveSerializer(serializers.Serializer):
     resolution = serializers.ChoiceField(choices=WarrantyEscalation.Resolution.choices)
@@ -628,17 +674,25 @@ class EscalationResolveSerializer(serializers.Serializer):
 
 class RemedyChooseSerializer(serializers.Serializer):
     remedy = serializers.ChoiceField(
-        choices=[("exchange", "换货"), ("return", "退货退款"), ("refund", "退货退款（同 return）")],
-        help_text="exchange：换货；return（或 refund）：退货退款（G8 折旧，或 G7/G1 全额）。"
-        "须为 entitlements 当前给出的补救",
+        choices=[
+            ("exchange", gettext_lazy("换货")),
+            ("return", gettext_lazy("退货退款")),
+            ("refund", gettext_lazy("退货退款（同 return）")),
+        ],
+        help_text=gettext_lazy(
+            "exchange：换货；return（或 refund）：退货退款（G8 折旧，或 G7/G1 全额）。"
+            "须为 entitlements 当前给出的补救"
+        ),
     )
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     exchange_sku = serializers.IntegerField(
         required=False,
         allow_null=True,
         default=None,
-        help_text="换货补救为 alternative（G7：同型号同规格无货）时：换成的同一商品其他规格的 "
-        "SKU id（须有货；差价多退少补）",
+        help_text=gettext_lazy(
+            "换货补救为 alternative（G7：同型号同规格无货）时：换成的同一商品其他规格的 "
+            "SKU id（须有货；差价多退少补）"
+        ),
     )
 
     def validate_remedy(self, value):
@@ -647,13 +701,15 @@ class RemedyChooseSerializer(serializers.Serializer):
 
 class AlternativeRefusedSerializer(serializers.Serializer):
     refused = serializers.BooleanField(
-        default=True, help_text="无同型号同规格时不接受其他型号（G7：全额退货，不计折旧）"
+        default=True,
+        help_text=gettext_lazy("无同型号同规格时不接受其他型号（G7：全额退货，不计折旧）"),
     )
 
 
 class InstallationSerializer(serializers.Serializer):
     installed_at = serializers.DateTimeField(
-        required=False, help_text="安装完成时间（默认为现在）；需安装商品的三包期自此起算（G9）"
+        required=False,
+        help_text=gettext_lazy("安装完成时间（默认为现在）；需安装商品的三包期自此起算（G9）"),
     )
 
 
@@ -662,13 +718,13 @@ class WarrantyCardCreateSerializer(serializers.Serializer):
         queryset=OrderLine.objects.all(), visible=lambda actor: _lines(actor)
     )
     signed_at = serializers.DateTimeField(
-        required=False, help_text="签收时间（默认为该行已签收包裹的签收时间）"
+        required=False, help_text=gettext_lazy("签收时间（默认为该行已签收包裹的签收时间）")
     )
     serial_numbers = serializers.ListField(
         child=serializers.CharField(max_length=80, allow_blank=True),
         required=False,
         default=list,
-        help_text="每件一个序列号（可选）",
+        help_text=gettext_lazy("每件一个序列号（可选）"),
     )
 
 
@@ -681,13 +737,13 @@ class ContactRevealSerializer(serializers.Serializer):
         allow_empty=False,
         required=False,
         default=list(REPAIR_REVEAL_FIELDS),
-        help_text="要查看的字段（默认电话与地址）。Fields to reveal (default both).",
+        help_text=gettext_lazy("要查看的字段（默认电话与地址）。"),
     )
     reason = serializers.CharField(
         max_length=200,
         required=False,
         allow_blank=True,
-        help_text="查看原因（必填，将被记录）。Why (required, logged).",
+        help_text=gettext_lazy("查看原因（必填，将被记录）。"),
     )
 
 

@@ -1,5 +1,8 @@
 """Viewsets of the repairs API (三包, standard 6.5): parse, call one service or selector, shape."""
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -24,6 +27,7 @@ from aftersales.errors import NotFound, PermissionDenied
 from .. import selectors, services
 from ..models import SanbaoCatalogEntry
 from ..selectors import evidence_of
+from ..uploads import FAULT_PHOTOS, MAX_FAULT_PHOTOS
 from . import filters
 from .serializers import (
     AlternativeRefusedSerializer,
@@ -62,8 +66,9 @@ READ = (mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSe
         parameters=[IDEMPOTENCY_PARAMETER],
         request=CatalogEntrySerializer,
         responses={200: CatalogEntrySerializer, 201: CatalogEntrySerializer},
-        description="按 code 新建或修改三包目录条目（仅平台），每次变更保存一个版本。"
-        "Creates or changes the entry `code` (platform writers); every change is a version.",
+        description=gettext_lazy(
+            "按 code 新建或修改三包目录条目（仅平台），每次变更保存一个版本。"
+        ),
     ),
     partial_update=extend_schema(request=CatalogEntrySerializer, responses=CatalogEntrySerializer),
 )
@@ -118,10 +123,8 @@ def _platform_writer(actor):
     if actor.platform_write:
         return
     if actor.platform_read:
-        raise PermissionDenied("只读角色不能修改数据。Read-only role.", code="read_only_role")
-    raise PermissionDenied(
-        "只有平台可以执行此操作。Only the platform may do this.", code="platform_only"
-    )
+        raise PermissionDenied(_("只读角色不能修改数据。"), code="read_only_role")
+    raise PermissionDenied(_("只有平台可以执行此操作。"), code="platform_only")
 
 
 def _post(request_serializer, response_serializer=None, *, status_code=200, description=""):
@@ -138,7 +141,7 @@ def _post(request_serializer, response_serializer=None, *, status_code=200, desc
 
 
 @extend_schema_view(
-    list=extend_schema(description="三包凭证（游标分页，最新在前）。Warranty cards, newest first."),
+    list=extend_schema(description=gettext_lazy("三包凭证（游标分页，最新在前）。")),
     retrieve=extend_schema(responses=WarrantyCardDetailSerializer),
 )
 class WarrantyCardViewSet(ActorViewMixin, *READ):
@@ -165,8 +168,9 @@ class WarrantyCardViewSet(ActorViewMixin, *READ):
         WarrantyCardCreateSerializer,
         WarrantyCardSerializer(many=True),
         status_code=201,
-        description="为已签收的订单行发放三包凭证（每件一张，已有的跳过）；可带序列号。"
-        "平台或该商家。Cards of a signed line, one per unit (existing ones are skipped).",
+        description=gettext_lazy(
+            "为已签收的订单行发放三包凭证（每件一张，已有的跳过）；可带序列号。平台或该商家。"
+        ),
     )
     def create(self, request):
         s = WarrantyCardCreateSerializer(data=request.data, context={"request": request})
@@ -185,9 +189,9 @@ class WarrantyCardViewSet(ActorViewMixin, *READ):
 
     @extend_schema(
         responses=EntitlementsSerializer,
-        description="三包引擎的答复：现在报修可获得的补救（退货、换货、免费或付费维修）、"
-        "给出每项的规则（G1–G12）与决定它的日期、折旧退款金额（G8）或不能计算的原因。"
-        "The remedies open now, the rule granting each, the deciding dates, the G8 refund.",
+        description=gettext_lazy(
+            "三包引擎的答复：现在报修可获得的补救（退货、换货、免费或付费维修）、给出每项的规则（G1–G12）与决定它的日期、折旧退款金额（G8）或不能计算的原因。"
+        ),
     )
     @action(detail=True, methods=["get"])
     def entitlements(self, request, pk=None):
@@ -198,8 +202,7 @@ class WarrantyCardViewSet(ActorViewMixin, *READ):
     @_post(
         RemedyChooseSerializer,
         WarrantyCardDetailSerializer,
-        description="消费者选择三包引擎当前给出的换货或退货，转入退换货流程。"
-        "Take an exchange or a refund the engine grants now; it runs through the returns flow.",
+        description=gettext_lazy("消费者选择三包引擎当前给出的换货或退货，转入退换货流程。"),
     )
     @action(detail=True, methods=["post"], url_path="choose-remedy")
     def choose_remedy(self, request, pk=None):
@@ -212,7 +215,7 @@ class WarrantyCardViewSet(ActorViewMixin, *READ):
     @_post(
         AlternativeRefusedSerializer,
         WarrantyCardDetailSerializer,
-        description="记录消费者不接受其他型号（G7：无同型号时全额退货）。",
+        description=gettext_lazy("记录消费者不接受其他型号（G7：无同型号时全额退货）。"),
     )
     @action(detail=True, methods=["post"], url_path="refuse-alternative")
     def refuse_alternative(self, request, pk=None):
@@ -227,7 +230,7 @@ class WarrantyCardViewSet(ActorViewMixin, *READ):
     @_post(
         InstallationSerializer,
         WarrantyCardDetailSerializer,
-        description="记录安装完成：需安装商品的三包期自此起算（G9）。",
+        description=gettext_lazy("记录安装完成：需安装商品的三包期自此起算（G9）。"),
     )
     @action(detail=True, methods=["post"])
     def installed(self, request, pk=None):
@@ -244,9 +247,7 @@ class WarrantyCardViewSet(ActorViewMixin, *READ):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        description="维修服务商：平台看全部，其他人只看已准入的。Platform: all; others: admitted."
-    ),
+    list=extend_schema(description=gettext_lazy("维修服务商：平台看全部，其他人只看已准入的。")),
 )
 class RepairProviderViewSet(ActorViewMixin, *READ):
     """Repair providers and their admission (standard 6.5.1): platform staff review them."""
@@ -270,7 +271,7 @@ class RepairProviderViewSet(ActorViewMixin, *READ):
         RepairProviderApplySerializer,
         RepairProviderSerializer,
         status_code=201,
-        description="记录维修服务商的准入申请（资质、类目、地区），待审核。Platform writers.",
+        description=gettext_lazy("记录维修服务商的准入申请（资质、类目、地区），待审核。"),
     )
     def create(self, request):
         _platform_writer(self.actor)
@@ -292,17 +293,25 @@ class RepairProviderViewSet(ActorViewMixin, *READ):
         )
         return self._answer(provider)
 
-    @_post(ReasonSerializer, RepairProviderSerializer, description="审核通过，准入。")
+    @_post(ReasonSerializer, RepairProviderSerializer, description=gettext_lazy("审核通过，准入。"))
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         return self._review(True)
 
-    @_post(ReasonSerializer, RepairProviderSerializer, description="驳回申请（须说明原因）。")
+    @_post(
+        ReasonSerializer,
+        RepairProviderSerializer,
+        description=gettext_lazy("驳回申请（须说明原因）。"),
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         return self._review(False)
 
-    @_post(ReasonRequiredSerializer, RepairProviderSerializer, description="暂停（须说明原因）。")
+    @_post(
+        ReasonRequiredSerializer,
+        RepairProviderSerializer,
+        description=gettext_lazy("暂停（须说明原因）。"),
+    )
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):
         provider = self.get_object()
@@ -314,7 +323,9 @@ class RepairProviderViewSet(ActorViewMixin, *READ):
         )
         return self._answer(provider)
 
-    @_post(ReasonSerializer, RepairProviderSerializer, description="恢复暂停的服务商。")
+    @_post(
+        ReasonSerializer, RepairProviderSerializer, description=gettext_lazy("恢复暂停的服务商。")
+    )
     @action(detail=True, methods=["post"])
     def reinstate(self, request, pk=None):
         provider = self.get_object()
@@ -333,8 +344,7 @@ class RepairProviderViewSet(ActorViewMixin, *READ):
 @extend_schema_view(
     list=extend_schema(
         responses=RepairOrderListSerializer(many=True),
-        description="维修单（游标分页，最新在前）。服务商员工只看派给本服务商的。"
-        "Repair orders, newest first; provider staff see only those assigned to them.",
+        description=gettext_lazy("维修单（游标分页，最新在前）。服务商员工只看派给本服务商的。"),
     ),
     retrieve=extend_schema(responses=RepairOrderDetailSerializer),
 )
@@ -370,8 +380,16 @@ class RepairOrderViewSet(ActorViewMixin, *READ):
         RepairRequestSerializer,
         RepairOrderDetailSerializer,
         status_code=201,
-        description="消费者按三包凭证或订单行报修（故障描述、送修或上门）；"
-        "三包引擎决定免费（G3、G12）或付费（G11、G9）。照片：multipart 的 photos 文件。",
+        description=format_lazy(
+            gettext_lazy(
+                "消费者按三包凭证或订单行报修（故障描述、送修或上门）；三包引擎决定免费"
+                "（G3、G12）或付费（G11、G9）。故障照片：multipart 的 photos 文件，最多 {n} 张，"
+                "接受{accepted}；按文件内容校验，被拒时返回 `upload_unsupported_type`、"
+                "`upload_too_large` 或 `upload_corrupt`，不保存任何文件。"
+            ),
+            n=MAX_FAULT_PHOTOS,
+            accepted=FAULT_PHOTOS.description,
+        ),
     )
     def create(self, request):
         s = RepairRequestSerializer(data=request.data, context={"request": request})
@@ -388,8 +406,10 @@ class RepairOrderViewSet(ActorViewMixin, *READ):
 
     @extend_schema(
         parameters=[OpenApiParameter("evidence_pk", int, OpenApiParameter.PATH)],
-        responses={(200, "application/octet-stream"): OpenApiResponse(description="文件内容")},
-        description="下载一份维修凭证（与查看维修单同样的权限）。",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(description=gettext_lazy("文件内容"))
+        },
+        description=gettext_lazy("下载一份维修凭证（与查看维修单同样的权限）。"),
     )
     @action(
         detail=True,
@@ -406,7 +426,9 @@ class RepairOrderViewSet(ActorViewMixin, *READ):
         return private_file_response(item.file, filename=item.original_name)
 
     @_post(
-        RepairAssignSerializer, RepairOrderDetailSerializer, description="派单给已准入的服务商。"
+        RepairAssignSerializer,
+        RepairOrderDetailSerializer,
+        description=gettext_lazy("派单给已准入的服务商。"),
     )
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
@@ -420,13 +442,17 @@ class RepairOrderViewSet(ActorViewMixin, *READ):
     @_post(
         OccurredSerializer,
         RepairOrderDetailSerializer,
-        description="服务商收到商品（送修时间 occurred_at）。",
+        description=gettext_lazy("服务商收到商品（送修时间 occurred_at）。"),
     )
     @action(detail=True, methods=["post"])
     def receive(self, request, pk=None):
         return self._step(OccurredSerializer, services.repair_receive)
 
-    @_post(RepairDiagnoseSerializer, RepairOrderDetailSerializer, description="记录检测结论。")
+    @_post(
+        RepairDiagnoseSerializer,
+        RepairOrderDetailSerializer,
+        description=gettext_lazy("记录检测结论。"),
+    )
     @action(detail=True, methods=["post"])
     def diagnose(self, request, pk=None):
         data = {"diagnosis", "paid_reason", "occurred_at"}
@@ -439,18 +465,22 @@ class RepairOrderViewSet(ActorViewMixin, *READ):
     @_post(
         PartsWaitStartSerializer,
         RepairOrderDetailSerializer,
-        description="开始等待厂家配件（G5；不计入修理者 30 日）。",
+        description=gettext_lazy("开始等待厂家配件（G5；不计入修理者 30 日）。"),
     )
     @action(detail=True, methods=["post"], url_path="parts-wait-start")
     def parts_wait_start(self, request, pk=None):
         return self._step(PartsWaitStartSerializer, services.repair_parts_wait_start)
 
-    @_post(OccurredSerializer, RepairOrderDetailSerializer, description="配件到货，继续维修。")
+    @_post(
+        OccurredSerializer,
+        RepairOrderDetailSerializer,
+        description=gettext_lazy("配件到货，继续维修。"),
+    )
     @action(detail=True, methods=["post"], url_path="parts-wait-end")
     def parts_wait_end(self, request, pk=None):
         return self._step(OccurredSerializer, services.repair_parts_wait_end)
 
-    @_post(OccurredSerializer, RepairOrderDetailSerializer, description="开始维修。")
+    @_post(OccurredSerializer, RepairOrderDetailSerializer, description=gettext_lazy("开始维修。"))
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         return self._step(OccurredSerializer, services.repair_start)
@@ -458,13 +488,19 @@ class RepairOrderViewSet(ActorViewMixin, *READ):
     @_post(
         RepairFinishSerializer,
         RepairOrderDetailSerializer,
-        description="维修结果（修好/未修好）、更换部件、人工费、免费或付费（付费须有 G11 原因）。",
+        description=gettext_lazy(
+            "维修结果（修好/未修好）、更换部件、人工费、免费或付费（付费须有 G11 原因）。"
+        ),
     )
     @action(detail=True, methods=["post"])
     def finish(self, request, pk=None):
         return self._step(RepairFinishSerializer, services.repair_finish)
 
-    @_post(OccurredSerializer, RepairOrderDetailSerializer, description="商品已返还消费者。")
+    @_post(
+        OccurredSerializer,
+        RepairOrderDetailSerializer,
+        description=gettext_lazy("商品已返还消费者。"),
+    )
     @action(detail=True, methods=["post"], url_path="return", url_name="return")
     def return_to_consumer(self, request, pk=None):
         return self._step(OccurredSerializer, services.repair_return_to_consumer)
@@ -473,8 +509,10 @@ class RepairOrderViewSet(ActorViewMixin, *READ):
         FaultReoccurredSerializer,
         RepairOrderDetailSerializer,
         status_code=201,
-        description="修复后再次故障：30 日内视为未修好并免费重修（G12）；"
-        "第三次故障可换货或退货（G4）。返回新的维修单。",
+        description=gettext_lazy(
+            "修复后再次故障：30 日内视为未修好并免费重修（G12）；"
+            "第三次故障可换货或退货（G4）。返回新的维修单。"
+        ),
     )
     @action(detail=True, methods=["post"], url_path="fault-reoccurred")
     def fault_reoccurred(self, request, pk=None):
@@ -490,12 +528,16 @@ class RepairOrderViewSet(ActorViewMixin, *READ):
         )
         return self._detail(new, status.HTTP_201_CREATED)
 
-    @_post(ReasonSerializer, RepairOrderDetailSerializer, description="送修前取消。")
+    @_post(ReasonSerializer, RepairOrderDetailSerializer, description=gettext_lazy("送修前取消。"))
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         return self._step(ReasonSerializer, services.repair_cancel)
 
-    @_post(ReasonSerializer, RepairOrderDetailSerializer, description="关闭已完成的维修单。")
+    @_post(
+        ReasonSerializer,
+        RepairOrderDetailSerializer,
+        description=gettext_lazy("关闭已完成的维修单。"),
+    )
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         return self._step(ReasonSerializer, services.repair_close)
@@ -503,10 +545,10 @@ class RepairOrderViewSet(ActorViewMixin, *READ):
     @_post(
         ContactRevealSerializer,
         RevealedContactSerializer,
-        description="查看消费者完整电话与地址（上门服务，须填原因，记录查看日志）："
-        "仅限承修服务商员工、上门维修、维修单未结束；其他人 404。"
-        "Reveal the consumer's full phone and address of an open on-site repair to the "
-        "assigned provider's staff (reason required, logged; RULES.md D2, D3).",
+        description=gettext_lazy(
+            "查看消费者完整电话与地址（上门服务，须填原因，记录查看日志）："
+            "仅限承修服务商员工、上门维修、维修单未结束；其他人 404。"
+        ),
     )
     @action(detail=True, methods=["post"], url_path="reveal-contact", url_name="reveal-contact")
     def reveal_contact(self, request, pk=None):
@@ -528,8 +570,9 @@ class OldestFirstPagination(IdCursorPagination):
 
 @extend_schema_view(
     list=extend_schema(
-        description="三包升级队列（G4、G5、G6），最早发起的在前；?status=open 为待处理。"
-        "The escalation queue, oldest first."
+        description=gettext_lazy(
+            "三包升级队列（G4、G5、G6），最早发起的在前；?status=open 为待处理。"
+        )
     ),
 )
 class WarrantyEscalationViewSet(ActorViewMixin, *READ):
@@ -549,7 +592,9 @@ class WarrantyEscalationViewSet(ActorViewMixin, *READ):
     @_post(
         EscalationResolveSerializer,
         WarrantyEscalationSerializer,
-        description="平台处理升级案件：exchange / refund / repair / dismissed（不成立须说明）。",
+        description=gettext_lazy(
+            "平台处理升级案件：exchange / refund / repair / dismissed（不成立须说明）。"
+        ),
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):

@@ -5,6 +5,7 @@ consumer's refusal of another model (G7), and the daily expiry.
 from datetime import timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
@@ -66,7 +67,7 @@ def warranty_card_create(*, line, actor, signed_at=None, serial_numbers=None):
     entry, change = _catalog_for_line(line)
     if entry is None:
         raise RuleViolation(
-            "该商品类目不在三包目录中，不发放三包凭证。The category has no 三包 catalog entry.",
+            _("该商品类目不在三包目录中，不发放三包凭证。"),
             code="not_sanbao_category",
         )
     if signed_at is None:
@@ -77,7 +78,7 @@ def warranty_card_create(*, line, actor, signed_at=None, serial_numbers=None):
         )
         if shipment is None:
             raise RuleViolation(
-                "该订单行尚未签收，不能发放三包凭证。The line has not been signed for.",
+                _("该订单行尚未签收，不能发放三包凭证。"),
                 code="line_not_signed",
             )
         signed_at = shipment.signed_at
@@ -85,7 +86,7 @@ def warranty_card_create(*, line, actor, signed_at=None, serial_numbers=None):
     serials = list(serial_numbers or [])
     if len(serials) > line.quantity:
         raise InvalidInput(
-            "序列号多于购买数量。",
+            _("序列号多于购买数量。"),
             code="serial_numbers_invalid",
             fields={"serial_numbers": line.quantity},
         )
@@ -149,10 +150,10 @@ def warranty_installation_complete(*, card, actor, installed_at=None):
         card = locked_card(card)
         if not card.needs_installation:
             raise RuleViolation(
-                "该商品无需安装，三包期自签收起算（G9）。", code="installation_not_needed"
+                _("该商品无需安装，三包期自签收起算（G9）。"), code="installation_not_needed"
             )
         if card.installed_at is not None:
-            raise Conflict("已记录安装完成。", code="already_installed")
+            raise Conflict(_("已记录安装完成。"), code="already_installed")
         installed_at = clean_instant(installed_at, "installed_at", not_before=card.signed_at)
         card.installed_at = installed_at
         card.starts_at = installed_at
@@ -184,7 +185,7 @@ def warranty_card_exchange(*, card, actor, exchanged_at=None, serial_number="", 
         card = locked_card(card)
         if card.status != WarrantyCard.Status.ACTIVE:
             raise Conflict(
-                f"三包凭证状态为“{card.get_status_display()}”，不能换货。",
+                _("三包凭证状态为“%(status)s”，不能换货。") % {"status": card.get_status_display()},
                 code="card_not_active",
                 fields={"status": card.status},
             )
@@ -237,11 +238,10 @@ def warranty_card_exchange(*, card, actor, exchanged_at=None, serial_number="", 
             [consumer_user(card)],
             event="warranty_card.exchanged",
             subject=new,
-            title="换货完成，三包期重新计算",
-            body=f"{card.product_name} 已换货，新三包凭证 {new.number} "
-            "自换货之日起重新计算三包期（G10）。",
             actor=actor,
             card_id=new.pk,
+            card_number=new.number,
+            product_name=card.product_name,
         )
     return new
 
@@ -255,7 +255,7 @@ def warranty_card_return(*, card, actor, returned_at=None, note=""):
         card = locked_card(card)
         if card.status != WarrantyCard.Status.ACTIVE:
             raise Conflict(
-                "三包凭证已失效。", code="card_not_active", fields={"status": card.status}
+                _("三包凭证已失效。"), code="card_not_active", fields={"status": card.status}
             )
         at = clean_instant(returned_at, "returned_at", not_before=card.signed_at)
         card_move(card, to=WarrantyCard.Status.RETURNED, at=at, actor=actor, note=note)

@@ -3,6 +3,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
@@ -26,7 +27,7 @@ UNSET = object()
 def _clean_parts(parts):
     if not isinstance(parts, list):
         raise InvalidInput(
-            "主要部件应为列表。", code="main_parts_invalid", fields={"main_parts": "list"}
+            _("主要部件应为列表。"), code="main_parts_invalid", fields={"main_parts": "list"}
         )
     cleaned, names = [], set()
     for part in parts:
@@ -34,13 +35,15 @@ def _clean_parts(parts):
         months = part.get("months") if isinstance(part, dict) else None
         if not name or not isinstance(months, int) or isinstance(months, bool) or months <= 0:
             raise InvalidInput(
-                "每个主要部件需要名称和正整数月数。",
+                _("每个主要部件需要名称和正整数月数。"),
                 code="main_parts_invalid",
                 fields={"main_parts": "each part needs a name and months > 0"},
             )
         if name in names:
             raise InvalidInput(
-                f"主要部件重复：{name}", code="main_parts_invalid", fields={"main_parts": name}
+                _("主要部件重复：%(name)s") % {"name": name},
+                code="main_parts_invalid",
+                fields={"main_parts": name},
             )
         names.add(name)
         cleaned.append({"name": name, "months": months})
@@ -56,7 +59,7 @@ def _clean_rate(rate):
         value = None
     if value is None or not value.is_finite() or value < 0 or value > 100:
         raise InvalidInput(
-            "日折旧率应为 0–100 之间的百分数。",
+            _("日折旧率应为 0–100 之间的百分数。"),
             code="daily_depreciation_rate_invalid",
             fields={"daily_depreciation_rate": "percent 0..100"},
         )
@@ -65,7 +68,12 @@ def _clean_rate(rate):
 
 def _positive(field, value):
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise InvalidInput(f"{field} 应为正整数。", code=f"{field}_invalid", fields={field: "> 0"})
+        label = SanbaoCatalogEntry._meta.get_field(field).verbose_name
+        raise InvalidInput(
+            _("%(field)s应为正整数。") % {"field": label},
+            code=f"{field}_invalid",
+            fields={field: "> 0"},
+        )
     return value
 
 
@@ -91,11 +99,11 @@ def catalog_entry_save(
     """
     if not actor.platform_write:
         if actor.platform_read:
-            raise PermissionDenied("只读角色不能修改数据。Read-only role.", code="read_only_role")
-        raise PermissionDenied("只有平台可以维护三包目录。Only the platform maintains the catalog.")
+            raise PermissionDenied(_("只读角色不能修改数据。"), code="read_only_role")
+        raise PermissionDenied(_("只有平台可以维护三包目录。"))
     code = (code or "").strip()
     if not code:
-        raise InvalidInput("需要编码。", code="code_required", fields={"code": "required"})
+        raise InvalidInput(_("需要编码。"), code="code_required", fields={"code": "required"})
     given = {
         "name": name,
         "whole_unit_months": whole_unit_months,
@@ -127,7 +135,7 @@ def catalog_entry_save(
             missing = [f for f in ("name", "whole_unit_months") if not given.get(f)]
             if missing:
                 raise InvalidInput(
-                    "新条目需要名称和整机三包期。",
+                    _("新条目需要名称和整机三包期。"),
                     code="catalog_entry_incomplete",
                     fields={f: "required" for f in missing},
                 )

@@ -6,6 +6,7 @@ provider staff's django-guardian grants; escalations opened and closed from seve
 import secrets
 from datetime import timedelta
 
+from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from aftersales import clock
@@ -42,13 +43,15 @@ def clean_instant(value, field, *, default=None, not_before=None):
     value = value or default or clock.now()
     if value.tzinfo is None:
         raise InvalidInput(
-            "时间必须带时区。", code=f"{field}_invalid", fields={field: "timezone required"}
+            _("时间必须带时区。"), code=f"{field}_invalid", fields={field: "timezone required"}
         )
     if value > clock.now() + FUTURE_TOLERANCE:
-        raise InvalidInput("时间不能在未来。", code=f"{field}_in_future", fields={field: "future"})
+        raise InvalidInput(
+            _("时间不能在未来。"), code=f"{field}_in_future", fields={field: "future"}
+        )
     if not_before is not None and value < not_before - FUTURE_TOLERANCE:
         raise InvalidInput(
-            "时间早于上一步骤。",
+            _("时间早于上一步骤。"),
             code=f"{field}_too_early",
             fields={field: iso(not_before)},
         )
@@ -68,9 +71,9 @@ def require_writer(actor, *, merchant_id, consumer_id=None, consumer_may=False):
     if consumer_id is not None and actor.consumer_id == consumer_id:
         if consumer_may:
             return
-        raise PermissionDenied("消费者不能执行此操作。Consumers may not do this.")
+        raise PermissionDenied(_("消费者不能执行此操作。"))
     if actor.platform_read:
-        raise PermissionDenied("只读角色不能修改数据。Read-only role.", code="read_only_role")
+        raise PermissionDenied(_("只读角色不能修改数据。"), code="read_only_role")
     raise NotFound()
 
 
@@ -79,10 +82,8 @@ def require_platform_write(actor):
     if actor.platform_write:
         return
     if actor.platform_read:
-        raise PermissionDenied("只读角色不能修改数据。Read-only role.", code="read_only_role")
-    raise PermissionDenied(
-        "只有平台可以执行此操作。Only the platform may do this.", code="platform_only"
-    )
+        raise PermissionDenied(_("只读角色不能修改数据。"), code="read_only_role")
+    raise PermissionDenied(_("只有平台可以执行此操作。"), code="platform_only")
 
 
 def require_repairer(actor, repair):
@@ -100,11 +101,11 @@ def require_repairer(actor, repair):
         raise NotFound()
     if actor.consumer_id == repair.consumer_id or actor.merchant_id == repair.merchant_id:
         raise PermissionDenied(
-            "只有承修的维修服务商可以记录维修进度。Only the assigned repairer may do this.",
+            _("只有承修的维修服务商可以记录维修进度。"),
             code="repairer_only",
         )
     if actor.platform_read or user is not None:
-        raise PermissionDenied("无权操作该维修单。", code="permission_denied")
+        raise PermissionDenied(_("无权操作该维修单。"), code="permission_denied")
     raise NotFound()
 
 
@@ -121,15 +122,14 @@ def users_of_provider(provider_id):
     ]
 
 
-def notify(users, *, event, subject, title, body, actor, **context):
-    """Notify each of ``users`` of ``event`` (a failed send never undoes the write)."""
+def notify(users, *, event, subject, actor, **context):
+    """Notify each of ``users`` of ``event`` with the event's template in their language
+    (``notifications/<lang>/<event>/``), filled from ``context``: the facts of the message
+    (numbers, amounts, instants), and ``audience`` when the event tells several parties
+    different things (a failed send never undoes the write)."""
     for user in users:
         notify_quietly(
-            recipient_user=user,
-            event=event,
-            context={"title": title, "body": body, **context},
-            subject=subject,
-            actor=actor,
+            recipient_user=user, event=event, context=context, subject=subject, actor=actor
         )
 
 
@@ -299,23 +299,27 @@ def escalation_open(card, *, repair, rule, remedy, actor, ent):
             "granted_remedies": kinds,
         },
     )
+    facts = {
+        "escalation_id": escalation.pk,
+        "rule": rule,
+        "product_name": card.product_name,
+        "explanation": escalation.explanation,
+    }
     notify(
         [consumer_user(card)],
         event="warranty_escalation.opened",
         subject=escalation,
-        title=f"您可以选择换货或退货（{rule}）",
-        body=escalation.explanation,
         actor=actor,
-        escalation_id=escalation.pk,
+        audience="consumer",
+        **facts,
     )
     notify(
         merchant_staff(card.merchant_id),
         event="warranty_escalation.opened",
         subject=escalation,
-        title=f"三包升级：{card.product_name}（{rule}）",
-        body=escalation.explanation,
         actor=actor,
-        escalation_id=escalation.pk,
+        audience="merchant",
+        **facts,
     )
     return escalation
 

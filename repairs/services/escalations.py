@@ -6,6 +6,7 @@ may choose again when that request ends without completing.
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
@@ -34,18 +35,18 @@ def escalation_resolve(*, escalation, actor, resolution, note=""):
     require_platform_write(actor)
     if resolution not in WarrantyEscalation.Resolution.values:
         raise InvalidInput(
-            "处理结果无效。",
+            _("处理结果无效。"),
             code="resolution_invalid",
             fields={"resolution": WarrantyEscalation.Resolution.values},
         )
     if resolution == "dismissed" and not (note or "").strip():
         raise InvalidInput(
-            "请说明不成立的原因。", code="note_required", fields={"note": "required"}
+            _("请说明不成立的原因。"), code="note_required", fields={"note": "required"}
         )
     with transaction.atomic():
         escalation = WarrantyEscalation.objects.select_for_update().get(pk=escalation.pk)
         if escalation.status != WarrantyEscalation.Status.OPEN:
-            raise Conflict("该升级案件已处理。", code="escalation_resolved")
+            raise Conflict(_("该升级案件已处理。"), code="escalation_resolved")
         return escalation_close(escalation, actor=actor, resolution=resolution, note=note)
 
 
@@ -61,7 +62,7 @@ def _alternative_sku(card, exchange_sku):
     same product, not the card's own, in stock (the returns flow re-checks under its lock)."""
     if exchange_sku in (None, ""):
         raise InvalidInput(
-            "同型号同规格无货，请选择换成的其他型号或规格（G7）。",
+            _("同型号同规格无货，请选择换成的其他型号或规格。"),
             code="exchange_sku_required",
             fields={"exchange_sku": "required"},
         )
@@ -69,7 +70,7 @@ def _alternative_sku(card, exchange_sku):
     sku = Sku.objects.filter(pk=pk, product_id=card.product_id).exclude(pk=card.sku_id).first()
     if sku is None:
         raise RuleViolation(
-            "只能换成同一商品的其他型号或规格（G7）。",
+            _("只能换成同一商品的其他型号或规格。"),
             code="exchange_other_product",
             fields={"exchange_sku": pk},
         )
@@ -98,7 +99,7 @@ def warranty_remedy_choose(*, card, remedy, actor, note="", exchange_sku=None):
     """
     if remedy not in (rules.EXCHANGE, rules.RETURN):
         raise InvalidInput(
-            "请选择换货或退货。",
+            _("请选择换货或退货。"),
             code="remedy_invalid",
             fields={"remedy": [rules.EXCHANGE, rules.RETURN]},
         )
@@ -110,21 +111,22 @@ def warranty_remedy_choose(*, card, remedy, actor, note="", exchange_sku=None):
         card = locked_card(card)
         if card.status != WarrantyCard.Status.ACTIVE:
             raise Conflict(
-                "三包凭证已失效。", code="card_not_active", fields={"status": card.status}
+                _("三包凭证已失效。"), code="card_not_active", fields={"status": card.status}
             )
         if card.pending_remedy:
             raise Conflict(
-                f"已选择{rules.KIND_LABELS[card.pending_remedy]}，正在处理中。",
+                _("已选择%(remedy)s，正在处理中。")
+                % {"remedy": rules.KIND_LABELS[card.pending_remedy]},
                 code="remedy_already_chosen",
                 fields={"return_request_id": card.return_request_id},
             )
         free, open_requests = card_line_units(card)
         if free < 1:
-            numbers = "、".join(r.number for r in open_requests)
+            numbers = _("、").join(r.number for r in open_requests)
             raise Conflict(
-                f"该商品已在退换货申请 {numbers} 中处理，不能重复申请（R15）。"
+                _("该商品已在退换货申请 %(numbers)s 中处理，不能重复申请。") % {"numbers": numbers}
                 if numbers
-                else "该商品的数量均已退换，不能重复申请（R15）。",
+                else _("该商品的数量均已退换，不能重复申请。"),
                 code="units_in_return",
                 fields={"return_request_ids": [r.pk for r in open_requests]},
             )
@@ -132,13 +134,14 @@ def warranty_remedy_choose(*, card, remedy, actor, note="", exchange_sku=None):
         granted = ent.remedy(remedy)
         if granted is None:
             raise RuleViolation(
-                f"当前不能{rules.KIND_LABELS[remedy]}：{ent.summary}",
+                _("当前不能%(remedy)s：%(summary)s")
+                % {"remedy": rules.KIND_LABELS[remedy], "summary": ent.summary},
                 code="remedy_not_granted",
                 fields={"remedies": ent.kinds},
             )
         if remedy == rules.RETURN and granted.refund is None:
             raise RuleViolation(
-                "该类目日折旧率未设置，暂不能计算退款金额（G8）。",
+                _("该类目日折旧率未设置，暂不能计算退款金额。"),
                 code=granted.refund_error or "depreciation_rate_unknown",
             )
         alternative = _alternative_sku(card, exchange_sku) if granted.alternative else None

@@ -3,15 +3,18 @@ reinstatement by the platform, and the provider's staff with their grants.
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.statuses import status_move
 from aftersales.casefile.timeline import timeline_record
+from aftersales.casefile.uploads import check_upload, track_stored
 from aftersales.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aftersales.tenancy.actors import Actor, actor_for_user, actor_forget
 
 from .. import rules
 from ..models import RepairOrder, RepairProvider, RepairProviderMember, SanbaoCatalogEntry
+from ..uploads import LICENCE
 from .common import (
     grant_repairs,
     notify,
@@ -28,7 +31,7 @@ def _clean_categories(categories):
     missing = sorted(set(codes) - {e.code for e in entries})
     if not codes or missing:
         raise InvalidInput(
-            "请选择三包目录中的维修类目。",
+            _("请选择三包目录中的维修类目。"),
             code="provider_categories_invalid",
             fields={"categories": missing or "required"},
         )
@@ -40,7 +43,7 @@ def _clean_regions(regions):
         isinstance(r, str) and r.strip() and len(r) <= 20 for r in regions
     ):
         raise InvalidInput(
-            "服务地区应为省份名称列表。",
+            _("服务地区应为省份名称列表。"),
             code="provider_regions_invalid",
             fields={"regions": "list"},
         )
@@ -73,27 +76,29 @@ def provider_apply(
     """
     if not actor.platform_write:
         if owner is None or not getattr(owner, "is_authenticated", False):
-            raise PermissionDenied("请先登录再申请。Sign in to apply.", code="sign_in_required")
+            raise PermissionDenied(_("请先登录再申请。"), code="sign_in_required")
         if actor.is_consumer or actor.is_merchant or actor.is_provider or actor.platform_read:
             raise PermissionDenied(
-                "该账号已有其他身份，请用新账号申请。Use an account without another role.",
+                _("该账号已有其他身份，请用新账号申请。"),
                 code="account_has_role",
             )
     name, licence_number = (name or "").strip(), (licence_number or "").strip()
     if not name or not licence_number:
         raise InvalidInput(
-            "需要名称和资质编号。",
+            _("需要名称和资质编号。"),
             code="provider_incomplete",
             fields={"name": "required", "licence_number": "required"},
         )
     entries = _clean_categories(categories)
     regions = _clean_regions(list(regions or []))
     if owner is not None and RepairProviderMember.objects.filter(user=owner).exists():
-        raise Conflict("该用户已属于一家维修服务商。", code="already_provider_member")
+        raise Conflict(_("该用户已属于一家维修服务商。"), code="already_provider_member")
+    if licence_file:
+        licence_file = check_upload(licence_file, accept=LICENCE, field_name="licence_file")
     with transaction.atomic():
         if RepairProvider.objects.filter(licence_number=licence_number).exists():
             raise Conflict(
-                "该资质编号已申请过。",
+                _("该资质编号已申请过。"),
                 code="licence_number_taken",
                 fields={"licence_number": licence_number},
             )
@@ -114,6 +119,7 @@ def provider_apply(
         if licence_file is not None:
             provider.licence_file = licence_file
             provider.save(update_fields=["licence_file"])
+            track_stored(provider.licence_file)
         provider.categories.set(entries)
         if owner is not None:
             RepairProviderMember.objects.create(
@@ -173,10 +179,11 @@ def _provider_move(provider, *, to, actor, reason="", note_field=None):
         users_of_provider(moved.pk),
         event=f"repair_provider.{to}",
         subject=moved,
-        title=f"维修服务商状态：{moved.get_status_display()}",
-        body=f"{moved.name} 的准入状态已变更为“{moved.get_status_display()}”。{reason}",
         actor=actor,
         provider_id=moved.pk,
+        provider_name=moved.name,
+        status=RepairProvider.Status(moved.status).label,
+        reason=reason,
     )
     return moved
 
@@ -186,7 +193,7 @@ def provider_review(*, provider, actor, approve, note=""):
     be assigned repairs of its categories and regions), ``False`` rejects it with ``note``."""
     require_platform_write(actor)
     if not approve and not (note or "").strip():
-        raise InvalidInput("驳回须说明原因。", code="note_required", fields={"note": "required"})
+        raise InvalidInput(_("驳回须说明原因。"), code="note_required", fields={"note": "required"})
     with transaction.atomic():
         return _provider_move(
             provider,
@@ -203,7 +210,7 @@ def provider_suspend(*, provider, actor, reason):
     require_platform_write(actor)
     if not (reason or "").strip():
         raise InvalidInput(
-            "暂停须说明原因。", code="reason_required", fields={"reason": "required"}
+            _("暂停须说明原因。"), code="reason_required", fields={"reason": "required"}
         )
     with transaction.atomic():
         return _provider_move(provider, to="suspended", actor=actor, reason=reason)
@@ -223,9 +230,9 @@ def _require_provider_admin(actor, provider):
         member = RepairProviderMember.objects.filter(user=actor.user, provider=provider).first()
         if member is not None and member.role == RepairProviderMember.Role.OWNER:
             return
-        raise PermissionDenied("只有服务商负责人可以管理员工。", code="provider_owner_required")
+        raise PermissionDenied(_("只有服务商负责人可以管理员工。"), code="provider_owner_required")
     if actor.platform_read:
-        raise PermissionDenied("只读角色不能修改数据。Read-only role.", code="read_only_role")
+        raise PermissionDenied(_("只读角色不能修改数据。"), code="read_only_role")
     raise NotFound()
 
 
@@ -235,14 +242,14 @@ def provider_member_add(*, provider, user, actor, role=RepairProviderMember.Role
     _require_provider_admin(actor, provider)
     if role not in RepairProviderMember.Role.values:
         raise InvalidInput(
-            "角色无效。", code="role_invalid", fields={"role": RepairProviderMember.Role.values}
+            _("角色无效。"), code="role_invalid", fields={"role": RepairProviderMember.Role.values}
         )
     other = actor_for_user(user)
     if other.is_consumer or other.is_merchant or other.is_platform_staff:
-        raise Conflict("该用户已有其他身份。", code="account_has_role")
+        raise Conflict(_("该用户已有其他身份。"), code="account_has_role")
     with transaction.atomic():
         if RepairProviderMember.objects.filter(user=user).exists():
-            raise Conflict("该用户已属于一家维修服务商。", code="already_provider_member")
+            raise Conflict(_("该用户已属于一家维修服务商。"), code="already_provider_member")
         member = RepairProviderMember.objects.create(provider=provider, user=user, role=role)
         grant_repairs([user], list(RepairOrder.objects.filter(provider=provider)))
         timeline_record(

@@ -5,16 +5,19 @@ cancelling and evidence.
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.files import original_name
 from aftersales.casefile.timeline import timeline_record
+from aftersales.casefile.uploads import check_upload, track_stored
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
 from aftersales.messaging.notifications import merchant_staff
 
 from .. import rules
 from ..models import RepairEvidence, RepairOrder, WarrantyCard
 from ..selectors import card_facts
+from ..uploads import FAULT_PHOTOS, KIND_CLAIMS, MAX_FAULT_PHOTOS, REPAIR_EVIDENCE
 from .common import (
     CHANGE_PERM,
     PARTS_ONLY_RULE,
@@ -40,7 +43,7 @@ def _resolve_card(*, card, line, unit_index):
         return WarrantyCard.objects.select_related("catalog_entry").get(pk=card.pk)
     if line is None:
         raise InvalidInput(
-            "请指定三包凭证或订单行。", code="card_required", fields={"card": "required"}
+            _("请指定三包凭证或订单行。"), code="card_required", fields={"card": "required"}
         )
     current = (
         WarrantyCard.objects.select_related("catalog_entry")
@@ -50,7 +53,7 @@ def _resolve_card(*, card, line, unit_index):
     )
     if current is None:
         raise RuleViolation(
-            "该商品没有三包凭证（未签收或不属于三包商品）。", code="no_warranty_card"
+            _("该商品没有三包凭证（未签收或不属于三包商品）。"), code="no_warranty_card"
         )
     return current
 
@@ -91,18 +94,19 @@ def repair_request(
     engine grants an exchange for this fault because two repairs were done in the period (G4),
     an escalation is opened for the consumer's choice (``warranty_remedy_choose``).
 
-    ``evidence``: uploaded files (photos). One open repair per card.
+    ``evidence``: uploaded files (photos of the fault, ``fault_photos_clean``). One open
+    repair per card.
     """
     fault_description = (fault_description or "").strip()
     if not fault_description:
         raise InvalidInput(
-            "请描述故障。",
+            _("请描述故障。"),
             code="fault_description_required",
             fields={"fault_description": "required"},
         )
     if service_mode not in RepairOrder.ServiceMode.values:
         raise InvalidInput(
-            "服务方式无效。",
+            _("服务方式无效。"),
             code="service_mode_invalid",
             fields={"service_mode": RepairOrder.ServiceMode.values},
         )
@@ -110,6 +114,7 @@ def repair_request(
     require_writer(
         actor, merchant_id=card.merchant_id, consumer_id=card.consumer_id, consumer_may=True
     )
+    evidence = fault_photos_clean(evidence)
     with transaction.atomic():
         card = locked_card(card)
         return _request(
@@ -128,16 +133,16 @@ def _request(
 ):
     if card.status != WarrantyCard.Status.ACTIVE:
         raise Conflict(
-            f"三包凭证状态为“{card.get_status_display()}”，不能报修。",
+            _("三包凭证状态为“%(status)s”，不能报修。") % {"status": card.get_status_display()},
             code="card_not_active",
             fields={"status": card.status},
         )
     if RepairOrder.objects.filter(card=card, status__in=RepairOrder.OPEN_STATUSES).exists():
-        raise Conflict("该商品已有进行中的维修单。", code="repair_already_open")
+        raise Conflict(_("该商品已有进行中的维修单。"), code="repair_already_open")
     modes = rules.service_modes(card.catalog_entry.code)
     if service_mode not in modes:
         raise RuleViolation(
-            "该类商品不提供上门维修，请寄修或送至维修网点。",
+            _("该类商品不提供上门维修，请寄修或送至维修网点。"),
             code="service_mode_not_offered",
             fields={"service_mode": list(modes)},
         )
@@ -163,13 +168,14 @@ def _request(
         updated_at=clock.now(),
     )
     for upload in evidence or ():
-        RepairEvidence.objects.create(
+        row = RepairEvidence.objects.create(
             repair=repair,
             file=upload,
             original_name=original_name(upload),
             uploaded_by=actor.user if getattr(actor.user, "pk", None) else None,
             actor_label=actor.label,
         )
+        track_stored(row.file)
     timeline_record(
         subject=repair,
         verb="repair.requested",
@@ -189,25 +195,30 @@ def _request(
     g4 = next((r for r in ent.remedies if r.rule == "G4"), None)
     if g4 is not None:
         escalation_open(card, repair=repair, rule="G4", remedy=g4, actor=actor, ent=ent)
-    terms = "付费维修" if is_paid else "免费维修"
+    facts = {
+        "repair_id": repair.pk,
+        "repair_number": repair.number,
+        "product_name": card.product_name,
+    }
     notify(
         [consumer_user(card)],
         event="repair.requested",
         subject=repair,
-        title=f"报修已受理：{repair.number}",
-        body=f"{card.product_name} 的报修已受理，{terms}（{rule}）。{ent.summary}",
         actor=actor,
-        repair_id=repair.pk,
+        audience="consumer",
+        is_paid=is_paid,
+        rule=rule,
+        summary=ent.summary,
+        **facts,
     )
     notify(
         merchant_staff(card.merchant_id),
         event="repair.requested",
         subject=repair,
-        title=f"新的维修申请：{repair.number}",
-        body=f"消费者报修 {card.product_name}：{fault_description[:100]}。"
-        "请派单给准入的维修服务商。",
         actor=actor,
-        repair_id=repair.pk,
+        audience="merchant",
+        fault=fault_description[:100],
+        **facts,
     )
     return repair
 
@@ -233,7 +244,7 @@ def _reopen_last(card, ent, *, actor, at):
             subject=previous,
             verb="repair.reopened",
             actor=actor,
-            reason="修复后 30 日内再次故障，视为未修好（G12）",
+            reason=_("修复后 30 日内再次故障，视为未修好"),
             occurred_at=at,
             data={"finished_at": iso(previous.finished_at)},
         )
@@ -259,7 +270,7 @@ def repair_fault_reoccurred(
     """
     repair = RepairOrder.objects.get(pk=repair.pk)
     if repair.finished_at is None:
-        raise Conflict("该维修单尚未完成。", code="repair_not_finished")
+        raise Conflict(_("该维修单尚未完成。"), code="repair_not_finished")
     return repair_request(
         actor=actor,
         card=repair.card,
@@ -279,7 +290,7 @@ def repair_close(*, repair, actor, reason=""):
     with transaction.atomic():
         locked = locked_repair(repair)
         if locked.status in RepairOrder.OPEN_STATUSES and not actor.platform_write:
-            raise Conflict("维修尚未完成，不能关闭。", code="repair_not_finished")
+            raise Conflict(_("维修尚未完成，不能关闭。"), code="repair_not_finished")
         return repair_move(locked, to="closed", actor=actor, reason=reason)
 
 
@@ -297,6 +308,20 @@ def repair_cancel(*, repair, actor, reason=""):
     return moved
 
 
+def fault_photos_clean(evidence):
+    """The photos of a repair request, each checked for what it is (``repairs.uploads``: at
+    most ``MAX_FAULT_PHOTOS`` images, re-encoded without metadata); ``UploadRejected``
+    otherwise."""
+    evidence = list(evidence or ())
+    if len(evidence) > MAX_FAULT_PHOTOS:
+        raise InvalidInput(
+            _("最多上传 %(n)s 张照片。") % {"n": MAX_FAULT_PHOTOS},
+            code="upload_too_many",
+            fields={"photos": MAX_FAULT_PHOTOS},
+        )
+    return [check_upload(f, accept=FAULT_PHOTOS, field_name="photos") for f in evidence]
+
+
 def repair_evidence_add(*, repair, actor, file, kind=RepairEvidence.Kind.PHOTO, caption=""):
     """Attach a photo, video or inspection report (the consumer, the merchant, the repairer,
     or the platform)."""
@@ -307,8 +332,15 @@ def repair_evidence_add(*, repair, actor, file, kind=RepairEvidence.Kind.PHOTO, 
         )
     if kind not in RepairEvidence.Kind.values:
         raise InvalidInput(
-            "类型无效。", code="evidence_kind_invalid", fields={"kind": RepairEvidence.Kind.values}
+            _("凭证类型无效。"),
+            code="evidence_kind_invalid",
+            fields={"kind": RepairEvidence.Kind.values},
         )
+    if not file:
+        raise InvalidInput(
+            _("请选择文件。"), code="evidence_file_required", fields={"file": "required"}
+        )
+    file = check_upload(file, accept=REPAIR_EVIDENCE, claims=KIND_CLAIMS[kind], field_name="file")
     with transaction.atomic():
         evidence = RepairEvidence.objects.create(
             repair=repair,
@@ -319,6 +351,7 @@ def repair_evidence_add(*, repair, actor, file, kind=RepairEvidence.Kind.PHOTO, 
             uploaded_by=actor.user if getattr(actor.user, "pk", None) else None,
             actor_label=actor.label,
         )
+        track_stored(evidence.file)
         timeline_record(
             subject=repair,
             verb="repair.evidence_added",

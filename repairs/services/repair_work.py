@@ -5,7 +5,9 @@ records the result and fees (G11) and returns it.
 
 from decimal import InvalidOperation
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
@@ -36,15 +38,29 @@ G11_REASONS = ("misuse", "disassembly", "voucher", "force_majeure")
 CARD_G11_REASONS = ("disassembly", "voucher")
 
 
+def _field_label(field):
+    """The field's verbose name in the reader's language (errors never show raw field names)."""
+    try:
+        return RepairOrder._meta.get_field(field).verbose_name
+    except FieldDoesNotExist:
+        return field
+
+
 def _fee(value, field):
     try:
         amount = yuan(str(value) if isinstance(value, float) else (value or 0))
     except (InvalidOperation, TypeError, ValueError):
         raise InvalidInput(
-            f"{field} 不是合法金额。", code="amount_invalid", fields={field: "amount_invalid"}
+            _("%(field)s不是合法金额。") % {"field": _field_label(field)},
+            code="amount_invalid",
+            fields={field: "amount_invalid"},
         ) from None
     if amount < 0:
-        raise InvalidInput(f"{field} 不能为负。", code="amount_invalid", fields={field: ">= 0"})
+        raise InvalidInput(
+            _("%(field)s不能为负。") % {"field": _field_label(field)},
+            code="amount_invalid",
+            fields={field: ">= 0"},
+        )
     return amount
 
 
@@ -75,19 +91,19 @@ def repair_assign(*, repair, provider, actor, note="", occurred_at=None):
         locked = locked_repair(repair)
         if provider.status != RepairProvider.Status.APPROVED:
             raise RuleViolation(
-                f"维修服务商“{provider.name}”状态为{provider.get_status_display()}，不能派单。"
-                "Only admitted providers can be assigned.",
+                _("维修服务商“%(name)s”状态为%(status)s，不能派单。")
+                % {"name": provider.name, "status": provider.get_status_display()},
                 code="provider_not_admitted",
                 fields={"provider": provider.status},
             )
         if not provider.categories.filter(pk=locked.card.catalog_entry_id).exists():
             raise RuleViolation(
-                "该服务商不具备此类商品的维修资质。", code="provider_category_mismatch"
+                _("该服务商不具备此类商品的维修资质。"), code="provider_category_mismatch"
             )
         province = repair.order_line.order.ship_province
         if not provider.serves_region(province):
             raise RuleViolation(
-                f"该服务商不服务{province}。",
+                _("该服务商不服务%(province)s。") % {"province": province},
                 code="provider_region_mismatch",
                 fields={"province": province},
             )
@@ -123,7 +139,7 @@ def repair_assign(*, repair, provider, actor, note="", occurred_at=None):
             )
         else:
             raise Conflict(
-                "维修单已送修，不能改派。",
+                _("维修单已送修，不能改派。"),
                 code="repair_already_received",
                 fields={"status": locked.status},
             )
@@ -131,23 +147,28 @@ def repair_assign(*, repair, provider, actor, note="", occurred_at=None):
             revoke_repairs(users_of_provider(previous), [locked])
         staff = users_of_provider(provider.pk)
         grant_repairs(staff, [locked])
+        facts = {
+            "repair_id": locked.pk,
+            "repair_number": locked.number,
+            "product_name": locked.card.product_name,
+        }
         notify(
             staff,
             event="repair.assigned",
             subject=locked,
-            title=f"新的维修派单：{locked.number}",
-            body=f"{locked.card.product_name}：{locked.fault_description[:100]}",
             actor=actor,
-            repair_id=locked.pk,
+            audience="provider",
+            fault=locked.fault_description[:100],
+            **facts,
         )
         notify(
             [consumer_user(locked)],
             event="repair.assigned",
             subject=locked,
-            title=f"维修单 {locked.number} 已派单",
-            body=f"已安排维修服务商“{provider.name}”为您维修。",
             actor=actor,
-            repair_id=locked.pk,
+            audience="consumer",
+            provider_name=provider.name,
+            **facts,
         )
     return locked
 
@@ -165,17 +186,17 @@ def repair_receive(*, repair, actor, occurred_at=None, note=""):
         moved = repair_move(locked, to="received", actor=actor, reason=note, occurred_at=at)
         if moved.is_paid:
             deadlines.sanbao_limits_cancel(
-                moved, actor=actor, reason="付费维修不适用三包换货期限（G13）"
+                moved, actor=actor, reason=_("付费维修不适用三包换货期限")
             )
         notify(
             [consumer_user(locked)],
             event="repair.received",
             subject=moved,
-            title=f"维修单 {moved.number} 已送修",
-            body=f"维修服务商已于 {clock.local(at):%Y-%m-%d %H:%M} "
-            f"收到您的 {locked.card.product_name}。",
             actor=actor,
             repair_id=moved.pk,
+            repair_number=moved.number,
+            product_name=locked.card.product_name,
+            received_at=clock.local(at),
         )
     return moved
 
@@ -189,11 +210,11 @@ def repair_diagnose(*, repair, actor, diagnosis, paid_reason="", occurred_at=Non
     diagnosis = (diagnosis or "").strip()
     if not diagnosis:
         raise InvalidInput(
-            "请填写检测结论。", code="diagnosis_required", fields={"diagnosis": "required"}
+            _("请填写检测结论。"), code="diagnosis_required", fields={"diagnosis": "required"}
         )
     if paid_reason and paid_reason not in G11_REASONS:
         raise InvalidInput(
-            "付费原因无效（G11）。",
+            _("付费原因无效（G11）。"),
             code="paid_reason_invalid",
             fields={"paid_reason": list(G11_REASONS)},
         )
@@ -214,7 +235,7 @@ def repair_diagnose(*, repair, actor, diagnosis, paid_reason="", occurred_at=Non
             update += ["is_paid", "paid_reason"]
             _card_misuse(locked.card, paid_reason, actor=actor)
             deadlines.sanbao_limits_cancel(
-                moved, actor=actor, reason="付费维修不适用三包换货期限（G13）"
+                moved, actor=actor, reason=_("付费维修不适用三包换货期限")
             )
         moved.save(update_fields=update)
         if paid_reason:
@@ -222,10 +243,11 @@ def repair_diagnose(*, repair, actor, diagnosis, paid_reason="", occurred_at=Non
                 [consumer_user(locked)],
                 event="repair.paid",
                 subject=moved,
-                title=f"维修单 {moved.number} 需付费维修",
-                body=f"检测发现：{rules.MISUSE_LABELS[paid_reason]}，不实行三包，只能付费维修（G11）。{diagnosis}",
                 actor=actor,
                 repair_id=moved.pk,
+                repair_number=moved.number,
+                paid_reason=RepairOrder.PaidReason(paid_reason).label,
+                diagnosis=diagnosis,
             )
     return moved
 
@@ -240,7 +262,7 @@ def _card_misuse(card, reason, *, actor):
         subject=card,
         verb="warranty_card.misuse",
         actor=actor,
-        reason=rules.MISUSE_LABELS[reason],
+        reason=str(rules.MISUSE_LABELS[reason]),
         data={"reasons": card.misuse_reasons},
     )
 
@@ -275,10 +297,10 @@ def repair_parts_wait_start(*, repair, actor, parts="", note="", occurred_at=Non
             [consumer_user(locked)],
             event="repair.waiting_parts",
             subject=moved,
-            title=f"维修单 {moved.number} 等待配件",
-            body=f"维修需等待厂家配件（{parts or '配件'}）。等待配件的时间顺延三包期。",
             actor=actor,
             repair_id=moved.pk,
+            repair_number=moved.number,
+            parts=parts,
         )
     return moved
 
@@ -310,7 +332,7 @@ def repair_parts_wait_end(*, repair, actor, occurred_at=None, note=""):
         locked = locked_repair(repair)
         if locked.status != "waiting_parts":
             raise Conflict(
-                "维修单不在等待配件状态。",
+                _("维修单不在等待配件状态。"),
                 code="not_waiting_parts",
                 fields={"status": locked.status},
             )
@@ -347,7 +369,7 @@ def _clean_parts_replaced(parts):
         quantity = part.get("quantity", 1) if isinstance(part, dict) else None
         if not name or not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
             raise InvalidInput(
-                "更换部件需要名称和正整数数量。",
+                _("更换部件需要名称和正整数数量。"),
                 code="parts_replaced_invalid",
                 fields={"parts_replaced": "each part needs a name and quantity >= 1"},
             )
@@ -380,7 +402,7 @@ def repair_finish(
     require_repairer(actor, repair)
     if result not in RepairOrder.Result.values:
         raise InvalidInput(
-            "维修结果无效。", code="result_invalid", fields={"result": RepairOrder.Result.values}
+            _("维修结果无效。"), code="result_invalid", fields={"result": RepairOrder.Result.values}
         )
     parts = _clean_parts_replaced(list(parts_replaced or []))
     labour, parts_cost = _fee(labour_fee, "labour_fee"), _fee(parts_fee, "parts_fee")
@@ -403,7 +425,7 @@ def repair_finish(
                 )
             ):
                 raise RuleViolation(
-                    "三包期内的维修只能因使用不当、擅自拆动、凭证问题或不可抗力收费（G11）。",
+                    _("三包期内的维修只能因使用不当、擅自拆动、凭证问题或不可抗力收费（G11）。"),
                     code="paid_reason_required",
                     fields={"paid_reason": list(G11_REASONS)},
                 )
@@ -437,15 +459,17 @@ def repair_finish(
         )
         if paid and reason in CARD_G11_REASONS:
             _card_misuse(locked.card, reason, actor=actor)
-        fee = f"，应付费用 ¥{moved.total_fee}" if paid else "，免费"
         notify(
             [consumer_user(locked)],
             event=f"repair.{result}",
             subject=moved,
-            title=f"维修单 {moved.number} {moved.get_status_display()}",
-            body=f"{locked.card.product_name} {moved.get_result_display()}{fee}。{note}",
             actor=actor,
             repair_id=moved.pk,
+            repair_number=moved.number,
+            product_name=locked.card.product_name,
+            paid=paid,
+            fee=moved.total_fee,
+            note=note,
         )
     return moved
 
@@ -463,10 +487,9 @@ def repair_return_to_consumer(*, repair, actor, occurred_at=None, note=""):
             [consumer_user(locked)],
             event="repair.returned",
             subject=moved,
-            title=f"维修单 {moved.number} 已返还",
-            body=f"您的 {locked.card.product_name} 已返还。"
-            "修复后 30 日内再次故障可免费重修（G12）。",
             actor=actor,
             repair_id=moved.pk,
+            repair_number=moved.number,
+            product_name=locked.card.product_name,
         )
     return moved

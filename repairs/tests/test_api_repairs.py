@@ -229,10 +229,15 @@ def test_detail_runs_a_fixed_number_of_queries(shop, roles, django_assert_max_nu
 
 
 def test_a_request_with_photos_keeps_them_as_evidence(shop, roles):
+    from io import BytesIO
+
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from aftersales.tests.uploads import png_bytes
 
     _provider, _tech, card = shop
-    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    png = png_bytes()
     client = _client(roles["consumer_a"])
     body = {
         "card": str(card.pk),
@@ -247,7 +252,9 @@ def test_a_request_with_photos_keeps_them_as_evidence(shop, roles):
     evidence = response.json()["evidence"]
     assert [e["kind"] for e in evidence] == ["photo", "photo"]
     downloads = [client.get(e["download_url"]) for e in evidence]
-    assert [b"".join(d.streaming_content) for d in downloads] == [png, png]
+    # Re-encoded without metadata (issue 14): still the same PNG picture.
+    contents = [b"".join(d.streaming_content) for d in downloads]
+    assert [Image.open(BytesIO(c)).size for c in contents] == [(24, 16), (24, 16)]
     body["photos"] = [SimpleUploadedFile("front.png", png, content_type="image/png")]
     reused = client.post(URL, body, HTTP_IDEMPOTENCY_KEY="photo-1")
     assert reused.status_code == 400 and reused.json()["code"] == "idempotency_key_reused"

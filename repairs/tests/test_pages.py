@@ -11,17 +11,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from aftersales import clock
 from aftersales.deadlines.rules import SHANGHAI
+from aftersales.tests.uploads import png_bytes
 from repairs.models import RepairOrder, WarrantyEscalation
 
 from . import factories_pages as fp
 
 pytestmark = pytest.mark.django_db
 
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
-    b"\x00\x00IEND\xaeB`\x82"
-)
+PNG = png_bytes()
 
 
 @pytest.fixture
@@ -80,10 +77,30 @@ def test_consumer_card_detail_explains_why_only_repair(client_as, tv):
     signed = tv.signed_at.astimezone(SHANGHAI)
     day7 = (signed.date() + timedelta(days=7)).strftime("%Y-%m-%d")
     day15 = (signed.date() + timedelta(days=15)).strftime("%Y-%m-%d")
-    assert f"退货期已于 {day7} 24:00 截止（G1）" in page
-    assert f"换货期已于 {day15} 24:00 截止（G2）" in page
+    # Consumers read the law by name, never the platform's codes (issue 14).
+    assert f"退货期已于 {day7} 24:00 截止（《部分商品修理更换退货责任规定》第九条）" in page
+    assert f"换货期已于 {day15} 24:00 截止（《部分商品修理更换退货责任规定》第十条）" in page
+    assert "（G1）" not in page and "（G2）" not in page
     assert count(response, "coverage-row") == 5  # whole unit + 4 main parts of an LCD TV
     assert 'data-testid="request-repair"' in page
+
+
+def test_merchant_reads_code_and_law_consumer_in_english_reads_no_chinese(client_as, tv):
+    """Issue 14: merchants see the rule code with the law; the EN switch shows the entitlement
+    answer, the coverage table and the law in English, with no internal code."""
+    merchant = body(client_as("merchant_a").get(f"/merchant/warranties/{tv.pk}/"))
+    assert "G1：《部分商品修理更换退货责任规定》第九条" in merchant
+    client = client_as("consumer_a")
+    english = client.get(f"/my/warranties/{tv.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    page = body(english)
+    assert '<html lang="en">' in page
+    answer = page[page.index('data-testid="entitlements"') : page.index('data-testid="coverage"')]
+    answer = re.sub(r"<[^>]+>", " ", answer)
+    assert "Article 9 of the Provisions on Liability for Repair" in answer
+    assert "Why only a repair?" in answer and "G1" not in answer
+    assert not re.search(r"[\u4e00-\u9fff]", answer), answer
+    coverage = body(english).split('data-testid="coverage"', 1)[1].split("</section>", 1)[0]
+    assert "Display panel" in coverage and not re.search(r"[\u4e00-\u9fff]", coverage), coverage
 
 
 def test_within_seven_days_return_shows_the_full_refund(client_as, people, merchant_a):
@@ -209,7 +226,8 @@ def test_consumer_chooses_a_granted_exchange(client_as, people, merchant_a):
     page = client.get(f"/my/warranties/{card.pk}/remedy/")
     assert page.status_code == 200 and 'value="exchange"' in body(page)
     # day 10: the G1 return closed; the G2 exchange, or a G8 refund with depreciation instead
-    assert 'value="return"' in body(page) and "（G8）" in body(page)
+    assert 'value="return"' in body(page)
+    assert "（《部分商品修理更换退货责任规定》第十三条）" in body(page)
     assert 'data-testid="alternative-hint"' not in body(page)  # the same model is in stock
     refused = client.post(f"/my/warranties/{card.pk}/remedy/", {"remedy": "exchange"})
     assert refused.status_code == 400 and "请先勾选确认" in body(refused)
@@ -234,7 +252,7 @@ def test_g7_day_10_out_of_stock_offers_another_spec_or_a_full_refund(client_as, 
     client = client_as("consumer_a")
     page = body(client.get(f"/my/warranties/{card.pk}/remedy/"))
     assert 'data-testid="alternative-hint"' in page and "75 英寸" in page
-    assert "同型号同规格无货，换其他型号或规格（G7）" in page
+    assert "同型号同规格无货，换其他型号或规格（《部分商品修理更换退货责任规定》第十三条）" in page
     assert "可退 ¥3000.00" in page  # G7: in full, no depreciation
     missing = client.post(
         f"/my/warranties/{card.pk}/remedy/", {"remedy": "exchange", "confirm": "on"}

@@ -1,5 +1,6 @@
 """Boundaries of every 三包 rule G1–G12 (RULES.md "Three guarantees"), pure — no database."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -55,7 +56,8 @@ def test_g1_closes_on_day_8_exchange_repair_or_depreciated_refund():
     assert refund.rule == "G8" and refund.with_depreciation
     assert refund.refund == Decimal("3000.00") - Decimal("3000") * Decimal("0.001") * 8
     assert answer.summary.startswith("签收后第 8 天：可退货或换货或免费维修")
-    assert "G2" in answer.summary
+    # Consumers read the law, not the platform's codes: the rule is on each remedy.
+    assert "G" not in answer.summary
 
 
 def test_g1_shanghai_midnight_is_16_utc():
@@ -296,7 +298,8 @@ def test_g7_whenever_an_exchange_is_due_out_of_stock_no_same_model_exchange(day,
     answer = entitlements(out, day_end(day))
     assert answer.kinds == kinds
     exchange = answer.remedy(EXCHANGE)
-    assert exchange.alternative and exchange.rule == "G7" and rule in exchange.explanation
+    assert exchange.alternative and exchange.rule == "G7"
+    assert rule in exchange.dates["exchange_rules"] and "G" not in exchange.explanation
     refund = answer.remedy(RETURN)
     assert refund.refund == Decimal("3000.00") and not refund.with_depreciation
     assert refund.rule == ("G1" if day <= 7 else "G7")
@@ -371,7 +374,7 @@ def test_g11_misuse_paid_repair_only_even_on_day_1(reason):
     answer = entitlements(card(misuse=frozenset({reason})), day_end(1))
     assert answer.kinds == [PAID_REPAIR]
     assert answer.remedies[0].rule == "G11"
-    assert rules.MISUSE_LABELS[reason] in answer.remedies[0].explanation
+    assert str(rules.MISUSE_LABELS[reason]) in answer.remedies[0].explanation
 
 
 # -- G12 -----------------------------------------------------------------------------------------
@@ -460,3 +463,22 @@ def test_g13_paid_repair_over_the_limits_is_never_escalated():
 def test_naive_now_is_refused():
     with pytest.raises(ValueError):
         entitlements(card(), datetime(2026, 12, 1))
+
+
+def test_explanations_name_the_law_in_both_languages_never_the_codes():
+    """Issue 14: consumer-facing texts carry no internal code; the citation names the law, and
+    the English answer has no Chinese left in it."""
+    from django.utils import translation
+
+    from repairs import citations
+
+    answer = entitlements(card(), day_end(8))
+    assert all("G" not in r.explanation for r in answer.remedies)
+    assert citations.cite("G2") == "《部分商品修理更换退货责任规定》第十条"
+    assert citations.cite("G2", with_code=True) == "G2：《部分商品修理更换退货责任规定》第十条"
+    with translation.override("en"):
+        answer = entitlements(card(), day_end(8))
+        texts = [answer.summary, *(r.explanation for r in answer.remedies)]
+        texts.append(citations.cite("G5、G8"))
+        assert citations.cite("G1").startswith("Article 9 of the Provisions")
+    assert texts and not any(re.search(r"[\u4e00-\u9fff]", t) for t in texts), texts

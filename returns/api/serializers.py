@@ -9,6 +9,8 @@ import binascii
 
 from django.core.files.base import ContentFile
 from django.urls import reverse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -33,6 +35,7 @@ from ..models import (
     ShippingReimbursement,
 )
 from ..services import SCAN_KINDS
+from ..uploads import EVIDENCE_ACCEPT
 
 # -- references -----------------------------------------------------------------------------------
 
@@ -582,8 +585,10 @@ class ReturnEvidenceItemSerializer(serializers.Serializer):
     """One file in a JSON body (base64). Multipart bodies send files instead (``evidence`` or
     ``file`` parts); the kind is inferred from the extension when omitted."""
 
-    filename = serializers.CharField(max_length=200, help_text="文件名，决定类型（.jpg .mp4 .pdf）")
-    content_base64 = serializers.CharField(help_text="文件内容（base64）")
+    filename = serializers.CharField(
+        max_length=200, help_text=_("文件名，其扩展名须与内容相符（如 .jpg、.mp4、.pdf）")
+    )
+    content_base64 = serializers.CharField(help_text=_("文件内容（base64）"))
     kind = serializers.ChoiceField(choices=ReturnEvidence.Kind.choices, required=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
@@ -592,7 +597,7 @@ class ReturnEvidenceItemSerializer(serializers.Serializer):
             content = base64.b64decode(data["content_base64"], validate=True)
         except (binascii.Error, ValueError):
             raise serializers.ValidationError(
-                {"content_base64": "不是合法的 base64 内容。Not valid base64."}
+                {"content_base64": _("不是合法的 base64 内容。")}
             ) from None
         name = data["filename"].replace("\\", "/").rsplit("/", 1)[-1]
         return {
@@ -602,15 +607,28 @@ class ReturnEvidenceItemSerializer(serializers.Serializer):
         }
 
 
-def evidence_field(help_text="照片、视频或检测报告（JSON：base64；multipart：evidence 文件）"):
-    return ReturnEvidenceItemSerializer(many=True, required=False, help_text=help_text)
+def evidence_field(stage, help_text=""):
+    """The evidence of ``stage``: its help text names what that stage takes
+    (``returns.uploads.EVIDENCE_ACCEPT``, checked by the service)."""
+    accepted = format_lazy(
+        _(
+            "接受{}（JSON：base64；multipart：evidence 文件）。"
+            "内容按实际类型校验，照片去除元数据后保存。"
+        ),
+        EVIDENCE_ACCEPT[stage].description,
+    )
+    return ReturnEvidenceItemSerializer(
+        many=True,
+        required=False,
+        help_text=format_lazy("{} {}", help_text, accepted) if help_text else accepted,
+    )
 
 
 class ReturnEvidenceUploadSerializer(serializers.Serializer):
     """``POST /returns/{id}/evidence/``: multipart ``file`` parts (one or more) with ``kind`` and
     ``note``, or JSON ``{"evidence": [{"filename", "content_base64", "kind", "note"}]}``."""
 
-    evidence = evidence_field()
+    evidence = evidence_field("add")
     kind = serializers.ChoiceField(
         choices=ReturnEvidence.Kind.choices, required=False, help_text="multipart 上传时的类型"
     )
@@ -641,7 +659,7 @@ class ReturnCreateSerializer(serializers.Serializer):
         required=False, help_text="同意后自动预约上门取件的时段开始（R16）"
     )
     pickup_slot_end = serializers.DateTimeField(required=False)
-    evidence = evidence_field("质量问题、破损、与描述不符须附照片或视频")
+    evidence = evidence_field("request", _("质量问题、破损、与描述不符须附照片或视频。"))
 
 
 class ReturnNoteSerializer(serializers.Serializer):
@@ -656,7 +674,7 @@ class ReturnApproveSerializer(ReturnNoteSerializer):
 
 class ReturnRejectSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, help_text="拒绝理由（必填）")
-    evidence = evidence_field()
+    evidence = evidence_field("reject")
 
 
 class ReturnTrackingSerializer(serializers.Serializer):
@@ -705,7 +723,7 @@ class ReturnPickupBookSerializer(serializers.Serializer):
 class ReturnReceiveSerializer(serializers.Serializer):
     intact = serializers.BooleanField(help_text="验货是否完好（R5）；不完好须附凭证")
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
-    evidence = evidence_field()
+    evidence = evidence_field("receive")
 
 
 class ReturnRefundInputSerializer(serializers.Serializer):
@@ -719,7 +737,7 @@ class ReturnRefundInputSerializer(serializers.Serializer):
 
 class ReturnStatementSerializer(serializers.Serializer):
     statement = serializers.CharField(max_length=2000, help_text="陈述（必填）")
-    evidence = evidence_field()
+    evidence = evidence_field("arbitration")
 
 
 class ReturnOverrideSerializer(serializers.Serializer):

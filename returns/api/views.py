@@ -8,6 +8,8 @@ merchant keys their merchant's, platform staff and platform keys all, a mediator
 """
 
 from django.db.models import Exists, OuterRef, Prefetch
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -34,6 +36,7 @@ from orders.models import OrderLine
 from .. import rules, selectors, services
 from ..models import Arbitration, RefundPart, ReturnAddress, ReturnEvidence, ReturnRequest
 from ..services import payments
+from ..uploads import EVIDENCE_ACCEPT
 from . import filters
 from .serializers import (
     ArbitrationDecideSerializer,
@@ -488,9 +491,15 @@ class ReturnRequestViewSet(
 
     @_post(
         ReturnEvidenceUploadSerializer,
-        "上传凭证（照片、视频、检测报告）：multipart 的 file 部分（可多个，附 kind、note），"
-        "或 JSON 的 evidence 列表（base64）。类型按扩展名校验（`evidence_type_invalid`），"
-        "照片最大 10 MB、视频 100 MB（`evidence_too_large`）。",
+        format_lazy(
+            _(
+                "上传凭证：multipart 的 file 部分（可多个，附 kind、note），或 JSON 的 evidence "
+                "列表（base64）。接受{accepted}。按文件内容校验：类型不受支持返回 "
+                "`upload_unsupported_type`，过大返回 `upload_too_large`，损坏或内容与扩展名不符"
+                "返回 `upload_corrupt`；被拒的请求不保存任何文件。"
+            ),
+            accepted=EVIDENCE_ACCEPT["add"].description,
+        ),
         responses={201: ReturnEvidenceSerializer(many=True)},
     )
     @action(detail=True, methods=["post"])
@@ -499,7 +508,7 @@ class ReturnRequestViewSet(
         items = _evidence(request, d, kind=d.get("kind"), note=d["note"])
         if not items:
             raise InvalidInput(
-                "请上传凭证文件。Send at least one file.",
+                _("请上传凭证文件。"),
                 code="evidence_required",
                 fields={"file": "required"},
             )

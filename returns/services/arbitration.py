@@ -65,7 +65,7 @@ def return_escalate(*, request, actor, statement, evidence=()):
     of the answer window (R21, ``answer_due_at``); the platform decides after the answer or
     that date, which both parties are told."""
     statement = required_text(statement, "statement", "请说明申请仲裁的理由。")
-    items = evidence_clean(evidence)
+    items = evidence_clean(evidence, stage="arbitration")
     with transaction.atomic():
         request = locked_request(request)
         require_consumer(actor, request)
@@ -91,24 +91,15 @@ def return_escalate(*, request, actor, statement, evidence=()):
         deadline_schedule(subject=request, kind=ANSWER_DUE, due_at=due, actor=actor, policy=ref)
         evidence_save(request, items, actor=actor, stage="arbitration", party="consumer")
         publish("return.escalated", request, arbitration_id=arbitration.pk, answer_due_at=iso(due))
-        until = rules.display_instant(due)
         notify_parties(
             request,
             "return.escalated",
-            f"消费者申请平台仲裁 {request.number}",
-            f"消费者陈述：{statement}。请在 {until} 前提交您的说明和凭证，"
-            "逾期平台将根据现有证据裁决（R21）。",
             to=("merchant",),
             actor=actor,
+            statement=statement,
+            due_at=due,
         )
-        notify_parties(
-            request,
-            "return.escalated",
-            f"已申请平台仲裁 {request.number}",
-            f"商家可在 {until} 前答辩；平台将在商家答辩后或该时间之后介入裁决（R21）。",
-            to=("consumer",),
-            actor=actor,
-        )
+        notify_parties(request, "return.escalated", to=("consumer",), actor=actor, due_at=due)
         check_scope(request, actor)
     return arbitration
 
@@ -116,7 +107,7 @@ def return_escalate(*, request, actor, statement, evidence=()):
 def arbitration_answer(*, request, actor, statement, evidence=()):
     """The merchant's statement and evidence in arbitration (R19)."""
     statement = required_text(statement, "statement", "请填写答辩说明。")
-    items = evidence_clean(evidence)
+    items = evidence_clean(evidence, stage="arbitration")
     with transaction.atomic():
         request = locked_request(request)
         require_merchant(actor, request)
@@ -353,11 +344,10 @@ def arbitration_decide(*, request, actor, decision, reason, amount=None):
         notify_parties(
             request,
             "return.arbitration_decided",
-            f"平台仲裁结果 {request.number}",
-            f"裁决：{arbitration.get_decision_display()}"
-            + (f" ¥{decided}" if decided is not None else "")
-            + f"。理由：{reason}",
             actor=actor,
+            decision=Arbitration.Decision(arbitration.decision).label,
+            decided_amount=decided,
+            reason=reason,
         )
     return arbitration
 
@@ -375,11 +365,5 @@ def arbitration_answer_window_end(*, request, actor=SYSTEM):
         ):
             return None
         record(request, "return.arbitration_answer_overdue", actor, reason="R21")
-        notify_parties(
-            request,
-            "return.arbitration_answer_overdue",
-            f"仲裁答辩期已满 {request.number}",
-            "商家未在答辩期内答辩，平台将根据现有证据裁决（R21）。",
-            actor=actor,
-        )
+        notify_parties(request, "return.arbitration_answer_overdue", actor=actor)
     return arbitration

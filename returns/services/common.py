@@ -149,17 +149,24 @@ def publish(name, request, **extra):
     return event_publish(name, subject=request, payload=_payload(request, **extra))
 
 
-def notify_parties(request, event, title, body, *, to=("consumer", "merchant"), actor=SYSTEM):
-    """Tell the consumer and/or the merchant's staff, all in one go (``notify_users``). A
-    message that cannot be rendered never fails the write (the timeline already records what
-    happened); its rows are written like the write's own, with no savepoint: inserts of new
-    rows in the write's transaction, which fail only when the transaction itself does."""
+def notify_parties(request, event, *, to=("consumer", "merchant"), actor=SYSTEM, **facts):
+    """Tell the consumer and/or the merchant's staff, all in one go (``notify_users``), with the
+    event's template in each recipient's language (``notifications/<lang>/<event>/``) filled
+    from ``facts`` and the request's own (number, kind, amount, status; ``audience`` says who
+    reads it: ``consumer``, ``merchant`` or ``both``). A message that cannot be rendered never
+    fails the write (the timeline already records what happened); its rows are written like
+    the write's own, with no savepoint: inserts of new rows in the write's transaction, which
+    fail only when the transaction itself does."""
+    audience = "both" if len(to) > 1 else to[0]
     context = {
-        "title": title,
-        "body": body,
         "number": request.number,
         "return_request_id": request.pk,
         "status": request.status,
+        "status_label": ReturnRequest.Status(request.status).label,
+        "request_kind": ReturnRequest.Kind(request.kind).label,
+        "amount": request.amount,
+        "audience": audience,
+        **facts,
     }
     notify_users(
         users=[request.consumer.user_id] if "consumer" in to else [],

@@ -170,7 +170,7 @@ def return_request_create(
             "数量无效。", code="quantity_invalid", fields={"quantity": "int"}
         ) from None
     reason_kind = rules.reason_kind(reason)
-    items = evidence_clean(evidence)
+    items = evidence_clean(evidence, stage="request")
     if rules.reason_needs_evidence(reason) and not items:
         raise RuleViolation(
             "质量问题、破损或与描述不符的申请需要上传照片或视频。",
@@ -283,13 +283,13 @@ def return_request_create(
             notify_parties(
                 request,
                 "return.requested",
-                f"新的售后申请 {request.number}",
-                f"订单 {order.number} 的 {line.product_name} ×{quantity} 申请"
-                f"{request.get_kind_display()}（{request.get_reason_display()}）。"
-                f"请在 {rules.display_instant(_auto_approve_at(request))} 前处理，"
-                "逾期将自动同意（R13）。",
                 to=("merchant",),
                 actor=actor,
+                order_number=order.number,
+                product_name=line.product_name,
+                quantity=quantity,
+                reason=ReturnRequest.Reason(request.reason).label,
+                due_at=_auto_approve_at(request),
             )
         if pickup and not option.instant and request.needs_return_parcel:
             request.pickup_slot_start = pickup.get("slot_start")
@@ -331,12 +331,7 @@ def _instant_refund(request, actor):
         request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT, fresh=True
     )
     notify_parties(
-        request,
-        "return.approved",
-        f"已为您极速退款 {request.number}",
-        f"商品尚未发货，您的仅退款申请已自动同意，¥{request.amount} 将原路退回（R11）。",
-        to=("consumer", "merchant"),
-        actor=actor,
+        request, "return.approved", to=("consumer", "merchant"), actor=actor, variant="instant"
     )
 
 
@@ -442,8 +437,9 @@ def return_request_create_from_warranty(
         notify_parties(
             request,
             "return.approved",
-            f"三包{request.get_kind_display()}已受理 {request.number}",
-            f"依据 {rule}：{explanation}。请在规定时间内寄回商品。",
             actor=actor,
+            variant="warranty",
+            rule=rule,
+            explanation=explanation,
         )
     return request

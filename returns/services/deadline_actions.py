@@ -32,13 +32,7 @@ def return_close_unshipped(*, request, actor=SYSTEM):
     request = move(request, to="closed", actor=actor, reason="R14 买家超时未寄回，系统自动关闭")
     pickup_cancel(request, actor)
     publish("return.closed", request, rule="R14")
-    notify_parties(
-        request,
-        "return.closed",
-        f"售后申请 {request.number} 已关闭",
-        "您未在规定时间内寄回商品，申请已自动关闭（R14）。如仍需售后，可在期限内重新申请。",
-        actor=actor,
-    )
+    notify_parties(request, "return.closed", actor=actor)
     return request
 
 
@@ -47,14 +41,7 @@ def return_close_reminder(*, request, actor=SYSTEM):
     request = ReturnRequest.objects.select_related("consumer__user").get(pk=request.pk)
     if request.status != "approved":
         return None
-    notify_parties(
-        request,
-        "return.close_reminder",
-        f"请尽快寄回商品 {request.number}",
-        "您的退货申请即将因未寄回而关闭（R14），请尽快寄回或预约上门取件。",
-        to=("consumer",),
-        actor=actor,
-    )
+    notify_parties(request, "return.close_reminder", to=("consumer",), actor=actor)
     return request
 
 
@@ -73,13 +60,7 @@ def return_refund_after_receipt(*, request, actor=SYSTEM):
         return follow_express_refund(request, actor=actor)
     request = move(request, to="refunding", actor=actor, reason="R6 收货后逾期未退款，平台自动退款")
     refund_start(request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT)
-    notify_parties(
-        request,
-        "return.refund_started",
-        f"平台已自动退款 {request.number}",
-        f"商家收货后未在规定时间内退款，平台已自动发起退款 ¥{request.amount}（R6）。",
-        actor=actor,
-    )
+    notify_parties(request, "return.refund_started", actor=actor, variant="automatic")
     return request
 
 
@@ -99,12 +80,5 @@ def return_receipt_timeout(*, request, actor=SYSTEM):
     if refunds:
         request = move(request, to="refunding", actor=actor, reason=reason)
         refund_start(request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT)
-    notify_parties(
-        request,
-        "return.receipt_timeout",
-        f"平台已视为收货 {request.number}",
-        "商家未在规定时间内确认收到退货，平台已视为收货"
-        + (f"并发起退款 ¥{request.amount}（R20）。" if refunds else "（R20）。"),
-        actor=actor,
-    )
+    notify_parties(request, "return.receipt_timeout", actor=actor, refunds=refunds)
     return request

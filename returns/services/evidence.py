@@ -4,17 +4,15 @@ staff (R5, R19), checked (type, size) and saved with a timeline event.
 
 from django.core.files.base import File
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
 from aftersales.casefile.files import original_name
+from aftersales.casefile.uploads import check_upload, track_stored
 from aftersales.errors import Conflict, InvalidInput
 
-from ..models import (
-    EVIDENCE_DEFAULT_MAX_BYTES,
-    EVIDENCE_EXTENSIONS,
-    EVIDENCE_MAX_BYTES,
-    ReturnEvidence,
-)
+from ..models import ReturnEvidence
+from ..uploads import EVIDENCE_ACCEPT, EVIDENCE_KIND, KIND_CLAIMS
 from .common import (
     actor_party,
     actor_user,
@@ -26,14 +24,6 @@ from .common import (
     require_merchant,
     require_platform,
 )
-
-
-def _evidence_kind(name):
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    for kind in ("photo", "video", "report"):
-        if ext in EVIDENCE_EXTENSIONS[kind]:
-            return kind
-    return "other"
 
 
 def _evidence_items(evidence):
@@ -48,46 +38,34 @@ def _evidence_items(evidence):
     return items
 
 
-def _evidence_check(items):
-    """Type and size of each file (photo, video, inspection report)."""
-    for i, item in enumerate(items):
-        upload = item["file"]
-        if upload is None or not getattr(upload, "name", ""):
-            raise InvalidInput(
-                "凭证需要文件。Evidence needs a file.",
-                code="evidence_file_required",
-                fields={"evidence": {str(i): "required"}},
-            )
-        kind = item["kind"] or _evidence_kind(upload.name)
-        if kind not in ReturnEvidence.Kind.values:
-            raise InvalidInput(
-                "凭证类型无效。",
-                code="evidence_kind_invalid",
-                fields={"evidence": {str(i): ReturnEvidence.Kind.values}},
-            )
-        ext = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
-        if ext not in EVIDENCE_EXTENSIONS[kind]:
-            raise InvalidInput(
-                f"不支持的{kind}文件格式 .{ext}，请上传 {', '.join(EVIDENCE_EXTENSIONS[kind])}。",
-                code="evidence_type_invalid",
-                fields={"evidence": {str(i): list(EVIDENCE_EXTENSIONS[kind])}},
-            )
-        limit = EVIDENCE_MAX_BYTES.get(kind, EVIDENCE_DEFAULT_MAX_BYTES)
-        if (getattr(upload, "size", 0) or 0) > limit:
-            raise InvalidInput(
-                f"文件过大，{kind} 最大 {limit // 1024**2} MB。",
-                code="evidence_too_large",
-                fields={"evidence": {str(i): limit}},
-            )
-        item["kind"] = kind
-    return items
-
-
-def evidence_clean(evidence):
+def evidence_clean(evidence, *, stage):
     """The uploaded ``evidence`` (files or ``{"file", "kind", "note"}`` dicts) as checked items
-    ``{"file", "kind", "note"}``: type and size of each file, the kind inferred from the extension
-    when missing (R5, R19)."""
-    return _evidence_check(_evidence_items(evidence))
+    ``{"file", "kind", "note"}`` (R5, R19): each file's content checked against what ``stage``
+    takes (``returns.uploads.EVIDENCE_ACCEPT``: photos are re-encoded without metadata), its
+    kind taken from what it is unless one was given (which it must then match). Refused files
+    raise ``UploadRejected`` (``upload_unsupported_type``, ``upload_too_large``,
+    ``upload_corrupt``)."""
+    accept = EVIDENCE_ACCEPT[stage]
+    items = _evidence_items(evidence)
+    for item in items:
+        if item["file"] is None or not getattr(item["file"], "name", ""):
+            raise InvalidInput(
+                _("凭证需要文件。"),
+                code="evidence_file_required",
+                fields={"evidence": "required"},
+            )
+        if item["kind"] is not None and item["kind"] not in KIND_CLAIMS:
+            raise InvalidInput(
+                _("凭证类型无效。"),
+                code="evidence_kind_invalid",
+                fields={"evidence": ReturnEvidence.Kind.values},
+            )
+    for item in items:
+        claims = KIND_CLAIMS[item["kind"]] if item["kind"] else None
+        checked = check_upload(item["file"], accept=accept, claims=claims, field_name="evidence")
+        item["file"] = checked
+        item["kind"] = item["kind"] or EVIDENCE_KIND[checked.upload_kind]
+    return items
 
 
 def evidence_save(request, items, *, actor, stage, party=None):
@@ -111,6 +89,7 @@ def evidence_save(request, items, *, actor, stage, party=None):
         )
         content = upload if isinstance(upload, File) else File(upload)
         row.file.save(upload.name.rsplit("/", 1)[-1], content, save=False)
+        track_stored(row.file)
         row.save()
         rows.append(row)
     if rows:
@@ -126,14 +105,14 @@ def evidence_save(request, items, *, actor, stage, party=None):
 def evidence_add(*, request, actor, evidence, stage="", note=""):
     """Attach photos, videos or reports to a request, as the actor's side (R5, R19).
 
-    ``evidence``: files (``UploadedFile``) or dicts ``{"file", "kind", "note"}``; the kind is
-    inferred from the extension when missing; type and size are checked. Open to the consumer,
+    ``evidence``: files (``UploadedFile``) or dicts ``{"file", "kind", "note"}``, checked by
+    ``evidence_clean``. Open to the consumer,
     the merchant and platform staff while the request is not finished. Returns the rows.
     """
-    items = evidence_clean(evidence)
+    items = evidence_clean(evidence, stage="add")
     if not items:
         raise InvalidInput(
-            "请上传凭证。", code="evidence_required", fields={"evidence": "required"}
+            _("请上传凭证。"), code="evidence_required", fields={"evidence": "required"}
         )
     with transaction.atomic():
         request = locked_request(request)
@@ -145,7 +124,7 @@ def evidence_add(*, request, actor, evidence, stage="", note=""):
         else:
             require_platform(actor, request, mediator=True)
         if request.status in ("closed", "cancelled", "completed", "refunded"):
-            raise Conflict("该售后申请已结束，不能再补充凭证。", code="return_finished")
+            raise Conflict(_("该售后申请已结束，不能再补充凭证。"), code="return_finished")
         if note:
             for item in items:
                 item["note"] = item["note"] or note

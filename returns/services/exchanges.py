@@ -85,12 +85,11 @@ def exchange_ship(*, request, actor, carrier, tracking_number):
         notify_parties(
             request,
             "return.exchange_shipped",
-            f"换货已发出 {request.number}",
-            f"换货包裹 {carrier} {tracking_number}"
-            + ("（保价，R17）" if shipment.insured else "")
-            + "，请注意查收。",
             to=("consumer",),
             actor=actor,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            insured=shipment.insured,
         )
         check_scope(request, actor)
     return request
@@ -107,11 +106,5 @@ def exchange_delivered(*, shipment, actor=SYSTEM):
             return request
         request = move(request, to="completed", actor=actor)
         publish("return.completed", request, shipment_id=shipment.pk)
-        notify_parties(
-            request,
-            "return.completed",
-            f"换货已完成 {request.number}",
-            "换货商品已签收，售后完成。",
-            actor=actor,
-        )
+        notify_parties(request, "return.completed", actor=actor)
     return request

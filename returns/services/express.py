@@ -110,13 +110,7 @@ def express_refund_maybe(request, *, actor):
     deadline_schedule(
         subject=request, kind="returns.express_clawback", due_at=due, actor=actor, policy=ref
     )
-    notify_parties(
-        request,
-        "return.express_advanced",
-        f"极速退款 ¥{request.amount} 已发起",
-        "您的退货包裹已揽收，平台先行垫付退款并原路退回（R12）。若包裹未送达商家，平台将追回该款项。",
-        actor=actor,
-    )
+    notify_parties(request, "return.express_advanced", actor=actor)
     return refund
 
 
@@ -182,15 +176,7 @@ def express_clawback(*, request, actor=SYSTEM):
             note="退货包裹未送达，向消费者追回垫付款（R12）",
         )
         if created:
-            notify_parties(
-                request,
-                "return.express_clawback",
-                f"极速退款将被追回 {request.number}",
-                f"您的退货包裹逾期未送达商家，平台将追回已垫付的 ¥{request.amount}。"
-                "如包裹已寄出，请联系承运商或客服。",
-                to=("consumer",),
-                actor=actor,
-            )
+            notify_parties(request, "return.express_clawback", to=("consumer",), actor=actor)
     return entry
 
 
@@ -283,37 +269,12 @@ def _clawback_cancel(clawback, cancelled, request, actor):
     # pending: ``_settled`` pays it back if the charge succeeds, cancels it if it fails
 
 
-NOTICES = {
-    ("recovery", "succeeded"): (
-        ("merchant",),
-        "极速退款垫付款已从结算款扣回 {number}",
-        "平台已从您的结算款中扣回为消费者垫付的 ¥{amount}（R12）。",
-    ),
-    ("recovery", "failed"): (
-        ("merchant",),
-        "极速退款垫付款扣回失败 {number}",
-        "从结算款扣回 ¥{amount} 未成功（{reason}），平台将重试。",
-    ),
-    ("clawback", "succeeded"): (
-        ("consumer",),
-        "极速退款垫付款已追回 {number}",
-        "退货包裹逾期未送达商家，平台已追回垫付的 ¥{amount}（R12）。",
-    ),
-    ("clawback", "failed"): (
-        ("consumer",),
-        "极速退款垫付款追回失败 {number}",
-        "追回 ¥{amount} 未成功（{reason}），平台将重试，请确保支付方式可用。",
-    ),
-    ("clawback_cancelled", "succeeded"): (
-        ("consumer",),
-        "已追回的极速退款已退还 {number}",
-        "退货包裹已送达，平台已将追回的 ¥{amount} 原路退还给您。",
-    ),
-    ("clawback_cancelled", "failed"): (
-        ("consumer",),
-        "极速退款退还失败 {number}",
-        "退还 ¥{amount} 未成功（{reason}），平台将重试。",
-    ),
+# Who is told when a ledger entry settles (templates ``return.express_settled`` and
+# ``return.express_settlement_failed``, by ``ledger_kind``).
+NOTICE_TO = {
+    "recovery": ("merchant",),
+    "clawback": ("consumer",),
+    "clawback_cancelled": ("consumer",),
 }
 
 
@@ -341,9 +302,15 @@ def _settled(entry, transfer, request, actor):
         ledger_amount=str(entry.amount),
         failure_reason=transfer.failure_reason,
     )
-    to, title, body = NOTICES[(entry.kind, outcome)]
-    values = {"number": request.number, "amount": entry.amount, "reason": transfer.failure_reason}
-    notify_parties(request, verb, title.format(**values), body.format(**values), to=to, actor=actor)
+    notify_parties(
+        request,
+        verb,
+        to=NOTICE_TO[entry.kind],
+        actor=actor,
+        ledger_kind=entry.kind,
+        amount=entry.amount,
+        reason=transfer.failure_reason,
+    )
     if entry.kind == "clawback":
         cancelled = Entry.objects.filter(request=request, kind="clawback_cancelled").first()
         if cancelled is not None and cancelled.transfer_id is None:

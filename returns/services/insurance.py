@@ -88,14 +88,13 @@ def insurance_claim_settle(*, claim, outcome, detail="", external_ref="", actor=
             paid_amount=str(claim.paid_amount) if claim.paid_amount is not None else None,
             reason=claim.reason,
         )
-        if outcome == "paid":
-            title = f"运费险已赔付 {request.number}"
-            body = f"保险公司已赔付退货运费 ¥{claim.paid_amount}（运费险，R8），您无需承担运费。"
-        else:
-            title = f"运费险未能赔付 {request.number}"
-            body = f"保险公司未赔付退货运费（{claim.reason}）。如有疑问请联系客服。"
         notify_parties(
-            request, f"return.insurance_{outcome}", title, body, to=("consumer",), actor=actor
+            request,
+            f"return.insurance_{outcome}",
+            to=("consumer",),
+            actor=actor,
+            paid_amount=claim.paid_amount,
+            reason=claim.reason,
         )
     return claim
 

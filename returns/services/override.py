@@ -40,11 +40,5 @@ def return_override(*, request, to_status, reason, actor):
         if to_status == "refunding":
             refund_start(request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT)
         publish("return.overridden", request, from_status=before, reason=reason)
-        notify_parties(
-            request,
-            "return.overridden",
-            f"平台已处理售后单 {request.number}",
-            f"平台将状态调整为“{request.get_status_display()}”。原因：{reason}",
-            actor=actor,
-        )
+        notify_parties(request, "return.overridden", actor=actor, reason=reason)
     return request

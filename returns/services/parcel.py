@@ -78,11 +78,11 @@ def _shipped_back(request, *, actor, carrier, tracking_number, via):
     notify_parties(
         request,
         "return.shipped_back",
-        f"买家已寄回商品 {request.number}",
-        f"退货包裹 {carrier} {tracking_number}，请注意查收并验货。"
-        + ("（保价包裹，R17）" if request.insured else ""),
         to=("merchant",),
         actor=actor,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        insured=request.insured,
     )
     request_id = request.pk
     transaction.on_commit(lambda: return_parcel_registered(request_id), robust=True)
@@ -228,10 +228,9 @@ def return_pickup_settled(*, booking, actor=SYSTEM):
             notify_parties(
                 request,
                 "return.pickup_failed",
-                f"上门取件预约失败 {request.number}",
-                f"承运商无法在所选时段上门（{booking.failure_reason}），请重新预约或自行寄回。",
                 to=("consumer",),
                 actor=actor,
+                reason=booking.failure_reason,
             )
     return request
 

@@ -202,13 +202,7 @@ def _difference_charge_settled(payment, transfer, request, actor):
         payment.save(update_fields=["status", "paid_at", "gateway_ref"])
         record(request, "return.difference_paid", actor, data={"amount": str(payment.amount)})
         publish("return.difference_paid", request, price_difference=str(payment.amount))
-        notify_parties(
-            request,
-            "return.difference_paid",
-            f"换货差价已支付 {request.number}",
-            f"消费者已支付换货差价 ¥{payment.amount}（R18）。",
-            actor=actor,
-        )
+        notify_parties(request, "return.difference_paid", actor=actor, difference=payment.amount)
         if _difference_ended(request):
             _difference_give_back(payment, request, actor)
         return payment
@@ -233,11 +227,10 @@ def _difference_charge_settled(payment, transfer, request, actor):
     notify_parties(
         request,
         "return.difference_payment_failed",
-        f"换货差价支付失败 {request.number}",
-        f"差价 ¥{payment.amount} 支付未成功（{transfer.failure_reason}），"
-        "请重新支付或更换支付方式。",
         to=("consumer",),
         actor=actor,
+        difference=payment.amount,
+        reason=transfer.failure_reason,
     )
     return payment
 
@@ -247,18 +240,16 @@ def _difference_refund_settled(payment, transfer, request, actor):
         payment.status = Difference.Status.REFUNDED
         payment.refunded_at = transfer.settled_at
         payment.save(update_fields=["status", "refunded_at"])
-        verb, title = "return.difference_refunded", f"换货差价已退还 ¥{payment.amount}"
-        body = f"售后单 {request.number} 未完成换货，已支付的差价已原路退还。"
+        verb = "return.difference_refunded"
     else:
         # Paid and not given back: the beat retries it (``extra_payouts_retry_failed``).
         payment.status = Difference.Status.SUCCEEDED
         payment.failure_reason = transfer.failure_reason
         payment.save(update_fields=["status", "failure_reason"])
-        verb, title = "return.difference_refund_failed", f"换货差价退还失败 {request.number}"
-        body = "差价退还未成功，平台将重试。"
+        verb = "return.difference_refund_failed"
     record(request, verb, actor, reason=transfer.failure_reason)
     publish(verb, request, price_difference=str(payment.amount))
-    notify_parties(request, verb, title, body, to=("consumer",), actor=actor)
+    notify_parties(request, verb, to=("consumer",), actor=actor, difference=payment.amount)
     return payment
 
 
@@ -371,13 +362,7 @@ def _reimbursement_settled(row, transfer, request, actor):
         record(request, "return.shipping_reimbursed", actor, data={"amount": str(row.amount)})
         publish("return.shipping_reimbursed", request, reimbursement_amount=str(row.amount))
         notify_parties(
-            request,
-            "return.shipping_reimbursed",
-            f"退货运费已报销 ¥{row.amount}",
-            f"售后单 {request.number} 的退货运费由商家承担（{request.shipping_rule}），"
-            "已随退款退回。",
-            to=("consumer",),
-            actor=actor,
+            request, "return.shipping_reimbursed", to=("consumer",), actor=actor, fee=row.amount
         )
     else:
         record(request, "return.shipping_reimbursement_failed", actor, reason=row.failure_reason)

@@ -114,7 +114,7 @@ def return_receive(*, request, actor, intact, note="", evidence=()):
     is recovered from the merchant (R12). Not intact: photos, video or a report are required
     (``evidence_required``); the request is ``disputed`` and the consumer may escalate (R19).
     """
-    items = evidence_clean(evidence)
+    items = evidence_clean(evidence, stage="receive")
     outcome = rules.inspection_outcome(intact=bool(intact), evidence_count=len(items))
     if outcome == "evidence_required":
         raise RuleViolation(
@@ -156,11 +156,9 @@ def return_receive(*, request, actor, intact, note="", evidence=()):
             notify_parties(
                 request,
                 "return.received",
-                f"商家已收货 {request.number}",
-                "商家已确认收到退货且商品完好。"
-                + ("" if request.is_exchange else "退款将在 7 天内完成（R6）。"),
                 to=("consumer",),
                 actor=actor,
+                is_exchange=request.is_exchange,
             )
         else:
             if request.express:
@@ -171,14 +169,7 @@ def return_receive(*, request, actor, intact, note="", evidence=()):
             for kind in ("returns.refund_after_receipt", EXPRESS_RECEIPT_SETTLE):
                 deadline_cancel(subject=request, kind=kind, actor=actor, reason="disputed")
             publish("return.disputed", request, note=note)
-            notify_parties(
-                request,
-                "return.disputed",
-                f"商家验货有异议 {request.number}",
-                f"商家反馈退回商品不完好：{note}。您可以查看凭证并申请平台仲裁（R19）。",
-                to=("consumer",),
-                actor=actor,
-            )
+            notify_parties(request, "return.disputed", to=("consumer",), actor=actor, note=note)
         check_scope(request, actor)
     return request
 
@@ -226,12 +217,7 @@ def return_refund(*, request, actor, amount=None):
         request = move(request, to="refunding", actor=actor)
         refund = refund_start(request, amount=amount, actor=actor, source=Refund.Source.MERCHANT)
         notify_parties(
-            request,
-            "return.refund_started",
-            f"退款 ¥{amount} 已发起 {request.number}",
-            "退款将原路退回您的支付方式，请留意到账。",
-            to=("consumer",),
-            actor=actor,
+            request, "return.refund_started", to=("consumer",), actor=actor, refund_amount=amount
         )
         check_scope(request, actor)
     return refund

@@ -209,13 +209,7 @@ def refund_part_settled(*, gateway_refund, actor=SYSTEM):
         if request.status == "refunding":
             request = move(request, to="refunded", actor=actor)
         publish_refunded(request, refund)
-        notify_parties(
-            request,
-            "return.refunded",
-            f"退款成功 ¥{refund.amount}",
-            f"售后单 {request.number} 的退款已原路退回。",
-            actor=actor,
-        )
+        notify_parties(request, "return.refunded", actor=actor, refund_amount=refund.amount)
     elif refund.status in (Refund.Status.FAILED, Refund.Status.PARTLY_FAILED):
         publish(
             "return.refund_failed",

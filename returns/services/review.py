@@ -50,19 +50,16 @@ def approve_locked(request, *, actor, reason="", return_address=None):
     if request.kind == KIND_REFUND_ONLY:
         request = move(request, to="refunding", actor=actor, reason=reason)
         refund_start(request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT)
-        body = f"商家已同意仅退款，¥{request.amount} 将原路退回。"
+        facts = {"variant": "refund_only"}
     else:
         if request.pickup_slot_start and request.pickup_id is None:
             _pickup_from_request(request, actor)
-        days = request_policy(request, "returns.close_unshipped_days").value
-        to = f"寄回地址：{address.full_text}。" if address is not None else ""
-        body = (
-            f"商家已同意{request.get_kind_display()}。请在 {days} 天内寄回商品或预约上门取件，"
-            f"逾期申请将关闭（R14）。{to}{request.shipping_explanation}"
-        )
-    notify_parties(
-        request, "return.approved", f"售后申请 {request.number} 已同意", body, actor=actor
-    )
+        facts = {
+            "days": request_policy(request, "returns.close_unshipped_days").value,
+            "address": address.full_text if address is not None else "",
+            "shipping_explanation": request.shipping_explanation,
+        }
+    notify_parties(request, "return.approved", actor=actor, **facts)
     return request
 
 
@@ -107,21 +104,14 @@ def return_request_reject(*, request, actor, reason, evidence=()):
     """The merchant rejects a request, with a reason (required) and optional evidence. The
     consumer may escalate to platform arbitration (R19)."""
     reason = required_text(reason, "reason", "拒绝需要说明理由。A reason is required.")
-    items = evidence_clean(evidence)
+    items = evidence_clean(evidence, stage="reject")
     with transaction.atomic():
         request = locked_request(request)
         require_merchant(actor, request)
         request = move(request, to="rejected", actor=actor, reason=reason)
         evidence_save(request, items, actor=actor, stage="reject")
         publish("return.rejected", request, reason=reason)
-        notify_parties(
-            request,
-            "return.rejected",
-            f"售后申请 {request.number} 被商家拒绝",
-            f"拒绝理由：{reason}。如有异议，您可以申请平台介入仲裁（R19）。",
-            to=("consumer",),
-            actor=actor,
-        )
+        notify_parties(request, "return.rejected", to=("consumer",), actor=actor, reason=reason)
         check_scope(request, actor)
     return request
 
@@ -141,13 +131,6 @@ def return_request_cancel(*, request, actor, reason=""):
         request = move(request, to="cancelled", actor=actor, reason=reason or "consumer_cancelled")
         pickup_cancel(request, actor)
         publish("return.cancelled", request, reason=reason)
-        notify_parties(
-            request,
-            "return.cancelled",
-            f"售后申请 {request.number} 已撤销",
-            "消费者已撤销该售后申请。",
-            to=("merchant",),
-            actor=actor,
-        )
+        notify_parties(request, "return.cancelled", to=("merchant",), actor=actor)
         check_scope(request, actor)
     return request

@@ -10,6 +10,7 @@ from aftersales import clock
 from aftersales.casefile.models import ActorKind
 from aftersales.tenancy.actors import SYSTEM, Actor
 from aftersales.tests import factories as af
+from aftersales.tests.uploads import jpeg_bytes
 from orders.models import OrderLine, Payment, Shipment, Tender
 from orders.tests import factories as of
 
@@ -23,7 +24,8 @@ def merchant_actor(merchant, user=None):
 
 
 def photo(name="damage.jpg", size=64):
-    return SimpleUploadedFile(name, b"\xff\xd8\xff" + b"0" * size, content_type="image/jpeg")
+    """A real JPEG (the upload check decodes it); ``size`` is its width in pixels."""
+    return SimpleUploadedFile(name, jpeg_bytes(size=(size, 16)), content_type="image/jpeg")
 
 
 def order_line(

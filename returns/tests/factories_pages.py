@@ -14,12 +14,13 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 
 from aftersales import clock
+from aftersales.tests.uploads import jpeg_bytes
 from orders.models import Shipment, Sku
 from orders.tests.factories_pages import page_order
 from returns.models import Arbitration, ReturnEvidence, ReturnRequest
 
-# The smallest valid JPEG header: enough for the evidence validators and the browser upload.
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+# A small real JPEG (the upload check decodes it; the browser shows it).
+JPEG = jpeg_bytes()
 
 
 def png(width=48, height=48, rgb=(228, 57, 60)):

@@ -261,7 +261,7 @@ def test_invalid_input_codes(line):
     for kw, code in [
         ({"kind": "swap"}, "kind_invalid"),
         ({"reason": "boredom"}, "reason_invalid"),
-        ({"reason": "quality", "evidence": [rf.photo("x.exe")]}, "evidence_type_invalid"),
+        ({"reason": "quality", "evidence": [rf.photo("x.exe")]}, "upload_unsupported_type"),
     ]:
         with pytest.raises(InvalidInput) as e:
             create(line, at=LAST_MINUTE, **kw)
@@ -270,10 +270,11 @@ def test_invalid_input_codes(line):
 
 
 def test_evidence_size_is_checked(line, settings):
-    big = rf.photo(size=11 * 1024**2)
+    big = rf.photo()
+    big.size = 11 * 1024**2  # what the upload handler measured
     with pytest.raises(InvalidInput) as e:
         create(line, at=LAST_MINUTE, reason="quality", evidence=[big])
-    assert e.value.code == "evidence_too_large"
+    assert e.value.code == "upload_too_large"
 
 
 def test_not_shipped_line_offers_only_the_instant_refund():

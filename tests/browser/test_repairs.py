@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from aftersales import clock
 from aftersales.deadlines.rules import SHANGHAI
 from aftersales.tests import factories as kernel
+from aftersales.tests.uploads import png_bytes
 from repairs.models import RepairOrder
 from repairs.tests import factories_pages as fp
 
@@ -18,11 +19,7 @@ from .conftest import PASSWORD, SCREENSHOTS, _user, no_horizontal_overflow, sign
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
-    b"\x00\x00IEND\xaeB`\x82"
-)
+PNG = png_bytes()
 
 
 @pytest.fixture
@@ -57,7 +54,10 @@ def test_consumer_reads_entitlements_and_requests_a_repair(new_page, repairs_wor
     expect(remedies).to_have_count(1)
     assert remedies.first.get_attribute("data-rule") == "G3"
     why = page.locator("[data-testid=why-only]").inner_text()
-    assert "为什么只能维修？" in why and "G1" in why and "G2" in why and "G4" in why
+    # Consumers read the law by name, not the platform's codes (issue 14).
+    law = "《部分商品修理更换退货责任规定》"
+    assert "为什么只能维修？" in why and f"{law}第九条" in why and f"{law}第十条" in why
+    assert f"{law}第十一条" in why and "G1" not in why
     expect(page.locator("[data-testid=coverage-row]")).to_have_count(5)
     page.screenshot(path=SCREENSHOTS / "repairs_my_card_entitlements.png", full_page=True)
 
@@ -195,7 +195,8 @@ def test_day_10_out_of_stock_exchange_takes_another_spec(new_page, repairs_world
     page.goto(f"/my/warranties/{card.pk}/remedy/")
     expect(page.locator("[data-testid=alternative-hint]")).to_be_visible()
     labels = page.locator("[data-testid=remedy-form] .choice-list").inner_text()
-    assert "换其他型号或规格（G7）" in labels and "可退 ¥3000.00" in labels
+    assert "换其他型号或规格（《部分商品修理更换退货责任规定》第十三条）" in labels
+    assert "可退 ¥3000.00" in labels
     page.check("input[name=remedy][value=exchange]")
     page.select_option("#id_exchange_sku", str(other.pk))
     page.check("#id_confirm")

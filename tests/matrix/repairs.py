@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from aftersales import clock
 from aftersales.tenancy.actors import SYSTEM
+from aftersales.tests.uploads import png_bytes
 from repairs.models import (
     RepairOrder,
     RepairProvider,
@@ -306,7 +307,7 @@ def _evidence_target(w, side):
 
     from repairs import services as s
 
-    photo = SimpleUploadedFile("matrix.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
+    photo = SimpleUploadedFile("matrix.png", png_bytes(), content_type="image/png")
     repair = s.repair_request(
         actor=SYSTEM, card=_card(side), fault_description="无法开机", evidence=[photo]
     )

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from aftersales import clock
 from aftersales.tenancy.actors import SYSTEM
+from aftersales.tests.uploads import png_bytes
 from repairs.models import (
     RepairOrder,
     RepairProvider,
@@ -97,7 +98,7 @@ def _evidence_page(w, side):
 
     from repairs import services
 
-    photo = SimpleUploadedFile("matrix.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
+    photo = SimpleUploadedFile("matrix.png", png_bytes(), content_type="image/png")
     repair = services.repair_request(
         card=_card(side), fault_description="矩阵：开机黑屏", actor=SYSTEM, evidence=[photo]
     )

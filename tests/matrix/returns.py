@@ -15,6 +15,7 @@ import base64
 from datetime import datetime, time, timedelta
 
 from aftersales import clock
+from aftersales.tests.uploads import jpeg_bytes
 from orders.models import PickupBooking, Shipment
 from returns.models import (
     Arbitration,
@@ -40,7 +41,7 @@ OWNERS_READ = CONSUMER_A | MERCHANT_A | PLATFORM_READ
 CONSUMER_WRITE = CONSUMER_A | PLATFORM_WRITE
 MERCHANT_WRITE = MERCHANT_A | PLATFORM_WRITE
 GRANT = "returns.view_returnrequest"
-JPEG = base64.b64encode(b"\xff\xd8\xff" + b"0" * 64).decode()
+JPEG = base64.b64encode(jpeg_bytes()).decode()
 
 
 def fresh_line(side):

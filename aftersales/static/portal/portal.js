@@ -75,4 +75,48 @@
   }
   if (document.querySelector("time[data-countdown]")) window.setInterval(tickCountdowns, 30000);
   document.addEventListener("htmx:afterSettle", tickCountdowns);
+
+  // Upload previews (components/_upload_input.html): a thumbnail for each image chosen, a chip
+  // with the kind for a video or a document, before anything is sent. data: URLs only (CSP).
+  function uploadPreview(input) {
+    var box = input.closest("[data-upload-box]");
+    var list = box && box.querySelector("[data-upload-previews]");
+    if (!list) return;
+    list.textContent = "";
+    Array.prototype.forEach.call(input.files || [], function (file) {
+      var item = document.createElement("li");
+      item.className = "upload-item";
+      item.setAttribute("data-testid", "upload-preview");
+      var name = document.createElement("span");
+      name.className = "upload-name";
+      name.textContent = file.name;
+      if (/^image\/(jpeg|png|webp)$/.test(file.type) && file.size <= 10 * 1024 * 1024) {
+        var img = document.createElement("img");
+        img.className = "upload-thumb";
+        img.alt = "";
+        img.width = 64;
+        img.height = 64;
+        var reader = new FileReader();
+        reader.onload = function () { img.src = reader.result; };
+        reader.readAsDataURL(file);
+        item.classList.add("upload-item-image");
+        item.appendChild(img);
+      } else {
+        var chip = document.createElement("span");
+        chip.className = "upload-chip";
+        var kind = /^video\//.test(file.type) ? "video" : file.type === "application/pdf" ? "pdf" : "file";
+        chip.textContent = box.dataset["label" + kind.charAt(0).toUpperCase() + kind.slice(1)] || kind;
+        item.classList.add("upload-item-" + kind);
+        item.appendChild(chip);
+      }
+      item.appendChild(name);
+      list.appendChild(item);
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (input instanceof HTMLInputElement && input.type === "file" && input.hasAttribute("data-upload")) {
+      uploadPreview(input);
+    }
+  });
 })();

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aftersales', '0005_h19b_reveal_permission'),
+        ('aftersales', '0006_msg_notification_kinds'),
     ]
 
     operations = [
