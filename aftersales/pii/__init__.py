@@ -252,10 +252,9 @@ def mask_phone(phone: str) -> str:
 
 def mask_address(*, province="", city="", district="", street="") -> str:
     """The address without unit/room number (RULES.md D2): the region and the street name up to
-    its first digit, so no house, building or room number is shown. The parts are set apart by
-    spaces, so each reads as the value it is (in any language's page)."""
+    its first digit, so no house, building or room number is shown."""
     street = (street or "").strip()
     match = _DIGITS.search(street)
     name = (street[: match.start()] if match else street)[:10].strip()
     short = name + "****" if street else ""
-    return " ".join(p for p in (province, city, district, short) if p)
+    return "".join(p for p in (province, city, district, short) if p)
