@@ -32,4 +32,8 @@ app.conf.beat_schedule = {
     "retry-failed-return-refunds": {"task": "returns.retry_failed_refunds", "schedule": 600.0},
     # Marks 三包 warranty cards whose every period has ended as expired (G9), in batches.
     "expire-warranty-cards": {"task": "repairs.expire_warranty_cards", "schedule": 3600.0},
+    # Signs a checkpoint of the complaint log when it has grown (RULES.md C6), and recomputes
+    # every chain and the log, raising an incident on a mismatch.
+    "publish-complaint-checkpoint": {"task": "complaints.publish_checkpoint", "schedule": 300.0},
+    "check-complaint-records": {"task": "complaints.integrity_check", "schedule": 3600.0},
 }

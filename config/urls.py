@@ -17,6 +17,7 @@ API_MODULES = [
     "aftersales.api.messaging",
     "orders.api.urls",
     "repairs.api.urls",
+    "complaints.api.urls",
     "returns.api.analytics",
     "returns.api.urls",
 ]

@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
@@ -39,6 +40,7 @@ from aftersales.tenancy.actors import actor_for_user
 from aftersales.tenancy.scope import scoped
 
 from . import analytics, selectors, services
+from .citations import rule_label
 from .models import (
     Arbitration,
     ExchangeDifferencePayment,
@@ -75,7 +77,10 @@ def _age(since, now):
     """ "3 天 4 小时" since ``since``."""
     delta = max(now - since, timedelta(0))
     days, hours = delta.days, delta.seconds // 3600
-    return f"{days} 天 {hours} 小时" if days else f"{hours} 小时 {delta.seconds % 3600 // 60} 分"
+    if days:
+        return gettext("%(days)s 天 %(hours)s 小时") % {"days": days, "hours": hours}
+    minutes = delta.seconds % 3600 // 60
+    return gettext("%(hours)s 小时 %(minutes)s 分") % {"hours": hours, "minutes": minutes}
 
 
 def visible_requests(actor):
@@ -245,7 +250,7 @@ STAFF_ACTIONS = {
 def run_staff_action(name, obj, actor, data):
     """Call the one service behind the staff action ``name`` for request ``obj``."""
     if name == "approve":
-        note = data.get("note") or "平台处理"
+        note = data.get("note") or gettext("平台处理")
         return services.return_request_approve(request=obj, actor=actor, note=note)
     if name == "reject":
         return services.return_request_reject(request=obj, actor=actor, reason=data["reason"])
@@ -287,10 +292,46 @@ class DeadlineDueFilter(admin.SimpleListFilter):
         return queryset
 
 
+EVIDENCE_STAGES = {
+    "request": _("申请"),
+    "reject": _("拒绝"),
+    "receive": _("验货"),
+    "arbitration": _("仲裁"),
+}
+"""The stages ``evidence_save`` records besides a request status (shown instead of the raw code)."""
+
+
+def evidence_stage_label(stage):
+    """The stage an evidence row was added at, as people read it (a stage or a request status)."""
+    if not stage:
+        return "—"
+    if stage in EVIDENCE_STAGES:
+        return EVIDENCE_STAGES[stage]
+    if stage in ReturnRequest.Status.values:
+        return ReturnRequest.Status(stage).label
+    return stage
+
+
+class EvidenceStageFilter(admin.SimpleListFilter):
+    title = _("环节")
+    parameter_name = "stage"
+
+    def lookups(self, request, model_admin):
+        stages = model_admin.get_queryset(request).order_by().values_list("stage", flat=True)
+        return [(s, evidence_stage_label(s)) for s in sorted(set(stages)) if s]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(stage=self.value()) if self.value() else queryset
+
+
 class EvidenceInline(ReadOnlyInline):
     model = ReturnEvidence
-    fields = ["created_at", "party", "kind", "preview", "note", "stage", "uploaded_by_label"]
+    fields = ["created_at", "party", "kind", "preview", "note", "stage_label", "uploaded_by_label"]
     readonly_fields = fields
+
+    @admin.display(description=_("环节"))
+    def stage_label(self, obj):
+        return evidence_stage_label(obj.stage)
 
     @admin.display(description=_("文件"))
     def preview(self, obj):
@@ -375,7 +416,7 @@ class ReturnRequestAdmin(RequestScopedAdmin):
                     "amount",
                     "description",
                     "option",
-                    "rule",
+                    "rule_basis",
                     "explanation",
                 ]
             },
@@ -428,6 +469,11 @@ class ReturnRequestAdmin(RequestScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f for group in self.fieldsets for f in group[1]["fields"]]
+
+    @admin.display(description=_("依据规则"))
+    def rule_basis(self, obj):
+        """Staff read the code and the law or platform rule it stands for."""
+        return rule_label(obj.rule) or "—"
 
     def get_queryset(self, request):
         return (
@@ -916,13 +962,19 @@ class ExpressRefundLedgerEntryAdmin(RequestScopedAdmin):
 @admin.register(ReturnEvidence)
 class ReturnEvidenceAdmin(RequestScopedAdmin):
     list_display = ["created_at", "request", "party", "kind", "preview", "note"]
-    list_filter = ["party", "kind", "stage"]
+    list_filter = ["party", "kind", EvidenceStageFilter]
     search_fields = ["=request__number"]
     list_select_related = ["request"]
     date_hierarchy = "created_at"
+    exclude = ["stage"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "preview"]
+        fields = [*super().get_readonly_fields(request, obj), "preview"]
+        return ["stage_label" if f == "stage" else f for f in fields]
+
+    @admin.display(description=_("环节"))
+    def stage_label(self, obj):
+        return evidence_stage_label(obj.stage)
 
     def get_urls(self):
         return [
@@ -957,6 +1009,10 @@ class ReturnAddressAdmin(admin.ModelAdmin):
     search_fields = ["warehouse", "contact_name", "city"]
     list_select_related = ["merchant"]
     readonly_fields = [f.name for f in ReturnAddress._meta.fields] + ["full_text"]
+
+    @admin.display(description=_("完整地址"))
+    def full_text(self, obj):
+        return obj.full_text
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

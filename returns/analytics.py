@@ -48,6 +48,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast, Coalesce, NullIf
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftersales import clock
@@ -352,7 +353,7 @@ def report_rows(report, query, *, actor):
     if report == "problem-products":
         return problem_products(query, actor=actor)
     raise InvalidInput(
-        "未知报表。Unknown report.", code="report_unknown", fields={"report": list(REPORTS)}
+        gettext("未知报表。"), code="report_unknown", fields={"report": list(REPORTS)}
     )
 
 
@@ -434,7 +435,7 @@ class AnalyticsFilterForm(forms.Form):
         """The ``AnalyticsQuery`` for the form's actor, or ``InvalidInput`` naming the fields."""
         if not self.is_valid():
             raise InvalidInput(
-                "筛选条件有误，请按 fields 中的提示修改。Some filters are invalid.",
+                gettext("筛选条件有误，请按 fields 中的提示修改。"),
                 code="filter_invalid",
                 fields={k: [str(e) for e in v] for k, v in self.errors.items()},
             )

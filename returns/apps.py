@@ -1,12 +1,13 @@
 """Returns, exchanges and refunds (standard 6.3)."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReturnsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "returns"
-    verbose_name = "退货退款"
+    verbose_name = _("退货退款")
 
     def ready(self):
         # Imported here, once the app registry is ready (each of them imports models):

@@ -34,11 +34,14 @@ and notifies; the sweep adds ``deadline.fired`` to the timeline and the outbox.
 
 from datetime import timedelta
 
+from django.utils.translation import gettext_lazy as _
+
 from aftersales.deadlines.engine import Cancels, Schedules, deadline_status_rules
 from aftersales.deadlines.registry import deadline_register
 from aftersales.tenancy.actors import SYSTEM
 
 from . import rules
+from .citations import cited
 from .models import ReturnRequest
 from .services import (
     arbitration_answer_window_end,
@@ -179,33 +182,46 @@ def on_express_clawback(deadline):
     return {"action": "clawback", "ledger_entry_id": entry.pk, "amount": str(entry.amount)}
 
 
-deadline_register(AUTO_APPROVE, on_auto_approve, "商家超时未处理，系统自动同意售后申请（R13）")
 deadline_register(
-    CLOSE_UNSHIPPED, on_close_unshipped, "买家超时未寄回商品，售后申请自动关闭（R14）"
+    AUTO_APPROVE,
+    on_auto_approve,
+    cited(_("商家超时未处理，系统自动同意售后申请（%(basis)s）"), "R13"),
 )
 deadline_register(
-    CLOSE_UNSHIPPED + ".reminder", on_close_reminder, "提醒买家尽快寄回商品，否则申请将关闭（R14）"
+    CLOSE_UNSHIPPED,
+    on_close_unshipped,
+    cited(_("买家超时未寄回商品，售后申请自动关闭（%(basis)s）"), "R14"),
+)
+deadline_register(
+    CLOSE_UNSHIPPED + ".reminder",
+    on_close_reminder,
+    cited(_("提醒买家尽快寄回商品，否则申请将关闭（%(basis)s）"), "R14"),
 )
 deadline_register(
     REFUND_AFTER_RECEIPT,
     on_refund_after_receipt,
-    "商家收货后逾期未退款，平台自动退款（有争议或仲裁时除外，R6）",
+    cited(_("商家收货后逾期未退款，平台自动退款（有争议或仲裁时除外，%(basis)s）"), "R6"),
 )
 deadline_register(
     RECEIPT_CONFIRM,
     on_receipt_confirm,
-    "商家逾期未确认收到寄回的商品，平台视为已收货并退款（R20）",
+    cited(_("商家逾期未确认收到寄回的商品，平台视为已收货并退款（%(basis)s）"), "R20"),
 )
 deadline_register(
     ANSWER_DUE,
     on_arbitration_answer,
-    "商家仲裁答辩期满，平台可根据现有证据裁决（R21）",
+    cited(_("商家仲裁答辩期满，平台可根据现有证据裁决（%(basis)s）"), "R21"),
 )
 deadline_register(
-    EXPRESS_CLAWBACK, on_express_clawback, "极速退款的退货包裹逾期未送达，向消费者追回垫付款（R12）"
+    EXPRESS_CLAWBACK,
+    on_express_clawback,
+    cited(_("极速退款的退货包裹逾期未送达，向消费者追回垫付款（%(basis)s）"), "R12"),
 )
 deadline_register(
     EXPRESS_RECEIPT_SETTLE,
     on_express_receipt_settle,
-    "商家签收后逾期未验货：视为完好，从商家结算款扣回极速退款垫付款，售后完成（R12）",
+    cited(
+        _("商家签收后逾期未验货：视为完好，从商家结算款扣回极速退款垫付款，售后完成（%(basis)s）"),
+        "R12",
+    ),
 )

@@ -141,7 +141,7 @@ def shipping_fee_field():
         min_value=0,
         max_value=999.99,
         decimal_places=2,
-        help_text=_("商家承担运费时（R9，或商家承诺退货免运费）随退款报销，有上限。"),
+        help_text=_("质量问题或商家承诺退货免运费时，运费由商家承担并随退款报销，有上限。"),
     )
 
 

@@ -87,6 +87,22 @@ class ReturnRequestShippingPayer(models.TextChoices):
     INSURANCE = "insurance", _("运费险")
 
 
+class ReturnRequestReasonKind(models.TextChoices):
+    NO_REASON = "no_reason", _("无理由")
+    QUALITY = "quality", _("质量问题")
+
+
+class ReturnRequestOption(models.TextChoices):
+    """The entitlement a request was granted under (``rules.OPTION_KINDS``, or a 三包 remedy)."""
+
+    REFUND_ONLY_UNSHIPPED = "refund_only_unshipped", _("未发货仅退款（秒退）")
+    NO_REASON_RETURN = "no_reason_return", _("七天无理由退货")
+    SPEC_EXCHANGE = "spec_exchange", _("换规格/型号")
+    QUALITY_RETURN = "quality_return", _("质量问题退货")
+    QUALITY_EXCHANGE = "quality_exchange", _("质量问题换货")
+    WARRANTY = "warranty", _("三包退换")
+
+
 class ReturnRequestOrigin(models.TextChoices):
     CONSUMER = "consumer", _("消费者申请")
     WARRANTY = "warranty", _("三包处理")
@@ -98,7 +114,9 @@ class ReturnAddress(models.Model):
     chooses), and the consumer's ship-back step shows it. Archived, never deleted: requests
     keep the address they were approved with."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
+    )
     warehouse = models.CharField(_("仓库"), max_length=60)
     contact_name = models.CharField(_("收件人"), max_length=40)
     phone = models.CharField(_("联系电话"), max_length=20)
@@ -155,6 +173,8 @@ class ReturnRequest(models.Model):
     ShippingPayer = ReturnRequestShippingPayer
 
     Origin = ReturnRequestOrigin
+    ReasonKind = ReturnRequestReasonKind
+    Option = ReturnRequestOption
 
     # The number people quote, ``TH<date><id>``: the Shanghai date it was asked on and the id
     # zero-padded to 5 digits (never cut beyond), written by the database with the row (the
@@ -174,24 +194,34 @@ class ReturnRequest(models.Model):
         unique=True,
         verbose_name=_("售后单号"),
     )
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="return_requests")
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="return_requests", verbose_name=_("订单")
+    )
     # db_index=False: the Meta indexes lead with these columns (no second index per insert).
     line = models.ForeignKey(
-        OrderLine, on_delete=models.PROTECT, related_name="return_requests", db_index=False
+        OrderLine,
+        on_delete=models.PROTECT,
+        related_name="return_requests",
+        db_index=False,
+        verbose_name=_("订单行"),
     )
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.PROTECT, related_name="+", db_index=False
+        Merchant, on_delete=models.PROTECT, related_name="+", db_index=False, verbose_name=_("商家")
     )
     consumer = models.ForeignKey(
-        ConsumerProfile, on_delete=models.PROTECT, related_name="return_requests", db_index=False
+        ConsumerProfile,
+        on_delete=models.PROTECT,
+        related_name="return_requests",
+        db_index=False,
+        verbose_name=_("消费者"),
     )
     origin = models.CharField(
         _("来源"), max_length=10, choices=Origin.choices, default=Origin.CONSUMER
     )
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
     reason = models.CharField(_("原因"), max_length=20, choices=Reason.choices)
-    reason_kind = models.CharField(_("原因类别"), max_length=10, help_text="no_reason / quality")
-    option = models.CharField(_("依据选项"), max_length=30, blank=True)
+    reason_kind = models.CharField(_("原因类别"), max_length=10, choices=ReturnRequestReasonKind)
+    option = models.CharField(_("依据选项"), max_length=30, blank=True, choices=ReturnRequestOption)
     rule = models.CharField(_("依据规则"), max_length=10, blank=True)
     explanation = models.TextField(_("依据说明"), blank=True)
     quantity = models.PositiveIntegerField(_("数量"))
@@ -204,7 +234,12 @@ class ReturnRequest(models.Model):
     shipping_explanation = models.CharField(_("运费说明"), max_length=200, blank=True)
     insured = models.BooleanField(_("保价"), default=False)
     exchange_sku = models.ForeignKey(
-        Sku, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Sku,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("换成的规格"),
     )
     price_difference = models.DecimalField(
         _("差价"),
@@ -227,7 +262,12 @@ class ReturnRequest(models.Model):
     pickup_slot_start = models.DateTimeField(_("期望取件开始"), null=True, blank=True)
     pickup_slot_end = models.DateTimeField(_("期望取件结束"), null=True, blank=True)
     pickup = models.ForeignKey(
-        PickupBooking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        PickupBooking,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("上门取件"),
     )
     return_address = models.ForeignKey(
         ReturnAddress,
@@ -238,7 +278,12 @@ class ReturnRequest(models.Model):
         verbose_name=_("退货地址"),
     )
     replacement_shipment = models.ForeignKey(
-        Shipment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Shipment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("换货包裹"),
     )
     inspection_intact = models.BooleanField(_("验货完好"), null=True, blank=True)
     inspection_note = models.TextField(_("验货说明"), blank=True)
@@ -358,8 +403,12 @@ class ReturnEvidence(models.Model):
     Party = ReturnEvidenceParty
     Kind = ReturnEvidenceKind
 
-    request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="evidence")
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("售后申请")
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
+    )
     party = models.CharField(_("提交方"), max_length=10, choices=Party.choices)
     kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
     file = models.FileField(
@@ -380,10 +429,15 @@ class ReturnEvidence(models.Model):
         _("环节"),
         max_length=20,
         blank=True,
-        help_text=_("request / reject / receive / arbitration"),
+        help_text=_("提交凭证时所处的环节：申请、拒绝、验货、仲裁或售后状态"),
     )
     uploaded_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("提交人账号"),
     )
     uploaded_by_label = models.CharField(_("提交人"), max_length=150, blank=True)
     created_at = models.DateTimeField(_("提交时间"), default=clock.now)
@@ -434,10 +488,18 @@ class Refund(models.Model):
     Status = RefundStatus
     Source = RefundSource
 
-    request = models.OneToOneField(ReturnRequest, on_delete=models.PROTECT, related_name="refund")
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="+")
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
-    consumer = models.ForeignKey(ConsumerProfile, on_delete=models.PROTECT, related_name="+")
+    request = models.OneToOneField(
+        ReturnRequest, on_delete=models.PROTECT, related_name="refund", verbose_name=_("售后申请")
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="+", verbose_name=_("订单")
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
+    )
+    consumer = models.ForeignKey(
+        ConsumerProfile, on_delete=models.PROTECT, related_name="+", verbose_name=_("消费者")
+    )
     amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
     status = models.CharField(
         _("状态"), max_length=14, choices=Status.choices, default=Status.PENDING
@@ -464,7 +526,7 @@ class Refund(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.request_id} ¥{self.amount} {self.status}"
+        return f"{self.request_id} ¥{self.amount} {self.get_status_display()}"
 
 
 class RefundPartStatus(models.TextChoices):
@@ -482,12 +544,23 @@ class RefundPart(models.Model):
 
     Status = RefundPartStatus
 
-    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="parts")
-    tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="+")
-    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    refund = models.ForeignKey(
+        Refund, on_delete=models.CASCADE, related_name="parts", verbose_name=_("退款")
+    )
+    tender = models.ForeignKey(
+        Tender, on_delete=models.PROTECT, related_name="+", verbose_name=_("支付方式")
+    )
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.PROTECT, related_name="+", verbose_name=_("订单行")
+    )
     amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
     gateway_refund = models.ForeignKey(
-        GatewayRefund, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        GatewayRefund,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("支付网关退款"),
     )
     attempt = models.PositiveSmallIntegerField(_("第几次请求"), default=1)
     status = models.CharField(
@@ -509,7 +582,7 @@ class RefundPart(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.tender_id} ¥{self.amount} {self.status}"
+        return f"{self.tender_id} ¥{self.amount} {self.get_status_display()}"
 
     def request_id(self):
         return f"rf-{self.refund_id}-t{self.tender_id}-a{self.attempt}"
@@ -523,9 +596,16 @@ class ExtraPayment(models.Model):
 
     request_id_prefix = ""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
+    )
     transfer = models.ForeignKey(
-        GatewayTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        GatewayTransfer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("支付网关交易"),
     )
     failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
     requested_at = models.DateTimeField(_("发起时间"), default=clock.now)
@@ -534,7 +614,7 @@ class ExtraPayment(models.Model):
         abstract = True
 
     def __str__(self):
-        return f"{self.request_id} ¥{self.amount} {self.status}"
+        return f"{self.request_id} ¥{self.amount} {self.get_status_display()}"
 
     def request_id_for(self, attempt=None):
         return f"{self.request_id_prefix}-{self.request_id}-a{attempt or self.attempts}"
@@ -560,7 +640,10 @@ class ExchangeDifferencePayment(ExtraPayment):
     request_id_prefix = "xd"
 
     request = models.OneToOneField(
-        ReturnRequest, on_delete=models.PROTECT, related_name="difference_payment"
+        ReturnRequest,
+        on_delete=models.PROTECT,
+        related_name="difference_payment",
+        verbose_name=_("售后申请"),
     )
     amount = models.DecimalField(_("差价金额"), max_digits=12, decimal_places=2)
     method = models.CharField(_("支付方式"), max_length=10, default="card")
@@ -569,7 +652,12 @@ class ExchangeDifferencePayment(ExtraPayment):
     )
     attempts = models.PositiveSmallIntegerField(_("支付次数"), default=1)
     refund_transfer = models.ForeignKey(
-        GatewayTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        GatewayTransfer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("差价退还交易"),
     )
     gateway_ref = models.CharField(_("网关流水号"), max_length=80, blank=True)
     paid_at = models.DateTimeField(_("支付时间"), null=True, blank=True)
@@ -605,11 +693,19 @@ class ShippingReimbursement(ExtraPayment):
     request_id_prefix = "rs"
 
     request = models.OneToOneField(
-        ReturnRequest, on_delete=models.PROTECT, related_name="shipping_reimbursement"
+        ReturnRequest,
+        on_delete=models.PROTECT,
+        related_name="shipping_reimbursement",
+        verbose_name=_("售后申请"),
     )
     amount = models.DecimalField(_("报销金额"), max_digits=8, decimal_places=2)
     tender = models.ForeignKey(
-        Tender, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Tender,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("支付方式"),
     )
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
@@ -662,19 +758,31 @@ class ExpressRefundLedgerEntry(models.Model):
     SettlementStatus = ExpressSettlementStatus
 
     request = models.ForeignKey(
-        ReturnRequest, on_delete=models.PROTECT, related_name="ledger_entries"
+        ReturnRequest,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+        verbose_name=_("售后申请"),
     )
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
-    consumer = models.ForeignKey(ConsumerProfile, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
+    )
+    consumer = models.ForeignKey(
+        ConsumerProfile, on_delete=models.PROTECT, related_name="+", verbose_name=_("消费者")
+    )
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
     amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
     occurred_at = models.DateTimeField(_("发生时间"), default=clock.now)
     note = models.CharField(_("说明"), max_length=200, blank=True)
-    actor_kind = models.CharField(max_length=12, blank=True)
+    actor_kind = models.CharField(_("操作人类型"), max_length=12, blank=True)
     actor_user = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作人账号"),
     )
-    actor_label = models.CharField(max_length=150, blank=True)
+    actor_label = models.CharField(_("操作人"), max_length=150, blank=True)
     settlement_status = models.CharField(
         _("结算状态"),
         max_length=10,
@@ -682,7 +790,12 @@ class ExpressRefundLedgerEntry(models.Model):
         default=ExpressSettlementStatus.NONE,
     )
     transfer = models.ForeignKey(
-        GatewayTransfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        GatewayTransfer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("支付网关交易"),
     )
     attempts = models.PositiveSmallIntegerField(_("结算次数"), default=0)
     failure_reason = models.CharField(_("失败原因"), max_length=200, blank=True)
@@ -706,7 +819,7 @@ class ExpressRefundLedgerEntry(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.request_id} {self.kind} ¥{self.amount}"
+        return f"{self.request_id} {self.get_kind_display()} ¥{self.amount}"
 
     def request_id_for(self):
         """The gateway request id of this entry's current attempt."""
@@ -733,16 +846,28 @@ class Arbitration(models.Model):
     Decision = ArbitrationDecision
 
     request = models.OneToOneField(
-        ReturnRequest, on_delete=models.PROTECT, related_name="arbitration"
+        ReturnRequest,
+        on_delete=models.PROTECT,
+        related_name="arbitration",
+        verbose_name=_("售后申请"),
     )
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
-    consumer = models.ForeignKey(ConsumerProfile, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
+    )
+    consumer = models.ForeignKey(
+        ConsumerProfile, on_delete=models.PROTECT, related_name="+", verbose_name=_("消费者")
+    )
     status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default="open")
     opened_at = models.DateTimeField(_("发起时间"), default=clock.now)
     opened_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("发起人账号"),
     )
-    opened_by_label = models.CharField(max_length=150, blank=True)
+    opened_by_label = models.CharField(_("发起人"), max_length=150, blank=True)
     consumer_statement = models.TextField(_("消费者陈述"), blank=True)
     merchant_statement = models.TextField(_("商家陈述"), blank=True)
     merchant_answered_at = models.DateTimeField(_("商家答辩时间"), null=True, blank=True)
@@ -757,9 +882,14 @@ class Arbitration(models.Model):
         _("裁决退款金额"), max_digits=12, decimal_places=2, null=True, blank=True
     )
     decided_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("裁决人账号"),
     )
-    decided_by_label = models.CharField(max_length=150, blank=True)
+    decided_by_label = models.CharField(_("裁决人"), max_length=150, blank=True)
     decided_at = models.DateTimeField(_("裁决时间"), null=True, blank=True)
     inspecting_at = models.DateTimeField(_("送检时间"), null=True, blank=True)
     reason = models.TextField(_("裁决理由"), blank=True)
@@ -780,7 +910,7 @@ class Arbitration(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.request_id} {self.status}"
+        return f"{self.request_id} {self.get_status_display()}"
 
     def decidable_at(self, now):
         """Whether the platform may decide at ``now`` (RULES.md R21): after the merchant's
@@ -818,9 +948,11 @@ class InspectionRequest(models.Model):
     Result = InspectionRequestResult
 
     arbitration = models.ForeignKey(
-        Arbitration, on_delete=models.CASCADE, related_name="inspections"
+        Arbitration, on_delete=models.CASCADE, related_name="inspections", verbose_name=_("仲裁")
     )
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
+    )
     provider = models.CharField(_("检测机构"), max_length=40)
     request_id = models.CharField(_("请求号"), max_length=80, unique=True)
     external_ref = models.CharField(_("检测单号"), max_length=80, blank=True)
@@ -848,7 +980,7 @@ class InspectionRequest(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.provider} {self.external_ref or self.request_id} {self.status}"
+        return f"{self.provider} {self.external_ref or self.request_id} {self.get_status_display()}"
 
 
 class ShippingInsuranceClaimStatus(models.TextChoices):
@@ -867,9 +999,14 @@ class ShippingInsuranceClaim(models.Model):
     Status = ShippingInsuranceClaimStatus
 
     request = models.OneToOneField(
-        ReturnRequest, on_delete=models.PROTECT, related_name="insurance_claim"
+        ReturnRequest,
+        on_delete=models.PROTECT,
+        related_name="insurance_claim",
+        verbose_name=_("售后申请"),
     )
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
+    )
     insurer = models.CharField(_("保险公司"), max_length=40)
     claim_ref = models.CharField(
         _("请求号"), max_length=80, unique=True, help_text=_("保险公司据此去重")
@@ -897,4 +1034,4 @@ class ShippingInsuranceClaim(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.insurer} {self.external_ref or self.claim_ref} {self.status}"
+        return f"{self.insurer} {self.external_ref or self.claim_ref} {self.get_status_display()}"

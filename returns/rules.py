@@ -19,6 +19,8 @@ from aftersales.deadlines.rules import display_instant
 from aftersales.money import ZERO, split_largest_remainder, units_share, yuan
 from orders.rules import EXCLUSION_REASONS, is_high_value, unseal_matters
 
+from .citations import citation
+
 # -- constants ---------------------------------------------------------------------------------
 
 NO_REASON_DAYS = 7
@@ -350,7 +352,8 @@ def return_shipping_payer(
             PAYER_MERCHANT,
             "R9",
             "shipping_merchant_quality",
-            _("质量问题退货，运费由商家承担，随退款一并返还（R9）"),
+            _("质量问题退货，运费由商家承担，随退款一并返还（%(basis)s）")
+            % {"basis": citation("R9")},
             True,
         )
     if reason_kind != NO_REASON:
@@ -360,15 +363,21 @@ def return_shipping_payer(
             PAYER_MERCHANT,
             "R8",
             "shipping_merchant_committed",
-            _("商家承诺退货免运费，运费由商家承担（R8）"),
+            _("商家承诺退货免运费，运费由商家承担（%(basis)s）") % {"basis": citation("R8")},
             True,
         )
     if has_shipping_insurance:
         return ShippingPayer(
-            PAYER_INSURANCE, "R8", "shipping_insurance", _("订单含运费险，退货运费由保险赔付（R8）")
+            PAYER_INSURANCE,
+            "R8",
+            "shipping_insurance",
+            _("订单含运费险，退货运费由保险赔付（%(basis)s）") % {"basis": citation("R8")},
         )
     return ShippingPayer(
-        PAYER_CONSUMER, "R8", "shipping_consumer", _("七天无理由退货，运费由消费者承担（R8）")
+        PAYER_CONSUMER,
+        "R8",
+        "shipping_consumer",
+        _("七天无理由退货，运费由消费者承担（%(basis)s）") % {"basis": citation("R8")},
     )
 
 
@@ -502,10 +511,10 @@ def _no_reason(facts, now, cfg, refundable):
             "R2",
             "no_reason_excluded_by_law",
             _(
-                "数字化商品已于 %(at)s 下载或拆封，依法不适用七天无理由退货（R2）；"
+                "数字化商品已于 %(at)s 下载或拆封，依法不适用七天无理由退货（%(basis)s）；"
                 "质量问题仍可申请退换货"
             )
-            % {"at": display_instant(facts.unsealed_at)},
+            % {"at": display_instant(facts.unsealed_at), "basis": citation("R2")},
             facts.unsealed_at,
         )
     if cls == "excluded_by_law" and not digital:
@@ -515,7 +524,8 @@ def _no_reason(facts, now, cfg, refundable):
             False,
             "R2",
             "no_reason_excluded_by_law",
-            _("%(label)s依法不适用七天无理由退货（R2）；质量问题仍可申请退换货") % {"label": label},
+            _("%(label)s依法不适用七天无理由退货（%(basis)s）；质量问题仍可申请退换货")
+            % {"label": label, "basis": citation("R2")},
         )
     if cls == "excludable" and facts.exclusion_confirmed_at is not None:
         label = _exclusion_label(facts.exclusion_reason)
@@ -525,10 +535,14 @@ def _no_reason(facts, now, cfg, refundable):
             "R3",
             "no_reason_excluded_confirmed",
             _(
-                "%(label)s：您已于 %(at)s 下单时确认不适用七天无理由退货（R3）；"
+                "%(label)s：您已于 %(at)s 下单时确认不适用七天无理由退货（%(basis)s）；"
                 "质量问题仍可申请退换货"
             )
-            % {"label": label, "at": display_instant(facts.exclusion_confirmed_at)},
+            % {
+                "label": label,
+                "at": display_instant(facts.exclusion_confirmed_at),
+                "basis": citation("R3"),
+            },
             facts.exclusion_confirmed_at,
         )
     rule = "R4" if cls == "excludable" else "R1"
@@ -538,7 +552,7 @@ def _no_reason(facts, now, cfg, refundable):
             False,
             rule,
             "no_reason_awaiting_sign_off",
-            _("签收后可申请七天无理由退货（%(rule)s）") % {"rule": rule},
+            _("签收后可申请七天无理由退货（%(basis)s）") % {"basis": citation(rule)},
         )
     closes = no_reason_closes_at(facts.signed_at, cfg.no_reason_days, **ext)
     signed = display_instant(facts.signed_at)
@@ -549,26 +563,37 @@ def _no_reason(facts, now, cfg, refundable):
             False,
             "R1",
             "no_reason_window_closed",
-            _("七天无理由退货已于 %(until)s 截止（R1，签收于 %(signed)s）")
-            % {"until": until, "signed": signed},
+            _("七天无理由退货已于 %(until)s 截止（%(basis)s，签收于 %(signed)s）")
+            % {"until": until, "signed": signed, "basis": citation("R1")},
             closes,
         )
     if cls == "excludable":
         message = _(
-            "七天无理由退货可申请至 %(until)s（R4：%(label)s，"
+            "七天无理由退货可申请至 %(until)s（%(basis)s：%(label)s，"
             "但下单时未记录您的不适用确认；签收于 %(signed)s）"
-        ) % {"until": until, "signed": signed, "label": _exclusion_label(facts.exclusion_reason)}
+        ) % {
+            "until": until,
+            "signed": signed,
+            "label": _exclusion_label(facts.exclusion_reason),
+            "basis": citation("R4"),
+        }
         code = "no_reason_open_not_confirmed"
     elif digital:
         message = _(
-            "七天无理由退货可申请至 %(until)s（R1，签收于 %(signed)s）；"
-            "数字化商品一经下载或拆封即不再适用（R2）"
-        ) % {"until": until, "signed": signed}
-        code = "no_reason_open_sealed"
-    else:
-        message = _("七天无理由退货可申请至 %(until)s（R1，签收于 %(signed)s）") % {
+            "七天无理由退货可申请至 %(until)s（%(basis)s，签收于 %(signed)s）；"
+            "数字化商品一经下载或拆封即不再适用（%(excluded_by)s）"
+        ) % {
             "until": until,
             "signed": signed,
+            "basis": citation("R1"),
+            "excluded_by": citation("R2"),
+        }
+        code = "no_reason_open_sealed"
+    else:
+        message = _("七天无理由退货可申请至 %(until)s（%(basis)s，签收于 %(signed)s）") % {
+            "until": until,
+            "signed": signed,
+            "basis": citation("R1"),
         }
         code = "no_reason_open"
     return ReturnOption(NO_REASON_RETURN, True, rule, code, message, closes, 1, refundable)
@@ -582,8 +607,8 @@ def _spec_exchange(no_reason):
             True,
             "R18",
             "spec_exchange_open",
-            _("可在 %(until)s 前在线换成同款商品的其他规格或型号，差价多退少补（R18）")
-            % {"until": display_instant(no_reason.decided_by)},
+            _("可在 %(until)s 前在线换成同款商品的其他规格或型号，差价多退少补（%(basis)s）")
+            % {"until": display_instant(no_reason.decided_by), "basis": citation("R18")},
             no_reason.decided_by,
             1,
             no_reason.max_quantity,
@@ -605,18 +630,22 @@ def _quality(facts, now, cfg, refundable):
         option = (
             False,
             "quality_awaiting_receipt",
-            _("收货后发现质量问题可申请退货或换货（R10）"),
+            _("收货后发现质量问题可申请退货或换货（%(basis)s）") % {"basis": citation("R10")},
             None,
         )
     else:
         closes = quality_return_closes_at(received, cfg.quality_days, **ext)
-        values = {"until": display_instant(closes), "received": display_instant(received)}
+        values = {
+            "until": display_instant(closes),
+            "received": display_instant(received),
+            "basis": citation("R10"),
+        }
         if now >= closes:
             option = (
                 False,
                 "quality_window_closed",
                 _(
-                    "质量问题退换货已于 %(until)s 截止（R10，收货于 %(received)s）；"
+                    "质量问题退换货已于 %(until)s 截止（%(basis)s，收货于 %(received)s）；"
                     "仍可按三包规定申请换货或维修"
                 )
                 % values,
@@ -627,7 +656,7 @@ def _quality(facts, now, cfg, refundable):
                 True,
                 "quality_open",
                 _(
-                    "质量问题可申请退货或换货至 %(until)s（R10，收货于 %(received)s），"
+                    "质量问题可申请退货或换货至 %(until)s（%(basis)s，收货于 %(received)s），"
                     "需上传照片或视频"
                 )
                 % values,
@@ -648,8 +677,8 @@ def _unshipped(facts, refundable):
             False,
             "R11",
             "already_shipped",
-            _("商品已于 %(at)s 发货，不能未发货秒退（R11）")
-            % {"at": display_instant(facts.shipped_at)},
+            _("商品已于 %(at)s 发货，不能未发货秒退（%(basis)s）")
+            % {"at": display_instant(facts.shipped_at), "basis": citation("R11")},
             facts.shipped_at,
         )
     return ReturnOption(
@@ -657,7 +686,8 @@ def _unshipped(facts, refundable):
         True,
         "R11",
         "refund_only_unshipped_open",
-        _("商品尚未发货：申请仅退款将立即原路退款，无需商家审核，该商品不再发货（R11）"),
+        _("商品尚未发货：申请仅退款将立即原路退款，无需商家审核，该商品不再发货（%(basis)s）")
+        % {"basis": citation("R11")},
         None,
         refundable,
         refundable,
@@ -699,7 +729,8 @@ def return_options(
         return _all_closed(
             "quantity_exhausted",
             "R15",
-            _("该商品的 %(n)s 件均已在售后申请中或已退（R15）") % {"n": facts.quantity},
+            _("该商品的 %(n)s 件均已在售后申请中或已退（%(basis)s）")
+            % {"n": facts.quantity, "basis": citation("R15")},
         )
     unshipped = _unshipped(facts, refundable)
     if facts.shipped_at is None:

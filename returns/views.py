@@ -42,6 +42,7 @@ from orders import services as order_services
 from orders.models import OrderLine
 
 from . import forms, rules, selectors, services
+from .citations import citation
 from .models import ExchangeDifferencePayment, ReturnRequest
 from .services import payments
 
@@ -262,8 +263,8 @@ def _shown_option(option, skus):
         shown.available = False
         shown.code = "exchange_out_of_stock"
         shown.message = _(
-            "该商品暂无其他有库存的规格或型号，暂不能在线换规格（R18）；可申请退货后重新购买"
-        )
+            "该商品暂无其他有库存的规格或型号，暂不能在线换规格（%(basis)s）；可申请退货后重新购买"
+        ) % {"basis": citation("R18")}
     return shown
 
 
@@ -424,7 +425,9 @@ def my_return_pickup(request, r, data):
 @_action("my", "pay_difference", forms.PayDifferenceForm)
 def my_return_pay_difference(request, r, data):
     payments.exchange_difference_pay(request=r, actor=request.actor, method=data["method"])
-    return _("差价支付已提交，支付成功后商家即可发出换货（R18）。")
+    return _("差价支付已提交，支付成功后商家即可发出换货（%(basis)s）。") % {
+        "basis": citation("R18")
+    }
 
 
 @_action("my", "cancel", forms.ConfirmForm)

@@ -104,6 +104,14 @@ def _extra_rows(staff):
     services.return_pickup_book(
         request=request, actor=consumer_actor, slot_start=slot, slot_end=slot + timedelta(hours=2)
     )
+    # complaints: a complaint with its hash-chained records, a checkpoint, an incident
+    from complaints.models import IntegrityIncident
+    from complaints.services import checkpoint_publish
+    from complaints.tests.factories import complain
+
+    complaint = complain()
+    checkpoint_publish()
+    IntegrityIncident.objects.create(kind="chain", complaint=complaint, detail={"check": True})
 
 
 def registered_models():

@@ -119,6 +119,9 @@ SET_BASED = {
     "aftersales.Notification",
     "aftersales.NotificationDelivery",
     "repairs.WarrantyEscalation",
+    "complaints.ComplaintRecord",
+    "complaints.LogLeaf",
+    "complaints.LogNode",
 }
 
 

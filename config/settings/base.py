@@ -385,6 +385,11 @@ else:
 PII_KEYS_FILE = Path(env("PII_KEYS_FILE", VAR_DIR / "pii_keys.json"))
 PII_KEYS = env("PII_KEYS")
 
+# The complaint log's checkpoint signing key (RULES.md C6): an Ed25519 private key, base64 of
+# its 32 raw bytes, from COMPLAINT_LOG_KEY; in development generated under var/.
+COMPLAINT_LOG_KEY = env("COMPLAINT_LOG_KEY")
+COMPLAINT_LOG_KEY_FILE = Path(env("COMPLAINT_LOG_KEY_FILE", VAR_DIR / "complaint_log_key"))
+
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 # The sender's display name is one per deployment (set by env), not per recipient.
@@ -424,6 +429,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "NotificationChannelEnum": "aftersales.messaging.models.NotificationChannel",
         "NotificationDeliveryStatusEnum": "aftersales.messaging.models.DeliveryStatus",
         "WebhookDeliveryStatusEnum": "aftersales.messaging.models.WebhookDelivery.Status",
+        "ComplaintStatusEnum": "complaints.models.ComplaintStatus",
+        "ComplaintChannelEnum": "complaints.models.ComplaintChannel",
     }
 )
 

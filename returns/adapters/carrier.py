@@ -17,9 +17,9 @@ from ..models import ReturnRequest
 
 CODE = "SANDBOX"
 JOURNEY = [
-    ("picked_up", "消费者所在地揽投部", "快递员已揽收退货"),
-    ("in_transit", "转运中心", "退货运输中"),
-    ("signed", "商家仓库", "商家已签收退货"),
+    ("picked_up", "消费者所在地揽投部", "快递员已揽收退货"),  # i18n-exempt: sandbox data
+    ("in_transit", "转运中心", "退货运输中"),  # i18n-exempt: sandbox data
+    ("signed", "商家仓库", "商家已签收退货"),  # i18n-exempt: sandbox data
 ]
 # Sent by name (``sandbox_send``).
 STEP_TASK = "returns.sandbox_return_step"

@@ -23,7 +23,7 @@ from django.conf import settings
 
 from orders.adapters import sandbox_delay, sandbox_send
 
-NOT_INTACT_MARKERS = ("破损", "不完好", "damaged")
+NOT_INTACT_MARKERS = ("破损", "不完好", "damaged")  # i18n-exempt: matches free text
 # Sent by name (``sandbox_send``).
 PROCESS_TASK = "returns.sandbox_inspection_process"
 
@@ -45,8 +45,9 @@ def sandbox_outcome(*, note, attempt, fail_mode=""):
         return "retry", "inspector_timeout"
     text = (note or "").lower()
     if any(marker in text for marker in NOT_INTACT_MARKERS):
-        return "not_intact", "检测结论：商品外观及功能存在损坏，与寄出时状态不符。"
-    return "intact", "检测结论：商品完好，外观及功能正常。"
+        report = "检测结论：商品外观及功能存在损坏，与寄出时状态不符。"  # i18n-exempt: sandbox data
+        return "not_intact", report
+    return "intact", "检测结论：商品完好，外观及功能正常。"  # i18n-exempt: sandbox data
 
 
 class SandboxInspectionProvider(InspectionProvider):

@@ -7,6 +7,8 @@ returned units and of the rates are in ``returns.analytics``.
 """
 
 from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
@@ -51,11 +53,13 @@ RATE = {"max_digits": 6, "decimal_places": 4, "allow_null": True}
 
 
 class _Rates(serializers.Serializer):
-    sold = serializers.IntegerField(help_text="售出件数（付款日期在范围内的订单行）")
-    returned = serializers.IntegerField(help_text="这些订单行上计入口径的退货件数")
-    rate = serializers.DecimalField(help_text="退货率 returned / sold（小数，4 位）", **RATE)
-    quality = serializers.IntegerField(help_text="质量原因退货件数")
-    quality_rate = serializers.DecimalField(help_text="质量原因退货率", **RATE)
+    sold = serializers.IntegerField(help_text=gettext_lazy("售出件数（付款日期在范围内的订单行）"))
+    returned = serializers.IntegerField(help_text=gettext_lazy("这些订单行上计入口径的退货件数"))
+    rate = serializers.DecimalField(
+        help_text=gettext_lazy("退货率 returned / sold（小数，4 位）"), **RATE
+    )
+    quality = serializers.IntegerField(help_text=gettext_lazy("质量原因退货件数"))
+    quality_rate = serializers.DecimalField(help_text=gettext_lazy("质量原因退货率"), **RATE)
 
 
 class ProductRateSerializer(_Rates):
@@ -79,12 +83,12 @@ class MerchantRateSerializer(_Rates):
 class ReasonRateSerializer(serializers.Serializer):
     reason = serializers.CharField()
     reason_label = serializers.CharField()
-    reason_kind = serializers.CharField(help_text="no_reason / quality")
+    reason_kind = serializers.CharField(help_text=gettext_lazy("原因类别：no_reason 或 quality"))
     returned = serializers.IntegerField()
     requests = serializers.IntegerField()
-    share = serializers.DecimalField(help_text="占全部退货件数的比例", **RATE)
+    share = serializers.DecimalField(help_text=gettext_lazy("占全部退货件数的比例"), **RATE)
     sold = serializers.IntegerField()
-    rate = serializers.DecimalField(help_text="该原因退货件数 / 全部售出件数", **RATE)
+    rate = serializers.DecimalField(help_text=gettext_lazy("该原因退货件数 / 全部售出件数"), **RATE)
 
 
 class SummarySerializer(serializers.Serializer):
@@ -103,20 +107,33 @@ class ReasonReportSerializer(serializers.Serializer):
 # -- views ----------------------------------------------------------------------------------------
 
 FILTERS = [
-    OpenApiParameter("date_from", OpenApiTypes.DATE, description="付款日期起（含，上海时间）"),
-    OpenApiParameter("date_to", OpenApiTypes.DATE, description="付款日期止（含），默认今天"),
-    OpenApiParameter("merchant", int, description="商家（仅平台；商家只看自己的）"),
-    OpenApiParameter("category", int, description="类目（含其子类目）"),
-    OpenApiParameter("status", str, enum=list(analytics.STATUS_SCOPES), description="统计口径"),
     OpenApiParameter(
-        "format", str, enum=["json", "csv"], description="csv：导出整张报表（UTF-8 BOM）"
+        "date_from", OpenApiTypes.DATE, description=gettext_lazy("付款日期起（含，上海时间）")
+    ),
+    OpenApiParameter(
+        "date_to", OpenApiTypes.DATE, description=gettext_lazy("付款日期止（含），默认今天")
+    ),
+    OpenApiParameter("merchant", int, description=gettext_lazy("商家（仅平台；商家只看自己的）")),
+    OpenApiParameter("category", int, description=gettext_lazy("类目（含其子类目）")),
+    OpenApiParameter(
+        "status", str, enum=list(analytics.STATUS_SCOPES), description=gettext_lazy("统计口径")
+    ),
+    OpenApiParameter(
+        "format",
+        str,
+        enum=["json", "csv"],
+        description=gettext_lazy("csv：导出整张报表（UTF-8 BOM）"),
     ),
 ]
 THRESHOLDS = [
-    OpenApiParameter("min_units", int, description="质量原因退货件数下限（默认取策略）"),
-    OpenApiParameter("min_rate", OpenApiTypes.DECIMAL, description="质量退货率下限 %"),
+    OpenApiParameter(
+        "min_units", int, description=gettext_lazy("质量原因退货件数下限（默认取策略）")
+    ),
+    OpenApiParameter(
+        "min_rate", OpenApiTypes.DECIMAL, description=gettext_lazy("质量退货率下限（百分比）")
+    ),
 ]
-CSV_RESPONSE = OpenApiResponse(description="text/csv（format=csv）")
+CSV_RESPONSE = OpenApiResponse(description=gettext_lazy("CSV 文件（format=csv 时）"))
 
 
 class ByIdPagination(IdCursorPagination):
@@ -137,8 +154,12 @@ class ProblemProductPagination(ByIdPagination):
         out["properties"]["thresholds"] = {
             "type": "object",
             "properties": {
-                "min_units": {"type": "integer", "description": "质量原因退货件数下限"},
-                "min_rate": {"type": "string", "format": "decimal", "description": "退货率下限 %"},
+                "min_units": {"type": "integer", "description": _("质量原因退货件数下限")},
+                "min_rate": {
+                    "type": "string",
+                    "format": "decimal",
+                    "description": _("退货率下限（百分比）"),
+                },
             },
         }
         return out

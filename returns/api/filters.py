@@ -2,6 +2,7 @@
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy
 
 from aftersales.deadlines.models import Deadline
 
@@ -21,7 +22,8 @@ def pending_deadlines():
 
 class ReturnRequestFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
-        choices=ReturnRequest.Status.choices, help_text="可多选：?status=requested&status=approved"
+        choices=ReturnRequest.Status.choices,
+        help_text=gettext_lazy("可多选：?status=requested&status=approved"),
     )
     kind = django_filters.MultipleChoiceFilter(choices=ReturnRequest.Kind.choices)
     reason = django_filters.MultipleChoiceFilter(choices=ReturnRequest.Reason.choices)
@@ -29,20 +31,27 @@ class ReturnRequestFilter(django_filters.FilterSet):
     consumer = django_filters.NumberFilter(field_name="consumer_id")
     order = django_filters.NumberFilter(field_name="order_id")
     line = django_filters.NumberFilter(field_name="line_id")
-    number = django_filters.CharFilter(field_name="number", help_text="售后单号精确匹配")
+    number = django_filters.CharFilter(
+        field_name="number", help_text=gettext_lazy("售后单号精确匹配")
+    )
     search = django_filters.CharFilter(
-        method="filter_search", help_text="售后单号或订单号包含该文字"
+        method="filter_search", help_text=gettext_lazy("售后单号或订单号包含该文字")
     )
     created_from = django_filters.DateFilter(
-        method="filter_created_from", help_text="申请日期起（含，上海时间）"
+        method="filter_created_from", help_text=gettext_lazy("申请日期起（含，上海时间）")
     )
     created_to = django_filters.DateFilter(
-        method="filter_created_to", help_text="申请日期止（含，上海时间）"
+        method="filter_created_to", help_text=gettext_lazy("申请日期止（含，上海时间）")
     )
-    open = django_filters.BooleanFilter(method="filter_open", help_text="true：仍在处理中")
-    express = django_filters.BooleanFilter(field_name="express", help_text="极速退款（R12）")
+    open = django_filters.BooleanFilter(
+        method="filter_open", help_text=gettext_lazy("true：仍在处理中")
+    )
+    express = django_filters.BooleanFilter(
+        field_name="express", help_text=gettext_lazy("极速退款（R12）")
+    )
     has_open_deadline = django_filters.BooleanFilter(
-        method="filter_has_open_deadline", help_text="true：有待执行的期限（倒计时中）"
+        method="filter_has_open_deadline",
+        help_text=gettext_lazy("true：有待执行的期限（倒计时中）"),
     )
 
     class Meta:
@@ -73,7 +82,7 @@ class ReturnRequestFilter(django_filters.FilterSet):
 class ArbitrationFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=Arbitration.Status.choices,
-        help_text="默认只列出未裁决的；?status=decided 查看已裁决的",
+        help_text=gettext_lazy("默认只列出未裁决的；?status=decided 查看已裁决的"),
     )
     merchant = django_filters.NumberFilter(field_name="merchant_id")
     decision = django_filters.ChoiceFilter(choices=Arbitration.Decision.choices)

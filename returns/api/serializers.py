@@ -10,6 +10,7 @@ import binascii
 from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -21,6 +22,7 @@ from orders.models import Sku
 from orders.selectors import sku_list
 
 from .. import selectors
+from ..citations import citation
 from ..models import (
     Arbitration,
     ExchangeDifferencePayment,
@@ -51,45 +53,64 @@ class ReturnOptionSerializer(serializers.Serializer):
     """One thing the consumer may (or may not) ask for on a line, and why (R1–R4, R10, R11)."""
 
     kind = serializers.CharField(
-        help_text="refund_only_unshipped / no_reason_return / spec_exchange / quality_return / "
-        "quality_exchange"
+        help_text=gettext_lazy(
+            "选项类型：refund_only_unshipped、no_reason_return、spec_exchange、quality_return "
+            "或 quality_exchange"
+        )
     )
     available = serializers.BooleanField()
-    rule = serializers.CharField(help_text="RULES.md 规则编号，如 R1、R2、R11")
-    code = serializers.CharField(help_text="稳定代码，如 no_reason_open、no_reason_excluded_by_law")
-    message = serializers.CharField(help_text="中文说明：依据的规则与决定它的日期")
-    decided_by = serializers.DateTimeField(
-        allow_null=True, help_text="决定该选项的时刻（窗口截止、发货时间、确认时间）"
+    rule = serializers.CharField(help_text=gettext_lazy("RULES.md 规则编号，如 R1、R2、R11"))
+    basis = serializers.SerializerMethodField(
+        help_text=gettext_lazy("规则依据的法律条文或平台规则，如《消费者权益保护法》第二十五条")
     )
-    decided_by_display = serializers.CharField(help_text="上海时间，如 2026-11-28 24:00")
+    code = serializers.CharField(
+        help_text=gettext_lazy("稳定代码，如 no_reason_open、no_reason_excluded_by_law")
+    )
+    message = serializers.CharField(
+        help_text=gettext_lazy("说明：引用的法律条文或平台规则与决定它的日期")
+    )
+    decided_by = serializers.DateTimeField(
+        allow_null=True, help_text=gettext_lazy("决定该选项的时刻（窗口截止、发货时间、确认时间）")
+    )
+    decided_by_display = serializers.CharField(
+        help_text=gettext_lazy("上海时间，如 2026-11-28 24:00")
+    )
     min_quantity = serializers.IntegerField()
     max_quantity = serializers.IntegerField()
-    instant = serializers.BooleanField(help_text="未发货秒退：立即退款，无需商家审核（R11）")
+    instant = serializers.BooleanField(
+        help_text=gettext_lazy("未发货秒退：立即退款，无需商家审核（R11）")
+    )
     request_kinds = serializers.ListField(
         child=serializers.CharField(),
-        help_text="可用此选项提交的申请类型（POST /returns/ 的 kind）",
+        help_text=gettext_lazy("可用此选项提交的申请类型（POST /returns/ 的 kind）"),
     )
-    reasons = serializers.ListField(child=serializers.CharField(), help_text="可选的申请原因")
+    reasons = serializers.ListField(
+        child=serializers.CharField(), help_text=gettext_lazy("可选的申请原因")
+    )
+
+    def get_basis(self, obj) -> str:
+        rule = obj["rule"] if isinstance(obj, dict) else obj.rule
+        return citation(rule)
 
 
 class ShippingPayerSerializer(serializers.Serializer):
-    payer = serializers.CharField(help_text="consumer / merchant / insurance")
-    rule = serializers.CharField(help_text="R8（无理由）或 R9（质量问题）")
+    payer = serializers.CharField(help_text=gettext_lazy("承担方：consumer、merchant 或 insurance"))
+    rule = serializers.CharField(help_text=gettext_lazy("R8（无理由）或 R9（质量问题）"))
     code = serializers.CharField()
     message = serializers.CharField()
-    reimbursed_with_refund = serializers.BooleanField(help_text="运费随退款一并退还")
+    reimbursed_with_refund = serializers.BooleanField(help_text=gettext_lazy("运费随退款一并退还"))
 
 
 class LineShippingSerializer(serializers.Serializer):
-    no_reason = ShippingPayerSerializer(help_text="无理由退货时谁付退货运费")
-    quality = ShippingPayerSerializer(help_text="质量问题时谁付退货运费")
+    no_reason = ShippingPayerSerializer(help_text=gettext_lazy("无理由退货时谁付退货运费"))
+    quality = ShippingPayerSerializer(help_text=gettext_lazy("质量问题时谁付退货运费"))
 
 
 class LineReturnOptionsSerializer(serializers.Serializer):
     line = serializers.IntegerField()
-    available = serializers.BooleanField(help_text="现在是否有可申请的选项")
-    shipping = LineShippingSerializer(help_text="退货运费由谁承担（R8、R9）")
-    insured = serializers.BooleanField(help_text="退货与换货包裹是否保价（R17）")
+    available = serializers.BooleanField(help_text=gettext_lazy("现在是否有可申请的选项"))
+    shipping = LineShippingSerializer(help_text=gettext_lazy("退货运费由谁承担（R8、R9）"))
+    insured = serializers.BooleanField(help_text=gettext_lazy("退货与换货包裹是否保价（R17）"))
     options = ReturnOptionSerializer(many=True)
 
 
@@ -98,7 +119,9 @@ class LineReturnOptionsSerializer(serializers.Serializer):
 
 class ReturnEvidenceSerializer(serializers.ModelSerializer):
     name = serializers.SerializerMethodField()
-    download_url = serializers.SerializerMethodField(help_text="下载地址（需同样的权限）")
+    download_url = serializers.SerializerMethodField(
+        help_text=gettext_lazy("下载地址（需同样的权限）")
+    )
 
     class Meta:
         model = ReturnEvidence
@@ -218,7 +241,7 @@ class ExpressLedgerEntrySerializer(serializers.ModelSerializer):
 
 
 class ReturnInspectionSerializer(serializers.ModelSerializer):
-    result = stored_choice(InspectionRequest.Result.choices, label="结论")
+    result = stored_choice(InspectionRequest.Result.choices, label=gettext_lazy("结论"))
 
     class Meta:
         model = InspectionRequest
@@ -260,7 +283,7 @@ ARBITRATION_FIELDS = [
 
 
 class ArbitrationInCaseSerializer(serializers.ModelSerializer):
-    decision = stored_choice(Arbitration.Decision.choices, label="裁决")
+    decision = stored_choice(Arbitration.Decision.choices, label=gettext_lazy("裁决"))
     inspections = ReturnInspectionSerializer(many=True, read_only=True)
 
     class Meta:
@@ -277,10 +300,15 @@ class ReturnPickupSerializer(serializers.Serializer):
     status = serializers.CharField()
     tracking_number = serializers.CharField()
     failure_reason = serializers.CharField()
-    contact_name = serializers.CharField(source="masked_contact_name", help_text="脱敏")
-    insured = serializers.BooleanField(help_text="保价取件（高价值商品，R17）")
+    contact_name = serializers.CharField(
+        source="masked_contact_name", help_text=gettext_lazy("脱敏")
+    )
+    insured = serializers.BooleanField(help_text=gettext_lazy("保价取件（高价值商品，R17）"))
     declared_value = serializers.DecimalField(
-        max_digits=12, decimal_places=2, allow_null=True, help_text="保价声明价值（元）"
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        help_text=gettext_lazy("保价声明价值（元）"),
     )
 
 
@@ -298,8 +326,8 @@ class ReturnDeadlineSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="deadline_id")
     kind = serializers.CharField()
     due_at = serializers.DateTimeField()
-    due_display = serializers.CharField(help_text="上海时间")
-    description = serializers.CharField(help_text="到期时将发生什么")
+    due_display = serializers.CharField(help_text=gettext_lazy("上海时间"))
+    description = serializers.CharField(help_text=gettext_lazy("到期时将发生什么"))
     state = serializers.CharField()
 
 
@@ -333,13 +361,13 @@ class ReturnRequestListSerializer(serializers.ModelSerializer):
 
     merchant_name = serializers.CharField(source="merchant.name", read_only=True)
     consumer_name = serializers.CharField(
-        source="consumer.masked_name", read_only=True, help_text="脱敏姓名"
+        source="consumer.masked_name", read_only=True, help_text=gettext_lazy("脱敏姓名")
     )
     order_number = serializers.CharField(source="order.number", read_only=True)
     product_name = serializers.CharField(source="line.product_name", read_only=True)
     refund_status = serializers.SerializerMethodField()
     next_deadline_at = serializers.SerializerMethodField(
-        help_text="最近一个待执行期限的到期时间（倒计时）"
+        help_text=gettext_lazy("最近一个待执行期限的到期时间（倒计时）")
     )
     next_deadline_kind = serializers.SerializerMethodField()
 
@@ -363,7 +391,9 @@ class ReturnRequestListSerializer(serializers.ModelSerializer):
 
 
 class ReturnAddressSerializer(serializers.ModelSerializer):
-    full_text = serializers.CharField(read_only=True, help_text="收件人、电话与完整地址")
+    full_text = serializers.CharField(
+        read_only=True, help_text=gettext_lazy("收件人、电话与完整地址")
+    )
 
     class Meta:
         model = ReturnAddress
@@ -396,28 +426,39 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
     evidence = ReturnEvidenceSerializer(source="evidence_rows", many=True, read_only=True)
     refund = serializers.SerializerMethodField()
     difference_payment = serializers.SerializerMethodField(
-        help_text="换货差价支付（R18，仅差价为正的换规格申请）"
+        help_text=gettext_lazy("换货差价支付（R18，仅差价为正的换规格申请）")
     )
     shipping_reimbursement = serializers.SerializerMethodField(
-        help_text="退货运费报销（R9，仅商家承担运费且申报了运费）"
+        help_text=gettext_lazy("退货运费报销（R9，仅商家承担运费且申报了运费）")
     )
     insurance_claim = serializers.SerializerMethodField(
-        help_text="运费险理赔（R8，仅下单时购买了运费险的无理由退货）：保险公司赔付退货运费"
+        help_text=gettext_lazy(
+            "运费险理赔（R8，仅下单时购买了运费险的无理由退货）：保险公司赔付退货运费"
+        )
     )
-    ledger = serializers.SerializerMethodField(help_text="极速退款台账（R12）：垫付、追偿、追回")
+    ledger = serializers.SerializerMethodField(
+        help_text=gettext_lazy("极速退款台账（R12）：垫付、追偿、追回")
+    )
     return_address = ReturnAddressSerializer(
         read_only=True,
         allow_null=True,
-        help_text="寄回地址：商家同意时选定的退货仓（未设置为 null）",
+        help_text=gettext_lazy("寄回地址：商家同意时选定的退货仓（未设置为 null）"),
     )
     arbitration = serializers.SerializerMethodField()
-    shipping_payer = stored_choice(ReturnRequest.ShippingPayer.choices, label="退货运费承担方")
+    shipping_payer = stored_choice(
+        ReturnRequest.ShippingPayer.choices, label=gettext_lazy("退货运费承担方")
+    )
     pickup = serializers.SerializerMethodField()
     replacement_shipment = serializers.SerializerMethodField()
     deadlines = serializers.SerializerMethodField(
-        help_text="待执行的期限：到期时间与届时将发生什么（R6、R13、R14、极速退款追回）"
+        help_text=gettext_lazy(
+            "待执行的期限：到期时间与届时将发生什么（R6、R13、R14、极速退款追回）"
+        )
     )
-    timeline = serializers.SerializerMethodField(help_text="处理记录，最早的在前")
+    timeline = serializers.SerializerMethodField(help_text=gettext_lazy("处理记录，最早的在前"))
+    basis = serializers.SerializerMethodField(
+        help_text=gettext_lazy("依据规则对应的法律条文或平台规则（三包规则为空）")
+    )
 
     class Meta:
         model = ReturnRequest
@@ -425,6 +466,7 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
             "origin",
             "option",
             "rule",
+            "basis",
             "explanation",
             "description",
             "spec",
@@ -470,6 +512,9 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
             "timeline",
         ]
         read_only_fields = fields
+
+    def get_basis(self, obj) -> str:
+        return citation(obj.rule)
 
     @extend_schema_field(ReturnRefundSerializer(allow_null=True))
     def get_refund(self, obj):
@@ -536,7 +581,7 @@ class ReturnRequestDetailSerializer(ReturnRequestListSerializer):
 class ArbitrationSerializer(serializers.ModelSerializer):
     """An arbitration case of the platform's queue, with the request it decides."""
 
-    decision = stored_choice(Arbitration.Decision.choices, label="裁决")
+    decision = stored_choice(Arbitration.Decision.choices, label=gettext_lazy("裁决"))
 
     request_number = serializers.CharField(source="request.number", read_only=True)
     request_status = serializers.CharField(source="request.status", read_only=True)
@@ -630,7 +675,9 @@ class ReturnEvidenceUploadSerializer(serializers.Serializer):
 
     evidence = evidence_field("add")
     kind = serializers.ChoiceField(
-        choices=ReturnEvidence.Kind.choices, required=False, help_text="multipart 上传时的类型"
+        choices=ReturnEvidence.Kind.choices,
+        required=False,
+        help_text=gettext_lazy("multipart 上传时的类型"),
     )
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
@@ -639,11 +686,15 @@ class ReturnEvidenceUploadSerializer(serializers.Serializer):
 
 
 class ReturnCreateSerializer(serializers.Serializer):
-    line = ReferenceIdField(help_text="订单行 id（本人订单的行；他人的行与不存在的行同样答 404）")
+    line = ReferenceIdField(
+        help_text=_("订单行 id（本人订单的行；他人的行与不存在的行同样答 404）")
+    )
     kind = serializers.ChoiceField(choices=ReturnRequest.Kind.choices)
     reason = serializers.ChoiceField(choices=ReturnRequest.Reason.choices)
     quantity = serializers.IntegerField(
-        min_value=1, required=False, help_text="件数（R15）；省略时为该行剩余可申请件数"
+        min_value=1,
+        required=False,
+        help_text=gettext_lazy("件数（R15）；省略时为该行剩余可申请件数"),
     )
     description = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, default=""
@@ -653,10 +704,10 @@ class ReturnCreateSerializer(serializers.Serializer):
         visible=_skus,
         required=False,
         allow_null=True,
-        help_text="换规格/型号（spec_exchange）的目标 SKU，须为同一商品（R18）",
+        help_text=gettext_lazy("换规格/型号（spec_exchange）的目标 SKU，须为同一商品（R18）"),
     )
     pickup_slot_start = serializers.DateTimeField(
-        required=False, help_text="同意后自动预约上门取件的时段开始（R16）"
+        required=False, help_text=gettext_lazy("同意后自动预约上门取件的时段开始（R16）")
     )
     pickup_slot_end = serializers.DateTimeField(required=False)
     evidence = evidence_field("request", _("质量问题、破损、与描述不符须附照片或视频。"))
@@ -668,17 +719,19 @@ class ReturnNoteSerializer(serializers.Serializer):
 
 class ReturnApproveSerializer(ReturnNoteSerializer):
     return_address = serializers.IntegerField(
-        required=False, min_value=1, help_text="退货地址 id（缺省：商家的默认退货地址）"
+        required=False,
+        min_value=1,
+        help_text=gettext_lazy("退货地址 id（缺省：商家的默认退货地址）"),
     )
 
 
 class ReturnRejectSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, help_text="拒绝理由（必填）")
+    reason = serializers.CharField(max_length=500, help_text=_("拒绝理由（必填）"))
     evidence = evidence_field("reject")
 
 
 class ReturnTrackingSerializer(serializers.Serializer):
-    carrier = serializers.CharField(max_length=40, help_text="承运商代码，如 SF、ZTO")
+    carrier = serializers.CharField(max_length=40, help_text=gettext_lazy("承运商代码，如 SF、ZTO"))
     tracking_number = serializers.CharField(max_length=64)
 
 
@@ -695,20 +748,26 @@ def shipping_fee_field(help_text):
 
 class ReturnShipBackSerializer(ReturnTrackingSerializer):
     shipping_fee = shipping_fee_field(
-        "实付退货运费（元）；商家承担运费时（R9，或承诺退货免运费 R8）随退款报销，"
-        "上限为策略 returns.shipping_reimbursement_max（默认 30.00）"
+        gettext_lazy(
+            "实付退货运费（元）；商家承担运费时（R9，或承诺退货免运费 R8）随退款报销，"
+            "上限为策略 returns.shipping_reimbursement_max（默认 30.00）"
+        )
     )
 
 
 class ReturnPayDifferenceSerializer(serializers.Serializer):
     method = serializers.ChoiceField(
-        choices=["card", "balance"], default="card", help_text="支付方式：银行卡或余额"
+        choices=["card", "balance"],
+        default="card",
+        help_text=gettext_lazy("支付方式：银行卡或余额"),
     )
 
 
 class ReturnPickupBookSerializer(serializers.Serializer):
-    shipping_fee = shipping_fee_field("上门取件运费（元），商家承担时随退款报销（R9）")
-    slot_start = serializers.DateTimeField(help_text="上门时段开始（带时区）")
+    shipping_fee = shipping_fee_field(
+        gettext_lazy("上门取件运费（元），商家承担时随退款报销（R9）")
+    )
+    slot_start = serializers.DateTimeField(help_text=gettext_lazy("上门时段开始（带时区）"))
     slot_end = serializers.DateTimeField()
     contact_name = serializers.CharField(max_length=60, required=False)
     contact_phone = serializers.CharField(max_length=20, required=False)
@@ -716,12 +775,12 @@ class ReturnPickupBookSerializer(serializers.Serializer):
     city = serializers.CharField(max_length=20, required=False)
     district = serializers.CharField(max_length=20, required=False)
     street = serializers.CharField(
-        max_length=200, required=False, help_text="省略联系人时为订单收货地址"
+        max_length=200, required=False, help_text=gettext_lazy("省略联系人时为订单收货地址")
     )
 
 
 class ReturnReceiveSerializer(serializers.Serializer):
-    intact = serializers.BooleanField(help_text="验货是否完好（R5）；不完好须附凭证")
+    intact = serializers.BooleanField(help_text=gettext_lazy("验货是否完好（R5）；不完好须附凭证"))
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
     evidence = evidence_field("receive")
 
@@ -731,18 +790,22 @@ class ReturnRefundInputSerializer(serializers.Serializer):
         max_digits=12,
         decimal_places=2,
         required=False,
-        help_text="默认为申请金额；不能超过它。一个申请只退款一次，重复调用返回同一笔退款",
+        help_text=gettext_lazy(
+            "默认为申请金额；不能超过它。一个申请只退款一次，重复调用返回同一笔退款"
+        ),
     )
 
 
 class ReturnStatementSerializer(serializers.Serializer):
-    statement = serializers.CharField(max_length=2000, help_text="陈述（必填）")
+    statement = serializers.CharField(max_length=2000, help_text=_("陈述（必填）"))
     evidence = evidence_field("arbitration")
 
 
 class ReturnOverrideSerializer(serializers.Serializer):
     to_status = serializers.ChoiceField(choices=ReturnRequest.Status.choices)
-    reason = serializers.CharField(max_length=500, help_text="平台干预原因（必填，记入时间线）")
+    reason = serializers.CharField(
+        max_length=500, help_text=gettext_lazy("平台干预原因（必填，记入时间线）")
+    )
 
 
 class ReturnParcelEventSerializer(serializers.Serializer):
@@ -762,6 +825,6 @@ class ArbitrationDecideSerializer(serializers.Serializer):
         decimal_places=2,
         min_value=0,
         required=False,
-        help_text="部分退款金额（refund_partial 时必填）",
+        help_text=gettext_lazy("部分退款金额（refund_partial 时必填）"),
     )
-    reason = serializers.CharField(max_length=2000, help_text="裁决理由（必填）")
+    reason = serializers.CharField(max_length=2000, help_text=gettext_lazy("裁决理由（必填）"))

@@ -9,6 +9,7 @@ merchant keys their merchant's, platform staff and platform keys all, a mediator
 
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
@@ -139,27 +140,27 @@ def _post(request_serializer, description, responses=None, examples=None):
 
 
 CREATE_EXAMPLE = OpenApiExample(
-    "七天无理由退货，同意后上门取件",
+    gettext_lazy("七天无理由退货，同意后上门取件"),
     request_only=True,
     value={
         "line": 42,
         "kind": "return_refund",
         "reason": "no_reason",
         "quantity": 1,
-        "description": "尺码不合适",
+        "description": gettext_lazy("尺码不合适"),
         "pickup_slot_start": "2026-11-30T09:00:00+08:00",
         "pickup_slot_end": "2026-11-30T11:00:00+08:00",
     },
 )
 QUALITY_EXAMPLE = OpenApiExample(
-    "质量问题换货，附照片（JSON，base64）",
+    gettext_lazy("质量问题换货，附照片（JSON，base64）"),
     request_only=True,
     value={
         "line": 42,
         "kind": "exchange",
         "reason": "quality",
         "quantity": 1,
-        "description": "屏幕有坏点",
+        "description": gettext_lazy("屏幕有坏点"),
         "evidence": [{"filename": "screen.jpg", "content_base64": "/9j/4AAQSkZJRg..."}],
     },
 )
@@ -172,12 +173,17 @@ class LineReturnOptionsView(ActorViewMixin, APIView):
     """What the consumer can do on an order line right now and why."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="订单行 id")],
+        parameters=[
+            OpenApiParameter(
+                "id", int, OpenApiParameter.PATH, description=gettext_lazy("订单行 id")
+            )
+        ],
         responses=LineReturnOptionsSerializer,
-        description="该订单行现在可以申请什么售后、为什么：每个选项给出依据的规则、稳定代码、"
-        "中文说明和决定它的日期（如“七天无理由退货可申请至 2026-11-28 24:00（R1…）”、"
-        "“生鲜依法不适用七天无理由退货（R2）”）。"
-        "Every option of the line, open or closed, with its rule, code and deciding date.",
+        description=gettext_lazy(
+            "该订单行现在可以申请什么售后、为什么：每个选项给出依据的规则编号、稳定代码、"
+            "引用法律条文或平台规则的说明和决定它的日期（如“七天无理由退货可申请至 "
+            "2026-11-28 24:00（《消费者权益保护法》第二十五条，…）”）。"
+        ),
     )
     def get(self, request, pk):
         options = selectors.line_return_options(actor=self.actor, line=pk)
@@ -227,12 +233,16 @@ class LineReturnOptionsView(ActorViewMixin, APIView):
 @extend_schema_view(
     list=extend_schema(
         responses=ReturnRequestListSerializer(many=True),
-        description="售后申请列表（游标分页，最新在前）：消费者看自己的，商家看本店的（含最近期限"
-        "倒计时 next_deadline_at），平台看全部。Requests, newest first, with their countdown.",
+        description=gettext_lazy(
+            "售后申请列表（游标分页，最新在前）：消费者看自己的，商家看本店的（含最近期限"
+            "倒计时 next_deadline_at），平台看全部。"
+        ),
     ),
     retrieve=extend_schema(
         responses=ReturnRequestDetailSerializer,
-        description="售后申请详情：待执行期限、各支付方式的退款进度、时间线、凭证、仲裁。",
+        description=gettext_lazy(
+            "售后申请详情：待执行期限、各支付方式的退款进度、时间线、凭证、仲裁。"
+        ),
     ),
 )
 class ReturnRequestViewSet(
@@ -301,11 +311,13 @@ class ReturnRequestViewSet(
 
     @_post(
         ReturnCreateSerializer,
-        "消费者申请仅退款、退货退款、换货或换规格（R1–R4、R8–R11、R15、R17、R18）。"
-        "先按该订单行当前可申请的选项检查资格，不符合时返回 400 和规则代码（如 "
-        "`no_reason_window_closed`、`no_reason_excluded_by_law`、`quantity_exceeds_refundable`、"
-        "`evidence_required`）。未发货的仅退款立即同意并原路退款（R11），返回的 refund 为 "
-        "pending 或 succeeded。平台写权限可代消费者提交；商家不能提交（403）。",
+        gettext_lazy(
+            "消费者申请仅退款、退货退款、换货或换规格（R1–R4、R8–R11、R15、R17、R18）。"
+            "先按该订单行当前可申请的选项检查资格，不符合时返回 400 和规则代码（如 "
+            "`no_reason_window_closed`、`no_reason_excluded_by_law`、`quantity_exceeds_refundable`、"
+            "`evidence_required`）。未发货的仅退款立即同意并原路退款（R11），返回的 refund 为 "
+            "pending 或 succeeded。平台写权限可代消费者提交；商家不能提交（403）。"
+        ),
         responses={201: ReturnRequestDetailSerializer},
         examples=[CREATE_EXAMPLE, QUALITY_EXAMPLE],
     )
@@ -328,8 +340,11 @@ class ReturnRequestViewSet(
 
     @_post(
         ReturnApproveSerializer,
-        "商家同意申请（仅退款即原路退款）；退货或换货寄回 `return_address`（本店启用中的退货地址，"
-        "缺省为默认地址）。409 `invalid_status_transition`；400 `return_address_invalid`。",
+        gettext_lazy(
+            "商家同意申请（仅退款即原路退款）；退货或换货寄回 `return_address`"
+            "（本店启用中的退货地址，缺省为默认地址）。"
+            "409 `invalid_status_transition`；400 `return_address_invalid`。"
+        ),
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
@@ -344,7 +359,8 @@ class ReturnRequestViewSet(
         return self._answer(done)
 
     @_post(
-        ReturnRejectSerializer, "商家拒绝申请，须说明理由，可附凭证；消费者可申请平台仲裁（R19）。"
+        ReturnRejectSerializer,
+        gettext_lazy("商家拒绝申请，须说明理由，可附凭证；消费者可申请平台仲裁（R19）。"),
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
@@ -357,7 +373,8 @@ class ReturnRequestViewSet(
         return self._answer(done)
 
     @_post(
-        ReturnNoteSerializer, "消费者撤销仍在处理中的申请（寄回前）。409 `return_not_cancellable`。"
+        ReturnNoteSerializer,
+        gettext_lazy("消费者撤销仍在处理中的申请（寄回前）。409 `return_not_cancellable`。"),
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
@@ -368,8 +385,10 @@ class ReturnRequestViewSet(
 
     @_post(
         ReturnShipBackSerializer,
-        "消费者自行寄回：承运商与运单号、实付运费；退货运费承担见 shipping_payer（R8、R9），"
-        "商家承担时运费随退款报销（不超过策略上限）。",
+        gettext_lazy(
+            "消费者自行寄回：承运商与运单号、实付运费；退货运费承担见 shipping_payer（R8、R9），"
+            "商家承担时运费随退款报销（不超过策略上限）。"
+        ),
     )
     @action(detail=True, methods=["post"], url_path="ship-back")
     def ship_back(self, request, pk=None):
@@ -380,8 +399,10 @@ class ReturnRequestViewSet(
 
     @_post(
         ReturnPickupBookSerializer,
-        "预约上门取件时段（R16）；联系人默认为订单收货人。承运商稍后确认或拒绝该时段"
-        "（沙箱：08:00 前或 20:00 起的时段 `no_courier_in_slot`）。",
+        gettext_lazy(
+            "预约上门取件时段（R16）；联系人默认为订单收货人。承运商稍后确认或拒绝该时段"
+            "（沙箱：08:00 前或 20:00 起的时段 `no_courier_in_slot`）。"
+        ),
     )
     @action(detail=True, methods=["post"], url_path="book-pickup")
     def book_pickup(self, request, pk=None):
@@ -403,9 +424,11 @@ class ReturnRequestViewSet(
 
     @_post(
         ReturnPayDifferenceSerializer,
-        "消费者支付换规格的正差价（R18），经支付网关异步扣款（difference_payment.status："
-        "pending → succeeded / failed）。重复或并发调用只扣款一次；失败后可再次支付。"
-        "未支付前商家发出换货返回 422 `price_difference_unpaid`。",
+        gettext_lazy(
+            "消费者支付换规格的正差价（R18），经支付网关异步扣款（difference_payment.status："
+            "pending → succeeded / failed）。重复或并发调用只扣款一次；失败后可再次支付。"
+            "未支付前商家发出换货返回 422 `price_difference_unpaid`。"
+        ),
     )
     @action(detail=True, methods=["post"], url_path="pay-difference")
     def pay_difference(self, request, pk=None):
@@ -416,8 +439,10 @@ class ReturnRequestViewSet(
 
     @_post(
         ReturnReceiveSerializer,
-        "商家确认收到退货并给出验货结果（R5、R6）：完好则 7 天内退款；不完好须附照片等凭证，"
-        "申请进入异议（disputed），消费者可申请仲裁。",
+        gettext_lazy(
+            "商家确认收到退货并给出验货结果（R5、R6）：完好则 7 天内退款；不完好须附照片等凭证，"
+            "申请进入异议（disputed），消费者可申请仲裁。"
+        ),
     )
     @action(detail=True, methods=["post"])
     def receive(self, request, pk=None):
@@ -431,8 +456,10 @@ class ReturnRequestViewSet(
 
     @_post(
         ReturnRefundInputSerializer,
-        "按原支付方式按比例原路退款（R7），异步到账（refund.status：pending → succeeded / "
-        "failed / partly_failed）。一个申请只退款一次：重复或并发调用返回同一笔退款。",
+        gettext_lazy(
+            "按原支付方式按比例原路退款（R7），异步到账（refund.status：pending → succeeded / "
+            "failed / partly_failed）。一个申请只退款一次：重复或并发调用返回同一笔退款。"
+        ),
     )
     @action(detail=True, methods=["post"])
     def refund(self, request, pk=None):
@@ -443,7 +470,7 @@ class ReturnRequestViewSet(
 
     @_post(
         ReturnTrackingSerializer,
-        "商家发出换货（R17 高价值保价；R18 差价多退少补）。",
+        gettext_lazy("商家发出换货（R17 高价值保价；R18 差价多退少补）。"),
     )
     @action(detail=True, methods=["post"], url_path="ship-exchange")
     def ship_exchange(self, request, pk=None):
@@ -454,7 +481,7 @@ class ReturnRequestViewSet(
 
     @_post(
         ReturnStatementSerializer,
-        "商家拒绝或验货有异议后，消费者申请平台仲裁（R19），附陈述与凭证。",
+        gettext_lazy("商家拒绝或验货有异议后，消费者申请平台仲裁（R19），附陈述与凭证。"),
     )
     @action(detail=True, methods=["post"])
     def escalate(self, request, pk=None):
@@ -468,7 +495,7 @@ class ReturnRequestViewSet(
 
     @_post(
         ReturnOverrideSerializer,
-        "平台人工干预：把申请改到任一状态，须说明理由（记入时间线）。",
+        gettext_lazy("平台人工干预：把申请改到任一状态，须说明理由（记入时间线）。"),
     )
     @action(detail=True, methods=["post"])
     def override(self, request, pk=None):
@@ -479,8 +506,10 @@ class ReturnRequestViewSet(
 
     @_post(
         ReturnParcelEventSerializer,
-        "退货包裹的承运商轨迹（商家密钥或平台推送）：首次揽收可能触发极速退款（R12），"
-        "签收即商家收货（R6 期限开始）。",
+        gettext_lazy(
+            "退货包裹的承运商轨迹（商家密钥或平台推送）：首次揽收可能触发极速退款（R12），"
+            "签收即商家收货（R6 期限开始）。"
+        ),
     )
     @action(detail=True, methods=["post"], url_path="parcel-events")
     def parcel_events(self, request, pk=None):
@@ -522,8 +551,10 @@ class ReturnRequestViewSet(
 
     @extend_schema(
         parameters=[OpenApiParameter("evidence_pk", int, OpenApiParameter.PATH)],
-        responses={(200, "application/octet-stream"): OpenApiResponse(description="文件内容")},
-        description="下载一份凭证（与查看申请同样的权限）。",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(description=gettext_lazy("文件内容"))
+        },
+        description=gettext_lazy("下载一份凭证（与查看申请同样的权限）。"),
     )
     @action(
         detail=True,
@@ -560,12 +591,14 @@ class QueuePagination(IdCursorPagination):
 @extend_schema_view(
     list=extend_schema(
         responses=ArbitrationSerializer(many=True),
-        description="仲裁队列（最早发起的在前；默认只列未裁决的）：平台人员看全部，"
-        "获授权的调解员看授权给他的，商家和消费者看自己的。",
+        description=gettext_lazy(
+            "仲裁队列（最早发起的在前；默认只列未裁决的）：平台人员看全部，"
+            "获授权的调解员看授权给他的，商家和消费者看自己的。"
+        ),
     ),
     retrieve=extend_schema(
         responses=ArbitrationDetailSerializer,
-        description="仲裁详情：双方陈述与凭证、第三方检测、申请的完整时间线。",
+        description=gettext_lazy("仲裁详情：双方陈述与凭证、第三方检测、申请的完整时间线。"),
     ),
 )
 class ArbitrationViewSet(
@@ -601,7 +634,7 @@ class ArbitrationViewSet(
 
     @_post(
         ReturnStatementSerializer,
-        "商家在仲裁中答辩，附凭证（R19）。",
+        gettext_lazy("商家在仲裁中答辩，附凭证（R19）。"),
         responses=ArbitrationDetailSerializer,
     )
     @action(detail=True, methods=["post"])
@@ -616,7 +649,9 @@ class ArbitrationViewSet(
 
     @_post(
         None,
-        "平台申请第三方检测（检测适配器，沙箱实现异步出具报告）；报告记入凭证，仲裁回到待裁决。",
+        gettext_lazy(
+            "平台申请第三方检测（检测适配器，沙箱实现异步出具报告）；报告记入凭证，仲裁回到待裁决。"
+        ),
         responses=ArbitrationDetailSerializer,
     )
     @action(detail=True, methods=["post"], url_path="request-inspection")
@@ -627,7 +662,9 @@ class ArbitrationViewSet(
 
     @_post(
         ArbitrationDecideSerializer,
-        "平台裁决（对本案具有约束力）：全额退款、部分退款（amount）或驳回（申请关闭）。",
+        gettext_lazy(
+            "平台裁决（对本案具有约束力）：全额退款、部分退款（amount）或驳回（申请关闭）。"
+        ),
         responses=ArbitrationDetailSerializer,
     )
     @action(detail=True, methods=["post"])
@@ -669,7 +706,7 @@ class ReturnAddressViewSet(ActorViewMixin, viewsets.ModelViewSet):
         merchant_id = self.actor.merchant_id or getattr(merchant, "pk", None)
         if merchant_id is None:
             raise InvalidInput(
-                "请指定商家。", code="merchant_required", fields={"merchant": "required"}
+                _("请指定商家。"), code="merchant_required", fields={"merchant": "required"}
             )
         address = services.return_address_create(actor=self.actor, merchant_id=merchant_id, **d)
         return Response(ReturnAddressSerializer(address).data, status=status.HTTP_201_CREATED)

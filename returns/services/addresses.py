@@ -3,6 +3,7 @@ default), and the address an approval picks for a request.
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
@@ -32,7 +33,7 @@ def _clean(values, *, partial=False):
     missing = [f for f in REQUIRED_FIELDS if (f in out or not partial) and not out.get(f)]
     if missing:
         raise InvalidInput(
-            "请填写完整的退货地址。",
+            _("请填写完整的退货地址。"),
             code="address_incomplete",
             fields=dict.fromkeys(missing, "required"),
         )
@@ -45,7 +46,7 @@ def _same_warehouse(merchant_id, warehouse, exclude=None):
         qs = qs.exclude(pk=exclude)
     if qs.exists():
         raise Conflict(
-            f"仓库「{warehouse}」已有退货地址。",
+            _("仓库「%(warehouse)s」已有退货地址。") % {"warehouse": warehouse},
             code="warehouse_address_exists",
             fields={"warehouse": warehouse},
         )
@@ -90,7 +91,7 @@ def return_address_update(*, address, actor, is_default=None, **values):
         )
         address = ReturnAddress.objects.get(pk=address.pk)
         if not address.active:
-            raise Conflict("该退货地址已停用。", code="address_archived")
+            raise Conflict(_("该退货地址已停用。"), code="address_archived")
         if "warehouse" in fields:
             _same_warehouse(address.merchant_id, fields["warehouse"], exclude=address.pk)
         for field, value in fields.items():
@@ -138,7 +139,7 @@ def return_address_for(request, address=None):
         chosen = active.filter(pk=address_id).first()
         if chosen is None:
             raise InvalidInput(
-                "请选择本店启用中的退货地址。",
+                _("请选择本店启用中的退货地址。"),
                 code="return_address_invalid",
                 fields={"return_address": address_id},
             )

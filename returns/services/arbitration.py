@@ -4,6 +4,7 @@ granted the request) decides.
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.statuses import status_move
@@ -56,7 +57,7 @@ def _lock_arbitration(request):
     try:
         return Arbitration.objects.select_for_update().get(request_id=request.pk)
     except Arbitration.DoesNotExist:
-        raise Conflict("该售后申请没有仲裁。", code="no_arbitration") from None
+        raise Conflict(_("该售后申请没有仲裁。"), code="no_arbitration") from None
 
 
 def return_escalate(*, request, actor, statement, evidence=()):
@@ -64,14 +65,14 @@ def return_escalate(*, request, actor, statement, evidence=()):
     standard 6.3.3), with a statement and evidence. The merchant is asked to answer by the end
     of the answer window (R21, ``answer_due_at``); the platform decides after the answer or
     that date, which both parties are told."""
-    statement = required_text(statement, "statement", "请说明申请仲裁的理由。")
+    statement = required_text(statement, "statement", _("请说明申请仲裁的理由。"))
     items = evidence_clean(evidence, stage="arbitration")
     with transaction.atomic():
         request = locked_request(request)
         require_consumer(actor, request)
         if not request.can_escalate():
             raise Conflict(
-                "商家拒绝或对商品状态有异议后才能申请仲裁。",
+                _("商家拒绝或对商品状态有异议后才能申请仲裁。"),
                 code="invalid_status_transition",
                 fields={"status": request.status, "to": "arbitration"},
             )
@@ -106,14 +107,14 @@ def return_escalate(*, request, actor, statement, evidence=()):
 
 def arbitration_answer(*, request, actor, statement, evidence=()):
     """The merchant's statement and evidence in arbitration (R19)."""
-    statement = required_text(statement, "statement", "请填写答辩说明。")
+    statement = required_text(statement, "statement", _("请填写答辩说明。"))
     items = evidence_clean(evidence, stage="arbitration")
     with transaction.atomic():
         request = locked_request(request)
         require_merchant(actor, request)
         arbitration = _lock_arbitration(request)
         if arbitration.status == Arbitration.Status.DECIDED:
-            raise Conflict("仲裁已裁决。", code="arbitration_decided")
+            raise Conflict(_("仲裁已裁决。"), code="arbitration_decided")
         arbitration.merchant_statement = statement
         arbitration.merchant_answered_at = clock.now()
         arbitration.save(update_fields=["merchant_statement", "merchant_answered_at"])
@@ -135,12 +136,12 @@ def arbitration_inspection_request(*, request, actor, provider=None):
         arbitration = _lock_arbitration(request)
         if arbitration.status != Arbitration.Status.OPEN:
             raise Conflict(
-                "仲裁不在待裁决状态。",
+                _("仲裁不在待裁决状态。"),
                 code="invalid_status_transition",
                 fields={"status": arbitration.status, "to": "inspecting"},
             )
         if arbitration.inspections.filter(status="requested").exists():
-            raise Conflict("已有进行中的检测。", code="inspection_pending")
+            raise Conflict(_("已有进行中的检测。"), code="inspection_pending")
         inspection = InspectionRequest.objects.create(
             arbitration=arbitration,
             merchant_id=request.merchant_id,
@@ -173,7 +174,7 @@ def inspection_report_record(*, inspection, result, report, actor=SYSTEM, extern
     is open for a decision again. Only a pending inspection changes (repeats do nothing)."""
     if result not in InspectionRequest.Result.values:
         raise InvalidInput(
-            "检测结论无效。",
+            _("检测结论无效。"),
             code="inspection_result_invalid",
             fields={"result": InspectionRequest.Result.values},
         )
@@ -255,21 +256,24 @@ def arbitration_decide(*, request, actor, decision, reason, amount=None):
     a refund decision recovers the advance from the merchant, a rejection claws it back from
     the consumer (R12). Only after the merchant's answer or the end of its answer window
     (R21): before, ``arbitration_answer_pending`` (409) with the date."""
-    reason = required_text(reason, "reason", "裁决需要说明理由。")
+    reason = required_text(reason, "reason", _("裁决需要说明理由。"))
     if decision not in Arbitration.Decision.values:
         raise InvalidInput(
-            "裁决无效。", code="decision_invalid", fields={"decision": Arbitration.Decision.values}
+            _("裁决无效。"),
+            code="decision_invalid",
+            fields={"decision": Arbitration.Decision.values},
         )
     with transaction.atomic():
         request = locked_request(request)
         require_platform(actor, request, mediator=True)
         arbitration = _lock_arbitration(request)
         if arbitration.status == Arbitration.Status.DECIDED:
-            raise Conflict("仲裁已裁决。", code="arbitration_decided")
+            raise Conflict(_("仲裁已裁决。"), code="arbitration_decided")
         if not arbitration.decidable_at(clock.now()):
             until = rules.display_instant(arbitration.answer_due_at)
             raise Conflict(
-                f"商家答辩期至 {until}，平台须在商家答辩后或期满后裁决（R21）。",
+                _("商家答辩期至 %(until)s，平台须在商家答辩后或期满后裁决（R21）。")
+                % {"until": until},
                 code="arbitration_answer_pending",
                 fields={"answer_due_at": iso(arbitration.answer_due_at)},
             )
@@ -280,18 +284,18 @@ def arbitration_decide(*, request, actor, decision, reason, amount=None):
         elif decision == "refund_partial":
             if amount is None:
                 raise InvalidInput(
-                    "部分退款需要金额。", code="amount_required", fields={"amount": "required"}
+                    _("部分退款需要金额。"), code="amount_required", fields={"amount": "required"}
                 )
             decided = money(amount, "amount")
             if decided <= 0 or decided > request.amount:
                 raise RuleViolation(
-                    f"部分退款金额应在 0 与 {request.amount} 之间。",
+                    _("部分退款金额应在 0 与 %(amount)s 之间。") % {"amount": request.amount},
                     code="refund_amount_invalid",
                     fields={"amount": str(request.amount)},
                 )
             if refund is not None and refund.amount != decided:
                 raise Conflict(
-                    "该申请已退款，不能再部分退款。",
+                    _("该申请已退款，不能再部分退款。"),
                     code="refund_already_made",
                     fields={"refunded": str(refund.amount)},
                 )
@@ -322,14 +326,18 @@ def arbitration_decide(*, request, actor, decision, reason, amount=None):
                     "clawback",
                     request.amount,
                     actor=actor,
-                    note="仲裁驳回，向消费者追回垫付款",
+                    note=_("仲裁驳回，向消费者追回垫付款"),
                 )
         elif refund is not None:
             to = "refunded" if refund.status == Refund.Status.SUCCEEDED else "refunding"
             request = move(request, to=to, actor=actor, reason=reason)
             if request.express:
                 express_ledger_record(
-                    request, "recovery", refund.amount, actor=actor, note="仲裁支持退款，向商家追偿"
+                    request,
+                    "recovery",
+                    refund.amount,
+                    actor=actor,
+                    note=_("仲裁支持退款，向商家追偿"),
                 )
         else:
             request = move(request, to="refunding", actor=actor, reason=reason)

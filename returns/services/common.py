@@ -6,6 +6,7 @@ cleaning (``money``, ``required_text``) and the policies in force for a request
 (``request_policy``).
 """
 
+from django.utils.translation import gettext as _
 from guardian.shortcuts import get_perms
 
 from aftersales.casefile.events import event_publish
@@ -38,7 +39,7 @@ def money(value, field):
         amount = yuan(str(value) if isinstance(value, float) else value)
     except Exception:  # noqa: BLE001 - InvalidOperation, TypeError, ValueError
         raise InvalidInput(
-            f"{field} 不是合法金额。", code="amount_invalid", fields={field: "amount_invalid"}
+            _("请填写合法的金额。"), code="amount_invalid", fields={field: "amount_invalid"}
         ) from None
     return amount
 
@@ -79,18 +80,16 @@ def require_consumer(actor, request):
     ):
         return
     if actor.merchant_id is not None and actor.merchant_id == request.merchant_id:
-        raise PermissionDenied(
-            "此操作只能由消费者本人进行。Only the consumer can do this.", code="consumer_only"
-        )
+        raise PermissionDenied(_("此操作只能由消费者本人进行。"), code="consumer_only")
     if actor.platform_read or _has_grant(actor, request):
-        raise PermissionDenied("只读角色不能修改数据。Read-only role.", code="read_only_role")
+        raise PermissionDenied(_("只读角色不能修改数据。"), code="read_only_role")
     raise NotFound()
 
 
 def require_merchant(actor, request):
     """The request's merchant (staff or merchant key), or a platform writer."""
     if _has_grant(actor, request):
-        raise PermissionDenied("调解员不能代商家操作。Mediators cannot act for the merchant.")
+        raise PermissionDenied(_("调解员不能代商家操作。"))
     order_services.require_merchant_write(
         actor, request.merchant_id, consumer_id=request.consumer_id
     )
@@ -106,9 +105,7 @@ def require_platform(actor, request, *, mediator=False):
         or actor.merchant_id == request.merchant_id
         or actor.consumer_id == request.consumer_id
     ):
-        raise PermissionDenied(
-            "此操作只能由平台处理。Only the platform can do this.", code="platform_only"
-        )
+        raise PermissionDenied(_("此操作只能由平台处理。"), code="platform_only")
     raise NotFound()
 
 

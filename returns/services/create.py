@@ -4,6 +4,7 @@ RULES.md R1–R4, R8–R11, R15, R17, R18), or the 三包 engine grants a return
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.events import events_batched
@@ -17,6 +18,7 @@ from orders import services as order_services
 from orders.models import Order, OrderLine, Sku
 
 from .. import rules
+from ..citations import citation
 from ..models import Refund, ReturnRequest
 from .common import (
     KIND_REFUND_ONLY,
@@ -66,7 +68,7 @@ def _exchange_terms(line, exchange_sku, units, amount, kind):
     if exchange_sku is None:
         if kind == ReturnRequest.Kind.SPEC_EXCHANGE:
             raise InvalidInput(
-                "换规格需要选择新的规格。",
+                _("换规格需要选择新的规格。"),
                 code="exchange_sku_required",
                 fields={"exchange_sku": "required"},
             )
@@ -77,11 +79,14 @@ def _exchange_terms(line, exchange_sku, units, amount, kind):
     )
     if code == "exchange_other_product":
         raise RuleViolation(
-            "只能换成同一商品的其他规格或型号（R18）。", code=code, fields={"exchange_sku": sku.pk}
+            _("只能换成同一商品的其他规格或型号（%(basis)s）。") % {"basis": citation("R18")},
+            code=code,
+            fields={"exchange_sku": sku.pk},
         )
     if code:
         raise RuleViolation(
-            f"所选规格库存不足（剩余 {sku.stock} 件），请选择其他规格或申请退货（R18）。",
+            _("所选规格库存不足（剩余 %(stock)s 件），请选择其他规格或申请退货（%(basis)s）。")
+            % {"stock": sku.stock, "basis": citation("R18")},
             code=code,
             fields={"exchange_sku": sku.pk, "stock": sku.stock},
         )
@@ -158,28 +163,28 @@ def return_request_create(
     already past by then is left for ``return_pickup_book``). Returns the request.
     """
     if kind not in KINDS:
-        raise InvalidInput("售后类型无效。", code="kind_invalid", fields={"kind": KINDS})
+        raise InvalidInput(_("售后类型无效。"), code="kind_invalid", fields={"kind": KINDS})
     if reason not in rules.REASONS:
         raise InvalidInput(
-            "售后原因无效。", code="reason_invalid", fields={"reason": sorted(rules.REASONS)}
+            _("售后原因无效。"), code="reason_invalid", fields={"reason": sorted(rules.REASONS)}
         )
     try:
         quantity = None if quantity is None else int(quantity)
     except (TypeError, ValueError):
         raise InvalidInput(
-            "数量无效。", code="quantity_invalid", fields={"quantity": "int"}
+            _("数量无效。"), code="quantity_invalid", fields={"quantity": "int"}
         ) from None
     reason_kind = rules.reason_kind(reason)
     items = evidence_clean(evidence, stage="request")
     if rules.reason_needs_evidence(reason) and not items:
         raise RuleViolation(
-            "质量问题、破损或与描述不符的申请需要上传照片或视频。",
+            _("质量问题、破损或与描述不符的申请需要上传照片或视频。"),
             code="evidence_required",
             fields={"evidence": "required"},
         )
     if actor.consumer_id is None and not actor.platform_write:
         if actor.merchant_id is not None or actor.platform_read:
-            raise PermissionDenied("售后申请由消费者提交。Only consumers ask for returns.")
+            raise PermissionDenied(_("售后申请由消费者提交。"))
         raise NotFound()
     # One insert of the timeline and one of the domain events (whose only subscriber is the
     # outbox) for the whole create; policies and webhook endpoints come from the shared cache.
@@ -193,7 +198,7 @@ def return_request_create(
         if actor.consumer_id is not None and actor.consumer_id != order.consumer_id:
             raise NotFound(fields={"line": "not_found"})
         if order.status == Order.Status.PENDING_PAYMENT:
-            raise RuleViolation("订单未付款，不能申请售后。", code="order_not_paid")
+            raise RuleViolation(_("订单未付款，不能申请售后。"), code="order_not_paid")
         now = clock.now()
         open_units, completed, allocated = line_held_quantities(line)
         if quantity is None:  # every unit no other request holds (R15)
@@ -214,9 +219,15 @@ def return_request_create(
             code = "instant_refund_whole_line"
         if code:
             raise RuleViolation(
-                f"可申请数量为 {refundable} 件（R15）。"
-                if code != "instant_refund_whole_line"
-                else f"未发货秒退须退整行剩余的 {refundable} 件（R11）。",
+                (
+                    _("可申请数量为 %(n)s 件（%(basis)s）。")
+                    if code != "instant_refund_whole_line"
+                    else _("未发货秒退须退整行剩余的 %(n)s 件（%(basis)s）。")
+                )
+                % {
+                    "n": refundable,
+                    "basis": citation("R15" if code != "instant_refund_whole_line" else "R11"),
+                },
                 code=code,
                 fields={"quantity": refundable},
             )
@@ -296,7 +307,7 @@ def return_request_create(
             request.pickup_slot_end = pickup.get("slot_end")
             if not request.pickup_slot_start or not request.pickup_slot_end:
                 raise InvalidInput(
-                    "上门取件需要预约时段。",
+                    _("上门取件需要预约时段。"),
                     code="pickup_slot_invalid",
                     fields={"pickup": ["slot_start", "slot_end"]},
                 )
@@ -324,7 +335,7 @@ def _instant_refund(request, actor):
     order_services.line_cancel(
         line=request.line,
         actor=SYSTEM,
-        reason=f"未发货仅退款 {request.number}（R11）",
+        reason=_("未发货仅退款 %(number)s（R11）") % {"number": request.number},
         locked=True,
     )
     refund_start(
@@ -357,14 +368,14 @@ def return_request_create_from_warranty(
     is unavailable (G7), checked as in R18 (same product, in stock), its price difference
     against ``paid_for_units`` (what the units cost; default their R15 part of the line)."""
     if not actor.platform_write:
-        raise PermissionDenied("三包退换由平台发起。Only the platform records 三包 remedies.")
+        raise PermissionDenied(_("三包退换由平台发起。"))
     if kind not in (ReturnRequest.Kind.RETURN_REFUND, ReturnRequest.Kind.EXCHANGE):
         raise InvalidInput(
-            "三包只能退货或换货。",
+            _("三包只能退货或换货。"),
             code="kind_invalid",
             fields={"kind": ["return_refund", "exchange"]},
         )
-    rule = required_text(rule, "rule", "需要三包规则编号。")
+    rule = required_text(rule, "rule", _("需要三包规则编号。"))
     amount = money(amount, "amount")
     with transaction.atomic():
         order, line = _locked_line(line)
@@ -373,12 +384,15 @@ def return_request_create_from_warranty(
         code = rules.quantity_refusal(int(quantity), refundable)
         if code:
             raise RuleViolation(
-                f"可申请数量为 {refundable} 件（R15）。", code=code, fields={"quantity": refundable}
+                _("可申请数量为 %(n)s 件（%(basis)s）。")
+                % {"n": refundable, "basis": citation("R15")},
+                code=code,
+                fields={"quantity": refundable},
             )
         left = line.paid_amount - allocated
         if amount < 0 or amount > left:
             raise RuleViolation(
-                f"退款金额超出该商品可退余额 {left}。",
+                _("退款金额超出该商品可退余额 %(left)s。") % {"left": left},
                 code="amount_exceeds_paid",
                 fields={"amount": str(left)},
             )

@@ -3,8 +3,11 @@ auto-approval, R14 close of an unshipped request and its reminder, R6 refund by 
 R20 receipt taken as confirmed when the merchant did not confirm in time.
 """
 
+from django.utils.translation import gettext as _
+
 from aftersales.tenancy.actors import SYSTEM
 
+from ..citations import citation
 from ..models import Arbitration, Refund, ReturnRequest
 from .common import locked_request, notify_parties, publish
 from .express import express_receipt_settle, follow_express_refund
@@ -21,7 +24,11 @@ def return_auto_approve(*, request, actor=SYSTEM):
     request = locked_request(request)
     if request.status != "requested":
         return None
-    return approve_locked(request, actor=actor, reason="R13 商家超时未处理，系统自动同意")
+    return approve_locked(
+        request,
+        actor=actor,
+        reason=_("商家超时未处理，系统自动同意（%(basis)s）") % {"basis": citation("R13")},
+    )
 
 
 def return_close_unshipped(*, request, actor=SYSTEM):
@@ -29,7 +36,12 @@ def return_close_unshipped(*, request, actor=SYSTEM):
     request = locked_request(request)
     if request.status != "approved" or not request.needs_return_parcel:
         return None
-    request = move(request, to="closed", actor=actor, reason="R14 买家超时未寄回，系统自动关闭")
+    request = move(
+        request,
+        to="closed",
+        actor=actor,
+        reason=_("买家超时未寄回，系统自动关闭（%(basis)s）") % {"basis": citation("R14")},
+    )
     pickup_cancel(request, actor)
     publish("return.closed", request, rule="R14")
     notify_parties(request, "return.closed", actor=actor)
@@ -58,7 +70,12 @@ def return_refund_after_receipt(*, request, actor=SYSTEM):
         if request.express:
             return express_receipt_settle(request=request, actor=actor)
         return follow_express_refund(request, actor=actor)
-    request = move(request, to="refunding", actor=actor, reason="R6 收货后逾期未退款，平台自动退款")
+    request = move(
+        request,
+        to="refunding",
+        actor=actor,
+        reason=_("收货后逾期未退款，平台自动退款（%(basis)s）") % {"basis": citation("R6")},
+    )
     refund_start(request, amount=request.amount, actor=actor, source=Refund.Source.MERCHANT)
     notify_parties(request, "return.refund_started", actor=actor, variant="automatic")
     return request
@@ -73,7 +90,7 @@ def return_receipt_timeout(*, request, actor=SYSTEM):
     request = locked_request(request)
     if request.status != ReturnRequest.Status.RETURN_SHIPPED or request.express:
         return None
-    reason = "R20 商家逾期未确认收货，平台视为已收货"
+    reason = _("商家逾期未确认收货，平台视为已收货（%(basis)s）") % {"basis": citation("R20")}
     request = mark_received(request, actor=actor, note=reason)
     publish("return.receipt_timeout", request, rule="R20")
     refunds = not request.is_exchange and request.status == ReturnRequest.Status.RECEIVED

@@ -3,6 +3,7 @@ price difference is paid); the exchange completes when the replacement is signed
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales.errors import Conflict, RuleViolation
 from aftersales.tenancy.actors import SYSTEM
@@ -28,12 +29,12 @@ def exchange_ship(*, request, actor, carrier, tracking_number):
         request = locked_request(request)
         require_merchant(actor, request)
         if not request.is_exchange:
-            raise Conflict("只有换货申请需要发出换货。", code="not_an_exchange")
+            raise Conflict(_("只有换货申请需要发出换货。"), code="not_an_exchange")
         if request.status == "received" and request.inspection_intact is False:
-            raise Conflict("验货有异议的申请须经仲裁。", code="return_disputed")
+            raise Conflict(_("验货有异议的申请须经仲裁。"), code="return_disputed")
         if request.status != "received":
             raise Conflict(
-                "收到退回的商品后才能发出换货。",
+                _("收到退回的商品后才能发出换货。"),
                 code="invalid_status_transition",
                 fields={"status": request.status, "to": "exchange_shipped"},
             )
@@ -43,7 +44,7 @@ def exchange_ship(*, request, actor, carrier, tracking_number):
         if sku.pk != request.line.sku_id:
             if sku.stock < request.quantity:
                 raise RuleViolation(
-                    f"所选规格库存不足（剩余 {sku.stock} 件）（R18）。",
+                    _("所选规格库存不足（剩余 %(stock)s 件）（R18）。") % {"stock": sku.stock},
                     code="exchange_out_of_stock",
                     fields={"stock": sku.stock},
                 )

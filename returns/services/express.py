@@ -19,6 +19,7 @@ Domain events besides the ledger's: ``return.express_settlement_started``,
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.deadlines.engine import deadline_cancel, deadline_schedule
@@ -104,7 +105,7 @@ def express_refund_maybe(request, *, actor):
     request.express = True
     request.save(update_fields=["express"])
     express_ledger_record(
-        request, "advance", request.amount, actor=actor, note="极速退款：平台垫付（R12）"
+        request, "advance", request.amount, actor=actor, note=_("极速退款：平台垫付（R12）")
     )
     due, ref = express_clawback_due(request)
     deadline_schedule(
@@ -126,12 +127,20 @@ def express_on_receipt(request, *, actor):
     clawback = Entry.objects.select_for_update().filter(request=request, kind="clawback").first()
     if clawback is not None:
         cancelled, created = express_ledger_record(
-            request, "clawback_cancelled", request.amount, actor=actor, note="包裹已送达，撤销追回"
+            request,
+            "clawback_cancelled",
+            request.amount,
+            actor=actor,
+            note=_("包裹已送达，撤销追回"),
         )
         if created:
             _clawback_cancel(clawback, cancelled, request, actor)
     express_ledger_record(
-        request, "recovery", request.amount, actor=actor, note="商家已收货，向商家追偿垫付款（R12）"
+        request,
+        "recovery",
+        request.amount,
+        actor=actor,
+        note=_("商家已收货，向商家追偿垫付款（R12）"),
     )
 
 
@@ -147,7 +156,7 @@ def express_receipt_settle(*, request, actor, note=""):
         if not request.express or request.status not in EXPRESS_SETTLE_STATUSES:
             return request
         if Arbitration.objects.filter(request_id=request.pk).exclude(status="decided").exists():
-            raise Conflict("平台仲裁中，由仲裁结果决定。", code="return_in_arbitration")
+            raise Conflict(_("平台仲裁中，由仲裁结果决定。"), code="return_in_arbitration")
         if request.status == ReturnRequest.Status.DISPUTED:
             record(request, "return.dispute_withdrawn", actor, reason=note)
         elif request.inspection_intact is None:
@@ -173,7 +182,7 @@ def express_clawback(*, request, actor=SYSTEM):
             "clawback",
             request.amount,
             actor=actor,
-            note="退货包裹未送达，向消费者追回垫付款（R12）",
+            note=_("退货包裹未送达，向消费者追回垫付款（R12）"),
         )
         if created:
             notify_parties(request, "return.express_clawback", to=("consumer",), actor=actor)
@@ -197,9 +206,9 @@ def follow_express_refund(request, *, actor):
 
 
 SETTLEMENT_TEXT = {
-    "recovery": "从商家结算款扣回极速退款垫付款",
-    "clawback": "向消费者追回极速退款垫付款",
-    "clawback_cancelled": "退还已追回的极速退款垫付款",
+    "recovery": "从商家结算款扣回极速退款垫付款",  # i18n-exempt: payment gateway memo
+    "clawback": "向消费者追回极速退款垫付款",  # i18n-exempt: payment gateway memo
+    "clawback_cancelled": "退还已追回的极速退款垫付款",  # i18n-exempt: payment gateway memo
 }
 
 

@@ -1,6 +1,7 @@
 """Platform override: staff move a request to any status, with a recorded reason."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales.errors import InvalidInput
 
@@ -17,10 +18,10 @@ OVERRIDE_MOVES = {s: set(rules.RETURN_MOVES) - {s} for s in rules.RETURN_MOVES}
 def return_override(*, request, to_status, reason, actor):
     """Platform staff move a request to any status, with a recorded reason (issue 4 "override
     any step"). Moving to ``refunding`` starts the refund if none exists."""
-    reason = required_text(reason, "reason", "人工干预需要说明理由。")
+    reason = required_text(reason, "reason", _("人工干预需要说明理由。"))
     if to_status not in rules.RETURN_MOVES:
         raise InvalidInput(
-            "目标状态无效。",
+            _("目标状态无效。"),
             code="status_invalid",
             fields={"to_status": sorted(rules.RETURN_MOVES)},
         )

@@ -4,6 +4,7 @@ and ``signed`` makes the request received.
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.models import TimelineEvent
@@ -53,7 +54,7 @@ def tracking_clean(carrier, tracking_number):
     tracking_number = (tracking_number or "").strip()
     if not carrier or not tracking_number:
         raise InvalidInput(
-            "需要承运商和运单号。",
+            _("需要承运商和运单号。"),
             code="tracking_required",
             fields={"carrier": "required", "tracking_number": "required"},
         )
@@ -101,13 +102,13 @@ def return_ship_back(*, request, actor, carrier, tracking_number, shipping_fee=N
         request = locked_request(request)
         require_consumer(actor, request)
         if not request.needs_return_parcel:
-            raise Conflict("仅退款申请无需寄回商品。", code="no_return_parcel")
+            raise Conflict(_("仅退款申请无需寄回商品。"), code="no_return_parcel")
         taken = ReturnRequest.objects.filter(
             return_carrier=carrier, return_tracking_number=tracking_number
         ).exclude(pk=request.pk)
         if taken.exists():
             raise Conflict(
-                "运单号已被其他售后单使用。",
+                _("运单号已被其他售后单使用。"),
                 code="tracking_number_taken",
                 fields={"tracking_number": tracking_number},
             )
@@ -154,10 +155,10 @@ def return_pickup_book(*, request, actor, slot_start, slot_end, contact=None, sh
         request = locked_request(request)
         require_consumer(actor, request)
         if not request.needs_return_parcel:
-            raise Conflict("仅退款申请无需寄回商品。", code="no_return_parcel")
+            raise Conflict(_("仅退款申请无需寄回商品。"), code="no_return_parcel")
         if request.status != ReturnRequest.Status.APPROVED:
             raise Conflict(
-                "商家同意后才能预约取件。",
+                _("商家同意后才能预约取件。"),
                 code="invalid_status_transition",
                 fields={"status": request.status, "to": "return_shipped"},
             )
@@ -165,7 +166,7 @@ def return_pickup_book(*, request, actor, slot_start, slot_end, contact=None, sh
             subject_type="returns.returnrequest", subject_id=request.pk
         )
         if bookings.filter(status__in=["requested", "confirmed"]).exists():
-            raise Conflict("已有进行中的上门取件预约。", code="pickup_already_booked")
+            raise Conflict(_("已有进行中的上门取件预约。"), code="pickup_already_booked")
         booking = order_services.pickup_book(
             request_id=f"rr-{request.pk}-pickup-{bookings.count() + 1}",
             slot_start=slot_start,
@@ -251,21 +252,23 @@ def return_parcel_scan_record(
     until at least 3 days after it. Scans of a parcel in another state are only recorded."""
     if kind not in SCAN_KINDS:
         raise InvalidInput(
-            "轨迹节点无效。", code="tracking_kind_invalid", fields={"kind": SCAN_KINDS}
+            _("轨迹节点无效。"), code="tracking_kind_invalid", fields={"kind": SCAN_KINDS}
         )
     if occurred_at is None or occurred_at.tzinfo is None:
         raise InvalidInput(
-            "发生时间必须带时区。", code="occurred_at_invalid", fields={"occurred_at": "aware"}
+            _("发生时间必须带时区。"), code="occurred_at_invalid", fields={"occurred_at": "aware"}
         )
     if occurred_at > clock.now() + order_services.FUTURE_TOLERANCE:
         raise InvalidInput(
-            "发生时间不能在未来。", code="occurred_at_in_future", fields={"occurred_at": "future"}
+            _("发生时间不能在未来。"),
+            code="occurred_at_in_future",
+            fields={"occurred_at": "future"},
         )
     with transaction.atomic():
         request = locked_request(request)
         require_merchant(actor, request)
         if not request.return_tracking_number:
-            raise Conflict("该售后单还没有退货运单。", code="no_return_parcel")
+            raise Conflict(_("该售后单还没有退货运单。"), code="no_return_parcel")
         if (
             external_id
             and TimelineEvent.objects.filter(
@@ -311,6 +314,6 @@ def return_parcel_scan_record(
             request.save(update_fields=["return_signed_at"])
             if request.status == ReturnRequest.Status.RETURN_SHIPPED:
                 request = mark_received(
-                    request, actor=actor, note="承运商签收", occurred_at=occurred_at
+                    request, actor=actor, note=_("承运商签收"), occurred_at=occurred_at
                 )
     return request

@@ -32,6 +32,7 @@ Domain events: ``return.difference_payment_started``, ``return.difference_paid``
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.errors import Conflict, InvalidInput, RuleViolation
@@ -80,8 +81,8 @@ def require_difference_paid(request):
     due = difference_due(request)
     if due > 0:
         raise RuleViolation(
-            f"消费者需先支付换货差价 ¥{due}，支付成功后才能发出换货（R18）。"
-            "The consumer must pay the price difference first.",
+            _("消费者需先支付换货差价 ¥%(amount)s，支付成功后才能发出换货（R18）。")
+            % {"amount": due},
             code="price_difference_unpaid",
             fields={"price_difference": str(due)},
         )
@@ -97,13 +98,13 @@ def exchange_difference_pay(*, request, actor, method="card"):
         request = locked_request(request)
         require_consumer(actor, request)
         if not request.is_exchange or request.price_difference <= 0:
-            raise RuleViolation("该申请无需补差价（R18）。", code="price_difference_not_due")
+            raise RuleViolation(_("该申请无需补差价（R18）。"), code="price_difference_not_due")
         payment = Difference.objects.select_for_update().filter(request_id=request.pk).first()
         if payment is not None and payment.status in ("pending", "succeeded", "refunding"):
             return payment
         if request.status not in DIFFERENCE_PAYABLE_STATUSES:
             raise Conflict(
-                "该申请已结束或被拒绝，无需支付差价。",
+                _("该申请已结束或被拒绝，无需支付差价。"),
                 code="return_not_open",
                 fields={"status": request.status},
             )
@@ -130,7 +131,7 @@ def exchange_difference_pay(*, request, actor, method="card"):
             request_id=payment.request_id_for(),
             actor=SYSTEM,
             method=method,
-            reason=f"换货差价 {request.number}",
+            reason=_("换货差价 %(number)s") % {"number": request.number},
         )
         payment.save(update_fields=["transfer"])
         record(
@@ -160,7 +161,7 @@ def _difference_give_back(payment, request, actor):
         request_id=f"xd-{request.pk}-refund-{n}",
         actor=SYSTEM,
         refund_of=transfer,
-        reason=f"退还换货差价 {request.number}",
+        reason=_("退还换货差价 %(number)s") % {"number": request.number},
     )
     payment.status = Difference.Status.REFUNDING
     payment.failure_reason = ""
@@ -267,7 +268,7 @@ def shipping_fee_clean(value):
     fee = money(value, "shipping_fee")
     if fee < 0 or fee >= 1000:
         raise InvalidInput(
-            "退货运费应在 0 与 999.99 元之间。",
+            _("退货运费应在 0 与 999.99 元之间。"),
             code="shipping_fee_invalid",
             fields={"shipping_fee": "0–999.99"},
         )
@@ -346,7 +347,8 @@ def _reimbursement_submit(row, request):
         request_id=row.request_id_for(),
         actor=SYSTEM,
         tender=row.tender,
-        reason=f"退货运费报销 {request.number}（{request.shipping_rule}）",
+        reason=_("退货运费报销 %(number)s（%(rule)s）")
+        % {"number": request.number, "rule": request.shipping_rule},
     )
     row.status = ShippingReimbursement.Status.PENDING
     row.failure_reason = ""

@@ -5,6 +5,7 @@ that confirms the receipt instead.
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales.deadlines.engine import deadline_cancel, deadline_schedule
 from aftersales.deadlines.models import Deadline
@@ -118,7 +119,7 @@ def return_receive(*, request, actor, intact, note="", evidence=()):
     outcome = rules.inspection_outcome(intact=bool(intact), evidence_count=len(items))
     if outcome == "evidence_required":
         raise RuleViolation(
-            "验货不完好须上传照片、视频或检测报告作为凭证（R5）。",
+            _("验货不完好须上传照片、视频或检测报告作为凭证（R5）。"),
             code="evidence_required",
             fields={"evidence": "required"},
         )
@@ -126,7 +127,7 @@ def return_receive(*, request, actor, intact, note="", evidence=()):
         request = locked_request(request)
         require_merchant(actor, request)
         if not request.needs_return_parcel:
-            raise Conflict("仅退款申请没有退货包裹。", code="no_return_parcel")
+            raise Conflict(_("仅退款申请没有退货包裹。"), code="no_return_parcel")
         inspected = request.inspection_intact is not None
         if (
             request.status == "received"
@@ -138,7 +139,7 @@ def return_receive(*, request, actor, intact, note="", evidence=()):
             )
         ):
             raise Conflict(
-                "当前状态不能确认收货验货。",
+                _("当前状态不能确认收货验货。"),
                 code="invalid_status_transition",
                 fields={"status": request.status, "to": "received"},
             )
@@ -199,18 +200,18 @@ def return_refund(*, request, actor, amount=None):
         amount = request.amount if amount is None else money(amount, "amount")
         if amount > request.amount or amount <= 0:
             raise RuleViolation(
-                f"退款金额应在 0 与申请金额 {request.amount} 之间。",
+                _("退款金额应在 0 与申请金额 %(amount)s 之间。") % {"amount": request.amount},
                 code="refund_amount_invalid",
                 fields={"amount": str(request.amount)},
             )
         if request.status == "received" and request.inspection_intact is False:
-            raise Conflict("验货有异议的申请须经仲裁。", code="return_disputed")
+            raise Conflict(_("验货有异议的申请须经仲裁。"), code="return_disputed")
         allowed = request.status in ("received", "disputed") or (
             request.status == "approved" and request.kind == KIND_REFUND_ONLY
         )
         if not allowed or request.is_exchange:
             raise Conflict(
-                "当前状态不能退款。",
+                _("当前状态不能退款。"),
                 code="invalid_status_transition",
                 fields={"status": request.status, "to": "refunding"},
             )

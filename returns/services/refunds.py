@@ -5,6 +5,7 @@ with a new request id.
 
 from django.db import transaction
 from django.db.models import OuterRef
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.errors import RuleViolation
@@ -59,7 +60,7 @@ def refund_plan(request, amount, tenders):
     except ValueError:
         left = sum(s - r for s, r in zip(line_shares, refunded_for_rule, strict=True))
         raise RuleViolation(
-            f"退款金额超出该商品原支付方式可退余额 {left}（R7）。",
+            _("退款金额超出该商品原支付方式可退余额 %(left)s（R7）。") % {"left": left},
             code="refund_exceeds_tenders",
             fields={"amount": str(left)},
         ) from None
@@ -76,10 +77,10 @@ def refund_start(request, *, amount, actor, source, fresh=False):
             return existing
     amount = yuan(amount)
     if amount <= 0:
-        raise RuleViolation("退款金额必须大于零。", code="refund_amount_not_positive")
+        raise RuleViolation(_("退款金额必须大于零。"), code="refund_amount_not_positive")
     tenders = _order_tenders(request)
     if not tenders:
-        raise RuleViolation("订单没有可退的支付记录。", code="order_not_paid")
+        raise RuleViolation(_("订单没有可退的支付记录。"), code="order_not_paid")
     plan = refund_plan(request, amount, tenders)
     now = clock.now()
     refund = Refund.objects.create(
@@ -98,7 +99,7 @@ def refund_start(request, *, amount, actor, source, fresh=False):
     asked = order_services.gateway_refunds_request(
         refunds=[(p.tender, p.amount, p.request_id()) for p in parts],
         actor=SYSTEM,
-        reason=f"售后退款 {request.number}",
+        reason=_("售后退款 %(number)s") % {"number": request.number},
         locked=True,
     )
     for part, gateway_refund in zip(parts, asked, strict=True):
@@ -134,7 +135,7 @@ def _part_submit(part, request):
         amount=part.amount,
         request_id=part.request_id(),
         actor=SYSTEM,
-        reason=f"售后退款 {request.number}",
+        reason=_("售后退款 %(number)s") % {"number": request.number},
     )
     part.gateway_refund = gateway_refund
     part.status = RefundPart.Status.PENDING

@@ -3,6 +3,7 @@ withdrawal. An approval books the pickup the consumer chose when asking (R16).
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.errors import Conflict
@@ -103,7 +104,7 @@ def return_request_approve(*, request, actor, note="", return_address=None):
 def return_request_reject(*, request, actor, reason, evidence=()):
     """The merchant rejects a request, with a reason (required) and optional evidence. The
     consumer may escalate to platform arbitration (R19)."""
-    reason = required_text(reason, "reason", "拒绝需要说明理由。A reason is required.")
+    reason = required_text(reason, "reason", _("拒绝需要说明理由。"))
     items = evidence_clean(evidence, stage="reject")
     with transaction.atomic():
         request = locked_request(request)
@@ -124,7 +125,7 @@ def return_request_cancel(*, request, actor, reason=""):
         require_consumer(actor, request)
         if not request.can_cancel():
             raise Conflict(
-                "当前状态不能撤销申请。",
+                _("当前状态不能撤销申请。"),
                 code="return_not_cancellable",
                 fields={"status": request.status},
             )

@@ -19,6 +19,7 @@ from aftersales.tests.uploads import jpeg_bytes, png_bytes
 from orders.models import OrderLine
 from orders.tests import factories as of
 from returns import rules
+from returns.citations import citation
 from returns.models import Refund, ReturnEvidence, ReturnRequest
 from returns.tests import factories as rf
 from returns.tests.cases import case
@@ -200,7 +201,7 @@ def test_create_refusals_have_rule_codes(api, merchant_a, merchant_b, consumer_a
         "no_reason_window_closed",
     )
     assert body["fields"]["rule"] == "R1" and body["fields"]["decided_by"]
-    assert "R1" in body["message"]
+    assert "《消费者权益保护法》第二十五条" in body["message"]  # the law by name, not R1
 
     line = _line(merchant_a, consumer_a, quantity=2)
     _error(
@@ -364,7 +365,8 @@ def test_merchant_key_runs_the_whole_return(api, merchant_a, consumer_a):
     assert r.status_code == 200 and r.json()["status"] == "return_shipped"
     # R20: the merchant's receipt window, whatever the carrier reports
     (receipt,) = r.json()["deadlines"]
-    assert receipt["kind"] == "returns.receipt_confirm" and "R20" in receipt["description"]
+    assert receipt["kind"] == "returns.receipt_confirm"
+    assert citation("R20") in receipt["description"]
     shipped = clock.local(ReturnRequest.objects.get(pk=request).return_shipped_at).date()
     assert receipt["due_display"] == f"{shipped + timedelta(days=10):%Y-%m-%d} 24:00"
     _error(_post(key, f"{RETURNS}{request}/refund/"), 409, "invalid_status_transition")

@@ -14,6 +14,7 @@ from aftersales.deadlines.registry import deadline_description
 from aftersales.messaging.models import Notification
 from aftersales.policies import policy_set
 from returns import services
+from returns.citations import citation
 from returns.models import ExpressRefundLedgerEntry, Refund
 from returns.selectors import return_request_deadlines
 from returns.tests import factories as rf
@@ -59,13 +60,13 @@ def test_r13_auto_approve_at_48_hours(case):
     pending = return_request_deadlines(request)
     assert [d.kind for d in pending] == ["returns.auto_approve"]
     assert pending[0].description == deadline_description("returns.auto_approve")
-    assert "R13" in pending[0].description
+    assert citation("R13") in pending[0].description
     sweep(T0 + timedelta(hours=48) - MINUTE)
     request.refresh_from_db()
     assert request.status == "requested"
     sweep(T0 + timedelta(hours=48))
     request.refresh_from_db()
-    assert request.status == "approved" and "R13" in request.status_reason
+    assert request.status == "approved" and citation("R13") in request.status_reason
     assert fired(request, "returns.auto_approve")
     assert Notification.objects.filter(event="return.approved", user=consumer.user).exists()
     assert DomainEvent.objects.filter(name="return.approved", subject_id=request.pk).exists()
@@ -113,7 +114,7 @@ def test_r14_close_unshipped_with_reminder_24h_before(case):
     assert request.status == "approved"
     sweep(DAY7_END)
     request.refresh_from_db()
-    assert request.status == "closed" and "R14" in request.status_reason
+    assert request.status == "closed" and citation("R14") in request.status_reason
     assert fired(request, "returns.close_unshipped")
     assert Notification.objects.filter(event="return.closed", user=consumer.user).exists()
     assert DomainEvent.objects.filter(name="return.closed", subject_id=request.pk).exists()
@@ -227,7 +228,7 @@ def test_r20_untracked_return_has_a_pending_receipt_deadline(case):
     request = _shipped_untracked(case)
     pending = return_request_deadlines(request)
     assert [d.kind for d in pending] == ["returns.receipt_confirm"]
-    assert pending[0].due_at == DAY10_END and "R20" in pending[0].description
+    assert pending[0].due_at == DAY10_END and citation("R20") in pending[0].description
     row = Deadline.objects.get(subject_id=request.pk, kind="returns.receipt_confirm")
     assert (row.policy_key, row.policy_value) == ("returns.receipt_confirm_days", 10)
 

@@ -17,7 +17,7 @@ def test_request_ids_and_text(model, prefix):
     assert issubclass(model, ExtraPayment) and not model._meta.abstract
     assert row.request_id_for() == f"{prefix}-42-a3"
     assert row.request_id_for(5) == f"{prefix}-42-a5"
-    assert str(row) == "42 ¥12.50 pending"
+    assert str(row) == f"42 ¥12.50 {row.get_status_display()}" and "pending" not in str(row)
 
 
 @pytest.mark.parametrize("model", [ExchangeDifferencePayment, ShippingReimbursement])

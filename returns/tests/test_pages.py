@@ -93,7 +93,7 @@ def test_line_page_names_the_rule_and_the_deciding_date(
         assert "七天无理由退货可申请至 2026-11-28 24:00" in no_reason and "可申请" in no_reason
         # Quality claims are open for 7 days after receipt too (R10).
         assert "质量问题可申请退货或换货至 2026-11-28 24:00" in options
-        assert "七天无理由退货，运费由消费者承担（R8）" in options
+        assert "七天无理由退货，运费由消费者承担（《消费者权益保护法》第二十五条）" in options
         assert 'data-testid="request-form"' in body
     else:
         assert "七天无理由退货已于 2026-11-28 24:00 截止" in no_reason
@@ -112,7 +112,10 @@ def test_line_page_of_a_perishable_excludes_no_reason_but_allows_quality(
         no_reason_class="excluded_by_law", exclusion_reason="perishable"
     )
     body = text(client_as("consumer_a").get(f"/my/lines/{line.pk}/after-sales/"))
-    assert "鲜活易腐的商品依法不适用七天无理由退货（R2）" in body
+    assert (
+        "鲜活易腐的商品依法不适用七天无理由退货（《网络购买商品七日无理由退货暂行办法》第六条）"
+        in body
+    )
     assert 'data-code="no_reason_excluded_by_law"' in body
     assert 'data-code="quality_open"' in body
     # Only quality reasons are offered, and the shipping is the merchant's (R9).
@@ -133,7 +136,7 @@ def test_unshipped_line_offers_the_instant_refund_only(client_as, alice, merchan
 def test_high_value_line_says_the_parcel_is_insured(client_as, alice, merchant_a):
     line = signed_line(consumer=alice, merchant=merchant_a, unit_price=Decimal("6999.00"))
     body = text(client_as("consumer_a").get(f"/my/lines/{line.pk}/after-sales/"))
-    assert "退货和换货包裹均保价（R17）" in section(body, "options")
+    assert "退货和换货包裹均保价（平台规则《高价值商品保价》）" in section(body, "options")
     cheap = signed_line(consumer=alice, merchant=merchant_a, unit_price=Decimal("99.00"))
     body = text(client_as("consumer_a").get(f"/my/lines/{cheap.pk}/after-sales/"))
     assert "退货包裹不保价" in section(body, "options")
@@ -170,7 +173,7 @@ def test_consumer_requests_a_no_reason_return_and_follows_it(client_as, alice, m
     # R13: the merchant answers within 48 h or the request is approved; the countdown shows it.
     deadlines = section(body, "deadlines")
     assert 'data-testid="countdown"' in deadlines and "剩余 1 天 23 小时" in deadlines
-    assert "七天无理由退货，运费由消费者承担（R8）" in body
+    assert "七天无理由退货，运费由消费者承担（《消费者权益保护法》第二十五条）" in body
     assert "提交售后申请" in section(body, "timeline")
     listing = text(client.get("/my/returns/"))
     assert request.number in listing and "降噪耳机 Pro" in listing
@@ -244,7 +247,10 @@ def test_rule_violation_code_becomes_the_quantity_error(client_as, alice, mercha
     assert ReturnRequest.objects.count() == 1
     create(line, quantity=1)
     body = text(client.get(f"/my/lines/{line.pk}/after-sales/"))
-    assert "均已在售后申请中或已退（R15）" in body and 'data-testid="nothing-open"' in body
+    assert (
+        "均已在售后申请中或已退（平台规则《部分退货》）" in body
+        and 'data-testid="nothing-open"' in body
+    )
 
 
 def test_spec_exchange_shows_and_records_the_price_difference(client_as, alice, merchant_a):
@@ -438,7 +444,9 @@ def test_r17_consumer_sees_the_insured_pickup(client_as, alice, merchant_a):
     booking = PickupBooking.objects.get()
     assert booking.insured and booking.declared_value == line.paid_amount / line.quantity
     body = text(client.get(response.url))
-    assert f"保价 ¥{booking.declared_value}（R17）" in section(body, "return-parcel")
+    assert f"保价 ¥{booking.declared_value}（平台规则《高价值商品保价》）" in section(
+        body, "return-parcel"
+    )
 
 
 def test_r8_consumer_sees_the_insurer_pay_the_return_shipping(client_as, alice, merchant_a):
@@ -460,7 +468,10 @@ def test_r8_consumer_sees_the_insurer_pay_the_return_shipping(client_as, alice, 
     )
     client = client_as("consumer_a")
     body = text(client.get(f"/my/returns/{request.pk}/"))
-    assert "订单含运费险，退货运费由保险赔付（R8）" in body and "运费险理赔：理赔中" in body
+    assert (
+        "订单含运费险，退货运费由保险赔付（《消费者权益保护法》第二十五条）" in body
+        and "运费险理赔：理赔中" in body
+    )
     tasks.sandbox_insurance_process(ShippingInsuranceClaim.objects.get().pk)
     body = text(client.get(f"/my/returns/{request.pk}/"))
     assert "运费险已赔付 ¥14.00" in body
@@ -481,7 +492,7 @@ def test_escalate_a_rejection_to_arbitration(client_as, alice, merchant_a):
     request = page_request(signed_line(consumer=alice, merchant=merchant_a), status="rejected")
     client = client_as("consumer_a")
     body = text(client.get(f"/my/returns/{request.pk}/"))
-    assert 'data-testid="escalate-form"' in body and "R19" in body
+    assert 'data-testid="escalate-form"' in body and "平台规则《售后争议仲裁》" in body
     response = client.post(f"/my/returns/{request.pk}/escalate/", {"statement": ""})
     assert response.status_code == 400 and 'data-testid="error-statement"' in text(response)
     response = client.post(
@@ -499,7 +510,9 @@ def test_escalate_a_rejection_to_arbitration(client_as, alice, merchant_a):
     assert "商家拒绝理由不成立" in section(body, "arbitration")
     # R21: both parties see the date after which the platform decides
     until = rules.display_instant(arbitration.answer_due_at)
-    assert until in section(body, "answer-due") and "R21" in section(body, "answer-due")
+    assert until in section(body, "answer-due") and "平台规则《仲裁答辩时限》" in section(
+        body, "answer-due"
+    )
     merchant = text(client_as("merchant_a").get(f"/merchant/returns/{request.pk}/"))
     assert until in section(merchant, "answer-due")
 
@@ -522,7 +535,7 @@ def test_merchant_queue_sorted_by_the_nearest_deadline_with_countdowns(
     assert order == sorted(order), "nearest deadline first, no deadline last"
     assert "剩余 3 小时 29 分" in body or "剩余 3 小时 30 分" in body
     assert "剩余 1 天 23 小时" in body
-    assert "商家超时未处理，系统自动同意售后申请（R13）" in body
+    assert "商家超时未处理，系统自动同意售后申请（平台规则《商家处理时限》）" in body
 
 
 def test_merchant_queue_filters_and_search(client_as, alice, merchant_a):
@@ -614,7 +627,9 @@ def test_merchant_approves_and_the_consumer_sees_it(client_as, alice, merchant_a
     assert "已同意售后申请" in body and "已同意，待寄回" in section(body, "return-status")
     consumer = text(client_as("consumer_a").get(f"/my/returns/{request.pk}/"))
     assert "已同意，待寄回" in section(consumer, "return-status")
-    assert "买家超时未寄回商品，售后申请自动关闭（R14）" in section(consumer, "deadlines")
+    assert "买家超时未寄回商品，售后申请自动关闭（平台规则《退货寄回时限》）" in section(
+        consumer, "deadlines"
+    )
     assert 'data-testid="ship-form"' in consumer
     # A second approval is a conflict, shown on the page.
     client = client_as("merchant_a")
@@ -814,7 +829,10 @@ def test_spec_exchange_without_another_spec_in_stock_says_so(client_as, alice, m
     line = signed_line(consumer=alice, merchant=merchant_a, extra_specs=[("白色", "199.00", 0)])
     body = text(client_as("consumer_a").get(f"/my/lines/{line.pk}/after-sales/"))
     option = body.split('data-testid="option-spec_exchange"', 1)[1].split("</li>", 1)[0]
-    assert 'data-code="exchange_out_of_stock"' in option and "暂不能在线换规格（R18）" in option
+    assert (
+        'data-code="exchange_out_of_stock"' in option
+        and "暂不能在线换规格（平台规则《线上换货》）" in option
+    )
     assert 'data-testid="kind-spec_exchange"' not in body
     assert 'data-testid="kind-return_refund"' in body
 

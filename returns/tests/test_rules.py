@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from returns import rules
+from returns.citations import citation
 from returns.rules import LineFacts, WindowSettings
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -46,7 +47,8 @@ def test_no_reason_open_until_the_last_instant(now):
     assert opt.available
     assert (opt.rule, opt.code, opt.decided_by) == ("R1", "no_reason_open", CLOSES)
     assert "七天无理由退货可申请至 2026-11-28 24:00" in opt.message
-    assert "R1" in opt.message and "2026-11-21 00:30" in opt.message
+    assert citation("R1") in opt.message and "2026-11-21 00:30" in opt.message
+    assert "R1" not in opt.message  # consumers read the law by name, not the code
     assert (opt.min_quantity, opt.max_quantity) == (1, 2)
 
 
@@ -129,7 +131,7 @@ def test_category_classes(cls, reason, confirmed, available, rule, code):
     opts = rules.return_options(facts, now=LAST_MINUTE)
     no_reason = rules.option_for(opts, rules.NO_REASON_RETURN)
     assert (no_reason.available, no_reason.rule, no_reason.code) == (available, rule, code)
-    assert rule in no_reason.message
+    assert citation(rule) in no_reason.message and rule not in no_reason.message
     # Quality claims stay open whatever the class (R2: "quality claims still allowed").
     assert rules.option_for(opts, rules.QUALITY_RETURN).available
     assert rules.option_for(opts, rules.QUALITY_EXCHANGE).available
@@ -142,7 +144,9 @@ def test_excluded_by_law_explains_the_category():
         signed_line(no_reason_class="excluded_by_law", exclusion_reason="perishable"),
         rules.NO_REASON_RETURN,
     )
-    assert "鲜活易腐" in opt.message and "R2" in opt.message
+    assert (
+        "鲜活易腐" in opt.message and "《网络购买商品七日无理由退货暂行办法》第六条" in opt.message
+    )
     assert opt.decided_by is None
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from returns import rules
+from returns.citations import citation
 
 SH = ZoneInfo("Asia/Shanghai")
 RECEIVED = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)  # 2026-11-21 00:30 Shanghai
@@ -116,7 +117,7 @@ def test_display_instant():
 def test_return_shipping_payer(kind, free, insured, payer, rule, code):
     result = rules.return_shipping_payer(kind, free, insured)
     assert (result.payer, result.rule, result.code) == (payer, rule, code)
-    assert rule in result.message
+    assert citation(rule) in result.message and rule not in result.message
 
 
 def test_quality_shipping_is_reimbursed_and_unknown_kind_refused():

@@ -63,10 +63,12 @@ def test_consumer_requests_a_return_and_the_merchant_approves_it(new_page, retur
     consumer.wait_for_url(re.compile(rf"/my/lines/{line.pk}/after-sales/$"))
     why = consumer.locator("[data-testid=option-no_reason_return] [data-testid=option-why]")
     expect(why).to_contain_text(f"七天无理由退货可申请至 {returns_shop['closes']}")
-    expect(why).to_contain_text("R1")
-    expect(consumer.locator("[data-testid=option-quality_return]")).to_contain_text("R10")
+    expect(why).to_contain_text("《消费者权益保护法》第二十五条")  # the law by name, not R1
+    expect(consumer.locator("[data-testid=option-quality_return]")).to_contain_text(
+        "《消费者权益保护法》第二十四条"
+    )
     expect(consumer.locator("[data-testid=shipping]")).to_contain_text(
-        "运费由商家承担，随退款一并返还（R9）"
+        "运费由商家承担，随退款一并返还（《消费者权益保护法》第二十四条）"
     )
 
     # A quality reason without a photo is refused on the form, with the field named.
@@ -85,7 +87,9 @@ def test_consumer_requests_a_return_and_the_merchant_approves_it(new_page, retur
     consumer.wait_for_url(re.compile(r"/my/returns/\d+/$"))
     request = ReturnRequest.objects.get()
     expect(consumer.locator("[data-testid=return-status]")).to_have_text("待商家处理")
-    expect(consumer.locator("[data-testid=deadlines]")).to_contain_text("自动同意售后申请（R13）")
+    expect(consumer.locator("[data-testid=deadlines]")).to_contain_text(
+        "自动同意售后申请（平台规则《商家处理时限》）"
+    )
     expect(consumer.locator("[data-testid=deadlines] [data-testid=countdown]")).to_contain_text(
         "剩余 1 天"
     )
@@ -93,7 +97,9 @@ def test_consumer_requests_a_return_and_the_merchant_approves_it(new_page, retur
     thumb = consumer.locator("[data-testid=evidence] img.evidence-thumb")
     expect(thumb).to_have_count(1)
     expect(thumb).to_have_js_property("naturalWidth", 48)  # the photo is served, in scope
-    expect(consumer.locator("[data-testid=shipping-payer]")).to_contain_text("R9")
+    expect(consumer.locator("[data-testid=shipping-payer]")).to_contain_text(
+        "《消费者权益保护法》第二十四条"
+    )
     consumer.screenshot(path=SCREENSHOTS / "returns_my_detail_requested.png", full_page=True)
     consumer.goto("/my/returns/")
     expect(consumer.locator("[data-testid=return-row]")).to_have_count(1)
@@ -137,7 +143,9 @@ def test_consumer_requests_a_return_and_the_merchant_approves_it(new_page, retur
     # The consumer sees the approval and ships the parcel back.
     consumer.goto(f"/my/returns/{request.pk}/")
     expect(consumer.locator("[data-testid=return-status]")).to_have_text("已同意，待寄回")
-    expect(consumer.locator("[data-testid=deadlines]")).to_contain_text("自动关闭（R14）")
+    expect(consumer.locator("[data-testid=deadlines]")).to_contain_text(
+        "自动关闭（平台规则《退货寄回时限》）"
+    )
     consumer.screenshot(path=SCREENSHOTS / "returns_my_detail_approved.png", full_page=True)
     consumer.select_option("#id_carrier", "顺丰速运")
     consumer.fill("#id_tracking_number", "SF1234567890")
@@ -224,12 +232,16 @@ def test_untracked_return_is_refunded_when_the_merchant_never_confirms(new_page,
     consumer.click("[data-testid=ship-submit]")
     expect(consumer.locator("[data-testid=return-status]")).to_have_text("买家已寄回")
     due = Deadline.objects.get(subject_id=request.pk, kind="returns.receipt_confirm").due_at
-    expect(consumer.locator("[data-testid=deadlines]")).to_contain_text("R20")
+    expect(consumer.locator("[data-testid=deadlines]")).to_contain_text(
+        "平台规则《商家确认收货时限》"
+    )
     expect(consumer.locator("[data-testid=deadlines]")).to_contain_text(rules.display_instant(due))
     merchant = new_page()
     sign_in(merchant, "shop-staff")
     merchant.goto(f"/merchant/returns/{request.pk}/")
-    expect(merchant.locator("[data-testid=deadlines]")).to_contain_text("R20")
+    expect(merchant.locator("[data-testid=deadlines]")).to_contain_text(
+        "平台规则《商家确认收货时限》"
+    )
 
     deadline_sweep(now=due - timedelta(minutes=1))
     consumer.reload()
@@ -266,7 +278,7 @@ def test_arbitration_answer_window_is_shown_to_both_sides(new_page, returns_shop
     expect(consumer.locator("[data-testid=return-status]")).to_have_text("平台仲裁中")
     until = rules.display_instant(Arbitration.objects.get(request=request).answer_due_at)
     expect(consumer.locator("[data-testid=answer-due]")).to_contain_text(until)
-    expect(consumer.locator("[data-testid=answer-due]")).to_contain_text("R21")
+    expect(consumer.locator("[data-testid=answer-due]")).to_contain_text("平台规则《仲裁答辩时限》")
 
     merchant = new_page()
     sign_in(merchant, "shop-staff")
