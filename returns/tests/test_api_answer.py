@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 
 from aftersales import clock
+from aftersales.tests.uploads import jpeg_bytes
 from returns.tests import factories as rf
 
 pytestmark = pytest.mark.django_db
 
-PHOTO = base64.b64encode(b"\xff\xd8\xff" + b"0" * 64).decode()
+PHOTO = base64.b64encode(jpeg_bytes()).decode()
 
 
 def _created_then_read(client, body):

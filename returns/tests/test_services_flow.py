@@ -15,6 +15,7 @@ from aftersales.messaging.models import Notification
 from aftersales.tenancy.actors import actor_for_user
 from aftersales.tenancy.models import PlatformGroup
 from aftersales.tests import factories as af
+from aftersales.tests import uploads
 from orders import services as order_services
 from orders import tasks as order_tasks
 from orders.models import PickupBooking
@@ -374,7 +375,7 @@ def test_evidence_add_by_each_party(case):
     request = make()
     services.evidence_add(request=request, actor=consumer, evidence=[rf.photo()], note="补充")
     services.evidence_add(
-        request=request, actor=merchant, evidence=[{"file": rf.photo("r.pdf"), "kind": "report"}]
+        request=request, actor=merchant, evidence=[{"file": uploads.pdf("r.pdf"), "kind": "report"}]
     )
     parties = list(request.evidence.values_list("party", "kind"))
     assert parties == [("consumer", "photo"), ("merchant", "report")]
