@@ -17,7 +17,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.api.models import IdempotencyRecord
-from aftersales.casefile.models import DomainEvent, TimelineEvent
+from aftersales.casefile.models import ActorKind, DomainEvent, TimelineEvent
+from aftersales.casefile.timeline import (
+    status_display,
+    subject_display,
+    subject_type_display,
+    timeline_verb_label,
+)
 from aftersales.errors import DomainError
 from aftersales.pii import blind_index
 from aftersales.policies import policy_keys, policy_set, policy_value_clean
@@ -46,6 +52,57 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class SubjectTypeFilter(admin.SimpleListFilter):
+    """Subjects by the name of their kind ("售后申请"), not the stored model label."""
+
+    title = _("对象类型")
+    parameter_name = "subject_type"
+
+    def lookups(self, request, model_admin):
+        stored = model_admin.get_queryset(request).values_list("subject_type", flat=True)
+        return sorted(
+            ((value, subject_type_display(value)) for value in stored.distinct().order_by()),
+            key=lambda pair: pair[1],
+        )
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(subject_type=self.value())
+        return queryset
+
+
+class VerbFilter(admin.SimpleListFilter):
+    """Timeline steps by their name, with the verb code beside it for staff."""
+
+    title = _("动作")
+    parameter_name = "verb"
+
+    def lookups(self, request, model_admin):
+        stored = model_admin.get_queryset(request).values_list("verb", flat=True)
+        return [(verb, _verb_name(verb)) for verb in sorted(stored.distinct().order_by())]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(verb=self.value())
+        return queryset
+
+
+def _named_code(name, code):
+    """A name for people with its code beside it, for staff ("设定期限（deadline.scheduled）")."""
+    return _("%(name)s（%(code)s）") % {"name": name, "code": code} if name else code
+
+
+def _verb_name(verb):
+    return _named_code(timeline_verb_label(verb), verb)
+
+
+def _actor_name(obj):
+    """The actor as recorded, or "系统" for the platform's own steps (stored as ``system``)."""
+    if obj.actor_kind == ActorKind.SYSTEM:
+        return ActorKind.SYSTEM.label
+    return obj.actor_label
 
 
 @admin.register(User)
@@ -344,17 +401,24 @@ class PiiAccessLogAdmin(ReadOnlyAdmin):
 
     list_display = [
         "occurred_at",
-        "actor_label",
+        "actor",
         "actor_kind",
-        "subject_type",
-        "subject_id",
+        "subject",
         "fields",
         "reason",
     ]
-    list_filter = ["actor_kind", "subject_type", "occurred_at"]
+    list_filter = ["actor_kind", SubjectTypeFilter, "occurred_at"]
     search_fields = ["actor_label", "reason", "=subject_id"]
     date_hierarchy = "occurred_at"
     list_select_related = ["actor_user", "actor_api_key"]
+
+    @admin.display(description=_("操作者"), ordering="actor_label")
+    def actor(self, obj):
+        return _actor_name(obj)
+
+    @admin.display(description=_("对象"), ordering="subject_type")
+    def subject(self, obj):
+        return subject_display(obj.subject_type, obj.subject_id)
 
 
 # -- integrators ----------------------------------------------------------------------------
@@ -483,7 +547,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     never edited or deleted."""
 
     list_display = [
-        "key",
+        "policy",
         "scope",
         "scope_id",
         "value",
@@ -496,6 +560,11 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     search_fields = ["key", "note"]
     list_select_related = ["created_by"]
     form = PolicyVersionForm
+
+    @admin.display(description=_("策略"), ordering="key")
+    def policy(self, obj):
+        spec = policy_keys().get(obj.key)
+        return _named_code(spec.description if spec else "", obj.key)
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
@@ -525,28 +594,51 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 class TimelineEventAdmin(ReadOnlyAdmin):
     list_display = [
         "occurred_at",
-        "subject_type",
-        "subject_id",
-        "verb",
-        "from_status",
-        "to_status",
+        "subject",
+        "step",
+        "status_move",
         "actor_kind",
-        "actor_label",
+        "actor",
         "merchant",
     ]
-    list_filter = ["subject_type", "actor_kind", "verb"]
+    list_filter = [SubjectTypeFilter, "actor_kind", VerbFilter]
     search_fields = ["verb", "actor_label", "=subject_id", "reason"]
     date_hierarchy = "occurred_at"
     list_select_related = ["merchant"]
 
+    @admin.display(description=_("对象"), ordering="subject_type")
+    def subject(self, obj):
+        return subject_display(obj.subject_type, obj.subject_id)
+
+    @admin.display(description=_("动作"), ordering="verb")
+    def step(self, obj):
+        return _verb_name(obj.verb)
+
+    @admin.display(description=_("状态变化"))
+    def status_move(self, obj):
+        if not (obj.from_status or obj.to_status):
+            return ""
+        return _("%(from)s → %(to)s") % {
+            "from": status_display(obj.subject_type, obj.from_status) or "—",
+            "to": status_display(obj.subject_type, obj.to_status),
+        }
+
+    @admin.display(description=_("操作者"), ordering="actor_label")
+    def actor(self, obj):
+        return _actor_name(obj)
+
 
 @admin.register(DomainEvent)
 class DomainEventAdmin(ReadOnlyAdmin):
-    list_display = ["occurred_at", "name", "subject_type", "subject_id", "merchant"]
-    list_filter = ["name", "subject_type"]
+    list_display = ["occurred_at", "name", "subject", "merchant"]
+    list_filter = ["name", SubjectTypeFilter]
     search_fields = ["name", "=subject_id"]
     date_hierarchy = "occurred_at"
     list_select_related = ["merchant"]
+
+    @admin.display(description=_("对象"), ordering="subject_type")
+    def subject(self, obj):
+        return subject_display(obj.subject_type, obj.subject_id)
 
 
 @admin.register(IdempotencyRecord)

@@ -1,12 +1,13 @@
 """The shared kernel: tenancy, clock, policies, timeline, events, PII."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class AftersalesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "aftersales"
-    verbose_name = "售后平台"
+    verbose_name = gettext_lazy("售后平台")
 
     def ready(self):
         from django.db.models.signals import post_migrate

@@ -5,6 +5,8 @@ Services raise these; the API turns them into ``{"code", "message", "fields"}`` 
 API contract: never rename one.
 """
 
+from django.utils.translation import gettext as _
+
 
 class DomainError(Exception):
     """Base of every error a user can cause. ``status`` is the HTTP status the API answers."""
@@ -39,8 +41,8 @@ class NotFound(DomainError):
     status = 404
     default_code = "not_found"
 
-    def __init__(self, message="未找到该对象，或您无权查看。Not found.", **kwargs):
-        super().__init__(message, **kwargs)
+    def __init__(self, message=None, **kwargs):
+        super().__init__(message or _("未找到该对象，或您无权查看。"), **kwargs)
 
 
 class Conflict(DomainError):

@@ -12,6 +12,8 @@ which is committed and checked for drift by ``bin/run-tests`` and
 
 from functools import partial
 
+from django.utils import translation
+
 from aftersales.casefile import events, statuses
 from aftersales.deadlines import engine as deadlines
 from aftersales.deadlines import registry
@@ -35,6 +37,13 @@ def dotted(fn):
     module = getattr(fn, "__module__", None) or type(fn).__module__
     name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
     return f"{module}.{name}"
+
+
+def _chinese(text):
+    """``text`` (a lazy translation where the app wrote one) as its Chinese source: the map is
+    the same whatever language the process runs in."""
+    with translation.override("zh-hans"):
+        return str(text)
 
 
 def event_map():
@@ -82,7 +91,7 @@ def event_map():
             for label, table in deadlines.deadline_status_tables().items()
         },
         "deadline_kinds": [
-            {"kind": kind, "handler": dotted(h.fn), "description_zh": h.description_zh}
+            {"kind": kind, "handler": dotted(h.fn), "description_zh": _chinese(h.description_zh)}
             for kind, h in registry.deadline_handlers().items()
         ],
     }

@@ -10,6 +10,8 @@ a code that says what is wrong. Every other error is gunicorn's usual handling.
 
 import json
 
+from django.core.exceptions import AppRegistryNotReady
+from django.utils.translation import gettext, gettext_noop
 from gunicorn import util
 from gunicorn.http.errors import (
     InvalidHeader,
@@ -30,37 +32,46 @@ REFUSALS = (
         431,
         "Request Header Fields Too Large",
         "header_too_large",
-        "请求头过大或过多。A request header is too large, or there are too many headers.",
+        gettext_noop("请求头过大或过多。"),
     ),
     (
         LimitRequestLine,
         414,
         "URI Too Long",
         "uri_too_long",
-        "请求地址过长。The request line (URL) is too long.",
+        gettext_noop("请求地址过长。"),
     ),
     (
         (InvalidHeader, InvalidHeaderName),
         400,
         "Bad Request",
         "malformed_header",
-        "请求头格式无效。A request header is malformed.",
+        gettext_noop("请求头格式无效。"),
     ),
     (
         (InvalidRequestLine, InvalidRequestMethod, InvalidHTTPVersion),
         400,
         "Bad Request",
         "malformed_request_line",
-        "请求行格式无效。The request line is malformed.",
+        gettext_noop("请求行格式无效。"),
     ),
 )
+
+
+def _translated(message):
+    """``message`` in the site's default language: a request gunicorn refuses is not parsed,
+    so it has no language of its own (the source text if Django is not loaded)."""
+    try:
+        return gettext(message)
+    except AppRegistryNotReady:
+        return message
 
 
 def refusal(exc):
     """``(status, reason, body bytes)`` for a request gunicorn refuses, else ``None``."""
     for kinds, status, reason, code, message in REFUSALS:
         if isinstance(exc, kinds):
-            body = {"code": code, "message": message, "fields": {}}
+            body = {"code": code, "message": _translated(message), "fields": {}}
             return status, reason, json.dumps(body, ensure_ascii=False).encode()
     return None
 

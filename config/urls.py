@@ -4,6 +4,7 @@ import importlib
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from aftersales import views as kernel_views
@@ -38,9 +39,9 @@ def _patterns(modules, attr):
     return found
 
 
-admin.site.site_header = "售后服务平台 · 管理后台"
-admin.site.site_title = "售后服务平台"
-admin.site.index_title = "平台运营"
+admin.site.site_header = gettext_lazy("售后服务平台 · 管理后台")
+admin.site.site_title = gettext_lazy("售后服务平台")
+admin.site.index_title = gettext_lazy("平台运营")
 admin.site.login_form = AdminSignInForm  # says how many tries are left (sign-in throttling)
 
 handler400 = "aftersales.api.errors.json_400"

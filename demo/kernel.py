@@ -6,6 +6,7 @@ and consumers are left in ``ctx.data`` for the apps' demo modules.
 """
 
 from django.contrib.auth.models import Group
+from django.utils.translation import gettext_noop
 
 from aftersales.tenancy.models import (
     ConsumerAddress,
@@ -18,101 +19,104 @@ from aftersales.tenancy.models import (
 
 # (code, name, contact) of the demo merchants; their presence marks the demo as loaded.
 MERCHANTS = [
-    ("digital", "极客数码旗舰店", "service@digital.example"),
-    ("living", "优选生活馆", "service@living.example"),
-    ("fresh", "鲜享食品专营店", "service@fresh.example"),
+    ("digital", "极客数码旗舰店", "service@digital.example"),  # i18n-exempt: demo data
+    ("living", "优选生活馆", "service@living.example"),  # i18n-exempt: demo data
+    ("fresh", "鲜享食品专营店", "service@fresh.example"),  # i18n-exempt: demo data
 ]
 
-# Platform staff: username → (group or None for the superuser, label).
+# Platform staff: username → (group or None for the superuser, role). The role, in Chinese, is
+# the demo user's first name, and ``manage.py serve`` prints it translated.
 PLATFORM_STAFF = [
-    ("admin", None, "超级管理员 superuser"),
-    ("agent", PlatformGroup.AGENT, "售后专员 after-sales agent"),
-    ("manager", PlatformGroup.MANAGER, "售后主管 after-sales manager"),
-    ("mediator", PlatformGroup.MEDIATOR, "调解员 mediator"),
-    ("auditor", PlatformGroup.AUDITOR, "审计员 auditor"),
+    ("admin", None, gettext_noop("超级管理员")),
+    ("agent", PlatformGroup.AGENT, gettext_noop("售后专员")),
+    ("manager", PlatformGroup.MANAGER, gettext_noop("售后主管")),
+    ("mediator", PlatformGroup.MEDIATOR, gettext_noop("调解员")),
+    ("auditor", PlatformGroup.AUDITOR, gettext_noop("审计员")),
 ]
 
 CONSUMER_COUNT = 50
 
 SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯"
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯"  # i18n-exempt: demo data
     "邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
 )
 GIVEN = [
-    "伟",
-    "芳",
-    "娜",
-    "秀英",
-    "敏",
-    "静",
-    "丽",
-    "强",
-    "磊",
-    "军",
-    "洋",
-    "勇",
-    "艳",
-    "杰",
-    "娟",
-    "涛",
-    "明",
-    "超",
-    "秀兰",
-    "霞",
-    "平",
-    "刚",
-    "桂英",
-    "晓明",
-    "志强",
-    "建华",
-    "丹",
-    "萍",
-    "鹏",
-    "华",
-    "红",
-    "玉兰",
-    "飞",
-    "鑫",
-    "波",
-    "斌",
-    "宇",
-    "浩然",
-    "子涵",
-    "欣怡",
-    "梓萱",
-    "思远",
+    "伟",  # i18n-exempt: demo data
+    "芳",  # i18n-exempt: demo data
+    "娜",  # i18n-exempt: demo data
+    "秀英",  # i18n-exempt: demo data
+    "敏",  # i18n-exempt: demo data
+    "静",  # i18n-exempt: demo data
+    "丽",  # i18n-exempt: demo data
+    "强",  # i18n-exempt: demo data
+    "磊",  # i18n-exempt: demo data
+    "军",  # i18n-exempt: demo data
+    "洋",  # i18n-exempt: demo data
+    "勇",  # i18n-exempt: demo data
+    "艳",  # i18n-exempt: demo data
+    "杰",  # i18n-exempt: demo data
+    "娟",  # i18n-exempt: demo data
+    "涛",  # i18n-exempt: demo data
+    "明",  # i18n-exempt: demo data
+    "超",  # i18n-exempt: demo data
+    "秀兰",  # i18n-exempt: demo data
+    "霞",  # i18n-exempt: demo data
+    "平",  # i18n-exempt: demo data
+    "刚",  # i18n-exempt: demo data
+    "桂英",  # i18n-exempt: demo data
+    "晓明",  # i18n-exempt: demo data
+    "志强",  # i18n-exempt: demo data
+    "建华",  # i18n-exempt: demo data
+    "丹",  # i18n-exempt: demo data
+    "萍",  # i18n-exempt: demo data
+    "鹏",  # i18n-exempt: demo data
+    "华",  # i18n-exempt: demo data
+    "红",  # i18n-exempt: demo data
+    "玉兰",  # i18n-exempt: demo data
+    "飞",  # i18n-exempt: demo data
+    "鑫",  # i18n-exempt: demo data
+    "波",  # i18n-exempt: demo data
+    "斌",  # i18n-exempt: demo data
+    "宇",  # i18n-exempt: demo data
+    "浩然",  # i18n-exempt: demo data
+    "子涵",  # i18n-exempt: demo data
+    "欣怡",  # i18n-exempt: demo data
+    "梓萱",  # i18n-exempt: demo data
+    "思远",  # i18n-exempt: demo data
 ]
 # (province, city, [districts])
 REGIONS = [
-    ("上海市", "上海市", ["浦东新区", "徐汇区", "静安区", "闵行区"]),
-    ("北京市", "北京市", ["朝阳区", "海淀区", "东城区", "丰台区"]),
-    ("广东省", "广州市", ["天河区", "越秀区", "海珠区"]),
-    ("广东省", "深圳市", ["南山区", "福田区", "宝安区"]),
-    ("浙江省", "杭州市", ["西湖区", "滨江区", "余杭区"]),
-    ("江苏省", "南京市", ["鼓楼区", "玄武区", "建邺区"]),
-    ("四川省", "成都市", ["武侯区", "锦江区", "高新区"]),
-    ("湖北省", "武汉市", ["洪山区", "江汉区", "武昌区"]),
-    ("陕西省", "西安市", ["雁塔区", "碑林区"]),
-    ("重庆市", "重庆市", ["渝中区", "江北区", "南岸区"]),
+    ("上海市", "上海市", ["浦东新区", "徐汇区", "静安区", "闵行区"]),  # i18n-exempt: demo data
+    ("北京市", "北京市", ["朝阳区", "海淀区", "东城区", "丰台区"]),  # i18n-exempt: demo data
+    ("广东省", "广州市", ["天河区", "越秀区", "海珠区"]),  # i18n-exempt: demo data
+    ("广东省", "深圳市", ["南山区", "福田区", "宝安区"]),  # i18n-exempt: demo data
+    ("浙江省", "杭州市", ["西湖区", "滨江区", "余杭区"]),  # i18n-exempt: demo data
+    ("江苏省", "南京市", ["鼓楼区", "玄武区", "建邺区"]),  # i18n-exempt: demo data
+    ("四川省", "成都市", ["武侯区", "锦江区", "高新区"]),  # i18n-exempt: demo data
+    ("湖北省", "武汉市", ["洪山区", "江汉区", "武昌区"]),  # i18n-exempt: demo data
+    ("陕西省", "西安市", ["雁塔区", "碑林区"]),  # i18n-exempt: demo data
+    ("重庆市", "重庆市", ["渝中区", "江北区", "南岸区"]),  # i18n-exempt: demo data
 ]
 STREETS = [
-    "人民路",
-    "中山路",
-    "解放路",
-    "建设路",
-    "和平路",
-    "新华路",
-    "长江路",
-    "黄河路",
-    "科技路",
-    "文化路",
-    "学院路",
-    "滨江大道",
-    "世纪大道",
-    "光明街",
-    "幸福里",
+    "人民路",  # i18n-exempt: demo data
+    "中山路",  # i18n-exempt: demo data
+    "解放路",  # i18n-exempt: demo data
+    "建设路",  # i18n-exempt: demo data
+    "和平路",  # i18n-exempt: demo data
+    "新华路",  # i18n-exempt: demo data
+    "长江路",  # i18n-exempt: demo data
+    "黄河路",  # i18n-exempt: demo data
+    "科技路",  # i18n-exempt: demo data
+    "文化路",  # i18n-exempt: demo data
+    "学院路",  # i18n-exempt: demo data
+    "滨江大道",  # i18n-exempt: demo data
+    "世纪大道",  # i18n-exempt: demo data
+    "光明街",  # i18n-exempt: demo data
+    "幸福里",  # i18n-exempt: demo data
 ]
 PHONE_PREFIXES = ["138", "139", "135", "136", "150", "151", "158", "186", "187", "177", "199"]
+STREET = "{}{}号"  # i18n-exempt: demo data
+UNIT = "{}栋{}单元{}室"  # i18n-exempt: demo data
 
 
 def seed(ctx):
@@ -132,7 +136,7 @@ def seed(ctx):
             is_staff=True,
             is_superuser=group is None,
             password=ctx.password_hash,
-            first_name=label.split()[0],
+            first_name=label,
         )
         for username, group, label in PLATFORM_STAFF
         if username not in taken
@@ -161,7 +165,8 @@ def seed(ctx):
             User(
                 username=f"{m.code}-{role}",
                 password=ctx.password_hash,
-                first_name=f"{m.name}{'店主' if role == 'owner' else '客服'}",
+                first_name=m.name
+                + ("店主" if role == "owner" else "客服"),  # i18n-exempt: demo data
             )
             for m in merchants
             for role in ("owner", "agent")
@@ -216,9 +221,10 @@ def demo_consumers(rng):
                     "province": province,
                     "city": city,
                     "district": rng.choice(districts),
-                    "street": f"{rng.choice(STREETS)}{rng.randint(1, 999)}号",
-                    "unit": f"{rng.randint(1, 30)}栋{rng.randint(1, 3)}单元"
-                    f"{rng.randint(101, 2808)}室",
+                    "street": STREET.format(rng.choice(STREETS), rng.randint(1, 999)),
+                    "unit": UNIT.format(
+                        rng.randint(1, 30), rng.randint(1, 3), rng.randint(101, 2808)
+                    ),
                 }
             )
     return consumers

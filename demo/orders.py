@@ -37,229 +37,296 @@ A, X, E = NoReasonClass.ALLOWED, NoReasonClass.EXCLUDED_BY_LAW, NoReasonClass.EX
 CATEGORIES = [
     (
         "apparel",
-        "服装",
+        "服装",  # i18n-exempt: demo data
         A,
         "",
         False,
         "",
         "living",
         [
-            ("纯棉圆领T恤", [("白色 M", "79.00"), ("黑色 L", "79.00"), ("灰色 XL", "89.00")]),
-            ("羽绒服 轻薄款", [("藏青 170", "499.00"), ("米白 165", "499.00")]),
+            (
+                "纯棉圆领T恤",  # i18n-exempt: demo data
+                [
+                    (
+                        "白色 M",  # i18n-exempt: demo data
+                        "79.00",
+                    ),
+                    (
+                        "黑色 L",  # i18n-exempt: demo data
+                        "79.00",
+                    ),
+                    (
+                        "灰色 XL",  # i18n-exempt: demo data
+                        "89.00",
+                    ),
+                ],
+            ),
+            (
+                "羽绒服 轻薄款",  # i18n-exempt: demo data
+                [
+                    (
+                        "藏青 170",  # i18n-exempt: demo data
+                        "499.00",
+                    ),
+                    (
+                        "米白 165",  # i18n-exempt: demo data
+                        "499.00",
+                    ),
+                ],
+            ),
         ],
     ),
     (
         "home",
-        "家居日用",
+        "家居日用",  # i18n-exempt: demo data
         A,
         "",
         False,
         "",
         "living",
         [
-            ("记忆棉枕头", [("标准款", "129.00")]),
-            ("不锈钢保温杯 500ml", [("银色", "89.00"), ("玫瑰金", "99.00")]),
+            ("记忆棉枕头", [("标准款", "129.00")]),  # i18n-exempt: demo data
+            (
+                "不锈钢保温杯 500ml",  # i18n-exempt: demo data
+                [
+                    (
+                        "银色",  # i18n-exempt: demo data
+                        "89.00",
+                    ),
+                    (
+                        "玫瑰金",  # i18n-exempt: demo data
+                        "99.00",
+                    ),
+                ],
+            ),
         ],
     ),
     (
         "books",
-        "图书",
+        "图书",  # i18n-exempt: demo data
         A,
         "",
         False,
         "",
         "living",
         [
-            ("《三体》全集", [("平装", "93.00")]),
-            ("《Python 编程：从入门到实践》", [("第3版", "89.00")]),
+            ("《三体》全集", [("平装", "93.00")]),  # i18n-exempt: demo data
+            ("《Python 编程：从入门到实践》", [("第3版", "89.00")]),  # i18n-exempt: demo data
         ],
     ),
     (
         "accessories",
-        "数码配件",
+        "数码配件",  # i18n-exempt: demo data
         A,
         "",
         False,
         "",
         "digital",
         [
-            ("65W 氮化镓充电器", [("白色", "149.00")]),
-            ("蓝牙耳机 Pro", [("白色", "899.00"), ("黑色", "899.00")]),
+            ("65W 氮化镓充电器", [("白色", "149.00")]),  # i18n-exempt: demo data
+            ("蓝牙耳机 Pro", [("白色", "899.00"), ("黑色", "899.00")]),  # i18n-exempt: demo data
         ],
     ),
     (
         "custom-furniture",
-        "定制家具",
+        "定制家具",  # i18n-exempt: demo data
         X,
         "custom_made",
         True,
         "",
         "living",
         [
-            ("全屋定制衣柜", [("按尺寸定制 / 米", "2680.00")]),
+            ("全屋定制衣柜", [("按尺寸定制 / 米", "2680.00")]),  # i18n-exempt: demo data
         ],
     ),
     (
         "fresh-fruit",
-        "生鲜水果",
+        "生鲜水果",  # i18n-exempt: demo data
         X,
         "perishable",
         False,
         "",
         "fresh",
         [
-            ("赣南脐橙 5kg", [("精选果", "59.90")]),
-            ("智利车厘子 2kg", [("JJ 级", "268.00")]),
+            ("赣南脐橙 5kg", [("精选果", "59.90")]),  # i18n-exempt: demo data
+            ("智利车厘子 2kg", [("JJ 级", "268.00")]),  # i18n-exempt: demo data
         ],
     ),
     (
         "digital-download",
-        "数字音乐与软件",
+        "数字音乐与软件",  # i18n-exempt: demo data
         X,
         "digital",
         False,
         "",
         "digital",
         [
-            ("办公软件 年度授权（下载版）", [("个人版", "298.00")]),
+            ("办公软件 年度授权（下载版）", [("个人版", "298.00")]),  # i18n-exempt: demo data
         ],
     ),
     (
         "periodicals",
-        "报纸期刊",
+        "报纸期刊",  # i18n-exempt: demo data
         X,
         "periodical",
         False,
         "",
         "living",
         [
-            ("《读者》年度订阅", [("2027 全年", "216.00")]),
+            ("《读者》年度订阅", [("2027 全年", "216.00")]),  # i18n-exempt: demo data
         ],
     ),
     (
         "cosmetics",
-        "美妆护肤",
+        "美妆护肤",  # i18n-exempt: demo data
         E,
         "health_safety",
         False,
         "",
         "living",
         [
-            ("保湿精华液 30ml", [("30ml", "329.00")]),
-            ("口红 经典色", [("#999", "320.00"), ("#196", "320.00")]),
+            ("保湿精华液 30ml", [("30ml", "329.00")]),  # i18n-exempt: demo data
+            ("口红 经典色", [("#999", "320.00"), ("#196", "320.00")]),  # i18n-exempt: demo data
         ],
     ),
     (
         "prepaid-cards",
-        "充值卡与激活卡",
+        "充值卡与激活卡",  # i18n-exempt: demo data
         E,
         "activation_value",
         False,
         "",
         "digital",
         [
-            ("视频会员年卡（激活码）", [("12 个月", "198.00")]),
+            ("视频会员年卡（激活码）", [("12 个月", "198.00")]),  # i18n-exempt: demo data
         ],
     ),
     (
         "near-expiry",
-        "临期食品",
+        "临期食品",  # i18n-exempt: demo data
         E,
         "near_expiry",
         False,
         "",
         "fresh",
         [
-            ("进口燕麦片 临期特价", [("1kg", "29.90")]),
-            ("坚果礼盒 临期", [("750g", "59.00")]),
+            ("进口燕麦片 临期特价", [("1kg", "29.90")]),  # i18n-exempt: demo data
+            ("坚果礼盒 临期", [("750g", "59.00")]),  # i18n-exempt: demo data
         ],
     ),
     (
         "bicycle",
-        "自行车",
+        "自行车",  # i18n-exempt: demo data
         A,
         "",
         True,
         "bicycle",
         "living",
         [
-            ("城市通勤自行车", [("26 寸 7 速", "1299.00"), ("27.5 寸 21 速", "1699.00")]),
+            (
+                "城市通勤自行车",  # i18n-exempt: demo data
+                [
+                    (
+                        "26 寸 7 速",  # i18n-exempt: demo data
+                        "1299.00",
+                    ),
+                    (
+                        "27.5 寸 21 速",  # i18n-exempt: demo data
+                        "1699.00",
+                    ),
+                ],
+            ),
         ],
     ),
     (
         "crt-tv",
-        "彩色电视机（显像管）",
+        "彩色电视机（显像管）",  # i18n-exempt: demo data
         A,
         "",
         False,
         "crt_tv",
         "digital",
         [
-            ("29 英寸纯平彩电", [("29 英寸", "1599.00")]),
+            ("29 英寸纯平彩电", [("29 英寸", "1599.00")]),  # i18n-exempt: demo data
         ],
     ),
     (
         "lcd-tv",
-        "液晶/等离子电视",
+        "液晶/等离子电视",  # i18n-exempt: demo data
         A,
         "",
         True,
         "lcd_tv",
         "digital",
         [
-            ("65 英寸 4K 液晶电视", [("65 英寸", "3000.00")]),
-            ("85 英寸 Mini LED 电视", [("85 英寸", "8999.00")]),
+            ("65 英寸 4K 液晶电视", [("65 英寸", "3000.00")]),  # i18n-exempt: demo data
+            ("85 英寸 Mini LED 电视", [("85 英寸", "8999.00")]),  # i18n-exempt: demo data
         ],
     ),
     (
         "video-recorder",
-        "家用录像机",
+        "家用录像机",  # i18n-exempt: demo data
         A,
         "",
         False,
         "video_recorder",
         "digital",
         [
-            ("家用数字录像机", [("标准版", "899.00")]),
+            ("家用数字录像机", [("标准版", "899.00")]),  # i18n-exempt: demo data
         ],
     ),
     (
         "mobile-phone",
-        "移动电话机",
+        "移动电话机",  # i18n-exempt: demo data
         A,
         "",
         False,
         "mobile_phone",
         "digital",
         [
-            ("智能手机 X5", [("8+256G 黑色", "3999.00"), ("12+512G 蓝色", "5499.00")]),
-            ("老人手机", [("红色", "299.00")]),
+            (
+                "智能手机 X5",  # i18n-exempt: demo data
+                [
+                    (
+                        "8+256G 黑色",  # i18n-exempt: demo data
+                        "3999.00",
+                    ),
+                    (
+                        "12+512G 蓝色",  # i18n-exempt: demo data
+                        "5499.00",
+                    ),
+                ],
+            ),
+            ("老人手机", [("红色", "299.00")]),  # i18n-exempt: demo data
         ],
     ),
     (
         "microcomputer",
-        "微型计算机",
+        "微型计算机",  # i18n-exempt: demo data
         A,
         "",
         False,
         "microcomputer",
         "digital",
         [
-            ("轻薄笔记本 14 英寸", [("16G+1T", "6499.00"), ("32G+1T", "7999.00")]),
-            ("台式电脑主机", [("i5/16G/512G", "4299.00")]),
+            (
+                "轻薄笔记本 14 英寸",  # i18n-exempt: demo data
+                [("16G+1T", "6499.00"), ("32G+1T", "7999.00")],
+            ),
+            ("台式电脑主机", [("i5/16G/512G", "4299.00")]),  # i18n-exempt: demo data
         ],
     ),
     (
         "home-av",
-        "家用视听设备",
+        "家用视听设备",  # i18n-exempt: demo data
         A,
         "",
         True,
         "home_av",
         "digital",
         [
-            ("回音壁音响套装", [("5.1 声道", "2599.00")]),
-            ("蓝光播放机", [("4K", "1299.00")]),
+            ("回音壁音响套装", [("5.1 声道", "2599.00")]),  # i18n-exempt: demo data
+            ("蓝光播放机", [("4K", "1299.00")]),  # i18n-exempt: demo data
         ],
     ),
 ]
@@ -277,23 +344,27 @@ STATES = [
     ("cancelled", 7, 0.5, 60),
 ]
 CARRIERS = [
-    ("顺丰速运", "SF"),
-    ("中通快递", "ZTO"),
-    ("圆通速递", "YT"),
-    ("京东物流", "JD"),
-    ("韵达快递", "YD"),
+    ("顺丰速运", "SF"),  # i18n-exempt: demo data
+    ("中通快递", "ZTO"),  # i18n-exempt: demo data
+    ("圆通速递", "YT"),  # i18n-exempt: demo data
+    ("京东物流", "JD"),  # i18n-exempt: demo data
+    ("韵达快递", "YD"),  # i18n-exempt: demo data
 ]
 HUBS = [
-    "上海转运中心",
-    "北京转运中心",
-    "广州转运中心",
-    "杭州转运中心",
-    "武汉转运中心",
-    "成都转运中心",
-    "郑州转运中心",
-    "深圳转运中心",
+    "上海转运中心",  # i18n-exempt: demo data
+    "北京转运中心",  # i18n-exempt: demo data
+    "广州转运中心",  # i18n-exempt: demo data
+    "杭州转运中心",  # i18n-exempt: demo data
+    "武汉转运中心",  # i18n-exempt: demo data
+    "成都转运中心",  # i18n-exempt: demo data
+    "郑州转运中心",  # i18n-exempt: demo data
+    "深圳转运中心",  # i18n-exempt: demo data
 ]
-MERCHANT_CITY = {"digital": "深圳市", "living": "杭州市", "fresh": "上海市"}
+MERCHANT_CITY = {
+    "digital": "深圳市",  # i18n-exempt: demo data
+    "living": "杭州市",  # i18n-exempt: demo data
+    "fresh": "上海市",  # i18n-exempt: demo data
+}
 PRICE_PROTECTION = [None, None, 7, 15, 30]
 TENDER_MIXES = [
     ("card",),
@@ -564,31 +635,47 @@ def _trajectory(rng, state, shipped_at, origin, destination):
         (
             "picked_up",
             shipped_at + timedelta(hours=rng.uniform(1, 6)),
-            f"{origin}揽收网点",
-            "快件已由快递员揽收",
+            f"{origin}揽收网点",  # i18n-exempt: demo data
+            "快件已由快递员揽收",  # i18n-exempt: demo data
         )
     ]
     at = events[0][1]
     for hub in rng.sample(HUBS, rng.randint(2, 3)):
         at += timedelta(hours=rng.uniform(4, 14))
-        events.append(("in_transit", at, hub, f"快件已到达【{hub}】，正发往下一站"))
+        events.append(
+            (
+                "in_transit",
+                at,
+                hub,
+                f"快件已到达【{hub}】，正发往下一站",  # i18n-exempt: demo data
+            )
+        )
     if state == "in_transit":
         return events
     if state == "exception":
         at += timedelta(hours=rng.uniform(2, 10))
         reason = rng.choice(
-            ["收件人电话无法接通，派送失败", "包裹外包装破损，待核实", "地址不详，无法派送"]
+            [
+                "收件人电话无法接通，派送失败",  # i18n-exempt: demo data
+                "包裹外包装破损，待核实",  # i18n-exempt: demo data
+                "地址不详，无法派送",  # i18n-exempt: demo data
+            ]
         )
-        events.append(("exception", at, f"{destination}派送站", reason))
+        events.append(("exception", at, f"{destination}派送站", reason))  # i18n-exempt: demo data
         return events
     at += timedelta(hours=rng.uniform(4, 12))
     events.append(
-        ("out_for_delivery", at, f"{destination}派送站", "快件正在派送中，快递员将尽快送达")
+        (
+            "out_for_delivery",
+            at,
+            f"{destination}派送站",  # i18n-exempt: demo data
+            "快件正在派送中，快递员将尽快送达",  # i18n-exempt: demo data
+        )
     )
     if state == "out_for_delivery":
         return events
     at += timedelta(hours=rng.uniform(1, 5))
-    events.append(("signed", at, destination, "快件已签收"))
+    events.append(("signed", at, destination, "快件已签收"))  # i18n-exempt: demo data
     return events
 
 
@@ -614,7 +701,7 @@ def _seed_shipments(ctx, rng, orders, lines_by_order):
         shipped_lines = lines[:1] if state == "partially_shipped" else lines
         parcel_state = {"partially_shipped": "in_transit", "completed": "signed"}.get(state, state)
         shipped_at = order.paid_at + timedelta(hours=rng.uniform(2, 20))
-        origin = MERCHANT_CITY.get(order.merchant.code, "杭州市")
+        origin = MERCHANT_CITY.get(order.merchant.code, "杭州市")  # i18n-exempt: demo data
         destination = f"{order.ship_city}{order.ship_district}"
         for line in shipped_lines:
             serial += 1
@@ -665,9 +752,9 @@ def _seed_shipments(ctx, rng, orders, lines_by_order):
             relation = rng.choice(["self", "self", "self", "family", "locker", "front_desk"])
             signer = {
                 "self": order.ship_name,
-                "family": "家人代收",
-                "locker": "快递柜",
-                "front_desk": "前台代收",
+                "family": "家人代收",  # i18n-exempt: demo data
+                "locker": "快递柜",  # i18n-exempt: demo data
+                "front_desk": "前台代收",  # i18n-exempt: demo data
             }[relation]
             signature = ""
             if line.paid_amount >= HIGH_VALUE:  # standard 6.2.3.1: e-signature for high-value goods

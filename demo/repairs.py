@@ -33,15 +33,24 @@ PROVIDER_STAFF = [
     ("repair-new", "new", "owner"),
     ("repair-paused", "paused", "owner"),
 ]
+ADDRESS = "上海市徐汇区漕溪北路 {} 号 {}服务网点"  # i18n-exempt: demo data
 PROVIDERS = {
     "home": (
-        "申城家电维修中心",
+        "申城家电维修中心",  # i18n-exempt: demo data
         "91310000DEMO0001",
         ["lcd_tv", "crt_tv", "home_av", "video_recorder"],
     ),
-    "mobile": ("极客手机电脑快修", "91330100DEMO0002", ["mobile_phone", "microcomputer"]),
-    "new": ("新开家电服务站", "91440300DEMO0003", ["lcd_tv", "bicycle"]),
-    "paused": ("暂停中维修站", "91510100DEMO0004", ["lcd_tv", "mobile_phone"]),
+    "mobile": (
+        "极客手机电脑快修",  # i18n-exempt: demo data
+        "91330100DEMO0002",
+        ["mobile_phone", "microcomputer"],
+    ),
+    "new": ("新开家电服务站", "91440300DEMO0003", ["lcd_tv", "bicycle"]),  # i18n-exempt: demo data
+    "paused": (
+        "暂停中维修站",  # i18n-exempt: demo data
+        "91510100DEMO0004",
+        ["lcd_tv", "mobile_phone"],
+    ),
 }
 
 
@@ -123,18 +132,23 @@ def _seed_providers(ctx):
             name=name,
             licence_number=licence,
             categories=codes,
-            contact_name=name[:2] + "经理",
+            contact_name=name[:2] + "经理",  # i18n-exempt: demo data
             contact_phone="021-5555" + licence[-4:],
-            address=f"上海市徐汇区漕溪北路 {licence[-3:]} 号 {name}服务网点",
-            service_hours="周一至周日 09:00–18:00",
+            address=ADDRESS.format(licence[-3:], name),
+            service_hours="周一至周日 09:00–18:00",  # i18n-exempt: demo data
         )
         if key != "new":
             provider = services.provider_review(
-                provider=provider, actor=SYSTEM, approve=True, note="资质齐全，准入"
+                provider=provider,
+                actor=SYSTEM,
+                approve=True,
+                note="资质齐全，准入",  # i18n-exempt: demo data
             )
         if key == "paused":
             provider = services.provider_suspend(
-                provider=provider, actor=SYSTEM, reason="近期超期维修较多，整改中"
+                provider=provider,
+                actor=SYSTEM,
+                reason="近期超期维修较多，整改中",  # i18n-exempt: demo data
             )
         providers[key] = provider
     for username, key, role in PROVIDER_STAFF:
@@ -229,29 +243,69 @@ def _seed_repairs(ctx, cards, providers, staff):
 
 def _case(case, card, key, start, finish, tech, days):
     if case == "requested":
-        start(card, "开机后画面闪烁，有横纹", ago=0)
+        start(card, "开机后画面闪烁，有横纹", ago=0)  # i18n-exempt: demo data
     elif case == "assigned":
-        start(card, "充电很慢，电池发烫", ago=0, provider_key=key)
+        start(card, "充电很慢，电池发烫", ago=0, provider_key=key)  # i18n-exempt: demo data
     elif case == "received":
-        repair = start(card, "无法开机，指示灯不亮", ago=3, provider_key=key, received_ago=2)
+        repair = start(
+            card,
+            "无法开机，指示灯不亮",  # i18n-exempt: demo data
+            ago=3,
+            provider_key=key,
+            received_ago=2,
+        )
         services.repair_diagnose(
-            repair=repair, actor=tech[key], diagnosis="电源板故障", occurred_at=days(1)
+            repair=repair,
+            actor=tech[key],
+            diagnosis="电源板故障",  # i18n-exempt: demo data
+            occurred_at=days(1),
         )
     elif case == "waiting_parts":
-        repair = start(card, "屏幕有亮线", ago=21, provider_key=key, received_ago=20)
+        repair = start(
+            card,
+            "屏幕有亮线",  # i18n-exempt: demo data
+            ago=21,
+            provider_key=key,
+            received_ago=20,
+        )
         services.repair_parts_wait_start(
-            repair=repair, actor=tech[key], parts="显示屏", occurred_at=days(15)
+            repair=repair,
+            actor=tech[key],
+            parts="显示屏",  # i18n-exempt: demo data
+            occurred_at=days(15),
         )
     elif case == "returned":
-        repair = start(card, "摄像头无法对焦", ago=40, provider_key=key, received_ago=39)
-        repair = finish(repair, key, ago=36, parts_replaced=[{"name": "摄像头模组", "quantity": 1}])
+        repair = start(
+            card,
+            "摄像头无法对焦",  # i18n-exempt: demo data
+            ago=40,
+            provider_key=key,
+            received_ago=39,
+        )
+        repair = finish(
+            repair,
+            key,
+            ago=36,
+            parts_replaced=[
+                {
+                    "name": "摄像头模组",  # i18n-exempt: demo data
+                    "quantity": 1,
+                }
+            ],
+        )
         services.repair_close(repair=repair, actor=actor_for_user(card.consumer.user))
     elif case == "paid_g11":
-        repair = start(card, "进水后无法开机", ago=6, provider_key=key, received_ago=5)
+        repair = start(
+            card,
+            "进水后无法开机",  # i18n-exempt: demo data
+            ago=6,
+            provider_key=key,
+            received_ago=5,
+        )
         repair = services.repair_diagnose(
             repair=repair,
             actor=tech[key],
-            diagnosis="主板进水腐蚀",
+            diagnosis="主板进水腐蚀",  # i18n-exempt: demo data
             paid_reason="misuse",
             occurred_at=days(4),
         )
@@ -261,20 +315,43 @@ def _case(case, card, key, start, finish, tech, days):
             ago=2,
             labour_fee="80.00",
             parts_fee="420.00",
-            parts_replaced=[{"name": "主板", "quantity": 1}],
+            parts_replaced=[{"name": "主板", "quantity": 1}],  # i18n-exempt: demo data
         )
     elif case == "past_g6":
-        start(card, "无声音，遥控无反应", ago=36, provider_key=key, received_ago=35)
+        start(
+            card,
+            "无声音，遥控无反应",  # i18n-exempt: demo data
+            ago=36,
+            provider_key=key,
+            received_ago=35,
+        )
     elif case == "g12":
-        repair = start(card, "频繁死机", ago=20, provider_key=key, received_ago=19)
+        repair = start(
+            card,
+            "频繁死机",  # i18n-exempt: demo data
+            ago=20,
+            provider_key=key,
+            received_ago=19,
+        )
         repair = finish(repair, key, ago=12)
         services.repair_fault_reoccurred(
             repair=repair,
             actor=actor_for_user(card.consumer.user),
-            fault_description="修好后再次频繁死机",
+            fault_description="修好后再次频繁死机",  # i18n-exempt: demo data
         )
     elif case == "g4":
-        for fault, received, done in (("开机黑屏", 42, 40), ("开机黑屏，无图像", 34, 32)):
+        for fault, received, done in (
+            (
+                "开机黑屏",  # i18n-exempt: demo data
+                42,
+                40,
+            ),
+            (
+                "开机黑屏，无图像",  # i18n-exempt: demo data
+                34,
+                32,
+            ),
+        ):
             repair = start(card, fault, ago=received + 1, provider_key=key, received_ago=received)
             finish(repair, key, ago=done)
-        start(card, "第三次开机黑屏", ago=0)
+        start(card, "第三次开机黑屏", ago=0)  # i18n-exempt: demo data

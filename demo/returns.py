@@ -72,7 +72,7 @@ def _create(line, *, kind="return_refund", reason="no_reason", evidence=()):
         reason=reason,
         quantity=1,
         actor=SYSTEM,
-        description="演示售后申请",
+        description="演示售后申请",  # i18n-exempt: demo data
         evidence=evidence,
     )
 
@@ -91,13 +91,13 @@ def _return_addresses():
         services.return_address_create(
             actor=SYSTEM,
             merchant_id=merchant.pk,
-            warehouse=f"{merchant.name}退货仓",
-            contact_name="售后收货组",
+            warehouse=f"{merchant.name}退货仓",  # i18n-exempt: demo data
+            contact_name="售后收货组",  # i18n-exempt: demo data
             phone=f"021-6666{n:04d}",
-            province="上海市",
-            city="上海市",
-            district="嘉定区",
-            street=f"叶城路 {100 + n} 号 {n} 号库",
+            province="上海市",  # i18n-exempt: demo data
+            city="上海市",  # i18n-exempt: demo data
+            district="嘉定区",  # i18n-exempt: demo data
+            street=f"叶城路 {100 + n} 号 {n} 号库",  # i18n-exempt: demo data
             postal_code="201800",
         )
 
@@ -127,16 +127,20 @@ def seed(ctx):
         if step not in ("requested", "quality_requested"):
             if step == "arbitration":
                 services.return_request_reject(
-                    request=request, actor=SYSTEM, reason="商品已拆封使用，影响二次销售"
+                    request=request,
+                    actor=SYSTEM,
+                    reason="商品已拆封使用，影响二次销售",  # i18n-exempt: demo data
                 )
                 services.return_escalate(
                     request=request,
                     actor=SYSTEM,
-                    statement="商品仅试穿，吊牌完好，请平台核实",
+                    statement="商品仅试穿，吊牌完好，请平台核实",  # i18n-exempt: demo data
                     evidence=[_photo("tag.png")],
                 )
                 services.arbitration_answer(
-                    request=request, actor=SYSTEM, statement="收到的商品有明显穿着痕迹"
+                    request=request,
+                    actor=SYSTEM,
+                    statement="收到的商品有明显穿着痕迹",  # i18n-exempt: demo data
                 )
             else:
                 services.return_request_approve(request=request, actor=SYSTEM)
@@ -147,7 +151,12 @@ def seed(ctx):
                 request=request, kind="picked_up", occurred_at=clock.now(), actor=SYSTEM
             )
         if step in ("received", "refunded"):
-            services.return_receive(request=request, actor=SYSTEM, intact=True, note="包装完好")
+            services.return_receive(
+                request=request,
+                actor=SYSTEM,
+                intact=True,
+                note="包装完好",  # i18n-exempt: demo data
+            )
         if step == "refunded":
             services.return_refund(request=request, actor=SYSTEM)
             request.refresh_from_db()
@@ -157,7 +166,7 @@ def seed(ctx):
                 request=request,
                 actor=SYSTEM,
                 intact=False,
-                note="退回商品外壳破损",
+                note="退回商品外壳破损",  # i18n-exempt: demo data
                 evidence=[_photo("broken.png")],
             )
         made.append(request)
@@ -168,7 +177,7 @@ def seed(ctx):
             reason="changed_mind",
             quantity=line.quantity,
             actor=SYSTEM,
-            description="未发货，不想要了",
+            description="未发货，不想要了",  # i18n-exempt: demo data
         )
         request.refresh_from_db()
         _settle(request)

@@ -22,6 +22,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
@@ -90,24 +91,29 @@ def seed_all(*, out=sys.stdout, seed=SEED):
 
 def demo_logins():
     """``[(role label, username)]`` of every demo login that exists, for the serve banner."""
-    rows = [(label, username) for username, _g, label in PLATFORM_STAFF]
+    rows = [(_(label), username) for username, _g, label in PLATFORM_STAFF]
     members = (
         MerchantMember.objects.filter(merchant__code__in=[m[0] for m in MERCHANTS])
         .select_related("merchant", "user")
         .order_by("merchant_id", "-role")  # owner, then agent
     )
     for member in members:
-        role = "店主 owner" if member.role == MerchantMember.Role.OWNER else "客服 agent"
-        rows.append((f"{member.merchant.name} {role}", member.user.username))
+        role = _("店主") if member.role == MerchantMember.Role.OWNER else _("客服")
+        rows.append(
+            (
+                _("%(merchant)s %(role)s") % {"merchant": member.merchant.name, "role": role},
+                member.user.username,
+            )
+        )
     consumers = list(
         User.objects.filter(username__startswith="consumer", consumer__isnull=False)
         .order_by("username")
         .values_list("username", flat=True)
     )
     if consumers:
-        rows.append(("消费者 consumer", consumers[0]))
+        rows.append((_("消费者"), consumers[0]))
     if len(consumers) > 1:
-        rows.append((f"消费者 consumer (… {consumers[-1]})", consumers[1]))
+        rows.append((_("消费者（…… %(last)s）") % {"last": consumers[-1]}, consumers[1]))
     existing = set(
         User.objects.filter(username__in=[u for _l, u in rows]).values_list("username", flat=True)
     )
@@ -126,9 +132,11 @@ def demo_api_keys():
     except (OSError, ValueError):
         saved = {}
     merchant = Merchant.objects.filter(code=MERCHANTS[0][0]).first()
-    wanted = [("platform", "演示平台密钥 demo platform key", None)]
+    # The keys' names are data, kept as the demo made them (old keys are found by name).
+    wanted = [("platform", "演示平台密钥 demo platform key", None)]  # i18n-exempt: demo data
     if merchant is not None:
-        wanted.append(("merchant", f"演示商家密钥 demo key of {merchant.code}", merchant))
+        name = f"演示商家密钥 demo key of {merchant.code}"  # i18n-exempt: demo data
+        wanted.append(("merchant", name, merchant))
     result = []
     for scope, name, scope_merchant in wanted:
         raw = saved.get(scope)
@@ -145,9 +153,9 @@ def demo_api_keys():
             )
             saved[scope] = raw
         label = (
-            "平台范围 platform scope"
+            _("平台范围")
             if scope == "platform"
-            else f"商家范围 merchant scope ({merchant.name})"
+            else _("商家范围（%(merchant)s）") % {"merchant": merchant.name}
         )
         result.append((label, raw))
     path.write_text(json.dumps(saved, indent=2))

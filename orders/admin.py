@@ -14,6 +14,7 @@ from .adapters.carrier import SandboxCarrier
 from .logistics import logistics_alert_resolve
 from .models import (
     Category,
+    ExclusionReason,
     GatewayRefund,
     LogisticsAlert,
     Order,
@@ -88,8 +89,11 @@ class CategoryForm(forms.ModelForm):
         if klass == "allowed":
             data["exclusion_reason"] = ""
         elif klass and not rules.exclusion_reason_valid(klass, reason):
-            allowed = ", ".join(sorted(rules.EXCLUSION_REASONS[klass]))
-            self.add_error("exclusion_reason", _("该分类的不适用原因应为：%s") % allowed)
+            labels = dict(ExclusionReason.choices)
+            allowed = "、".join(str(labels[r]) for r in sorted(rules.EXCLUSION_REASONS[klass]))
+            self.add_error(
+                "exclusion_reason", _("该分类的不适用原因应为：%(allowed)s") % {"allowed": allowed}
+            )
         return data
 
 
@@ -345,7 +349,8 @@ class OrderAdmin(ServiceWrittenAdmin):
                 lambda o=order: services.order_update(
                     order=o, status=to, actor=actor, reason="admin"
                 ),
-                f"{order.number} → {to}",
+                _("订单 %(number)s 已变更为“%(status)s”。")
+                % {"number": order.number, "status": Order.Status(to).label},
             )
         return done
 
@@ -582,5 +587,5 @@ class LogisticsAlertAdmin(admin.ModelAdmin):
     def resolve_selected(self, request, queryset):
         actor = actor_for_user(request.user)
         for alert in queryset.filter(status=LogisticsAlert.Status.OPEN):
-            logistics_alert_resolve(alert=alert, actor=actor, note="平台物流专员已处理")
+            logistics_alert_resolve(alert=alert, actor=actor, note=str(_("平台物流专员已处理")))
         self.message_user(request, _("已处理。"), messages.SUCCESS)

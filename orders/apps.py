@@ -1,12 +1,13 @@
 """Catalog, orders, payments, shipments and tracking (standard 6.2)."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class OrdersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "orders"
-    verbose_name = "订单与物流"
+    verbose_name = gettext_lazy("订单与物流")
 
     def ready(self):
         # Imported here, once the app registry is ready (they import models), to register

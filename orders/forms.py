@@ -4,12 +4,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 CARRIER_CHOICES = [
-    ("顺丰速运", _("顺丰速运")),
-    ("中通快递", _("中通快递")),
-    ("圆通速递", _("圆通速递")),
-    ("韵达快递", _("韵达快递")),
-    ("京东物流", _("京东物流")),
-    ("中国邮政 EMS", _("中国邮政 EMS")),
+    ("顺丰速运", _("顺丰速运")),  # i18n-exempt: stored carrier name
+    ("中通快递", _("中通快递")),  # i18n-exempt: stored carrier name
+    ("圆通速递", _("圆通速递")),  # i18n-exempt: stored carrier name
+    ("韵达快递", _("韵达快递")),  # i18n-exempt: stored carrier name
+    ("京东物流", _("京东物流")),  # i18n-exempt: stored carrier name
+    ("中国邮政 EMS", _("中国邮政 EMS")),  # i18n-exempt: stored carrier name
     ("SANDBOX", _("沙箱承运商")),
 ]
 """The carriers a person picks on a page (the API takes any carrier name)."""

@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
@@ -91,14 +93,14 @@ def on_tracking_event(event):
             shipment,
             reasons=[LogisticsAlert.Reason.STALE],
             newer_than=occurred_at,
-            note="物流轨迹已恢复更新，系统自动解除预警",
+            note=_("物流轨迹已恢复更新，系统自动解除预警"),
         )
     elif kind == SIGNED:
         deadline_cancel(subject=shipment, kind=STALE_KIND, actor=SYSTEM, reason="signed")
         _resolve_open(
             shipment,
             reasons=[LogisticsAlert.Reason.STALE, LogisticsAlert.Reason.EXCEPTION],
-            note="包裹已签收，系统自动解除预警",
+            note=_("包裹已签收，系统自动解除预警"),
         )
     elif kind == EXCEPTION:
         description = (event.payload or {}).get("description", "")
@@ -133,12 +135,16 @@ def _on_stale(deadline):
         reason=LogisticsAlert.Reason.STALE,
         actor=SYSTEM,
         last_event_at=shipment.last_event_at,
-        detail=f"{deadline.policy_value or 72} 小时无物流更新",
+        detail=_("%(hours)s 小时无物流更新") % {"hours": deadline.policy_value or 72},
     )
     return {"alert_id": alert.pk}
 
 
-deadline_register(STALE_KIND, _on_stale, "物流长时间未更新，向消费者、商家和平台物流队列发出预警")
+deadline_register(
+    STALE_KIND,
+    _on_stale,
+    gettext_lazy("物流长时间未更新，向消费者、商家和平台物流队列发出预警"),
+)
 
 
 def logistics_alert_raise(*, shipment, reason, actor, last_event_at=None, detail=""):

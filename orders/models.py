@@ -25,13 +25,32 @@ class NoReasonClass(models.TextChoices):
     EXCLUDABLE = "excludable", _("经消费者确认可不适用")
 
 
+class ExclusionReason(models.TextChoices):
+    """Why a category is excluded from the no-reason return: by law (RULES.md R2;
+    网络购买商品七日无理由退货暂行办法 art. 6) or by nature with the consumer's consent at checkout
+    (R3; art. 7)."""
+
+    CUSTOM_MADE = "custom_made", _("消费者定作")
+    PERISHABLE = "perishable", _("鲜活易腐")
+    DIGITAL = "digital", _("数字化商品（在线下载或拆封后）")
+    PERIODICAL = "periodical", _("已交付的报纸、期刊")
+    HEALTH_SAFETY = "health_safety", _("拆封后易影响人身安全、生命健康或商品品质")
+    ACTIVATION_VALUE = "activation_value", _("激活或试用后价值贬损较大")
+    NEAR_EXPIRY = "near_expiry", _("已明示的临期或有瑕疵商品")
+
+
 class Category(models.Model):
     """A product category with its no-reason-return class and installation need."""
 
     code = models.SlugField(_("类目编码"), max_length=40, unique=True)
     name = models.CharField(_("类目名称"), max_length=80)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("上级类目"),
     )
     no_reason_class = models.CharField(
         _("无理由退货"), max_length=20, choices=NoReasonClass.choices, default=NoReasonClass.ALLOWED
@@ -40,10 +59,8 @@ class Category(models.Model):
         _("不适用原因"),
         max_length=40,
         blank=True,
-        help_text=_(
-            "custom_made / perishable / digital / periodical / health_safety / "
-            "activation_value / near_expiry"
-        ),
+        choices=ExclusionReason.choices,
+        help_text=_("支持七天无理由退货的类目为空"),
     )
     needs_installation = models.BooleanField(_("需要安装"), default=False)
     sanbao_code = models.CharField(
@@ -66,8 +83,12 @@ class Category(models.Model):
 
 
 class Product(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="products")
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="products", verbose_name=_("商家")
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("类目")
+    )
     external_id = models.CharField(_("外部编号"), max_length=64, blank=True)
     name = models.CharField(_("商品名称"), max_length=200)
     price_protection_days = models.PositiveSmallIntegerField(
@@ -102,7 +123,9 @@ class Product(models.Model):
 class Sku(models.Model):
     """A sellable spec of a product (colour, size, model) with its current price and stock."""
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="skus")
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="skus", verbose_name=_("商品")
+    )
     code = models.CharField(_("SKU 编码"), max_length=64, unique=True)
     spec = models.CharField(_("规格"), max_length=120, blank=True)
     price = models.DecimalField(_("现价"), max_digits=12, decimal_places=2)
@@ -122,7 +145,9 @@ class Sku(models.Model):
 class PriceChange(models.Model):
     """The price history of a SKU: each price and the instant it took effect."""
 
-    sku = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="price_history")
+    sku = models.ForeignKey(
+        Sku, on_delete=models.CASCADE, related_name="price_history", verbose_name=_("SKU")
+    )
     price = models.DecimalField(_("价格"), max_digits=12, decimal_places=2)
     effective_at = models.DateTimeField(_("生效时间"), default=clock.now)
 
@@ -148,8 +173,12 @@ class Order(models.Model):
         COMPLETED = "completed", _("已完成")
         CANCELLED = "cancelled", _("已取消")
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="orders")
-    consumer = models.ForeignKey(ConsumerProfile, on_delete=models.PROTECT, related_name="orders")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="orders", verbose_name=_("商家")
+    )
+    consumer = models.ForeignKey(
+        ConsumerProfile, on_delete=models.PROTECT, related_name="orders", verbose_name=_("消费者")
+    )
     number = models.CharField(_("订单号"), max_length=40, unique=True)
     status = models.CharField(
         _("状态"), max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT
@@ -231,8 +260,12 @@ class OrderLine(models.Model):
         CONSUMER = "consumer_confirmation", _("消费者确认已拆封")
         DOWNLOAD = "download", _("下载记录")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="order_lines")
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("订单")
+    )
+    sku = models.ForeignKey(
+        Sku, on_delete=models.PROTECT, related_name="order_lines", verbose_name=_("SKU")
+    )
     product_name = models.CharField(_("商品名称"), max_length=200)
     spec = models.CharField(_("规格"), max_length=120, blank=True)
     quantity = models.PositiveIntegerField(_("数量"))
@@ -284,7 +317,9 @@ class Payment(models.Model):
         SUCCEEDED = "succeeded", _("已支付")
         FAILED = "failed", _("失败")
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="payments", verbose_name=_("订单")
+    )
     external_id = models.CharField(_("支付流水号"), max_length=64, unique=True)
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.SUCCEEDED
@@ -315,7 +350,9 @@ class Tender(models.Model):
         POINTS = "points", _("积分")
         COUPON = "coupon", _("优惠券")
 
-    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="tenders")
+    payment = models.ForeignKey(
+        Payment, on_delete=models.CASCADE, related_name="tenders", verbose_name=_("支付")
+    )
     kind = models.CharField(_("方式"), max_length=10, choices=Kind.choices)
     amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
     reference = models.CharField(_("渠道流水"), max_length=64, blank=True)
@@ -361,9 +398,15 @@ class Shipment(models.Model):
         SIGNED = "signed", _("已签收")
         EXCEPTION = "exception", _("异常")
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
-    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="shipments")
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("订单")
+    )
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("订单行")
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
+    )
     carrier = models.CharField(_("承运商"), max_length=40)
     tracking_number = models.CharField(_("运单号"), max_length=64)
     status = models.CharField(
@@ -422,7 +465,9 @@ class TrackingEvent(models.Model):
         SIGNED = "signed", _("已签收")
         EXCEPTION = "exception", _("异常")
 
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.CASCADE, related_name="events", verbose_name=_("包裹")
+    )
     kind = models.CharField(_("节点"), max_length=20, choices=Kind.choices)
     occurred_at = models.DateTimeField(_("发生时间"))
     location = models.CharField(_("地点"), max_length=120, blank=True)
@@ -452,23 +497,41 @@ class TrackingEvent(models.Model):
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M} {self.location}"
 
 
+class SignerRelation(models.TextChoices):
+    """Who signed for a parcel, as the carrier records it (standard 6.2.3)."""
+
+    SELF = "self", _("本人签收")
+    FAMILY = "family", _("家人代签")
+    LOCKER = "locker", _("快递柜")
+    FRONT_DESK = "front_desk", _("前台/门卫代签")
+    COLLEAGUE = "colleague", _("同事代签")
+    OTHER = "other", _("他人代签")
+
+
 class SignOff(models.Model):
     """Who signed for a parcel; an electronic signature above the high-value threshold (6.2.3.1)."""
 
-    shipment = models.OneToOneField(Shipment, on_delete=models.CASCADE, related_name="sign_off")
+    shipment = models.OneToOneField(
+        Shipment, on_delete=models.CASCADE, related_name="sign_off", verbose_name=_("包裹")
+    )
     signer_name = EncryptedTextField(_("签收人"))
     signer_relation = models.CharField(
         _("签收关系"),
         max_length=20,
-        default="self",
-        help_text=_("self / family / locker / front_desk / other"),
+        default=SignerRelation.SELF,
+        choices=SignerRelation.choices,
     )
     signed_at = models.DateTimeField(_("签收时间"))
     e_signature = models.TextField(
         _("电子签名"), blank=True, help_text=_("签名图像（data URL）或签名摘要")
     )
     recorded_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("记录人"),
     )
     recorded_at = models.DateTimeField(_("记录时间"), default=clock.now, editable=False)
 
@@ -519,9 +582,15 @@ class GatewayRefund(GatewayOperation):
         SUCCEEDED = "succeeded", _("退款成功")
         FAILED = "failed", _("退款失败")
 
-    tender = models.ForeignKey(Tender, on_delete=models.PROTECT, related_name="gateway_refunds")
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="gateway_refunds")
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    tender = models.ForeignKey(
+        Tender, on_delete=models.PROTECT, related_name="gateway_refunds", verbose_name=_("支付方式")
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="gateway_refunds", verbose_name=_("订单")
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
+    )
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
@@ -542,7 +611,7 @@ class GatewayRefund(GatewayOperation):
         ]
 
     def __str__(self):
-        return f"{self.request_id} ¥{self.amount} {self.status}"
+        return f"{self.request_id} ¥{self.amount} {self.get_status_display()}"
 
 
 class GatewayTransfer(GatewayOperation):
@@ -569,14 +638,28 @@ class GatewayTransfer(GatewayOperation):
         FAILED = "failed", _("失败")
 
     direction = models.CharField(_("方向"), max_length=10, choices=Direction.choices)
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="gateway_transfers")
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="gateway_transfers", verbose_name=_("订单")
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("商家")
+    )
     tender = models.ForeignKey(
-        Tender, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Tender,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("支付方式"),
     )
     method = models.CharField(_("渠道"), max_length=10, default="card")
     refund_of = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        verbose_name=_("原收款"),
     )
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
@@ -602,7 +685,10 @@ class GatewayTransfer(GatewayOperation):
         ]
 
     def __str__(self):
-        return f"{self.direction} {self.request_id} ¥{self.amount} {self.status}"
+        return (
+            f"{self.get_direction_display()} {self.request_id} ¥{self.amount} "
+            f"{self.get_status_display()}"
+        )
 
 
 class PickupBooking(models.Model):
@@ -619,10 +705,15 @@ class PickupBooking(models.Model):
         CANCELLED = "cancelled", _("已取消")
 
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Merchant,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("商家"),
     )
-    subject_type = models.CharField(max_length=60, blank=True)
-    subject_id = models.BigIntegerField(null=True, blank=True)
+    subject_type = models.CharField(max_length=60, blank=True, verbose_name=_("对象类型"))
+    subject_id = models.BigIntegerField(null=True, blank=True, verbose_name=_("对象编号"))
     request_id = models.CharField(_("请求号"), max_length=80, unique=True)
     carrier = models.CharField(_("承运商"), max_length=40)
     slot_start = models.DateTimeField(_("预约开始"))
@@ -660,7 +751,7 @@ class PickupBooking(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.carrier} {self.slot_start:%Y-%m-%d %H:%M} {self.status}"
+        return f"{self.carrier} {self.slot_start:%Y-%m-%d %H:%M} {self.get_status_display()}"
 
     @property
     def masked_contact_name(self):

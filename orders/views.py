@@ -107,15 +107,6 @@ def _order_detail(request, pk):
         raise Http404 from None
 
 
-SIGNER_RELATIONS = {
-    "self": _("本人签收"),
-    "family": _("家人代签"),
-    "locker": _("快递柜"),
-    "front_desk": _("前台/门卫代签"),
-    "other": _("他人代签"),
-}
-
-
 def _order_detail_page(request, pk, *, portal, mask, ship_form=None, status=200):
     order = _order_detail(request, pk)
     lines = {line.pk: line for line in order.lines.all()}
@@ -128,9 +119,7 @@ def _order_detail_page(request, pk, *, portal, mask, ship_form=None, status=200)
             # Merchants see the consumer's personal data masked (RULES.md D2), the signer too.
             signer = sign_off.signer_name
             sign_off.signer_display = mask_name(signer) if mask else signer
-            sign_off.relation_display = SIGNER_RELATIONS.get(
-                sign_off.signer_relation, sign_off.signer_relation
-            )
+            sign_off.relation_display = sign_off.get_signer_relation_display()
     # Issue 3: every case shows what is due and what happens then (the 72 h logistics alert).
     deadlines = deadlines_for_many([order, *order.shipments.all()])
     to_ship = rules.unshipped_lines(order) if portal == "merchant" else []

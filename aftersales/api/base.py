@@ -1,5 +1,7 @@
 """Shared pieces of every viewset: the actor, role checks, one-service writes."""
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import permissions
 
@@ -11,9 +13,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     type=str,
     location=OpenApiParameter.HEADER,
     required=False,
-    description=(
-        "重复请求返回首次响应。Repeats of a POST with the same key replay the first response."
-    ),
+    description=gettext_lazy("重复请求返回首次响应。"),
 )
 
 
@@ -36,7 +36,7 @@ def require_platform_write(actor):
     """Platform staff who may write (not auditors), or a platform-scoped key."""
     if not actor.platform_write:
         if actor.platform_read:
-            raise PermissionDenied("只读角色不能修改数据。Read-only role.", code="read_only_role")
+            raise PermissionDenied(_("只读角色不能修改数据。"), code="read_only_role")
         raise NotFound()
 
 

@@ -10,6 +10,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
@@ -34,7 +36,7 @@ from aftersales.tenancy.scope import scoped
 
 
 class DeadlineSerializer(serializers.ModelSerializer):
-    description = serializers.SerializerMethodField(help_text="到期时将发生什么。")
+    description = serializers.SerializerMethodField(help_text=gettext_lazy("到期时将发生什么。"))
     overdue = serializers.SerializerMethodField()
 
     class Meta:
@@ -79,12 +81,12 @@ def _flag(value):
     list=extend_schema(
         parameters=[
             OpenApiParameter(
-                "overdue", OpenApiTypes.BOOL, description="只看已过期未执行的。Past due."
+                "overdue", OpenApiTypes.BOOL, description=gettext_lazy("只看已过期未执行的。")
             ),
             OpenApiParameter(
                 "due_within_hours",
                 OpenApiTypes.NUMBER,
-                description="N 小时内到期。Pending and due within N hours.",
+                description=gettext_lazy("只看 N 小时内到期的待执行期限。"),
             ),
             OpenApiParameter("kind", str),
             OpenApiParameter("merchant", int),
@@ -121,7 +123,7 @@ class DeadlineViewSet(
         if "state" in params:
             if params["state"] not in Deadline.State.values:
                 raise InvalidInput(
-                    "未知状态。Unknown state.",
+                    _("未知状态。"),
                     code="filter_invalid",
                     fields={"state": Deadline.State.values},
                 )
@@ -134,7 +136,7 @@ class DeadlineViewSet(
                 until = now + timedelta(hours=float(params["due_within_hours"]))
             except (ValueError, OverflowError):
                 raise InvalidInput(
-                    "due_within_hours 必须是数字。",
+                    _("到期时限（小时数）必须是数字。"),
                     code="filter_invalid",
                     fields={"due_within_hours": "number"},
                 ) from None
@@ -146,7 +148,7 @@ class DeadlineViewSet(
                 qs = qs.filter(merchant_id=int(params["merchant"]))
             except ValueError:
                 raise InvalidInput(
-                    "merchant 必须是编号。", code="filter_invalid", fields={"merchant": "integer"}
+                    _("商家必须是编号。"), code="filter_invalid", fields={"merchant": "integer"}
                 ) from None
         if params.get("subject_type"):
             qs = qs.filter(subject_type=params["subject_type"])
@@ -165,11 +167,9 @@ class ClockSerializer(serializers.Serializer):
 class ClockMoveSerializer(serializers.Serializer):
     advance_seconds = serializers.IntegerField(required=False, min_value=0)
     advance_hours = serializers.FloatField(required=False, min_value=0)
-    set_to = ZonedDateTimeField(
-        required=False, help_text="只能向前，须带时区。Forward only, with its zone."
-    )
+    set_to = ZonedDateTimeField(required=False, help_text=gettext_lazy("只能向前，须带时区。"))
     reset = serializers.BooleanField(
-        required=False, default=False, help_text="回到真实时间。Back to real time."
+        required=False, default=False, help_text=gettext_lazy("回到真实时间。")
     )
 
 
@@ -217,7 +217,7 @@ class SandboxClockView(ActorViewMixin, APIView):
                 )
             except OverflowError:
                 raise InvalidInput(
-                    "沙箱时钟最多前移十年。",
+                    _("沙箱时钟最多前移十年。"),
                     code="clock_move_too_far",
                     fields={"advance": "too large"},
                 ) from None

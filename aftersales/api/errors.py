@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpResponseServerError, JsonResponse
 from django.template import loader
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.defaults import ERROR_500_TEMPLATE_NAME, bad_request, page_not_found
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
@@ -28,10 +30,10 @@ logger = logging.getLogger("aftersales.api")
 _DRF = {
     exceptions.NotAuthenticated: (
         "not_authenticated",
-        "请先登录或提供 API 密钥。Sign in or send an API key.",
+        gettext_lazy("请先登录或提供 API 密钥。"),
     ),
     exceptions.AuthenticationFailed: ("authentication_failed", None),
-    exceptions.PermissionDenied: ("permission_denied", "您无权执行此操作。You may not do this."),
+    exceptions.PermissionDenied: ("permission_denied", gettext_lazy("您无权执行此操作。")),
     exceptions.MethodNotAllowed: ("method_not_allowed", None),
     exceptions.NotAcceptable: ("not_acceptable", None),
     exceptions.UnsupportedMediaType: ("unsupported_media_type", None),
@@ -61,9 +63,7 @@ def error_response(exc):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
     if isinstance(exc, (Http404, exceptions.NotFound)):
         set_rollback()
-        return Response(
-            error_body("not_found", "未找到该对象，或您无权查看。Not found."), status=404
-        )
+        return Response(error_body("not_found", _("未找到该对象，或您无权查看。")), status=404)
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
@@ -72,8 +72,7 @@ def error_response(exc):
         return Response(
             error_body(
                 "invalid",
-                "请求参数有误，请按 fields 中的提示修改后重试。"
-                "Some fields are invalid; see fields.",
+                _("请求参数有误，请按各字段的提示修改后重试。"),
                 detail,
             ),
             status=400,
@@ -84,7 +83,9 @@ def error_response(exc):
         specific = getattr(exc.detail, "code", None)
         if isinstance(specific, str) and specific != exc.default_code:
             code, message = specific, None  # e.g. api_key_revoked, with the raised message
-        response = Response(error_body(code, message or str(exc.detail)), status=exc.status_code)
+        response = Response(
+            error_body(code, str(message) if message else str(exc.detail)), status=exc.status_code
+        )
         if getattr(exc, "auth_header", None):
             response["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None):
@@ -96,7 +97,7 @@ def error_response(exc):
 def json_404(request, exception=None):
     """Django-level 404 for paths that no view matched: JSON under /api/, HTML elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse(error_body("not_found", "没有这个接口。No such endpoint."), status=404)
+        return JsonResponse(error_body("not_found", _("没有这个接口。")), status=404)
 
     return page_not_found(request, exception)
 
@@ -111,10 +112,10 @@ def json_400(request, exception=None):
     if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
         code, message = (
             "too_many_fields",
-            "请求中的字段或文件过多。The request has too many fields or files.",
+            _("请求中的字段或文件过多。"),
         )
     else:
-        code, message = "bad_request", "请求无效。The request is not valid."
+        code, message = "bad_request", _("请求无效。")
     return JsonResponse(error_body(code, message), status=400)
 
 
@@ -128,9 +129,8 @@ def json_500(request):
         return JsonResponse(
             error_body(
                 "server_error",
-                f"服务器内部错误，已记录，请求编号 {request_id}；请联系平台并提供该编号。"
-                f"Internal error; it was logged as request {request_id}. "
-                "Quote this id to the platform's support.",
+                _("服务器内部错误，已记录，请求编号 %(request_id)s；请联系平台并提供该编号。")
+                % {"request_id": request_id},
                 {"request_id": request_id},
             ),
             status=500,

@@ -12,6 +12,7 @@ import json
 
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 
 from aftersales.api.models import IdempotencyRecord
 from aftersales.tenancy.auth import parse_raw_key
@@ -39,8 +40,7 @@ def _replay(record, digest):
         return _error(
             400,
             "idempotency_key_reused",
-            "该 Idempotency-Key 已用于另一个请求；请为新请求使用新的键。"
-            "This Idempotency-Key was used with a different request; use a new key.",
+            _("该 Idempotency-Key 已用于另一个请求；请为新请求使用新的键。"),
         )
     response = HttpResponse(
         bytes(record.response_body or b""),
@@ -60,7 +60,7 @@ class IdempotencyMiddleware:
         if request.method != "POST" or not key or not request.path.startswith("/api/"):
             return self.get_response(request)
         if len(key) > 255:
-            return _error(400, "idempotency_key_invalid", "Idempotency-Key 最长 255 个字符。")
+            return _error(400, "idempotency_key_invalid", _("Idempotency-Key 最长 255 个字符。"))
         owner = _owner(request)
         if owner is None:
             return self.get_response(request)
@@ -97,7 +97,7 @@ class IdempotencyMiddleware:
                 return _error(
                     500,
                     "idempotency_unsupported_response",
-                    "流式响应不支持 Idempotency-Key。Streaming responses cannot be replayed.",
+                    _("流式响应不支持 Idempotency-Key。"),
                 )
             if "no-store" in response.get("Cache-Control", ""):
                 # The body must not be kept (unmasked personal data, RULES.md D1): the side

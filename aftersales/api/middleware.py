@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -43,8 +44,7 @@ def body_too_large():
     return error_response(
         413,
         "body_too_large",
-        f"请求体超过 {limit} 字节的上限。The request body is larger than the limit of "
-        f"{limit} bytes.",
+        _("请求体超过 %(limit)s 字节的上限。") % {"limit": limit},
         {"limit_bytes": limit},
     )
 
@@ -73,7 +73,7 @@ class ApiInputGuardMiddleware:
             return error_response(
                 400,
                 "nul_character",
-                "路径中不能含有 NUL 字符（%00）。The path holds a NUL character (%00).",
+                _("路径中不能含有空字符（NUL）。"),
             )
         query = request.META.get("QUERY_STRING", "")
         if "%00" in query or "\x00" in query:
@@ -83,8 +83,7 @@ class ApiInputGuardMiddleware:
                 return error_response(
                     400,
                     "nul_character",
-                    "查询参数中不能含有 NUL 字符（%00）。"
-                    "A query parameter holds a NUL character (%00).",
+                    _("查询参数中不能含有空字符（NUL）。"),
                     {name.replace("\x00", "\\u0000"): ["nul_character"] for name in names},
                 )
         return None

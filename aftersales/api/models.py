@@ -9,15 +9,15 @@ from aftersales import clock
 class IdempotencyRecord(models.Model):
     """A stored first response for an ``Idempotency-Key`` (Stripe semantics)."""
 
-    owner = models.CharField(max_length=80)
-    key = models.CharField(max_length=255)
-    method = models.CharField(max_length=10)
-    path = models.CharField(max_length=500)
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True)
-    response_body = models.BinaryField(null=True)
-    content_type = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(default=clock.now, editable=False)
+    owner = models.CharField(max_length=80, verbose_name=_("调用方"))
+    key = models.CharField(max_length=255, verbose_name=_("幂等键"))
+    method = models.CharField(max_length=10, verbose_name=_("请求方法"))
+    path = models.CharField(max_length=500, verbose_name=_("路径"))
+    request_hash = models.CharField(max_length=64, verbose_name=_("请求摘要"))
+    status_code = models.PositiveSmallIntegerField(null=True, verbose_name=_("响应状态码"))
+    response_body = models.BinaryField(null=True, verbose_name=_("响应内容"))
+    content_type = models.CharField(max_length=100, blank=True, verbose_name=_("内容类型"))
+    created_at = models.DateTimeField(default=clock.now, editable=False, verbose_name=_("创建时间"))
 
     class Meta:
         verbose_name = _("幂等记录")

@@ -1,4 +1,5 @@
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound as DrfNotFound
 from rest_framework.pagination import CursorPagination
 
@@ -9,8 +10,7 @@ CURSOR_INVALID = "cursor_invalid"
 
 def cursor_invalid():
     return InvalidInput(
-        "分页游标无效，请使用上一页响应中的 next / previous 链接。"
-        "The cursor is not valid; follow the next / previous links of a page.",
+        _("分页游标无效，请使用上一页响应中的 next / previous 链接。"),
         code=CURSOR_INVALID,
         fields={"cursor": ["invalid"]},
     )

@@ -16,6 +16,7 @@ import io
 import re
 from itertools import accumulate
 
+from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -55,16 +56,18 @@ def refuse_bad_text(value, where=""):
     elif isinstance(value, str):
         if "\x00" in value:
             raise ParseError(
-                f"请求中不能含有 NUL 字符（\\u0000）。The request holds a NUL character "
-                f"(\\u0000){' in ' + where if where else ''}.",
+                _("请求中的 %(where)s 不能含有空字符（NUL）。") % {"where": where}
+                if where
+                else _("请求中不能含有空字符（NUL）。"),
                 code="nul_character",
             )
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise ParseError(
-                f"请求中含有无效的 Unicode 字符（单独的代理项）。The request holds a character "
-                f"that is not valid Unicode (a lone surrogate){' in ' + where if where else ''}.",
+                _("请求中的 %(where)s 含有无效的 Unicode 字符（单独的代理项）。") % {"where": where}
+                if where
+                else _("请求中含有无效的 Unicode 字符（单独的代理项）。"),
                 code="invalid_unicode",
             ) from None
 
@@ -74,21 +77,15 @@ class JSONParser(parsers.JSONParser):
         raw = stream.read() if stream is not None else b""
         if json_depth(raw) > MAX_JSON_DEPTH:
             raise ParseError(
-                f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层。The JSON body nests deeper than "
-                f"{MAX_JSON_DEPTH} levels.",
+                _("JSON 嵌套超过 %(depth)s 层。") % {"depth": MAX_JSON_DEPTH},
                 code="json_too_deep",
             )
         try:
             data = super().parse(io.BytesIO(raw), media_type, parser_context)
-        except ParseError as exc:
-            raise ParseError(
-                f"请求体不是合法的 JSON。The request body is not valid JSON: {exc.detail}",
-                code="malformed_request",
-            ) from None
+        except ParseError:
+            raise ParseError(_("请求体不是合法的 JSON。"), code="malformed_request") from None
         except RecursionError:  # a body in an encoding whose brackets the count above missed
-            raise ParseError(
-                "JSON 嵌套过深。The JSON body nests too deep.", code="json_too_deep"
-            ) from None
+            raise ParseError(_("JSON 嵌套过深。"), code="json_too_deep") from None
         refuse_bad_text(data)
         return data
 
@@ -104,11 +101,8 @@ class MultiPartParser(parsers.MultiPartParser):
     def parse(self, stream, media_type=None, parser_context=None):
         try:
             result = super().parse(stream, media_type, parser_context)
-        except ParseError as exc:
-            raise ParseError(
-                f"multipart 请求体无法解析。The multipart body could not be parsed: {exc.detail}",
-                code="malformed_multipart",
-            ) from None
+        except ParseError:
+            raise ParseError(_("multipart 请求体无法解析。"), code="malformed_multipart") from None
         refuse_bad_text(dict(result.data.lists()))
         for field, uploads in result.files.lists():
             for upload in uploads:
@@ -116,8 +110,8 @@ class MultiPartParser(parsers.MultiPartParser):
                 refuse_bad_text(name, field)
                 if len(name) > MAX_FILE_NAME_LENGTH:
                     raise ParseError(
-                        f"文件名最长 {MAX_FILE_NAME_LENGTH} 个字符。A file name may have at most "
-                        f"{MAX_FILE_NAME_LENGTH} characters ({field}: {len(name)}).",
+                        _("文件名最长 %(limit)s 个字符（%(field)s：%(length)s 个字符）。")
+                        % {"limit": MAX_FILE_NAME_LENGTH, "field": field, "length": len(name)},
                         code="file_name_too_long",
                     )
         return result

@@ -16,29 +16,35 @@ operation lists, besides its success response, the error body ``Error``
 A status an operation documents itself (its own 400 example, say) is kept.
 """
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "description": (
-        "错误响应。The error body: a stable `code`, a message (Chinese first) and per-field "
-        "details."
-    ),
-    "properties": {
-        "code": {"type": "string", "description": "稳定的错误码。Stable error code."},
-        "message": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": {}},
-    },
-    "required": ["code", "message", "fields"],
-}
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+
+def error_schema():
+    """The ``Error`` component, in the language of the request for the schema."""
+    return {
+        "type": "object",
+        "description": _(
+            "错误响应：稳定的错误码（code）、按请求语言书写的说明（message）和逐字段的详情（fields）。"
+        ),
+        "properties": {
+            "code": {"type": "string", "description": _("稳定的错误码。")},
+            "message": {"type": "string"},
+            "fields": {"type": "object", "additionalProperties": {}},
+        },
+        "required": ["code", "message", "fields"],
+    }
+
 
 DESCRIPTIONS = {
-    "400": "请求无效或违反业务规则。Invalid input or a rule violation.",
-    "401": "未登录或 API 密钥无效。No or invalid credentials.",
-    "403": "可以查看但无权执行此操作。The caller may see the object but not do this.",
-    "404": "不存在或不在调用方范围内。Not found, or outside the caller's scope.",
-    "409": "对象当前状态不允许此操作。The object's state does not allow this.",
-    "413": "请求体超过大小上限。The body is larger than the limit.",
-    "415": "不支持的请求体类型。Unsupported media type.",
-    "500": "内部错误，已记录（fields.request_id）。Internal error, logged under its request id.",
+    "400": gettext_lazy("请求无效或违反业务规则。"),
+    "401": gettext_lazy("未登录或 API 密钥无效。"),
+    "403": gettext_lazy("可以查看但无权执行此操作。"),
+    "404": gettext_lazy("不存在或不在调用方范围内。"),
+    "409": gettext_lazy("对象当前状态不允许此操作。"),
+    "413": gettext_lazy("请求体超过大小上限。"),
+    "415": gettext_lazy("不支持的请求体类型。"),
+    "500": gettext_lazy("内部错误，已记录（见 fields.request_id）。"),
 }
 WRITES = {"post", "put", "patch", "delete"}
 
@@ -58,7 +64,7 @@ def error_statuses(method, operation):
 
 def add_error_responses(result, generator, request, public):
     """Postprocessing hook: the ``Error`` component and each operation's error responses."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = error_schema()
     reference = {"$ref": "#/components/schemas/Error"}
     for item in result.get("paths", {}).values():
         for method, operation in item.items():
@@ -70,7 +76,7 @@ def add_error_responses(result, generator, request, public):
                     status,
                     {
                         "content": {"application/json": {"schema": reference}},
-                        "description": DESCRIPTIONS[status],
+                        "description": str(DESCRIPTIONS[status]),
                     },
                 )
             operation["responses"] = dict(sorted(responses.items()))

@@ -1,4 +1,5 @@
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from aftersales.casefile.models import TimelineEvent
@@ -28,8 +29,7 @@ class ZonedDateTimeField(serializers.DateTimeField):
     bare ``2026-03-01T10:00:00`` could mean Shanghai or UTC, eight hours apart."""
 
     default_error_messages = {
-        "zone_required": "日期时间必须带时区，如 2026-03-01T10:00:00+08:00。"
-        "A date-time must include its zone, e.g. 2026-03-01T10:00:00+08:00.",
+        "zone_required": gettext_lazy("日期时间必须带时区，如 2026-03-01T10:00:00+08:00。"),
     }
 
     def to_internal_value(self, value):
@@ -125,7 +125,7 @@ class ApiKeyCreateSerializer(serializers.Serializer):
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):
-    key = serializers.CharField(read_only=True, help_text="完整密钥，仅显示一次。Shown once.")
+    key = serializers.CharField(read_only=True, help_text=gettext_lazy("完整密钥，仅显示一次。"))
 
     class Meta(ApiKeySerializer.Meta):
         fields = ApiKeySerializer.Meta.fields + ["key"]
@@ -168,13 +168,13 @@ class PiiRevealSerializer(serializers.Serializer):
     fields = serializers.ListField(
         child=serializers.ChoiceField(choices=["name", "phone", "addresses"]),
         allow_empty=False,
-        help_text="要查看的字段。Fields to reveal.",
+        help_text=gettext_lazy("要查看的字段。"),
     )
     reason = serializers.CharField(
         max_length=200,
         required=False,
         allow_blank=True,
-        help_text="查看原因（平台人员必填）。Why (required for staff).",
+        help_text=gettext_lazy("查看原因（平台人员必填）。"),
     )
 
 

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -84,10 +86,10 @@ class MerchantViewSet(
 
 @extend_schema_view(
     list=extend_schema(
-        description="消费者列表（姓名、手机号已脱敏）。按手机号查找请用 POST /consumers/lookup/："
-        "网址会写入访问日志，手机号不能放在网址中（?phone= 答复 400 phone_in_query）。"
-        "Masked consumers. To find one by phone, POST it to /consumers/lookup/: URLs are logged, "
-        "so `?phone=` is refused (400 `phone_in_query`)."
+        description=gettext_lazy(
+            "消费者列表（姓名、手机号已脱敏）。按手机号查找请用 POST /consumers/lookup/："
+            "网址会写入访问日志，手机号不能放在网址中（?phone= 答复 400 phone_in_query）。"
+        )
     )
 )
 class ConsumerViewSet(
@@ -105,9 +107,10 @@ class ConsumerViewSet(
     def list(self, request, *args, **kwargs):
         if "phone" in request.query_params:
             raise InvalidInput(
-                "手机号不能放在网址中（网址会写入访问日志）；请在请求体中 POST 到 "
-                "/api/v1/consumers/lookup/。A phone must not be in the URL (URLs are logged): "
-                "POST it in the body to /api/v1/consumers/lookup/.",
+                _(
+                    "手机号不能放在网址中（网址会写入访问日志）；请在请求体中 POST 到 "
+                    "/api/v1/consumers/lookup/。"
+                ),
                 code="phone_in_query",
                 fields={"phone": "POST /api/v1/consumers/lookup/"},
             )
@@ -116,11 +119,11 @@ class ConsumerViewSet(
     @extend_schema(
         request=ConsumerLookupSerializer,
         responses=ConsumerLookupResultSerializer,
-        summary="按手机号查找消费者 Find consumers by phone",
-        description="手机号在请求体中（不进网址和访问日志），按盲索引查找、不解密；"
-        "结果已脱敏，范围同列表（消费者只能找到自己，商家找不到）。"
-        "The phone goes in the body (never in a URL or an access log) and is matched through "
-        "the blind index, never decrypted; results are masked and scoped like the list.",
+        summary=gettext_lazy("按手机号查找消费者"),
+        description=gettext_lazy(
+            "手机号在请求体中（不进网址和访问日志），按盲索引查找、不解密；"
+            "结果已脱敏，范围同列表（消费者只能找到自己，商家找不到）。"
+        ),
     )
     @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
     def lookup(self, request):
@@ -150,7 +153,7 @@ class ConsumerViewSet(
     @extend_schema(
         request=PiiRevealSerializer,
         responses=PiiRevealedSerializer,
-        summary="查看完整个人信息（记录查看日志）Reveal unmasked personal data (logged)",
+        summary=gettext_lazy("查看完整个人信息（记录查看日志）"),
     )
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
@@ -226,7 +229,7 @@ class PolicyViewSet(
         require_platform_read(self.actor)
         return Response(
             {
-                key: {"default": spec.default, "description": spec.description}
+                key: {"default": spec.default, "description": str(spec.description)}
                 for key, spec in policy_keys().items()
             }
         )

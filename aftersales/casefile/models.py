@@ -26,24 +26,41 @@ class ActorKind(models.TextChoices):
 class TimelineEvent(models.Model):
     """One step in a case's history: who, what, from which status to which, why, when."""
 
-    subject_type = models.CharField(max_length=60)
-    subject_id = models.BigIntegerField()
+    subject_type = models.CharField(max_length=60, verbose_name=_("对象类型"))
+    subject_id = models.BigIntegerField(verbose_name=_("对象编号"))
     merchant = models.ForeignKey(
-        "aftersales.Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "aftersales.Merchant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("商家"),
     )
     verb = models.CharField(_("动作"), max_length=60)
-    from_status = models.CharField(max_length=40, blank=True)
-    to_status = models.CharField(max_length=40, blank=True)
+    from_status = models.CharField(max_length=40, blank=True, verbose_name=_("原状态"))
+    to_status = models.CharField(max_length=40, blank=True, verbose_name=_("新状态"))
     reason = models.TextField(_("原因"), blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("数据"))
+    actor_kind = models.CharField(
+        max_length=12, choices=ActorKind.choices, verbose_name=_("操作者类型")
+    )
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作用户"),
     )
     actor_api_key = models.ForeignKey(
-        "aftersales.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "aftersales.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作密钥"),
     )
-    actor_label = models.CharField(max_length=150, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True, verbose_name=_("操作者"))
     occurred_at = models.DateTimeField(_("发生时间"), default=clock.now)
 
     class Meta:
@@ -59,14 +76,19 @@ class TimelineEvent(models.Model):
 class DomainEvent(models.Model):
     """A published domain event (``refund.succeeded``); the webhook outbox reads these rows."""
 
-    name = models.CharField(max_length=80, db_index=True)
-    subject_type = models.CharField(max_length=60)
-    subject_id = models.BigIntegerField()
+    name = models.CharField(max_length=80, db_index=True, verbose_name=_("事件名"))
+    subject_type = models.CharField(max_length=60, verbose_name=_("对象类型"))
+    subject_id = models.BigIntegerField(verbose_name=_("对象编号"))
     merchant = models.ForeignKey(
-        "aftersales.Merchant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "aftersales.Merchant",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("商家"),
     )
-    payload = models.JSONField(default=dict)
-    occurred_at = models.DateTimeField(default=clock.now)
+    payload = models.JSONField(default=dict, verbose_name=_("内容"))
+    occurred_at = models.DateTimeField(default=clock.now, verbose_name=_("发生时间"))
 
     class Meta:
         verbose_name = _("领域事件")

@@ -3,7 +3,10 @@
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftersales import clock
@@ -12,6 +15,39 @@ from aftersales.casefile.models import TimelineEvent
 
 def subject_label(obj):
     return obj._meta.label_lower
+
+
+def _subject_model(subject_type):
+    try:
+        return apps.get_model(subject_type)
+    except (LookupError, ValueError):
+        return None
+
+
+def subject_display(subject_type, subject_id):
+    """A subject as people read it: its model's name and number ("售后申请 #9"), not the stored
+    ``returns.returnrequest`` label."""
+    model = _subject_model(subject_type)
+    name = model._meta.verbose_name if model is not None else subject_type
+    return _("%(subject)s #%(id)s") % {"subject": name, "id": subject_id}
+
+
+def subject_type_display(subject_type):
+    """The name of a kind of subject ("售后申请" for ``returns.returnrequest``)."""
+    model = _subject_model(subject_type)
+    return str(model._meta.verbose_name) if model is not None else subject_type
+
+
+def status_display(subject_type, value):
+    """The label of a subject's status ``value`` (the raw value where the model has none)."""
+    model = _subject_model(subject_type)
+    if not value or model is None:
+        return value
+    try:
+        field = model._meta.get_field("status")
+    except FieldDoesNotExist:
+        return value
+    return str(dict(field.flatchoices).get(value, value)) if field.choices else value
 
 
 def timeline_record(

@@ -13,8 +13,10 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from aftersales import clock
+from aftersales.casefile.timeline import subject_display
 from aftersales.deadlines.calendar import (
     holiday_delete,
     holiday_save,
@@ -28,12 +30,23 @@ from aftersales.errors import DomainError
 from aftersales.tenancy.actors import actor_for_user
 
 
+def _with_subject_names(rows):
+    rows = list(rows)
+    for row in rows:
+        row.subject_name = subject_display(row.subject_type, row.subject_id)
+    return rows
+
+
 class DueFilter(admin.SimpleListFilter):
     title = _("到期")
     parameter_name = "due"
 
     def lookups(self, request, model_admin):
-        return [("overdue", _("已过期")), ("24h", _("24 小时内")), ("7d", _("7 天内"))]
+        return [
+            ("overdue", pgettext_lazy("deadline", "已过期")),
+            ("24h", _("24 小时内")),
+            ("7d", _("7 天内")),
+        ]
 
     def queryset(self, request, queryset):
         now = clock.now()
@@ -73,7 +86,7 @@ class DeadlineAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("对象"))
     def subject(self, obj):
-        return f"{obj.subject_type}#{obj.subject_id}"
+        return subject_display(obj.subject_type, obj.subject_id)
 
     @admin.display(description=_("到期时将"))
     def what_happens(self, obj):
@@ -120,8 +133,8 @@ class DeadlineAdmin(admin.ModelAdmin):
             "overdue_count": overdue.count(),
             "soon_count": soon.count(),
             "sections": [
-                (_("已过期未执行"), list(overdue[:200])),
-                (_("24 小时内到期"), list(soon[:200])),
+                (_("已过期未执行"), _with_subject_names(overdue[:200])),
+                (_("24 小时内到期"), _with_subject_names(soon[:200])),
             ],
         }
         return TemplateResponse(request, "admin/aftersales/deadline/board.html", context)

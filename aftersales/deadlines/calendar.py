@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
@@ -80,7 +81,7 @@ def _parse_rows(text):
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or not {"date", "kind"} <= set(reader.fieldnames):
         raise InvalidInput(
-            "CSV 需要 date、kind、name 三列。The CSV needs date,kind,name columns.",
+            _("CSV 需要 date、kind、name 三列。"),
             code="holiday_csv_invalid",
             fields={"columns": ["date", "kind", "name"]},
         )
@@ -90,14 +91,15 @@ def _parse_rows(text):
             day = date.fromisoformat((row.get("date") or "").strip())
         except ValueError:
             raise InvalidInput(
-                f"第 {number} 行日期无效。Line {number}: invalid date.",
+                _("第 %(line)s 行日期无效。") % {"line": number},
                 code="holiday_csv_invalid",
                 fields={"line": number},
             ) from None
         kind = (row.get("kind") or "").strip()
         if kind not in Holiday.Kind.values:
             raise InvalidInput(
-                f"第 {number} 行类型应为 holiday 或 workday。",
+                _("第 %(line)s 行类型应为 holiday（节假日）或 workday（调休工作日）。")
+                % {"line": number},
                 code="holiday_csv_invalid",
                 fields={"line": number},
             )
@@ -118,7 +120,7 @@ def holiday_save(*, day, kind, actor, name="", holiday=None):
     """
     if kind not in Holiday.Kind.values:
         raise InvalidInput(
-            "类型应为 holiday 或 workday。Kind must be holiday or workday.",
+            _("类型应为节假日或调休工作日。"),
             code="holiday_kind_invalid",
             fields={"kind": list(Holiday.Kind.values)},
         )
@@ -129,7 +131,7 @@ def holiday_save(*, day, kind, actor, name="", holiday=None):
             taken = taken.exclude(pk=holiday.pk)
         if taken.exists():
             raise Conflict(
-                f"{day} 已在日历中。{day} is already in the calendar.",
+                _("%(date)s 已在日历中。") % {"date": day.isoformat()},
                 code="holiday_exists",
                 fields={"date": [day.isoformat()]},
             )

@@ -26,6 +26,7 @@ from celery import current_app
 from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.bulk import actor_columns, insert_rows, instances, json_text
@@ -188,7 +189,7 @@ def _locked_open(subject, kind):
     rows = list(_open_for(subject, kind).select_for_update().order_by("pk"))
     if not any(r.kind == kind for r in rows):
         raise NotFound(
-            f"没有待执行的期限 {kind}。No open deadline {kind}.", code="deadline_not_found"
+            _("没有待执行的此类期限。"), code="deadline_not_found", fields={"kind": kind}
         )
     return rows
 
@@ -266,12 +267,10 @@ def deadline_extend(*, subject, kind, actor, due_at=None, by=None, reason=""):
     due within the minute after the extension gets an immediate sweep, as with scheduling.
     """
     if (due_at is None) == (by is None):
-        raise InvalidInput(
-            "请指定新的到期时间或延长时长之一。Give due_at or by.", code="deadline_extend_invalid"
-        )
+        raise InvalidInput(_("请指定新的到期时间或延长时长之一。"), code="deadline_extend_invalid")
     if by is not None and by <= timedelta(0):
         raise InvalidInput(
-            "延长时长必须大于零。The extension must be positive.",
+            _("延长时长必须大于零。"),
             code="extend_not_positive",
             fields={"by": ["must be positive"]},
         )
@@ -281,7 +280,7 @@ def deadline_extend(*, subject, kind, actor, due_at=None, by=None, reason=""):
         delta = by if by is not None else due_at - main.due_at
         if delta <= timedelta(0):
             raise InvalidInput(
-                "新的到期时间必须晚于当前到期时间。The new due time must be later.",
+                _("新的到期时间必须晚于当前到期时间。"),
                 code="extend_not_positive",
                 fields={"due_at": ["must be after the current due time"]},
             )
@@ -476,7 +475,7 @@ def deadline_sweep_backlog(*, batch_size=500, max_batches=None, helpers=0, ask_h
     stats = deadline_sweep(batch_size=batch_size, max_batches=1)
     if stats.claimed < batch_size or (max_batches is not None and max_batches <= 1):
         return stats
-    for _ in range(helpers):
+    for _helper in range(helpers):
         try:
             ask_helper()
         except Exception:  # noqa: BLE001 - the broker is down: sweep the backlog alone

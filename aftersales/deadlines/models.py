@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from aftersales import clock
 from aftersales.deadlines.registry import deadline_description
@@ -23,7 +24,7 @@ class Deadline(models.Model):
 
     class State(models.TextChoices):
         PENDING = "pending", _("待执行")
-        PAUSED = "paused", _("已暂停")
+        PAUSED = "paused", pgettext_lazy("deadline", "已暂停")
         DONE = "done", _("已执行")
         CANCELLED = "cancelled", _("已取消")
         FAILED = "failed", _("执行失败")
@@ -54,7 +55,7 @@ class Deadline(models.Model):
     policy_key = models.CharField(_("策略"), max_length=60, blank=True)
     policy_version_id = models.BigIntegerField(_("策略版本"), null=True, blank=True)
     policy_value = models.JSONField(_("策略取值"), null=True, blank=True)
-    paused_at = models.DateTimeField(_("暂停时间"), null=True, blank=True)
+    paused_at = models.DateTimeField(pgettext_lazy("deadline", "暂停时间"), null=True, blank=True)
     remaining = models.DurationField(_("剩余时长"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     last_error = models.TextField(_("最近错误"), blank=True)
@@ -138,9 +139,9 @@ class Holiday(models.Model):
 class ClockOffset(models.Model):
     """The sandbox clock's offset from real time, shared by web processes and workers."""
 
-    offset_seconds = models.BigIntegerField(default=0)
-    updated_at = models.DateTimeField(null=True, blank=True)
-    updated_by = models.CharField(max_length=150, blank=True)
+    offset_seconds = models.BigIntegerField(default=0, verbose_name=_("偏移秒数"))
+    updated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("更新时间"))
+    updated_by = models.CharField(max_length=150, blank=True, verbose_name=_("更新人"))
 
     class Meta:
         verbose_name = _("沙箱时钟")

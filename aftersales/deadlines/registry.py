@@ -7,6 +7,8 @@ what a pending deadline will do.
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 REMINDER_SUFFIX = ".reminder"
 
 
@@ -14,7 +16,7 @@ REMINDER_SUFFIX = ".reminder"
 class Handler:
     kind: str
     fn: object
-    description_zh: str
+    description_zh: object  # a lazy translation of the Chinese text
 
 
 _registry: dict[str, Handler] = {}
@@ -23,20 +25,23 @@ _registry: dict[str, Handler] = {}
 def deadline_register(kind, handler, description_zh):
     """Declare what happens when a deadline of ``kind`` falls due: ``handler(deadline)``.
 
-    ``description_zh`` tells users what will happen then ("商家未处理，自动同意退货").
+    ``description_zh`` tells users what will happen then, as a lazy translation of the Chinese
+    text (``gettext_lazy("商家未处理，自动同意退货")``).
     """
     _registry[kind] = Handler(kind, handler, description_zh)
     return handler
 
 
 def deadline_description(kind):
-    """What a deadline of ``kind`` does when it falls due, in Chinese."""
+    """What a deadline of ``kind`` does when it falls due, in the active language."""
     handler = _registry.get(kind)
     if handler is not None:
-        return handler.description_zh
+        return str(handler.description_zh)
     if kind.endswith(REMINDER_SUFFIX):
         base = _registry.get(kind[: -len(REMINDER_SUFFIX)])
-        return f"到期提醒：{base.description_zh}" if base else "到期提醒"
+        if base is None:
+            return _("到期提醒")
+        return _("到期提醒：%(what)s") % {"what": base.description_zh}
     return ""
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
@@ -25,12 +26,11 @@ def sandbox_clock_move(*, actor, advance=None, set_to=None, reset=False):
         raise NotFound()
     if sum(x is not None and x is not False for x in (advance, set_to, reset or None)) != 1:
         raise InvalidInput(
-            "请只指定 advance、set_to、reset 之一。Give exactly one of "
-            "advance_seconds/advance_hours, set_to, reset.",
+            _("请只指定前移时长、目标时间、重置三者之一。"),
             code="clock_move_invalid",
         )
     with transaction.atomic():
-        row, _ = ClockOffset.objects.select_for_update().get_or_create(pk=1)
+        row, _created = ClockOffset.objects.select_for_update().get_or_create(pk=1)
         current = timedelta(seconds=row.offset_seconds)
         real = timezone.now()  # the clock itself: real time plus the stored offset
         if reset:
@@ -38,7 +38,7 @@ def sandbox_clock_move(*, actor, advance=None, set_to=None, reset=False):
         elif advance is not None:
             if advance < timedelta(0):
                 raise InvalidInput(
-                    "沙箱时钟只能向前。The sandbox clock only moves forward.",
+                    _("沙箱时钟只能向前。"),
                     code="clock_backwards",
                     fields={"advance": "≥ 0"},
                 )
@@ -46,14 +46,14 @@ def sandbox_clock_move(*, actor, advance=None, set_to=None, reset=False):
         else:
             if set_to.tzinfo is None:
                 raise InvalidInput(
-                    "时间须带时区。The instant must carry a time zone.",
+                    _("时间须带时区。"),
                     code="clock_move_invalid",
                     fields={"set_to": "aware"},
                 )
             new = set_to - real
             if new < current:
                 raise InvalidInput(
-                    "沙箱时钟只能向前。The sandbox clock only moves forward.",
+                    _("沙箱时钟只能向前。"),
                     code="clock_backwards",
                     fields={"set_to": (real + current).isoformat()},
                 )
@@ -61,7 +61,7 @@ def sandbox_clock_move(*, actor, advance=None, set_to=None, reset=False):
             # Every business read adds windows to clock.now(): near year 9999 they overflow and
             # every request of the sandbox would fail.
             raise InvalidInput(
-                "沙箱时钟最多前移十年。The sandbox clock moves ten years at most.",
+                _("沙箱时钟最多前移十年。"),
                 code="clock_move_too_far",
                 fields={"offset_seconds": int(MAX_SANDBOX_OFFSET.total_seconds())},
             )

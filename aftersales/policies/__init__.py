@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales import shared_cache
 from aftersales.casefile.timeline import timeline_record
@@ -32,7 +34,7 @@ class PolicyKey:
     more generous, never stricter)."""
 
     default: object
-    description: str
+    description: object  # a lazy translation of the Chinese text
     value_range: tuple | None = None
     choices: tuple | None = None
     law_max: int | None = None
@@ -90,7 +92,11 @@ DEFAULTS = _Defaults()
 
 # The kernel's own policy; every app registers its own in its ``policies.py``.
 policy_keys_register(
-    {"calendar.holiday_extension": PolicyKey(False, "节假日顺延日历期限（民法典 203 条）")}
+    {
+        "calendar.holiday_extension": PolicyKey(
+            False, gettext_lazy("节假日顺延日历期限（《民法典》第二百零三条）")
+        )
+    }
 )
 
 
@@ -125,15 +131,22 @@ def _int(value):
 def _check_int(key, number):
     spec = _keys[key]
     if number < 0:
-        raise _invalid("取值不能为负数。The value must not be negative.", "≥ 0")
+        raise _invalid(_("取值不能为负数。"), "≥ 0")
     low, high = spec.value_range or (None, None)
     if (low is not None and number < low) or (high is not None and number > high):
-        raise _invalid(f"取值应在 {low}–{high if high is not None else '∞'} 之间。", [low, high])
+        raise _invalid(
+            _("取值应在 %(low)s–%(high)s 之间。")
+            % {"low": low, "high": high if high is not None else "∞"},
+            [low, high],
+        )
     if spec.choices is not None and number not in spec.choices:
-        raise _invalid(f"取值只能是 {'/'.join(map(str, spec.choices))}。", list(spec.choices))
+        raise _invalid(
+            _("取值只能是 %(choices)s。") % {"choices": "/".join(map(str, spec.choices))},
+            list(spec.choices),
+        )
     if spec.law_max is not None and number > spec.law_max:
         raise InvalidInput(
-            f"法定上限为 {spec.law_max}，平台只能更宽松。The law caps this at {spec.law_max}.",
+            _("法定上限为 %(law_max)s，平台只能更宽松。") % {"law_max": spec.law_max},
             code="policy_stricter_than_law",
             fields={"value": spec.law_max},
         )
@@ -146,15 +159,13 @@ def policy_value_clean(key, value):
     default = _keys[key].default
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise _invalid("该策略取值必须是 true/false。The value must be a boolean.", "boolean")
+            raise _invalid(_("该策略取值必须是 true 或 false。"), "boolean")
         return value
     if isinstance(default, int):
         try:
             number = _int(value)
         except (TypeError, ValueError, OverflowError):
-            raise _invalid(
-                "该策略取值必须是整数。The value must be an integer.", "integer"
-            ) from None
+            raise _invalid(_("该策略取值必须是整数。"), "integer") from None
         return _check_int(key, number)
     if isinstance(default, str):
         try:
@@ -165,23 +176,22 @@ def policy_value_clean(key, value):
                 raise InvalidOperation
             amount = amount.quantize(Decimal("0.01"))
         except InvalidOperation:
-            raise _invalid(
-                '取值必须是金额（如 "5000.00"）。The value must be an amount.', "decimal"
-            ) from None
+            raise _invalid(_("取值必须是金额（如 “5000.00”）。"), "decimal") from None
         if amount < 0:
-            raise _invalid("金额不能为负数。The amount must not be negative.", "≥ 0")
+            raise _invalid(_("金额不能为负数。"), "≥ 0")
         return str(amount)
     if isinstance(default, dict):
         if not isinstance(value, dict) or set(value) != set(default):
-            raise _invalid(f"取值必须包含 {sorted(default)}。", sorted(default))
+            raise _invalid(
+                _("取值必须恰好包含这些键：%(keys)s。") % {"keys": "、".join(sorted(default))},
+                sorted(default),
+            )
         out = {}
         for k, v in value.items():
             try:
                 out[k] = _check_int(key, _int(v))
             except (TypeError, ValueError, OverflowError):
-                raise _invalid(
-                    f"{k} 必须是整数。{k} must be an integer.", sorted(default)
-                ) from None
+                raise _invalid(_("%(key)s 必须是整数。") % {"key": k}, sorted(default)) from None
         return out
     return value
 
@@ -266,19 +276,19 @@ def policy_set(*, key, value, actor, scope=PolicyVersion.Scope.PLATFORM, scope_i
     """Record a new version of ``key`` for the scope; returns the new ``PolicyVersion``."""
     if key not in _keys:
         raise InvalidInput(
-            f"未知策略 {key}。Unknown policy.",
+            _("未知策略 %(key)s。") % {"key": key},
             code="policy_unknown",
             fields={"key": sorted(_keys)},
         )
     if scope not in PolicyVersion.Scope.values:
         raise InvalidInput(
-            f"未知范围 {scope}。",
+            _("未知范围 %(scope)s。") % {"scope": scope},
             code="policy_scope_invalid",
             fields={"scope": PolicyVersion.Scope.values},
         )
     if (scope == PolicyVersion.Scope.PLATFORM) != (scope_id is None):
         raise InvalidInput(
-            "平台范围不能指定对象；类目/商家范围必须指定对象。", code="policy_scope_invalid"
+            _("平台范围不能指定对象；类目/商家范围必须指定对象。"), code="policy_scope_invalid"
         )
     value = policy_value_clean(key, value)
     cache = _cache.get()
@@ -294,7 +304,7 @@ def policy_set(*, key, value, actor, scope=PolicyVersion.Scope.PLATFORM, scope_i
             # Another writer took this version number first; take the next one.
             if attempt == 4:
                 raise Conflict(
-                    "策略正在被他人修改，请重试。Policy changed concurrently; retry.",
+                    _("策略正在被他人修改，请重试。"),
                     code="policy_concurrent_change",
                 ) from None
     raise AssertionError("unreachable")

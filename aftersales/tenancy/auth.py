@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import OuterRef, StringAgg, Subquery, Value
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
 from aftersales import clock
@@ -87,22 +88,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             if not signin.api_key_allowed(request, prefix):
                 raise exceptions.Throttled(
                     wait=signin.api_key_lockout_seconds(request, prefix),
-                    detail="API 密钥验证失败次数过多，已暂时锁定，请稍后再试。"
-                    "Too many failed API keys from this key or address; retry later.",
+                    detail=_("API 密钥验证失败次数过多，已暂时锁定，请稍后再试。"),
                     code="api_key_throttled",
                 )
             signin.api_key_failed(request, prefix)
-            raise exceptions.AuthenticationFailed(
-                "API 密钥无效。The API key is not valid.", code="api_key_invalid"
-            )
+            raise exceptions.AuthenticationFailed(_("API 密钥无效。"), code="api_key_invalid")
         if key.revoked_at is not None:
-            raise exceptions.AuthenticationFailed(
-                "API 密钥已吊销。The API key has been revoked.", code="api_key_revoked"
-            )
+            raise exceptions.AuthenticationFailed(_("API 密钥已吊销。"), code="api_key_revoked")
         if key.merchant_id is not None and not key.merchant.is_active:
             raise exceptions.AuthenticationFailed(
-                "该商家已停用，其 API 密钥不可用；请联系平台。"
-                "The key's merchant is deactivated; contact the platform.",
+                _("该商家已停用，其 API 密钥不可用；请联系平台。"),
                 code="merchant_inactive",
             )
         now = clock.now()

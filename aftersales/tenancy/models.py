@@ -55,8 +55,12 @@ class MerchantMember(models.Model):
         OWNER = "owner", _("店主")
         AGENT = "agent", _("客服")
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="members")
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="merchant_member")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="members", verbose_name=_("商家")
+    )
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="merchant_member", verbose_name=_("用户")
+    )
     role = models.CharField(_("角色"), max_length=10, choices=Role.choices, default=Role.AGENT)
     created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
 
@@ -76,11 +80,15 @@ class MerchantMember(models.Model):
 class ConsumerProfile(models.Model):
     """A consumer: name and phone encrypted at rest (D1), phone found by blind index."""
 
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="consumer")
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="consumer", verbose_name=_("用户")
+    )
     external_id = models.CharField(_("外部编号"), max_length=64, unique=True, null=True, blank=True)
     name = EncryptedTextField(_("姓名"), blank=True)
     phone = EncryptedTextField(_("手机号"), blank=True)
-    phone_index = models.CharField(max_length=64, db_index=True, blank=True, editable=False)
+    phone_index = models.CharField(
+        max_length=64, db_index=True, blank=True, editable=False, verbose_name=_("手机号盲索引")
+    )
     credit_score = models.PositiveSmallIntegerField(_("信用分"), default=600)
     preferred_language = models.CharField(_("语言"), max_length=10, default="zh-hans")
     created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
@@ -115,7 +123,10 @@ class ConsumerAddress(models.Model):
     """A consumer's address; recipient, phone, street and unit encrypted (D1)."""
 
     consumer = models.ForeignKey(
-        ConsumerProfile, on_delete=models.CASCADE, related_name="addresses"
+        ConsumerProfile,
+        on_delete=models.CASCADE,
+        related_name="addresses",
+        verbose_name=_("消费者"),
     )
     recipient = EncryptedTextField(_("收件人"))
     phone = EncryptedTextField(_("电话"))
@@ -149,13 +160,23 @@ class ApiKey(models.Model):
 
     name = models.CharField(_("名称"), max_length=80)
     prefix = models.CharField(_("前缀"), max_length=16, unique=True, editable=False)
-    hashed_key = models.CharField(max_length=64, editable=False)
+    hashed_key = models.CharField(max_length=64, editable=False, verbose_name=_("密钥摘要"))
     scope = models.CharField(_("范围"), max_length=10, choices=Scope.choices)
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.CASCADE, null=True, blank=True, related_name="api_keys"
+        Merchant,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="api_keys",
+        verbose_name=_("商家"),
     )
     created_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("创建人"),
     )
     created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
     last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True, editable=False)
@@ -192,19 +213,33 @@ class ApiKey(models.Model):
 class PiiAccessLog(models.Model):
     """Who saw which unmasked personal value, when and why (RULES.md D3)."""
 
-    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
+    actor_kind = models.CharField(
+        max_length=12, choices=ActorKind.choices, verbose_name=_("操作者类型")
+    )
     actor_user = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作用户"),
     )
     actor_api_key = models.ForeignKey(
-        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ApiKey,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作密钥"),
     )
-    actor_label = models.CharField(max_length=150, blank=True)
-    subject_type = models.CharField(max_length=60)
-    subject_id = models.BigIntegerField()
-    fields = models.JSONField(default=list)
+    actor_label = models.CharField(max_length=150, blank=True, verbose_name=_("操作者"))
+    subject_type = models.CharField(max_length=60, verbose_name=_("对象类型"))
+    subject_id = models.BigIntegerField(verbose_name=_("对象编号"))
+    fields = models.JSONField(default=list, verbose_name=_("查看字段"))
     reason = models.CharField(_("原因"), max_length=200)
-    occurred_at = models.DateTimeField(default=clock.now, editable=False)
+    occurred_at = models.DateTimeField(
+        default=clock.now, editable=False, verbose_name=_("查看时间")
+    )
 
     class Meta:
         verbose_name = _("个人信息查看记录")

@@ -1,13 +1,16 @@
 """Personal-data reveals (RULES.md D3): who may see a person's unmasked values, and the log of
 every showing."""
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from aftersales import clock
 from aftersales.casefile.models import ActorKind
 from aftersales.errors import InvalidInput, NotFound, PermissionDenied
 from aftersales.pii import EncryptedTextField
 from aftersales.tenancy.models import PiiAccessLog
 
-SELF_REVEAL_REASON = "本人查看"
+SELF_REVEAL_REASON = gettext_lazy("本人查看")
 # Read-only platform staff (auditors) reveal only with this permission, granted to them by hand.
 REVEAL_PERMISSION = "aftersales.reveal_personal_data"
 
@@ -82,21 +85,20 @@ def pii_reveal(*, actor, subject, fields, reason=""):
     if not (own or granted):
         if actor.kind == ActorKind.INTEGRATOR and actor.platform_read:
             raise PermissionDenied(
-                "API 密钥不能查看完整个人信息。API keys cannot reveal personal data.",
+                _("API 密钥不能查看完整个人信息。"),
                 code="pii_reveal_forbidden",
             )
         if not (actor.kind == ActorKind.PLATFORM and actor.platform_read):
             raise NotFound()
         if not staff_may_reveal(actor):
             raise PermissionDenied(
-                "审计员可查阅个人信息查看记录，但查看完整个人信息须由平台管理员单独授权。"
-                "Auditors read the reveal log; revealing personal data needs a grant from staff.",
+                _("审计员可查阅个人信息查看记录，但查看完整个人信息须由平台管理员单独授权。"),
                 code="pii_reveal_not_granted",
             )
-    reason = (reason or "").strip() or (SELF_REVEAL_REASON if own else "")
+    reason = (reason or "").strip() or (str(SELF_REVEAL_REASON) if own else "")
     if not reason:
         raise InvalidInput(
-            "查看完整个人信息必须说明原因。A reason is required.",
+            _("查看完整个人信息必须说明原因。"),
             code="reveal_reason_required",
             fields={"reason": "required"},
         )
@@ -105,7 +107,7 @@ def pii_reveal(*, actor, subject, fields, reason=""):
     unknown = [f for f in fields if f not in allowed]
     if not fields or unknown:
         raise InvalidInput(
-            "请选择要查看的字段。Choose fields to reveal.",
+            _("请选择要查看的字段。"),
             code="pii_field_unknown",
             fields={"fields": allowed},
         )

@@ -1,6 +1,7 @@
 """Writes of tenancy: merchants, members, consumers, API keys."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.timeline import timeline_record
@@ -21,7 +22,9 @@ def merchant_create(*, code, name, contact_email="", is_active=True, actor):
     with transaction.atomic():
         if Merchant.objects.filter(code=code).exists():
             raise Conflict(
-                f"商家编码 {code} 已存在。", code="merchant_code_taken", fields={"code": code}
+                _("商家编码 %(code)s 已存在。") % {"code": code},
+                code="merchant_code_taken",
+                fields={"code": code},
             )
         merchant = Merchant.objects.create(
             code=code, name=name, contact_email=contact_email, is_active=is_active
@@ -59,7 +62,7 @@ def member_add(*, merchant, username, password=None, role=MerchantMember.Role.AG
                 user.set_unusable_password()
             user.save()
         if hasattr(user, "merchant_member"):
-            raise Conflict("该用户已属于某个商家。", code="member_exists")
+            raise Conflict(_("该用户已属于某个商家。"), code="member_exists")
         member = MerchantMember.objects.create(merchant=merchant, user=user, role=role)
         timeline_record(
             subject=merchant,
@@ -74,7 +77,7 @@ def member_update(*, member, role, actor):
     """Change a staff member's role (an owner manages webhooks: the change is recorded)."""
     if role not in MerchantMember.Role.values:
         raise InvalidInput(
-            "角色无效。", code="member_role_invalid", fields={"role": MerchantMember.Role.values}
+            _("角色无效。"), code="member_role_invalid", fields={"role": MerchantMember.Role.values}
         )
     with transaction.atomic():
         member = (
@@ -126,18 +129,20 @@ def consumer_create(
     """Create a consumer account with encrypted name, phone and addresses (RULES.md D1)."""
     if not 0 <= int(credit_score) <= 1000:
         raise InvalidInput(
-            "信用分应在 0–1000 之间。",
+            _("信用分应在 0–1000 之间。"),
             code="credit_score_out_of_range",
             fields={"credit_score": "0..1000"},
         )
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
             raise Conflict(
-                f"用户名 {username} 已存在。", code="username_taken", fields={"username": username}
+                _("用户名 %(username)s 已存在。") % {"username": username},
+                code="username_taken",
+                fields={"username": username},
             )
         if external_id and ConsumerProfile.objects.filter(external_id=external_id).exists():
             raise Conflict(
-                "外部编号已存在。", code="external_id_taken", fields={"external_id": external_id}
+                _("外部编号已存在。"), code="external_id_taken", fields={"external_id": external_id}
             )
         user = User(username=username)
         if password:
@@ -168,7 +173,7 @@ def consumer_update(*, consumer, actor, name=None, phone=None, credit_score=None
             changed.append("phone")
         if credit_score is not None:
             if not 0 <= int(credit_score) <= 1000:
-                raise InvalidInput("信用分应在 0–1000 之间。", code="credit_score_out_of_range")
+                raise InvalidInput(_("信用分应在 0–1000 之间。"), code="credit_score_out_of_range")
             consumer.credit_score = credit_score
             changed.append("credit_score")
         consumer.save()
@@ -187,12 +192,12 @@ def api_key_create(*, name, scope, merchant=None, actor):
     """Issue a key; returns ``(ApiKey, raw)``. The raw key is shown once and never stored."""
     if scope == ApiKey.Scope.MERCHANT and merchant is None:
         raise InvalidInput(
-            "商家范围的密钥必须指定商家。",
+            _("商家范围的密钥必须指定商家。"),
             code="merchant_required",
             fields={"merchant": "required"},
         )
     if scope == ApiKey.Scope.PLATFORM and merchant is not None:
-        raise InvalidInput("平台范围的密钥不能指定商家。", code="merchant_not_allowed")
+        raise InvalidInput(_("平台范围的密钥不能指定商家。"), code="merchant_not_allowed")
     prefix, raw = ApiKey.new_raw_key()
     with transaction.atomic():
         key = ApiKey.objects.create(
@@ -211,7 +216,7 @@ def api_key_revoke(*, api_key, actor, reason=""):
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
         if key.revoked_at is not None:
-            raise Conflict("密钥已吊销。", code="api_key_already_revoked")
+            raise Conflict(_("密钥已吊销。"), code="api_key_already_revoked")
         key.revoked_at = clock.now()
         key.save(update_fields=["revoked_at"])
         timeline_record(subject=key, verb="api_key.revoked", actor=actor, reason=reason)

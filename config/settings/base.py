@@ -181,7 +181,8 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = "zh-hans"
-LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+# Each language is named in itself, as the switch shows it.
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]  # i18n-exempt: a language's own name
 # Translations live in aftersales/locale (found as an installed app's catalog).
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
@@ -238,7 +239,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "After-sales platform API",
     "DESCRIPTION": (
-        "REST API of the after-sales operations platform (电子商务平台售后服务要求). "
+        "REST API of the after-sales operations platform (after the standard T/EJCCCSE "
+        "“E-commerce platform after-sales service requirements”). "
         "Authenticate with `Authorization: Api-Key <key>`; every POST accepts `Idempotency-Key`. "
         'Errors are `{"code", "message", "fields"}`.'
     ),
@@ -390,7 +392,11 @@ COMPLAINT_LOG_KEY_FILE = Path(env("COMPLAINT_LOG_KEY_FILE", VAR_DIR / "complaint
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "mail"
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "售后平台 <noreply@aftersales.example>")
+# The sender's display name is one per deployment (set by env), not per recipient.
+DEFAULT_FROM_EMAIL = env(
+    "DEFAULT_FROM_EMAIL",
+    "售后平台 <noreply@aftersales.example>",  # i18n-exempt: one sender name per deployment
+)
 
 LOGGING = {
     "version": 1,

@@ -75,11 +75,11 @@ class SandboxCarrier(Carrier):
     code = "SANDBOX"
 
     JOURNEY = [
-        ("picked_up", "上海市浦东新区揽投部", "快递员已揽收"),
-        ("in_transit", "上海转运中心", "已发往目的地"),
-        ("in_transit", "目的地转运中心", "已到达目的地转运中心"),
-        ("out_for_delivery", "目的地营业部", "快递员正在派送"),
-        ("signed", "目的地营业部", "已签收，签收人：本人"),
+        ("picked_up", "上海市浦东新区揽投部", "快递员已揽收"),  # i18n-exempt: carrier scan text
+        ("in_transit", "上海转运中心", "已发往目的地"),  # i18n-exempt: carrier scan text
+        ("in_transit", "目的地转运中心", "已到达目的地转运中心"),  # i18n-exempt: carrier scan text
+        ("out_for_delivery", "目的地营业部", "快递员正在派送"),  # i18n-exempt: carrier scan text
+        ("signed", "目的地营业部", "已签收，签收人：本人"),  # i18n-exempt: carrier scan text
     ]
     EXCEPTION_STEP = 2
 
@@ -122,7 +122,7 @@ class SandboxCarrier(Carrier):
         changes nothing."""
         kind, location, description = self.JOURNEY[step]
         if shipment.tracking_number.upper().endswith("EX") and step == self.EXCEPTION_STEP:
-            kind, description = "exception", "包裹破损，暂停派送"
+            kind, description = "exception", "包裹破损，暂停派送"  # i18n-exempt: carrier scan text
         return {
             "kind": kind,
             "location": location,
@@ -133,7 +133,7 @@ class SandboxCarrier(Carrier):
     def sign_off(self, shipment, signed_at):
         """The sign-off of a parcel signed for, as ``services.sign_off_record`` takes it: the
         recipient signs with an electronic signature (which high-value lines require)."""
-        name = shipment.order.ship_name or "本人"
+        name = shipment.order.ship_name or "本人"  # i18n-exempt: the carrier's record of who signed
         signature = (
             "sandbox-esign:sha256:"
             + hashlib.sha256(f"{shipment.pk}:{name}:{signed_at.isoformat()}".encode()).hexdigest()

@@ -1,6 +1,7 @@
 """Filters of the orders API (django-filter)."""
 
 import django_filters
+from django.utils.translation import gettext_lazy
 
 from ..models import Order, Payment, Product, Shipment, Sku
 from ..selectors import order_search, placed_between
@@ -8,19 +9,21 @@ from ..selectors import order_search, placed_between
 
 class OrderFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
-        choices=Order.Status.choices, help_text="可多选：?status=paid&status=shipped"
+        choices=Order.Status.choices, help_text=gettext_lazy("可多选：?status=paid&status=shipped")
     )
     merchant = django_filters.NumberFilter(field_name="merchant_id")
     consumer = django_filters.NumberFilter(field_name="consumer_id")
-    number = django_filters.CharFilter(field_name="number", help_text="订单号精确匹配")
+    number = django_filters.CharFilter(
+        field_name="number", help_text=gettext_lazy("订单号精确匹配")
+    )
     placed_from = django_filters.DateFilter(
-        method="filter_placed_from", help_text="下单日期起（含，上海时间）"
+        method="filter_placed_from", help_text=gettext_lazy("下单日期起（含，上海时间）")
     )
     placed_to = django_filters.DateFilter(
-        method="filter_placed_to", help_text="下单日期止（含，上海时间）"
+        method="filter_placed_to", help_text=gettext_lazy("下单日期止（含，上海时间）")
     )
     search = django_filters.CharFilter(
-        method="filter_search", help_text="订单号或商品名称包含该文字"
+        method="filter_search", help_text=gettext_lazy("订单号或商品名称包含该文字")
     )
 
     class Meta:

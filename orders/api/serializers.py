@@ -4,6 +4,7 @@ Personal data is always masked here (RULES.md D2); unmasked values go through ``
 """
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -140,7 +141,7 @@ class ProductSerializer(serializers.ModelSerializer):
         queryset=Merchant.objects.all(),
         visible=_merchants,
         required=False,
-        help_text="商家（商家密钥可省略，默认为本商家）。Defaults to the caller's merchant.",
+        help_text=gettext_lazy("商家（商家密钥可省略，默认为本商家）。"),
     )
 
     class Meta:
@@ -168,7 +169,7 @@ class PriceChangeSerializer(serializers.ModelSerializer):
 
 
 class SkuSerializer(serializers.ModelSerializer):
-    code = serializers.CharField(max_length=64, help_text="SKU 编码：已存在则更新")
+    code = serializers.CharField(max_length=64, help_text=gettext_lazy("SKU 编码：已存在则更新"))
     product = ScopedPrimaryKeyRelatedField(
         queryset=Product.objects.all(), visible=_products, required=False
     )
@@ -202,7 +203,7 @@ class OrderListSerializer(serializers.ModelSerializer):
     """
 
     merchant_name = serializers.CharField(source="merchant.name", read_only=True)
-    consumer_name = serializers.CharField(read_only=True, help_text="脱敏姓名 Masked name")
+    consumer_name = serializers.CharField(read_only=True, help_text=gettext_lazy("脱敏姓名"))
 
     class Meta:
         model = Order
@@ -244,7 +245,8 @@ class OrderLineSerializer(serializers.ModelSerializer):
         source="sku.product.category.no_reason_class", read_only=True
     )
     unsealed_via = stored_choice(
-        OrderLine.UnsealedVia.choices, help_text="下载或拆封的记录来源（R2；未拆封为空）"
+        OrderLine.UnsealedVia.choices,
+        help_text=gettext_lazy("下载或拆封的记录来源（RULES.md R2；未拆封为空）"),
     )
 
     class Meta:
@@ -273,9 +275,9 @@ class OrderLineSerializer(serializers.ModelSerializer):
 class LineUnsealedSerializer(serializers.Serializer):
     """RULES.md R2: digital goods of a line were downloaded or unsealed."""
 
-    line = serializers.IntegerField(help_text="订单行 id（须为数字化商品类目）")
+    line = serializers.IntegerField(help_text=gettext_lazy("订单行 id（须为数字化商品类目）"))
     occurred_at = serializers.DateTimeField(
-        required=False, help_text="下载或拆封的时间（默认为现在）"
+        required=False, help_text=gettext_lazy("下载或拆封的时间（默认为现在）")
     )
 
 
@@ -366,8 +368,7 @@ class OrderDetailSerializer(serializers.ModelSerializer):
     payments = PaymentSerializer(many=True, read_only=True)
     shipments = ShipmentSerializer(many=True, read_only=True)
     deadlines = serializers.SerializerMethodField(
-        help_text="订单及其包裹待执行的期限：到期时间与届时将发生什么。"
-        "Pending deadlines of the order and its parcels: when, and what will happen then."
+        help_text=gettext_lazy("订单及其包裹待执行的期限：到期时间与届时将发生什么。")
     )
 
     class Meta:
@@ -406,7 +407,11 @@ class OrderLineInputSerializer(serializers.Serializer):
     sku = ScopedPrimaryKeyRelatedField(queryset=Sku.objects.all(), visible=_skus)
     quantity = serializers.IntegerField(min_value=1)
     unit_price = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=0, required=False, help_text="默认为 SKU 现价"
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text=gettext_lazy("默认为 SKU 现价"),
     )
     discount_amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, required=False
@@ -416,18 +421,20 @@ class OrderLineInputSerializer(serializers.Serializer):
         decimal_places=2,
         min_value=0,
         required=False,
-        help_text="= 数量 × 单价 − 分摊优惠；省略时自动计算",
+        help_text=gettext_lazy("= 数量 × 单价 − 分摊优惠；省略时自动计算"),
     )
     exclusion_confirmed = serializers.BooleanField(
         required=False,
         default=False,
-        help_text="消费者下单时确认该商品不适用七天无理由退货（RULES.md R3）",
+        help_text=gettext_lazy("消费者下单时确认该商品不适用七天无理由退货（RULES.md R3）"),
     )
     exclusion_confirmed_at = serializers.DateTimeField(required=False)
     return_shipping_insured = serializers.BooleanField(
         required=False,
         default=False,
-        help_text="消费者下单时购买了退货运费险：无理由退货的运费由保险公司赔付（RULES.md R8）",
+        help_text=gettext_lazy(
+            "消费者下单时购买了退货运费险：无理由退货的运费由保险公司赔付（RULES.md R8）"
+        ),
     )
 
 
@@ -445,10 +452,13 @@ class OrderCreateSerializer(serializers.Serializer):
         decimal_places=2,
         min_value=0,
         required=False,
-        help_text="订单级优惠，按行金额比例分摊",
+        help_text=gettext_lazy("订单级优惠，按行金额比例分摊"),
     )
     total_amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, required=False, help_text="可选，校验等于各行实付之和"
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text=gettext_lazy("可选，校验等于各行实付之和"),
     )
     shipping = AddressInputSerializer(required=False)
     lines = OrderLineInputSerializer(many=True, allow_empty=False)
@@ -503,7 +513,7 @@ class TrackingEventCreateSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        help_text="承运商事件号；重复推送不会重复记录",
+        help_text=gettext_lazy("承运商事件号；重复推送不会重复记录"),
     )
 
 
@@ -517,5 +527,5 @@ class SignOffCreateSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        help_text="电子签名（data URL 或摘要）；高价值商品必填（6.2.3.1）",
+        help_text=gettext_lazy("电子签名（data URL 或摘要）；高价值商品必填（6.2.3.1）"),
     )

@@ -1,5 +1,7 @@
 """Viewsets of catalog, orders, payments and shipments: parse, call one service, shape."""
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -42,7 +44,7 @@ def _merchant_for(actor, merchant):
         return merchant
     if actor.merchant_id is not None:
         return Merchant.objects.get(pk=actor.merchant_id)
-    raise InvalidInput("请指定商家。", code="merchant_required", fields={"merchant": "required"})
+    raise InvalidInput(_("请指定商家。"), code="merchant_required", fields={"merchant": "required"})
 
 
 @extend_schema_view(
@@ -50,7 +52,7 @@ def _merchant_for(actor, merchant):
         parameters=[IDEMPOTENCY_PARAMETER],
         request=CategorySerializer,
         responses={200: CategorySerializer, 201: CategorySerializer},
-        description="按 code 新建或更新类目（仅平台）。Creates or updates the category `code`.",
+        description=gettext_lazy("按 code 新建或更新类目（仅平台）。"),
     ),
     partial_update=extend_schema(request=CategorySerializer, responses=CategorySerializer),
 )
@@ -89,7 +91,9 @@ class CategoryViewSet(ActorViewMixin, *READ_WRITE):
         parameters=[IDEMPOTENCY_PARAMETER],
         request=ProductSerializer,
         responses={200: ProductSerializer, 201: ProductSerializer},
-        description="新建商品；带 external_id 时按 (商家, external_id) 更新已有商品。",
+        description=gettext_lazy(
+            "新建商品；带 external_id 时按 (商家, external_id) 更新已有商品。"
+        ),
     ),
     partial_update=extend_schema(request=ProductSerializer, responses=ProductSerializer),
 )
@@ -135,7 +139,7 @@ class ProductViewSet(ActorViewMixin, *READ_WRITE):
         parameters=[IDEMPOTENCY_PARAMETER],
         request=SkuSerializer,
         responses={200: SkuSerializer, 201: SkuSerializer},
-        description="按 SKU 编码新建或更新；价格变化记入价格历史。",
+        description=gettext_lazy("按 SKU 编码新建或更新；价格变化记入价格历史。"),
     ),
     partial_update=extend_schema(request=SkuSerializer, responses=SkuSerializer),
     retrieve=extend_schema(responses=SkuDetailSerializer),
@@ -164,7 +168,7 @@ class SkuViewSet(ActorViewMixin, *READ_WRITE):
         product = d.pop("product", None)
         if product is None:
             raise InvalidInput(
-                "请指定商品。", code="product_required", fields={"product": "required"}
+                _("请指定商品。"), code="product_required", fields={"product": "required"}
             )
         sku, created = services.sku_upsert(product=product, actor=self.actor, **d)
         return Response(
@@ -199,7 +203,7 @@ class SkuViewSet(ActorViewMixin, *READ_WRITE):
 
 
 ORDER_CREATE_EXAMPLE = OpenApiExample(
-    "两行订单，一行已确认不适用无理由退货",
+    gettext_lazy("两行订单，一行已确认不适用无理由退货"),
     request_only=True,
     value={
         "merchant": 1,
@@ -207,13 +211,13 @@ ORDER_CREATE_EXAMPLE = OpenApiExample(
         "number": "SO202611280001",
         "placed_at": "2026-11-28T10:15:00+08:00",
         "shipping": {
-            "recipient": "张三",
+            "recipient": "张三",  # i18n-exempt: example data
             "phone": "13812345678",
-            "province": "上海市",
-            "city": "上海市",
-            "district": "浦东新区",
-            "street": "世纪大道 100 号",
-            "unit": "8 号楼 1201 室",
+            "province": "上海市",  # i18n-exempt: example data
+            "city": "上海市",  # i18n-exempt: example data
+            "district": "浦东新区",  # i18n-exempt: example data
+            "street": "世纪大道 100 号",  # i18n-exempt: example data
+            "unit": "8 号楼 1201 室",  # i18n-exempt: example data
         },
         "lines": [
             {
@@ -237,13 +241,13 @@ ORDER_CREATE_EXAMPLE = OpenApiExample(
 )
 
 TRACKING_EVENT_EXAMPLE = OpenApiExample(
-    "承运商推送派送中节点",
+    gettext_lazy("承运商推送派送中节点"),
     request_only=True,
     value={
         "kind": "out_for_delivery",
         "occurred_at": "2026-11-29T08:40:00+08:00",
-        "location": "上海市浦东新区张江营业部",
-        "description": "快递员正在派送",
+        "location": "上海市浦东新区张江营业部",  # i18n-exempt: example data
+        "description": "快递员正在派送",  # i18n-exempt: example data
         "external_id": "SF-EV-778812",
     },
 )
@@ -252,7 +256,7 @@ TRACKING_EVENT_EXAMPLE = OpenApiExample(
 @extend_schema_view(
     list=extend_schema(
         responses=OrderListSerializer(many=True),
-        description="订单列表（游标分页）。Orders, newest first, cursor paginated.",
+        description=gettext_lazy("订单列表（最新的在前，游标分页）。"),
     ),
     retrieve=extend_schema(responses=OrderDetailSerializer),
 )
@@ -279,9 +283,10 @@ class OrderViewSet(ActorViewMixin, *READ_WRITE):
         request=OrderCreateSerializer,
         responses={201: OrderDetailSerializer},
         examples=[ORDER_CREATE_EXAMPLE],
-        description="记录平台商城系统的订单：仅平台 API 密钥和有写权限的平台员工可调用；"
-        "商家员工和商家密钥得到 403 `order_create_platform_only`。"
-        "Only platform writers record orders; merchants get 403 `order_create_platform_only`.",
+        description=gettext_lazy(
+            "记录平台商城系统的订单：仅平台 API 密钥和有写权限的平台员工可调用；"
+            "商家员工和商家密钥得到 403 order_create_platform_only。"
+        ),
     )
     def create(self, request):
         # Before reading the body: a refused caller must not learn which ids exist.
@@ -305,10 +310,10 @@ class OrderViewSet(ActorViewMixin, *READ_WRITE):
         parameters=[IDEMPOTENCY_PARAMETER],
         request=LineUnsealedSerializer,
         responses=OrderDetailSerializer,
-        description="记录数字化商品（音像制品、软件）已下载或拆封（RULES.md R2）：此后该行不适用"
-        "七天无理由退货。消费者本人调用即为其确认；商家或平台调用即为下载记录。"
-        "Record that digital goods were downloaded or unsealed: the consumer confirms, the "
-        "merchant or platform reports a download; only then is the line excluded (R2).",
+        description=gettext_lazy(
+            "记录数字化商品（音像制品、软件）已下载或拆封（RULES.md R2）：此后该行不适用"
+            "七天无理由退货。消费者本人调用即为其确认；商家或平台调用即为下载记录。"
+        ),
     )
     @action(detail=True, methods=["post"])
     def unsealed(self, request, pk=None):
@@ -318,7 +323,7 @@ class OrderViewSet(ActorViewMixin, *READ_WRITE):
         line = order.lines.filter(pk=s.validated_data["line"]).first()
         if line is None:
             raise InvalidInput(
-                "该订单没有此订单行。", code="line_invalid", fields={"line": "not_in_order"}
+                _("该订单没有此订单行。"), code="line_invalid", fields={"line": "not_in_order"}
             )
         services.line_unsealed_record(
             line=line, actor=self.actor, occurred_at=s.validated_data.get("occurred_at")
@@ -382,8 +387,10 @@ class ShipmentViewSet(ActorViewMixin, mixins.CreateModelMixin, *READ_WRITE):
         request=TrackingEventCreateSerializer,
         responses={201: TrackingEventSerializer, 200: TrackingEventSerializer},
         examples=[TRACKING_EVENT_EXAMPLE],
-        description="追加物流轨迹节点。每个节点有自己的 occurred_at；可乱序到达；"
-        "相同 external_id 重复推送返回 200 且不重复记录。",
+        description=_(
+            "追加物流轨迹节点。每个节点有自己的 occurred_at；可乱序到达；"
+            "相同 external_id 重复推送返回 200 且不重复记录。"
+        ),
     )
     @action(detail=True, methods=["post"])
     def events(self, request, pk=None):
@@ -402,7 +409,7 @@ class ShipmentViewSet(ActorViewMixin, mixins.CreateModelMixin, *READ_WRITE):
         parameters=[IDEMPOTENCY_PARAMETER],
         request=SignOffCreateSerializer,
         responses={201: ShipmentSerializer},
-        description="记录签收（签收人、关系、时间）；高价值商品须电子签名（6.2.3.1）。",
+        description=_("记录签收（签收人、关系、时间）；高价值商品须电子签名（6.2.3.1）。"),
     )
     @action(detail=True, methods=["post"], url_path="sign-off")
     def sign_off(self, request, pk=None):

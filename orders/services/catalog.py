@@ -3,6 +3,7 @@ price history.
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.events import event_publish
@@ -32,15 +33,15 @@ def category_upsert(
     """
     if not actor.platform_write:
         if actor.platform_read:
-            raise PermissionDenied("只读角色不能修改数据。Read-only role.", code="read_only_role")
-        raise PermissionDenied("只有平台可以维护类目。Only the platform maintains categories.")
+            raise PermissionDenied(_("只读角色不能修改数据。"), code="read_only_role")
+        raise PermissionDenied(_("只有平台可以维护类目。"))
     with transaction.atomic():
         category = Category.objects.select_for_update().filter(code=code).first()
         created = category is None
         if created:
             if not name:
                 raise InvalidInput(
-                    "新类目需要名称。", code="name_required", fields={"name": "required"}
+                    _("新类目需要名称。"), code="name_required", fields={"name": "required"}
                 )
             category = Category(code=code)
         changes = {
@@ -56,7 +57,7 @@ def category_upsert(
                 setattr(category, field, value)
         if category.no_reason_class not in NoReasonClass.values:
             raise InvalidInput(
-                "无理由退货分类无效。",
+                _("无理由退货分类无效。"),
                 code="no_reason_class_invalid",
                 fields={"no_reason_class": NoReasonClass.values},
             )
@@ -64,7 +65,7 @@ def category_upsert(
             category.exclusion_reason = ""
         if not rules.exclusion_reason_valid(category.no_reason_class, category.exclusion_reason):
             raise InvalidInput(
-                "不适用原因与无理由退货分类不符。The exclusion reason does not fit the class.",
+                _("不适用原因与无理由退货分类不符。"),
                 code="exclusion_reason_invalid",
                 fields={
                     "exclusion_reason": sorted(rules.EXCLUSION_REASONS[category.no_reason_class])
@@ -72,7 +73,7 @@ def category_upsert(
             )
         if parent is not None and category.pk and parent.pk == category.pk:
             raise InvalidInput(
-                "类目不能以自己为上级。", code="parent_invalid", fields={"parent": "self"}
+                _("类目不能以自己为上级。"), code="parent_invalid", fields={"parent": "self"}
             )
         category.save()
         timeline_record(
@@ -103,7 +104,7 @@ def product_upsert(
     require_merchant_write(actor, merchant.pk)
     if price_protection_days is not ... and price_protection_days not in (None, 7, 15, 30):
         raise InvalidInput(
-            "价保天数只能是 7、15 或 30。",
+            _("价保天数只能是 7、15 或 30。"),
             code="price_protection_days_invalid",
             fields={"price_protection_days": [7, 15, 30]},
         )
@@ -122,7 +123,7 @@ def product_upsert(
         if created:
             if category is None or not name:
                 raise InvalidInput(
-                    "新商品需要类目和名称。",
+                    _("新商品需要类目和名称。"),
                     code="product_incomplete",
                     fields={"category": "required", "name": "required"},
                 )
@@ -154,7 +155,7 @@ def sku_upsert(*, product, code, actor, spec=None, price=None, stock=None, sku=N
     require_merchant_write(actor, product.merchant_id)
     if stock is not None and stock < 0:
         raise InvalidInput(
-            "库存不能为负。Stock cannot be negative.",
+            _("库存不能为负。"),
             code="stock_negative",
             fields={"stock": "≥ 0"},
         )
@@ -168,18 +169,20 @@ def sku_upsert(*, product, code, actor, spec=None, price=None, stock=None, sku=N
         created = sku is None
         if not created and sku.product.merchant_id != product.merchant_id:
             raise Conflict(
-                "SKU 编码已被使用。The SKU code is taken.",
+                _("SKU 编码已被使用。"),
                 code="sku_code_taken",
                 fields={"code": code},
             )
         if created:
             if price is None:
                 raise InvalidInput(
-                    "新 SKU 需要价格。", code="price_required", fields={"price": "required"}
+                    _("新 SKU 需要价格。"), code="price_required", fields={"price": "required"}
                 )
             price = clean_money(price, "price")
             if price < 0:
-                raise InvalidInput("价格不能为负。", code="price_negative", fields={"price": "≥ 0"})
+                raise InvalidInput(
+                    _("价格不能为负。"), code="price_negative", fields={"price": "≥ 0"}
+                )
             sku = Sku.objects.create(
                 product=product, code=code, spec=spec or "", price=price, stock=stock or 0
             )
@@ -212,7 +215,7 @@ def sku_set_price(*, sku, price, actor, effective_at=None):
     """
     price = clean_money(price, "price")
     if price < 0:
-        raise InvalidInput("价格不能为负。", code="price_negative", fields={"price": "≥ 0"})
+        raise InvalidInput(_("价格不能为负。"), code="price_negative", fields={"price": "≥ 0"})
     with transaction.atomic():
         sku = Sku.objects.select_for_update().select_related("product").get(pk=sku.pk)
         require_merchant_write(actor, sku.product.merchant_id)

@@ -6,6 +6,9 @@ payments, shipments, sign-offs and cancelled lines drive.
 from datetime import timedelta
 from decimal import InvalidOperation
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from aftersales import clock
 from aftersales.casefile.events import event_publish
 from aftersales.casefile.statuses import status_move
@@ -35,17 +38,15 @@ def require_merchant_write(actor, merchant_id, *, consumer_id=None):
     if actor.merchant_id is not None and actor.merchant_id == merchant_id:
         return
     if actor.platform_read:
-        raise PermissionDenied("只读角色不能修改数据。Read-only role.", code="read_only_role")
+        raise PermissionDenied(_("只读角色不能修改数据。"), code="read_only_role")
     if consumer_id is not None and actor.consumer_id == consumer_id:
-        raise PermissionDenied("消费者不能执行此操作。Consumers may not do this.")
+        raise PermissionDenied(_("消费者不能执行此操作。"))
     raise NotFound()
 
 
-ORDER_CREATE_PLATFORM_ONLY = (
+ORDER_CREATE_PLATFORM_ONLY = gettext_lazy(
     "订单由平台商城系统记录：只有平台 API 密钥和有写权限的平台员工可以创建订单，"
     "商家员工和商家密钥不能创建订单。"
-    "Orders are recorded by the platform's shop system: only platform API keys and platform "
-    "staff who may write can create orders; merchant staff and merchant keys cannot."
 )
 
 
@@ -57,11 +58,24 @@ def require_order_create(actor):
     if actor.platform_write:
         return
     if actor.platform_read:
-        raise PermissionDenied("只读角色不能修改数据。Read-only role.", code="read_only_role")
+        raise PermissionDenied(_("只读角色不能修改数据。"), code="read_only_role")
     raise PermissionDenied(ORDER_CREATE_PLATFORM_ONLY, code="order_create_platform_only")
 
 
 # -- amounts, instants, adapters ----------------------------------------------------------------
+
+
+# What each amount field is called in an error (the API's field names stay in ``fields``).
+MONEY_FIELD_LABELS = {
+    "amount": gettext_lazy("金额"),
+    "price": gettext_lazy("价格"),
+    "unit_price": gettext_lazy("单价"),
+    "order_discount": gettext_lazy("订单优惠"),
+    "discount_amount": gettext_lazy("优惠金额"),
+    "paid_amount": gettext_lazy("实付金额"),
+    "total_amount": gettext_lazy("实付总额"),
+    "declared_value": gettext_lazy("声明价值"),
+}
 
 
 def clean_money(value, field):
@@ -72,7 +86,9 @@ def clean_money(value, field):
         return yuan(value)
     except (InvalidOperation, TypeError, ValueError):
         raise InvalidInput(
-            f"{field} 不是合法金额。", code="amount_invalid", fields={field: "amount_invalid"}
+            _("%(field)s不是合法金额。") % {"field": MONEY_FIELD_LABELS.get(field, _("金额"))},
+            code="amount_invalid",
+            fields={field: "amount_invalid"},
         ) from None
 
 

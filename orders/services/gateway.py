@@ -4,6 +4,7 @@ of price differences and shipping reimbursements (R9, R18), each idempotent by r
 
 from django.db import transaction
 from django.db.models import OuterRef, Sum
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.events import event_publish
@@ -83,7 +84,7 @@ def gateway_refunds_request(*, refunds, actor, reason="", locked=False):
     for tender, amount, request_id in refunds:
         if not request_id:
             raise InvalidInput(
-                "需要请求号。", code="request_id_required", fields={"request_id": "required"}
+                _("需要请求号。"), code="request_id_required", fields={"request_id": "required"}
             )
         asked.append((tender, clean_money(amount, "amount"), request_id))
     gateway = _payment_gateway()
@@ -108,7 +109,7 @@ def gateway_refunds_request(*, refunds, actor, reason="", locked=False):
             if found is not None:
                 if found.tender_id != tender.pk or found.amount != amount:
                     raise Conflict(
-                        "该请求号已用于另一笔退款。",
+                        _("该请求号已用于另一笔退款。"),
                         code="refund_request_id_reused",
                         fields={"request_id": request_id},
                     )
@@ -123,7 +124,7 @@ def gateway_refunds_request(*, refunds, actor, reason="", locked=False):
             ):
                 left = tender.amount - tender.refunded_amount - held
                 raise RuleViolation(
-                    f"退款金额超出该支付方式可退余额 {left}。",
+                    _("退款金额超出该支付方式可退余额 ¥%(amount)s。") % {"amount": left},
                     code="refund_exceeds_tender",
                     fields={"amount": str(left)},
                 )
@@ -194,7 +195,7 @@ def gateway_refund_attempt_record(*, refund, outcome, actor=SYSTEM, reason="", g
     failure publishes ``refund.failed``.
     """
     if outcome not in ("succeeded", "failed", "retry"):
-        raise InvalidInput("结果无效。", code="refund_outcome_invalid")
+        raise InvalidInput(_("结果无效。"), code="refund_outcome_invalid")
     with transaction.atomic():
         tender = Tender.objects.select_for_update().get(pk=refund.tender_id)
         refund = GatewayRefund.objects.select_for_update().select_related("order").get(pk=refund.pk)
@@ -272,17 +273,17 @@ def gateway_transfer_request(
     """
     amount = clean_money(amount, "amount")
     if direction not in GatewayTransfer.Direction.values:
-        raise InvalidInput("方向无效。", code="transfer_direction_invalid")
+        raise InvalidInput(_("方向无效。"), code="transfer_direction_invalid")
     if not request_id:
         raise InvalidInput(
-            "需要请求号。", code="request_id_required", fields={"request_id": "required"}
+            _("需要请求号。"), code="request_id_required", fields={"request_id": "required"}
         )
     method = method or (tender.kind if tender is not None else "card")
     if direction == GatewayTransfer.Direction.DEDUCTION:
         method = DEDUCTION_METHOD
     elif method not in TRANSFER_METHODS:
         raise InvalidInput(
-            "只能通过银行卡或余额收付款。",
+            _("只能通过银行卡或余额收付款。"),
             code="transfer_method_invalid",
             fields={"method": list(TRANSFER_METHODS)},
         )
@@ -291,12 +292,12 @@ def gateway_transfer_request(
         order = Order.objects.get(pk=order.pk)
         require_merchant_write(actor, order.merchant_id, consumer_id=order.consumer_id)
         if tender is not None and tender.payment.order_id != order.pk:
-            raise InvalidInput("支付方式不属于该订单。", code="tender_not_of_order")
+            raise InvalidInput(_("支付方式不属于该订单。"), code="tender_not_of_order")
         existing = GatewayTransfer.objects.filter(request_id=request_id).first()
         if existing is not None:
             if existing.amount != amount or existing.direction != direction:
                 raise Conflict(
-                    "该请求号已用于另一笔收付款。",
+                    _("该请求号已用于另一笔收付款。"),
                     code="transfer_request_id_reused",
                     fields={"request_id": request_id},
                 )
@@ -310,7 +311,8 @@ def gateway_transfer_request(
             )
             if refund_of.status != "succeeded" or given_back + amount > refund_of.amount:
                 raise RuleViolation(
-                    f"退还金额超出原收款可退余额 {refund_of.amount - given_back}。",
+                    _("退还金额超出原收款可退余额 ¥%(amount)s。")
+                    % {"amount": refund_of.amount - given_back},
                     code="transfer_refund_exceeds_charge",
                     fields={"amount": str(refund_of.amount - given_back)},
                 )
@@ -350,7 +352,7 @@ def gateway_transfer_attempt_record(*, transfer, outcome, actor=SYSTEM, reason="
     publishes ``charge.succeeded`` / ``charge.failed`` / ``payout.succeeded`` /
     ``payout.failed`` / ``deduction.succeeded`` / ``deduction.failed``."""
     if outcome not in ("succeeded", "failed", "retry"):
-        raise InvalidInput("结果无效。", code="transfer_outcome_invalid")
+        raise InvalidInput(_("结果无效。"), code="transfer_outcome_invalid")
     with transaction.atomic():
         transfer = (
             GatewayTransfer.objects.select_for_update().select_related("order").get(pk=transfer.pk)

@@ -3,6 +3,7 @@ cancelling a line that has not shipped.
 """
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.events import event_publish
@@ -70,7 +71,7 @@ def order_create(
     require_order_create(actor)
     if not lines:
         raise InvalidInput(
-            "订单至少需要一行。", code="lines_required", fields={"lines": "required"}
+            _("订单至少需要一行。"), code="lines_required", fields={"lines": "required"}
         )
     now = clock.now()
     placed_at = placed_at or now
@@ -96,7 +97,7 @@ def order_create(
     if order_discount is not None:
         if any(p["raw"].get("discount_amount") not in (None, "") for p in prepared):
             raise InvalidInput(
-                "订单级优惠与行级优惠不能同时提供。",
+                _("订单级优惠与行级优惠不能同时提供。"),
                 code="discount_twice",
                 fields={"order_discount": "discount_twice"},
             )
@@ -104,7 +105,7 @@ def order_create(
             shares = rules.allocate_discount(clean_money(order_discount, "order_discount"), gross)
         except ValueError:
             raise InvalidInput(
-                "优惠金额超出订单金额。",
+                _("优惠金额超出订单金额。"),
                 code="discount_out_of_range",
                 fields={"order_discount": "discount_out_of_range"},
             ) from None
@@ -137,21 +138,23 @@ def order_create(
     if errors:
         first = next(iter(next(iter(errors.values())).values()))
         raise InvalidInput(
-            "订单行有误，请查看 fields。Some lines are invalid; see fields.",
+            _("部分订单行有误，请按各行的提示修改。"),
             code=first,
             fields={"lines": errors},
         )
     computed_total = sum((p["paid"] for p in prepared), ZERO)
     if total_amount is not None and clean_money(total_amount, "total_amount") != computed_total:
         raise InvalidInput(
-            f"订单实付总额应为各行实付之和 {computed_total}。The total must equal the lines' sum.",
+            _("订单实付总额应为各行实付之和 ¥%(amount)s。") % {"amount": computed_total},
             code="total_mismatch",
             fields={"total_amount": str(computed_total)},
         )
     with transaction.atomic():
         if Order.objects.filter(number=number).exists():
             raise Conflict(
-                f"订单号 {number} 已存在。", code="order_number_taken", fields={"number": number}
+                _("订单号 %(number)s 已存在。") % {"number": number},
+                code="order_number_taken",
+                fields={"number": number},
             )
         order = Order(
             merchant=merchant,
@@ -167,7 +170,9 @@ def order_create(
                 order.save()
         except IntegrityError:
             raise Conflict(
-                f"订单号 {number} 已存在。", code="order_number_taken", fields={"number": number}
+                _("订单号 %(number)s 已存在。") % {"number": number},
+                code="order_number_taken",
+                fields={"number": number},
             ) from None
         OrderLine.objects.bulk_create(
             [
@@ -219,7 +224,7 @@ def order_update(*, order, actor, status=None, reason="", shipping=None, occurre
         if shipping is not None:
             if order.status not in ("pending_payment", "paid"):
                 raise Conflict(
-                    "已发货的订单不能修改收货地址。",
+                    _("已发货的订单不能修改收货地址。"),
                     code="order_already_shipped",
                     fields={"status": order.status},
                 )
@@ -240,13 +245,12 @@ def order_update(*, order, actor, status=None, reason="", shipping=None, occurre
                 order.status, ()
             ):
                 raise RuleViolation(
-                    "该状态由付款、发货和签收记录自动推进，不能手工设置。"
-                    "This status follows payments, parcels and sign-offs.",
+                    _("该状态由付款、发货和签收记录自动推进，不能手工设置。"),
                     code="order_status_derived",
                     fields={"status": sorted(rules.MANUAL_ORDER_STATUSES)},
                 )
             if status == "cancelled" and order.shipments.filter(purpose="outbound").exists():
-                raise Conflict("已有包裹发出的订单不能取消。", code="order_already_shipped")
+                raise Conflict(_("已有包裹发出的订单不能取消。"), code="order_already_shipped")
             order = order_move(
                 order, to=status, actor=actor, reason=reason, occurred_at=occurred_at
             )
@@ -271,9 +275,9 @@ def line_cancel(*, line, actor, reason="", locked=False):
             order = Order.objects.select_for_update().get(pk=order.pk)
             line = OrderLine.objects.select_for_update().get(pk=line.pk)
         if line.cancelled_at is not None:
-            raise Conflict("该订单行已取消。", code="line_already_cancelled")
+            raise Conflict(_("该订单行已取消。"), code="line_already_cancelled")
         if not locked and line.shipments.filter(purpose="outbound").exists():
-            raise Conflict("该订单行已发货。", code="line_already_shipped")
+            raise Conflict(_("该订单行已发货。"), code="line_already_shipped")
         line.cancelled_at = clock.now()
         line.cancel_reason = reason
         line.save(update_fields=["cancelled_at", "cancel_reason"])
@@ -310,7 +314,7 @@ def line_unsealed_record(*, line, actor, occurred_at=None):
     at = occurred_at or now
     if at.tzinfo is None or at > now:
         raise InvalidInput(
-            "发生时间无效（须带时区且不在未来）。",
+            _("发生时间无效（须带时区且不在未来）。"),
             code="occurred_at_invalid",
             fields={"occurred_at": "aware, not in the future"},
         )
@@ -323,7 +327,7 @@ def line_unsealed_record(*, line, actor, occurred_at=None):
         category = line.sku.product.category
         if not rules.unseal_matters(category.no_reason_class, category.exclusion_reason):
             raise RuleViolation(
-                "只有数字化商品（音像制品、软件等）需要记录下载或拆封（R2）。",
+                _("只有数字化商品（音像制品、软件等）需要记录下载或拆封。"),
                 code="unseal_not_applicable",
                 fields={"line": line.pk},
             )

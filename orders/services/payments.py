@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.events import event_publish
@@ -23,7 +24,7 @@ def payment_record(
     amount = clean_money(amount, "amount")
     if status not in Payment.Status.values:
         raise InvalidInput(
-            "支付状态无效。",
+            _("支付状态无效。"),
             code="payment_status_invalid",
             fields={"status": Payment.Status.values},
         )
@@ -32,10 +33,10 @@ def payment_record(
         str(i): "tender_kind_invalid" for i, t in enumerate(tenders) if t.get("kind") not in kinds
     }
     if bad:
-        raise InvalidInput("支付方式无效。", code="tender_kind_invalid", fields={"tenders": bad})
+        raise InvalidInput(_("支付方式无效。"), code="tender_kind_invalid", fields={"tenders": bad})
     if not rules.tenders_add_up(amount, [clean_money(t.get("amount"), "amount") for t in tenders]):
         raise InvalidInput(
-            "各支付方式金额之和必须等于支付金额，且每项大于零。Tenders must add up to the payment.",
+            _("各支付方式金额之和必须等于支付金额，且每项大于零。"),
             code="tenders_mismatch",
             fields={"tenders": "tenders_mismatch", "amount": str(amount)},
         )
@@ -44,18 +45,19 @@ def payment_record(
         order = Order.objects.select_for_update().get(pk=order.pk)
         if Payment.objects.filter(external_id=external_id).exists():
             raise Conflict(
-                "该支付流水号已记录。",
+                _("该支付流水号已记录。"),
                 code="payment_duplicate",
                 fields={"external_id": external_id},
             )
         if order.status == "cancelled":
-            raise Conflict("订单已取消。", code="order_cancelled")
+            raise Conflict(_("订单已取消。"), code="order_cancelled")
         paid_before = (
             order.payments.filter(status="succeeded").aggregate(s=Sum("amount"))["s"] or ZERO
         )
         if status == "succeeded" and paid_before + amount > order.total_amount:
             raise RuleViolation(
-                f"支付金额超出订单应付余额 {order.total_amount - paid_before}。",
+                _("支付金额超出订单应付余额 ¥%(amount)s。")
+                % {"amount": order.total_amount - paid_before},
                 code="payment_exceeds_total",
                 fields={"amount": str(order.total_amount - paid_before)},
             )

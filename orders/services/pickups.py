@@ -3,6 +3,7 @@ or refusal.
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.events import event_publish
@@ -40,17 +41,17 @@ def pickup_book(
         raise NotFound()
     if slot_end <= slot_start:
         raise InvalidInput(
-            "预约结束时间必须晚于开始时间。",
+            _("预约结束时间必须晚于开始时间。"),
             code="pickup_slot_invalid",
             fields={"slot_end": "after slot_start"},
         )
     if slot_start < clock.now():
         raise InvalidInput(
-            "预约时间已过。", code="pickup_slot_in_past", fields={"slot_start": "past"}
+            _("预约时间已过。"), code="pickup_slot_in_past", fields={"slot_start": "past"}
         )
     if insured and (declared_value is None or clean_money(declared_value, "declared_value") <= 0):
         raise InvalidInput(
-            "保价取件需要声明价值（R17）。",
+            _("保价取件需要声明价值。"),
             code="declared_value_required",
             fields={"declared_value": "required"},
         )

@@ -3,6 +3,7 @@ trajectory events, who signed, and the order's delivery they lead to.
 """
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from aftersales import clock
 from aftersales.casefile.events import event_publish
@@ -33,33 +34,31 @@ def shipment_create(
     require_merchant_write(actor, line.order.merchant_id, consumer_id=line.order.consumer_id)
     if not carrier or not tracking_number:
         raise InvalidInput(
-            "需要承运商和运单号。",
+            _("需要承运商和运单号。"),
             code="tracking_required",
             fields={"carrier": "required", "tracking_number": "required"},
         )
     if purpose not in Shipment.Purpose.values:
         raise InvalidInput(
-            "用途无效。", code="purpose_invalid", fields={"purpose": Shipment.Purpose.values}
+            _("用途无效。"), code="purpose_invalid", fields={"purpose": Shipment.Purpose.values}
         )
     insured = line_is_high_value(line)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=line.order_id)
         line = OrderLine.objects.select_for_update().get(pk=line.pk)
         if order.status == "cancelled":
-            raise RuleViolation("订单已取消，不能发货。", code="order_cancelled")
+            raise RuleViolation(_("订单已取消，不能发货。"), code="order_cancelled")
         if line.cancelled_at is not None:
-            raise RuleViolation("该订单行已取消，不能发货。", code="line_cancelled")
+            raise RuleViolation(_("该订单行已取消，不能发货。"), code="line_cancelled")
         if order.status not in rules.PAID_STATUSES:
-            raise RuleViolation(
-                "订单未付款，不能发货。The order is not paid.", code="line_not_paid"
-            )
+            raise RuleViolation(_("订单未付款，不能发货。"), code="line_not_paid")
         if purpose == "outbound" and line.shipments.filter(purpose="outbound").exists():
             raise Conflict(
-                "该订单行已发货。", code="line_already_shipped", fields={"line": line.pk}
+                _("该订单行已发货。"), code="line_already_shipped", fields={"line": line.pk}
             )
         if Shipment.objects.filter(carrier=carrier, tracking_number=tracking_number).exists():
             raise Conflict(
-                "运单号已被使用。",
+                _("运单号已被使用。"),
                 code="tracking_number_taken",
                 fields={"tracking_number": tracking_number},
             )
@@ -199,25 +198,27 @@ def tracking_event_record(
     require_merchant_write(actor, shipment.merchant_id, consumer_id=shipment.order.consumer_id)
     if kind not in TrackingEvent.Kind.values:
         raise InvalidInput(
-            "轨迹节点无效。",
+            _("轨迹节点无效。"),
             code="tracking_kind_invalid",
             fields={"kind": TrackingEvent.Kind.values},
         )
     if occurred_at is None or occurred_at.tzinfo is None:
         raise InvalidInput(
-            "发生时间必须带时区。",
+            _("发生时间必须带时区。"),
             code="occurred_at_invalid",
             fields={"occurred_at": "timezone required"},
         )
     if occurred_at > clock.now() + FUTURE_TOLERANCE:
         raise InvalidInput(
-            "发生时间不能在未来。", code="occurred_at_in_future", fields={"occurred_at": "future"}
+            _("发生时间不能在未来。"),
+            code="occurred_at_in_future",
+            fields={"occurred_at": "future"},
         )
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
         if occurred_at < shipment.shipped_at - FUTURE_TOLERANCE:
             raise InvalidInput(
-                "发生时间早于发货时间。",
+                _("发生时间早于发货时间。"),
                 code="occurred_at_before_shipping",
                 fields={"occurred_at": iso(shipment.shipped_at)},
             )
@@ -257,13 +258,13 @@ def sign_off_record(
     require_merchant_write(actor, shipment.merchant_id, consumer_id=shipment.order.consumer_id)
     if signer_relation not in rules.SIGNER_RELATIONS:
         raise InvalidInput(
-            "签收关系无效。",
+            _("签收关系无效。"),
             code="signer_relation_invalid",
             fields={"signer_relation": sorted(rules.SIGNER_RELATIONS)},
         )
     if signed_at is None or signed_at.tzinfo is None or signed_at > clock.now() + FUTURE_TOLERANCE:
         raise InvalidInput(
-            "签收时间无效。", code="signed_at_invalid", fields={"signed_at": "invalid"}
+            _("签收时间无效。"), code="signed_at_invalid", fields={"signed_at": "invalid"}
         )
     line = OrderLine.objects.select_related("order", "sku__product").get(pk=shipment.line_id)
     high_value = line_is_high_value(line)
@@ -272,9 +273,9 @@ def sign_off_record(
     )
     if errors:
         raise InvalidInput(
-            "高价值商品签收须有电子签名（6.2.3.1）。"
+            _("高价值商品签收须有电子签名（《电子商务平台售后服务要求》6.2.3.1）。")
             if "e_signature" in errors
-            else "签收信息不完整。",
+            else _("签收信息不完整。"),
             code=next(iter(errors.values())),
             fields=errors,
         )
@@ -284,12 +285,12 @@ def sign_off_record(
         # parcel left would shorten them, as tracking_event_record already refuses.
         if signed_at < shipment.shipped_at - FUTURE_TOLERANCE:
             raise InvalidInput(
-                "签收时间早于发货时间。",
+                _("签收时间早于发货时间。"),
                 code="signed_at_before_shipping",
                 fields={"signed_at": iso(shipment.shipped_at)},
             )
         if SignOff.objects.filter(shipment=shipment).exists():
-            raise Conflict("该包裹已有签收记录。", code="already_signed_off")
+            raise Conflict(_("该包裹已有签收记录。"), code="already_signed_off")
         sign_off = SignOff.objects.create(
             shipment=shipment,
             signer_name=signer_name,
@@ -311,12 +312,12 @@ def sign_off_record(
         )
         first_signed = False
         if shipment.signed_at is None:
-            _, _, first_signed = _tracking_event_apply(
+            _event, _created, first_signed = _tracking_event_apply(
                 shipment,
                 kind="signed",
                 occurred_at=signed_at,
                 location="",
-                description="签收人已签收",
+                description="签收人已签收",  # i18n-exempt: stored like a carrier's own scan text
                 external_id=f"signoff-{shipment.pk}",
                 actor=actor,
             )

@@ -407,8 +407,11 @@ def test_merchants_cannot_create_orders(api, merchant_a, consumer_a, consumer_b,
         assert r.status_code == 403, r.json()
         answers.append(r.json())
     assert answers[0]["code"] == "order_create_platform_only"
-    assert "平台" in answers[0]["message"] and "platform" in answers[0]["message"]
+    assert "平台" in answers[0]["message"] and "platform" not in answers[0]["message"]
     assert answers[0] == answers[1] == answers[2]
+    body = _order_body(merchant_a, consumer_a, sku, number="M-1")
+    english = api(who).post("/api/v1/orders/", body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert "platform" in english.json()["message"] and "平台" not in english.json()["message"]
     assert not Order.objects.exists()
     r = api("platform_key").post(
         "/api/v1/orders/", _order_body(merchant_a, consumer_b, sku, number="M-1"), format="json"

@@ -7,14 +7,15 @@ without ``--file`` it goes to stdout. ``bin/run-tests`` regenerates it and fails
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext_lazy
 
 from aftersales.eventmap import event_map_markdown
 
 
 class Command(BaseCommand):
-    help = (
-        "生成事件 → 处理函数与状态 → 期限规则的对照表。Write the event → handlers and status → "
-        "deadline map as Markdown (--file PATH, default stdout)."
+    help = gettext_lazy(
+        "生成事件 → 处理函数与状态 → 期限规则的对照表"
+        "（Markdown；--file 指定文件，默认输出到标准输出）。"
     )
 
     def add_arguments(self, parser):

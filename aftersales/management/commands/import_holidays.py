@@ -4,6 +4,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext_lazy
 
 from aftersales.deadlines.calendar import BUNDLED_CSV, holidays_import_csv
 from aftersales.deadlines.models import Holiday
@@ -12,15 +13,14 @@ from aftersales.tenancy.actors import SYSTEM
 
 
 class Command(BaseCommand):
-    help = "导入节假日日历 CSV（date,kind,name）。Import the holiday calendar from CSV."
+    help = gettext_lazy("导入节假日日历 CSV（date,kind,name 三列）。")
 
     def add_arguments(self, parser):
         parser.add_argument("path", nargs="?", default=str(BUNDLED_CSV))
         parser.add_argument(
             "--if-empty",
             action="store_true",
-            help="只在日历为空时导入（部署启动时使用，不覆盖后台的修改）。"
-            "Import only into an empty calendar (for start-up; keeps staff edits).",
+            help=gettext_lazy("只在日历为空时导入（部署启动时使用，不覆盖后台的修改）。"),
         )
 
     def handle(self, *args, path, if_empty=False, **options):

@@ -7,13 +7,14 @@ client's retry window.
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext_lazy
 
 from aftersales import clock
 from aftersales.api.models import IdempotencyRecord
 
 
 class Command(BaseCommand):
-    help = "删除超过保留期的幂等记录。Delete idempotency records older than --hours (default 72)."
+    help = gettext_lazy("删除超过保留期（--hours，默认 72 小时）的幂等记录。")
 
     def add_arguments(self, parser):
         parser.add_argument("--hours", type=int, default=72)

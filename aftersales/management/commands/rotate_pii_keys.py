@@ -14,27 +14,29 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales import pii
 from aftersales.pii import rotation
 
 
 class Command(BaseCommand):
-    help = "生成新的个人信息加密密钥并用它重新加密全部个人信息。Rotate the PII key and re-encrypt."
+    help = gettext_lazy("生成新的个人信息加密密钥并用它重新加密全部个人信息。")
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--reencrypt",
             action="store_true",
-            help="不生成新密钥，只把旧密钥加密的值改用当前密钥（可续跑）。",
+            help=gettext_lazy("不生成新密钥，只把旧密钥加密的值改用当前密钥（可续跑）。"),
         )
         parser.add_argument(
             "--ring-file",
             type=Path,
-            help="用此文件中的密钥环（JSON）重新加密，须包含当前全部密钥。",
+            help=gettext_lazy("用此文件中的密钥环（JSON）重新加密，须包含当前全部密钥。"),
         )
         parser.add_argument("--batch-size", type=int, default=500)
-        parser.add_argument("--dry-run", action="store_true", help="只统计，不写入。")
+        parser.add_argument("--dry-run", action="store_true", help=gettext_lazy("只统计，不写入。"))
 
     def handle(
         self, *args, reencrypt=False, ring_file=None, batch_size=500, dry_run=False, **options
@@ -50,10 +52,11 @@ class Command(BaseCommand):
             new = current.with_new_active_key()
             self.stdout.write(new.to_json())
             self.stderr.write(
-                f"新密钥 {new.active} 已生成。请把上面的 JSON 设为所有进程的 PII_KEYS 并重启，"
-                "然后运行 `manage.py rotate_pii_keys --reencrypt`。\n"
-                f"New active key {new.active}: deploy the JSON above as PII_KEYS to every "
-                "process, then run `manage.py rotate_pii_keys --reencrypt`."
+                _(
+                    "新密钥 %(key)s 已生成。请把上面的 JSON 设为所有进程的 PII_KEYS 并重启，"
+                    "然后运行 `manage.py rotate_pii_keys --reencrypt`。"
+                )
+                % {"key": new.active}
             )
             return
         else:
@@ -61,8 +64,8 @@ class Command(BaseCommand):
             pii.write_ring_file(settings.PII_KEYS_FILE, ring)
             pii.reload_keyring()
             self.stdout.write(
-                f"新密钥 {ring.active} 已写入 {settings.PII_KEYS_FILE}。"
-                f"New active key {ring.active}."
+                _("新密钥 %(key)s 已写入 %(file)s。")
+                % {"key": ring.active, "file": settings.PII_KEYS_FILE}
             )
         report = rotation.pii_reencrypt(ring=ring, batch_size=batch_size, dry_run=dry_run)
         totals = {"resealed": 0, "current": 0, "plaintext": 0}
@@ -83,16 +86,16 @@ class Command(BaseCommand):
             left = rotation.pii_stale_count(ring=ring)
             if left:
                 self.stderr.write(
-                    f"{left} 个值仍未使用密钥 {ring.active}（并发写入？）；"
-                    "请再运行一次 "
-                    f"--reencrypt。{left} values are not yet under {ring.active}; "
-                    "run again with --reencrypt."
+                    _(
+                        "%(count)s 个值仍未使用密钥 %(key)s（并发写入？）；"
+                        "请带 --reencrypt 再运行一次。"
+                    )
+                    % {"count": left, "key": ring.active}
                 )
             else:
                 self.stdout.write(
                     self.style.SUCCESS(
-                        f"所有个人信息均已使用密钥 {ring.active}。"
-                        f"All values are under {ring.active}."
+                        _("所有个人信息均已使用密钥 %(key)s。") % {"key": ring.active}
                     )
                 )
 

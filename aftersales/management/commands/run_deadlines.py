@@ -1,12 +1,13 @@
 """``manage.py run_deadlines``: run the deadline sweep synchronously (the beat task's work)."""
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext_lazy
 
 from aftersales.deadlines.engine import deadline_sweep
 
 
 class Command(BaseCommand):
-    help = "执行所有到期的期限（与每分钟的定时任务相同）。Act on every due deadline now."
+    help = gettext_lazy("立即执行所有到期的期限（与每分钟的定时任务相同）。")
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=500)

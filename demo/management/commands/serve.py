@@ -27,6 +27,8 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from demo import seed as demo
 
@@ -46,7 +48,7 @@ def _die_with_parent():
 
 
 class Command(BaseCommand):
-    help = "启动整个平台（Web、Celery worker 与 beat）并加载演示数据。Start the whole platform."
+    help = gettext_lazy("启动整个平台（Web、Celery worker 与 beat）并加载演示数据。")
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -212,20 +214,20 @@ class Command(BaseCommand):
         base = f"http://{_client_host(host)}:{port}"
         w = self.stdout.write
         w("")
-        w(self.style.SUCCESS("售后服务平台已启动 · The after-sales platform is running"))
-        w(f"  {_pad('管理后台 Admin console', 30)}{base}/admin/")
-        w(f"  {_pad('商家工作台 Merchant portal', 30)}{base}/merchant/")
-        w(f"  {_pad('消费者页面 Consumer pages', 30)}{base}/my/")
-        w(f"  {_pad('API 文档 API docs', 30)}{base}/api/docs/   (schema: {base}/api/schema/)")
+        w(self.style.SUCCESS(_("售后服务平台已启动")))
+        w(f"  {_pad(_('管理后台'), 30)}{base}/admin/")
+        w(f"  {_pad(_('商家工作台'), 30)}{base}/merchant/")
+        w(f"  {_pad(_('消费者页面'), 30)}{base}/my/")
+        w(f"  {_pad(_('API 文档'), 30)}{base}/api/docs/   (schema: {base}/api/schema/)")
         if logins:
             w("")
-            w(f"演示账号 Demo logins (password for all: {demo.DEMO_PASSWORD})")
+            w(_("演示账号（密码均为 %(password)s）") % {"password": demo.DEMO_PASSWORD})
             for label, username in logins:
                 where = _where(username)
                 w(f"  {username:<16} {_pad(label, 42)} {base}{where}")
         if keys:
             w("")
-            w("演示 API 密钥 Demo API keys   (header  Authorization: Api-Key <key>)")
+            w(_("演示 API 密钥（请求头 Authorization: Api-Key <密钥>）"))
             for label, raw in keys:
                 w(f"  {_pad(label, 42)} {raw}")
             w(f"  e.g.  curl -H 'Authorization: Api-Key {keys[0][1]}' {base}/api/v1/merchants/")
