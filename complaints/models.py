@@ -5,6 +5,7 @@ Workflow lives in ``complaints/services``; the pure rules (grading, C5, which cl
 which state, the hashing) in ``complaints/rules.py`` and ``complaints/merkle.py``.
 """
 
+from django.contrib import admin
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -227,9 +228,14 @@ class Complaint(models.Model):
         ]
 
     def __str__(self):
-        return f"TS{self.pk} {self.grade} {self.status}"
+        return _("投诉 %(number)s（%(grade)s，%(status)s）") % {
+            "number": self.number,
+            "grade": self.grade,
+            "status": self.get_status_display(),
+        }
 
     @property
+    @admin.display(description=_("投诉编号"))
     def number(self):
         """The number shown to people."""
         return f"TS{self.pk:08d}" if self.pk else ""
