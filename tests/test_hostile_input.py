@@ -171,12 +171,13 @@ def test_a_tampered_cursor_answers_400_cursor_invalid_on_every_list(name, world,
     target = endpoint.build(world, world.a)
     kwargs = {k: target.kwargs[k] for k in ROUTES[name].kwargs}
     client, url = role_clients[_reader(op)], reverse(name, kwargs=kwargs)
-    first = client.get(url, {"page_size": 1})
+    params = dict(op.params or {})  # what the endpoint needs besides a cursor
+    first = client.get(url, {**params, "page_size": 1})
     assert first.status_code == 200, first.content[:300]
     if not isinstance(first.json(), dict) or "next" not in first.json():
         pytest.skip("not a paginated list")
     for label, cursor in TAMPERED.items():
-        response = client.get(url, {"cursor": cursor})
+        response = client.get(url, {**params, "cursor": cursor})
         assert response.status_code == 400, (label, response.status_code, response.content[:200])
         _error(response, 400, "cursor_invalid")
 

@@ -40,8 +40,16 @@ def world(transactional_db):
 
 
 def _chrome_text(page):
-    return "\n".join(
-        t for t in page.locator(CHROME).all_inner_texts() if t.strip() and t.strip() != "中文"
+    """The text of the page's chrome, without what is not read as text (the logo glyph, marked
+    aria-hidden) and the language switch itself (each language named in its own)."""
+    return page.evaluate(
+        """(selector) => Array.from(document.querySelectorAll(selector), (el) => {
+            if (el.closest('[aria-hidden="true"], .lang-switch')) return "";
+            const copy = el.cloneNode(true);
+            copy.querySelectorAll('[aria-hidden="true"], .lang-switch').forEach((n) => n.remove());
+            return copy.textContent;
+        }).join("\\n")""",
+        CHROME,
     )
 
 
