@@ -146,6 +146,21 @@ def test_every_templated_event_has_a_kind():
         assert event_kind(event) in MessageKind.values
 
 
+@pytest.mark.parametrize(
+    "event, kind",
+    [
+        ("complaint.received", MessageKind.COMPLAINTS),
+        ("complaint.clock_warning", MessageKind.COMPLAINTS),
+        ("return.refunded", MessageKind.REFUNDS),
+        ("return.approved", MessageKind.RETURNS),
+        ("something.unknown", MessageKind.ACCOUNT),
+    ],
+)
+def test_an_event_is_of_its_kind(event, kind):
+    """What a person turns on or off per kind reaches the events of that kind."""
+    assert event_kind(event) == kind
+
+
 @pytest.mark.django_db
 def test_an_english_recipient_is_told_in_english():
     from returns import services

@@ -17,6 +17,7 @@ class MessageKind(models.TextChoices):
     REFUNDS = "refunds", _("退款")
     ARBITRATION = "arbitration", _("平台仲裁")
     REPAIRS = "repairs", _("维修与三包")
+    COMPLAINTS = "complaints", _("投诉")
     REMINDERS = "reminders", _("期限提醒")
     LOGISTICS = "logistics", _("物流")
     ACCOUNT = "account", _("账户与系统")
@@ -48,6 +49,7 @@ PREFIX_KINDS = {
     "warranty_card": MessageKind.REPAIRS,
     "warranty_escalation": MessageKind.REPAIRS,
     "repair_provider": MessageKind.ACCOUNT,
+    "complaint": MessageKind.COMPLAINTS,
     "logistics": MessageKind.LOGISTICS,
     "webhook": MessageKind.ACCOUNT,
     "notification": MessageKind.ACCOUNT,
